@@ -1,0 +1,197 @@
+/*
+ * procq: run jobs in a pool of persistent worker processes supervised by
+ * the caller.  A job that crashes, aborts, exits or hangs fails (or is
+ * retried) alone; its worker is reaped and replaced.
+ *
+ * This is the whole public API.  See procq(7) for the guide and one man3
+ * page per function.
+ */
+#ifndef PROCQ_H
+#define PROCQ_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <msgpack.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PROCQ_VERSION_MAJOR 0
+#define PROCQ_VERSION_MINOR 1
+#define PROCQ_VERSION_PATCH 0
+
+/* Wait forever, where a timeout in seconds is taken. */
+#define PROCQ_FOREVER (-1.0)
+
+/* Error codes: functions that can fail return 0 or one of these. */
+enum {
+	PROCQ_OK = 0,
+	PROCQ_EINVAL = -1,	/* invalid argument or option value */
+	PROCQ_ENOMEM = -2,	/* out of memory */
+	PROCQ_ENOTASK = -3,	/* no task registered under that name */
+	PROCQ_ECLOSED = -4,	/* queue is shut down */
+	PROCQ_ESTATE = -5,	/* call not allowed in the queue's state */
+	PROCQ_ETIMEDOUT = -6,	/* the wait timed out */
+	PROCQ_ENOTDONE = -7,	/* the task has not finished */
+	PROCQ_EEXIST = -8,	/* a task is already registered under that name */
+	PROCQ_ESYS = -9,	/* a system call failed; errno says which */
+	PROCQ_EFORMAT = -10,	/* a value does not match the format string */
+	PROCQ_ETASK = -11,	/* the task did not succeed */
+	PROCQ_EDONE = -12	/* the task has already finished */
+};
+
+typedef enum procq_status {
+	PROCQ_PENDING = 0,	/* queued, not started */
+	PROCQ_RUNNING,		/* an attempt is running in a worker */
+	PROCQ_RETRYING,		/* an attempt failed; waiting for the next */
+	PROCQ_SUCCEEDED,	/* final: the task returned a value */
+	PROCQ_FAILED,		/* final: every attempt failed */
+	PROCQ_CANCELLED		/* final: cancelled before it finished */
+} procq_status;
+
+typedef enum procq_error_kind {
+	PROCQ_ERR_NONE = 0,	/* no error: the task succeeded */
+	PROCQ_ERR_TASK,		/* the task function reported a failure */
+	PROCQ_ERR_CRASH,	/* the worker died (signal or exit) */
+	PROCQ_ERR_TIMEOUT,	/* the attempt ran past its timeout */
+	PROCQ_ERR_CANCELLED,	/* the task was cancelled */
+	PROCQ_ERR_PROTOCOL,	/* the worker sent a malformed frame */
+	PROCQ_ERR_SPAWN		/* no worker could be started for it */
+} procq_error_kind;
+
+typedef struct procq_queue procq_queue;
+typedef struct procq_handle procq_handle;
+typedef struct procq_result procq_result;
+typedef struct procq_summary procq_summary;
+typedef struct procq_call procq_call;
+
+/* A task function runs inside a worker: 0 is success, anything else a
+ * failure (see procq_call_fail()). */
+typedef int (*procq_fn)(procq_call *call);
+
+/* Queue configuration; a zero-initialised struct means all defaults. */
+typedef struct procq_config {
+	int workers;		/* worker processes; 0 = online CPUs */
+	int prefetch;		/* tasks in flight per worker; 0 = 1 */
+	double kill_grace;	/* seconds from SIGTERM to SIGKILL; 0 = 0.5,
+				 * negative = SIGKILL at once */
+	size_t max_frame;	/* largest wire frame in bytes; 0 = 64 MiB */
+} procq_config;
+
+/* Per-task options; a zero-initialised struct means all defaults. */
+typedef struct procq_opts {
+	const char *name;	/* display name; NULL = the task name */
+	const char *group;	/* group id; NULL = ungrouped */
+	int priority;		/* lower runs first; FIFO within one priority */
+	int retries;		/* attempts after the first; >= 0 */
+	double retry_delay;	/* seconds before the first retry; >= 0 */
+	double backoff;		/* delay multiplier per retry; 0 = 1, else >= 1 */
+	double timeout;		/* seconds per attempt; 0 = none */
+} procq_opts;
+
+/* Options of one procq_run(); NULL or zero-initialised = defaults. */
+typedef struct procq_run_opts {
+	double timeout;		/* seconds; 0 = none.  On expiry every
+				 * unfinished task is cancelled. */
+} procq_run_opts;
+
+/* Flags of procq_shutdown(). */
+#define PROCQ_SHUTDOWN_FORCE 0x1
+
+/* Errors and names */
+const char *procq_strerror(int err);
+const char *procq_status_name(procq_status status);
+const char *procq_error_kind_name(procq_error_kind kind);
+
+/* Queue */
+procq_queue *procq_create(const procq_config *config, int *err);
+int procq_register(procq_queue *q, const char *name, procq_fn fn);
+int procq_start(procq_queue *q);
+int procq_submit(procq_queue *q, const char *name, const void *args,
+    size_t args_len, const procq_opts *opts, procq_handle **handle);
+int procq_submitf(procq_queue *q, const char *name, const procq_opts *opts,
+    procq_handle **handle, const char *fmt, ...);
+int procq_run(procq_queue *q, const procq_run_opts *opts,
+    procq_summary **summary);
+int procq_shutdown(procq_queue *q, int flags);
+void procq_free(procq_queue *q);
+
+/* Handle: owned by its queue, valid until procq_free(). */
+int procq_handle_wait(procq_handle *h, double timeout);
+bool procq_handle_done(procq_handle *h);
+procq_status procq_handle_status(procq_handle *h);
+const procq_result *procq_handle_result(procq_handle *h);
+int procq_handle_value(procq_handle *h, const char *fmt, ...);
+procq_error_kind procq_handle_error_kind(procq_handle *h);
+const char *procq_handle_error_type(procq_handle *h);
+const char *procq_handle_error_message(procq_handle *h);
+int procq_handle_attempts(procq_handle *h);
+const char *procq_handle_id(const procq_handle *h);
+const char *procq_handle_name(const procq_handle *h);
+int procq_handle_cancel(procq_handle *h);
+
+/* Result: immutable record of how a task ended. */
+const char *procq_result_id(const procq_result *r);
+const char *procq_result_name(const procq_result *r);
+const char *procq_result_task(const procq_result *r);
+const char *procq_result_group(const procq_result *r);
+procq_status procq_result_status(const procq_result *r);
+procq_error_kind procq_result_error_kind(const procq_result *r);
+const char *procq_result_error_type(const procq_result *r);
+const char *procq_result_error_message(const procq_result *r);
+int procq_result_attempts(const procq_result *r);
+double procq_result_duration(const procq_result *r);
+int procq_result_exit_status(const procq_result *r);
+int procq_result_signal(const procq_result *r);
+const void *procq_result_data(const procq_result *r, size_t *len);
+const msgpack_object *procq_result_value(const procq_result *r);
+int procq_result_unpack(const procq_result *r, const char *fmt, ...);
+
+/* Summary: owned by the caller, freed with procq_summary_free(); it and
+ * its results stay valid after the queue is freed. */
+size_t procq_summary_submitted(const procq_summary *s);
+size_t procq_summary_succeeded(const procq_summary *s);
+size_t procq_summary_failed(const procq_summary *s);
+size_t procq_summary_cancelled(const procq_summary *s);
+bool procq_summary_ok(const procq_summary *s);
+double procq_summary_duration(const procq_summary *s);
+size_t procq_summary_count(const procq_summary *s);
+const procq_result *procq_summary_result(const procq_summary *s, size_t i);
+const procq_result *procq_summary_by_id(const procq_summary *s,
+    const char *id);
+procq_summary *procq_summary_by_name(const procq_summary *s,
+    const char *name);
+procq_summary *procq_summary_by_group(const procq_summary *s,
+    const char *group);
+void procq_summary_display(const procq_summary *s, FILE *fp);
+void procq_summary_free(procq_summary *s);
+
+/* Inside a task function (worker side). */
+const char *procq_call_name(const procq_call *c);
+const char *procq_call_id(const procq_call *c);
+int procq_call_attempt(const procq_call *c);
+const msgpack_object *procq_call_args(const procq_call *c);
+const void *procq_call_args_data(const procq_call *c, size_t *len);
+int procq_call_unpack(const procq_call *c, const char *fmt, ...);
+int procq_call_return(procq_call *c, const char *fmt, ...);
+int procq_call_return_data(procq_call *c, const void *data, size_t len);
+msgpack_packer *procq_call_packer(procq_call *c);
+int procq_call_fail(procq_call *c, const char *type, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Format-string packing, shared by both sides. */
+int procq_pack(msgpack_packer *pk, const char *fmt, ...);
+int procq_vpack(msgpack_packer *pk, const char *fmt, va_list ap);
+int procq_unpack(const msgpack_object *obj, const char *fmt, ...);
+int procq_vunpack(const msgpack_object *obj, const char *fmt, va_list ap);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PROCQ_H */

@@ -1,0 +1,410 @@
+/*
+ * Moving tasks between the ready heap and the workers: TASK and CANCEL
+ * frames out, RESULT and CANCELLED frames back.  Everything here runs on
+ * the supervisor thread with q->lock held.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "clock.h"
+
+/* Packs one frame into q->sbuf and queues it on the worker's output. */
+static int
+dispatch_frame_out(struct worker *w, size_t start)
+{
+	procq_queue *q = w->q;
+	int rc = -1;
+
+	if (wire_frame_end(&q->sbuf, start, q->cfg.max_frame) == 0)
+		rc = evbuffer_add(w->out, q->sbuf.data + start,
+		    q->sbuf.size - start);
+	q->sbuf.size = start;
+	return rc;
+}
+
+static int
+dispatch_encode_task(struct worker *w, procq_handle *t)
+{
+	procq_queue *q = w->q;
+	msgpack_packer pk;
+	size_t start = wire_frame_begin(&q->sbuf);
+	const char *fn = t->entry->name;
+
+	msgpack_packer_init(&pk, &q->sbuf, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 5);
+	msgpack_pack_uint8(&pk, WIRE_TASK);
+	msgpack_pack_uint64(&pk, t->wire_id);
+	msgpack_pack_str_with_body(&pk, fn, strlen(fn));
+	msgpack_pack_bin_with_body(&pk, t->args, t->args_len);
+	msgpack_pack_int(&pk, t->attempts + 1);
+	return dispatch_frame_out(w, start);
+}
+
+static int
+dispatch_encode_cancel(struct worker *w, procq_handle *t)
+{
+	procq_queue *q = w->q;
+	msgpack_packer pk;
+	size_t start = wire_frame_begin(&q->sbuf);
+
+	msgpack_packer_init(&pk, &q->sbuf, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_uint8(&pk, WIRE_CANCEL);
+	msgpack_pack_uint64(&pk, t->wire_id);
+	return dispatch_frame_out(w, start);
+}
+
+/* The head of a worker's in-flight list is the task it is running. */
+void
+dispatch_head_started(struct worker *w)
+{
+	procq_handle *t = TAILQ_FIRST(&w->inflight);
+	struct timeval tv;
+
+	evtimer_del(w->timeout_ev);
+	if (t == NULL)
+		return;
+	t->status = PROCQ_RUNNING;
+	t->attempts++;
+	if (t->started == 0)
+		t->started = procq_clock_now();
+	if (t->timeout > 0) {
+		tv = procq_clock_timeval(t->timeout);
+		evtimer_add(w->timeout_ev, &tv);
+	}
+}
+
+void
+dispatch_flush(struct worker *w)
+{
+	int n;
+
+	if (w->to_fd < 0 || w->out == NULL)
+		return;
+	if (evbuffer_get_length(w->out) == 0) {
+		event_del(w->write_ev);
+		return;
+	}
+	n = evbuffer_write(w->out, w->to_fd);
+	if (n < 0 && errno != EAGAIN && errno != EINTR) {
+		/* The worker is gone or broken; its death settles it. */
+		evbuffer_drain(w->out, evbuffer_get_length(w->out));
+		event_del(w->write_ev);
+		return;
+	}
+	if (evbuffer_get_length(w->out) > 0)
+		event_add(w->write_ev, NULL);
+	else
+		event_del(w->write_ev);
+}
+
+void
+dispatch_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	pthread_mutex_lock(&w->q->lock);
+	dispatch_flush(w);
+	pthread_mutex_unlock(&w->q->lock);
+}
+
+/* The live worker with the fewest tasks in flight and room for more. */
+static struct worker *
+dispatch_pick(procq_queue *q)
+{
+	struct worker *best = NULL;
+
+	for (int i = 0; i < q->nworkers; i++) {
+		struct worker *w = &q->workers[i];
+
+		if (w->state != WORKER_LIVE || w->ninflight >= q->cfg.prefetch)
+			continue;
+		if (best == NULL || w->ninflight < best->ninflight)
+			best = w;
+	}
+	return best;
+}
+
+static void
+dispatch_assign(struct worker *w, procq_handle *t)
+{
+	t->place = PLACE_WORKER;
+	t->worker = w;
+	t->cancel_sent = 0;
+	TAILQ_INSERT_TAIL(&w->inflight, t, worker_link);
+	w->ninflight++;
+	if (dispatch_encode_task(w, t) != 0) {
+		pool_kill(w, PROCQ_ERR_SPAWN, NULL, "out of memory");
+		return;
+	}
+	if (w->ninflight == 1)
+		dispatch_head_started(w);
+}
+
+/* Hands ready tasks to workers, lowest priority value first. */
+void
+dispatch_run(procq_queue *q)
+{
+	struct worker *w;
+	procq_handle *t;
+
+	if (q->state != QUEUE_STARTED)
+		return;
+	pool_fill(q);
+	while (q->ready.len > 0 && (w = dispatch_pick(q)) != NULL) {
+		t = heap_pop(&q->ready);
+		t->place = PLACE_NONE;
+		dispatch_assign(w, t);
+	}
+	for (int i = 0; i < q->nworkers; i++) {
+		if (q->workers[i].state == WORKER_LIVE)
+			dispatch_flush(&q->workers[i]);
+	}
+}
+
+/*
+ * Acts on cancels of in-flight tasks: a running one costs its worker (the
+ * process group is killed); a prefetched one is dropped by the worker on a
+ * CANCEL frame, which it acknowledges.
+ */
+void
+dispatch_send_cancels(procq_queue *q)
+{
+	for (int i = 0; i < q->nworkers; i++) {
+		struct worker *w = &q->workers[i];
+		procq_handle *t, *head = TAILQ_FIRST(&w->inflight);
+		bool sent = false;
+
+		if (w->state != WORKER_LIVE || head == NULL)
+			continue;
+		if (head->cancel_requested) {
+			pool_kill(w, PROCQ_ERR_CANCELLED, head, "cancelled");
+			continue;
+		}
+		TAILQ_FOREACH(t, &w->inflight, worker_link) {
+			if (!t->cancel_requested || t->cancel_sent)
+				continue;
+			t->cancel_sent = 1;
+			sent = dispatch_encode_cancel(w, t) == 0 || sent;
+		}
+		if (sent)
+			dispatch_flush(w);
+	}
+}
+
+static void
+dispatch_protocol_error(struct worker *w, const char *message)
+{
+	pool_kill(w, PROCQ_ERR_PROTOCOL, TAILQ_FIRST(&w->inflight), message);
+}
+
+/* Removing the head starts the next one (as far as we can tell). */
+static void
+dispatch_head_done(struct worker *w, procq_handle *head)
+{
+	if (TAILQ_FIRST(&w->inflight) != head)
+		dispatch_head_started(w);
+}
+
+static char *
+dispatch_string(const msgpack_object *o)
+{
+	if (o->type != MSGPACK_OBJECT_STR)
+		return NULL;
+	return strndup(o->via.str.ptr, o->via.str.size);
+}
+
+static void
+dispatch_result_error(struct worker *w, procq_handle *head,
+    const struct wire_msg *msg)
+{
+	struct task_error err = { PROCQ_ERR_TASK, NULL, NULL, -1, -1 };
+	char *type = NULL, *message = NULL;
+
+	if (msg->argc != 5 ||
+	    (type = dispatch_string(&msg->argv[3])) == NULL ||
+	    (message = dispatch_string(&msg->argv[4])) == NULL) {
+		free(type);
+		dispatch_protocol_error(w, "malformed error result from worker");
+		return;
+	}
+	err.type = type;
+	err.message = message;
+	task_attempt_failed(head, &err);
+	free(type);
+	free(message);
+}
+
+static void
+dispatch_result(struct worker *w, const struct wire_msg *msg)
+{
+	procq_handle *head = TAILQ_FIRST(&w->inflight);
+	const char *value;
+	size_t len;
+	uint64_t id;
+
+	if (!wire_uint(msg, 1, &id) || msg->argc < 3 ||
+	    msg->argv[2].type != MSGPACK_OBJECT_BOOLEAN) {
+		dispatch_protocol_error(w, "malformed result from worker");
+		return;
+	}
+	if (head == NULL || head->wire_id != id) {
+		dispatch_protocol_error(w,
+		    "result for a task the worker was not running");
+		return;
+	}
+	if (!msg->argv[2].via.boolean)
+		dispatch_result_error(w, head, msg);
+	else if (msg->argc != 4 || !wire_bytes(msg, 3, &value, &len) ||
+	    !wire_check(value, len)) {
+		dispatch_protocol_error(w, "malformed result value from worker");
+		return;
+	} else
+		task_finish(head, PROCQ_SUCCEEDED, NULL, value, len);
+	dispatch_head_done(w, head);
+}
+
+static void
+dispatch_cancelled(struct worker *w, const struct wire_msg *msg)
+{
+	static const struct task_error cancelled = {
+		PROCQ_ERR_CANCELLED, "Cancelled", "cancelled", -1, -1
+	};
+	procq_handle *t, *head = TAILQ_FIRST(&w->inflight);
+	uint64_t id;
+
+	if (!wire_uint(msg, 1, &id) || msg->argc != 2) {
+		dispatch_protocol_error(w, "malformed cancel acknowledgement");
+		return;
+	}
+	TAILQ_FOREACH(t, &w->inflight, worker_link) {
+		if (t->wire_id == id && t->cancel_sent)
+			break;
+	}
+	if (t == NULL) {
+		dispatch_protocol_error(w,
+		    "cancel acknowledgement for an unknown task");
+		return;
+	}
+	if (t == head)
+		t->attempts--;	/* it never ran after all */
+	task_finish(t, PROCQ_CANCELLED, &cancelled, NULL, 0);
+	dispatch_head_done(w, head);
+}
+
+static void
+dispatch_hello(struct worker *w, const struct wire_msg *msg)
+{
+	uint64_t version;
+
+	if (msg->type != WIRE_HELLO || msg->argc != 3 ||
+	    !wire_uint(msg, 1, &version) || version != WIRE_VERSION) {
+		dispatch_protocol_error(w, "worker did not say hello");
+		return;
+	}
+	w->hello = true;
+}
+
+static void
+dispatch_message(struct worker *w, const struct wire_msg *msg)
+{
+	char buf[64];
+
+	if (!w->hello) {
+		dispatch_hello(w, msg);
+		return;
+	}
+	switch (msg->type) {
+	case WIRE_RESULT:
+		dispatch_result(w, msg);
+		break;
+	case WIRE_CANCELLED:
+		dispatch_cancelled(w, msg);
+		break;
+	default:
+		snprintf(buf, sizeof buf, "unexpected message type %d",
+		    msg->type);
+		dispatch_protocol_error(w, buf);
+		break;
+	}
+}
+
+/* Decodes every complete frame in the worker's input.  A length beyond the
+ * limit condemns the worker before anything is allocated for it. */
+static void
+dispatch_frames(struct worker *w)
+{
+	procq_queue *q = w->q;
+	unsigned char header[WIRE_HEADER];
+	struct wire_msg msg;
+	char buf[96];
+
+	while (w->kill_kind != PROCQ_ERR_PROTOCOL &&
+	    evbuffer_get_length(w->in) >= WIRE_HEADER) {
+		size_t have = evbuffer_get_length(w->in);
+		uint32_t len;
+		char *data;
+
+		evbuffer_copyout(w->in, header, sizeof header);
+		len = wire_frame_length(header);
+		if (len == 0 || len > q->cfg.max_frame) {
+			snprintf(buf, sizeof buf, "frame of %u bytes from "
+			    "worker exceeds the limit of %zu bytes", len,
+			    q->cfg.max_frame);
+			dispatch_protocol_error(w, len == 0 ?
+			    "empty frame from worker" : buf);
+			break;
+		}
+		if (have < WIRE_HEADER + (size_t)len)
+			break;
+		data = (char *)evbuffer_pullup(w->in, WIRE_HEADER + len);
+		if (data == NULL ||
+		    wire_decode(data + WIRE_HEADER, len, &q->zone, &msg) != 0)
+			dispatch_protocol_error(w, "malformed frame from worker");
+		else
+			dispatch_message(w, &msg);
+		msgpack_zone_clear(&q->zone);
+		if (w->in != NULL)
+			evbuffer_drain(w->in, WIRE_HEADER + len);
+	}
+}
+
+/* Reads what the worker has written, up to a fair share per call. */
+void
+dispatch_drain(struct worker *w)
+{
+	size_t budget = 1 << 20;
+
+	while (budget > 0 && w->from_fd >= 0 && !w->eof &&
+	    w->kill_kind != PROCQ_ERR_PROTOCOL) {
+		int n = evbuffer_read(w->in, w->from_fd, 65536);
+
+		if (n > 0) {
+			budget -= (size_t)n < budget ? (size_t)n : budget;
+			dispatch_frames(w);
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			break;
+		pool_lost(w);	/* EOF, or the pipe is unusable */
+		break;
+	}
+}
+
+void
+dispatch_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	procq_queue *q = w->q;
+
+	pthread_mutex_lock(&q->lock);
+	dispatch_drain(w);
+	loop_after(q);
+	pthread_mutex_unlock(&q->lock);
+}

@@ -1,0 +1,148 @@
+/*
+ * The caller's view of one task.  Handles belong to the queue; every call
+ * takes the queue's lock, so they are safe from any thread.
+ */
+#include "config.h"
+
+#include <errno.h>
+
+#include "internal.h"
+#include "clock.h"
+
+int
+procq_handle_wait(procq_handle *h, double timeout)
+{
+	procq_queue *q;
+	struct timespec deadline;
+	int rc = 0;
+
+	if (h == NULL)
+		return PROCQ_EINVAL;
+	q = h->q;
+	if (timeout >= 0)
+		deadline = procq_clock_deadline(timeout);
+	pthread_mutex_lock(&q->lock);
+	while (h->place != PLACE_DONE && rc == 0)
+		loop_wait(q, timeout >= 0 ? &deadline : NULL, &rc);
+	rc = h->place == PLACE_DONE ? 0 : PROCQ_ETIMEDOUT;
+	pthread_mutex_unlock(&q->lock);
+	return rc;
+}
+
+bool
+procq_handle_done(procq_handle *h)
+{
+	bool done;
+
+	if (h == NULL)
+		return false;
+	pthread_mutex_lock(&h->q->lock);
+	done = h->place == PLACE_DONE;
+	pthread_mutex_unlock(&h->q->lock);
+	return done;
+}
+
+procq_status
+procq_handle_status(procq_handle *h)
+{
+	procq_status status;
+
+	if (h == NULL)
+		return PROCQ_PENDING;
+	pthread_mutex_lock(&h->q->lock);
+	status = h->status;
+	pthread_mutex_unlock(&h->q->lock);
+	return status;
+}
+
+/* The result is immutable once set, so it may be read without the lock. */
+const procq_result *
+procq_handle_result(procq_handle *h)
+{
+	const procq_result *r;
+
+	if (h == NULL)
+		return NULL;
+	pthread_mutex_lock(&h->q->lock);
+	r = h->place == PLACE_DONE ? h->result : NULL;
+	pthread_mutex_unlock(&h->q->lock);
+	return r;
+}
+
+int
+procq_handle_value(procq_handle *h, const char *fmt, ...)
+{
+	const procq_result *r;
+	va_list ap;
+	int rc;
+
+	if (h == NULL || fmt == NULL)
+		return PROCQ_EINVAL;
+	if ((r = procq_handle_result(h)) == NULL)
+		return procq_handle_done(h) ? PROCQ_ENOMEM : PROCQ_ENOTDONE;
+	if (r->status != PROCQ_SUCCEEDED)
+		return PROCQ_ETASK;
+	va_start(ap, fmt);
+	rc = procq_vunpack(&r->value, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+procq_error_kind
+procq_handle_error_kind(procq_handle *h)
+{
+	return procq_result_error_kind(procq_handle_result(h));
+}
+
+const char *
+procq_handle_error_type(procq_handle *h)
+{
+	return procq_result_error_type(procq_handle_result(h));
+}
+
+const char *
+procq_handle_error_message(procq_handle *h)
+{
+	return procq_result_error_message(procq_handle_result(h));
+}
+
+int
+procq_handle_attempts(procq_handle *h)
+{
+	int attempts;
+
+	if (h == NULL)
+		return 0;
+	pthread_mutex_lock(&h->q->lock);
+	attempts = h->attempts;
+	pthread_mutex_unlock(&h->q->lock);
+	return attempts;
+}
+
+const char *
+procq_handle_id(const procq_handle *h)
+{
+	return h != NULL ? h->id : NULL;
+}
+
+const char *
+procq_handle_name(const procq_handle *h)
+{
+	return h != NULL ? h->name : NULL;
+}
+
+int
+procq_handle_cancel(procq_handle *h)
+{
+	int rc = 0;
+
+	if (h == NULL)
+		return PROCQ_EINVAL;
+	pthread_mutex_lock(&h->q->lock);
+	if (h->place == PLACE_DONE)
+		rc = PROCQ_EDONE;
+	else
+		task_cancel(h);
+	pthread_mutex_unlock(&h->q->lock);
+	return rc;
+}

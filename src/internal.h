@@ -1,0 +1,227 @@
+/*
+ * Private structures of the supervisor.  Engine state belongs to the queue
+ * and is guarded by q->lock: the supervisor thread takes it in every event
+ * callback, API calls take it from any thread.
+ */
+#ifndef PROCQ_INTERNAL_H
+#define PROCQ_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "procq.h"
+#include "heap.h"
+#include "registry.h"
+#include "wire.h"
+#include "../worker/worker.h"
+
+/* Where an unfinished task lives: exactly one place at a time. */
+enum task_place {
+	PLACE_NONE = 0,
+	PLACE_READY,		/* in q->ready */
+	PLACE_DELAYED,		/* in q->delayed, waiting for a retry delay */
+	PLACE_WORKER,		/* in flight on t->worker */
+	PLACE_DONE		/* finished: t->result is set */
+};
+
+struct procq_result {
+	atomic_int		 refs;
+	procq_status		 status;
+	procq_error_kind	 kind;
+	int			 attempts;
+	int			 exit_status;
+	int			 signal;
+	double			 duration;
+	const char		*id;
+	const char		*name;
+	const char		*task;
+	const char		*group;
+	const char		*error_type;
+	const char		*error_message;
+	const char		*value_data;	/* raw msgpack, or NULL */
+	size_t			 value_len;
+	msgpack_object		 value;
+	msgpack_zone		*zone;		/* only for arrays and maps */
+};
+
+/* How an attempt ended badly: fed to task_attempt_failed(). */
+struct task_error {
+	procq_error_kind	 kind;
+	const char		*type;
+	const char		*message;
+	int			 exit_status;
+	int			 signal;
+};
+
+struct worker;
+
+struct procq_handle {
+	procq_queue			*q;
+	TAILQ_ENTRY(procq_handle)	 all_link;
+	TAILQ_ENTRY(procq_handle)	 worker_link;
+	size_t				 heap_index;
+	uint64_t			 seq;		/* FIFO order in the heap */
+	uint64_t			 wire_id;
+	double				 due;		/* retry time, monotonic */
+	double				 started;	/* first attempt began */
+	const struct registry_entry	*entry;
+	char				*name;
+	char				*group;
+	char				*args;
+	size_t				 args_len;
+	int				 priority;
+	int				 retries;
+	double				 retry_delay;
+	double				 backoff;
+	double				 timeout;
+	int				 attempts;
+	procq_status			 status;
+	enum task_place			 place;
+	struct worker			*worker;
+	unsigned			 cancel_requested : 1;
+	unsigned			 cancel_sent : 1;
+	procq_result			*result;
+	char				 id[17];
+};
+TAILQ_HEAD(task_list, procq_handle);
+
+enum worker_state {
+	WORKER_EMPTY = 0,	/* no process in this slot */
+	WORKER_LIVE,		/* takes tasks */
+	WORKER_DYING		/* killed or lost; waiting to be reaped */
+};
+
+struct worker {
+	procq_queue		*q;
+	enum worker_state	 state;
+	pid_t			 pid;
+	int			 pidfd;
+	int			 to_fd;		/* supervisor writes tasks */
+	int			 from_fd;	/* supervisor reads results */
+	bool			 hello;
+	bool			 eof;
+	struct event		*read_ev;
+	struct event		*write_ev;
+	struct event		*pid_ev;
+	struct event		*timeout_ev;	/* the running attempt's */
+	struct event		*kill_ev;	/* SIGTERM grace, EOF grace */
+	struct evbuffer		*in;
+	struct evbuffer		*out;
+	struct task_list	 inflight;	/* head = the running task */
+	int			 ninflight;
+	/* Why this worker is being killed, and for which task. */
+	procq_error_kind	 kill_kind;
+	procq_handle		*kill_target;
+	char			 kill_message[128];
+};
+
+enum queue_state {
+	QUEUE_NEW = 0,
+	QUEUE_STARTED,
+	QUEUE_STOPPING,		/* workers told to stop; loop about to end */
+	QUEUE_STOPPED
+};
+
+struct procq_queue {
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 cond;		/* a task finished; state moved */
+	procq_config		 cfg;
+	struct registry		 registry;
+	enum queue_state	 state;
+	bool			 closed;	/* no more submissions */
+	pid_t			 pid;		/* the supervisor's process */
+
+	struct event_base	*base;
+	pthread_t		 thread;
+	bool			 thread_running;
+	int			 wake_fd;
+	bool			 wake_pending;
+	struct event		*wake_ev;
+	struct event		*delay_ev;	/* earliest retry in q->delayed */
+	struct event		*spawn_ev;	/* retry after a failed fork */
+	int			 spawn_failures;
+	bool			 prewarmed;	/* the first workers were started */
+
+	struct heap		 ready;
+	struct heap		 delayed;
+	struct worker		*workers;
+	int			 nworkers;
+	int			 live_workers;
+
+	struct task_list	 tasks;		/* every handle, for free */
+	size_t			 outstanding;	/* submitted, not final */
+	uint64_t		 next_seq;
+	uint64_t		 next_id;
+	uint64_t		 id_base;
+
+	procq_result		**results;	/* completion order */
+	size_t			 nresults;
+	size_t			 results_cap;
+	size_t			 run_cursor;	/* first result of this run */
+	double			 run_started;
+
+	msgpack_sbuffer		 sbuf;		/* frames being built */
+	msgpack_zone		 zone;		/* frames being decoded */
+};
+
+/* pack.c */
+int procq_format_count(const char *fmt);
+
+/* result.c */
+procq_result *result_new(const procq_handle *t, procq_status status,
+    const struct task_error *err, const char *value, size_t value_len,
+    double duration);
+procq_result *result_ref(procq_result *r);
+void result_unref(procq_result *r);
+
+/* summary.c */
+procq_summary *summary_new(procq_result **results, size_t n,
+    double duration);
+
+/* task.c */
+procq_handle *task_new(procq_queue *q, const struct registry_entry *entry,
+    const void *args, size_t args_len, const procq_opts *opts);
+void task_free(procq_handle *t);
+int task_enqueue(procq_handle *t);
+void task_unplace(procq_handle *t);
+void task_finish(procq_handle *t, procq_status status,
+    const struct task_error *err, const char *value, size_t value_len);
+void task_attempt_failed(procq_handle *t, const struct task_error *err);
+void task_cancel(procq_handle *t);
+void task_cancel_all(procq_queue *q);
+bool task_ready_less(const void *a, const void *b);
+bool task_delay_less(const void *a, const void *b);
+void task_set_index(void *elem, size_t index);
+
+/* loop.c */
+int loop_start(procq_queue *q);
+void loop_wake(procq_queue *q);
+void loop_stop(procq_queue *q);
+void loop_arm_delay(procq_queue *q);
+void loop_after(procq_queue *q);
+void loop_wait(procq_queue *q, const struct timespec *deadline, int *rc);
+
+/* pool.c */
+int pool_init(procq_queue *q);
+void pool_release(procq_queue *q);
+void pool_fill(procq_queue *q);
+void pool_stop(procq_queue *q);
+void pool_kill(struct worker *w, procq_error_kind kind,
+    procq_handle *target, const char *message);
+void pool_lost(struct worker *w);
+
+/* dispatch.c */
+void dispatch_run(procq_queue *q);
+void dispatch_send_cancels(procq_queue *q);
+void dispatch_drain(struct worker *w);
+void dispatch_read_cb(evutil_socket_t fd, short what, void *arg);
+void dispatch_write_cb(evutil_socket_t fd, short what, void *arg);
+void dispatch_flush(struct worker *w);
+void dispatch_head_started(struct worker *w);
+
+#endif

@@ -1,0 +1,226 @@
+/*
+ * The supervisor thread: one libevent loop that owns the workers' pipes,
+ * pidfds and timers.  Other threads change engine state under q->lock and
+ * then wake the loop through an eventfd; every callback ends in
+ * loop_after(), which acts on whatever changed.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "clock.h"
+
+static bool
+loop_on_thread(const procq_queue *q)
+{
+	return q->thread_running && pthread_equal(pthread_self(), q->thread);
+}
+
+/* Moves retries whose delay has passed into the ready heap. */
+static void
+loop_release_due(procq_queue *q)
+{
+	double now = procq_clock_now();
+	procq_handle *t;
+
+	while ((t = heap_top(&q->delayed)) != NULL && t->due <= now) {
+		task_unplace(t);
+		t->due = 0;
+		if (task_enqueue(t) != 0) {
+			static const struct task_error nomem = {
+				PROCQ_ERR_TASK, "MemoryError",
+				"out of memory queueing a retry", -1, -1
+			};
+
+			task_finish(t, PROCQ_FAILED, &nomem, NULL, 0);
+		}
+	}
+}
+
+static void
+loop_rearm_delay(procq_queue *q)
+{
+	procq_handle *t = heap_top(&q->delayed);
+	struct timeval tv;
+
+	if (t == NULL) {
+		evtimer_del(q->delay_ev);
+		return;
+	}
+	tv = procq_clock_timeval(t->due - procq_clock_now());
+	evtimer_add(q->delay_ev, &tv);
+}
+
+static bool
+loop_workers_gone(const procq_queue *q)
+{
+	for (int i = 0; i < q->nworkers; i++) {
+		if (q->workers[i].state != WORKER_EMPTY)
+			return false;
+	}
+	return true;
+}
+
+/* Runs at the end of every callback, with q->lock held: acts on whatever
+ * the callback or another thread changed. */
+void
+loop_after(procq_queue *q)
+{
+	loop_release_due(q);
+	dispatch_send_cancels(q);
+	dispatch_run(q);
+	loop_rearm_delay(q);
+	if (q->state == QUEUE_STOPPING) {
+		pool_stop(q);
+		if (loop_workers_gone(q))
+			event_base_loopbreak(q->base);
+	}
+}
+
+static void
+loop_wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+	procq_queue *q = arg;
+	uint64_t n;
+
+	while (read(fd, &n, sizeof n) < 0 && errno == EINTR)
+		;
+	pthread_mutex_lock(&q->lock);
+	q->wake_pending = false;
+	loop_after(q);
+	pthread_mutex_unlock(&q->lock);
+}
+
+static void
+loop_delay_cb(evutil_socket_t fd, short what, void *arg)
+{
+	procq_queue *q = arg;
+
+	pthread_mutex_lock(&q->lock);
+	loop_after(q);
+	pthread_mutex_unlock(&q->lock);
+}
+
+/* Callbacks of pool.c and dispatch.c finish through here too. */
+void
+loop_wake(procq_queue *q)
+{
+	uint64_t one = 1;
+
+	if (!q->thread_running || q->wake_pending || loop_on_thread(q))
+		return;
+	q->wake_pending = true;
+	while (write(q->wake_fd, &one, sizeof one) < 0 && errno == EINTR)
+		;
+}
+
+void
+loop_arm_delay(procq_queue *q)
+{
+	loop_wake(q);
+}
+
+static void *
+loop_main(void *arg)
+{
+	procq_queue *q = arg;
+
+	event_base_loop(q->base, 0);
+	return NULL;
+}
+
+static void
+loop_release(procq_queue *q)
+{
+	pool_release(q);
+	if (q->wake_ev != NULL)
+		event_free(q->wake_ev);
+	if (q->delay_ev != NULL)
+		event_free(q->delay_ev);
+	if (q->spawn_ev != NULL)
+		event_free(q->spawn_ev);
+	if (q->wake_fd >= 0)
+		close(q->wake_fd);
+	if (q->base != NULL)
+		event_base_free(q->base);
+	q->wake_ev = q->delay_ev = q->spawn_ev = NULL;
+	q->wake_fd = -1;
+	q->base = NULL;
+}
+
+/* The supervisor thread takes no signals: those belong to the host. */
+static int
+loop_spawn_thread(procq_queue *q)
+{
+	sigset_t all, old;
+	int rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&q->thread, NULL, loop_main, q);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
+/* Called with q->lock held. */
+int
+loop_start(procq_queue *q)
+{
+	if ((q->base = event_base_new()) == NULL)
+		goto fail;
+	q->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (q->wake_fd < 0)
+		goto fail;
+	q->wake_ev = event_new(q->base, q->wake_fd, EV_READ | EV_PERSIST,
+	    loop_wake_cb, q);
+	q->delay_ev = evtimer_new(q->base, loop_delay_cb, q);
+	if (q->wake_ev == NULL || q->delay_ev == NULL ||
+	    event_add(q->wake_ev, NULL) != 0 || pool_init(q) != 0)
+		goto fail;
+	if (loop_spawn_thread(q) != 0)
+		goto fail;
+	q->thread_running = true;
+	return 0;
+fail:
+	loop_release(q);
+	return PROCQ_ESYS;
+}
+
+/*
+ * Stops the workers and the supervisor thread, once nothing is
+ * outstanding.  Called with q->lock held; drops it while joining.
+ */
+void
+loop_stop(procq_queue *q)
+{
+	q->state = QUEUE_STOPPING;
+	q->wake_pending = false;
+	loop_wake(q);
+	pthread_mutex_unlock(&q->lock);
+	pthread_join(q->thread, NULL);
+	pthread_mutex_lock(&q->lock);
+	q->thread_running = false;
+	loop_release(q);
+	q->state = QUEUE_STOPPED;
+	pthread_cond_broadcast(&q->cond);
+}
+
+/* Waits on q->cond; *rc becomes PROCQ_ETIMEDOUT when the deadline passes. */
+void
+loop_wait(procq_queue *q, const struct timespec *deadline, int *rc)
+{
+	int err;
+
+	if (deadline == NULL) {
+		pthread_cond_wait(&q->cond, &q->lock);
+		return;
+	}
+	err = pthread_cond_timedwait(&q->cond, &q->lock, deadline);
+	if (err == ETIMEDOUT && rc != NULL)
+		*rc = PROCQ_ETIMEDOUT;
+}

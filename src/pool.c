@@ -1,0 +1,456 @@
+/*
+ * The worker pool: forking workers, killing them, and settling their
+ * tasks when they die.  Death is seen on a pidfd (or, without one, as EOF
+ * on the result pipe): procq never takes SIGCHLD from its host.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "clock.h"
+
+static void pool_reap(struct worker *w);
+
+int
+pool_init(procq_queue *q)
+{
+	q->workers = calloc((size_t)q->cfg.workers, sizeof *q->workers);
+	if (q->workers == NULL)
+		return -1;
+	q->nworkers = q->cfg.workers;
+	for (int i = 0; i < q->nworkers; i++) {
+		struct worker *w = &q->workers[i];
+
+		w->q = q;
+		w->pidfd = w->to_fd = w->from_fd = -1;
+		TAILQ_INIT(&w->inflight);
+	}
+	return 0;
+}
+
+static void
+worker_close(struct worker *w)
+{
+	struct event **evs[] = {
+		&w->read_ev, &w->write_ev, &w->pid_ev, &w->timeout_ev,
+		&w->kill_ev
+	};
+
+	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++) {
+		if (*evs[i] != NULL)
+			event_free(*evs[i]);
+		*evs[i] = NULL;
+	}
+	if (w->in != NULL)
+		evbuffer_free(w->in);
+	if (w->out != NULL)
+		evbuffer_free(w->out);
+	w->in = w->out = NULL;
+	if (w->pidfd >= 0)
+		close(w->pidfd);
+	if (w->to_fd >= 0)
+		close(w->to_fd);
+	if (w->from_fd >= 0)
+		close(w->from_fd);
+	w->pidfd = w->to_fd = w->from_fd = -1;
+	w->state = WORKER_EMPTY;
+	w->pid = 0;
+}
+
+void
+pool_release(procq_queue *q)
+{
+	if (q->workers == NULL)
+		return;
+	for (int i = 0; i < q->nworkers; i++) {
+		struct worker *w = &q->workers[i];
+
+		/* Only reached once the loop has reaped every worker; a
+		 * leftover would be a bug, but must not become a zombie. */
+		if (w->pid > 0) {
+			kill(-w->pid, SIGKILL);
+			waitpid(w->pid, NULL, 0);
+		}
+		worker_close(w);
+	}
+	free(q->workers);
+	q->workers = NULL;
+	q->nworkers = 0;
+}
+
+static void
+pool_pid_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	procq_queue *q = w->q;
+
+	pthread_mutex_lock(&q->lock);
+	pool_reap(w);
+	loop_after(q);
+	pthread_mutex_unlock(&q->lock);
+}
+
+static void
+pool_kill_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	procq_queue *q = w->q;
+
+	pthread_mutex_lock(&q->lock);
+	if (w->state == WORKER_LIVE)	/* EOF without death: broken */
+		pool_kill(w, PROCQ_ERR_PROTOCOL, TAILQ_FIRST(&w->inflight),
+		    "worker closed its result pipe");
+	else if (w->pid > 0)
+		kill(-w->pid, SIGKILL);
+	loop_after(q);
+	pthread_mutex_unlock(&q->lock);
+}
+
+static void
+pool_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	procq_queue *q = w->q;
+	procq_handle *head;
+	char msg[96];
+
+	pthread_mutex_lock(&q->lock);
+	head = TAILQ_FIRST(&w->inflight);
+	if (head != NULL && w->state == WORKER_LIVE) {
+		snprintf(msg, sizeof msg, "attempt timed out after %g s",
+		    head->timeout);
+		pool_kill(w, PROCQ_ERR_TIMEOUT, head, msg);
+	}
+	loop_after(q);
+	pthread_mutex_unlock(&q->lock);
+}
+
+static int
+pool_events(struct worker *w)
+{
+	struct event_base *base = w->q->base;
+
+	w->in = evbuffer_new();
+	w->out = evbuffer_new();
+	w->read_ev = event_new(base, w->from_fd, EV_READ | EV_PERSIST,
+	    dispatch_read_cb, w);
+	w->write_ev = event_new(base, w->to_fd, EV_WRITE | EV_PERSIST,
+	    dispatch_write_cb, w);
+	w->timeout_ev = evtimer_new(base, pool_timeout_cb, w);
+	w->kill_ev = evtimer_new(base, pool_kill_cb, w);
+	if (w->pidfd >= 0)
+		w->pid_ev = event_new(base, w->pidfd, EV_READ, pool_pid_cb, w);
+	if (w->in == NULL || w->out == NULL || w->read_ev == NULL ||
+	    w->write_ev == NULL || w->timeout_ev == NULL ||
+	    w->kill_ev == NULL || (w->pidfd >= 0 && w->pid_ev == NULL))
+		return -1;
+	if (event_add(w->read_ev, NULL) != 0)
+		return -1;
+	if (w->pid_ev != NULL && event_add(w->pid_ev, NULL) != 0)
+		return -1;
+	return 0;
+}
+
+static int
+pool_pidfd(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+	(void)pid;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+/* Forks one worker into slot w.  Called on the supervisor thread, so that
+ * the children's parent-death signal follows this thread's life. */
+static int
+pool_spawn(struct worker *w)
+{
+	procq_queue *q = w->q;
+	int down[2], up[2];
+	struct worker_ctx ctx;
+	pid_t pid;
+
+	if (pipe2(down, O_CLOEXEC) != 0)
+		return -1;
+	if (pipe2(up, O_CLOEXEC) != 0) {
+		close(down[0]);
+		close(down[1]);
+		return -1;
+	}
+	ctx.registry = &q->registry;
+	ctx.id_base = q->id_base;
+	ctx.max_frame = q->cfg.max_frame;
+	ctx.parent = getpid();
+	ctx.in_fd = down[0];
+	ctx.out_fd = up[1];
+	if ((pid = fork()) == 0)
+		worker_main(&ctx);
+	close(down[0]);
+	close(up[1]);
+	if (pid < 0) {
+		close(down[1]);
+		close(up[0]);
+		return -1;
+	}
+	setpgid(pid, pid);	/* the child does it too: whoever runs first */
+	w->pid = pid;
+	w->to_fd = down[1];
+	w->from_fd = up[0];
+	w->pidfd = pool_pidfd(pid);
+	w->state = WORKER_LIVE;
+	w->hello = false;
+	w->eof = false;
+	w->kill_kind = PROCQ_ERR_NONE;
+	w->kill_target = NULL;
+	w->kill_message[0] = '\0';
+	evutil_make_socket_nonblocking(w->to_fd);
+	evutil_make_socket_nonblocking(w->from_fd);
+	q->live_workers++;
+	if (pool_events(w) != 0) {
+		pool_kill(w, PROCQ_ERR_SPAWN, NULL, "out of memory");
+		return 0;	/* reaped through the usual path */
+	}
+	return 0;
+}
+
+static void
+pool_spawn_cb(evutil_socket_t fd, short what, void *arg)
+{
+	procq_queue *q = arg;
+
+	pthread_mutex_lock(&q->lock);
+	loop_after(q);
+	pthread_mutex_unlock(&q->lock);
+}
+
+/* A fork failed: try again later, and if no worker at all is alive, fail
+ * the next task rather than let it wait forever. */
+static void
+pool_spawn_failed(procq_queue *q)
+{
+	static const struct task_error err = {
+		PROCQ_ERR_SPAWN, "SpawnError", "could not start a worker", -1, -1
+	};
+	struct timeval tv = procq_clock_timeval(0.1);
+	procq_handle *t;
+
+	q->spawn_failures++;
+	if (q->spawn_ev == NULL)
+		q->spawn_ev = evtimer_new(q->base, pool_spawn_cb, q);
+	if (q->spawn_ev != NULL)
+		evtimer_add(q->spawn_ev, &tv);
+	if (q->live_workers == 0 && q->spawn_failures >= 3 &&
+	    (t = heap_pop(&q->ready)) != NULL) {
+		t->place = PLACE_NONE;
+		t->attempts++;
+		task_attempt_failed(t, &err);
+	}
+}
+
+/* Starts workers in empty slots: all of them at start, later only while
+ * there is work waiting. */
+void
+pool_fill(procq_queue *q)
+{
+	if (q->state != QUEUE_STARTED)
+		return;
+	if (q->spawn_ev != NULL && evtimer_pending(q->spawn_ev, NULL))
+		return;
+	for (int i = 0; i < q->nworkers; i++) {
+		struct worker *w = &q->workers[i];
+
+		if (w->state != WORKER_EMPTY)
+			continue;
+		if (q->prewarmed && q->ready.len == 0)
+			break;
+		if (pool_spawn(w) != 0) {
+			pool_spawn_failed(q);
+			return;
+		}
+		q->spawn_failures = 0;
+	}
+	q->prewarmed = true;
+}
+
+/* Asks idle workers to leave: EOF on their task pipe ends their loop. */
+void
+pool_stop(procq_queue *q)
+{
+	for (int i = 0; i < q->nworkers; i++) {
+		struct worker *w = &q->workers[i];
+		struct timeval tv = procq_clock_timeval(2.0);
+
+		if (w->state != WORKER_LIVE || w->ninflight > 0)
+			continue;
+		w->state = WORKER_DYING;
+		q->live_workers--;
+		if (w->write_ev != NULL)
+			event_del(w->write_ev);
+		close(w->to_fd);
+		w->to_fd = -1;
+		evtimer_add(w->kill_ev, &tv);
+	}
+}
+
+/*
+ * Kills a worker's whole process group, remembering why and for which
+ * task; the task is settled when the worker is reaped.  A polite SIGTERM
+ * comes first unless the worker is broken.
+ */
+void
+pool_kill(struct worker *w, procq_error_kind kind, procq_handle *target,
+    const char *message)
+{
+	struct timeval tv = procq_clock_timeval(w->q->cfg.kill_grace);
+
+	if (w->state != WORKER_LIVE)
+		return;
+	w->state = WORKER_DYING;
+	w->q->live_workers--;
+	w->kill_kind = kind;
+	w->kill_target = target;
+	snprintf(w->kill_message, sizeof w->kill_message, "%s", message);
+	evtimer_del(w->timeout_ev);
+	if (kind == PROCQ_ERR_PROTOCOL) {
+		event_del(w->read_ev);
+		evbuffer_drain(w->in, evbuffer_get_length(w->in));
+	}
+	if (kind == PROCQ_ERR_PROTOCOL || w->q->cfg.kill_grace < 0) {
+		kill(-w->pid, SIGKILL);
+		return;
+	}
+	kill(-w->pid, SIGTERM);
+	evtimer_add(w->kill_ev, &tv);
+}
+
+/* The worker's pipe hit EOF.  Its death is what counts: wait for the
+ * pidfd, or reap now when there is none. */
+void
+pool_lost(struct worker *w)
+{
+	struct timeval tv = procq_clock_timeval(1.0);
+
+	w->eof = true;
+	event_del(w->read_ev);
+	if (w->pidfd < 0) {
+		kill(-w->pid, SIGKILL);
+		pool_reap(w);
+		return;
+	}
+	if (w->state == WORKER_LIVE)
+		evtimer_add(w->kill_ev, &tv);
+}
+
+static void
+crash_error(int status, struct task_error *err, char *buf, size_t len)
+{
+	err->kind = PROCQ_ERR_CRASH;
+	err->type = "WorkerCrash";
+	err->exit_status = -1;
+	err->signal = -1;
+	if (WIFSIGNALED(status)) {
+		int sig = WTERMSIG(status);
+		const char *abbrev = sigabbrev_np(sig);
+
+		err->signal = sig;
+		if (abbrev != NULL)
+			snprintf(buf, len, "worker died: SIG%s%s", abbrev,
+			    WCOREDUMP(status) ? " (core dumped)" : "");
+		else
+			snprintf(buf, len, "worker died: signal %d%s", sig,
+			    WCOREDUMP(status) ? " (core dumped)" : "");
+	} else {
+		err->exit_status = WEXITSTATUS(status);
+		snprintf(buf, len, "worker exited with status %d",
+		    err->exit_status);
+	}
+	err->message = buf;
+}
+
+/* Gives a task back to the ready heap without charging it an attempt. */
+static void
+pool_requeue(procq_handle *t, bool started)
+{
+	static const struct task_error cancelled = {
+		PROCQ_ERR_CANCELLED, "Cancelled", "cancelled", -1, -1
+	};
+
+	if (started)
+		t->attempts--;
+	if (t->cancel_requested) {
+		task_finish(t, PROCQ_CANCELLED, &cancelled, NULL, 0);
+		return;
+	}
+	task_unplace(t);
+	t->status = t->attempts > 0 ? PROCQ_RETRYING : PROCQ_PENDING;
+	t->due = 0;
+	if (task_enqueue(t) != 0)
+		task_finish(t, PROCQ_FAILED, &(struct task_error){
+		    PROCQ_ERR_TASK, "MemoryError", "out of memory", -1, -1 },
+		    NULL, 0);
+}
+
+/* Settles the running task of a dead worker: it failed for the reason
+ * the worker was killed, or crashed; a bystander is given back. */
+static void
+pool_settle_head(struct worker *w, procq_handle *head, int status)
+{
+	struct task_error err;
+	char buf[128];
+
+	if (w->kill_target != NULL && w->kill_target != head) {
+		pool_requeue(head, true);
+		return;
+	}
+	if (w->kill_kind != PROCQ_ERR_NONE && w->kill_target == head) {
+		err.kind = w->kill_kind;
+		err.type = w->kill_kind == PROCQ_ERR_TIMEOUT ? "Timeout" :
+		    w->kill_kind == PROCQ_ERR_CANCELLED ? "Cancelled" :
+		    w->kill_kind == PROCQ_ERR_SPAWN ? "SpawnError" :
+		    "ProtocolError";
+		err.message = w->kill_message;
+		err.exit_status = -1;
+		err.signal = -1;
+	} else
+		crash_error(status, &err, buf, sizeof buf);
+	task_attempt_failed(head, &err);
+}
+
+/* The worker has exited: read what it wrote before dying (a result in the
+ * pipe wins over a cancel or timeout), reap it, settle its tasks. */
+static void
+pool_reap(struct worker *w)
+{
+	procq_queue *q = w->q;
+	procq_handle *t;
+	int status = 0;
+	bool was_live = w->state == WORKER_LIVE;
+
+	if (w->kill_kind != PROCQ_ERR_PROTOCOL && !w->eof)
+		dispatch_drain(w);
+	/* The leader is a zombie until waited for, so its group id cannot be
+	 * reused: clean up grandchildren before reaping it. */
+	kill(-w->pid, SIGKILL);
+	while (waitpid(w->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (was_live && w->state == WORKER_LIVE)
+		q->live_workers--;
+	w->state = WORKER_DYING;
+	if ((t = TAILQ_FIRST(&w->inflight)) != NULL)
+		pool_settle_head(w, t, status);
+	while ((t = TAILQ_FIRST(&w->inflight)) != NULL)
+		pool_requeue(t, false);
+	worker_close(w);
+}

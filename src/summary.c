@@ -1,0 +1,194 @@
+/*
+ * Summaries: the results of a run (or a subset of one) in completion order,
+ * with their totals.  A summary holds a reference on each result, so it
+ * stays valid after its queue is freed.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+struct procq_summary {
+	procq_result	**results;
+	size_t		  n;
+	size_t		  succeeded;
+	size_t		  failed;
+	size_t		  cancelled;
+	double		  duration;
+};
+
+procq_summary *
+summary_new(procq_result **results, size_t n, double duration)
+{
+	procq_summary *s;
+
+	if ((s = calloc(1, sizeof *s)) == NULL)
+		return NULL;
+	if (n > 0 && (s->results = malloc(n * sizeof *s->results)) == NULL) {
+		free(s);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		s->results[i] = result_ref(results[i]);
+		switch (results[i]->status) {
+		case PROCQ_SUCCEEDED:
+			s->succeeded++;
+			break;
+		case PROCQ_CANCELLED:
+			s->cancelled++;
+			break;
+		default:
+			s->failed++;
+			break;
+		}
+	}
+	s->n = n;
+	s->duration = duration;
+	return s;
+}
+
+void
+procq_summary_free(procq_summary *s)
+{
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < s->n; i++)
+		result_unref(s->results[i]);
+	free(s->results);
+	free(s);
+}
+
+size_t
+procq_summary_submitted(const procq_summary *s)
+{
+	return s != NULL ? s->n : 0;
+}
+
+size_t
+procq_summary_succeeded(const procq_summary *s)
+{
+	return s != NULL ? s->succeeded : 0;
+}
+
+size_t
+procq_summary_failed(const procq_summary *s)
+{
+	return s != NULL ? s->failed : 0;
+}
+
+size_t
+procq_summary_cancelled(const procq_summary *s)
+{
+	return s != NULL ? s->cancelled : 0;
+}
+
+bool
+procq_summary_ok(const procq_summary *s)
+{
+	return s != NULL && s->failed == 0 && s->cancelled == 0;
+}
+
+double
+procq_summary_duration(const procq_summary *s)
+{
+	return s != NULL ? s->duration : 0.0;
+}
+
+size_t
+procq_summary_count(const procq_summary *s)
+{
+	return s != NULL ? s->n : 0;
+}
+
+const procq_result *
+procq_summary_result(const procq_summary *s, size_t i)
+{
+	if (s == NULL || i >= s->n)
+		return NULL;
+	return s->results[i];
+}
+
+const procq_result *
+procq_summary_by_id(const procq_summary *s, const char *id)
+{
+	if (s == NULL || id == NULL)
+		return NULL;
+	for (size_t i = 0; i < s->n; i++) {
+		if (strcmp(s->results[i]->id, id) == 0)
+			return s->results[i];
+	}
+	return NULL;
+}
+
+static bool
+same_string(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+/* A new summary of the results whose field (name or group) equals value. */
+static procq_summary *
+summary_filter(const procq_summary *s, const char *value, bool by_group)
+{
+	procq_result **picked;
+	procq_summary *out;
+	size_t n = 0;
+
+	if (s == NULL)
+		return NULL;
+	if ((picked = malloc((s->n ? s->n : 1) * sizeof *picked)) == NULL)
+		return NULL;
+	for (size_t i = 0; i < s->n; i++) {
+		procq_result *r = s->results[i];
+
+		if (same_string(by_group ? r->group : r->name, value))
+			picked[n++] = r;
+	}
+	out = summary_new(picked, n, s->duration);
+	free(picked);
+	return out;
+}
+
+procq_summary *
+procq_summary_by_name(const procq_summary *s, const char *name)
+{
+	if (name == NULL)
+		return NULL;
+	return summary_filter(s, name, false);
+}
+
+procq_summary *
+procq_summary_by_group(const procq_summary *s, const char *group)
+{
+	return summary_filter(s, group, true);
+}
+
+static void
+summary_display_result(const procq_result *r, FILE *fp)
+{
+	fprintf(fp, "  %-9s %s %s", procq_status_name(r->status), r->id,
+	    r->name);
+	if (r->group != NULL)
+		fprintf(fp, " [%s]", r->group);
+	fprintf(fp, " (attempt%s %d): %s: %s\n", r->attempts == 1 ? "" : "s",
+	    r->attempts, r->error_type != NULL ? r->error_type : "Error",
+	    r->error_message != NULL ? r->error_message : "");
+}
+
+void
+procq_summary_display(const procq_summary *s, FILE *fp)
+{
+	if (s == NULL || fp == NULL)
+		return;
+	fprintf(fp, "%zu tasks: %zu succeeded, %zu failed, %zu cancelled "
+	    "in %.3f s%s\n", s->n, s->succeeded, s->failed, s->cancelled,
+	    s->duration, procq_summary_ok(s) ? "" : " (not ok)");
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->results[i]->status != PROCQ_SUCCEEDED)
+			summary_display_result(s->results[i], fp);
+	}
+}

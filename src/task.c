@@ -1,0 +1,246 @@
+/*
+ * Tasks and their life: where an unfinished task waits (ready heap, delayed
+ * heap, or a worker), how an attempt's failure turns into a retry or a
+ * final result, and the one place where a task is finished.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "clock.h"
+
+bool
+task_ready_less(const void *a, const void *b)
+{
+	const procq_handle *x = a, *y = b;
+
+	if (x->priority != y->priority)
+		return x->priority < y->priority;
+	return x->seq < y->seq;
+}
+
+bool
+task_delay_less(const void *a, const void *b)
+{
+	const procq_handle *x = a, *y = b;
+
+	if (x->due != y->due)
+		return x->due < y->due;
+	return x->seq < y->seq;
+}
+
+void
+task_set_index(void *elem, size_t index)
+{
+	((procq_handle *)elem)->heap_index = index;
+}
+
+procq_handle *
+task_new(procq_queue *q, const struct registry_entry *entry,
+    const void *args, size_t args_len, const procq_opts *opts)
+{
+	procq_handle *t;
+	const char *name = opts->name != NULL ? opts->name : entry->name;
+
+	if ((t = calloc(1, sizeof *t)) == NULL)
+		return NULL;
+	t->q = q;
+	t->entry = entry;
+	t->name = strdup(name);
+	t->group = opts->group != NULL ? strdup(opts->group) : NULL;
+	t->args = malloc(args_len);
+	if (t->name == NULL || (opts->group != NULL && t->group == NULL) ||
+	    t->args == NULL) {
+		task_free(t);
+		return NULL;
+	}
+	memcpy(t->args, args, args_len);
+	t->args_len = args_len;
+	t->priority = opts->priority;
+	t->retries = opts->retries;
+	t->retry_delay = opts->retry_delay;
+	t->backoff = opts->backoff > 0 ? opts->backoff : 1.0;
+	t->timeout = opts->timeout;
+	t->status = PROCQ_PENDING;
+	return t;
+}
+
+void
+task_free(procq_handle *t)
+{
+	if (t == NULL)
+		return;
+	result_unref(t->result);
+	free(t->name);
+	free(t->group);
+	free(t->args);
+	free(t);
+}
+
+/* Puts an unfinished task into the ready heap (or the delayed heap while a
+ * retry delay runs) and tells the loop.  The task keeps its FIFO sequence,
+ * so prefetched tasks given back by a dead worker keep their turn.  Called
+ * with q->lock held. */
+int
+task_enqueue(procq_handle *t)
+{
+	procq_queue *q = t->q;
+	if (t->due > procq_clock_now()) {
+		if (heap_push(&q->delayed, t) != 0)
+			return PROCQ_ENOMEM;
+		t->place = PLACE_DELAYED;
+		loop_arm_delay(q);
+		return 0;
+	}
+	if (heap_push(&q->ready, t) != 0)
+		return PROCQ_ENOMEM;
+	t->place = PLACE_READY;
+	loop_wake(q);
+	return 0;
+}
+
+/* Takes a task out of the heap it waits in; workers drop their own. */
+void
+task_unplace(procq_handle *t)
+{
+	switch (t->place) {
+	case PLACE_READY:
+		heap_remove(&t->q->ready, t->heap_index);
+		break;
+	case PLACE_DELAYED:
+		heap_remove(&t->q->delayed, t->heap_index);
+		break;
+	case PLACE_WORKER:
+		TAILQ_REMOVE(&t->worker->inflight, t, worker_link);
+		t->worker->ninflight--;
+		t->worker = NULL;
+		break;
+	default:
+		break;
+	}
+	t->place = PLACE_NONE;
+}
+
+static int
+queue_grow_results(procq_queue *q)
+{
+	procq_result **results;
+	size_t cap;
+
+	if (q->nresults < q->results_cap)
+		return 0;
+	cap = q->results_cap ? q->results_cap * 2 : 256;
+	if ((results = realloc(q->results, cap * sizeof *results)) == NULL)
+		return -1;
+	q->results = results;
+	q->results_cap = cap;
+	return 0;
+}
+
+/*
+ * The one place a task is finished: it leaves wherever it was, gets its
+ * result, and waiters are woken.  Called with q->lock held.
+ */
+void
+task_finish(procq_handle *t, procq_status status,
+    const struct task_error *err, const char *value, size_t value_len)
+{
+	procq_queue *q = t->q;
+	double duration = t->started > 0 ? procq_clock_now() - t->started : 0;
+	static const struct task_error nomem = {
+		PROCQ_ERR_TASK, "MemoryError", "out of memory recording the result",
+		-1, -1
+	};
+
+	if (t->place == PLACE_DONE)
+		return;
+	task_unplace(t);
+	t->place = PLACE_DONE;
+	t->status = status;
+	t->result = result_new(t, status, err, value, value_len, duration);
+	if (t->result == NULL) {
+		t->status = PROCQ_FAILED;
+		t->result = result_new(t, PROCQ_FAILED, &nomem, NULL, 0,
+		    duration);
+	}
+	if (t->result != NULL && queue_grow_results(q) == 0)
+		q->results[q->nresults++] = result_ref(t->result);
+	q->outstanding--;
+	pthread_cond_broadcast(&q->cond);
+}
+
+/* An attempt failed: retry it under its policy, or finish it failed. */
+void
+task_attempt_failed(procq_handle *t, const struct task_error *err)
+{
+	double delay;
+
+	if (err->kind == PROCQ_ERR_CANCELLED || t->cancel_requested) {
+		static const struct task_error cancelled = {
+			PROCQ_ERR_CANCELLED, "Cancelled", "cancelled", -1, -1
+		};
+
+		task_finish(t, PROCQ_CANCELLED,
+		    err->kind == PROCQ_ERR_CANCELLED ? err : &cancelled, NULL, 0);
+		return;
+	}
+	if (t->attempts > t->retries) {
+		task_finish(t, PROCQ_FAILED, err, NULL, 0);
+		return;
+	}
+	task_unplace(t);
+	delay = t->retry_delay * pow(t->backoff, t->attempts - 1);
+	t->due = delay > 0 ? procq_clock_now() + delay : 0;
+	t->status = PROCQ_RETRYING;
+	t->seq = t->q->next_seq++;
+	if (task_enqueue(t) != 0) {
+		static const struct task_error nomem = {
+			PROCQ_ERR_TASK, "MemoryError", "out of memory queueing a retry",
+			-1, -1
+		};
+
+		task_finish(t, PROCQ_FAILED, &nomem, NULL, 0);
+	}
+}
+
+/* Cancels one unfinished task.  A queued one is finished at once; one on a
+ * worker is marked, and the loop acts on it (kill or CANCEL frame). */
+void
+task_cancel(procq_handle *t)
+{
+	static const struct task_error cancelled = {
+		PROCQ_ERR_CANCELLED, "Cancelled", "cancelled", -1, -1
+	};
+
+	if (t->place == PLACE_WORKER) {
+		if (!t->cancel_requested) {
+			t->cancel_requested = 1;
+			loop_wake(t->q);
+		}
+		return;
+	}
+	task_finish(t, PROCQ_CANCELLED, &cancelled, NULL, 0);
+}
+
+/* Every unfinished task is cancelled: the sweep behind force shutdown and
+ * run timeouts. */
+void
+task_cancel_all(procq_queue *q)
+{
+	procq_handle *t;
+
+	while ((t = heap_top(&q->ready)) != NULL)
+		task_cancel(t);
+	while ((t = heap_top(&q->delayed)) != NULL)
+		task_cancel(t);
+	for (int i = 0; i < q->nworkers; i++) {
+		TAILQ_FOREACH(t, &q->workers[i].inflight, worker_link)
+			t->cancel_requested = 1;
+	}
+	loop_wake(q);
+}

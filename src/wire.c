@@ -1,0 +1,195 @@
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <string.h>
+
+#include "wire.h"
+
+/* Reserves room for the length prefix; returns where the frame starts. */
+size_t
+wire_frame_begin(msgpack_sbuffer *sb)
+{
+	size_t start = sb->size;
+
+	msgpack_sbuffer_write(sb, "\0\0\0\0", WIRE_HEADER);
+	return start;
+}
+
+/* Fills in the length prefix; -1 (and the frame dropped) if it is too big
+ * or could not be written. */
+int
+wire_frame_end(msgpack_sbuffer *sb, size_t start, size_t max_frame)
+{
+	size_t len;
+	uint32_t be;
+
+	if (sb->size < start + WIRE_HEADER)
+		return -1;
+	len = sb->size - start - WIRE_HEADER;
+	if (len > max_frame || len == 0) {
+		sb->size = start;
+		return -1;
+	}
+	be = htonl((uint32_t)len);
+	memcpy(sb->data + start, &be, sizeof be);
+	return 0;
+}
+
+uint32_t
+wire_frame_length(const void *header)
+{
+	uint32_t be;
+
+	memcpy(&be, header, sizeof be);
+	return ntohl(be);
+}
+
+static uint64_t
+wire_be(const unsigned char *p, size_t n)
+{
+	uint64_t v = 0;
+
+	while (n-- > 0)
+		v = v << 8 | *p++;
+	return v;
+}
+
+/*
+ * Walks one msgpack value without allocating and says whether it is
+ * complete, alone in the buffer, and honest: no array or map may claim more
+ * elements than there are bytes left.  msgpack_unpack() sizes its zone from
+ * those claims, so a hostile frame must not reach it unchecked.
+ */
+bool
+wire_check(const char *data, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)data;
+	size_t pos = 0;
+	uint64_t pending = 1;
+
+	while (pending > 0) {
+		unsigned char b;
+		uint64_t skip = 0, items = 0;
+		size_t hdr = 1;
+
+		if (pos >= len)
+			return false;
+		b = p[pos];
+		pending--;
+		if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 ||
+		    b == 0xc3)
+			;
+		else if (b >= 0x80 && b <= 0x8f)
+			items = 2 * (uint64_t)(b & 0x0f);
+		else if (b >= 0x90 && b <= 0x9f)
+			items = b & 0x0f;
+		else if (b >= 0xa0 && b <= 0xbf)
+			skip = b & 0x1f;
+		else {
+			static const unsigned char fixed[] = {
+				/* c4..df: payload after a size field */
+				[0xcc - 0xc4] = 1, [0xcd - 0xc4] = 2,
+				[0xce - 0xc4] = 4, [0xcf - 0xc4] = 8,
+				[0xd0 - 0xc4] = 1, [0xd1 - 0xc4] = 2,
+				[0xd2 - 0xc4] = 4, [0xd3 - 0xc4] = 8,
+				[0xca - 0xc4] = 4, [0xcb - 0xc4] = 8,
+				[0xd4 - 0xc4] = 2, [0xd5 - 0xc4] = 3,
+				[0xd6 - 0xc4] = 5, [0xd7 - 0xc4] = 9,
+				[0xd8 - 0xc4] = 17,
+			};
+			size_t n;
+
+			switch (b) {
+			case 0xc1:
+				return false;
+			case 0xc4: case 0xd9: case 0xc7:
+				n = 1;
+				break;
+			case 0xc5: case 0xda: case 0xc8: case 0xdc: case 0xde:
+				n = 2;
+				break;
+			case 0xc6: case 0xdb: case 0xc9: case 0xdd: case 0xdf:
+				n = 4;
+				break;
+			default:
+				n = 0;
+				skip = fixed[b - 0xc4];
+				break;
+			}
+			if (n > 0) {
+				if (len - pos - 1 < n)
+					return false;
+				skip = wire_be(p + pos + 1, n);
+				hdr += n;
+				if (b == 0xdc || b == 0xdd) {
+					items = skip;
+					skip = 0;
+				} else if (b == 0xde || b == 0xdf) {
+					items = 2 * skip;
+					skip = 0;
+				} else if (b >= 0xc7 && b <= 0xc9)
+					skip += 1;	/* ext type byte */
+			}
+		}
+		if (len - pos < hdr || skip > len - pos - hdr)
+			return false;
+		pos += hdr + (size_t)skip;
+		if (items > len - pos)
+			return false;
+		pending += items;
+	}
+	return pos == len;
+}
+
+/* Decodes one frame's payload into msg; its objects live in zone and
+ * point into data.  -1 if the payload is not a well-formed message. */
+int
+wire_decode(const char *data, size_t len, msgpack_zone *zone,
+    struct wire_msg *msg)
+{
+	msgpack_object obj;
+	size_t off = 0;
+	const msgpack_object *type;
+
+	if (!wire_check(data, len))
+		return -1;
+	if (msgpack_unpack(data, len, &off, zone, &obj) !=
+	    MSGPACK_UNPACK_SUCCESS)
+		return -1;
+	if (obj.type != MSGPACK_OBJECT_ARRAY || obj.via.array.size == 0)
+		return -1;
+	type = &obj.via.array.ptr[0];
+	if (type->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+	    type->via.u64 > 255)
+		return -1;
+	msg->type = (int)type->via.u64;
+	msg->argc = obj.via.array.size;
+	msg->argv = obj.via.array.ptr;
+	return 0;
+}
+
+bool
+wire_uint(const struct wire_msg *msg, uint32_t i, uint64_t *out)
+{
+	if (i >= msg->argc ||
+	    msg->argv[i].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return false;
+	*out = msg->argv[i].via.u64;
+	return true;
+}
+
+bool
+wire_bytes(const struct wire_msg *msg, uint32_t i, const char **ptr,
+    size_t *len)
+{
+	const msgpack_object *o;
+
+	if (i >= msg->argc)
+		return false;
+	o = &msg->argv[i];
+	if (o->type != MSGPACK_OBJECT_STR && o->type != MSGPACK_OBJECT_BIN)
+		return false;
+	*ptr = o->via.bin.ptr;
+	*len = o->via.bin.size;
+	return true;
+}

@@ -1,0 +1,398 @@
+/*
+ * The worker process: a plain blocking loop that reads TASK frames, runs
+ * each task in order and writes its RESULT.  It runs in a child forked
+ * from the supervisor thread, touches nothing of the parent's but the
+ * (frozen) registry, and leaves only through _exit().
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdio_ext.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/queue.h>
+#include <unistd.h>
+
+#include "worker.h"
+#include "../src/wire.h"
+
+/* Exit status of a worker that received a frame it cannot understand. */
+#define WORKER_EXIT_PROTOCOL	70
+#define WORKER_MAX_MESSAGE	65536
+
+struct local_task {
+	TAILQ_ENTRY(local_task)	 link;
+	uint64_t		 id;
+	int			 attempt;
+	const char		*fn;
+	size_t			 fn_len;
+	const char		*args;
+	size_t			 args_len;
+	char			 payload[];	/* the TASK frame's bytes */
+};
+TAILQ_HEAD(local_list, local_task);
+
+struct worker_state {
+	const struct worker_ctx	*ctx;
+	char			*in;
+	size_t			 in_len;
+	size_t			 in_cap;
+	bool			 eof;
+	msgpack_sbuffer		 out;
+	msgpack_zone		 zone;
+	struct local_list	 tasks;
+};
+
+static void
+worker_reset_signals(void)
+{
+	struct sigaction sa;
+	sigset_t none;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	for (int sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &sa, NULL);	/* fails harmlessly for some */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static void
+worker_close_from(int lowfd)
+{
+#ifdef HAVE_CLOSE_RANGE
+	if (close_range((unsigned)lowfd, ~0U, 0) == 0)
+		return;
+#endif
+	for (long fd = lowfd, max = sysconf(_SC_OPEN_MAX); fd < max; fd++)
+		close((int)fd);
+}
+
+/* Descriptors: stdin from /dev/null, the pipes on 3 and 4, stdout and
+ * stderr as inherited, nothing else. */
+static void
+worker_setup_fds(const struct worker_ctx *ctx)
+{
+	int in = fcntl(ctx->in_fd, F_DUPFD, 10);
+	int out = fcntl(ctx->out_fd, F_DUPFD, 10);
+	int null = open("/dev/null", O_RDONLY);
+
+	if (in < 0 || out < 0)
+		_exit(WORKER_EXIT_PROTOCOL);
+	if (null >= 0 && null != STDIN_FILENO)
+		dup2(null, STDIN_FILENO);
+	if (dup2(in, WORKER_IN_FD) < 0 || dup2(out, WORKER_OUT_FD) < 0)
+		_exit(WORKER_EXIT_PROTOCOL);
+	worker_close_from(WORKER_OUT_FD + 1);
+	/* A task that execs a program must not hand it our pipes. */
+	fcntl(WORKER_IN_FD, F_SETFD, FD_CLOEXEC);
+	fcntl(WORKER_OUT_FD, F_SETFD, FD_CLOEXEC);
+	fcntl(WORKER_IN_FD, F_SETFL, O_NONBLOCK);
+}
+
+static void
+worker_setup(const struct worker_ctx *ctx)
+{
+	setpgid(0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != ctx->parent)	/* the parent died before prctl */
+		_exit(0);
+	worker_reset_signals();
+	/* Output the parent had buffered is the parent's to print. */
+	__fpurge(stdout);
+	__fpurge(stderr);
+	worker_setup_fds(ctx);
+}
+
+static void
+worker_write_all(const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(WORKER_OUT_FD, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			_exit(0);	/* the supervisor is gone */
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+static void
+worker_flush(struct worker_state *ws)
+{
+	worker_write_all(ws->out.data, ws->out.size);
+	ws->out.size = 0;
+}
+
+static void
+worker_send_hello(struct worker_state *ws)
+{
+	msgpack_packer pk;
+	size_t start = wire_frame_begin(&ws->out);
+
+	msgpack_packer_init(&pk, &ws->out, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 3);
+	msgpack_pack_uint8(&pk, WIRE_HELLO);
+	msgpack_pack_uint8(&pk, WIRE_VERSION);
+	msgpack_pack_int64(&pk, getpid());
+	wire_frame_end(&ws->out, start, ws->ctx->max_frame);
+}
+
+static void
+worker_send_cancelled(struct worker_state *ws, uint64_t id)
+{
+	msgpack_packer pk;
+	size_t start = wire_frame_begin(&ws->out);
+
+	msgpack_packer_init(&pk, &ws->out, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_uint8(&pk, WIRE_CANCELLED);
+	msgpack_pack_uint64(&pk, id);
+	wire_frame_end(&ws->out, start, ws->ctx->max_frame);
+}
+
+static void
+worker_send_error(struct worker_state *ws, uint64_t id, const char *type,
+    const char *message)
+{
+	msgpack_packer pk;
+	size_t start = wire_frame_begin(&ws->out);
+	size_t tlen = strnlen(type, WORKER_MAX_MESSAGE);
+	size_t mlen = strnlen(message, WORKER_MAX_MESSAGE);
+
+	msgpack_packer_init(&pk, &ws->out, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 5);
+	msgpack_pack_uint8(&pk, WIRE_RESULT);
+	msgpack_pack_uint64(&pk, id);
+	msgpack_pack_false(&pk);
+	msgpack_pack_str_with_body(&pk, type, tlen);
+	msgpack_pack_str_with_body(&pk, message, mlen);
+	wire_frame_end(&ws->out, start, ws->ctx->max_frame);
+}
+
+static void
+worker_send_value(struct worker_state *ws, uint64_t id, const char *value,
+    size_t len)
+{
+	msgpack_packer pk;
+	size_t start = wire_frame_begin(&ws->out);
+	char msg[128];
+
+	msgpack_packer_init(&pk, &ws->out, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 4);
+	msgpack_pack_uint8(&pk, WIRE_RESULT);
+	msgpack_pack_uint64(&pk, id);
+	msgpack_pack_true(&pk);
+	msgpack_pack_bin_with_body(&pk, value, len);
+	if (wire_frame_end(&ws->out, start, ws->ctx->max_frame) != 0) {
+		snprintf(msg, sizeof msg, "result of %zu bytes exceeds the "
+		    "frame limit of %zu bytes", len, ws->ctx->max_frame);
+		worker_send_error(ws, id, "ResultTooLarge", msg);
+	}
+}
+
+static void
+worker_take_task(struct worker_state *ws, const char *payload, size_t len,
+    const struct wire_msg *msg)
+{
+	struct local_task *lt;
+	const char *fn, *args;
+	size_t fn_len, args_len;
+	uint64_t id, attempt;
+
+	if (msg->argc != 5 || !wire_uint(msg, 1, &id) ||
+	    !wire_bytes(msg, 2, &fn, &fn_len) ||
+	    !wire_bytes(msg, 3, &args, &args_len) ||
+	    !wire_uint(msg, 4, &attempt))
+		_exit(WORKER_EXIT_PROTOCOL);
+	if ((lt = malloc(sizeof *lt + len)) == NULL)
+		_exit(WORKER_EXIT_PROTOCOL);
+	memcpy(lt->payload, payload, len);
+	lt->id = id;
+	lt->attempt = (int)attempt;
+	lt->fn = lt->payload + (fn - payload);
+	lt->fn_len = fn_len;
+	lt->args = lt->payload + (args - payload);
+	lt->args_len = args_len;
+	TAILQ_INSERT_TAIL(&ws->tasks, lt, link);
+}
+
+/* A prefetched task that has not started is dropped and acknowledged; one
+ * that already ran has had its result sent, so the cancel is moot. */
+static void
+worker_cancel(struct worker_state *ws, const struct wire_msg *msg)
+{
+	struct local_task *lt;
+	uint64_t id;
+
+	if (!wire_uint(msg, 1, &id))
+		_exit(WORKER_EXIT_PROTOCOL);
+	TAILQ_FOREACH(lt, &ws->tasks, link) {
+		if (lt->id == id) {
+			TAILQ_REMOVE(&ws->tasks, lt, link);
+			free(lt);
+			worker_send_cancelled(ws, id);
+			return;
+		}
+	}
+}
+
+static void
+worker_frame(struct worker_state *ws, const char *payload, size_t len)
+{
+	struct wire_msg msg;
+
+	if (wire_decode(payload, len, &ws->zone, &msg) != 0)
+		_exit(WORKER_EXIT_PROTOCOL);
+	if (msg.type == WIRE_TASK)
+		worker_take_task(ws, payload, len, &msg);
+	else if (msg.type == WIRE_CANCEL)
+		worker_cancel(ws, &msg);
+	else
+		_exit(WORKER_EXIT_PROTOCOL);
+	msgpack_zone_clear(&ws->zone);
+}
+
+static void
+worker_frames(struct worker_state *ws)
+{
+	size_t pos = 0;
+
+	while (ws->in_len - pos >= WIRE_HEADER) {
+		uint32_t len = wire_frame_length(ws->in + pos);
+
+		if (len == 0 || len > ws->ctx->max_frame)
+			_exit(WORKER_EXIT_PROTOCOL);
+		if (ws->in_len - pos - WIRE_HEADER < len)
+			break;
+		worker_frame(ws, ws->in + pos + WIRE_HEADER, len);
+		pos += WIRE_HEADER + len;
+	}
+	memmove(ws->in, ws->in + pos, ws->in_len - pos);
+	ws->in_len -= pos;
+}
+
+static void
+worker_wait_input(void)
+{
+	struct pollfd pfd = { .fd = WORKER_IN_FD, .events = POLLIN };
+
+	while (poll(&pfd, 1, -1) < 0 && errno == EINTR)
+		;
+}
+
+/* Reads every frame available; waits for one when block is set. */
+static void
+worker_read(struct worker_state *ws, bool block)
+{
+	if (block)
+		worker_wait_input();
+	for (;;) {
+		ssize_t n;
+
+		if (ws->in_cap - ws->in_len < 65536) {
+			size_t cap = ws->in_cap ? ws->in_cap * 2 : 131072;
+			char *in = realloc(ws->in, cap);
+
+			if (in == NULL)
+				_exit(WORKER_EXIT_PROTOCOL);
+			ws->in = in;
+			ws->in_cap = cap;
+		}
+		n = read(WORKER_IN_FD, ws->in + ws->in_len,
+		    ws->in_cap - ws->in_len);
+		if (n > 0) {
+			ws->in_len += (size_t)n;
+			worker_frames(ws);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0)
+			ws->eof = true;
+		return;
+	}
+}
+
+static void
+worker_run(struct worker_state *ws, struct local_task *lt)
+{
+	const struct registry_entry *e;
+	procq_call call;
+	size_t off = 0;
+	char msg[64];
+	int rc;
+
+	e = registry_find(ws->ctx->registry, lt->fn, lt->fn_len);
+	if (e == NULL) {
+		worker_send_error(ws, lt->id, "UnknownTask",
+		    "no task registered under that name in this worker");
+		return;
+	}
+	call_init(&call);
+	call.name = e->name;
+	snprintf(call.id, sizeof call.id, "%016" PRIx64,
+	    ws->ctx->id_base + lt->id);
+	call.attempt = lt->attempt;
+	call.args_data = lt->args;
+	call.args_len = lt->args_len;
+	if (msgpack_unpack(lt->args, lt->args_len, &off, &ws->zone,
+	    &call.args) != MSGPACK_UNPACK_SUCCESS)
+		_exit(WORKER_EXIT_PROTOCOL);
+	rc = e->fn(&call);
+	fflush(NULL);	/* what the task printed, before its result */
+	if (rc == 0 && call.ret.size == 0)
+		worker_send_value(ws, lt->id, "\xc0", 1);	/* nil */
+	else if (rc == 0 && !wire_check(call.ret.data, call.ret.size))
+		worker_send_error(ws, lt->id, "TaskError",
+		    "return value is not a single msgpack value");
+	else if (rc == 0)
+		worker_send_value(ws, lt->id, call.ret.data, call.ret.size);
+	else {
+		snprintf(msg, sizeof msg, "task returned %d", rc);
+		worker_send_error(ws, lt->id,
+		    call.error_type ? call.error_type : "TaskError",
+		    call.error_message ? call.error_message : msg);
+	}
+	call_reset(&call);
+	msgpack_zone_clear(&ws->zone);
+}
+
+void
+worker_main(const struct worker_ctx *ctx)
+{
+	struct worker_state ws = { .ctx = ctx };
+	struct local_task *lt;
+
+	worker_setup(ctx);
+	msgpack_sbuffer_init(&ws.out);
+	msgpack_zone_init(&ws.zone, 4096);
+	TAILQ_INIT(&ws.tasks);
+	worker_send_hello(&ws);
+	worker_flush(&ws);
+	for (;;) {
+		if (getppid() != ctx->parent)
+			_exit(0);
+		/* Cancels that arrived meanwhile are seen before the next
+		 * task starts. */
+		worker_read(&ws, TAILQ_EMPTY(&ws.tasks) && !ws.eof);
+		worker_flush(&ws);
+		if ((lt = TAILQ_FIRST(&ws.tasks)) == NULL) {
+			if (ws.eof)
+				_exit(0);
+			continue;
+		}
+		TAILQ_REMOVE(&ws.tasks, lt, link);
+		worker_run(&ws, lt);
+		free(lt);
+		worker_flush(&ws);
+	}
+}

@@ -1,0 +1,47 @@
+/* The child side: what a worker process runs after fork(). */
+#ifndef PROCQ_WORKER_H
+#define PROCQ_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <msgpack.h>
+
+#include "procq.h"
+#include "../src/registry.h"
+
+/* Fixed descriptors of a worker: tasks arrive on 3, results leave on 4. */
+#define WORKER_IN_FD	3
+#define WORKER_OUT_FD	4
+
+struct worker_ctx {
+	const struct registry	*registry;
+	uint64_t		 id_base;
+	size_t			 max_frame;
+	pid_t			 parent;
+	int			 in_fd;
+	int			 out_fd;
+};
+
+struct procq_call {
+	const char		*name;
+	char			 id[17];
+	int			 attempt;
+	const char		*args_data;
+	size_t			 args_len;
+	msgpack_object		 args;
+	msgpack_sbuffer		 ret;		/* the return value, packed */
+	msgpack_packer		 packer;
+	char			*error_type;
+	char			*error_message;
+};
+
+/* src/pack.c */
+int procq_format_count(const char *fmt);
+
+void worker_main(const struct worker_ctx *ctx) __attribute__((noreturn));
+void call_init(procq_call *c);
+void call_reset(procq_call *c);
+
+#endif
