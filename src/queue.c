@@ -328,8 +328,11 @@ procq_shutdown(procq_queue *q, int flags)
 	q->closed = true;
 	if (flags & PROCQ_SHUTDOWN_FORCE)
 		task_cancel_all(q);
-	if (q->state == QUEUE_NEW && q->outstanding > 0)
-		queue_start_locked(q);
+	/* Queued work must drain; if no worker can be had, it is cancelled
+	 * rather than waited for forever. */
+	if (q->state == QUEUE_NEW && q->outstanding > 0 &&
+	    queue_start_locked(q) != 0)
+		task_cancel_all(q);
 	if (q->state == QUEUE_NEW)
 		q->state = QUEUE_STOPPED;
 	while (q->outstanding > 0)
