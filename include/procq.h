@@ -182,7 +182,10 @@ int procq_call_return(procq_call *c, const char *fmt, ...);
 int procq_call_return_data(procq_call *c, const void *data, size_t len);
 msgpack_packer *procq_call_packer(procq_call *c);
 int procq_call_fail(procq_call *c, const char *type, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
 
 /* Format-string packing, shared by both sides. */
 int procq_pack(msgpack_packer *pk, const char *fmt, ...);

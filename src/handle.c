@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <math.h>
 
 #include "internal.h"
 #include "clock.h"
@@ -16,7 +17,7 @@ procq_handle_wait(procq_handle *h, double timeout)
 	struct timespec deadline;
 	int rc = 0;
 
-	if (h == NULL)
+	if (h == NULL || isnan(timeout))
 		return PROCQ_EINVAL;
 	q = h->q;
 	if (timeout >= 0)

@@ -219,7 +219,7 @@ unpack_one(const msgpack_object *o, char c, va_list *ap, bool store)
 
 static bool
 unpack_all(const msgpack_object *obj, const char *fmt, va_list *ap,
-    bool store)
+    bool store, uint32_t *done)
 {
 	uint32_t k = 0;
 	int n = procq_format_count(fmt);
@@ -234,29 +234,68 @@ unpack_all(const msgpack_object *obj, const char *fmt, va_list *ap,
 	for (; *fmt != '\0'; fmt++) {
 		if (*fmt == ' ')
 			continue;
-		if (!unpack_one(&items[k++], *fmt, ap, store))
+		if (!unpack_one(&items[k], *fmt, ap, store))
 			return false;
+		*done = ++k;
 	}
 	return true;
+}
+
+/* Frees the strings stored by the first n conversions' 's' outputs. */
+static void
+unpack_free_strings(const char *fmt, va_list *ap, uint32_t n)
+{
+	char **sp;
+
+	for (; *fmt != '\0' && n > 0; fmt++) {
+		if (*fmt == ' ')
+			continue;
+		n--;
+		switch (*fmt) {
+		case 's':
+			sp = va_arg(*ap, char **);
+			free(*sp);
+			*sp = NULL;
+			break;
+		case 'S': case 'y':
+			(void)va_arg(*ap, void *);
+			(void)va_arg(*ap, void *);
+			break;
+		case 'n':
+			break;
+		default:
+			(void)va_arg(*ap, void *);
+			break;
+		}
+	}
 }
 
 int
 procq_vunpack(const msgpack_object *obj, const char *fmt, va_list ap)
 {
 	va_list aq;
+	uint32_t done = 0;
 	bool ok;
 
 	if (obj == NULL || fmt == NULL || procq_format_count(fmt) < 0)
 		return PROCQ_EFORMAT;
 	va_copy(aq, ap);
-	ok = unpack_all(obj, fmt, &aq, false);
+	ok = unpack_all(obj, fmt, &aq, false, &done);
 	va_end(aq);
 	if (!ok)
 		return PROCQ_EFORMAT;
+	done = 0;
 	va_copy(aq, ap);
-	ok = unpack_all(obj, fmt, &aq, true);
+	ok = unpack_all(obj, fmt, &aq, true, &done);
 	va_end(aq);
-	return ok ? 0 : PROCQ_ENOMEM;
+	if (!ok) {
+		/* Only a string copy can fail here: undo the ones made. */
+		va_copy(aq, ap);
+		unpack_free_strings(fmt, &aq, done);
+		va_end(aq);
+		return PROCQ_ENOMEM;
+	}
+	return 0;
 }
 
 int
