@@ -42,7 +42,10 @@ enum {
 	PROCQ_ESYS = -9,	/* a system call failed; errno says which */
 	PROCQ_EFORMAT = -10,	/* a value does not match the format string */
 	PROCQ_ETASK = -11,	/* the task did not succeed */
-	PROCQ_EDONE = -12	/* the task has already finished */
+	PROCQ_EDONE = -12,	/* the task has already finished */
+	PROCQ_EFULL = -13,	/* the queue holds its maximum of tasks */
+	PROCQ_EBUSY = -14,	/* a run is in flight */
+	PROCQ_EDEADLK = -15	/* would block the supervisor thread (a hook) */
 };
 
 typedef enum procq_status {
@@ -74,6 +77,44 @@ typedef struct procq_call procq_call;
  * failure (see procq_call_fail()). */
 typedef int (*procq_fn)(procq_call *call);
 
+/* What procq_run() waits for. */
+typedef enum procq_mode {
+	PROCQ_MODE_FINITE = 0,	/* until every submitted task is final */
+	PROCQ_MODE_INFINITE	/* until the queue is shut down or cancelled */
+} procq_mode;
+
+/* What a failed task does to the rest of the run. */
+typedef enum procq_fail_policy {
+	PROCQ_FAIL_DEFAULT = 0,	/* config: continue; run: the queue's policy */
+	PROCQ_FAIL_CONTINUE,	/* the other tasks go on */
+	PROCQ_FAIL_FIRST	/* the first failure cancels the remaining work
+				 * (must_complete tasks are spared) */
+} procq_fail_policy;
+
+/* What a run timeout cancels. */
+typedef enum procq_on_timeout {
+	PROCQ_ON_TIMEOUT_DEFAULT = 0,	/* = PROCQ_ON_TIMEOUT_COMPLETE */
+	PROCQ_ON_TIMEOUT_COMPLETE,	/* ordinary tasks; must_complete
+					 * tasks run to completion */
+	PROCQ_ON_TIMEOUT_CANCEL		/* everything */
+} procq_on_timeout;
+
+/* How an attempt failed: given to the on_retry hook. */
+typedef struct procq_error {
+	procq_error_kind	 kind;
+	const char		*type;
+	const char		*message;
+	int			 exit_status;	/* -1 unless the worker exited */
+	int			 signal;	/* -1 unless killed by a signal */
+} procq_error;
+
+/* Hooks run on the supervisor thread, never under the engine's lock. */
+typedef void (*procq_start_hook)(procq_handle *h, void *arg);
+typedef void (*procq_complete_hook)(procq_handle *h, const procq_result *r,
+    void *arg);
+typedef void (*procq_retry_hook)(procq_handle *h, const procq_error *err,
+    void *arg);
+
 /* Queue configuration; a zero-initialised struct means all defaults. */
 typedef struct procq_config {
 	int workers;		/* worker processes; 0 = online CPUs */
@@ -81,6 +122,23 @@ typedef struct procq_config {
 	double kill_grace;	/* seconds from SIGTERM to SIGKILL; 0 = 0.5,
 				 * negative = SIGKILL at once */
 	size_t max_frame;	/* largest wire frame in bytes; 0 = 64 MiB */
+	long size;		/* most unfinished tasks; 0 = no limit */
+	double timeout;		/* default run timeout in seconds; 0 = none */
+	procq_mode mode;
+	procq_fail_policy fail_policy;
+	procq_on_timeout on_timeout;
+	double rate;		/* attempts started per second; 0 = no cap */
+	int burst;		/* attempts allowed at once under rate; 0 = 1 */
+	procq_fn initializer;	/* runs once in each worker before its tasks */
+	const void *initargs;	/* msgpack array given to the initializer */
+	size_t initargs_len;
+	procq_start_hook on_start;
+	procq_complete_hook on_complete;
+	procq_retry_hook on_retry;
+	void *hook_arg;		/* passed to every hook */
+	int max_tasks_per_worker; /* recycle a worker after N; 0 = never */
+	size_t max_memory;	/* address space a worker may add, bytes */
+	double max_cpu;		/* CPU seconds per attempt; 0 = no limit */
 } procq_config;
 
 /* Per-task options; a zero-initialised struct means all defaults. */
@@ -92,13 +150,31 @@ typedef struct procq_opts {
 	double retry_delay;	/* seconds before the first retry; >= 0 */
 	double backoff;		/* delay multiplier per retry; 0 = 1, else >= 1 */
 	double timeout;		/* seconds per attempt; 0 = none */
+	double delay;		/* seconds from submission before it may run */
+	double run_at;		/* wall-clock time (seconds since the epoch)
+				 * before which it may not run; 0 = none */
+	bool must_complete;	/* spared by run timeouts and fail_first */
+	bool detached;		/* left out of run summaries */
+	const void *metadata;	/* opaque bytes, copied, kept with the task */
+	size_t metadata_len;
 } procq_opts;
 
 /* Options of one procq_run(); NULL or zero-initialised = defaults. */
 typedef struct procq_run_opts {
-	double timeout;		/* seconds; 0 = none.  On expiry every
-				 * unfinished task is cancelled. */
+	double timeout;		/* seconds; 0 = the queue's timeout */
+	bool strict;		/* return PROCQ_ETASK if any task failed */
+	procq_fail_policy fail_policy;	/* 0 = the queue's policy */
 } procq_run_opts;
+
+/* A snapshot of the queue, from procq_stats(). */
+typedef struct procq_stats {
+	size_t pending;		/* waiting for a worker */
+	size_t active;		/* running or handed to a worker */
+	size_t scheduled;	/* waiting for a delay, run_at or retry */
+	size_t completed;	/* final results held by the queue */
+	int workers;		/* live worker processes */
+	bool closed;		/* no more submissions */
+} procq_stats;
 
 /* Flags of procq_shutdown(). */
 #define PROCQ_SHUTDOWN_FORCE 0x1
@@ -116,9 +192,23 @@ int procq_submit(procq_queue *q, const char *name, const void *args,
     size_t args_len, const procq_opts *opts, procq_handle **handle);
 int procq_submitf(procq_queue *q, const char *name, const procq_opts *opts,
     procq_handle **handle, const char *fmt, ...);
+int procq_submit_timeout(procq_queue *q, const char *name, const void *args,
+    size_t args_len, const procq_opts *opts, double timeout,
+    procq_handle **handle);
+int procq_try_submit(procq_queue *q, const char *name, const void *args,
+    size_t args_len, const procq_opts *opts, procq_handle **handle);
 int procq_run(procq_queue *q, const procq_run_opts *opts,
     procq_summary **summary);
+int procq_join(procq_queue *q, double timeout);
 int procq_shutdown(procq_queue *q, int flags);
+int procq_cancel(procq_queue *q);
+int procq_reset(procq_queue *q);
+int procq_clear_results(procq_queue *q);
+procq_summary *procq_results(procq_queue *q);
+bool procq_closed(procq_queue *q);
+int procq_stats_get(procq_queue *q, procq_stats *stats);
+size_t procq_active(procq_queue *q);
+size_t procq_pending(procq_queue *q);
 void procq_free(procq_queue *q);
 
 /* Handle: owned by its queue, valid until procq_free(). */
@@ -131,6 +221,7 @@ procq_error_kind procq_handle_error_kind(procq_handle *h);
 const char *procq_handle_error_type(procq_handle *h);
 const char *procq_handle_error_message(procq_handle *h);
 int procq_handle_attempts(procq_handle *h);
+const void *procq_handle_metadata(procq_handle *h, size_t *len);
 const char *procq_handle_id(const procq_handle *h);
 const char *procq_handle_name(const procq_handle *h);
 int procq_handle_cancel(procq_handle *h);
@@ -149,6 +240,7 @@ double procq_result_duration(const procq_result *r);
 int procq_result_exit_status(const procq_result *r);
 int procq_result_signal(const procq_result *r);
 const void *procq_result_data(const procq_result *r, size_t *len);
+const void *procq_result_metadata(const procq_result *r, size_t *len);
 const msgpack_object *procq_result_value(const procq_result *r);
 int procq_result_unpack(const procq_result *r, const char *fmt, ...);
 

@@ -13,6 +13,15 @@ procq_clock_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+double
+procq_clock_wall(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* An absolute CLOCK_MONOTONIC time for pthread_cond_timedwait(). */
 struct timespec
 procq_clock_deadline(double timeout)

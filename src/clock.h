@@ -6,6 +6,7 @@
 #include <time.h>
 
 double procq_clock_now(void);
+double procq_clock_wall(void);
 struct timespec procq_clock_deadline(double timeout);
 struct timeval procq_clock_timeval(double seconds);
 

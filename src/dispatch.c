@@ -68,12 +68,13 @@ dispatch_head_started(struct worker *w)
 	struct timeval tv;
 
 	evtimer_del(w->timeout_ev);
-	if (t == NULL)
-		return;
+	if (t == NULL || t->tombstone)
+		return;	/* a tombstone at the head is dealt with by a kill */
 	t->status = PROCQ_RUNNING;
 	t->attempts++;
 	if (t->started == 0)
 		t->started = procq_clock_now();
+	hook_start(t);
 	if (t->timeout > 0) {
 		tv = procq_clock_timeval(t->timeout);
 		evtimer_add(w->timeout_ev, &tv);
@@ -125,6 +126,9 @@ dispatch_pick(procq_queue *q)
 
 		if (w->state != WORKER_LIVE || w->ninflight >= q->cfg.prefetch)
 			continue;
+		if (q->cfg.max_tasks_per_worker > 0 &&
+		    w->dispatched >= q->cfg.max_tasks_per_worker)
+			continue;
 		if (best == NULL || w->ninflight < best->ninflight)
 			best = w;
 	}
@@ -139,6 +143,7 @@ dispatch_assign(struct worker *w, procq_handle *t)
 	t->cancel_sent = 0;
 	TAILQ_INSERT_TAIL(&w->inflight, t, worker_link);
 	w->ninflight++;
+	w->dispatched++;
 	if (dispatch_encode_task(w, t) != 0) {
 		pool_kill(w, PROCQ_ERR_SPAWN, NULL, "out of memory");
 		return;
@@ -147,17 +152,25 @@ dispatch_assign(struct worker *w, procq_handle *t)
 		dispatch_head_started(w);
 }
 
-/* Hands ready tasks to workers, lowest priority value first. */
+/* Hands ready tasks to workers, lowest priority value first, as fast as
+ * the rate gate allows. */
 void
 dispatch_run(procq_queue *q)
 {
 	struct worker *w;
 	procq_handle *t;
+	struct timeval tv;
+	double wait;
 
 	if (q->state != QUEUE_STARTED)
 		return;
 	pool_fill(q);
 	while (q->ready.len > 0 && (w = dispatch_pick(q)) != NULL) {
+		if (!rate_take(&q->rate, procq_clock_now(), &wait)) {
+			tv = procq_clock_timeval(wait);
+			evtimer_add(q->rate_ev, &tv);
+			break;
+		}
 		t = heap_pop(&q->ready);
 		t->place = PLACE_NONE;
 		dispatch_assign(w, t);
@@ -183,12 +196,15 @@ dispatch_send_cancels(procq_queue *q)
 
 		if (w->state != WORKER_LIVE || head == NULL)
 			continue;
-		if (head->cancel_requested) {
+		/* A cancelled task at the head is running, or about to: only
+		 * a kill stops it.  Its worker is killed only now, after the
+		 * whole read batch, where an acknowledgement would have been. */
+		if (head->cancel_requested || head->tombstone) {
 			pool_kill(w, PROCQ_ERR_CANCELLED, head, "cancelled");
 			continue;
 		}
 		TAILQ_FOREACH(t, &w->inflight, worker_link) {
-			if (!t->cancel_requested || t->cancel_sent)
+			if (!t->tombstone || t->cancel_sent)
 				continue;
 			t->cancel_sent = 1;
 			sent = dispatch_encode_cancel(w, t) == 0 || sent;
@@ -224,7 +240,7 @@ static void
 dispatch_result_error(struct worker *w, procq_handle *head,
     const struct wire_msg *msg)
 {
-	struct task_error err = { PROCQ_ERR_TASK, NULL, NULL, -1, -1 };
+	procq_error err = { PROCQ_ERR_TASK, NULL, NULL, -1, -1 };
 	char *type = NULL, *message = NULL;
 
 	if (msg->argc != 5 ||
@@ -259,6 +275,12 @@ dispatch_result(struct worker *w, const struct wire_msg *msg)
 		    "result for a task the worker was not running");
 		return;
 	}
+	if (head->tombstone) {
+		/* It ran before the cancel reached it; it stays cancelled. */
+		task_unlink(head);
+		dispatch_head_done(w, head);
+		return;
+	}
 	if (!msg->argv[2].via.boolean)
 		dispatch_result_error(w, head, msg);
 	else if (msg->argc != 4 || !wire_bytes(msg, 3, &value, &len) ||
@@ -270,12 +292,10 @@ dispatch_result(struct worker *w, const struct wire_msg *msg)
 	dispatch_head_done(w, head);
 }
 
+/* The worker dropped a prefetched task that was cancelled. */
 static void
 dispatch_cancelled(struct worker *w, const struct wire_msg *msg)
 {
-	static const struct task_error cancelled = {
-		PROCQ_ERR_CANCELLED, "Cancelled", "cancelled", -1, -1
-	};
 	procq_handle *t, *head = TAILQ_FIRST(&w->inflight);
 	uint64_t id;
 
@@ -284,7 +304,7 @@ dispatch_cancelled(struct worker *w, const struct wire_msg *msg)
 		return;
 	}
 	TAILQ_FOREACH(t, &w->inflight, worker_link) {
-		if (t->wire_id == id && t->cancel_sent)
+		if (t->wire_id == id && t->tombstone && t->cancel_sent)
 			break;
 	}
 	if (t == NULL) {
@@ -292,10 +312,23 @@ dispatch_cancelled(struct worker *w, const struct wire_msg *msg)
 		    "cancel acknowledgement for an unknown task");
 		return;
 	}
-	if (t == head)
-		t->attempts--;	/* it never ran after all */
-	task_finish(t, PROCQ_CANCELLED, &cancelled, NULL, 0);
+	task_unlink(t);
 	dispatch_head_done(w, head);
+}
+
+static void
+dispatch_init_failed(struct worker *w, const struct wire_msg *msg)
+{
+	char *type = NULL, *message = NULL;
+
+	if (msg->argc != 3 ||
+	    (type = dispatch_string(&msg->argv[1])) == NULL ||
+	    (message = dispatch_string(&msg->argv[2])) == NULL)
+		dispatch_protocol_error(w, "malformed initializer failure");
+	else
+		pool_init_failed(w, type, message);
+	free(type);
+	free(message);
 }
 
 static void
@@ -303,12 +336,17 @@ dispatch_hello(struct worker *w, const struct wire_msg *msg)
 {
 	uint64_t version;
 
+	if (msg->type == WIRE_INIT_FAILED) {
+		dispatch_init_failed(w, msg);
+		return;
+	}
 	if (msg->type != WIRE_HELLO || msg->argc != 3 ||
 	    !wire_uint(msg, 1, &version) || version != WIRE_VERSION) {
 		dispatch_protocol_error(w, "worker did not say hello");
 		return;
 	}
 	w->hello = true;
+	w->q->spawn_backoff = 0;
 }
 
 static void
@@ -326,6 +364,9 @@ dispatch_message(struct worker *w, const struct wire_msg *msg)
 		break;
 	case WIRE_CANCELLED:
 		dispatch_cancelled(w, msg);
+		break;
+	case WIRE_LIMIT:
+		w->memory_exhausted = true;
 		break;
 	default:
 		snprintf(buf, sizeof buf, "unexpected message type %d",
@@ -405,6 +446,5 @@ dispatch_read_cb(evutil_socket_t fd, short what, void *arg)
 
 	pthread_mutex_lock(&q->lock);
 	dispatch_drain(w);
-	loop_after(q);
-	pthread_mutex_unlock(&q->lock);
+	loop_leave(q);
 }

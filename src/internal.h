@@ -16,6 +16,8 @@
 
 #include "procq.h"
 #include "heap.h"
+#include "hook.h"
+#include "rate.h"
 #include "registry.h"
 #include "wire.h"
 #include "../worker/worker.h"
@@ -43,19 +45,13 @@ struct procq_result {
 	const char		*group;
 	const char		*error_type;
 	const char		*error_message;
+	bool			 detached;
+	const char		*metadata;
+	size_t			 metadata_len;
 	const char		*value_data;	/* raw msgpack, or NULL */
 	size_t			 value_len;
 	msgpack_object		 value;
 	msgpack_zone		*zone;		/* only for arrays and maps */
-};
-
-/* How an attempt ended badly: fed to task_attempt_failed(). */
-struct task_error {
-	procq_error_kind	 kind;
-	const char		*type;
-	const char		*message;
-	int			 exit_status;
-	int			 signal;
 };
 
 struct worker;
@@ -79,12 +75,18 @@ struct procq_handle {
 	double				 retry_delay;
 	double				 backoff;
 	double				 timeout;
+	char				*metadata;
+	size_t				 metadata_len;
 	int				 attempts;
 	procq_status			 status;
 	enum task_place			 place;
 	struct worker			*worker;
 	unsigned			 cancel_requested : 1;
 	unsigned			 cancel_sent : 1;
+	unsigned			 tombstone : 1;	/* cancelled, still in a
+							 * worker's pipe */
+	unsigned			 must_complete : 1;
+	unsigned			 detached : 1;
 	procq_result			*result;
 	char				 id[17];
 };
@@ -114,10 +116,13 @@ struct worker {
 	struct evbuffer		*out;
 	struct task_list	 inflight;	/* head = the running task */
 	int			 ninflight;
+	int			 dispatched;	/* tasks ever handed to it */
+	bool			 memory_exhausted; /* it said so */
 	/* Why this worker is being killed, and for which task. */
 	procq_error_kind	 kill_kind;
 	procq_handle		*kill_target;
-	char			 kill_message[128];
+	char			 kill_type[64];
+	char			 kill_message[256];
 };
 
 enum queue_state {
@@ -145,7 +150,11 @@ struct procq_queue {
 	struct event		*delay_ev;	/* earliest retry in q->delayed */
 	struct event		*spawn_ev;	/* retry after a failed fork */
 	int			 spawn_failures;
+	double			 spawn_backoff;	/* after a failed initializer */
+	double			 spawn_after;	/* no spawn before this time */
 	bool			 prewarmed;	/* the first workers were started */
+	struct rate_gate	 rate;
+	struct event		*rate_ev;	/* the gate reopens */
 
 	struct heap		 ready;
 	struct heap		 delayed;
@@ -164,6 +173,12 @@ struct procq_queue {
 	size_t			 results_cap;
 	size_t			 run_cursor;	/* first result of this run */
 	double			 run_started;
+	int			 runs_active;	/* procq_run() calls in flight */
+	procq_fail_policy	 run_policy;	/* of the run in flight */
+
+	struct hook_list	 hooks;		/* recorded, not yet run */
+	int			 hooks_running;
+	size_t			 tombstones;	/* cancelled tasks in pipes */
 
 	msgpack_sbuffer		 sbuf;		/* frames being built */
 	msgpack_zone		 zone;		/* frames being decoded */
@@ -174,7 +189,7 @@ int procq_format_count(const char *fmt);
 
 /* result.c */
 procq_result *result_new(const procq_handle *t, procq_status status,
-    const struct task_error *err, const char *value, size_t value_len,
+    const procq_error *err, const char *value, size_t value_len,
     double duration);
 procq_result *result_ref(procq_result *r);
 void result_unref(procq_result *r);
@@ -189,14 +204,29 @@ procq_handle *task_new(procq_queue *q, const struct registry_entry *entry,
 void task_free(procq_handle *t);
 int task_enqueue(procq_handle *t);
 void task_unplace(procq_handle *t);
+void task_unlink(procq_handle *t);
 void task_finish(procq_handle *t, procq_status status,
-    const struct task_error *err, const char *value, size_t value_len);
-void task_attempt_failed(procq_handle *t, const struct task_error *err);
+    const procq_error *err, const char *value, size_t value_len);
+void task_attempt_failed(procq_handle *t, const procq_error *err);
 void task_cancel(procq_handle *t);
-void task_cancel_all(procq_queue *q);
+void task_cancel_all(procq_queue *q, bool spare_must_complete);
 bool task_ready_less(const void *a, const void *b);
 bool task_delay_less(const void *a, const void *b);
 void task_set_index(void *elem, size_t index);
+
+/* queue.c */
+procq_fail_policy queue_fail_policy(const procq_queue *q);
+int queue_start_locked(procq_queue *q);
+void queue_free_tasks(procq_queue *q);
+void queue_clear_results(procq_queue *q);
+
+/* hook.c */
+void hook_start(procq_handle *t);
+void hook_complete(procq_handle *t);
+void hook_retry(procq_handle *t, const procq_error *err);
+bool hook_pending(const procq_queue *q);
+void hook_run(procq_queue *q);
+void hook_discard(procq_queue *q);
 
 /* loop.c */
 int loop_start(procq_queue *q);
@@ -204,6 +234,9 @@ void loop_wake(procq_queue *q);
 void loop_stop(procq_queue *q);
 void loop_arm_delay(procq_queue *q);
 void loop_after(procq_queue *q);
+void loop_leave(procq_queue *q);
+bool loop_on_thread(const procq_queue *q);
+void queue_unlock(procq_queue *q);
 void loop_wait(procq_queue *q, const struct timespec *deadline, int *rc);
 
 /* pool.c */
@@ -214,6 +247,9 @@ void pool_stop(procq_queue *q);
 void pool_kill(struct worker *w, procq_error_kind kind,
     procq_handle *target, const char *message);
 void pool_lost(struct worker *w);
+void pool_init_failed(struct worker *w, const char *type,
+    const char *message);
+void pool_retire(procq_queue *q);
 
 /* dispatch.c */
 void dispatch_run(procq_queue *q);

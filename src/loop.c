@@ -15,7 +15,7 @@
 #include "internal.h"
 #include "clock.h"
 
-static bool
+bool
 loop_on_thread(const procq_queue *q)
 {
 	return q->thread_running && pthread_equal(pthread_self(), q->thread);
@@ -32,7 +32,7 @@ loop_release_due(procq_queue *q)
 		task_unplace(t);
 		t->due = 0;
 		if (task_enqueue(t) != 0) {
-			static const struct task_error nomem = {
+			static const procq_error nomem = {
 				PROCQ_ERR_TASK, "MemoryError",
 				"out of memory queueing a retry", -1, -1
 			};
@@ -73,6 +73,7 @@ loop_after(procq_queue *q)
 {
 	loop_release_due(q);
 	dispatch_send_cancels(q);
+	pool_retire(q);
 	dispatch_run(q);
 	loop_rearm_delay(q);
 	if (q->state == QUEUE_STOPPING) {
@@ -80,6 +81,19 @@ loop_after(procq_queue *q)
 		if (loop_workers_gone(q))
 			event_base_loopbreak(q->base);
 	}
+}
+
+/* Ends every callback: acts on changes, runs the hooks they recorded
+ * (with the lock released), and unlocks. */
+void
+loop_leave(procq_queue *q)
+{
+	loop_after(q);
+	while (hook_pending(q)) {
+		hook_run(q);
+		loop_after(q);
+	}
+	pthread_mutex_unlock(&q->lock);
 }
 
 static void
@@ -92,8 +106,7 @@ loop_wake_cb(evutil_socket_t fd, short what, void *arg)
 		;
 	pthread_mutex_lock(&q->lock);
 	q->wake_pending = false;
-	loop_after(q);
-	pthread_mutex_unlock(&q->lock);
+	loop_leave(q);
 }
 
 static void
@@ -102,8 +115,7 @@ loop_delay_cb(evutil_socket_t fd, short what, void *arg)
 	procq_queue *q = arg;
 
 	pthread_mutex_lock(&q->lock);
-	loop_after(q);
-	pthread_mutex_unlock(&q->lock);
+	loop_leave(q);
 }
 
 /* Callbacks of pool.c and dispatch.c finish through here too. */
@@ -144,11 +156,13 @@ loop_release(procq_queue *q)
 		event_free(q->delay_ev);
 	if (q->spawn_ev != NULL)
 		event_free(q->spawn_ev);
+	if (q->rate_ev != NULL)
+		event_free(q->rate_ev);
 	if (q->wake_fd >= 0)
 		close(q->wake_fd);
 	if (q->base != NULL)
 		event_base_free(q->base);
-	q->wake_ev = q->delay_ev = q->spawn_ev = NULL;
+	q->wake_ev = q->delay_ev = q->spawn_ev = q->rate_ev = NULL;
 	q->wake_fd = -1;
 	q->base = NULL;
 }
@@ -179,7 +193,10 @@ loop_start(procq_queue *q)
 	q->wake_ev = event_new(q->base, q->wake_fd, EV_READ | EV_PERSIST,
 	    loop_wake_cb, q);
 	q->delay_ev = evtimer_new(q->base, loop_delay_cb, q);
-	if (q->wake_ev == NULL || q->delay_ev == NULL ||
+	q->rate_ev = evtimer_new(q->base, loop_delay_cb, q);
+	q->spawn_ev = evtimer_new(q->base, loop_delay_cb, q);
+	if (q->wake_ev == NULL || q->delay_ev == NULL || q->rate_ev == NULL ||
+	    q->spawn_ev == NULL ||
 	    event_add(q->wake_ev, NULL) != 0 || pool_init(q) != 0)
 		goto fail;
 	if (loop_spawn_thread(q) != 0)

@@ -95,8 +95,7 @@ pool_pid_cb(evutil_socket_t fd, short what, void *arg)
 
 	pthread_mutex_lock(&q->lock);
 	pool_reap(w);
-	loop_after(q);
-	pthread_mutex_unlock(&q->lock);
+	loop_leave(q);
 }
 
 static void
@@ -111,8 +110,7 @@ pool_kill_cb(evutil_socket_t fd, short what, void *arg)
 		    "worker closed its result pipe");
 	else if (w->pid > 0)
 		kill(-w->pid, SIGKILL);
-	loop_after(q);
-	pthread_mutex_unlock(&q->lock);
+	loop_leave(q);
 }
 
 static void
@@ -130,8 +128,7 @@ pool_timeout_cb(evutil_socket_t fd, short what, void *arg)
 		    head->timeout);
 		pool_kill(w, PROCQ_ERR_TIMEOUT, head, msg);
 	}
-	loop_after(q);
-	pthread_mutex_unlock(&q->lock);
+	loop_leave(q);
 }
 
 static int
@@ -195,6 +192,11 @@ pool_spawn(struct worker *w)
 	ctx.parent = getpid();
 	ctx.in_fd = down[0];
 	ctx.out_fd = up[1];
+	ctx.initializer = q->cfg.initializer;
+	ctx.initargs = q->cfg.initargs;
+	ctx.initargs_len = q->cfg.initargs_len;
+	ctx.max_memory = q->cfg.max_memory;
+	ctx.max_cpu = q->cfg.max_cpu;
 	if ((pid = fork()) == 0)
 		worker_main(&ctx);
 	close(down[0]);
@@ -214,7 +216,10 @@ pool_spawn(struct worker *w)
 	w->eof = false;
 	w->kill_kind = PROCQ_ERR_NONE;
 	w->kill_target = NULL;
+	w->kill_type[0] = '\0';
 	w->kill_message[0] = '\0';
+	w->dispatched = 0;
+	w->memory_exhausted = false;
 	evutil_make_socket_nonblocking(w->to_fd);
 	evutil_make_socket_nonblocking(w->from_fd);
 	q->live_workers++;
@@ -225,32 +230,19 @@ pool_spawn(struct worker *w)
 	return 0;
 }
 
-static void
-pool_spawn_cb(evutil_socket_t fd, short what, void *arg)
-{
-	procq_queue *q = arg;
-
-	pthread_mutex_lock(&q->lock);
-	loop_after(q);
-	pthread_mutex_unlock(&q->lock);
-}
-
 /* A fork failed: try again later, and if no worker at all is alive, fail
  * the next task rather than let it wait forever. */
 static void
 pool_spawn_failed(procq_queue *q)
 {
-	static const struct task_error err = {
+	static const procq_error err = {
 		PROCQ_ERR_SPAWN, "SpawnError", "could not start a worker", -1, -1
 	};
 	struct timeval tv = procq_clock_timeval(0.1);
 	procq_handle *t;
 
 	q->spawn_failures++;
-	if (q->spawn_ev == NULL)
-		q->spawn_ev = evtimer_new(q->base, pool_spawn_cb, q);
-	if (q->spawn_ev != NULL)
-		evtimer_add(q->spawn_ev, &tv);
+	evtimer_add(q->spawn_ev, &tv);
 	if (q->live_workers == 0 && q->spawn_failures >= 3 &&
 	    (t = heap_pop(&q->ready)) != NULL) {
 		t->place = PLACE_NONE;
@@ -264,10 +256,19 @@ pool_spawn_failed(procq_queue *q)
 void
 pool_fill(procq_queue *q)
 {
+	double now = procq_clock_now();
+	struct timeval tv;
+
 	if (q->state != QUEUE_STARTED)
 		return;
-	if (q->spawn_ev != NULL && evtimer_pending(q->spawn_ev, NULL))
+	if (evtimer_pending(q->spawn_ev, NULL))
 		return;
+	if (now < q->spawn_after) {
+		/* Initializers have been failing: do not respawn in a loop. */
+		tv = procq_clock_timeval(q->spawn_after - now);
+		evtimer_add(q->spawn_ev, &tv);
+		return;
+	}
 	for (int i = 0; i < q->nworkers; i++) {
 		struct worker *w = &q->workers[i];
 
@@ -284,24 +285,62 @@ pool_fill(procq_queue *q)
 	q->prewarmed = true;
 }
 
-/* Asks idle workers to leave: EOF on their task pipe ends their loop. */
+/* Asks an idle worker to leave: EOF on its task pipe ends its loop. */
+static void
+pool_dismiss(struct worker *w)
+{
+	struct timeval tv = procq_clock_timeval(2.0);
+
+	w->state = WORKER_DYING;
+	w->q->live_workers--;
+	event_del(w->write_ev);
+	close(w->to_fd);
+	w->to_fd = -1;
+	evtimer_add(w->kill_ev, &tv);
+}
+
 void
 pool_stop(procq_queue *q)
 {
 	for (int i = 0; i < q->nworkers; i++) {
 		struct worker *w = &q->workers[i];
-		struct timeval tv = procq_clock_timeval(2.0);
 
-		if (w->state != WORKER_LIVE || w->ninflight > 0)
-			continue;
-		w->state = WORKER_DYING;
-		q->live_workers--;
-		if (w->write_ev != NULL)
-			event_del(w->write_ev);
-		close(w->to_fd);
-		w->to_fd = -1;
-		evtimer_add(w->kill_ev, &tv);
+		if (w->state == WORKER_LIVE && w->ninflight == 0)
+			pool_dismiss(w);
 	}
+}
+
+/* Workers that have run their share of tasks are replaced once idle. */
+void
+pool_retire(procq_queue *q)
+{
+	int max = q->cfg.max_tasks_per_worker;
+
+	if (max == 0)
+		return;
+	for (int i = 0; i < q->nworkers; i++) {
+		struct worker *w = &q->workers[i];
+
+		if (w->state == WORKER_LIVE && w->ninflight == 0 &&
+		    w->dispatched >= max)
+			pool_dismiss(w);
+	}
+}
+
+/* The initializer failed in this worker: the task that was waiting for it
+ * fails with the initializer's error, and respawns slow down. */
+void
+pool_init_failed(struct worker *w, const char *type, const char *message)
+{
+	procq_queue *q = w->q;
+
+	pool_kill(w, PROCQ_ERR_SPAWN, TAILQ_FIRST(&w->inflight), message);
+	snprintf(w->kill_type, sizeof w->kill_type, "%s", type);
+	q->spawn_backoff = q->spawn_backoff > 0 ?
+	    q->spawn_backoff * 2 : 0.05;
+	if (q->spawn_backoff > 5.0)
+		q->spawn_backoff = 5.0;
+	q->spawn_after = procq_clock_now() + q->spawn_backoff;
 }
 
 /*
@@ -321,6 +360,10 @@ pool_kill(struct worker *w, procq_error_kind kind, procq_handle *target,
 	w->q->live_workers--;
 	w->kill_kind = kind;
 	w->kill_target = target;
+	snprintf(w->kill_type, sizeof w->kill_type, "%s",
+	    kind == PROCQ_ERR_TIMEOUT ? "Timeout" :
+	    kind == PROCQ_ERR_CANCELLED ? "Cancelled" :
+	    kind == PROCQ_ERR_SPAWN ? "SpawnError" : "ProtocolError");
 	snprintf(w->kill_message, sizeof w->kill_message, "%s", message);
 	evtimer_del(w->timeout_ev);
 	if (kind == PROCQ_ERR_PROTOCOL) {
@@ -353,9 +396,29 @@ pool_lost(struct worker *w)
 		evtimer_add(w->kill_ev, &tv);
 }
 
-static void
-crash_error(int status, struct task_error *err, char *buf, size_t len)
+/* Names the limit a worker ran into, when it ran into one. */
+static const char *
+crash_limit(const struct worker *w, int sig, char *buf, size_t len)
 {
+	const procq_config *cfg = &w->q->cfg;
+
+	if (sig == SIGXCPU && cfg->max_cpu > 0)
+		snprintf(buf, len, " (CPU time limit of %g s exceeded)",
+		    cfg->max_cpu);
+	else if (w->memory_exhausted)
+		snprintf(buf, len, " (memory limit of %zu bytes exceeded)",
+		    cfg->max_memory);
+	else
+		return "";
+	return buf;
+}
+
+static void
+crash_error(const struct worker *w, int status, procq_error *err,
+    char *buf, size_t len)
+{
+	char limit[96];
+
 	err->kind = PROCQ_ERR_CRASH;
 	err->type = "WorkerCrash";
 	err->exit_status = -1;
@@ -366,15 +429,17 @@ crash_error(int status, struct task_error *err, char *buf, size_t len)
 
 		err->signal = sig;
 		if (abbrev != NULL)
-			snprintf(buf, len, "worker died: SIG%s%s", abbrev,
-			    WCOREDUMP(status) ? " (core dumped)" : "");
+			snprintf(buf, len, "worker died: SIG%s%s%s", abbrev,
+			    WCOREDUMP(status) ? " (core dumped)" : "",
+			    crash_limit(w, sig, limit, sizeof limit));
 		else
-			snprintf(buf, len, "worker died: signal %d%s", sig,
-			    WCOREDUMP(status) ? " (core dumped)" : "");
+			snprintf(buf, len, "worker died: signal %d%s%s", sig,
+			    WCOREDUMP(status) ? " (core dumped)" : "",
+			    crash_limit(w, sig, limit, sizeof limit));
 	} else {
 		err->exit_status = WEXITSTATUS(status);
-		snprintf(buf, len, "worker exited with status %d",
-		    err->exit_status);
+		snprintf(buf, len, "worker exited with status %d%s",
+		    err->exit_status, crash_limit(w, 0, limit, sizeof limit));
 	}
 	err->message = buf;
 }
@@ -383,7 +448,7 @@ crash_error(int status, struct task_error *err, char *buf, size_t len)
 static void
 pool_requeue(procq_handle *t, bool started)
 {
-	static const struct task_error cancelled = {
+	static const procq_error cancelled = {
 		PROCQ_ERR_CANCELLED, "Cancelled", "cancelled", -1, -1
 	};
 
@@ -397,7 +462,7 @@ pool_requeue(procq_handle *t, bool started)
 	t->status = t->attempts > 0 ? PROCQ_RETRYING : PROCQ_PENDING;
 	t->due = 0;
 	if (task_enqueue(t) != 0)
-		task_finish(t, PROCQ_FAILED, &(struct task_error){
+		task_finish(t, PROCQ_FAILED, &(procq_error){
 		    PROCQ_ERR_TASK, "MemoryError", "out of memory", -1, -1 },
 		    NULL, 0);
 }
@@ -407,8 +472,8 @@ pool_requeue(procq_handle *t, bool started)
 static void
 pool_settle_head(struct worker *w, procq_handle *head, int status)
 {
-	struct task_error err;
-	char buf[128];
+	procq_error err;
+	char buf[256];
 
 	if (w->kill_target != NULL && w->kill_target != head) {
 		pool_requeue(head, true);
@@ -416,15 +481,12 @@ pool_settle_head(struct worker *w, procq_handle *head, int status)
 	}
 	if (w->kill_kind != PROCQ_ERR_NONE && w->kill_target == head) {
 		err.kind = w->kill_kind;
-		err.type = w->kill_kind == PROCQ_ERR_TIMEOUT ? "Timeout" :
-		    w->kill_kind == PROCQ_ERR_CANCELLED ? "Cancelled" :
-		    w->kill_kind == PROCQ_ERR_SPAWN ? "SpawnError" :
-		    "ProtocolError";
+		err.type = w->kill_type;
 		err.message = w->kill_message;
 		err.exit_status = -1;
 		err.signal = -1;
 	} else
-		crash_error(status, &err, buf, sizeof buf);
+		crash_error(w, status, &err, buf, sizeof buf);
 	task_attempt_failed(head, &err);
 }
 
@@ -448,9 +510,13 @@ pool_reap(struct worker *w)
 	if (was_live && w->state == WORKER_LIVE)
 		q->live_workers--;
 	w->state = WORKER_DYING;
-	if ((t = TAILQ_FIRST(&w->inflight)) != NULL)
+	if ((t = TAILQ_FIRST(&w->inflight)) != NULL && !t->tombstone)
 		pool_settle_head(w, t, status);
-	while ((t = TAILQ_FIRST(&w->inflight)) != NULL)
-		pool_requeue(t, false);
+	while ((t = TAILQ_FIRST(&w->inflight)) != NULL) {
+		if (t->tombstone)
+			task_unlink(t);
+		else
+			pool_requeue(t, false);
+	}
 	worker_close(w);
 }

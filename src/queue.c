@@ -1,7 +1,6 @@
 /*
- * The queue's public lifecycle: create, register, start, submit, run,
- * shutdown, free.  Every call takes q->lock; the supervisor thread does
- * the rest (loop.c).
+ * The queue: creation, configuration, registration, start and free.
+ * Submission is in submit.c, runs and the lifecycle in run.c.
  */
 #include "config.h"
 
@@ -18,6 +17,34 @@
 #include "internal.h"
 #include "clock.h"
 
+static bool
+finite_nonneg(double x)
+{
+	return isfinite(x) && x >= 0;
+}
+
+static bool
+config_valid(const procq_config *c)
+{
+	if (c->workers < 0 || c->prefetch < 0 || !isfinite(c->kill_grace))
+		return false;
+	if (c->max_frame != 0 &&
+	    (c->max_frame < WIRE_MIN_FRAME || c->max_frame > UINT32_MAX))
+		return false;
+	if (c->size < 0 || !finite_nonneg(c->timeout) ||
+	    !finite_nonneg(c->rate) || c->burst < 0 ||
+	    c->max_tasks_per_worker < 0 || !finite_nonneg(c->max_cpu))
+		return false;
+	if ((unsigned)c->mode > PROCQ_MODE_INFINITE ||
+	    (unsigned)c->fail_policy > PROCQ_FAIL_FIRST ||
+	    (unsigned)c->on_timeout > PROCQ_ON_TIMEOUT_CANCEL)
+		return false;
+	if (c->initargs_len > 0 && (c->initargs == NULL ||
+	    !wire_check(c->initargs, c->initargs_len)))
+		return false;
+	return true;
+}
+
 static int
 config_resolve(const procq_config *in, procq_config *out)
 {
@@ -26,11 +53,7 @@ config_resolve(const procq_config *in, procq_config *out)
 
 	if (in != NULL)
 		cfg = *in;
-	if (cfg.workers < 0 || cfg.prefetch < 0 || isnan(cfg.kill_grace) ||
-	    isinf(cfg.kill_grace))
-		return PROCQ_EINVAL;
-	if (cfg.max_frame != 0 &&
-	    (cfg.max_frame < WIRE_MIN_FRAME || cfg.max_frame > UINT32_MAX))
+	if (!config_valid(&cfg))
 		return PROCQ_EINVAL;
 	if (cfg.workers == 0) {
 		cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -42,6 +65,12 @@ config_resolve(const procq_config *in, procq_config *out)
 		cfg.kill_grace = 0.5;
 	if (cfg.max_frame == 0)
 		cfg.max_frame = WIRE_MAX_FRAME;
+	if (cfg.burst == 0)
+		cfg.burst = 1;
+	if (cfg.fail_policy == PROCQ_FAIL_DEFAULT)
+		cfg.fail_policy = PROCQ_FAIL_CONTINUE;
+	if (cfg.on_timeout == PROCQ_ON_TIMEOUT_DEFAULT)
+		cfg.on_timeout = PROCQ_ON_TIMEOUT_COMPLETE;
 	*out = cfg;
 	return 0;
 }
@@ -76,6 +105,23 @@ queue_init_sync(procq_queue *q)
 	return 0;
 }
 
+/* The queue keeps its own copy of the initializer's arguments. */
+static int
+queue_copy_initargs(procq_queue *q)
+{
+	void *copy;
+
+	if (q->cfg.initargs_len == 0) {
+		q->cfg.initargs = NULL;
+		return 0;
+	}
+	if ((copy = malloc(q->cfg.initargs_len)) == NULL)
+		return -1;
+	memcpy(copy, q->cfg.initargs, q->cfg.initargs_len);
+	q->cfg.initargs = copy;
+	return 0;
+}
+
 procq_queue *
 procq_create(const procq_config *config, int *err)
 {
@@ -95,9 +141,18 @@ procq_create(const procq_config *config, int *err)
 		return NULL;
 	}
 	q->cfg = cfg;
+	if (queue_copy_initargs(q) != 0) {
+		pthread_mutex_destroy(&q->lock);
+		pthread_cond_destroy(&q->cond);
+		free(q);
+		if (err != NULL)
+			*err = PROCQ_ENOMEM;
+		return NULL;
+	}
 	q->pid = getpid();
 	q->wake_fd = -1;
 	q->id_base = queue_id_base();
+	rate_init(&q->rate, cfg.rate, cfg.burst);
 	registry_init(&q->registry);
 	heap_init(&q->ready, task_ready_less, task_set_index);
 	heap_init(&q->delayed, task_delay_less, task_set_index);
@@ -125,7 +180,7 @@ procq_register(procq_queue *q, const char *name, procq_fn fn)
 	return rc;
 }
 
-static int
+int
 queue_start_locked(procq_queue *q)
 {
 	int rc;
@@ -153,213 +208,65 @@ procq_start(procq_queue *q)
 	return rc;
 }
 
-static bool
-finite_nonneg(double x)
+/* The failure policy in force: the run's, or the queue's between runs. */
+procq_fail_policy
+queue_fail_policy(const procq_queue *q)
 {
-	return isfinite(x) && x >= 0;
+	if (q->runs_active > 0 && q->run_policy != PROCQ_FAIL_DEFAULT)
+		return q->run_policy;
+	return q->cfg.fail_policy;
 }
 
-static int
-opts_check(const procq_opts *o)
+/*
+ * Unlocks q->lock.  Hooks recorded by the caller's thread are run first
+ * when no supervisor thread will run them (the queue is not started or
+ * has stopped).
+ */
+void
+queue_unlock(procq_queue *q)
 {
-	if (o->retries < 0 || !finite_nonneg(o->retry_delay) ||
-	    !finite_nonneg(o->timeout) || !isfinite(o->backoff) ||
-	    (o->backoff != 0 && o->backoff < 1))
-		return PROCQ_EINVAL;
-	return 0;
+	if (!q->thread_running && hook_pending(q) && !loop_on_thread(q))
+		hook_run(q);
+	pthread_mutex_unlock(&q->lock);
 }
 
-/* The argument tuple must be exactly one msgpack array. */
-static int
-args_check(const void *args, size_t args_len, size_t max_frame)
+void
+queue_free_tasks(procq_queue *q)
 {
-	unsigned char b;
-
-	if (args_len == 0)
-		return 0;
-	if (args == NULL || args_len > max_frame - 64)
-		return PROCQ_EINVAL;
-	b = *(const unsigned char *)args;
-	if (!((b >= 0x90 && b <= 0x9f) || b == 0xdc || b == 0xdd))
-		return PROCQ_EINVAL;
-	return wire_check(args, args_len) ? 0 : PROCQ_EINVAL;
-}
-
-static int
-queue_submit_locked(procq_queue *q, const char *name, const void *args,
-    size_t args_len, const procq_opts *opts, procq_handle **handle)
-{
-	const struct registry_entry *entry;
 	procq_handle *t;
 
-	if (q->closed)
-		return PROCQ_ECLOSED;
-	entry = registry_find(&q->registry, name, strlen(name));
-	if (entry == NULL)
-		return PROCQ_ENOTASK;
-	if ((t = task_new(q, entry, args, args_len, opts)) == NULL)
-		return PROCQ_ENOMEM;
-	t->wire_id = q->next_id++;
-	snprintf(t->id, sizeof t->id, "%016" PRIx64, q->id_base + t->wire_id);
-	t->seq = q->next_seq++;
-	if (task_enqueue(t) != 0) {
+	while ((t = TAILQ_FIRST(&q->tasks)) != NULL) {
+		TAILQ_REMOVE(&q->tasks, t, all_link);
 		task_free(t);
-		return PROCQ_ENOMEM;
 	}
-	TAILQ_INSERT_TAIL(&q->tasks, t, all_link);
-	q->outstanding++;
-	if (handle != NULL)
-		*handle = t;
-	return 0;
 }
 
-int
-procq_submit(procq_queue *q, const char *name, const void *args,
-    size_t args_len, const procq_opts *opts, procq_handle **handle)
+void
+queue_clear_results(procq_queue *q)
 {
-	static const procq_opts defaults;
-	static const char empty[] = "\x90";
-	int rc;
-
-	if (handle != NULL)
-		*handle = NULL;
-	if (q == NULL || name == NULL)
-		return PROCQ_EINVAL;
-	if (opts == NULL)
-		opts = &defaults;
-	if ((rc = opts_check(opts)) != 0)
-		return rc;
-	if ((rc = args_check(args, args_len, q->cfg.max_frame)) != 0)
-		return rc;
-	if (args_len == 0) {
-		args = empty;
-		args_len = 1;
-	}
-	pthread_mutex_lock(&q->lock);
-	rc = queue_submit_locked(q, name, args, args_len, opts, handle);
-	pthread_mutex_unlock(&q->lock);
-	return rc;
-}
-
-int
-procq_submitf(procq_queue *q, const char *name, const procq_opts *opts,
-    procq_handle **handle, const char *fmt, ...)
-{
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-	va_list ap;
-	int n, rc;
-
-	if (handle != NULL)
-		*handle = NULL;
-	if (fmt == NULL)
-		fmt = "";
-	if ((n = procq_format_count(fmt)) < 0)
-		return PROCQ_EFORMAT;
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	va_start(ap, fmt);
-	rc = msgpack_pack_array(&pk, (size_t)n) == 0 ?
-	    procq_vpack(&pk, fmt, ap) : PROCQ_ENOMEM;
-	va_end(ap);
-	if (rc == 0)
-		rc = procq_submit(q, name, sb.data, sb.size, opts, handle);
-	msgpack_sbuffer_destroy(&sb);
-	return rc;
-}
-
-/* Blocks until nothing is outstanding; on the deadline, cancels what is
- * left and waits for that.  Called with q->lock held. */
-static int
-queue_drain(procq_queue *q, double timeout)
-{
-	struct timespec deadline;
-	int rc = 0;
-
-	if (timeout > 0)
-		deadline = procq_clock_deadline(timeout);
-	while (q->outstanding > 0 && rc == 0)
-		loop_wait(q, timeout > 0 ? &deadline : NULL, &rc);
-	if (q->outstanding == 0)
-		return 0;
-	task_cancel_all(q);
-	while (q->outstanding > 0)
-		loop_wait(q, NULL, NULL);
-	return PROCQ_ETIMEDOUT;
-}
-
-int
-procq_run(procq_queue *q, const procq_run_opts *opts,
-    procq_summary **summary)
-{
-	double timeout = opts != NULL ? opts->timeout : 0;
-	double now;
-	int rc;
-
-	if (summary != NULL)
-		*summary = NULL;
-	if (q == NULL || !finite_nonneg(timeout))
-		return PROCQ_EINVAL;
-	pthread_mutex_lock(&q->lock);
-	if (q->state == QUEUE_NEW && (rc = queue_start_locked(q)) != 0) {
-		pthread_mutex_unlock(&q->lock);
-		return rc;
-	}
-	rc = queue_drain(q, timeout);
-	now = procq_clock_now();
-	if (summary != NULL) {
-		*summary = summary_new(q->results + q->run_cursor,
-		    q->nresults - q->run_cursor, now - q->run_started);
-		if (*summary == NULL)
-			rc = PROCQ_ENOMEM;
-	}
-	q->run_cursor = q->nresults;
-	q->run_started = now;
-	pthread_mutex_unlock(&q->lock);
-	return rc;
-}
-
-int
-procq_shutdown(procq_queue *q, int flags)
-{
-	if (q == NULL || (flags & ~PROCQ_SHUTDOWN_FORCE) != 0)
-		return PROCQ_EINVAL;
-	pthread_mutex_lock(&q->lock);
-	q->closed = true;
-	if (flags & PROCQ_SHUTDOWN_FORCE)
-		task_cancel_all(q);
-	/* Queued work must drain; if no worker can be had, it is cancelled
-	 * rather than waited for forever. */
-	if (q->state == QUEUE_NEW && q->outstanding > 0 &&
-	    queue_start_locked(q) != 0)
-		task_cancel_all(q);
-	if (q->state == QUEUE_NEW)
-		q->state = QUEUE_STOPPED;
-	while (q->outstanding > 0)
-		loop_wait(q, NULL, NULL);
-	if (q->state == QUEUE_STARTED)
-		loop_stop(q);
-	while (q->state != QUEUE_STOPPED)
-		loop_wait(q, NULL, NULL);
-	pthread_mutex_unlock(&q->lock);
-	return 0;
+	for (size_t i = 0; i < q->nresults; i++)
+		result_unref(q->results[i]);
+	q->nresults = 0;
+	q->run_cursor = 0;
 }
 
 void
 procq_free(procq_queue *q)
 {
-	procq_handle *t;
-
 	if (q == NULL)
 		return;
+	if (loop_on_thread(q))
+		return;	/* from a hook: cannot free the running engine */
 	procq_shutdown(q, PROCQ_SHUTDOWN_FORCE);
-	while ((t = TAILQ_FIRST(&q->tasks)) != NULL) {
-		TAILQ_REMOVE(&q->tasks, t, all_link);
-		task_free(t);
-	}
-	for (size_t i = 0; i < q->nresults; i++)
-		result_unref(q->results[i]);
+	pthread_mutex_lock(&q->lock);
+	while (q->hooks_running > 0)
+		pthread_cond_wait(&q->cond, &q->lock);
+	hook_discard(q);
+	pthread_mutex_unlock(&q->lock);
+	queue_free_tasks(q);
+	queue_clear_results(q);
 	free(q->results);
+	free((void *)q->cfg.initargs);
 	heap_release(&q->ready);
 	heap_release(&q->delayed);
 	registry_release(&q->registry);

@@ -57,7 +57,7 @@ result_decode(procq_result *r)
 
 procq_result *
 result_new(const procq_handle *t, procq_status status,
-    const struct task_error *err, const char *value, size_t value_len,
+    const procq_error *err, const char *value, size_t value_len,
     double duration)
 {
 	procq_result *r;
@@ -68,7 +68,8 @@ result_new(const procq_handle *t, procq_status status,
 
 	size = sizeof *r + result_strlen(t->id) + result_strlen(t->name) +
 	    result_strlen(t->entry->name) + result_strlen(t->group) +
-	    result_strlen(type) + result_strlen(message) + value_len;
+	    result_strlen(type) + result_strlen(message) + value_len +
+	    t->metadata_len;
 	if ((r = calloc(1, size)) == NULL)
 		return NULL;
 	atomic_init(&r->refs, 1);
@@ -86,6 +87,13 @@ result_new(const procq_handle *t, procq_status status,
 	r->group = result_copy(&cursor, t->group);
 	r->error_type = result_copy(&cursor, type);
 	r->error_message = result_copy(&cursor, message);
+	r->detached = t->detached;
+	if (t->metadata_len > 0) {
+		memcpy(cursor, t->metadata, t->metadata_len);
+		r->metadata = cursor;
+		r->metadata_len = t->metadata_len;
+		cursor += t->metadata_len;
+	}
 	if (value != NULL && value_len > 0) {
 		memcpy(cursor, value, value_len);
 		r->value_data = cursor;
@@ -195,6 +203,14 @@ procq_result_data(const procq_result *r, size_t *len)
 	if (len != NULL)
 		*len = r != NULL ? r->value_len : 0;
 	return r != NULL ? r->value_data : NULL;
+}
+
+const void *
+procq_result_metadata(const procq_result *r, size_t *len)
+{
+	if (len != NULL)
+		*len = r != NULL ? r->metadata_len : 0;
+	return r != NULL ? r->metadata : NULL;
 }
 
 const msgpack_object *

@@ -54,8 +54,14 @@ task_new(procq_queue *q, const struct registry_entry *entry,
 	t->name = strdup(name);
 	t->group = opts->group != NULL ? strdup(opts->group) : NULL;
 	t->args = malloc(args_len);
+	if (opts->metadata_len > 0 &&
+	    (t->metadata = malloc(opts->metadata_len)) != NULL) {
+		memcpy(t->metadata, opts->metadata, opts->metadata_len);
+		t->metadata_len = opts->metadata_len;
+	}
 	if (t->name == NULL || (opts->group != NULL && t->group == NULL) ||
-	    t->args == NULL) {
+	    t->args == NULL ||
+	    (opts->metadata_len > 0 && t->metadata == NULL)) {
 		task_free(t);
 		return NULL;
 	}
@@ -66,7 +72,13 @@ task_new(procq_queue *q, const struct registry_entry *entry,
 	t->retry_delay = opts->retry_delay;
 	t->backoff = opts->backoff > 0 ? opts->backoff : 1.0;
 	t->timeout = opts->timeout;
+	t->must_complete = opts->must_complete;
+	t->detached = opts->detached;
 	t->status = PROCQ_PENDING;
+	if (opts->delay > 0)
+		t->due = procq_clock_now() + opts->delay;
+	else if (opts->run_at > 0)
+		t->due = procq_clock_now() + (opts->run_at - procq_clock_wall());
 	return t;
 }
 
@@ -79,6 +91,7 @@ task_free(procq_handle *t)
 	free(t->name);
 	free(t->group);
 	free(t->args);
+	free(t->metadata);
 	free(t);
 }
 
@@ -104,7 +117,8 @@ task_enqueue(procq_handle *t)
 	return 0;
 }
 
-/* Takes a task out of the heap it waits in; workers drop their own. */
+/* Takes a task out of the heap or worker it waits in.  A tombstone stays
+ * in its worker's list until the worker says what became of it. */
 void
 task_unplace(procq_handle *t)
 {
@@ -116,14 +130,29 @@ task_unplace(procq_handle *t)
 		heap_remove(&t->q->delayed, t->heap_index);
 		break;
 	case PLACE_WORKER:
-		TAILQ_REMOVE(&t->worker->inflight, t, worker_link);
-		t->worker->ninflight--;
-		t->worker = NULL;
+		if (!t->tombstone)
+			task_unlink(t);
 		break;
 	default:
 		break;
 	}
 	t->place = PLACE_NONE;
+}
+
+/* Drops a task (or tombstone) from its worker's in-flight list. */
+void
+task_unlink(procq_handle *t)
+{
+	if (t->worker == NULL)
+		return;
+	TAILQ_REMOVE(&t->worker->inflight, t, worker_link);
+	t->worker->ninflight--;
+	t->worker = NULL;
+	if (t->tombstone) {
+		t->tombstone = 0;
+		t->q->tombstones--;
+		pthread_cond_broadcast(&t->q->cond);
+	}
 }
 
 static int
@@ -148,11 +177,11 @@ queue_grow_results(procq_queue *q)
  */
 void
 task_finish(procq_handle *t, procq_status status,
-    const struct task_error *err, const char *value, size_t value_len)
+    const procq_error *err, const char *value, size_t value_len)
 {
 	procq_queue *q = t->q;
 	double duration = t->started > 0 ? procq_clock_now() - t->started : 0;
-	static const struct task_error nomem = {
+	static const procq_error nomem = {
 		PROCQ_ERR_TASK, "MemoryError", "out of memory recording the result",
 		-1, -1
 	};
@@ -172,16 +201,19 @@ task_finish(procq_handle *t, procq_status status,
 		q->results[q->nresults++] = result_ref(t->result);
 	q->outstanding--;
 	pthread_cond_broadcast(&q->cond);
+	hook_complete(t);
+	if (t->status == PROCQ_FAILED && queue_fail_policy(q) == PROCQ_FAIL_FIRST)
+		task_cancel_all(q, true);
 }
 
 /* An attempt failed: retry it under its policy, or finish it failed. */
 void
-task_attempt_failed(procq_handle *t, const struct task_error *err)
+task_attempt_failed(procq_handle *t, const procq_error *err)
 {
 	double delay;
 
 	if (err->kind == PROCQ_ERR_CANCELLED || t->cancel_requested) {
-		static const struct task_error cancelled = {
+		static const procq_error cancelled = {
 			PROCQ_ERR_CANCELLED, "Cancelled", "cancelled", -1, -1
 		};
 
@@ -194,12 +226,13 @@ task_attempt_failed(procq_handle *t, const struct task_error *err)
 		return;
 	}
 	task_unplace(t);
+	hook_retry(t, err);
 	delay = t->retry_delay * pow(t->backoff, t->attempts - 1);
 	t->due = delay > 0 ? procq_clock_now() + delay : 0;
 	t->status = PROCQ_RETRYING;
 	t->seq = t->q->next_seq++;
 	if (task_enqueue(t) != 0) {
-		static const struct task_error nomem = {
+		static const procq_error nomem = {
 			PROCQ_ERR_TASK, "MemoryError", "out of memory queueing a retry",
 			-1, -1
 		};
@@ -208,39 +241,47 @@ task_attempt_failed(procq_handle *t, const struct task_error *err)
 	}
 }
 
-/* Cancels one unfinished task.  A queued one is finished at once; one on a
- * worker is marked, and the loop acts on it (kill or CANCEL frame). */
+/*
+ * Cancels one unfinished task.  A queued one is finished at once, and so
+ * is one prefetched by a worker but not started: it stays behind as a
+ * tombstone until the worker drops it.  A running one is marked, and the
+ * loop kills its worker.
+ */
 void
 task_cancel(procq_handle *t)
 {
-	static const struct task_error cancelled = {
+	static const procq_error cancelled = {
 		PROCQ_ERR_CANCELLED, "Cancelled", "cancelled", -1, -1
 	};
 
-	if (t->place == PLACE_WORKER) {
+	if (t->place == PLACE_WORKER && TAILQ_FIRST(&t->worker->inflight) == t) {
 		if (!t->cancel_requested) {
 			t->cancel_requested = 1;
 			loop_wake(t->q);
 		}
 		return;
 	}
+	if (t->place == PLACE_WORKER) {
+		t->tombstone = 1;
+		t->q->tombstones++;
+		loop_wake(t->q);
+	}
 	task_finish(t, PROCQ_CANCELLED, &cancelled, NULL, 0);
 }
 
-/* Every unfinished task is cancelled: the sweep behind force shutdown and
- * run timeouts. */
+/* Every unfinished task is cancelled, but for must_complete ones when they
+ * are spared: the sweep behind force shutdown, fail_first and run
+ * timeouts. */
 void
-task_cancel_all(procq_queue *q)
+task_cancel_all(procq_queue *q, bool spare_must_complete)
 {
 	procq_handle *t;
 
-	while ((t = heap_top(&q->ready)) != NULL)
+	/* Cancelling finishes tasks but leaves them in q->tasks. */
+	TAILQ_FOREACH(t, &q->tasks, all_link) {
+		if (t->place == PLACE_DONE ||
+		    (spare_must_complete && t->must_complete))
+			continue;
 		task_cancel(t);
-	while ((t = heap_top(&q->delayed)) != NULL)
-		task_cancel(t);
-	for (int i = 0; i < q->nworkers; i++) {
-		TAILQ_FOREACH(t, &q->workers[i].inflight, worker_link)
-			t->cancel_requested = 1;
 	}
-	loop_wake(q);
 }

@@ -9,6 +9,7 @@
  *   RESULT      [3, id, true, bin value]
  *               [3, id, false, type, message]
  *   CANCELLED   [4, id]
+ *   LIMIT       [5, "memory"]        (sent as the worker dies)
  *
  * Values travel as opaque bin payloads so neither side re-encodes them.
  */
@@ -31,6 +32,7 @@ enum wire_type {
 	WIRE_INIT_FAILED = 2,
 	WIRE_RESULT = 3,
 	WIRE_CANCELLED = 4,
+	WIRE_LIMIT = 5,
 	WIRE_TASK = 10,
 	WIRE_CANCEL = 11
 };

@@ -128,6 +128,7 @@ worker_setup(const struct worker_ctx *ctx)
 	__fpurge(stdout);
 	__fpurge(stderr);
 	worker_setup_fds(ctx);
+	limits_apply(ctx);
 }
 
 static void
@@ -367,6 +368,7 @@ worker_run(struct worker_state *ws, struct local_task *lt)
 	if (msgpack_unpack(lt->args, lt->args_len, &off, &ws->zone,
 	    &call.args) != MSGPACK_UNPACK_SUCCESS)
 		_exit(WORKER_EXIT_PROTOCOL);
+	limits_arm_cpu(ws->ctx);
 	rc = e->fn(&call);
 	fflush(NULL);	/* what the task printed, before its result */
 	if (rc == 0 && call.ret.size == 0)
@@ -386,6 +388,54 @@ worker_run(struct worker_state *ws, struct local_task *lt)
 	msgpack_zone_clear(&ws->zone);
 }
 
+/* Runs the queue's initializer; a worker whose initializer fails says why
+ * instead of hello, and leaves. */
+static void
+worker_init(struct worker_state *ws)
+{
+	const struct worker_ctx *ctx = ws->ctx;
+	procq_call call;
+	size_t off = 0;
+	char msg[64];
+	int rc;
+
+	if (ctx->initializer == NULL)
+		return;
+	call_init(&call);
+	call.name = "initializer";
+	call.attempt = 1;
+	call.args_data = ctx->initargs != NULL ? ctx->initargs : "\x90";
+	call.args_len = ctx->initargs != NULL ? ctx->initargs_len : 1;
+	if (msgpack_unpack(call.args_data, call.args_len, &off, &ws->zone,
+	    &call.args) != MSGPACK_UNPACK_SUCCESS)
+		_exit(WORKER_EXIT_PROTOCOL);
+	rc = ctx->initializer(&call);
+	fflush(NULL);
+	if (rc != 0) {
+		msgpack_packer pk;
+		size_t start = wire_frame_begin(&ws->out);
+		const char *type = call.error_type ? call.error_type : "InitError";
+		const char *text = call.error_message;
+
+		if (text == NULL) {
+			snprintf(msg, sizeof msg, "initializer returned %d", rc);
+			text = msg;
+		}
+		msgpack_packer_init(&pk, &ws->out, msgpack_sbuffer_write);
+		msgpack_pack_array(&pk, 3);
+		msgpack_pack_uint8(&pk, WIRE_INIT_FAILED);
+		msgpack_pack_str_with_body(&pk, type,
+		    strnlen(type, WORKER_MAX_MESSAGE));
+		msgpack_pack_str_with_body(&pk, text,
+		    strnlen(text, WORKER_MAX_MESSAGE));
+		wire_frame_end(&ws->out, start, ctx->max_frame);
+		worker_flush(ws);
+		_exit(0);
+	}
+	call_reset(&call);
+	msgpack_zone_clear(&ws->zone);
+}
+
 void
 worker_main(const struct worker_ctx *ctx)
 {
@@ -396,6 +446,7 @@ worker_main(const struct worker_ctx *ctx)
 	msgpack_sbuffer_init(&ws.out);
 	msgpack_zone_init(&ws.zone, 4096);
 	TAILQ_INIT(&ws.tasks);
+	worker_init(&ws);
 	worker_send_hello(&ws);
 	worker_flush(&ws);
 	for (;;) {
@@ -413,6 +464,9 @@ worker_main(const struct worker_ctx *ctx)
 		TAILQ_REMOVE(&ws.tasks, lt, link);
 		worker_run(&ws, lt);
 		free(lt);
+		/* Cancels that came during the task are acknowledged in the
+		 * same write as its result. */
+		worker_read(&ws, false);
 		worker_flush(&ws);
 	}
 }

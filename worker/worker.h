@@ -22,6 +22,11 @@ struct worker_ctx {
 	pid_t			 parent;
 	int			 in_fd;
 	int			 out_fd;
+	procq_fn		 initializer;
+	const void		*initargs;
+	size_t			 initargs_len;
+	size_t			 max_memory;
+	double			 max_cpu;
 };
 
 struct procq_call {
@@ -39,6 +44,10 @@ struct procq_call {
 
 /* src/pack.c */
 int procq_format_count(const char *fmt);
+
+/* limits.c */
+void limits_apply(const struct worker_ctx *ctx);
+void limits_arm_cpu(const struct worker_ctx *ctx);
 
 void worker_main(const struct worker_ctx *ctx) __attribute__((noreturn));
 void call_init(procq_call *c);

@@ -1,0 +1,126 @@
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static struct hook_event *
+hook_push(procq_queue *q, enum hook_kind kind, procq_handle *h)
+{
+	struct hook_list *l = &q->hooks;
+	struct hook_event *ev;
+
+	if (l->len == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 32;
+
+		if ((ev = realloc(l->events, cap * sizeof *ev)) == NULL)
+			return NULL;	/* a hook is lost, never the task */
+		l->events = ev;
+		l->cap = cap;
+	}
+	ev = &l->events[l->len++];
+	memset(ev, 0, sizeof *ev);
+	ev->kind = kind;
+	ev->handle = h;
+	loop_wake(q);
+	return ev;
+}
+
+void
+hook_start(procq_handle *t)
+{
+	if (t->q->cfg.on_start != NULL)
+		hook_push(t->q, HOOK_START, t);
+}
+
+void
+hook_complete(procq_handle *t)
+{
+	struct hook_event *ev;
+
+	if (t->q->cfg.on_complete == NULL || t->result == NULL)
+		return;
+	if ((ev = hook_push(t->q, HOOK_COMPLETE, t)) != NULL)
+		ev->result = result_ref(t->result);
+}
+
+void
+hook_retry(procq_handle *t, const procq_error *err)
+{
+	struct hook_event *ev;
+
+	if (t->q->cfg.on_retry == NULL)
+		return;
+	if ((ev = hook_push(t->q, HOOK_RETRY, t)) == NULL)
+		return;
+	ev->error.kind = err->kind;
+	ev->error.type = err->type ? strdup(err->type) : NULL;
+	ev->error.message = err->message ? strdup(err->message) : NULL;
+	ev->error.exit_status = err->exit_status;
+	ev->error.signal = err->signal;
+}
+
+bool
+hook_pending(const procq_queue *q)
+{
+	return q->hooks.len > 0;
+}
+
+static void
+hook_call(const procq_config *cfg, struct hook_event *ev)
+{
+	switch (ev->kind) {
+	case HOOK_START:
+		cfg->on_start(ev->handle, cfg->hook_arg);
+		break;
+	case HOOK_COMPLETE:
+		cfg->on_complete(ev->handle, ev->result, cfg->hook_arg);
+		result_unref(ev->result);
+		break;
+	case HOOK_RETRY:
+		cfg->on_retry(ev->handle, &ev->error, cfg->hook_arg);
+		free((char *)ev->error.type);
+		free((char *)ev->error.message);
+		break;
+	}
+}
+
+/*
+ * Runs the recorded hooks with q->lock released, then takes it back.
+ * Handles stay valid meanwhile: they are freed only by procq_reset() and
+ * procq_free(), which wait for hooks to be run.
+ */
+void
+hook_run(procq_queue *q)
+{
+	struct hook_list l;
+
+	while (q->hooks.len > 0) {
+		l = q->hooks;
+		memset(&q->hooks, 0, sizeof q->hooks);
+		q->hooks_running++;
+		pthread_mutex_unlock(&q->lock);
+		for (size_t i = 0; i < l.len; i++)
+			hook_call(&q->cfg, &l.events[i]);
+		free(l.events);
+		pthread_mutex_lock(&q->lock);
+		q->hooks_running--;
+		pthread_cond_broadcast(&q->cond);
+	}
+}
+
+/* Drops hooks that can no longer run (the queue is being freed). */
+void
+hook_discard(procq_queue *q)
+{
+	for (size_t i = 0; i < q->hooks.len; i++) {
+		struct hook_event *ev = &q->hooks.events[i];
+
+		result_unref(ev->result);
+		free((char *)ev->error.type);
+		free((char *)ev->error.message);
+	}
+	free(q->hooks.events);
+	memset(&q->hooks, 0, sizeof q->hooks);
+}

@@ -1,0 +1,31 @@
+/*
+ * User hooks.  The engine records hook events under its lock and runs them
+ * later with the lock released, so a hook may call any procq function.
+ */
+#ifndef PROCQ_HOOK_H
+#define PROCQ_HOOK_H
+
+#include <stddef.h>
+
+#include "procq.h"
+
+enum hook_kind {
+	HOOK_START,
+	HOOK_COMPLETE,
+	HOOK_RETRY
+};
+
+struct hook_event {
+	enum hook_kind		 kind;
+	procq_handle		*handle;
+	procq_result		*result;	/* referenced, for COMPLETE */
+	procq_error		 error;		/* strings owned, for RETRY */
+};
+
+struct hook_list {
+	struct hook_event	*events;
+	size_t			 len;
+	size_t			 cap;
+};
+
+#endif

@@ -1,0 +1,296 @@
+/*
+ * Runs and the rest of the lifecycle: run, join, shutdown, cancel, reset,
+ * results and statistics.  Calls that block refuse to run on the
+ * supervisor thread (from a hook), where they could only deadlock.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "internal.h"
+#include "clock.h"
+
+/* True when the run is over: finite runs end when nothing is left,
+ * infinite ones when the queue is also closed. */
+static bool
+run_over(const procq_queue *q)
+{
+	if (q->outstanding > 0)
+		return false;
+	return q->cfg.mode == PROCQ_MODE_FINITE || q->closed;
+}
+
+/* Waits for the run to end; on the deadline, cancels under the on_timeout
+ * policy and waits for that.  Called with q->lock held. */
+static int
+run_wait(procq_queue *q, double timeout)
+{
+	struct timespec deadline;
+	int rc = 0;
+
+	if (timeout > 0)
+		deadline = procq_clock_deadline(timeout);
+	while (!run_over(q) && rc == 0)
+		loop_wait(q, timeout > 0 ? &deadline : NULL, &rc);
+	if (run_over(q))
+		return 0;
+	task_cancel_all(q, q->cfg.on_timeout == PROCQ_ON_TIMEOUT_COMPLETE);
+	while (q->outstanding > 0)
+		loop_wait(q, NULL, NULL);
+	return PROCQ_ETIMEDOUT;
+}
+
+/* A summary of this run's results, detached tasks left out. */
+static procq_summary *
+run_summary(procq_queue *q, double duration, size_t *failed)
+{
+	size_t n = q->nresults - q->run_cursor, k = 0;
+	procq_result **picked;
+	procq_summary *s;
+
+	*failed = 0;
+	if ((picked = malloc((n ? n : 1) * sizeof *picked)) == NULL)
+		return NULL;
+	for (size_t i = q->run_cursor; i < q->nresults; i++) {
+		procq_result *r = q->results[i];
+
+		if (r->detached)
+			continue;
+		picked[k++] = r;
+		if (r->status == PROCQ_FAILED)
+			(*failed)++;
+	}
+	s = summary_new(picked, k, duration);
+	free(picked);
+	return s;
+}
+
+static int
+run_opts_check(const procq_run_opts *o)
+{
+	if (!isfinite(o->timeout) || o->timeout < 0 ||
+	    (unsigned)o->fail_policy > PROCQ_FAIL_FIRST)
+		return PROCQ_EINVAL;
+	return 0;
+}
+
+int
+procq_run(procq_queue *q, const procq_run_opts *opts,
+    procq_summary **summary)
+{
+	static const procq_run_opts defaults;
+	procq_summary *s;
+	size_t failed;
+	double now;
+	int rc;
+
+	if (summary != NULL)
+		*summary = NULL;
+	if (opts == NULL)
+		opts = &defaults;
+	if (q == NULL || run_opts_check(opts) != 0)
+		return PROCQ_EINVAL;
+	if (loop_on_thread(q))
+		return PROCQ_EDEADLK;
+	pthread_mutex_lock(&q->lock);
+	if (q->state == QUEUE_NEW && (rc = queue_start_locked(q)) != 0) {
+		pthread_mutex_unlock(&q->lock);
+		return rc;
+	}
+	q->runs_active++;
+	q->run_policy = opts->fail_policy;
+	rc = run_wait(q, opts->timeout > 0 ? opts->timeout : q->cfg.timeout);
+	now = procq_clock_now();
+	s = run_summary(q, now - q->run_started, &failed);
+	if (s == NULL)
+		rc = PROCQ_ENOMEM;
+	else if (rc == 0 && opts->strict && failed > 0)
+		rc = PROCQ_ETASK;
+	q->run_cursor = q->nresults;
+	q->run_started = now;
+	if (--q->runs_active == 0)
+		q->run_policy = PROCQ_FAIL_DEFAULT;
+	queue_unlock(q);
+	if (summary != NULL)
+		*summary = s;
+	else
+		procq_summary_free(s);
+	return rc;
+}
+
+int
+procq_join(procq_queue *q, double timeout)
+{
+	struct timespec deadline;
+	int rc = 0;
+
+	if (q == NULL || isnan(timeout))
+		return PROCQ_EINVAL;
+	if (loop_on_thread(q))
+		return PROCQ_EDEADLK;
+	if (timeout >= 0)
+		deadline = procq_clock_deadline(timeout);
+	pthread_mutex_lock(&q->lock);
+	if (q->state == QUEUE_NEW && q->outstanding > 0 &&
+	    (rc = queue_start_locked(q)) != 0) {
+		pthread_mutex_unlock(&q->lock);
+		return rc;
+	}
+	while (q->outstanding > 0 && rc == 0)
+		loop_wait(q, timeout >= 0 ? &deadline : NULL, &rc);
+	rc = q->outstanding == 0 ? 0 : PROCQ_ETIMEDOUT;
+	pthread_mutex_unlock(&q->lock);
+	return rc;
+}
+
+int
+procq_shutdown(procq_queue *q, int flags)
+{
+	if (q == NULL || (flags & ~PROCQ_SHUTDOWN_FORCE) != 0)
+		return PROCQ_EINVAL;
+	if (loop_on_thread(q))
+		return PROCQ_EDEADLK;
+	pthread_mutex_lock(&q->lock);
+	q->closed = true;
+	pthread_cond_broadcast(&q->cond);
+	if (flags & PROCQ_SHUTDOWN_FORCE)
+		task_cancel_all(q, false);
+	/* Queued work must drain; if no worker can be had, it is cancelled
+	 * rather than waited for forever. */
+	if (q->state == QUEUE_NEW && q->outstanding > 0 &&
+	    queue_start_locked(q) != 0)
+		task_cancel_all(q, false);
+	if (q->state == QUEUE_NEW)
+		q->state = QUEUE_STOPPED;
+	while (q->outstanding > 0)
+		loop_wait(q, NULL, NULL);
+	if (q->state == QUEUE_STARTED)
+		loop_stop(q);
+	while (q->state != QUEUE_STOPPED)
+		loop_wait(q, NULL, NULL);
+	queue_unlock(q);
+	return 0;
+}
+
+/* Force-stops the queue without waiting: safe from any thread and from
+ * inside a hook. */
+int
+procq_cancel(procq_queue *q)
+{
+	if (q == NULL)
+		return PROCQ_EINVAL;
+	pthread_mutex_lock(&q->lock);
+	q->closed = true;
+	pthread_cond_broadcast(&q->cond);
+	task_cancel_all(q, false);
+	queue_unlock(q);
+	return 0;
+}
+
+int
+procq_reset(procq_queue *q)
+{
+	int rc = 0;
+
+	if (q == NULL)
+		return PROCQ_EINVAL;
+	if (loop_on_thread(q))
+		return PROCQ_EDEADLK;
+	pthread_mutex_lock(&q->lock);
+	if (q->outstanding > 0 || q->runs_active > 0)
+		rc = PROCQ_EBUSY;
+	else {
+		/* Recorded hooks point at the handles about to go. */
+		while (q->thread_running && (hook_pending(q) ||
+		    q->hooks_running > 0 || q->tombstones > 0))
+			loop_wait(q, NULL, NULL);
+		if (hook_pending(q))
+			hook_run(q);
+		queue_free_tasks(q);
+		queue_clear_results(q);
+		q->run_started = procq_clock_now();
+	}
+	pthread_mutex_unlock(&q->lock);
+	return rc;
+}
+
+int
+procq_clear_results(procq_queue *q)
+{
+	if (q == NULL)
+		return PROCQ_EINVAL;
+	pthread_mutex_lock(&q->lock);
+	queue_clear_results(q);
+	pthread_mutex_unlock(&q->lock);
+	return 0;
+}
+
+procq_summary *
+procq_results(procq_queue *q)
+{
+	procq_summary *s;
+
+	if (q == NULL)
+		return NULL;
+	pthread_mutex_lock(&q->lock);
+	s = summary_new(q->results, q->nresults,
+	    procq_clock_now() - q->run_started);
+	pthread_mutex_unlock(&q->lock);
+	return s;
+}
+
+bool
+procq_closed(procq_queue *q)
+{
+	bool closed;
+
+	if (q == NULL)
+		return true;
+	pthread_mutex_lock(&q->lock);
+	closed = q->closed;
+	pthread_mutex_unlock(&q->lock);
+	return closed;
+}
+
+static size_t
+stats_active(const procq_queue *q)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < q->nworkers; i++)
+		n += (size_t)q->workers[i].ninflight;
+	return n - q->tombstones;
+}
+
+int
+procq_stats_get(procq_queue *q, procq_stats *st)
+{
+	if (q == NULL || st == NULL)
+		return PROCQ_EINVAL;
+	pthread_mutex_lock(&q->lock);
+	st->pending = q->ready.len;
+	st->scheduled = q->delayed.len;
+	st->active = stats_active(q);
+	st->completed = q->nresults;
+	st->workers = q->live_workers;
+	st->closed = q->closed;
+	pthread_mutex_unlock(&q->lock);
+	return 0;
+}
+
+size_t
+procq_active(procq_queue *q)
+{
+	procq_stats st;
+
+	return procq_stats_get(q, &st) == 0 ? st.active : 0;
+}
+
+size_t
+procq_pending(procq_queue *q)
+{
+	procq_stats st;
+
+	return procq_stats_get(q, &st) == 0 ? st.pending + st.scheduled : 0;
+}

@@ -1,0 +1,188 @@
+/*
+ * Submission: checking a task's options and arguments, waiting for room
+ * under the queue's size limit, and placing the new task.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "clock.h"
+
+static bool
+finite_nonneg(double x)
+{
+	return isfinite(x) && x >= 0;
+}
+
+static int
+opts_check(const procq_opts *o)
+{
+	if (o->retries < 0 || !finite_nonneg(o->retry_delay) ||
+	    !finite_nonneg(o->timeout) || !isfinite(o->backoff) ||
+	    (o->backoff != 0 && o->backoff < 1))
+		return PROCQ_EINVAL;
+	if (!finite_nonneg(o->delay) || !finite_nonneg(o->run_at) ||
+	    (o->delay > 0 && o->run_at > 0))
+		return PROCQ_EINVAL;
+	if (o->metadata_len > 0 && o->metadata == NULL)
+		return PROCQ_EINVAL;
+	return 0;
+}
+
+/* The argument tuple must be exactly one msgpack array. */
+static int
+args_check(const void *args, size_t args_len, size_t max_frame)
+{
+	unsigned char b;
+
+	if (args_len == 0)
+		return 0;
+	if (args == NULL || args_len > max_frame - 64)
+		return PROCQ_EINVAL;
+	b = *(const unsigned char *)args;
+	if (!((b >= 0x90 && b <= 0x9f) || b == 0xdc || b == 0xdd))
+		return PROCQ_EINVAL;
+	return wire_check(args, args_len) ? 0 : PROCQ_EINVAL;
+}
+
+/*
+ * Waits for room under the size limit: timeout < 0 waits for ever, 0 not
+ * at all.  The supervisor thread (a hook) never waits: only the loop can
+ * make room.
+ */
+static int
+submit_wait_room(procq_queue *q, double timeout)
+{
+	struct timespec deadline;
+	int rc = 0;
+
+	if (q->cfg.size == 0 || q->outstanding < (size_t)q->cfg.size)
+		return 0;
+	if (timeout == 0 || loop_on_thread(q))
+		return PROCQ_EFULL;
+	if (timeout > 0)
+		deadline = procq_clock_deadline(timeout);
+	while (!q->closed && q->outstanding >= (size_t)q->cfg.size && rc == 0)
+		loop_wait(q, timeout > 0 ? &deadline : NULL, &rc);
+	if (q->closed)
+		return PROCQ_ECLOSED;
+	return rc != 0 ? PROCQ_EFULL : 0;
+}
+
+static int
+submit_locked(procq_queue *q, const char *name, const void *args,
+    size_t args_len, const procq_opts *opts, double timeout,
+    procq_handle **handle)
+{
+	const struct registry_entry *entry;
+	procq_handle *t;
+	int rc;
+
+	if (q->closed)
+		return PROCQ_ECLOSED;
+	entry = registry_find(&q->registry, name, strlen(name));
+	if (entry == NULL)
+		return PROCQ_ENOTASK;
+	if ((rc = submit_wait_room(q, timeout)) != 0)
+		return rc;
+	if ((t = task_new(q, entry, args, args_len, opts)) == NULL)
+		return PROCQ_ENOMEM;
+	t->wire_id = q->next_id++;
+	snprintf(t->id, sizeof t->id, "%016" PRIx64, q->id_base + t->wire_id);
+	t->seq = q->next_seq++;
+	if (task_enqueue(t) != 0) {
+		task_free(t);
+		return PROCQ_ENOMEM;
+	}
+	TAILQ_INSERT_TAIL(&q->tasks, t, all_link);
+	q->outstanding++;
+	if (handle != NULL)
+		*handle = t;
+	return 0;
+}
+
+static int
+submit_common(procq_queue *q, const char *name, const void *args,
+    size_t args_len, const procq_opts *opts, double timeout,
+    procq_handle **handle)
+{
+	static const procq_opts defaults;
+	static const char empty[] = "\x90";
+	int rc;
+
+	if (handle != NULL)
+		*handle = NULL;
+	if (q == NULL || name == NULL || isnan(timeout))
+		return PROCQ_EINVAL;
+	if (opts == NULL)
+		opts = &defaults;
+	if ((rc = opts_check(opts)) != 0)
+		return rc;
+	if ((rc = args_check(args, args_len, q->cfg.max_frame)) != 0)
+		return rc;
+	if (args_len == 0) {
+		args = empty;
+		args_len = 1;
+	}
+	pthread_mutex_lock(&q->lock);
+	rc = submit_locked(q, name, args, args_len, opts, timeout, handle);
+	pthread_mutex_unlock(&q->lock);
+	return rc;
+}
+
+int
+procq_submit(procq_queue *q, const char *name, const void *args,
+    size_t args_len, const procq_opts *opts, procq_handle **handle)
+{
+	return submit_common(q, name, args, args_len, opts, PROCQ_FOREVER,
+	    handle);
+}
+
+int
+procq_submit_timeout(procq_queue *q, const char *name, const void *args,
+    size_t args_len, const procq_opts *opts, double timeout,
+    procq_handle **handle)
+{
+	if (timeout < 0)
+		return PROCQ_EINVAL;
+	return submit_common(q, name, args, args_len, opts, timeout, handle);
+}
+
+int
+procq_try_submit(procq_queue *q, const char *name, const void *args,
+    size_t args_len, const procq_opts *opts, procq_handle **handle)
+{
+	return submit_common(q, name, args, args_len, opts, 0, handle);
+}
+
+int
+procq_submitf(procq_queue *q, const char *name, const procq_opts *opts,
+    procq_handle **handle, const char *fmt, ...)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	va_list ap;
+	int n, rc;
+
+	if (handle != NULL)
+		*handle = NULL;
+	if (fmt == NULL)
+		fmt = "";
+	if ((n = procq_format_count(fmt)) < 0)
+		return PROCQ_EFORMAT;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	va_start(ap, fmt);
+	rc = msgpack_pack_array(&pk, (size_t)n) == 0 ?
+	    procq_vpack(&pk, fmt, ap) : PROCQ_ENOMEM;
+	va_end(ap);
+	if (rc == 0)
+		rc = procq_submit(q, name, sb.data, sb.size, opts, handle);
+	msgpack_sbuffer_destroy(&sb);
+	return rc;
+}

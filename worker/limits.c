@@ -1,0 +1,142 @@
+/*
+ * Resource limits inside a worker.  Memory: the address space the worker
+ * may add to what it inherited from the caller.  CPU: seconds per attempt,
+ * re-armed before each task since a worker's CPU clock runs across tasks.
+ *
+ * A worker that runs out of address space usually dies of the NULL
+ * pointer its allocator returned, so with a memory limit the fatal
+ * signals pass through a handler that checks whether the address space is
+ * (nearly) exhausted and, if so, tells the supervisor before dying.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "worker.h"
+#include "../src/wire.h"
+
+/* Read by the signal handler; set once in the worker before any task. */
+static size_t limits_probe;
+static char limits_frame[32];
+static size_t limits_frame_len;
+
+static size_t
+limits_vm_size(void)
+{
+	FILE *fp = fopen("/proc/self/statm", "r");
+	unsigned long pages = 0;
+
+	if (fp == NULL)
+		return 0;
+	if (fscanf(fp, "%lu", &pages) != 1)
+		pages = 0;
+	fclose(fp);
+	return (size_t)pages * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+static void
+limits_fatal(int sig)
+{
+	void *p = mmap(NULL, limits_probe, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED) {
+		ssize_t n = write(WORKER_OUT_FD, limits_frame, limits_frame_len);
+		(void)n;
+	} else
+		munmap(p, limits_probe);
+	/* The disposition is back to default (SA_RESETHAND): re-raise so
+	 * the worker dies of the signal it was dying of. */
+	raise(sig);
+}
+
+static void
+limits_build_frame(void)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	size_t start;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	start = wire_frame_begin(&sb);
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_uint8(&pk, WIRE_LIMIT);
+	msgpack_pack_str_with_body(&pk, "memory", 6);
+	if (wire_frame_end(&sb, start, UINT32_MAX) == 0 &&
+	    sb.size <= sizeof limits_frame) {
+		memcpy(limits_frame, sb.data, sb.size);
+		limits_frame_len = sb.size;
+	}
+	msgpack_sbuffer_destroy(&sb);
+}
+
+static void
+limits_watch_memory(size_t max_memory)
+{
+	static const int fatal[] = { SIGSEGV, SIGBUS, SIGABRT };
+	struct sigaction sa;
+	stack_t ss;
+
+	limits_probe = max_memory / 16;
+	if (limits_probe < 256 * 1024)
+		limits_probe = 256 * 1024;
+	if (limits_probe > 16 * 1024 * 1024)
+		limits_probe = 16 * 1024 * 1024;
+	limits_build_frame();
+	/* The handler must run even when the stack is what ran out. */
+	ss.ss_size = 64 * 1024;
+	ss.ss_flags = 0;
+	if ((ss.ss_sp = malloc(ss.ss_size)) == NULL ||
+	    sigaltstack(&ss, NULL) != 0)
+		return;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = limits_fatal;
+	sa.sa_flags = SA_ONSTACK | SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
+		sigaction(fatal[i], &sa, NULL);
+}
+
+void
+limits_apply(const struct worker_ctx *ctx)
+{
+	struct rlimit rl;
+
+	if (ctx->max_memory == 0)
+		return;
+	if (getrlimit(RLIMIT_AS, &rl) != 0)
+		return;
+	rl.rlim_cur = (rlim_t)(limits_vm_size() + ctx->max_memory);
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur > rl.rlim_max)
+		rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_AS, &rl) == 0)
+		limits_watch_memory(ctx->max_memory);
+}
+
+/* Before each attempt: this much more CPU time, in whole seconds, and
+ * SIGXCPU ends the worker. */
+void
+limits_arm_cpu(const struct worker_ctx *ctx)
+{
+	struct rusage ru;
+	struct rlimit rl;
+	double used;
+
+	if (ctx->max_cpu <= 0 || getrusage(RUSAGE_SELF, &ru) != 0 ||
+	    getrlimit(RLIMIT_CPU, &rl) != 0)
+		return;
+	used = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+	rl.rlim_cur = (rlim_t)ceil(used + ctx->max_cpu);
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur > rl.rlim_max)
+		rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_CPU, &rl);
+}
