@@ -1,0 +1,1 @@
+# Check suites of the queue policies (see tests/check_policy*.c)
