@@ -1,0 +1,216 @@
+/*
+ * What a task finds in its worker process: only its own pipes open, stdin
+ * at end of file, its own process group, death with the parent, default
+ * signal dispositions and an empty mask, and none of the caller's
+ * buffered output.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "util.h"
+
+static int
+task_fds(procq_call *c)
+{
+	msgpack_packer *pk = procq_call_packer(c);
+	int fds[64], n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+
+	if (d == NULL)
+		return procq_call_fail(c, "OSError", "opendir");
+	while ((e = readdir(d)) != NULL && n < 64) {
+		int fd = atoi(e->d_name);
+
+		if (e->d_name[0] != '.' && fd != dirfd(d))
+			fds[n++] = fd;
+	}
+	closedir(d);
+	msgpack_pack_array(pk, (size_t)n);
+	for (int i = 0; i < n; i++)
+		msgpack_pack_int(pk, fds[i]);
+	return 0;
+}
+
+static int
+task_process(procq_call *c)
+{
+	int sig = 0;
+	char byte;
+
+	prctl(PR_GET_PDEATHSIG, &sig);
+	return procq_call_return(c, "iiiii", (int)getpid(), (int)getpgrp(),
+	    sig, (int)read(STDIN_FILENO, &byte, 1),
+	    fcntl(4, F_GETFD) & FD_CLOEXEC);
+}
+
+static int
+task_signals(procq_call *c)
+{
+	struct sigaction sa;
+	sigset_t mask;
+	int blocked = 0;
+
+	sigaction(SIGUSR1, NULL, &sa);
+	sigprocmask(SIG_SETMASK, NULL, &mask);
+	for (int sig = 1; sig < NSIG; sig++)
+		blocked += sigismember(&mask, sig) == 1;
+	return procq_call_return(c, "bi", sa.sa_handler == SIG_DFL, blocked);
+}
+
+static int
+task_exit0(procq_call *c)
+{
+	exit(0);	/* flushes whatever stdio buffers the worker has */
+}
+
+static procq_queue *
+env_queue(void)
+{
+	procq_queue *q = procq_create(&(procq_config){ .workers = 1 }, NULL);
+
+	ck_assert_ptr_nonnull(q);
+	ck_assert_int_eq(procq_register(q, "fds", task_fds), 0);
+	ck_assert_int_eq(procq_register(q, "process", task_process), 0);
+	ck_assert_int_eq(procq_register(q, "signals", task_signals), 0);
+	ck_assert_int_eq(procq_register(q, "exit0", task_exit0), 0);
+	ck_assert_int_eq(procq_start(q), 0);
+	return q;
+}
+
+static procq_handle *
+env_run(procq_queue *q, const char *name)
+{
+	procq_handle *h = NULL;
+
+	ck_assert_int_eq(procq_submitf(q, name, NULL, &h, ""), 0);
+	ck_assert_int_eq(procq_handle_wait(h, 20), 0);
+	ck_assert_msg(procq_handle_status(h) == PROCQ_SUCCEEDED, "%s: %s",
+	    name, procq_handle_error_message(h));
+	return h;
+}
+
+START_TEST(test_worker_fds)
+{
+	int extra[4], n = 0;
+	procq_queue *q;
+	const msgpack_object *v;
+	bool has3 = false, has4 = false;
+
+	/* descriptors the caller has open must not reach the worker */
+	for (int i = 0; i < 4; i++)
+		extra[i] = open("/dev/null", O_RDONLY);
+	q = env_queue();
+	v = procq_result_value(procq_handle_result(env_run(q, "fds")));
+	ck_assert_int_eq(v->type, MSGPACK_OBJECT_ARRAY);
+	for (uint32_t i = 0; i < v->via.array.size; i++) {
+		int64_t fd = v->via.array.ptr[i].via.i64;
+
+		ck_assert_msg(fd <= 4, "fd %lld leaked into the worker",
+		    (long long)fd);
+		has3 |= fd == 3;
+		has4 |= fd == 4;
+		n++;
+	}
+	ck_assert(has3 && has4);
+	ck_assert_int_le(n, 5);
+	procq_free(q);
+	for (int i = 0; i < 4; i++)
+		close(extra[i]);
+}
+END_TEST
+
+START_TEST(test_worker_process)
+{
+	procq_queue *q = env_queue();
+	procq_handle *h = env_run(q, "process");
+	int pid, pgid, deathsig, got, cloexec;
+
+	ck_assert_int_eq(procq_handle_value(h, "iiiii", &pid, &pgid, &deathsig,
+	    &got, &cloexec), 0);
+	ck_assert_int_ne(pid, getpid());
+	ck_assert_int_eq(pgid, pid);		/* its own process group */
+	ck_assert_int_eq(deathsig, SIGKILL);	/* dies with the parent */
+	ck_assert_int_eq(got, 0);		/* stdin: /dev/null */
+	ck_assert_int_ne(cloexec, 0);		/* an exec'd program gets no pipe */
+	procq_free(q);
+}
+END_TEST
+
+START_TEST(test_worker_signals)
+{
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+	sigset_t usr2, oldmask;
+	procq_queue *q;
+	procq_handle *h;
+	bool dfl;
+	int blocked;
+
+	sigaction(SIGUSR1, &ign, &old);
+	sigemptyset(&usr2);
+	sigaddset(&usr2, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, &usr2, &oldmask);
+	q = env_queue();
+	h = env_run(q, "signals");
+	ck_assert_int_eq(procq_handle_value(h, "bi", &dfl, &blocked), 0);
+	ck_assert_msg(dfl, "SIGUSR1 is still ignored in the worker");
+	ck_assert_int_eq(blocked, 0);
+	procq_free(q);
+	sigaction(SIGUSR1, &old, NULL);
+	pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
+}
+END_TEST
+
+/* Output the caller buffered before the fork is printed once, by the
+ * caller, even when a task leaves through exit(). */
+START_TEST(test_worker_stdio_not_duplicated)
+{
+	int pipefd[2], saved;
+	char buf[256];
+	ssize_t n, total = 0;
+	procq_queue *q;
+	procq_handle *h = NULL;
+
+	ck_assert_int_eq(pipe(pipefd), 0);
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
+	dup2(pipefd[1], STDOUT_FILENO);
+	close(pipefd[1]);
+	setvbuf(stdout, NULL, _IOFBF, BUFSIZ);
+	fputs("once", stdout);		/* buffered, not yet written */
+	q = env_queue();
+	ck_assert_int_eq(procq_submitf(q, "exit0", NULL, &h, ""), 0);
+	ck_assert_int_eq(procq_handle_wait(h, 20), 0);
+	ck_assert_int_eq(procq_handle_status(h), PROCQ_FAILED);
+	procq_free(q);
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	while ((n = read(pipefd[0], buf + total, sizeof buf - 1 - total)) > 0)
+		total += n;
+	close(pipefd[0]);
+	buf[total] = '\0';
+	ck_assert_str_eq(buf, "once");
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("worker_env");
+	TCase *tc = add_tcase(s, "env", 30);
+
+	tcase_add_test(tc, test_worker_fds);
+	tcase_add_test(tc, test_worker_process);
+	tcase_add_test(tc, test_worker_signals);
+	tcase_add_test(tc, test_worker_stdio_not_duplicated);
+	return run_suite(s);
+}
