@@ -23,6 +23,12 @@ procq_handle_wait(procq_handle *h, double timeout)
 	if (timeout >= 0)
 		deadline = procq_clock_deadline(timeout);
 	pthread_mutex_lock(&q->lock);
+	/* On the supervisor thread (a hook) nothing could finish the task
+	 * while we wait. */
+	if (h->place != PLACE_DONE && timeout != 0 && loop_on_thread(q)) {
+		pthread_mutex_unlock(&q->lock);
+		return PROCQ_EDEADLK;
+	}
 	while (h->place != PLACE_DONE && rc == 0)
 		loop_wait(q, timeout >= 0 ? &deadline : NULL, &rc);
 	rc = h->place == PLACE_DONE ? 0 : PROCQ_ETIMEDOUT;

@@ -143,7 +143,7 @@ struct procq_queue {
 
 	struct event_base	*base;
 	pthread_t		 thread;
-	bool			 thread_running;
+	atomic_bool		 thread_running;
 	int			 wake_fd;
 	bool			 wake_pending;
 	struct event		*wake_ev;
