@@ -166,7 +166,7 @@ typedef struct procq_run_opts {
 	procq_fail_policy fail_policy;	/* 0 = the queue's policy */
 } procq_run_opts;
 
-/* A snapshot of the queue, from procq_stats(). */
+/* A snapshot of the queue, from procq_stats_get(). */
 typedef struct procq_stats {
 	size_t pending;		/* waiting for a worker */
 	size_t active;		/* running or handed to a worker */

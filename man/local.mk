@@ -2,6 +2,7 @@
 # man3; the names of a family are symbolic links to the page that documents it.
 dist_man_MANS += \
 	man/man3/procq.3 \
+	man/man3/procq_active.3 \
 	man/man3/procq_call.3 \
 	man/man3/procq_call_args.3 \
 	man/man3/procq_call_args_data.3 \
@@ -13,10 +14,16 @@ dist_man_MANS += \
 	man/man3/procq_call_return.3 \
 	man/man3/procq_call_return_data.3 \
 	man/man3/procq_call_unpack.3 \
+	man/man3/procq_cancel.3 \
+	man/man3/procq_clear_results.3 \
+	man/man3/procq_closed.3 \
+	man/man3/procq_complete_hook.3 \
 	man/man3/procq_config.3 \
 	man/man3/procq_create.3 \
+	man/man3/procq_error.3 \
 	man/man3/procq_error_kind.3 \
 	man/man3/procq_error_kind_name.3 \
+	man/man3/procq_fail_policy.3 \
 	man/man3/procq_fn.3 \
 	man/man3/procq_free.3 \
 	man/man3/procq_handle.3 \
@@ -27,15 +34,21 @@ dist_man_MANS += \
 	man/man3/procq_handle_error_message.3 \
 	man/man3/procq_handle_error_type.3 \
 	man/man3/procq_handle_id.3 \
+	man/man3/procq_handle_metadata.3 \
 	man/man3/procq_handle_name.3 \
 	man/man3/procq_handle_result.3 \
 	man/man3/procq_handle_status.3 \
 	man/man3/procq_handle_value.3 \
 	man/man3/procq_handle_wait.3 \
+	man/man3/procq_join.3 \
+	man/man3/procq_mode.3 \
+	man/man3/procq_on_timeout.3 \
 	man/man3/procq_opts.3 \
 	man/man3/procq_pack.3 \
+	man/man3/procq_pending.3 \
 	man/man3/procq_queue.3 \
 	man/man3/procq_register.3 \
+	man/man3/procq_reset.3 \
 	man/man3/procq_result.3 \
 	man/man3/procq_result_attempts.3 \
 	man/man3/procq_result_data.3 \
@@ -46,20 +59,27 @@ dist_man_MANS += \
 	man/man3/procq_result_exit_status.3 \
 	man/man3/procq_result_group.3 \
 	man/man3/procq_result_id.3 \
+	man/man3/procq_result_metadata.3 \
 	man/man3/procq_result_name.3 \
 	man/man3/procq_result_signal.3 \
 	man/man3/procq_result_status.3 \
 	man/man3/procq_result_task.3 \
 	man/man3/procq_result_unpack.3 \
 	man/man3/procq_result_value.3 \
+	man/man3/procq_results.3 \
+	man/man3/procq_retry_hook.3 \
 	man/man3/procq_run.3 \
 	man/man3/procq_run_opts.3 \
 	man/man3/procq_shutdown.3 \
 	man/man3/procq_start.3 \
+	man/man3/procq_start_hook.3 \
+	man/man3/procq_stats.3 \
+	man/man3/procq_stats_get.3 \
 	man/man3/procq_status.3 \
 	man/man3/procq_status_name.3 \
 	man/man3/procq_strerror.3 \
 	man/man3/procq_submit.3 \
+	man/man3/procq_submit_timeout.3 \
 	man/man3/procq_submitf.3 \
 	man/man3/procq_summary.3 \
 	man/man3/procq_summary_by_group.3 \
@@ -75,6 +95,7 @@ dist_man_MANS += \
 	man/man3/procq_summary_result.3 \
 	man/man3/procq_summary_submitted.3 \
 	man/man3/procq_summary_succeeded.3 \
+	man/man3/procq_try_submit.3 \
 	man/man3/procq_unpack.3 \
 	man/man3/procq_vpack.3 \
 	man/man3/procq_vunpack.3 \

@@ -74,7 +74,8 @@ dispatch_head_started(struct worker *w)
 	t->attempts++;
 	if (t->started == 0)
 		t->started = procq_clock_now();
-	hook_start(t);
+	if (w->hello)
+		hook_start(t);	/* else once the worker is initialised */
 	if (t->timeout > 0) {
 		tv = procq_clock_timeval(t->timeout);
 		evtimer_add(w->timeout_ev, &tv);
@@ -347,6 +348,9 @@ dispatch_hello(struct worker *w, const struct wire_msg *msg)
 	}
 	w->hello = true;
 	w->q->spawn_backoff = 0;
+	if (TAILQ_FIRST(&w->inflight) != NULL &&
+	    !TAILQ_FIRST(&w->inflight)->tombstone)
+		hook_start(TAILQ_FIRST(&w->inflight));
 }
 
 static void

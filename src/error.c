@@ -32,6 +32,12 @@ procq_strerror(int err)
 		return "task did not succeed";
 	case PROCQ_EDONE:
 		return "task has already finished";
+	case PROCQ_EFULL:
+		return "queue is full";
+	case PROCQ_EBUSY:
+		return "a run is in flight";
+	case PROCQ_EDEADLK:
+		return "would deadlock: called from the supervisor thread";
 	}
 	return "unknown error";
 }

@@ -126,6 +126,15 @@ procq_handle_attempts(procq_handle *h)
 	return attempts;
 }
 
+/* Metadata is copied at submit and never changes. */
+const void *
+procq_handle_metadata(procq_handle *h, size_t *len)
+{
+	if (len != NULL)
+		*len = h != NULL ? h->metadata_len : 0;
+	return h != NULL ? h->metadata : NULL;
+}
+
 const char *
 procq_handle_id(const procq_handle *h)
 {

@@ -5,6 +5,19 @@
 
 #include "internal.h"
 
+/*
+ * The queue whose hooks this thread is running, if any: calls that would
+ * wait for the engine refuse to from there, as from the supervisor
+ * thread.  Thread-local by nature; the one piece of state outside a queue.
+ */
+static _Thread_local const procq_queue *hook_queue;
+
+bool
+hook_on_this_thread(const procq_queue *q)
+{
+	return hook_queue == q;
+}
+
 static struct hook_event *
 hook_push(procq_queue *q, enum hook_kind kind, procq_handle *h)
 {
@@ -96,13 +109,17 @@ hook_run(procq_queue *q)
 {
 	struct hook_list l;
 
+	const procq_queue *outer = hook_queue;
+
 	while (q->hooks.len > 0) {
 		l = q->hooks;
 		memset(&q->hooks, 0, sizeof q->hooks);
 		q->hooks_running++;
 		pthread_mutex_unlock(&q->lock);
+		hook_queue = q;
 		for (size_t i = 0; i < l.len; i++)
 			hook_call(&q->cfg, &l.events[i]);
+		hook_queue = outer;
 		free(l.events);
 		pthread_mutex_lock(&q->lock);
 		q->hooks_running--;

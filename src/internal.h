@@ -225,6 +225,7 @@ void hook_start(procq_handle *t);
 void hook_complete(procq_handle *t);
 void hook_retry(procq_handle *t, const procq_error *err);
 bool hook_pending(const procq_queue *q);
+bool hook_on_this_thread(const procq_queue *q);
 void hook_run(procq_queue *q);
 void hook_discard(procq_queue *q);
 

@@ -15,9 +15,13 @@
 #include "internal.h"
 #include "clock.h"
 
+/* True on the supervisor thread, and on a thread running this queue's
+ * hooks: places where waiting for the engine could only deadlock. */
 bool
 loop_on_thread(const procq_queue *q)
 {
+	if (hook_on_this_thread(q))
+		return true;
 	return q->thread_running && pthread_equal(pthread_self(), q->thread);
 }
 

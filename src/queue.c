@@ -151,6 +151,7 @@ procq_create(const procq_config *config, int *err)
 	}
 	q->pid = getpid();
 	q->wake_fd = -1;
+	q->run_started = procq_clock_now();
 	q->id_base = queue_id_base();
 	rate_init(&q->rate, cfg.rate, cfg.burst);
 	registry_init(&q->registry);
