@@ -185,11 +185,26 @@ loop_spawn_thread(procq_queue *q)
 	return rc;
 }
 
+/* Timeouts are promised in milliseconds: ask for a precise clock. */
+static struct event_base *
+loop_base_new(void)
+{
+	struct event_config *cfg = event_config_new();
+	struct event_base *base;
+
+	if (cfg == NULL)
+		return NULL;
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return base;
+}
+
 /* Called with q->lock held. */
 int
 loop_start(procq_queue *q)
 {
-	if ((q->base = event_base_new()) == NULL)
+	if ((q->base = loop_base_new()) == NULL)
 		goto fail;
 	q->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (q->wake_fd < 0)

@@ -30,13 +30,15 @@ result_copy(char **cursor, const char *s)
 	return dst;
 }
 
-/* Containers need zone memory; scalars and strings point into the bytes. */
+/* Only numbers, nil and booleans decode without zone memory: msgpack-c
+ * allocates for strings, bytes and extensions too. */
 static bool
 value_needs_zone(const char *data)
 {
 	unsigned char b = (unsigned char)data[0];
 
-	return (b >= 0x80 && b <= 0x9f) || (b >= 0xdc && b <= 0xdf);
+	return !(b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 ||
+	    b == 0xc3 || (b >= 0xca && b <= 0xd3));
 }
 
 static int
@@ -47,7 +49,7 @@ result_decode(procq_result *r)
 	if (!wire_check(r->value_data, r->value_len))
 		return -1;
 	if (value_needs_zone(r->value_data) &&
-	    (r->zone = msgpack_zone_new(512)) == NULL)
+	    (r->zone = msgpack_zone_new(256)) == NULL)
 		return -1;
 	if (msgpack_unpack(r->value_data, r->value_len, &off, r->zone,
 	    &r->value) != MSGPACK_UNPACK_SUCCESS)

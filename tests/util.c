@@ -1,0 +1,385 @@
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tasks.h"
+#include "util.h"
+
+double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void
+nap(double s)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)s;
+	ts.tv_nsec = (long)((s - ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+bool
+wait_until(bool (*cond)(void *), void *arg, double timeout)
+{
+	double deadline = now() + timeout, step = 0.001;
+
+	for (;;) {
+		if (cond(arg))
+			return true;
+		if (now() >= deadline)
+			return cond(arg);
+		nap(step);
+		if (step < 0.02)
+			step *= 2;
+	}
+}
+
+struct status_arg {
+	procq_handle *h;
+	procq_status st;
+};
+
+static bool
+status_is(void *p)
+{
+	struct status_arg *a = p;
+
+	return procq_handle_status(a->h) == a->st;
+}
+
+bool
+wait_status(procq_handle *h, procq_status st, double timeout)
+{
+	struct status_arg a = { h, st };
+
+	return wait_until(status_is, &a, timeout);
+}
+
+int
+count_fds(void)
+{
+	DIR *d;
+	struct dirent *de;
+	int n = 0;
+
+	d = opendir("/proc/self/fd");
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] != '.')
+			n++;
+	}
+	closedir(d);
+	return n - 1;		/* the directory's own descriptor */
+}
+
+/* Parse /proc/PID/stat: state and ppid.  The command name may contain
+ * spaces and parentheses, so parse from the last ')'. */
+static bool
+read_stat(pid_t pid, char *state, pid_t *ppid)
+{
+	char path[64], buf[512], *p;
+	FILE *fp;
+	size_t n;
+	int pp;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if ((fp = fopen(path, "r")) == NULL)
+		return false;
+	n = fread(buf, 1, sizeof buf - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	if ((p = strrchr(buf, ')')) == NULL)
+		return false;
+	if (sscanf(p + 1, " %c %d", state, &pp) != 2)
+		return false;
+	*ppid = pp;
+	return true;
+}
+
+size_t
+list_children(pid_t *pids, size_t max)
+{
+	DIR *d;
+	struct dirent *de;
+	size_t n = 0;
+	pid_t self = getpid(), ppid;
+	char state;
+
+	d = opendir("/proc");
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)) != NULL) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (*end != '\0' || pid <= 0)
+			continue;
+		if (!read_stat((pid_t)pid, &state, &ppid) || ppid != self)
+			continue;
+		if (n < max)
+			pids[n] = (pid_t)pid;
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+char
+proc_state(pid_t pid)
+{
+	char state;
+	pid_t ppid;
+
+	if (!read_stat(pid, &state, &ppid))
+		return 0;
+	return state;
+}
+
+bool
+pid_gone(pid_t pid)
+{
+	char state;
+	pid_t ppid;
+
+	if (kill(pid, 0) == -1 && errno == ESRCH)
+		return true;
+	if (!read_stat(pid, &state, &ppid))
+		return true;
+	return state == 'Z' || state == 'X';
+}
+
+static bool
+gone_cond(void *p)
+{
+	return pid_gone(*(pid_t *)p);
+}
+
+bool
+wait_pid_gone(pid_t pid, double timeout)
+{
+	return wait_until(gone_cond, &pid, timeout);
+}
+
+static const char *
+tmpdir(void)
+{
+	const char *t = getenv("TMPDIR");
+
+	return t != NULL && *t != '\0' ? t : "/tmp";
+}
+
+void
+make_tmpfile(char *path, size_t size)
+{
+	int fd;
+
+	ck_assert_int_lt(snprintf(path, size, "%s/procq-test.XXXXXX",
+	    tmpdir()), (int)size);
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+}
+
+pid_t
+read_pid_file(const char *path)
+{
+	char buf[32];
+	ssize_t n;
+	int fd;
+	long v;
+
+	if ((fd = open(path, O_RDONLY)) == -1)
+		return 0;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0 || buf[n - 1] != '\n')	/* not completely written */
+		return 0;
+	buf[n] = '\0';
+	v = strtol(buf, NULL, 10);
+	return v > 0 ? (pid_t)v : 0;
+}
+
+static bool
+pid_file_cond(void *p)
+{
+	return read_pid_file(p) != 0;
+}
+
+pid_t
+wait_pid_file(const char *path, double timeout)
+{
+	if (!wait_until(pid_file_cond, (void *)path, timeout))
+		return 0;
+	return read_pid_file(path);
+}
+
+long
+file_size(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) == -1)
+		return -1;
+	return (long)st.st_size;
+}
+
+void
+gate_create(struct gate *g)
+{
+	ck_assert_int_lt(snprintf(g->dir, sizeof g->dir,
+	    "%s/procq-gate.XXXXXX", tmpdir()), (int)sizeof g->dir);
+	ck_assert_ptr_nonnull(mkdtemp(g->dir));
+	snprintf(g->path, sizeof g->path, "%s/fifo", g->dir);
+	ck_assert_int_eq(mkfifo(g->path, 0600), 0);
+	g->wfd = -1;
+}
+
+static bool
+gate_open_cond(void *p)
+{
+	struct gate *g = p;
+
+	/* Opening a FIFO's write end without blocking fails with ENXIO
+	 * until a reader has it open. */
+	g->wfd = open(g->path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	return g->wfd != -1;
+}
+
+bool
+gate_enter(struct gate *g, double timeout)
+{
+	if (g->wfd != -1)
+		return true;
+	return wait_until(gate_open_cond, g, timeout);
+}
+
+void
+gate_release(struct gate *g)
+{
+	if (g->wfd != -1) {
+		close(g->wfd);
+		g->wfd = -1;
+	}
+}
+
+void
+gate_destroy(struct gate *g)
+{
+	gate_release(g);
+	unlink(g->path);
+	rmdir(g->dir);
+}
+
+procq_queue *
+new_queue_config(const procq_config *cfg)
+{
+	procq_queue *q;
+	int err = 12345;
+
+	q = procq_create(cfg, &err);
+	ck_assert_msg(q != NULL, "procq_create: %s", procq_strerror(err));
+	register_common_tasks(q);
+	return q;
+}
+
+procq_queue *
+new_queue(int workers, int prefetch)
+{
+	procq_config cfg = { .workers = workers, .prefetch = prefetch };
+
+	return new_queue_config(&cfg);
+}
+
+procq_handle *
+submit_ok(procq_queue *q, const char *name, const procq_opts *opts,
+    const char *fmt, ...)
+{
+	procq_handle *h = NULL;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	const char *f;
+	size_t n = 0;
+	va_list ap;
+	int rc;
+
+	/* the argument tuple, as procq_submitf() packs it */
+	for (f = fmt; *f != '\0'; f++)
+		if (*f != ' ')
+			n++;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, n);
+	va_start(ap, fmt);
+	rc = procq_vpack(&pk, fmt, ap);
+	va_end(ap);
+	ck_assert_msg(rc == 0, "pack '%s': %s", fmt, procq_strerror(rc));
+	rc = procq_submit(q, name, sb.data, sb.size, opts, &h);
+	msgpack_sbuffer_destroy(&sb);
+	ck_assert_msg(rc == 0, "submit %s: %s", name, procq_strerror(rc));
+	ck_assert_ptr_nonnull(h);
+	return h;
+}
+
+void
+wait_done(procq_handle *h, double timeout)
+{
+	int rc = procq_handle_wait(h, timeout);
+
+	ck_assert_msg(rc == 0, "wait for %s (%s): %s, status %s",
+	    procq_handle_id(h), procq_handle_name(h), procq_strerror(rc),
+	    procq_status_name(procq_handle_status(h)));
+	ck_assert(procq_handle_done(h));
+}
+
+int
+join_within(pthread_t t, double timeout)
+{
+	struct timespec ts;
+	double d;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	d = ts.tv_sec + ts.tv_nsec / 1e9 + timeout;
+	ts.tv_sec = (time_t)d;
+	ts.tv_nsec = (long)((d - ts.tv_sec) * 1e9);
+	return pthread_timedjoin_np(t, NULL, &ts);
+}
+
+int
+run_suite(Suite *s)
+{
+	SRunner *sr;
+	int failed;
+
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+TCase *
+add_tcase(Suite *s, const char *name, double timeout)
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_set_timeout(tc, timeout);
+	suite_add_tcase(s, tc);
+	return tc;
+}

@@ -1,0 +1,114 @@
+/*
+ * Helpers shared by the procq test suites: deadlines, fd and child-process
+ * accounting, FIFO gates, temporary files and the suite runner.
+ */
+#ifndef PROCQ_TEST_UTIL_H
+#define PROCQ_TEST_UTIL_H
+
+#include <stdbool.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <check.h>
+
+#include "procq.h"
+
+/* Compiled with AddressSanitizer? */
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_ASAN 1
+#endif
+#endif
+#ifndef TEST_ASAN
+#define TEST_ASAN 0
+#endif
+
+/* Lower bounds on elapsed time allow this much: the supervisor's timers
+ * run on a clock that may be a few milliseconds coarser than now(). */
+#define TIMER_SLACK 0.02
+
+/* Seconds on the monotonic clock. */
+double now(void);
+
+/* Poll cond(arg) until it is true or timeout seconds have passed; returns
+ * the last value of cond.  The interval starts at 1 ms and grows to 20 ms. */
+bool wait_until(bool (*cond)(void *), void *arg, double timeout);
+
+/* Wait until the handle's status is st, up to timeout seconds. */
+bool wait_status(procq_handle *h, procq_status st, double timeout);
+
+/* Number of open file descriptors of this process. */
+int count_fds(void);
+
+/* Children of this process (zombies included), up to max of them; returns
+ * how many there are in total. */
+size_t list_children(pid_t *pids, size_t max);
+
+/* Process state letter from /proc/PID/stat ('R', 'S', 'Z'...), or 0 when
+ * the process does not exist. */
+char proc_state(pid_t pid);
+
+/* True when pid no longer runs: it does not exist or it is a zombie.  It
+ * never reaps: a zombie worker is the library's to reap. */
+bool pid_gone(pid_t pid);
+
+/* pid_gone() polled with a deadline. */
+bool wait_pid_gone(pid_t pid, double timeout);
+
+/* Create an empty temporary file; path receives its name (size >= 64). */
+void make_tmpfile(char *path, size_t size);
+
+/* Read a decimal pid written by a task into path; 0 when not there yet. */
+pid_t read_pid_file(const char *path);
+
+/* Wait until path holds a pid; 0 on timeout. */
+pid_t wait_pid_file(const char *path, double timeout);
+
+/* Size of the file at path, -1 if it does not exist. */
+long file_size(const char *path);
+
+/* A gate is a FIFO that the "gate" task opens for reading and reads until
+ * end of file: the task runs exactly as long as the test holds the gate.
+ * gate_create() makes a FIFO in a new temporary directory. */
+struct gate {
+	char dir[64];
+	char path[96];
+	int wfd;		/* write end, -1 until entered */
+};
+void gate_create(struct gate *g);
+/* Wait until the gate task is running (its reader has opened the FIFO)
+ * and hold it; false on timeout. */
+bool gate_enter(struct gate *g, double timeout);
+/* Release the gate task (it returns); no-op when not held. */
+void gate_release(struct gate *g);
+/* Release and remove the FIFO and its directory. */
+void gate_destroy(struct gate *g);
+
+/* A new queue with the common tasks registered, or a failed assertion. */
+procq_queue *new_queue(int workers, int prefetch);
+procq_queue *new_queue_config(const procq_config *cfg);
+
+/* Like procq_submitf(), asserting success; returns the handle.  (A
+ * function, not a macro around procq_submitf(), so that compound-literal
+ * options with several fields can be passed.) */
+procq_handle *submit_ok(procq_queue *q, const char *name,
+    const procq_opts *opts, const char *fmt, ...);
+
+/* Wait for h up to timeout seconds, asserting it finished. */
+void wait_done(procq_handle *h, double timeout);
+
+/* pthread_join() with a deadline: 0, or ETIMEDOUT when the thread is
+ * still running after timeout seconds. */
+int join_within(pthread_t t, double timeout);
+
+/* Run a suite with the environment's verbosity and fork mode; returns the
+ * exit status for main(). */
+int run_suite(Suite *s);
+
+/* A test case with a timeout, added to s. */
+TCase *add_tcase(Suite *s, const char *name, double timeout);
+
+#endif /* PROCQ_TEST_UTIL_H */
