@@ -72,6 +72,10 @@ typedef struct procq_handle procq_handle;
 typedef struct procq_result procq_result;
 typedef struct procq_summary procq_summary;
 typedef struct procq_call procq_call;
+typedef struct procq_group procq_group;
+typedef struct procq_iter procq_iter;
+typedef struct procq_bound procq_bound;
+struct event_base;
 
 /* A task function runs inside a worker: 0 is success, anything else a
  * failure (see procq_call_fail()). */
@@ -114,6 +118,11 @@ typedef void (*procq_complete_hook)(procq_handle *h, const procq_result *r,
     void *arg);
 typedef void (*procq_retry_hook)(procq_handle *h, const procq_error *err,
     void *arg);
+typedef void (*procq_progress_hook)(procq_handle *h,
+    const msgpack_object *value, void *arg);
+
+/* A done callback: runs once, when the handle is final. */
+typedef void (*procq_done_fn)(procq_handle *h, void *arg);
 
 /* Queue configuration; a zero-initialised struct means all defaults. */
 typedef struct procq_config {
@@ -139,6 +148,9 @@ typedef struct procq_config {
 	int max_tasks_per_worker; /* recycle a worker after N; 0 = never */
 	size_t max_memory;	/* address space a worker may add, bytes */
 	double max_cpu;		/* CPU seconds per attempt; 0 = no limit */
+	procq_progress_hook on_progress;
+	struct event_base *event_base;	/* run the supervisor on this loop
+				 * (the caller's) instead of a thread */
 } procq_config;
 
 /* Per-task options; a zero-initialised struct means all defaults. */
@@ -176,6 +188,37 @@ typedef struct procq_stats {
 	bool closed;		/* no more submissions */
 } procq_stats;
 
+/* One argument tuple: the msgpack bytes of an array; NULL/0 = none. */
+typedef struct procq_args {
+	const void *data;
+	size_t len;
+} procq_args;
+
+/* One job of a heterogeneous group or a race. */
+typedef struct procq_job {
+	const char *name;
+	procq_args args;
+	const procq_opts *opts;	/* NULL = defaults */
+} procq_job;
+
+/* Options of a group; NULL or zero-initialised = defaults. */
+typedef struct procq_group_opts {
+	const char *id;		/* NULL = a generated id */
+	int concurrency;	/* most of its tasks admitted at once; 0 = all */
+	double rate;		/* its tasks admitted per second; 0 = no cap */
+	int burst;		/* admitted at once under rate; 0 = 1 */
+} procq_group_opts;
+
+/* When procq_wait() returns. */
+typedef enum procq_wait_mode {
+	PROCQ_ALL_COMPLETED = 0,
+	PROCQ_FIRST_COMPLETED,
+	PROCQ_FIRST_EXCEPTION	/* the first FAILED, else all completed */
+} procq_wait_mode;
+
+/* Flags of procq_summary_check(). */
+#define PROCQ_CHECK_CANCELLED 0x1
+
 /* Flags of procq_shutdown(). */
 #define PROCQ_SHUTDOWN_FORCE 0x1
 
@@ -211,6 +254,73 @@ size_t procq_active(procq_queue *q);
 size_t procq_pending(procq_queue *q);
 void procq_free(procq_queue *q);
 
+/* Fan-out */
+int procq_map(procq_queue *q, const char *name, const procq_args *args,
+    size_t n, const procq_opts *opts, procq_handle **handles);
+int procq_pmap(const char *name, procq_fn fn, const procq_args *args,
+    size_t n, const procq_config *config, const procq_opts *opts,
+    procq_summary **results);
+int procq_race(procq_queue *q, const procq_job *jobs, size_t n,
+    double timeout, procq_handle **winner, procq_summary **failures);
+
+/* Groups: owned by the caller, freed with procq_group_free(); their
+ * handles belong to the queue. */
+procq_group *procq_group_create(procq_queue *q, const procq_group_opts *opts,
+    int *err);
+int procq_group_submit(procq_group *g, const char *name, const void *args,
+    size_t args_len, const procq_opts *opts, procq_handle **handle);
+int procq_group_submitf(procq_group *g, const char *name,
+    const procq_opts *opts, procq_handle **handle, const char *fmt, ...);
+int procq_group_map(procq_group *g, const char *name, const procq_args *args,
+    size_t n, const procq_opts *opts);
+int procq_group_jobs(procq_group *g, const procq_job *jobs, size_t n);
+int procq_group_add(procq_group *g, procq_handle *h);
+const char *procq_group_id(const procq_group *g);
+size_t procq_group_size(procq_group *g);
+procq_handle *procq_group_handle(procq_group *g, size_t i);
+int procq_group_wait(procq_group *g, double timeout,
+    procq_summary **summary);
+int procq_group_values(procq_group *g, const msgpack_object **values,
+    procq_summary **failures);
+size_t procq_group_cancel(procq_group *g);
+procq_handle *procq_group_next(procq_group *g, double timeout, int *err);
+void procq_group_free(procq_group *g);
+
+/* Bound tasks: a task name with preset options. */
+procq_bound *procq_bind(procq_queue *q, const char *name,
+    const procq_opts *preset, int *err);
+int procq_bound_call(procq_bound *b, const void *args, size_t args_len,
+    const procq_opts *override, procq_handle **handle);
+int procq_bound_callf(procq_bound *b, const procq_opts *override,
+    procq_handle **handle, const char *fmt, ...);
+int procq_bound_map(procq_bound *b, const procq_args *args, size_t n,
+    const procq_opts *override, procq_handle **handles);
+procq_group *procq_bound_group(procq_bound *b, const procq_args *args,
+    size_t n, const procq_group_opts *group_opts, const procq_opts *override,
+    int *err);
+void procq_bound_free(procq_bound *b);
+
+/* Waiting on many handles, from any queues. */
+int procq_wait(procq_handle *const *handles, size_t n, procq_wait_mode mode,
+    double timeout, procq_handle **done, size_t *ndone,
+    procq_handle **pending, size_t *npending);
+procq_iter *procq_as_completed(procq_handle *const *handles, size_t n,
+    double timeout, int *err);
+procq_handle *procq_iter_next(procq_iter *it, int *err);
+void procq_iter_free(procq_iter *it, bool cancel_unfinished);
+
+/* Futures: handles completed by the caller. */
+procq_handle *procq_future_create(procq_queue *q, const char *name,
+    int *err);
+int procq_future_set_value(procq_handle *f, const void *data, size_t len);
+int procq_future_set_valuef(procq_handle *f, const char *fmt, ...);
+int procq_future_set_error(procq_handle *f, const char *type,
+    const char *message);
+
+/* Event-loop integration */
+int procq_notify_fd(procq_queue *q);
+size_t procq_poll(procq_queue *q, procq_handle **done, size_t max);
+
 /* Handle: owned by its queue, valid until procq_free(). */
 int procq_handle_wait(procq_handle *h, double timeout);
 bool procq_handle_done(procq_handle *h);
@@ -225,6 +335,10 @@ const void *procq_handle_metadata(procq_handle *h, size_t *len);
 const char *procq_handle_id(const procq_handle *h);
 const char *procq_handle_name(const procq_handle *h);
 int procq_handle_cancel(procq_handle *h);
+int procq_handle_on_done(procq_handle *h, procq_done_fn fn, void *arg);
+int procq_handle_progress(procq_handle *h, const char *fmt, ...);
+size_t procq_handle_progress_data(procq_handle *h, void *buf, size_t size);
+bool procq_handle_is_future(const procq_handle *h);
 
 /* Result: immutable record of how a task ended. */
 const char *procq_result_id(const procq_result *r);
@@ -261,6 +375,14 @@ procq_summary *procq_summary_by_name(const procq_summary *s,
 procq_summary *procq_summary_by_group(const procq_summary *s,
     const char *group);
 void procq_summary_display(const procq_summary *s, FILE *fp);
+int procq_summary_json(const procq_summary *s, FILE *fp);
+int procq_summary_check(const procq_summary *s, int flags, FILE *fp);
+size_t procq_summary_values(const procq_summary *s,
+    const msgpack_object **values, size_t max);
+procq_summary *procq_summary_successes(const procq_summary *s);
+procq_summary *procq_summary_errors(const procq_summary *s);
+procq_summary *procq_summary_cancellations(const procq_summary *s);
+procq_summary *procq_summary_timed_out(const procq_summary *s);
 void procq_summary_free(procq_summary *s);
 
 /* Inside a task function (worker side). */
@@ -273,6 +395,7 @@ int procq_call_unpack(const procq_call *c, const char *fmt, ...);
 int procq_call_return(procq_call *c, const char *fmt, ...);
 int procq_call_return_data(procq_call *c, const void *data, size_t len);
 msgpack_packer *procq_call_packer(procq_call *c);
+int procq_call_progress(procq_call *c, const char *fmt, ...);
 int procq_call_fail(procq_call *c, const char *type, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
