@@ -317,6 +317,35 @@ dispatch_cancelled(struct worker *w, const struct wire_msg *msg)
 	dispatch_head_done(w, head);
 }
 
+/* The running task reports progress: the handle keeps the latest. */
+static void
+dispatch_progress(struct worker *w, const struct wire_msg *msg)
+{
+	procq_handle *head = TAILQ_FIRST(&w->inflight);
+	const char *value;
+	char *copy;
+	size_t len;
+	uint64_t id;
+
+	if (msg->argc != 3 || !wire_uint(msg, 1, &id) ||
+	    !wire_bytes(msg, 2, &value, &len) || !wire_check(value, len)) {
+		dispatch_protocol_error(w, "malformed progress report");
+		return;
+	}
+	if (head == NULL || head->wire_id != id) {
+		dispatch_protocol_error(w,
+		    "progress for a task the worker was not running");
+		return;
+	}
+	if (head->tombstone || (copy = malloc(len)) == NULL)
+		return;
+	memcpy(copy, value, len);
+	free(head->progress);
+	head->progress = copy;
+	head->progress_len = len;
+	hook_progress(head, value, len);
+}
+
 static void
 dispatch_init_failed(struct worker *w, const struct wire_msg *msg)
 {
@@ -371,6 +400,9 @@ dispatch_message(struct worker *w, const struct wire_msg *msg)
 		break;
 	case WIRE_LIMIT:
 		w->memory_exhausted = true;
+		break;
+	case WIRE_PROGRESS:
+		dispatch_progress(w, msg);
 		break;
 	default:
 		snprintf(buf, sizeof buf, "unexpected message type %d",
@@ -448,7 +480,7 @@ dispatch_read_cb(evutil_socket_t fd, short what, void *arg)
 	struct worker *w = arg;
 	procq_queue *q = w->q;
 
-	pthread_mutex_lock(&q->lock);
+	loop_enter(q);
 	dispatch_drain(w);
 	loop_leave(q);
 }

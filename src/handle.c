@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <string.h>
 
 #include "internal.h"
 #include "clock.h"
@@ -161,4 +162,50 @@ procq_handle_cancel(procq_handle *h)
 		task_cancel(h);
 	pthread_mutex_unlock(&h->q->lock);
 	return rc;
+}
+
+/* Reads the latest progress report: only conversions that copy, since the
+ * report may be replaced as soon as the lock is released. */
+int
+procq_handle_progress(procq_handle *h, const char *fmt, ...)
+{
+	msgpack_unpacked u;
+	size_t off = 0;
+	va_list ap;
+	int rc;
+
+	if (h == NULL || fmt == NULL)
+		return PROCQ_EINVAL;
+	if (strpbrk(fmt, "Syo") != NULL)
+		return PROCQ_EFORMAT;
+	msgpack_unpacked_init(&u);
+	pthread_mutex_lock(&h->q->lock);
+	if (h->progress == NULL)
+		rc = PROCQ_ENOTDONE;
+	else if (msgpack_unpack_next(&u, h->progress, h->progress_len, &off) !=
+	    MSGPACK_UNPACK_SUCCESS)
+		rc = PROCQ_EFORMAT;
+	else {
+		va_start(ap, fmt);
+		rc = procq_vunpack(&u.data, fmt, ap);
+		va_end(ap);
+	}
+	pthread_mutex_unlock(&h->q->lock);
+	msgpack_unpacked_destroy(&u);
+	return rc;
+}
+
+size_t
+procq_handle_progress_data(procq_handle *h, void *buf, size_t size)
+{
+	size_t len;
+
+	if (h == NULL)
+		return 0;
+	pthread_mutex_lock(&h->q->lock);
+	len = h->progress_len;
+	if (buf != NULL && h->progress != NULL)
+		memcpy(buf, h->progress, len < size ? len : size);
+	pthread_mutex_unlock(&h->q->lock);
+	return len;
 }

@@ -74,16 +74,65 @@ hook_retry(procq_handle *t, const procq_error *err)
 	ev->error.signal = err->signal;
 }
 
+void
+hook_done(procq_handle *t, procq_done_fn fn, void *arg)
+{
+	struct hook_event *ev;
+
+	if ((ev = hook_push(t->q, HOOK_DONE, t)) == NULL)
+		return;
+	ev->done_fn = fn;
+	ev->done_arg = arg;
+}
+
+void
+hook_progress(procq_handle *t, const char *data, size_t len)
+{
+	struct hook_event *ev;
+
+	if (t->q->cfg.on_progress == NULL)
+		return;
+	if ((ev = hook_push(t->q, HOOK_PROGRESS, t)) == NULL)
+		return;
+	if ((ev->data = malloc(len)) == NULL) {
+		t->q->hooks.len--;	/* drop it whole */
+		return;
+	}
+	memcpy(ev->data, data, len);
+	ev->len = len;
+}
+
 bool
 hook_pending(const procq_queue *q)
 {
 	return q->hooks.len > 0;
 }
 
+/* The progress value lives for the hook's call only. */
+static void
+hook_call_progress(const procq_config *cfg, struct hook_event *ev)
+{
+	msgpack_unpacked u;
+	size_t off = 0;
+
+	msgpack_unpacked_init(&u);
+	if (msgpack_unpack_next(&u, ev->data, ev->len, &off) ==
+	    MSGPACK_UNPACK_SUCCESS)
+		cfg->on_progress(ev->handle, &u.data, cfg->hook_arg);
+	msgpack_unpacked_destroy(&u);
+	free(ev->data);
+}
+
 static void
 hook_call(const procq_config *cfg, struct hook_event *ev)
 {
 	switch (ev->kind) {
+	case HOOK_DONE:
+		ev->done_fn(ev->handle, ev->done_arg);
+		break;
+	case HOOK_PROGRESS:
+		hook_call_progress(cfg, ev);
+		break;
 	case HOOK_START:
 		cfg->on_start(ev->handle, cfg->hook_arg);
 		break;
@@ -137,6 +186,7 @@ hook_discard(procq_queue *q)
 		result_unref(ev->result);
 		free((char *)ev->error.type);
 		free((char *)ev->error.message);
+		free(ev->data);
 	}
 	free(q->hooks.events);
 	memset(&q->hooks, 0, sizeof q->hooks);

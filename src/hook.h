@@ -12,7 +12,9 @@
 enum hook_kind {
 	HOOK_START,
 	HOOK_COMPLETE,
-	HOOK_RETRY
+	HOOK_RETRY,
+	HOOK_DONE,
+	HOOK_PROGRESS
 };
 
 struct hook_event {
@@ -20,6 +22,10 @@ struct hook_event {
 	procq_handle		*handle;
 	procq_result		*result;	/* referenced, for COMPLETE */
 	procq_error		 error;		/* strings owned, for RETRY */
+	procq_done_fn		 done_fn;	/* for DONE */
+	void			*done_arg;
+	char			*data;		/* owned, for PROGRESS */
+	size_t			 len;
 };
 
 struct hook_list {

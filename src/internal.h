@@ -28,7 +28,42 @@ enum task_place {
 	PLACE_READY,		/* in q->ready */
 	PLACE_DELAYED,		/* in q->delayed, waiting for a retry delay */
 	PLACE_WORKER,		/* in flight on t->worker */
+	PLACE_BACKLOG,		/* in t->gate's backlog: its group is full */
+	PLACE_FUTURE,		/* a future, waiting to be completed */
 	PLACE_DONE		/* finished: t->result is set */
+};
+
+/* Someone waiting for handles to finish (procq_wait, as_completed,
+ * groups): told the position of each handle as it becomes final. */
+struct waiter {
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 cond;
+	size_t			*ready;		/* positions, completion order */
+	size_t			 nready;
+	size_t			 cap;
+	size_t			 failed;	/* how many ended FAILED */
+};
+
+struct waiter_link {
+	struct waiter_link	*next;
+	struct waiter		*waiter;
+	size_t			 pos;
+};
+
+struct done_cb {
+	struct done_cb		*next;
+	procq_done_fn		 fn;
+	void			*arg;
+};
+
+/* A group's admission control: concurrency and rate.  Owned by the queue,
+ * since its backlog may outlive the procq_group. */
+struct group_gate {
+	TAILQ_ENTRY(group_gate)	 link;
+	int			 limit;		/* 0 = no limit */
+	int			 admitted;
+	struct rate_gate	 rate;
+	TAILQ_HEAD(, procq_handle) backlog;
 };
 
 struct procq_result {
@@ -81,6 +116,13 @@ struct procq_handle {
 	procq_status			 status;
 	enum task_place			 place;
 	struct worker			*worker;
+	struct group_gate		*gate;
+	struct waiter_link		*waiters;
+	struct done_cb			*callbacks;
+	char				*progress;	/* latest report */
+	size_t				 progress_len;
+	unsigned			 admitted : 1;	/* counted by gate */
+	unsigned			 future : 1;
 	unsigned			 cancel_requested : 1;
 	unsigned			 cancel_sent : 1;
 	unsigned			 tombstone : 1;	/* cancelled, still in a
@@ -146,6 +188,7 @@ struct procq_queue {
 	atomic_bool		 thread_running;
 	int			 wake_fd;
 	bool			 wake_pending;
+	bool			 in_callback;	/* the loop is in a callback */
 	struct event		*wake_ev;
 	struct event		*delay_ev;	/* earliest retry in q->delayed */
 	struct event		*spawn_ev;	/* retry after a failed fork */
@@ -179,6 +222,14 @@ struct procq_queue {
 	struct hook_list	 hooks;		/* recorded, not yet run */
 	int			 hooks_running;
 	size_t			 tombstones;	/* cancelled tasks in pipes */
+	TAILQ_HEAD(, group_gate) gates;
+	size_t			 backlogged;	/* tasks in gate backlogs */
+
+	int			 notify_fd;	/* procq_notify_fd(), or -1 */
+	procq_handle		**completions;	/* for procq_poll() */
+	size_t			 ncompletions;
+	size_t			 completions_cap;
+	bool			 external_base;	/* cfg.event_base */
 
 	msgpack_sbuffer		 sbuf;		/* frames being built */
 	msgpack_zone		 zone;		/* frames being decoded */
@@ -220,10 +271,36 @@ int queue_start_locked(procq_queue *q);
 void queue_free_tasks(procq_queue *q);
 void queue_clear_results(procq_queue *q);
 
+/* wait.c */
+int waiter_init(struct waiter *w);
+void waiter_release(struct waiter *w);
+void waiter_watch(struct waiter *w, procq_handle *h, size_t pos);
+void waiter_unwatch(struct waiter *w, procq_handle *h);
+void waiter_notify_all(procq_handle *t);
+
+/* group.c */
+int gate_admit_or_hold(procq_handle *t);
+void gate_finished(procq_handle *t);
+void gates_free(procq_queue *q);
+
+/* notify.c */
+void notify_completion(procq_handle *t);
+void notify_release(procq_queue *q);
+
+/* submit.c */
+int submit_locked(procq_queue *q, const char *name, const void *args,
+    size_t args_len, const procq_opts *opts, double timeout,
+    struct group_gate *gate, procq_handle **handle);
+int submit_prepare(procq_queue *q, const void **args, size_t *args_len,
+    const procq_opts **opts, double timeout);
+int pack_tuple(msgpack_sbuffer *sb, const char *fmt, va_list ap);
+
 /* hook.c */
 void hook_start(procq_handle *t);
 void hook_complete(procq_handle *t);
 void hook_retry(procq_handle *t, const procq_error *err);
+void hook_done(procq_handle *t, procq_done_fn fn, void *arg);
+void hook_progress(procq_handle *t, const char *data, size_t len);
 bool hook_pending(const procq_queue *q);
 bool hook_on_this_thread(const procq_queue *q);
 void hook_run(procq_queue *q);
@@ -236,7 +313,9 @@ void loop_stop(procq_queue *q);
 void loop_arm_delay(procq_queue *q);
 void loop_after(procq_queue *q);
 void loop_leave(procq_queue *q);
+void loop_enter(procq_queue *q);
 bool loop_on_thread(const procq_queue *q);
+bool loop_external_here(const procq_queue *q);
 void queue_unlock(procq_queue *q);
 void loop_wait(procq_queue *q, const struct timespec *deadline, int *rc);
 
@@ -251,6 +330,7 @@ void pool_lost(struct worker *w);
 void pool_init_failed(struct worker *w, const char *type,
     const char *message);
 void pool_retire(procq_queue *q);
+void pool_reap_now(struct worker *w);
 
 /* dispatch.c */
 void dispatch_run(procq_queue *q);

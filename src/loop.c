@@ -70,11 +70,30 @@ loop_workers_gone(const procq_queue *q)
 	return true;
 }
 
+static void loop_release(procq_queue *q);
+
+/* The workers are gone: the loop ends.  Procq's own thread leaves its
+ * loop; on a caller's loop, procq's events leave it. */
+static void
+loop_finish(procq_queue *q)
+{
+	if (!q->external_base) {
+		event_base_loopbreak(q->base);
+		return;
+	}
+	loop_release(q);
+	q->thread_running = false;
+	q->state = QUEUE_STOPPED;
+	pthread_cond_broadcast(&q->cond);
+}
+
 /* Runs at the end of every callback, with q->lock held: acts on whatever
  * the callback or another thread changed. */
 void
 loop_after(procq_queue *q)
 {
+	if (q->base == NULL)
+		return;	/* an external loop's events are already gone */
 	loop_release_due(q);
 	dispatch_send_cancels(q);
 	pool_retire(q);
@@ -83,7 +102,7 @@ loop_after(procq_queue *q)
 	if (q->state == QUEUE_STOPPING) {
 		pool_stop(q);
 		if (loop_workers_gone(q))
-			event_base_loopbreak(q->base);
+			loop_finish(q);
 	}
 }
 
@@ -97,7 +116,17 @@ loop_leave(procq_queue *q)
 		hook_run(q);
 		loop_after(q);
 	}
+	q->in_callback = false;
 	pthread_mutex_unlock(&q->lock);
+}
+
+/* Starts every callback: changes made from here on are acted on by
+ * loop_leave(), so they need not wake the loop. */
+void
+loop_enter(procq_queue *q)
+{
+	pthread_mutex_lock(&q->lock);
+	q->in_callback = true;
 }
 
 static void
@@ -108,7 +137,7 @@ loop_wake_cb(evutil_socket_t fd, short what, void *arg)
 
 	while (read(fd, &n, sizeof n) < 0 && errno == EINTR)
 		;
-	pthread_mutex_lock(&q->lock);
+	loop_enter(q);
 	q->wake_pending = false;
 	loop_leave(q);
 }
@@ -118,7 +147,7 @@ loop_delay_cb(evutil_socket_t fd, short what, void *arg)
 {
 	procq_queue *q = arg;
 
-	pthread_mutex_lock(&q->lock);
+	loop_enter(q);
 	loop_leave(q);
 }
 
@@ -128,8 +157,10 @@ loop_wake(procq_queue *q)
 {
 	uint64_t one = 1;
 
-	if (!q->thread_running || q->wake_pending || loop_on_thread(q))
+	if (!q->thread_running || q->wake_pending)
 		return;
+	if (q->in_callback && pthread_equal(pthread_self(), q->thread))
+		return;	/* loop_leave() will see to it */
 	q->wake_pending = true;
 	while (write(q->wake_fd, &one, sizeof one) < 0 && errno == EINTR)
 		;
@@ -164,7 +195,7 @@ loop_release(procq_queue *q)
 		event_free(q->rate_ev);
 	if (q->wake_fd >= 0)
 		close(q->wake_fd);
-	if (q->base != NULL)
+	if (q->base != NULL && !q->external_base)
 		event_base_free(q->base);
 	q->wake_ev = q->delay_ev = q->spawn_ev = q->rate_ev = NULL;
 	q->wake_fd = -1;
@@ -204,7 +235,9 @@ loop_base_new(void)
 int
 loop_start(procq_queue *q)
 {
-	if ((q->base = loop_base_new()) == NULL)
+	q->external_base = q->cfg.event_base != NULL;
+	q->base = q->external_base ? q->cfg.event_base : loop_base_new();
+	if (q->base == NULL)
 		goto fail;
 	q->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (q->wake_fd < 0)
@@ -218,13 +251,49 @@ loop_start(procq_queue *q)
 	    q->spawn_ev == NULL ||
 	    event_add(q->wake_ev, NULL) != 0 || pool_init(q) != 0)
 		goto fail;
-	if (loop_spawn_thread(q) != 0)
+	if (q->external_base)
+		q->thread = pthread_self();	/* the caller runs the loop */
+	else if (loop_spawn_thread(q) != 0)
 		goto fail;
 	q->thread_running = true;
 	return 0;
 fail:
 	loop_release(q);
 	return PROCQ_ESYS;
+}
+
+/* On the thread that runs the caller's event loop, outside any hook. */
+bool
+loop_external_here(const procq_queue *q)
+{
+	return q->external_base && q->thread_running &&
+	    !hook_on_this_thread(q) && pthread_equal(pthread_self(), q->thread);
+}
+
+/*
+ * Stops the workers at once, without the loop: for a caller's event loop
+ * whose own thread shuts procq down, so no callback would come.  Every
+ * unfinished task is cancelled.  Called with q->lock held.
+ */
+static void
+loop_teardown_now(procq_queue *q)
+{
+	task_cancel_all(q, false);
+	for (int i = 0; i < q->nworkers; i++) {
+		struct worker *w = &q->workers[i];
+
+		if (w->state == WORKER_EMPTY)
+			continue;
+		pool_kill(w, PROCQ_ERR_CANCELLED, TAILQ_FIRST(&w->inflight),
+		    "cancelled");
+		kill(-w->pid, SIGKILL);
+		pool_reap_now(w);
+	}
+	hook_run(q);
+	loop_release(q);
+	q->thread_running = false;
+	q->state = QUEUE_STOPPED;
+	pthread_cond_broadcast(&q->cond);
 }
 
 /*
@@ -234,9 +303,19 @@ fail:
 void
 loop_stop(procq_queue *q)
 {
+	if (loop_external_here(q)) {
+		loop_teardown_now(q);
+		return;
+	}
 	q->state = QUEUE_STOPPING;
 	q->wake_pending = false;
 	loop_wake(q);
+	if (q->external_base) {
+		/* The caller's loop reaps the workers and says when. */
+		while (q->state != QUEUE_STOPPED)
+			pthread_cond_wait(&q->cond, &q->lock);
+		return;
+	}
 	pthread_mutex_unlock(&q->lock);
 	pthread_join(q->thread, NULL);
 	pthread_mutex_lock(&q->lock);

@@ -93,7 +93,7 @@ pool_pid_cb(evutil_socket_t fd, short what, void *arg)
 	struct worker *w = arg;
 	procq_queue *q = w->q;
 
-	pthread_mutex_lock(&q->lock);
+	loop_enter(q);
 	pool_reap(w);
 	loop_leave(q);
 }
@@ -104,7 +104,7 @@ pool_kill_cb(evutil_socket_t fd, short what, void *arg)
 	struct worker *w = arg;
 	procq_queue *q = w->q;
 
-	pthread_mutex_lock(&q->lock);
+	loop_enter(q);
 	if (w->state == WORKER_LIVE)	/* EOF without death: broken */
 		pool_kill(w, PROCQ_ERR_PROTOCOL, TAILQ_FIRST(&w->inflight),
 		    "worker closed its result pipe");
@@ -121,7 +121,7 @@ pool_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	procq_handle *head;
 	char msg[96];
 
-	pthread_mutex_lock(&q->lock);
+	loop_enter(q);
 	head = TAILQ_FIRST(&w->inflight);
 	if (head != NULL && w->state == WORKER_LIVE) {
 		snprintf(msg, sizeof msg, "attempt timed out after %g s",
@@ -488,6 +488,13 @@ pool_settle_head(struct worker *w, procq_handle *head, int status)
 	} else
 		crash_error(w, status, &err, buf, sizeof buf);
 	task_attempt_failed(head, &err);
+}
+
+/* For a teardown without the loop: the worker was just SIGKILLed. */
+void
+pool_reap_now(struct worker *w)
+{
+	pool_reap(w);
 }
 
 /* The worker has exited: read what it wrote before dying (a result in the

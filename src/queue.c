@@ -158,6 +158,8 @@ procq_create(const procq_config *config, int *err)
 	heap_init(&q->ready, task_ready_less, task_set_index);
 	heap_init(&q->delayed, task_delay_less, task_set_index);
 	TAILQ_INIT(&q->tasks);
+	TAILQ_INIT(&q->gates);
+	q->notify_fd = -1;
 	msgpack_sbuffer_init(&q->sbuf);
 	msgpack_zone_init(&q->zone, 4096);
 	if (err != NULL)
@@ -256,7 +258,7 @@ procq_free(procq_queue *q)
 {
 	if (q == NULL)
 		return;
-	if (loop_on_thread(q))
+	if (loop_on_thread(q) && !loop_external_here(q))
 		return;	/* from a hook: cannot free the running engine */
 	procq_shutdown(q, PROCQ_SHUTDOWN_FORCE);
 	pthread_mutex_lock(&q->lock);
@@ -266,6 +268,8 @@ procq_free(procq_queue *q)
 	pthread_mutex_unlock(&q->lock);
 	queue_free_tasks(q);
 	queue_clear_results(q);
+	gates_free(q);
+	notify_release(q);
 	free(q->results);
 	free((void *)q->cfg.initargs);
 	heap_release(&q->ready);

@@ -27,3 +27,17 @@ rate_take(struct rate_gate *g, double now, double *wait)
 	g->tat = tat + g->interval;
 	return true;
 }
+
+/* Takes the next slot whenever it comes: how long until it does. */
+double
+rate_reserve(struct rate_gate *g, double now)
+{
+	double tat, wait;
+
+	if (g->interval == 0)
+		return 0;
+	tat = g->tat > now ? g->tat : now;
+	wait = tat - g->tolerance - now;
+	g->tat = tat + g->interval;
+	return wait > 0 ? wait : 0;
+}

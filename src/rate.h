@@ -15,5 +15,6 @@ struct rate_gate {
 
 void rate_init(struct rate_gate *g, double rate, int burst);
 bool rate_take(struct rate_gate *g, double now, double *wait);
+double rate_reserve(struct rate_gate *g, double now);
 
 #endif

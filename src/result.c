@@ -67,9 +67,10 @@ result_new(const procq_handle *t, procq_status status,
 	char *cursor;
 	const char *type = err != NULL ? err->type : NULL;
 	const char *message = err != NULL ? err->message : NULL;
+	const char *task = t->entry != NULL ? t->entry->name : "future";
 
 	size = sizeof *r + result_strlen(t->id) + result_strlen(t->name) +
-	    result_strlen(t->entry->name) + result_strlen(t->group) +
+	    result_strlen(task) + result_strlen(t->group) +
 	    result_strlen(type) + result_strlen(message) + value_len +
 	    t->metadata_len;
 	if ((r = calloc(1, size)) == NULL)
@@ -85,7 +86,7 @@ result_new(const procq_handle *t, procq_status status,
 	cursor = (char *)(r + 1);
 	r->id = result_copy(&cursor, t->id);
 	r->name = result_copy(&cursor, t->name);
-	r->task = result_copy(&cursor, t->entry->name);
+	r->task = result_copy(&cursor, task);
 	r->group = result_copy(&cursor, t->group);
 	r->error_type = result_copy(&cursor, type);
 	r->error_message = result_copy(&cursor, message);

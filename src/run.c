@@ -144,11 +144,34 @@ procq_join(procq_queue *q, double timeout)
 	return rc;
 }
 
+/* Shutdown on the thread of the caller's event loop: nothing can be
+ * waited for there, so only a shutdown with nothing left to wait for (or a
+ * forced one) is possible. */
+static int
+run_shutdown_here(procq_queue *q, int flags)
+{
+	pthread_mutex_lock(&q->lock);
+	if (!(flags & PROCQ_SHUTDOWN_FORCE) && q->outstanding > 0) {
+		pthread_mutex_unlock(&q->lock);
+		return PROCQ_EDEADLK;
+	}
+	q->closed = true;
+	if (q->state == QUEUE_STARTED)
+		loop_stop(q);
+	else if (q->state == QUEUE_NEW)
+		q->state = QUEUE_STOPPED;
+	pthread_cond_broadcast(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+	return 0;
+}
+
 int
 procq_shutdown(procq_queue *q, int flags)
 {
 	if (q == NULL || (flags & ~PROCQ_SHUTDOWN_FORCE) != 0)
 		return PROCQ_EINVAL;
+	if (loop_external_here(q))
+		return run_shutdown_here(q, flags);
 	if (loop_on_thread(q))
 		return PROCQ_EDEADLK;
 	pthread_mutex_lock(&q->lock);
@@ -209,6 +232,7 @@ procq_reset(procq_queue *q)
 			hook_run(q);
 		queue_free_tasks(q);
 		queue_clear_results(q);
+		q->ncompletions = 0;	/* they pointed at the freed handles */
 		q->run_started = procq_clock_now();
 	}
 	pthread_mutex_unlock(&q->lock);
@@ -270,7 +294,7 @@ procq_stats_get(procq_queue *q, procq_stats *st)
 		return PROCQ_EINVAL;
 	pthread_mutex_lock(&q->lock);
 	st->pending = q->ready.len;
-	st->scheduled = q->delayed.len;
+	st->scheduled = q->delayed.len + q->backlogged;
 	st->active = stats_active(q);
 	st->completed = q->nresults;
 	st->workers = q->live_workers;

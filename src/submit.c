@@ -74,10 +74,11 @@ submit_wait_room(procq_queue *q, double timeout)
 	return rc != 0 ? PROCQ_EFULL : 0;
 }
 
-static int
+/* Places a new task; q->lock held, arguments already checked. */
+int
 submit_locked(procq_queue *q, const char *name, const void *args,
     size_t args_len, const procq_opts *opts, double timeout,
-    procq_handle **handle)
+    struct group_gate *gate, procq_handle **handle)
 {
 	const struct registry_entry *entry;
 	procq_handle *t;
@@ -95,7 +96,9 @@ submit_locked(procq_queue *q, const char *name, const void *args,
 	t->wire_id = q->next_id++;
 	snprintf(t->id, sizeof t->id, "%016" PRIx64, q->id_base + t->wire_id);
 	t->seq = q->next_seq++;
-	if (task_enqueue(t) != 0) {
+	t->gate = gate;
+	rc = gate != NULL ? gate_admit_or_hold(t) : task_enqueue(t);
+	if (rc != 0) {
 		task_free(t);
 		return PROCQ_ENOMEM;
 	}
@@ -106,31 +109,45 @@ submit_locked(procq_queue *q, const char *name, const void *args,
 	return 0;
 }
 
+/* Checks what can be checked without the lock; fills in defaults. */
+int
+submit_prepare(procq_queue *q, const void **args, size_t *args_len,
+    const procq_opts **opts, double timeout)
+{
+	static const procq_opts defaults;
+	int rc;
+
+	if (q == NULL || isnan(timeout))
+		return PROCQ_EINVAL;
+	if (*opts == NULL)
+		*opts = &defaults;
+	if ((rc = opts_check(*opts)) != 0)
+		return rc;
+	if ((rc = args_check(*args, *args_len, q->cfg.max_frame)) != 0)
+		return rc;
+	if (*args_len == 0) {
+		*args = "\x90";	/* no arguments: an empty array */
+		*args_len = 1;
+	}
+	return 0;
+}
+
 static int
 submit_common(procq_queue *q, const char *name, const void *args,
     size_t args_len, const procq_opts *opts, double timeout,
     procq_handle **handle)
 {
-	static const procq_opts defaults;
-	static const char empty[] = "\x90";
 	int rc;
 
 	if (handle != NULL)
 		*handle = NULL;
-	if (q == NULL || name == NULL || isnan(timeout))
+	if (name == NULL)
 		return PROCQ_EINVAL;
-	if (opts == NULL)
-		opts = &defaults;
-	if ((rc = opts_check(opts)) != 0)
+	if ((rc = submit_prepare(q, &args, &args_len, &opts, timeout)) != 0)
 		return rc;
-	if ((rc = args_check(args, args_len, q->cfg.max_frame)) != 0)
-		return rc;
-	if (args_len == 0) {
-		args = empty;
-		args_len = 1;
-	}
 	pthread_mutex_lock(&q->lock);
-	rc = submit_locked(q, name, args, args_len, opts, timeout, handle);
+	rc = submit_locked(q, name, args, args_len, opts, timeout, NULL,
+	    handle);
 	pthread_mutex_unlock(&q->lock);
 	return rc;
 }
@@ -160,26 +177,37 @@ procq_try_submit(procq_queue *q, const char *name, const void *args,
 	return submit_common(q, name, args, args_len, opts, 0, handle);
 }
 
+/* Packs fmt's conversions as one argument tuple (an array) into sb, which
+ * the caller destroys in every case. */
+int
+pack_tuple(msgpack_sbuffer *sb, const char *fmt, va_list ap)
+{
+	msgpack_packer pk;
+	int n;
+
+	msgpack_sbuffer_init(sb);
+	if (fmt == NULL)
+		fmt = "";
+	if ((n = procq_format_count(fmt)) < 0)
+		return PROCQ_EFORMAT;
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	if (msgpack_pack_array(&pk, (size_t)n) != 0)
+		return PROCQ_ENOMEM;
+	return procq_vpack(&pk, fmt, ap);
+}
+
 int
 procq_submitf(procq_queue *q, const char *name, const procq_opts *opts,
     procq_handle **handle, const char *fmt, ...)
 {
 	msgpack_sbuffer sb;
-	msgpack_packer pk;
 	va_list ap;
-	int n, rc;
+	int rc;
 
 	if (handle != NULL)
 		*handle = NULL;
-	if (fmt == NULL)
-		fmt = "";
-	if ((n = procq_format_count(fmt)) < 0)
-		return PROCQ_EFORMAT;
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	va_start(ap, fmt);
-	rc = msgpack_pack_array(&pk, (size_t)n) == 0 ?
-	    procq_vpack(&pk, fmt, ap) : PROCQ_ENOMEM;
+	rc = pack_tuple(&sb, fmt, ap);
 	va_end(ap);
 	if (rc == 0)
 		rc = procq_submit(q, name, sb.data, sb.size, opts, handle);

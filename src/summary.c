@@ -130,6 +130,93 @@ same_string(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
+/* A new summary of the results that keep() accepts. */
+static procq_summary *
+summary_select(const procq_summary *s, bool (*keep)(const procq_result *))
+{
+	procq_result **picked;
+	procq_summary *out;
+	size_t n = 0;
+
+	if (s == NULL)
+		return NULL;
+	if ((picked = malloc((s->n ? s->n : 1) * sizeof *picked)) == NULL)
+		return NULL;
+	for (size_t i = 0; i < s->n; i++) {
+		if (keep(s->results[i]))
+			picked[n++] = s->results[i];
+	}
+	out = summary_new(picked, n, s->duration);
+	free(picked);
+	return out;
+}
+
+static bool
+is_success(const procq_result *r)
+{
+	return r->status == PROCQ_SUCCEEDED;
+}
+
+static bool
+is_error(const procq_result *r)
+{
+	return r->status == PROCQ_FAILED;
+}
+
+static bool
+is_cancellation(const procq_result *r)
+{
+	return r->status == PROCQ_CANCELLED;
+}
+
+static bool
+is_timeout(const procq_result *r)
+{
+	return r->status == PROCQ_FAILED && r->kind == PROCQ_ERR_TIMEOUT;
+}
+
+procq_summary *
+procq_summary_successes(const procq_summary *s)
+{
+	return summary_select(s, is_success);
+}
+
+procq_summary *
+procq_summary_errors(const procq_summary *s)
+{
+	return summary_select(s, is_error);
+}
+
+procq_summary *
+procq_summary_cancellations(const procq_summary *s)
+{
+	return summary_select(s, is_cancellation);
+}
+
+procq_summary *
+procq_summary_timed_out(const procq_summary *s)
+{
+	return summary_select(s, is_timeout);
+}
+
+size_t
+procq_summary_values(const procq_summary *s, const msgpack_object **values,
+    size_t max)
+{
+	size_t n = 0;
+
+	if (s == NULL)
+		return 0;
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->results[i]->status != PROCQ_SUCCEEDED)
+			continue;
+		if (values != NULL && n < max)
+			values[n] = &s->results[i]->value;
+		n++;
+	}
+	return n;
+}
+
 /* A new summary of the results whose field (name or group) equals value. */
 static procq_summary *
 summary_filter(const procq_summary *s, const char *value, bool by_group)
@@ -177,6 +264,27 @@ summary_display_result(const procq_result *r, FILE *fp)
 	fprintf(fp, " (attempt%s %d): %s: %s\n", r->attempts == 1 ? "" : "s",
 	    r->attempts, r->error_type != NULL ? r->error_type : "Error",
 	    r->error_message != NULL ? r->error_message : "");
+}
+
+int
+procq_summary_check(const procq_summary *s, int flags, FILE *fp)
+{
+	bool cancelled = (flags & PROCQ_CHECK_CANCELLED) != 0;
+	int rc = 0;
+
+	if (s == NULL || (flags & ~PROCQ_CHECK_CANCELLED) != 0)
+		return PROCQ_EINVAL;
+	for (size_t i = 0; i < s->n; i++) {
+		const procq_result *r = s->results[i];
+
+		if (r->status == PROCQ_FAILED ||
+		    (cancelled && r->status == PROCQ_CANCELLED)) {
+			rc = PROCQ_ETASK;
+			if (fp != NULL)
+				summary_display_result(r, fp);
+		}
+	}
+	return rc;
 }
 
 void

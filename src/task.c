@@ -45,7 +45,8 @@ task_new(procq_queue *q, const struct registry_entry *entry,
     const void *args, size_t args_len, const procq_opts *opts)
 {
 	procq_handle *t;
-	const char *name = opts->name != NULL ? opts->name : entry->name;
+	const char *name = opts->name != NULL ? opts->name :
+	    entry != NULL ? entry->name : "future";
 
 	if ((t = calloc(1, sizeof *t)) == NULL)
 		return NULL;
@@ -85,9 +86,21 @@ task_new(procq_queue *q, const struct registry_entry *entry,
 void
 task_free(procq_handle *t)
 {
+	struct done_cb *cb;
+	struct waiter_link *l;
+
 	if (t == NULL)
 		return;
 	result_unref(t->result);
+	while ((cb = t->callbacks) != NULL) {
+		t->callbacks = cb->next;
+		free(cb);
+	}
+	while ((l = t->waiters) != NULL) {
+		t->waiters = l->next;
+		free(l);
+	}
+	free(t->progress);
 	free(t->name);
 	free(t->group);
 	free(t->args);
@@ -133,6 +146,10 @@ task_unplace(procq_handle *t)
 		if (!t->tombstone)
 			task_unlink(t);
 		break;
+	case PLACE_BACKLOG:
+		TAILQ_REMOVE(&t->gate->backlog, t, worker_link);
+		t->q->backlogged--;
+		break;
 	default:
 		break;
 	}
@@ -171,6 +188,20 @@ queue_grow_results(procq_queue *q)
 	return 0;
 }
 
+/* Done callbacks run like hooks: later, without the lock. */
+static void
+task_run_callbacks(procq_handle *t)
+{
+	struct done_cb *cb, *next;
+
+	for (cb = t->callbacks; cb != NULL; cb = next) {
+		next = cb->next;
+		hook_done(t, cb->fn, cb->arg);
+		free(cb);
+	}
+	t->callbacks = NULL;
+}
+
 /*
  * The one place a task is finished: it leaves wherever it was, gets its
  * result, and waiters are woken.  Called with q->lock held.
@@ -197,10 +228,19 @@ task_finish(procq_handle *t, procq_status status,
 		t->result = result_new(t, PROCQ_FAILED, &nomem, NULL, 0,
 		    duration);
 	}
-	if (t->result != NULL && queue_grow_results(q) == 0)
-		q->results[q->nresults++] = result_ref(t->result);
-	q->outstanding--;
+	if (!t->future) {
+		if (t->result != NULL && queue_grow_results(q) == 0)
+			q->results[q->nresults++] = result_ref(t->result);
+		q->outstanding--;
+	}
+	if (t->gate != NULL)
+		gate_finished(t);
 	pthread_cond_broadcast(&q->cond);
+	waiter_notify_all(t);
+	notify_completion(t);
+	task_run_callbacks(t);
+	if (t->future)
+		return;
 	hook_complete(t);
 	if (t->status == PROCQ_FAILED && queue_fail_policy(q) == PROCQ_FAIL_FIRST)
 		task_cancel_all(q, true);

@@ -10,6 +10,7 @@
  *               [3, id, false, type, message]
  *   CANCELLED   [4, id]
  *   LIMIT       [5, "memory"]        (sent as the worker dies)
+ *   PROGRESS    [6, id, bin value]
  *
  * Values travel as opaque bin payloads so neither side re-encodes them.
  */
@@ -33,6 +34,7 @@ enum wire_type {
 	WIRE_RESULT = 3,
 	WIRE_CANCELLED = 4,
 	WIRE_LIMIT = 5,
+	WIRE_PROGRESS = 6,
 	WIRE_TASK = 10,
 	WIRE_CANCEL = 11
 };

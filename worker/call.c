@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "worker.h"
+#include "../src/wire.h"
 
 void
 call_init(procq_call *c)
@@ -136,4 +137,45 @@ procq_call_fail(procq_call *c, const char *type, const char *fmt, ...)
 	}
 	c->error_message = message != NULL ? message : strdup("");
 	return -1;
+}
+
+/* Sent at once: the supervisor sees it while the task still runs. */
+int
+procq_call_progress(procq_call *c, const char *fmt, ...)
+{
+	msgpack_sbuffer value, frame;
+	msgpack_packer pk;
+	size_t start;
+	va_list ap;
+	int n, rc;
+
+	if (c == NULL || fmt == NULL)
+		return PROCQ_EINVAL;
+	if (!c->can_report)
+		return PROCQ_ESTATE;
+	if ((n = procq_format_count(fmt)) <= 0)
+		return PROCQ_EFORMAT;
+	msgpack_sbuffer_init(&value);
+	msgpack_packer_init(&pk, &value, msgpack_sbuffer_write);
+	rc = n > 1 && msgpack_pack_array(&pk, (size_t)n) != 0 ? PROCQ_ENOMEM : 0;
+	va_start(ap, fmt);
+	if (rc == 0)
+		rc = procq_vpack(&pk, fmt, ap);
+	va_end(ap);
+	msgpack_sbuffer_init(&frame);
+	if (rc == 0) {
+		msgpack_packer_init(&pk, &frame, msgpack_sbuffer_write);
+		start = wire_frame_begin(&frame);
+		msgpack_pack_array(&pk, 3);
+		msgpack_pack_uint8(&pk, WIRE_PROGRESS);
+		msgpack_pack_uint64(&pk, c->wire_id);
+		msgpack_pack_bin_with_body(&pk, value.data, value.size);
+		if (wire_frame_end(&frame, start, c->max_frame) != 0)
+			rc = PROCQ_EINVAL;	/* larger than a frame */
+		else
+			worker_write_all(frame.data, frame.size);
+	}
+	msgpack_sbuffer_destroy(&frame);
+	msgpack_sbuffer_destroy(&value);
+	return rc;
 }

@@ -131,7 +131,7 @@ worker_setup(const struct worker_ctx *ctx)
 	limits_apply(ctx);
 }
 
-static void
+void
 worker_write_all(const char *p, size_t len)
 {
 	while (len > 0) {
@@ -363,6 +363,9 @@ worker_run(struct worker_state *ws, struct local_task *lt)
 	snprintf(call.id, sizeof call.id, "%016" PRIx64,
 	    ws->ctx->id_base + lt->id);
 	call.attempt = lt->attempt;
+	call.wire_id = lt->id;
+	call.max_frame = ws->ctx->max_frame;
+	call.can_report = true;
 	call.args_data = lt->args;
 	call.args_len = lt->args_len;
 	if (msgpack_unpack(lt->args, lt->args_len, &off, &ws->zone,

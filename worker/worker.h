@@ -40,6 +40,9 @@ struct procq_call {
 	msgpack_packer		 packer;
 	char			*error_type;
 	char			*error_message;
+	uint64_t		 wire_id;
+	size_t			 max_frame;
+	bool			 can_report;	/* progress: tasks only */
 };
 
 /* src/pack.c */
@@ -48,6 +51,9 @@ int procq_format_count(const char *fmt);
 /* limits.c */
 void limits_apply(const struct worker_ctx *ctx);
 void limits_arm_cpu(const struct worker_ctx *ctx);
+
+/* worker.c */
+void worker_write_all(const char *p, size_t len);
 
 void worker_main(const struct worker_ctx *ctx) __attribute__((noreturn));
 void call_init(procq_call *c);

@@ -1,0 +1,465 @@
+/*
+ * Groups: many handles under one id, waited for and collected together.
+ * A group with a concurrency limit or a rate admits its tasks to the queue
+ * through a gate; the rest wait in the gate's backlog.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "clock.h"
+
+struct procq_group {
+	procq_queue		*q;
+	char			*id;
+	struct group_gate	*gate;
+	procq_handle		**handles;
+	size_t			 n;
+	size_t			 cap;
+	size_t			 next;		/* procq_group_next() cursor */
+	struct waiter		 w;
+};
+
+/* Admits a task now, or keeps it in its gate's backlog.  q->lock held. */
+static void
+gate_admit(struct group_gate *gate, procq_handle *t)
+{
+	double now = procq_clock_now();
+	double wait = rate_reserve(&gate->rate, now);
+
+	gate->admitted++;
+	t->admitted = 1;
+	if (wait > 0 && t->due < now + wait)
+		t->due = now + wait;
+}
+
+int
+gate_admit_or_hold(procq_handle *t)
+{
+	struct group_gate *gate = t->gate;
+
+	if (gate->limit > 0 && gate->admitted >= gate->limit) {
+		TAILQ_INSERT_TAIL(&gate->backlog, t, worker_link);
+		t->place = PLACE_BACKLOG;
+		t->q->backlogged++;
+		return 0;
+	}
+	gate_admit(gate, t);
+	return task_enqueue(t);
+}
+
+static void
+gate_release(struct group_gate *gate)
+{
+	procq_handle *t;
+
+	while ((t = TAILQ_FIRST(&gate->backlog)) != NULL &&
+	    (gate->limit == 0 || gate->admitted < gate->limit)) {
+		task_unplace(t);
+		gate_admit(gate, t);
+		if (task_enqueue(t) != 0) {
+			static const procq_error nomem = {
+				PROCQ_ERR_TASK, "MemoryError",
+				"out of memory admitting a task", -1, -1
+			};
+
+			task_finish(t, PROCQ_FAILED, &nomem, NULL, 0);
+		}
+	}
+}
+
+/* A task of the gate is final: its place goes to the next one. */
+void
+gate_finished(procq_handle *t)
+{
+	if (!t->admitted)
+		return;
+	t->admitted = 0;
+	t->gate->admitted--;
+	gate_release(t->gate);
+}
+
+void
+gates_free(procq_queue *q)
+{
+	struct group_gate *gate;
+
+	while ((gate = TAILQ_FIRST(&q->gates)) != NULL) {
+		TAILQ_REMOVE(&q->gates, gate, link);
+		free(gate);
+	}
+}
+
+static int
+group_opts_check(const procq_group_opts *o)
+{
+	if (o->concurrency < 0 || !isfinite(o->rate) || o->rate < 0 ||
+	    o->burst < 0)
+		return PROCQ_EINVAL;
+	return 0;
+}
+
+static struct group_gate *
+group_gate_new(procq_queue *q, const procq_group_opts *o)
+{
+	struct group_gate *gate;
+
+	if (o->concurrency == 0 && o->rate == 0)
+		return NULL;
+	if ((gate = calloc(1, sizeof *gate)) == NULL)
+		return NULL;
+	gate->limit = o->concurrency;
+	rate_init(&gate->rate, o->rate, o->burst > 0 ? o->burst : 1);
+	TAILQ_INIT(&gate->backlog);
+	pthread_mutex_lock(&q->lock);
+	TAILQ_INSERT_TAIL(&q->gates, gate, link);
+	pthread_mutex_unlock(&q->lock);
+	return gate;
+}
+
+procq_group *
+procq_group_create(procq_queue *q, const procq_group_opts *opts, int *err)
+{
+	static const procq_group_opts defaults;
+	procq_group *g;
+	char id[24];
+	int rc = PROCQ_ENOMEM;
+
+	if (opts == NULL)
+		opts = &defaults;
+	if (q == NULL || group_opts_check(opts) != 0) {
+		rc = PROCQ_EINVAL;
+		goto fail;
+	}
+	if ((g = calloc(1, sizeof *g)) == NULL)
+		goto fail;
+	if (opts->id == NULL) {
+		pthread_mutex_lock(&q->lock);
+		snprintf(id, sizeof id, "g-%016" PRIx64,
+		    q->id_base + q->next_id++);
+		pthread_mutex_unlock(&q->lock);
+	}
+	g->q = q;
+	g->id = strdup(opts->id != NULL ? opts->id : id);
+	if (g->id == NULL || waiter_init(&g->w) != 0) {
+		free(g->id);
+		free(g);
+		goto fail;
+	}
+	if ((opts->concurrency > 0 || opts->rate > 0) &&
+	    (g->gate = group_gate_new(q, opts)) == NULL) {
+		procq_group_free(g);
+		goto fail;
+	}
+	if (err != NULL)
+		*err = 0;
+	return g;
+fail:
+	if (err != NULL)
+		*err = rc;
+	return NULL;
+}
+
+/* Makes room for one more handle, so that adding cannot fail after the
+ * task was submitted. */
+static int
+group_reserve(procq_group *g)
+{
+	size_t cap;
+	procq_handle **hs;
+
+	if (g->n < g->cap)
+		return 0;
+	cap = g->cap ? g->cap * 2 : 16;
+	if ((hs = realloc(g->handles, cap * sizeof *hs)) == NULL)
+		return PROCQ_ENOMEM;
+	g->handles = hs;
+	g->cap = cap;
+	return 0;
+}
+
+static void
+group_append(procq_group *g, procq_handle *h)
+{
+	g->handles[g->n] = h;
+	waiter_watch(&g->w, h, g->n);
+	g->n++;
+}
+
+int
+procq_group_submit(procq_group *g, const char *name, const void *args,
+    size_t args_len, const procq_opts *opts, procq_handle **handle)
+{
+	const procq_opts *op;
+	procq_handle *h = NULL;
+	procq_opts o;
+	int rc;
+
+	if (handle != NULL)
+		*handle = NULL;
+	if (g == NULL || name == NULL)
+		return PROCQ_EINVAL;
+	o = opts != NULL ? *opts : (procq_opts){ 0 };
+	o.group = g->id;
+	op = &o;
+	if ((rc = submit_prepare(g->q, &args, &args_len, &op, -1)) != 0)
+		return rc;
+	if ((rc = group_reserve(g)) != 0)
+		return rc;
+	pthread_mutex_lock(&g->q->lock);
+	rc = submit_locked(g->q, name, args, args_len, op, -1, g->gate, &h);
+	pthread_mutex_unlock(&g->q->lock);
+	if (rc != 0)
+		return rc;
+	group_append(g, h);
+	if (handle != NULL)
+		*handle = h;
+	return 0;
+}
+
+int
+procq_group_submitf(procq_group *g, const char *name, const procq_opts *opts,
+    procq_handle **handle, const char *fmt, ...)
+{
+	msgpack_sbuffer sb;
+	va_list ap;
+	int rc;
+
+	if (handle != NULL)
+		*handle = NULL;
+	va_start(ap, fmt);
+	rc = pack_tuple(&sb, fmt, ap);
+	va_end(ap);
+	if (rc == 0)
+		rc = procq_group_submit(g, name, sb.data, sb.size, opts, handle);
+	msgpack_sbuffer_destroy(&sb);
+	return rc;
+}
+
+/* Undoes a partly submitted batch: what it submitted is cancelled. */
+static void
+group_cancel_from(procq_group *g, size_t from)
+{
+	for (size_t i = from; i < g->n; i++)
+		procq_handle_cancel(g->handles[i]);
+}
+
+int
+procq_group_map(procq_group *g, const char *name, const procq_args *args,
+    size_t n, const procq_opts *opts)
+{
+	size_t first;
+	int rc = 0;
+
+	if (g == NULL || name == NULL || (args == NULL && n > 0))
+		return PROCQ_EINVAL;
+	first = g->n;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = procq_group_submit(g, name, args[i].data, args[i].len,
+		    opts, NULL);
+	if (rc != 0)
+		group_cancel_from(g, first);
+	return rc;
+}
+
+int
+procq_group_jobs(procq_group *g, const procq_job *jobs, size_t n)
+{
+	size_t first;
+	int rc = 0;
+
+	if (g == NULL || (jobs == NULL && n > 0))
+		return PROCQ_EINVAL;
+	first = g->n;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = procq_group_submit(g, jobs[i].name, jobs[i].args.data,
+		    jobs[i].args.len, jobs[i].opts, NULL);
+	if (rc != 0)
+		group_cancel_from(g, first);
+	return rc;
+}
+
+int
+procq_group_add(procq_group *g, procq_handle *h)
+{
+	int rc;
+
+	if (g == NULL || h == NULL || h->q != g->q)
+		return PROCQ_EINVAL;
+	for (size_t i = 0; i < g->n; i++) {
+		if (g->handles[i] == h)
+			return PROCQ_EEXIST;
+	}
+	if ((rc = group_reserve(g)) != 0)
+		return rc;
+	group_append(g, h);
+	return 0;
+}
+
+const char *
+procq_group_id(const procq_group *g)
+{
+	return g != NULL ? g->id : NULL;
+}
+
+size_t
+procq_group_size(procq_group *g)
+{
+	return g != NULL ? g->n : 0;
+}
+
+procq_handle *
+procq_group_handle(procq_group *g, size_t i)
+{
+	if (g == NULL || i >= g->n)
+		return NULL;
+	return g->handles[i];
+}
+
+/* A summary of the group's final handles, in submission order. */
+static procq_summary *
+group_summary(procq_group *g, bool failures_only)
+{
+	procq_result **rs;
+	procq_summary *s;
+	size_t k = 0;
+
+	if ((rs = malloc((g->n ? g->n : 1) * sizeof *rs)) == NULL)
+		return NULL;
+	for (size_t i = 0; i < g->n; i++) {
+		procq_result *r = (procq_result *)procq_handle_result(
+		    g->handles[i]);
+
+		if (r == NULL || (failures_only && r->status == PROCQ_SUCCEEDED))
+			continue;
+		rs[k++] = r;
+	}
+	s = summary_new(rs, k, 0);
+	free(rs);
+	return s;
+}
+
+int
+procq_group_wait(procq_group *g, double timeout, procq_summary **summary)
+{
+	size_t ndone;
+	int rc;
+
+	if (summary != NULL)
+		*summary = NULL;
+	if (g == NULL || isnan(timeout))
+		return PROCQ_EINVAL;
+	pthread_mutex_lock(&g->q->lock);
+	if (g->q->state == QUEUE_NEW && g->q->outstanding > 0 &&
+	    !loop_on_thread(g->q))
+		queue_start_locked(g->q);
+	pthread_mutex_unlock(&g->q->lock);
+	rc = procq_wait(g->handles, g->n, PROCQ_ALL_COMPLETED, timeout, NULL,
+	    &ndone, NULL, NULL);
+	if (rc == 0 && ndone < g->n)
+		rc = PROCQ_ETIMEDOUT;
+	if (summary != NULL && (rc == 0 || rc == PROCQ_ETIMEDOUT) &&
+	    (*summary = group_summary(g, false)) == NULL)
+		rc = PROCQ_ENOMEM;
+	return rc;
+}
+
+int
+procq_group_values(procq_group *g, const msgpack_object **values,
+    procq_summary **failures)
+{
+	bool ok = true;
+
+	if (failures != NULL)
+		*failures = NULL;
+	if (g == NULL || (values == NULL && g->n > 0))
+		return PROCQ_EINVAL;
+	for (size_t i = 0; i < g->n; i++) {
+		const procq_result *r = procq_handle_result(g->handles[i]);
+
+		if (r == NULL)
+			return PROCQ_ENOTDONE;
+		ok = ok && r->status == PROCQ_SUCCEEDED;
+	}
+	if (!ok) {
+		if (failures != NULL && (*failures = group_summary(g, true)) == NULL)
+			return PROCQ_ENOMEM;
+		return PROCQ_ETASK;
+	}
+	for (size_t i = 0; i < g->n; i++)
+		values[i] = procq_result_value(procq_handle_result(g->handles[i]));
+	return 0;
+}
+
+size_t
+procq_group_cancel(procq_group *g)
+{
+	size_t n = 0;
+
+	if (g == NULL)
+		return 0;
+	for (size_t i = 0; i < g->n; i++)
+		n += procq_handle_cancel(g->handles[i]) == 0;
+	return n;
+}
+
+procq_handle *
+procq_group_next(procq_group *g, double timeout, int *err)
+{
+	struct timespec deadline;
+	procq_handle *h = NULL;
+	int rc = 0, wrc = 0;
+
+	if (g == NULL || isnan(timeout)) {
+		if (err != NULL)
+			*err = PROCQ_EINVAL;
+		return NULL;
+	}
+	if (timeout > 0)
+		deadline = procq_clock_deadline(timeout);
+	pthread_mutex_lock(&g->w.lock);
+	if (g->next < g->n && g->next == g->w.nready && timeout != 0 &&
+	    loop_on_thread(g->q))
+		rc = PROCQ_EDEADLK;
+	while (rc == 0 && g->next < g->n && g->next == g->w.nready &&
+	    timeout != 0 && wrc == 0) {
+		if (timeout < 0)
+			pthread_cond_wait(&g->w.cond, &g->w.lock);
+		else
+			wrc = pthread_cond_timedwait(&g->w.cond, &g->w.lock,
+			    &deadline);
+	}
+	if (rc == 0 && g->next < g->w.nready)
+		h = g->handles[g->w.ready[g->next++]];
+	else if (rc == 0 && g->next < g->n)
+		rc = PROCQ_ETIMEDOUT;
+	pthread_mutex_unlock(&g->w.lock);
+	if (err != NULL)
+		*err = rc;
+	return h;
+}
+
+void
+procq_group_free(procq_group *g)
+{
+	if (g == NULL)
+		return;
+	for (size_t i = 0; i < g->n; i++)
+		waiter_unwatch(&g->w, g->handles[i]);
+	if (g->gate != NULL) {
+		/* The backlog no longer has a group to answer to. */
+		pthread_mutex_lock(&g->q->lock);
+		g->gate->limit = 0;
+		gate_release(g->gate);
+		queue_unlock(g->q);
+	}
+	waiter_release(&g->w);
+	free(g->handles);
+	free(g->id);
+	free(g);
+}

@@ -1,0 +1,88 @@
+/*
+ * Completions for a caller's own event loop: a descriptor that is readable
+ * while finished handles wait to be collected with procq_poll().
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* Called by task_finish() with q->lock held. */
+void
+notify_completion(procq_handle *t)
+{
+	procq_queue *q = t->q;
+	uint64_t one = 1;
+
+	if (q->notify_fd < 0)
+		return;
+	if (q->ncompletions == q->completions_cap) {
+		size_t cap = q->completions_cap ? q->completions_cap * 2 : 64;
+		procq_handle **c = realloc(q->completions, cap * sizeof *c);
+
+		if (c == NULL)
+			return;	/* still final: a wait or handle shows it */
+		q->completions = c;
+		q->completions_cap = cap;
+	}
+	q->completions[q->ncompletions++] = t;
+	if (q->ncompletions == 1) {
+		while (write(q->notify_fd, &one, sizeof one) < 0 &&
+		    errno == EINTR)
+			;
+	}
+}
+
+void
+notify_release(procq_queue *q)
+{
+	if (q->notify_fd >= 0)
+		close(q->notify_fd);
+	q->notify_fd = -1;
+	free(q->completions);
+	q->completions = NULL;
+	q->ncompletions = q->completions_cap = 0;
+}
+
+int
+procq_notify_fd(procq_queue *q)
+{
+	int fd;
+
+	if (q == NULL)
+		return PROCQ_EINVAL;
+	pthread_mutex_lock(&q->lock);
+	if (q->notify_fd < 0)
+		q->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	fd = q->notify_fd >= 0 ? q->notify_fd : PROCQ_ESYS;
+	pthread_mutex_unlock(&q->lock);
+	return fd;
+}
+
+size_t
+procq_poll(procq_queue *q, procq_handle **done, size_t max)
+{
+	uint64_t n;
+	size_t k;
+
+	if (q == NULL || (done == NULL && max > 0))
+		return 0;
+	pthread_mutex_lock(&q->lock);
+	k = q->ncompletions < max ? q->ncompletions : max;
+	memcpy(done, q->completions, k * sizeof *done);
+	memmove(q->completions, q->completions + k,
+	    (q->ncompletions - k) * sizeof *done);
+	q->ncompletions -= k;
+	/* Nothing left: the descriptor stops being readable. */
+	if (q->ncompletions == 0 && q->notify_fd >= 0)
+		while (read(q->notify_fd, &n, sizeof n) < 0 && errno == EINTR)
+			;
+	pthread_mutex_unlock(&q->lock);
+	return k;
+}

@@ -1,0 +1,366 @@
+/*
+ * Waiting on many handles at once, possibly from several queues: a waiter
+ * is linked to each handle it watches and told, under that handle's queue
+ * lock, the position of every handle that becomes final.  Lock order:
+ * queue lock, then waiter lock; a waiter never takes a queue lock while
+ * holding its own.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "clock.h"
+
+int
+waiter_init(struct waiter *w)
+{
+	pthread_condattr_t attr;
+
+	memset(w, 0, sizeof *w);
+	if (pthread_condattr_init(&attr) != 0)
+		return -1;
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	if (pthread_cond_init(&w->cond, &attr) != 0) {
+		pthread_condattr_destroy(&attr);
+		return -1;
+	}
+	pthread_condattr_destroy(&attr);
+	if (pthread_mutex_init(&w->lock, NULL) != 0) {
+		pthread_cond_destroy(&w->cond);
+		return -1;
+	}
+	return 0;
+}
+
+void
+waiter_release(struct waiter *w)
+{
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->cond);
+	free(w->ready);
+}
+
+/* Records that the handle at pos is final.  Called with its queue's lock
+ * held.  A full list grows; if it cannot, the position is dropped and the
+ * waiter's count still moves, so no waiter sleeps for ever. */
+static void
+waiter_notify(struct waiter *w, size_t pos, procq_status status)
+{
+	pthread_mutex_lock(&w->lock);
+	if (w->nready == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 16;
+		size_t *ready = realloc(w->ready, cap * sizeof *ready);
+
+		if (ready != NULL) {
+			w->ready = ready;
+			w->cap = cap;
+		}
+	}
+	if (w->nready < w->cap)
+		w->ready[w->nready++] = pos;
+	if (status == PROCQ_FAILED)
+		w->failed++;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+void
+waiter_watch(struct waiter *w, procq_handle *h, size_t pos)
+{
+	procq_queue *q = h->q;
+	struct waiter_link *l;
+
+	pthread_mutex_lock(&q->lock);
+	if (h->place == PLACE_DONE)
+		waiter_notify(w, pos, h->status);
+	else if ((l = malloc(sizeof *l)) != NULL) {
+		l->waiter = w;
+		l->pos = pos;
+		l->next = h->waiters;
+		h->waiters = l;
+	} else
+		waiter_notify(w, pos, h->status);	/* better early than never */
+	pthread_mutex_unlock(&q->lock);
+}
+
+void
+waiter_unwatch(struct waiter *w, procq_handle *h)
+{
+	struct waiter_link **lp, *l;
+
+	pthread_mutex_lock(&h->q->lock);
+	for (lp = &h->waiters; (l = *lp) != NULL; lp = &l->next) {
+		if (l->waiter == w) {
+			*lp = l->next;
+			free(l);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&h->q->lock);
+}
+
+/* Called by task_finish() with the queue's lock held. */
+void
+waiter_notify_all(procq_handle *t)
+{
+	struct waiter_link *l, *next;
+
+	for (l = t->waiters; l != NULL; l = next) {
+		next = l->next;
+		waiter_notify(l->waiter, l->pos, t->status);
+		free(l);
+	}
+	t->waiters = NULL;
+}
+
+static bool
+wait_satisfied(const struct waiter *w, size_t n, procq_wait_mode mode)
+{
+	switch (mode) {
+	case PROCQ_FIRST_COMPLETED:
+		return w->nready > 0;
+	case PROCQ_FIRST_EXCEPTION:
+		return w->failed > 0 || w->nready >= n;
+	default:
+		return w->nready >= n;
+	}
+}
+
+/* Would waiting on these handles block a thread the engine needs? */
+static bool
+wait_would_deadlock(procq_handle *const *hs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (loop_on_thread(hs[i]->q))
+			return true;
+	}
+	return false;
+}
+
+static int
+wait_args_check(procq_handle *const *hs, size_t n, double timeout)
+{
+	if ((hs == NULL && n > 0) || isnan(timeout))
+		return PROCQ_EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (hs[i] == NULL)
+			return PROCQ_EINVAL;
+	}
+	return 0;
+}
+
+/* Sleeps on the waiter until ok() or the deadline; w->lock held. */
+static void
+waiter_sleep(struct waiter *w, const struct timespec *deadline)
+{
+	if (deadline == NULL)
+		pthread_cond_wait(&w->cond, &w->lock);
+	else
+		pthread_cond_timedwait(&w->cond, &w->lock, deadline);
+}
+
+static bool
+deadline_passed(const struct timespec *deadline)
+{
+	struct timespec now;
+
+	if (deadline == NULL)
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > deadline->tv_sec ||
+	    (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
+}
+
+static void
+wait_partition(procq_handle *const *hs, size_t n, const bool *final,
+    procq_handle **done, size_t *ndone, procq_handle **pending,
+    size_t *npending)
+{
+	size_t d = 0, p = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (final[i]) {
+			if (done != NULL)
+				done[d] = hs[i];
+			d++;
+		} else {
+			if (pending != NULL)
+				pending[p] = hs[i];
+			p++;
+		}
+	}
+	if (ndone != NULL)
+		*ndone = d;
+	if (npending != NULL)
+		*npending = p;
+}
+
+int
+procq_wait(procq_handle *const *hs, size_t n, procq_wait_mode mode,
+    double timeout, procq_handle **done, size_t *ndone,
+    procq_handle **pending, size_t *npending)
+{
+	struct timespec deadline;
+	struct waiter w;
+	bool *final;
+	int rc;
+
+	if ((rc = wait_args_check(hs, n, timeout)) != 0 ||
+	    (unsigned)mode > PROCQ_FIRST_EXCEPTION)
+		return rc != 0 ? rc : PROCQ_EINVAL;
+	if ((final = calloc(n ? n : 1, sizeof *final)) == NULL)
+		return PROCQ_ENOMEM;
+	if (waiter_init(&w) != 0) {
+		free(final);
+		return PROCQ_ENOMEM;
+	}
+	if (timeout >= 0)
+		deadline = procq_clock_deadline(timeout);
+	for (size_t i = 0; i < n; i++)
+		waiter_watch(&w, hs[i], i);
+	pthread_mutex_lock(&w.lock);
+	if (!wait_satisfied(&w, n, mode) && timeout != 0 &&
+	    wait_would_deadlock(hs, n))
+		rc = PROCQ_EDEADLK;
+	while (rc == 0 && !wait_satisfied(&w, n, mode) && timeout != 0 &&
+	    !deadline_passed(timeout >= 0 ? &deadline : NULL))
+		waiter_sleep(&w, timeout >= 0 ? &deadline : NULL);
+	pthread_mutex_unlock(&w.lock);
+	for (size_t i = 0; i < n; i++)
+		waiter_unwatch(&w, hs[i]);
+	for (size_t i = 0; i < w.nready; i++)
+		final[w.ready[i]] = true;
+	if (rc == 0)
+		wait_partition(hs, n, final, done, ndone, pending, npending);
+	waiter_release(&w);
+	free(final);
+	return rc;
+}
+
+struct procq_iter {
+	procq_handle	**handles;
+	size_t		  n;
+	size_t		  pos;		/* next entry of w.ready to return */
+	bool		 *returned;
+	struct waiter	  w;
+	bool		  has_deadline;
+	struct timespec	  deadline;
+};
+
+procq_iter *
+procq_as_completed(procq_handle *const *hs, size_t n, double timeout,
+    int *err)
+{
+	procq_iter *it;
+	int rc;
+
+	if ((rc = wait_args_check(hs, n, timeout)) != 0) {
+		if (err != NULL)
+			*err = rc;
+		return NULL;
+	}
+	if ((it = calloc(1, sizeof *it)) == NULL ||
+	    (it->handles = malloc((n ? n : 1) * sizeof *hs)) == NULL ||
+	    (it->returned = calloc(n ? n : 1, sizeof *it->returned)) == NULL ||
+	    waiter_init(&it->w) != 0) {
+		if (it != NULL) {
+			free(it->handles);
+			free(it->returned);
+		}
+		free(it);
+		if (err != NULL)
+			*err = PROCQ_ENOMEM;
+		return NULL;
+	}
+	memcpy(it->handles, hs, n * sizeof *hs);
+	it->n = n;
+	if ((it->has_deadline = timeout >= 0))
+		it->deadline = procq_clock_deadline(timeout);
+	for (size_t i = 0; i < n; i++)
+		waiter_watch(&it->w, hs[i], i);
+	if (err != NULL)
+		*err = 0;
+	return it;
+}
+
+procq_handle *
+procq_iter_next(procq_iter *it, int *err)
+{
+	const struct timespec *deadline;
+	procq_handle *h = NULL;
+	int rc = 0;
+
+	if (it == NULL) {
+		if (err != NULL)
+			*err = PROCQ_EINVAL;
+		return NULL;
+	}
+	deadline = it->has_deadline ? &it->deadline : NULL;
+	pthread_mutex_lock(&it->w.lock);
+	if (it->pos < it->n && it->pos == it->w.nready &&
+	    wait_would_deadlock(it->handles, it->n))
+		rc = PROCQ_EDEADLK;
+	while (rc == 0 && it->pos < it->n && it->pos == it->w.nready &&
+	    !deadline_passed(deadline))
+		waiter_sleep(&it->w, deadline);
+	if (rc == 0 && it->pos < it->w.nready) {
+		size_t i = it->w.ready[it->pos++];
+
+		it->returned[i] = true;
+		h = it->handles[i];
+	} else if (rc == 0 && it->pos < it->n)
+		rc = PROCQ_ETIMEDOUT;
+	pthread_mutex_unlock(&it->w.lock);
+	if (err != NULL)
+		*err = rc;
+	return h;
+}
+
+void
+procq_iter_free(procq_iter *it, bool cancel_unfinished)
+{
+	if (it == NULL)
+		return;
+	for (size_t i = 0; i < it->n; i++)
+		waiter_unwatch(&it->w, it->handles[i]);
+	for (size_t i = 0; cancel_unfinished && i < it->n; i++) {
+		if (!it->returned[i])
+			procq_handle_cancel(it->handles[i]);
+	}
+	waiter_release(&it->w);
+	free(it->handles);
+	free(it->returned);
+	free(it);
+}
+
+int
+procq_handle_on_done(procq_handle *h, procq_done_fn fn, void *arg)
+{
+	struct done_cb *cb, **tail;
+	procq_queue *q;
+
+	if (h == NULL || fn == NULL)
+		return PROCQ_EINVAL;
+	q = h->q;
+	if ((cb = malloc(sizeof *cb)) == NULL)
+		return PROCQ_ENOMEM;
+	cb->fn = fn;
+	cb->arg = arg;
+	cb->next = NULL;
+	pthread_mutex_lock(&q->lock);
+	if (h->place != PLACE_DONE) {
+		for (tail = &h->callbacks; *tail != NULL; tail = &(*tail)->next)
+			;
+		*tail = cb;
+		pthread_mutex_unlock(&q->lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&q->lock);
+	free(cb);
+	fn(h, arg);	/* already final: at once, in this thread */
+	return 0;
+}
