@@ -1,0 +1,1 @@
+# procq(1), the command-line front end
