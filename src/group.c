@@ -153,9 +153,14 @@ procq_group_create(procq_queue *q, const procq_group_opts *opts, int *err)
 	}
 	if ((opts->concurrency > 0 || opts->rate > 0) &&
 	    (g->gate = group_gate_new(q, opts)) == NULL) {
-		procq_group_free(g);
+		waiter_release(&g->w);
+		free(g->id);
+		free(g);
 		goto fail;
 	}
+	pthread_mutex_lock(&q->lock);
+	q->watchers++;
+	pthread_mutex_unlock(&q->lock);
 	if (err != NULL)
 		*err = 0;
 	return g;
@@ -458,6 +463,9 @@ procq_group_free(procq_group *g)
 		gate_release(g->gate);
 		queue_unlock(g->q);
 	}
+	pthread_mutex_lock(&g->q->lock);
+	g->q->watchers--;
+	pthread_mutex_unlock(&g->q->lock);
 	waiter_release(&g->w);
 	free(g->handles);
 	free(g->id);

@@ -224,6 +224,7 @@ struct procq_queue {
 	size_t			 tombstones;	/* cancelled tasks in pipes */
 	TAILQ_HEAD(, group_gate) gates;
 	size_t			 backlogged;	/* tasks in gate backlogs */
+	int			 watchers;	/* groups and iterators alive */
 
 	int			 notify_fd;	/* procq_notify_fd(), or -1 */
 	procq_handle		**completions;	/* for procq_poll() */

@@ -221,7 +221,8 @@ procq_reset(procq_queue *q)
 	if (loop_on_thread(q))
 		return PROCQ_EDEADLK;
 	pthread_mutex_lock(&q->lock);
-	if (q->outstanding > 0 || q->runs_active > 0)
+	/* Groups and iterators hold handles that reset would free. */
+	if (q->outstanding > 0 || q->runs_active > 0 || q->watchers > 0)
 		rc = PROCQ_EBUSY;
 	else {
 		/* Recorded hooks point at the handles about to go. */

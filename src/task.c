@@ -319,8 +319,9 @@ task_cancel_all(procq_queue *q, bool spare_must_complete)
 
 	/* Cancelling finishes tasks but leaves them in q->tasks. */
 	TAILQ_FOREACH(t, &q->tasks, all_link) {
+		/* A future is the caller's: only a full stop cancels it. */
 		if (t->place == PLACE_DONE ||
-		    (spare_must_complete && t->must_complete))
+		    (spare_must_complete && (t->must_complete || t->future)))
 			continue;
 		task_cancel(t);
 	}

@@ -241,6 +241,15 @@ procq_wait(procq_handle *const *hs, size_t n, procq_wait_mode mode,
 	return rc;
 }
 
+/* An iterator holds handles: their queues must not be reset under it. */
+static void
+iter_hold(procq_queue *q, int delta)
+{
+	pthread_mutex_lock(&q->lock);
+	q->watchers += delta;
+	pthread_mutex_unlock(&q->lock);
+}
+
 struct procq_iter {
 	procq_handle	**handles;
 	size_t		  n;
@@ -280,8 +289,10 @@ procq_as_completed(procq_handle *const *hs, size_t n, double timeout,
 	it->n = n;
 	if ((it->has_deadline = timeout >= 0))
 		it->deadline = procq_clock_deadline(timeout);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		iter_hold(hs[i]->q, 1);
 		waiter_watch(&it->w, hs[i], i);
+	}
 	if (err != NULL)
 		*err = 0;
 	return it;
@@ -331,6 +342,8 @@ procq_iter_free(procq_iter *it, bool cancel_unfinished)
 		if (!it->returned[i])
 			procq_handle_cancel(it->handles[i]);
 	}
+	for (size_t i = 0; i < it->n; i++)
+		iter_hold(it->handles[i]->q, -1);
 	waiter_release(&it->w);
 	free(it->handles);
 	free(it->returned);
