@@ -3,6 +3,15 @@
 dist_man_MANS += \
 	man/man3/procq.3 \
 	man/man3/procq_active.3 \
+	man/man3/procq_args.3 \
+	man/man3/procq_as_completed.3 \
+	man/man3/procq_bind.3 \
+	man/man3/procq_bound.3 \
+	man/man3/procq_bound_call.3 \
+	man/man3/procq_bound_callf.3 \
+	man/man3/procq_bound_free.3 \
+	man/man3/procq_bound_group.3 \
+	man/man3/procq_bound_map.3 \
 	man/man3/procq_call.3 \
 	man/man3/procq_call_args.3 \
 	man/man3/procq_call_args_data.3 \
@@ -11,6 +20,7 @@ dist_man_MANS += \
 	man/man3/procq_call_id.3 \
 	man/man3/procq_call_name.3 \
 	man/man3/procq_call_packer.3 \
+	man/man3/procq_call_progress.3 \
 	man/man3/procq_call_return.3 \
 	man/man3/procq_call_return_data.3 \
 	man/man3/procq_call_unpack.3 \
@@ -20,12 +30,34 @@ dist_man_MANS += \
 	man/man3/procq_complete_hook.3 \
 	man/man3/procq_config.3 \
 	man/man3/procq_create.3 \
+	man/man3/procq_done_fn.3 \
 	man/man3/procq_error.3 \
 	man/man3/procq_error_kind.3 \
 	man/man3/procq_error_kind_name.3 \
 	man/man3/procq_fail_policy.3 \
 	man/man3/procq_fn.3 \
 	man/man3/procq_free.3 \
+	man/man3/procq_future.3 \
+	man/man3/procq_future_create.3 \
+	man/man3/procq_future_set_error.3 \
+	man/man3/procq_future_set_value.3 \
+	man/man3/procq_future_set_valuef.3 \
+	man/man3/procq_group.3 \
+	man/man3/procq_group_add.3 \
+	man/man3/procq_group_cancel.3 \
+	man/man3/procq_group_create.3 \
+	man/man3/procq_group_free.3 \
+	man/man3/procq_group_handle.3 \
+	man/man3/procq_group_id.3 \
+	man/man3/procq_group_jobs.3 \
+	man/man3/procq_group_map.3 \
+	man/man3/procq_group_next.3 \
+	man/man3/procq_group_opts.3 \
+	man/man3/procq_group_size.3 \
+	man/man3/procq_group_submit.3 \
+	man/man3/procq_group_submitf.3 \
+	man/man3/procq_group_values.3 \
+	man/man3/procq_group_wait.3 \
 	man/man3/procq_handle.3 \
 	man/man3/procq_handle_attempts.3 \
 	man/man3/procq_handle_cancel.3 \
@@ -34,19 +66,33 @@ dist_man_MANS += \
 	man/man3/procq_handle_error_message.3 \
 	man/man3/procq_handle_error_type.3 \
 	man/man3/procq_handle_id.3 \
+	man/man3/procq_handle_is_future.3 \
 	man/man3/procq_handle_metadata.3 \
 	man/man3/procq_handle_name.3 \
+	man/man3/procq_handle_on_done.3 \
+	man/man3/procq_handle_progress.3 \
+	man/man3/procq_handle_progress_data.3 \
 	man/man3/procq_handle_result.3 \
 	man/man3/procq_handle_status.3 \
 	man/man3/procq_handle_value.3 \
 	man/man3/procq_handle_wait.3 \
+	man/man3/procq_iter.3 \
+	man/man3/procq_iter_free.3 \
+	man/man3/procq_iter_next.3 \
+	man/man3/procq_job.3 \
 	man/man3/procq_join.3 \
+	man/man3/procq_map.3 \
 	man/man3/procq_mode.3 \
+	man/man3/procq_notify_fd.3 \
 	man/man3/procq_on_timeout.3 \
 	man/man3/procq_opts.3 \
 	man/man3/procq_pack.3 \
 	man/man3/procq_pending.3 \
+	man/man3/procq_pmap.3 \
+	man/man3/procq_poll.3 \
+	man/man3/procq_progress_hook.3 \
 	man/man3/procq_queue.3 \
+	man/man3/procq_race.3 \
 	man/man3/procq_register.3 \
 	man/man3/procq_reset.3 \
 	man/man3/procq_result.3 \
@@ -85,18 +131,27 @@ dist_man_MANS += \
 	man/man3/procq_summary_by_group.3 \
 	man/man3/procq_summary_by_id.3 \
 	man/man3/procq_summary_by_name.3 \
+	man/man3/procq_summary_cancellations.3 \
 	man/man3/procq_summary_cancelled.3 \
+	man/man3/procq_summary_check.3 \
 	man/man3/procq_summary_count.3 \
 	man/man3/procq_summary_display.3 \
 	man/man3/procq_summary_duration.3 \
+	man/man3/procq_summary_errors.3 \
 	man/man3/procq_summary_failed.3 \
 	man/man3/procq_summary_free.3 \
+	man/man3/procq_summary_json.3 \
 	man/man3/procq_summary_ok.3 \
 	man/man3/procq_summary_result.3 \
 	man/man3/procq_summary_submitted.3 \
 	man/man3/procq_summary_succeeded.3 \
+	man/man3/procq_summary_successes.3 \
+	man/man3/procq_summary_timed_out.3 \
+	man/man3/procq_summary_values.3 \
 	man/man3/procq_try_submit.3 \
 	man/man3/procq_unpack.3 \
 	man/man3/procq_vpack.3 \
 	man/man3/procq_vunpack.3 \
+	man/man3/procq_wait.3 \
+	man/man3/procq_wait_mode.3 \
 	man/man7/procq.7

@@ -66,13 +66,20 @@ procq_pmap(const char *name, procq_fn fn, const procq_args *args, size_t n,
 		*results = NULL;
 	if (name == NULL || fn == NULL || (args == NULL && n > 0))
 		return PROCQ_EINVAL;
+	/* It must come back by itself: no run without end, no loop of the
+	 * caller's to drive it. */
+	if (config != NULL && (config->mode == PROCQ_MODE_INFINITE ||
+	    config->event_base != NULL))
+		return PROCQ_EINVAL;
 	if ((hs = calloc(n ? n : 1, sizeof *hs)) == NULL)
 		return PROCQ_ENOMEM;
 	if ((q = procq_create(config, &rc)) == NULL) {
 		free(hs);
 		return rc;
 	}
+	/* Started first, so a size limit smaller than n drains as it fills. */
 	if ((rc = procq_register(q, name, fn)) == 0 &&
+	    (rc = procq_start(q)) == 0 &&
 	    (rc = procq_map(q, name, args, n, opts, hs)) == 0 &&
 	    (rc = procq_run(q, NULL, &run)) == 0) {
 		procq_summary *s = summary_of_handles(hs, n,
@@ -150,8 +157,14 @@ procq_race(procq_queue *q, const procq_job *jobs, size_t n, double timeout,
 	}
 	pthread_mutex_lock(&q->lock);
 	if (q->state == QUEUE_NEW && !loop_on_thread(q))
-		queue_start_locked(q);
+		rc = queue_start_locked(q);
 	pthread_mutex_unlock(&q->lock);
+	if (rc != 0) {
+		for (size_t i = 0; i < n; i++)
+			procq_handle_cancel(hs[i]);
+		free(hs);
+		return rc;
+	}
 	w = race_wait(hs, n, timeout, &rc);
 	if (w != NULL) {
 		rc = 0;

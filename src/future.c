@@ -62,7 +62,9 @@ future_finish(procq_handle *f, procq_status status, const procq_error *err,
 int
 procq_future_set_value(procq_handle *f, const void *data, size_t len)
 {
-	if (data == NULL || len == 0) {
+	if ((data == NULL) != (len == 0))
+		return PROCQ_EINVAL;
+	if (data == NULL) {
 		data = "\xc0";	/* nil */
 		len = 1;
 	}
@@ -98,7 +100,7 @@ int
 procq_future_set_error(procq_handle *f, const char *type, const char *message)
 {
 	procq_error err = {
-		PROCQ_ERR_TASK, type != NULL ? type : "Error",
+		PROCQ_ERR_TASK, type != NULL ? type : "TaskError",
 		message != NULL ? message : "", -1, -1
 	};
 

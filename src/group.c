@@ -14,6 +14,8 @@
 #include "internal.h"
 #include "clock.h"
 
+/* g->w.lock also guards handles, n, cap and next: groups may be used from
+ * several threads at once. */
 struct procq_group {
 	procq_queue		*q;
 	char			*id;
@@ -171,7 +173,7 @@ fail:
 }
 
 /* Makes room for one more handle, so that adding cannot fail after the
- * task was submitted. */
+ * task was submitted.  g->w.lock held. */
 static int
 group_reserve(procq_group *g)
 {
@@ -188,12 +190,48 @@ group_reserve(procq_group *g)
 	return 0;
 }
 
-static void
+static int
+group_reserve_locked(procq_group *g)
+{
+	int rc;
+
+	pthread_mutex_lock(&g->w.lock);
+	rc = group_reserve(g);
+	pthread_mutex_unlock(&g->w.lock);
+	return rc;
+}
+
+/* Adds h; room was reserved.  The watch comes after the lock is dropped:
+ * the queue's lock is taken before a waiter's, never after. */
+static int
 group_append(procq_group *g, procq_handle *h)
 {
-	g->handles[g->n] = h;
-	waiter_watch(&g->w, h, g->n);
-	g->n++;
+	size_t pos;
+	int rc;
+
+	pthread_mutex_lock(&g->w.lock);
+	if ((rc = group_reserve(g)) == 0) {
+		pos = g->n++;
+		g->handles[pos] = h;
+	}
+	pthread_mutex_unlock(&g->w.lock);
+	if (rc == 0)
+		waiter_watch(&g->w, h, pos);
+	return rc;
+}
+
+/* A copy of the group's handles, to wait on without its lock. */
+static procq_handle **
+group_snapshot(procq_group *g, size_t *n)
+{
+	procq_handle **hs;
+
+	pthread_mutex_lock(&g->w.lock);
+	*n = g->n;
+	if ((hs = malloc((g->n ? g->n : 1) * sizeof *hs)) != NULL)
+		memcpy(hs, g->handles, g->n * sizeof *hs);
+	pthread_mutex_unlock(&g->w.lock);
+	return hs;
 }
 
 int
@@ -214,14 +252,18 @@ procq_group_submit(procq_group *g, const char *name, const void *args,
 	op = &o;
 	if ((rc = submit_prepare(g->q, &args, &args_len, &op, -1)) != 0)
 		return rc;
-	if ((rc = group_reserve(g)) != 0)
+	if ((rc = group_reserve_locked(g)) != 0)
 		return rc;
 	pthread_mutex_lock(&g->q->lock);
 	rc = submit_locked(g->q, name, args, args_len, op, -1, g->gate, &h);
 	pthread_mutex_unlock(&g->q->lock);
 	if (rc != 0)
 		return rc;
-	group_append(g, h);
+	if (group_append(g, h) != 0) {
+		/* Room was reserved, but another thread took it first. */
+		procq_handle_cancel(h);
+		return PROCQ_ENOMEM;
+	}
 	if (handle != NULL)
 		*handle = h;
 	return 0;
@@ -246,12 +288,19 @@ procq_group_submitf(procq_group *g, const char *name, const procq_opts *opts,
 	return rc;
 }
 
-/* Undoes a partly submitted batch: what it submitted is cancelled. */
+/* Undoes a partly submitted batch: what it submitted is cancelled (and
+ * stays in the group, cancelled). */
 static void
 group_cancel_from(procq_group *g, size_t from)
 {
-	for (size_t i = from; i < g->n; i++)
-		procq_handle_cancel(g->handles[i]);
+	procq_handle **hs;
+	size_t n;
+
+	if ((hs = group_snapshot(g, &n)) == NULL)
+		return;
+	for (size_t i = from; i < n; i++)
+		procq_handle_cancel(hs[i]);
+	free(hs);
 }
 
 int
@@ -263,7 +312,7 @@ procq_group_map(procq_group *g, const char *name, const procq_args *args,
 
 	if (g == NULL || name == NULL || (args == NULL && n > 0))
 		return PROCQ_EINVAL;
-	first = g->n;
+	first = procq_group_size(g);
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = procq_group_submit(g, name, args[i].data, args[i].len,
 		    opts, NULL);
@@ -280,7 +329,7 @@ procq_group_jobs(procq_group *g, const procq_job *jobs, size_t n)
 
 	if (g == NULL || (jobs == NULL && n > 0))
 		return PROCQ_EINVAL;
-	first = g->n;
+	first = procq_group_size(g);
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = procq_group_submit(g, jobs[i].name, jobs[i].args.data,
 		    jobs[i].args.len, jobs[i].opts, NULL);
@@ -292,18 +341,24 @@ procq_group_jobs(procq_group *g, const procq_job *jobs, size_t n)
 int
 procq_group_add(procq_group *g, procq_handle *h)
 {
-	int rc;
+	size_t pos;
+	int rc = 0;
 
 	if (g == NULL || h == NULL || h->q != g->q)
 		return PROCQ_EINVAL;
-	for (size_t i = 0; i < g->n; i++) {
+	pthread_mutex_lock(&g->w.lock);
+	for (size_t i = 0; i < g->n && rc == 0; i++) {
 		if (g->handles[i] == h)
-			return PROCQ_EEXIST;
+			rc = PROCQ_EEXIST;
 	}
-	if ((rc = group_reserve(g)) != 0)
-		return rc;
-	group_append(g, h);
-	return 0;
+	if (rc == 0 && (rc = group_reserve(g)) == 0) {
+		pos = g->n++;
+		g->handles[pos] = h;
+	}
+	pthread_mutex_unlock(&g->w.lock);
+	if (rc == 0)
+		waiter_watch(&g->w, h, pos);
+	return rc;
 }
 
 const char *
@@ -315,30 +370,42 @@ procq_group_id(const procq_group *g)
 size_t
 procq_group_size(procq_group *g)
 {
-	return g != NULL ? g->n : 0;
+	size_t n;
+
+	if (g == NULL)
+		return 0;
+	pthread_mutex_lock(&g->w.lock);
+	n = g->n;
+	pthread_mutex_unlock(&g->w.lock);
+	return n;
 }
 
 procq_handle *
 procq_group_handle(procq_group *g, size_t i)
 {
-	if (g == NULL || i >= g->n)
+	procq_handle *h = NULL;
+
+	if (g == NULL)
 		return NULL;
-	return g->handles[i];
+	pthread_mutex_lock(&g->w.lock);
+	if (i < g->n)
+		h = g->handles[i];
+	pthread_mutex_unlock(&g->w.lock);
+	return h;
 }
 
-/* A summary of the group's final handles, in submission order. */
+/* A summary of the final ones among hs, in their order. */
 static procq_summary *
-group_summary(procq_group *g, bool failures_only)
+group_summary(procq_handle **hs, size_t n, bool failures_only)
 {
 	procq_result **rs;
 	procq_summary *s;
 	size_t k = 0;
 
-	if ((rs = malloc((g->n ? g->n : 1) * sizeof *rs)) == NULL)
+	if ((rs = malloc((n ? n : 1) * sizeof *rs)) == NULL)
 		return NULL;
-	for (size_t i = 0; i < g->n; i++) {
-		procq_result *r = (procq_result *)procq_handle_result(
-		    g->handles[i]);
+	for (size_t i = 0; i < n; i++) {
+		procq_result *r = (procq_result *)procq_handle_result(hs[i]);
 
 		if (r == NULL || (failures_only && r->status == PROCQ_SUCCEEDED))
 			continue;
@@ -352,8 +419,9 @@ group_summary(procq_group *g, bool failures_only)
 int
 procq_group_wait(procq_group *g, double timeout, procq_summary **summary)
 {
-	size_t ndone;
-	int rc;
+	procq_handle **hs;
+	size_t n, ndone;
+	int rc = 0;
 
 	if (summary != NULL)
 		*summary = NULL;
@@ -362,15 +430,20 @@ procq_group_wait(procq_group *g, double timeout, procq_summary **summary)
 	pthread_mutex_lock(&g->q->lock);
 	if (g->q->state == QUEUE_NEW && g->q->outstanding > 0 &&
 	    !loop_on_thread(g->q))
-		queue_start_locked(g->q);
+		rc = queue_start_locked(g->q);
 	pthread_mutex_unlock(&g->q->lock);
-	rc = procq_wait(g->handles, g->n, PROCQ_ALL_COMPLETED, timeout, NULL,
-	    &ndone, NULL, NULL);
-	if (rc == 0 && ndone < g->n)
+	if (rc != 0)
+		return rc;
+	if ((hs = group_snapshot(g, &n)) == NULL)
+		return PROCQ_ENOMEM;
+	rc = procq_wait(hs, n, PROCQ_ALL_COMPLETED, timeout, NULL, &ndone,
+	    NULL, NULL);
+	if (rc == 0 && ndone < n)
 		rc = PROCQ_ETIMEDOUT;
 	if (summary != NULL && (rc == 0 || rc == PROCQ_ETIMEDOUT) &&
-	    (*summary = group_summary(g, false)) == NULL)
+	    (*summary = group_summary(hs, n, false)) == NULL)
 		rc = PROCQ_ENOMEM;
+	free(hs);
 	return rc;
 }
 
@@ -378,39 +451,51 @@ int
 procq_group_values(procq_group *g, const msgpack_object **values,
     procq_summary **failures)
 {
+	procq_handle **hs;
 	bool ok = true;
+	size_t n;
+	int rc = 0;
 
 	if (failures != NULL)
 		*failures = NULL;
-	if (g == NULL || (values == NULL && g->n > 0))
+	if (g == NULL)
 		return PROCQ_EINVAL;
-	for (size_t i = 0; i < g->n; i++) {
-		const procq_result *r = procq_handle_result(g->handles[i]);
+	if ((hs = group_snapshot(g, &n)) == NULL)
+		return PROCQ_ENOMEM;
+	if (values == NULL && n > 0)
+		rc = PROCQ_EINVAL;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		const procq_result *r = procq_handle_result(hs[i]);
 
 		if (r == NULL)
-			return PROCQ_ENOTDONE;
-		ok = ok && r->status == PROCQ_SUCCEEDED;
+			rc = PROCQ_ENOTDONE;
+		else
+			ok = ok && r->status == PROCQ_SUCCEEDED;
 	}
-	if (!ok) {
-		if (failures != NULL && (*failures = group_summary(g, true)) == NULL)
-			return PROCQ_ENOMEM;
-		return PROCQ_ETASK;
+	if (rc == 0 && !ok) {
+		rc = PROCQ_ETASK;
+		if (failures != NULL &&
+		    (*failures = group_summary(hs, n, true)) == NULL)
+			rc = PROCQ_ENOMEM;
 	}
-	for (size_t i = 0; i < g->n; i++)
-		values[i] = procq_result_value(procq_handle_result(g->handles[i]));
-	return 0;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		values[i] = procq_result_value(procq_handle_result(hs[i]));
+	free(hs);
+	return rc;
 }
 
 size_t
 procq_group_cancel(procq_group *g)
 {
-	size_t n = 0;
+	procq_handle **hs;
+	size_t n, k = 0;
 
-	if (g == NULL)
+	if (g == NULL || (hs = group_snapshot(g, &n)) == NULL)
 		return 0;
-	for (size_t i = 0; i < g->n; i++)
-		n += procq_handle_cancel(g->handles[i]) == 0;
-	return n;
+	for (size_t i = 0; i < n; i++)
+		k += procq_handle_cancel(hs[i]) == 0;
+	free(hs);
+	return k;
 }
 
 procq_handle *
@@ -454,6 +539,8 @@ procq_group_free(procq_group *g)
 {
 	if (g == NULL)
 		return;
+	/* Freeing a group while using it elsewhere is the caller's error:
+	 * no other call on it may be in progress here. */
 	for (size_t i = 0; i < g->n; i++)
 		waiter_unwatch(&g->w, g->handles[i]);
 	if (g->gate != NULL) {

@@ -211,6 +211,19 @@ procq_cancel(procq_queue *q)
 	return 0;
 }
 
+/* Unfinished futures are cancelled, so their waiters and callbacks hear
+ * of it before the handles go. */
+static void
+cancel_futures(procq_queue *q)
+{
+	procq_handle *t;
+
+	TAILQ_FOREACH(t, &q->tasks, all_link) {
+		if (t->future && t->place != PLACE_DONE)
+			task_cancel(t);
+	}
+}
+
 int
 procq_reset(procq_queue *q)
 {
@@ -226,6 +239,7 @@ procq_reset(procq_queue *q)
 		rc = PROCQ_EBUSY;
 	else {
 		/* Recorded hooks point at the handles about to go. */
+		cancel_futures(q);
 		while (q->thread_running && (hook_pending(q) ||
 		    q->hooks_running > 0 || q->tombstones > 0))
 			loop_wait(q, NULL, NULL);

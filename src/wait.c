@@ -212,6 +212,11 @@ procq_wait(procq_handle *const *hs, size_t n, procq_wait_mode mode,
 	if ((rc = wait_args_check(hs, n, timeout)) != 0 ||
 	    (unsigned)mode > PROCQ_FIRST_EXCEPTION)
 		return rc != 0 ? rc : PROCQ_EINVAL;
+	if (n == 0) {
+		/* Nothing to wait for, in any mode. */
+		wait_partition(hs, 0, NULL, done, ndone, pending, npending);
+		return 0;
+	}
 	if ((final = calloc(n ? n : 1, sizeof *final)) == NULL)
 		return PROCQ_ENOMEM;
 	if (waiter_init(&w) != 0) {

@@ -1,0 +1,315 @@
+/*
+ * Command-line options.  Every value is checked here, before anything
+ * starts: a bad one is a one-line error and exit status 101.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+enum {
+	OPT_RETRIES = 256, OPT_RETRY_DELAY, OPT_BACKOFF, OPT_TIMEOUT,
+	OPT_KILL_GRACE, OPT_RATE, OPT_BURST, OPT_FAIL_FAST, OPT_PRIORITY,
+	OPT_NAME, OPT_GROUP, OPT_MAX_MEM, OPT_MAX_CPU, OPT_SHELL,
+	OPT_LINE_BUFFER, OPT_JSON, OPT_JOBLOG, OPT_VERSION
+};
+
+static const struct option long_opts[] = {
+	{ "jobs",	 required_argument, NULL, 'j' },
+	{ "retries",	 required_argument, NULL, OPT_RETRIES },
+	{ "retry-delay", required_argument, NULL, OPT_RETRY_DELAY },
+	{ "backoff",	 required_argument, NULL, OPT_BACKOFF },
+	{ "timeout",	 required_argument, NULL, OPT_TIMEOUT },
+	{ "kill-grace",	 required_argument, NULL, OPT_KILL_GRACE },
+	{ "rate",	 required_argument, NULL, OPT_RATE },
+	{ "burst",	 required_argument, NULL, OPT_BURST },
+	{ "fail-fast",	 no_argument,	    NULL, OPT_FAIL_FAST },
+	{ "priority",	 required_argument, NULL, OPT_PRIORITY },
+	{ "name",	 required_argument, NULL, OPT_NAME },
+	{ "group",	 required_argument, NULL, OPT_GROUP },
+	{ "max-mem",	 required_argument, NULL, OPT_MAX_MEM },
+	{ "max-cpu",	 required_argument, NULL, OPT_MAX_CPU },
+	{ "shell",	 no_argument,	    NULL, OPT_SHELL },
+	{ "null",	 no_argument,	    NULL, '0' },
+	{ "arg-file",	 required_argument, NULL, 'a' },
+	{ "keep-order",	 no_argument,	    NULL, 'k' },
+	{ "line-buffer", no_argument,	    NULL, OPT_LINE_BUFFER },
+	{ "quiet",	 no_argument,	    NULL, 'q' },
+	{ "json",	 required_argument, NULL, OPT_JSON },
+	{ "joblog",	 required_argument, NULL, OPT_JOBLOG },
+	{ "help",	 no_argument,	    NULL, 'h' },
+	{ "version",	 no_argument,	    NULL, OPT_VERSION },
+	{ NULL,		 0,		    NULL, 0 }
+};
+
+static const char usage_text[] =
+"usage: procq [options] [--] COMMAND [ARGS...] [::: ITEM...]\n"
+"Run COMMAND once per item (the items after :::, else one per line of\n"
+"standard input) in a pool of worker processes.  {} in COMMAND or ARGS\n"
+"is replaced by the item; without {} the item is the last argument.\n"
+"\n"
+"  -j, --jobs N          run N jobs at once (default: online CPUs)\n"
+"      --shell           run the command through /bin/sh -c\n"
+"  -a, --arg-file FILE   read the items from FILE\n"
+"  -0, --null            items are terminated by NUL, not newline\n"
+"      --timeout SECS    kill an attempt after SECS seconds\n"
+"      --kill-grace SECS seconds from SIGTERM to SIGKILL (default 0.5)\n"
+"      --retries N       retry a failed job up to N times\n"
+"      --retry-delay SECS  wait before the first retry\n"
+"      --backoff X       multiply the delay by X for each later retry\n"
+"      --rate N          start at most N attempts per second\n"
+"      --burst N         ... and at most N at once\n"
+"      --fail-fast       cancel everything when a job fails\n"
+"      --priority N      priority of the jobs (lower runs first)\n"
+"      --name TEMPLATE   name of each job ({} is the item)\n"
+"      --group TEMPLATE  group of each job ({} is the item)\n"
+"      --max-mem BYTES   address space limit per job (K, M, G)\n"
+"      --max-cpu SECS    CPU time limit per attempt\n"
+"  -k, --keep-order      print the output in input order\n"
+"      --line-buffer     print output lines as they come, prefixed\n"
+"  -q, --quiet           no progress bar, no summary\n"
+"      --json FILE       write the run summary as JSON to FILE\n"
+"      --joblog FILE     write a line per finished job to FILE\n"
+"  -h, --help            print this help\n"
+"      --version         print the version\n"
+"\n"
+"Exit status: 0 if every job succeeded, else the number of failed jobs\n"
+"(at most 100); 101 for a usage error, 130 when interrupted.\n";
+
+void
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("procq: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* A whole decimal integer in [min, max]. */
+static int
+parse_int(const char *opt, const char *s, long min, long max, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (*s == '\0' || isspace((unsigned char)*s) || *end != '\0' ||
+	    errno != 0 || v < min || v > max) {
+		if (max == INT32_MAX)
+			usage_error("%s: expected a whole number >= %ld, "
+			    "not '%s'", opt, min, s);
+		else
+			usage_error("%s: expected a whole number from %ld "
+			    "to %ld, not '%s'", opt, min, max, s);
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
+}
+
+/* A finite decimal number of at least min (strictly above when !incl). */
+static int
+parse_num(const char *opt, const char *s, double min, bool incl,
+    double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (*s == '\0' || isspace((unsigned char)*s) || *end != '\0' ||
+	    errno != 0 || !isfinite(v) || v < min || (!incl && v == min)) {
+		usage_error("%s: expected a number %s %g, not '%s'", opt,
+		    incl ? ">=" : ">", min, s);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Bytes, with an optional K, M, G or T suffix (powers of 1024). */
+static int
+parse_bytes(const char *opt, const char *s, size_t *out)
+{
+	static const char suffixes[] = "KMGT";
+	unsigned long long v;
+	const char *p;
+	char *end;
+	int shift = 0;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*end != '\0' &&
+	    (p = strchr(suffixes, toupper((unsigned char)*end))) != NULL) {
+		shift = 10 * (int)(p - suffixes + 1);
+		end++;
+	}
+	if (!isdigit((unsigned char)*s) || *end != '\0' || errno != 0 ||
+	    v == 0 || v > (SIZE_MAX >> shift)) {
+		usage_error("%s: expected a size in bytes (with K, M, G or T), "
+		    "not '%s'", opt, s);
+		return -1;
+	}
+	*out = (size_t)v << shift;
+	return 0;
+}
+
+static int
+args_option(int ch, const char *arg, struct cli_opts *o)
+{
+	double grace;
+
+	switch (ch) {
+	case 'j':
+		return parse_int("--jobs", arg, 1, 4096, &o->jobs);
+	case OPT_RETRIES:
+		return parse_int("--retries", arg, 0, INT32_MAX, &o->retries);
+	case OPT_RETRY_DELAY:
+		return parse_num("--retry-delay", arg, 0, true,
+		    &o->retry_delay);
+	case OPT_BACKOFF:
+		return parse_num("--backoff", arg, 1, true, &o->backoff);
+	case OPT_TIMEOUT:
+		return parse_num("--timeout", arg, 0, false, &o->timeout);
+	case OPT_KILL_GRACE:
+		if (parse_num("--kill-grace", arg, 0, true, &grace) != 0)
+			return -1;
+		/* The library reads 0 as its default and < 0 as at once. */
+		o->kill_grace = grace == 0 ? -1 : grace;
+		return 0;
+	case OPT_RATE:
+		return parse_num("--rate", arg, 0, false, &o->rate);
+	case OPT_BURST:
+		return parse_int("--burst", arg, 1, INT32_MAX, &o->burst);
+	case OPT_FAIL_FAST:
+		o->fail_fast = true;
+		return 0;
+	case OPT_PRIORITY:
+		return parse_int("--priority", arg, INT32_MIN + 1, INT32_MAX - 1,
+		    &o->priority);
+	case OPT_NAME:
+		o->name = arg;
+		return 0;
+	case OPT_GROUP:
+		o->group = arg;
+		return 0;
+	case OPT_MAX_MEM:
+		return parse_bytes("--max-mem", arg, &o->max_mem);
+	case OPT_MAX_CPU:
+		return parse_num("--max-cpu", arg, 0, false, &o->max_cpu);
+	case OPT_SHELL:
+		o->shell = true;
+		return 0;
+	case '0':
+		o->null_sep = true;
+		return 0;
+	case 'a':
+		o->arg_file = arg;
+		return 0;
+	case 'k':
+		o->keep_order = true;
+		return 0;
+	case OPT_LINE_BUFFER:
+		o->line_buffer = true;
+		return 0;
+	case 'q':
+		o->quiet = true;
+		return 0;
+	case OPT_JSON:
+		o->json = arg;
+		return 0;
+	case OPT_JOBLOG:
+		o->joblog = arg;
+		return 0;
+	}
+	return -1;
+}
+
+/* The option getopt could not take, in words. */
+static void
+args_bad_option(int ch, char **argv)
+{
+	const char *word = argv[optind - 1];
+
+	if (ch == ':')
+		usage_error("option '%s' needs an argument", word);
+	else if (optopt != 0)
+		usage_error("unknown option '-%c' (see procq --help)", optopt);
+	else
+		usage_error("unknown option '%s' (see procq --help)", word);
+}
+
+/* COMMAND [ARGS...] [::: ITEM...] */
+static int
+args_command(int argc, char **argv, struct cli_opts *o)
+{
+	int i;
+
+	o->command = argv + optind;
+	for (i = optind; i < argc && strcmp(argv[i], ":::") != 0; i++)
+		;
+	o->ncommand = i - optind;
+	if (i < argc) {
+		o->have_items = true;
+		o->items = argv + i + 1;
+		o->nitems = argc - i - 1;
+	}
+	if (o->ncommand == 0) {
+		usage_error("no command given (see procq --help)");
+		return -1;
+	}
+	if (o->have_items && o->arg_file != NULL) {
+		usage_error("items come either after ::: or from --arg-file, "
+		    "not both");
+		return -1;
+	}
+	if (o->keep_order && o->line_buffer) {
+		usage_error("--keep-order and --line-buffer cannot be "
+		    "combined");
+		return -1;
+	}
+	return 0;
+}
+
+int
+args_parse(int argc, char **argv, struct cli_opts *o)
+{
+	int ch;
+
+	memset(o, 0, sizeof *o);
+	o->kill_grace = 0;	/* the library's default */
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+:j:0a:kqh", long_opts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'h':
+			fputs(usage_text, stdout);
+			return 1;
+		case OPT_VERSION:
+			printf("procq %d.%d.%d\n", PROCQ_VERSION_MAJOR,
+			    PROCQ_VERSION_MINOR, PROCQ_VERSION_PATCH);
+			return 1;
+		case '?':
+		case ':':
+			args_bad_option(ch, argv);
+			return -1;
+		default:
+			if (args_option(ch, optarg, o) != 0)
+				return -1;
+		}
+	}
+	return args_command(argc, argv, o);
+}

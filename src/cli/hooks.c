@@ -1,0 +1,117 @@
+/*
+ * The queue's hooks, on the supervisor thread: they keep the counts of
+ * the progress bar, collect each job's output as its task reports it,
+ * and, when a job is final, write its joblog line and its output.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* A job's index travels with its task as metadata. */
+static struct job *
+hook_job(struct cli *c, procq_handle *h)
+{
+	const void *m;
+	size_t len, i;
+
+	if ((m = procq_handle_metadata(h, &len)) == NULL || len != sizeof i)
+		return NULL;
+	memcpy(&i, m, sizeof i);
+	return i < c->njobs ? &c->jobs[i] : NULL;
+}
+
+static void
+hook_start(procq_handle *h, void *arg)
+{
+	struct cli *c = arg;
+	struct job *j;
+
+	pthread_mutex_lock(&c->lock);
+	if ((j = hook_job(c, h)) != NULL && !j->running) {
+		j->running = true;
+		c->running++;
+		progress_draw(c);
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void
+hook_retry(procq_handle *h, const procq_error *err, void *arg)
+{
+	struct cli *c = arg;
+	struct job *j;
+
+	pthread_mutex_lock(&c->lock);
+	if ((j = hook_job(c, h)) != NULL && j->running) {
+		j->running = false;
+		c->running--;
+		progress_draw(c);
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* [attempt, stream, bytes] or [attempt, 0, exit status, signal]. */
+static void
+hook_progress(procq_handle *h, const msgpack_object *v, void *arg)
+{
+	struct cli *c = arg;
+	int attempt, stream, code, sig;
+	const void *p;
+	size_t len;
+	struct job *j;
+
+	pthread_mutex_lock(&c->lock);
+	if ((j = hook_job(c, h)) == NULL)
+		;
+	else if (procq_unpack(v, "iiy", &attempt, &stream, &p, &len) == 0 &&
+	    (stream == CLI_STREAM_OUT || stream == CLI_STREAM_ERR))
+		output_chunk(c, j, attempt, stream, p, len);
+	else if (procq_unpack(v, "iiii", &attempt, &stream, &code, &sig) ==
+	    0 && stream == CLI_STREAM_EXIT && attempt >= j->exit_attempt) {
+		j->exit_attempt = attempt;
+		j->exit_status = code;
+		j->signal = sig;
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void
+hook_complete(procq_handle *h, const procq_result *r, void *arg)
+{
+	struct cli *c = arg;
+	struct job *j;
+
+	pthread_mutex_lock(&c->lock);
+	if ((j = hook_job(c, h)) == NULL || j->final) {
+		pthread_mutex_unlock(&c->lock);
+		return;
+	}
+	if (j->running) {
+		j->running = false;
+		c->running--;
+	}
+	c->done++;
+	if (procq_result_status(r) == PROCQ_FAILED)
+		c->failed++;
+	/* How the last attempt's command ended, if it did. */
+	if (j->exit_attempt != procq_result_attempts(r))
+		j->exit_status = j->signal = -1;
+	if (c->joblog != NULL && joblog_write(c->joblog, j, r) != 0)
+		cli_fail(c, "writing the joblog", errno);
+	output_final(c, j);
+	progress_draw(c);
+	pthread_mutex_unlock(&c->lock);
+}
+
+void
+hooks_install(procq_config *cfg, struct cli *c)
+{
+	cfg->on_start = hook_start;
+	cfg->on_retry = hook_retry;
+	cfg->on_progress = hook_progress;
+	cfg->on_complete = hook_complete;
+	cfg->hook_arg = c;
+}
