@@ -177,7 +177,7 @@ procq_race(procq_queue *q, const procq_job *jobs, size_t n, double timeout,
 		if (rc == 0)
 			rc = PROCQ_ETASK;
 		if (rc == PROCQ_ETASK && failures != NULL &&
-		    (*failures = summary_of_handles(hs, n, 0)) == NULL)
+		    (*failures = summary_of_handles(hs, n, -1)) == NULL)
 			rc = PROCQ_ENOMEM;
 	}
 	free(hs);

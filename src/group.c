@@ -411,7 +411,7 @@ group_summary(procq_handle **hs, size_t n, bool failures_only)
 			continue;
 		rs[k++] = r;
 	}
-	s = summary_new(rs, k, 0);
+	s = summary_new(rs, k, -1);
 	free(rs);
 	return s;
 }

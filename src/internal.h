@@ -74,6 +74,8 @@ struct procq_result {
 	int			 exit_status;
 	int			 signal;
 	double			 duration;
+	double			 started;	/* monotonic; 0 if it never ran */
+	double			 finished;	/* monotonic */
 	const char		*id;
 	const char		*name;
 	const char		*task;

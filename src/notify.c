@@ -75,10 +75,12 @@ procq_poll(procq_queue *q, procq_handle **done, size_t max)
 		return 0;
 	pthread_mutex_lock(&q->lock);
 	k = q->ncompletions < max ? q->ncompletions : max;
-	memcpy(done, q->completions, k * sizeof *done);
-	memmove(q->completions, q->completions + k,
-	    (q->ncompletions - k) * sizeof *done);
-	q->ncompletions -= k;
+	if (k > 0) {
+		memcpy(done, q->completions, k * sizeof *done);
+		memmove(q->completions, q->completions + k,
+		    (q->ncompletions - k) * sizeof *done);
+		q->ncompletions -= k;
+	}
 	/* Nothing left: the descriptor stops being readable. */
 	if (q->ncompletions == 0 && q->notify_fd >= 0)
 		while (read(q->notify_fd, &n, sizeof n) < 0 && errno == EINTR)

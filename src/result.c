@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "clock.h"
 
 static size_t
 result_strlen(const char *s)
@@ -82,6 +83,8 @@ result_new(const procq_handle *t, procq_status status,
 	r->exit_status = err != NULL ? err->exit_status : -1;
 	r->signal = err != NULL ? err->signal : -1;
 	r->duration = duration;
+	r->started = t->started;
+	r->finished = procq_clock_now();
 	r->value.type = MSGPACK_OBJECT_NIL;
 	cursor = (char *)(r + 1);
 	r->id = result_copy(&cursor, t->id);

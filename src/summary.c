@@ -19,6 +19,25 @@ struct procq_summary {
 	double		  duration;
 };
 
+/* From the first start to the last finish among the results: the
+ * duration of a set that no run framed. */
+static double
+summary_span(procq_result **results, size_t n)
+{
+	double first = 0, last = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		double from = results[i]->started > 0 ? results[i]->started :
+		    results[i]->finished;
+
+		if (first == 0 || from < first)
+			first = from;
+		if (results[i]->finished > last)
+			last = results[i]->finished;
+	}
+	return last > first ? last - first : 0;
+}
+
 procq_summary *
 summary_new(procq_result **results, size_t n, double duration)
 {
@@ -45,7 +64,7 @@ summary_new(procq_result **results, size_t n, double duration)
 		}
 	}
 	s->n = n;
-	s->duration = duration;
+	s->duration = duration >= 0 ? duration : summary_span(results, n);
 	return s;
 }
 
