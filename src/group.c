@@ -484,6 +484,8 @@ procq_group_values(procq_group *g, const msgpack_object **values,
 	return rc;
 }
 
+/* Every unfinished handle at once, under one hold of the queue's lock: the
+ * loop cannot start a waiting task of the group in between. */
 size_t
 procq_group_cancel(procq_group *g)
 {
@@ -492,8 +494,14 @@ procq_group_cancel(procq_group *g)
 
 	if (g == NULL || (hs = group_snapshot(g, &n)) == NULL)
 		return 0;
-	for (size_t i = 0; i < n; i++)
-		k += procq_handle_cancel(hs[i]) == 0;
+	pthread_mutex_lock(&g->q->lock);
+	for (size_t i = 0; i < n; i++) {
+		if (hs[i]->place != PLACE_DONE && !hs[i]->cancel_requested) {
+			task_cancel(hs[i]);
+			k++;
+		}
+	}
+	queue_unlock(g->q);
 	free(hs);
 	return k;
 }

@@ -160,7 +160,7 @@ procq_handle_cancel(procq_handle *h)
 		rc = PROCQ_EDONE;
 	else
 		task_cancel(h);
-	pthread_mutex_unlock(&h->q->lock);
+	queue_unlock(h->q);	/* with no loop, its hooks run here */
 	return rc;
 }
 

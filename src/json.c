@@ -12,13 +12,54 @@
 
 #include "internal.h"
 
+/* Length of the well-formed UTF-8 sequence at p, or 0. */
+static size_t
+json_utf8(const unsigned char *p, size_t left)
+{
+	size_t n;
+	unsigned cp;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2, cp = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3, cp = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4, cp = p[0] & 0x07;
+	else
+		return 0;
+	if (left < n)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	/* overlong forms, surrogates, beyond U+10FFFF */
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return n;
+}
+
+/* JSON text is UTF-8: a byte that is not part of a valid sequence becomes
+ * U+FFFD. */
 static void
 json_string(FILE *fp, const char *s, size_t len)
 {
 	fputc('"', fp);
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
+		size_t n;
 
+		if (c >= 0x80) {
+			n = json_utf8((const unsigned char *)s + i, len - i);
+			if (n == 0)
+				fputs("\\ufffd", fp);
+			else
+				fwrite(s + i, 1, n, fp);
+			i += n > 0 ? n - 1 : 0;
+			continue;
+		}
 		switch (c) {
 		case '"':
 			fputs("\\\"", fp);
@@ -227,5 +268,5 @@ procq_summary_json(const procq_summary *s, FILE *fp)
 		json_result(fp, procq_summary_result(s, i));
 	}
 	fputs("]}\n", fp);
-	return ferror(fp) ? PROCQ_ESYS : 0;
+	return fflush(fp) != 0 || ferror(fp) ? PROCQ_ESYS : 0;
 }

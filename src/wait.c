@@ -290,7 +290,8 @@ procq_as_completed(procq_handle *const *hs, size_t n, double timeout,
 			*err = PROCQ_ENOMEM;
 		return NULL;
 	}
-	memcpy(it->handles, hs, n * sizeof *hs);
+	if (n > 0)
+		memcpy(it->handles, hs, n * sizeof *hs);
 	it->n = n;
 	if ((it->has_deadline = timeout >= 0))
 		it->deadline = procq_clock_deadline(timeout);

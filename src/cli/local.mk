@@ -1,1 +1,33 @@
 # procq(1), the command-line front end
+bin_PROGRAMS += procq
+procq_SOURCES = \
+	src/cli/cli.h \
+	src/cli/main.c \
+	src/cli/args.c \
+	src/cli/items.c \
+	src/cli/template.c \
+	src/cli/buf.c \
+	src/cli/hooks.c \
+	src/cli/output.c \
+	src/cli/progress.c \
+	src/cli/joblog.c \
+	src/cli/json.c \
+	src/cli/watch.c \
+	src/cli/runner.c
+procq_LDADD = libprocq.la $(MSGPACK_LIBS)
+
+# End-to-end tests: each script drives the real binary (./procq in the
+# build directory, or $PROCQ).
+PROCQ_CLI_TESTS = \
+	tests/cli/run.sh \
+	tests/cli/fail.sh \
+	tests/cli/retry.sh \
+	tests/cli/timeout.sh \
+	tests/cli/output.sh \
+	tests/cli/report.sh \
+	tests/cli/limits.sh \
+	tests/cli/usage.sh \
+	tests/cli/interrupt.sh
+TESTS += $(PROCQ_CLI_TESTS)
+dist_check_SCRIPTS += $(PROCQ_CLI_TESTS)
+EXTRA_DIST += tests/cli/lib.sh

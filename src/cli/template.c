@@ -12,11 +12,21 @@
 
 #define PLACEHOLDER	"{}"
 
-/* Appends s, quoted for the shell when quote is set. */
+/* Whether s means itself to the shell, unquoted. */
+static bool
+shell_safe(const char *s)
+{
+	static const char safe[] = "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-";
+
+	return *s != '\0' && strspn(s, safe) == strlen(s);
+}
+
+/* Appends s, quoted for the shell when quote is set and it needs it. */
 static int
 append_word(struct buf *b, const char *s, bool quote)
 {
-	if (!quote)
+	if (!quote || shell_safe(s))
 		return buf_append(b, s, strlen(s));
 	if (buf_append(b, "'", 1) != 0)
 		return -1;

@@ -1,0 +1,240 @@
+/*
+ * procq(1): procq [options] [--] COMMAND [ARGS...] [::: ITEM...]
+ *
+ * Reads every item, submits one "run" task per item to a queue, runs the
+ * queue to the end and prints the summary.  The hooks (hooks.c) print the
+ * output as jobs finish; a watcher thread (watch.c) turns a signal into a
+ * clean cancel.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static procq_queue *
+main_queue(struct cli *c)
+{
+	const struct cli_opts *o = &c->opt;
+	procq_config cfg;
+	procq_queue *q;
+	int err = 0;
+
+	memset(&cfg, 0, sizeof cfg);
+	cfg.workers = o->jobs;
+	cfg.kill_grace = o->kill_grace;
+	cfg.rate = o->rate;
+	cfg.burst = o->burst;
+	cfg.fail_policy = o->fail_fast ? PROCQ_FAIL_FIRST : PROCQ_FAIL_CONTINUE;
+	cfg.max_memory = o->max_mem;
+	cfg.max_cpu = o->max_cpu;
+	hooks_install(&cfg, c);
+	if ((q = procq_create(&cfg, &err)) == NULL) {
+		usage_error("cannot create the queue: %s", procq_strerror(err));
+		return NULL;
+	}
+	if ((err = procq_register(q, CLI_TASK, runner_task)) != 0) {
+		usage_error("cannot register the task: %s", procq_strerror(err));
+		procq_free(q);
+		return NULL;
+	}
+	return q;
+}
+
+/* Every job's name and group, before anything runs. */
+static int
+main_jobs(struct cli *c, const struct items *it)
+{
+	const struct cli_opts *o = &c->opt;
+
+	if (it->n > 0 && (c->jobs = calloc(it->n, sizeof *c->jobs)) == NULL)
+		return -1;
+	c->njobs = it->n;
+	for (size_t i = 0; i < it->n; i++) {
+		struct job *j = &c->jobs[i];
+
+		j->seq = i + 1;
+		j->item = it->v[i];
+		j->exit_status = j->signal = -1;
+		j->name = o->name ? template_expand(o->name, j->item) :
+		    strdup(j->item);
+		if (o->group != NULL &&
+		    (j->group = template_expand(o->group, j->item)) == NULL)
+			return -1;
+		if (j->name == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+static void
+main_free_jobs(struct cli *c)
+{
+	for (size_t i = 0; i < c->njobs; i++) {
+		struct job *j = &c->jobs[i];
+
+		free(j->name);
+		free(j->group);
+		buf_free(&j->out);
+		buf_free(&j->err);
+		buf_free(&j->out_line);
+		buf_free(&j->err_line);
+	}
+	free(c->jobs);
+}
+
+static int
+main_submit_one(struct cli *c, size_t i)
+{
+	const struct cli_opts *o = &c->opt;
+	struct job *j = &c->jobs[i];
+	msgpack_sbuffer sb;
+	procq_opts po;
+	int rc;
+
+	memset(&po, 0, sizeof po);
+	po.name = j->name;
+	po.group = j->group;
+	po.priority = o->priority;
+	po.retries = o->retries;
+	po.retry_delay = o->retry_delay;
+	po.backoff = o->backoff;
+	po.timeout = o->timeout;
+	po.metadata = &i;
+	po.metadata_len = sizeof i;
+	msgpack_sbuffer_init(&sb);
+	if (template_command(o, j->item, j->seq, &sb) != 0)
+		rc = PROCQ_ENOMEM;
+	else
+		rc = procq_submit(c->q, CLI_TASK, sb.data, sb.size, &po, &j->h);
+	msgpack_sbuffer_destroy(&sb);
+	return rc;
+}
+
+/* Stops early when the run was cancelled meanwhile. */
+static void
+main_submit(struct cli *c)
+{
+	int rc;
+
+	for (size_t i = 0; i < c->njobs; i++) {
+		if ((rc = main_submit_one(c, i)) == PROCQ_ECLOSED)
+			return;
+		if (rc != 0) {
+			pthread_mutex_lock(&c->lock);
+			cli_fail(c, "submitting jobs", rc == PROCQ_ENOMEM ?
+			    ENOMEM : EINVAL);
+			pthread_mutex_unlock(&c->lock);
+			return;
+		}
+	}
+}
+
+/* The files named by --joblog and --json, opened before anything runs. */
+static int
+main_open(struct cli *c, FILE **json)
+{
+	const struct cli_opts *o = &c->opt;
+
+	if (o->joblog != NULL && (c->joblog = joblog_open(o->joblog)) == NULL) {
+		usage_error("cannot write the joblog '%s': %s", o->joblog,
+		    strerror(errno));
+		return -1;
+	}
+	if (o->json != NULL && (*json = fopen(o->json, "w")) == NULL) {
+		usage_error("cannot write the JSON summary '%s': %s", o->json,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Runs every job; returns the signal that interrupted the run, or 0. */
+static int
+main_run(struct cli *c, procq_summary **summary)
+{
+	int rc, sig;
+
+	if (watch_start(c) != 0) {
+		cli_fail(c, "starting", errno);
+		return 0;
+	}
+	c->t0 = cli_clock();
+	main_submit(c);
+	if ((rc = procq_run(c->q, NULL, summary)) != 0 && *summary == NULL) {
+		pthread_mutex_lock(&c->lock);
+		cli_fail(c, "running jobs", rc == PROCQ_ENOMEM ? ENOMEM : EIO);
+		pthread_mutex_unlock(&c->lock);
+	}
+	/* Every hook has run once the queue is shut down. */
+	procq_shutdown(c->q, 0);
+	sig = watch_stop();
+	output_flush_all(c);
+	pthread_mutex_lock(&c->lock);
+	progress_clear(c);
+	pthread_mutex_unlock(&c->lock);
+	return sig;
+}
+
+static int
+main_report(struct cli *c, const procq_summary *s, FILE *json, int sig)
+{
+	size_t failed;
+
+	if (s != NULL && !c->opt.quiet)
+		procq_summary_display(s, stderr);
+	if (json != NULL && s != NULL &&
+	    json_write(json, c, s, sig != 0) != 0 && c->error == 0) {
+		fprintf(stderr, "procq: writing '%s': %s\n", c->opt.json,
+		    strerror(errno));
+		c->error = errno ? errno : EIO;
+	}
+	if (sig != 0)
+		return 128 + sig;
+	if (c->error != 0 || s == NULL)
+		return CLI_EXIT_INTERNAL;
+	failed = procq_summary_failed(s);
+	return failed > CLI_EXIT_MAXFAIL ? CLI_EXIT_MAXFAIL : (int)failed;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cli c;
+	struct items it = { 0 };
+	procq_summary *summary = NULL;
+	FILE *json = NULL;
+	int rc, sig, status = CLI_EXIT_USAGE;
+
+	memset(&c, 0, sizeof c);
+	pthread_mutex_init(&c.lock, NULL);
+	if ((rc = args_parse(argc, argv, &c.opt)) != 0)
+		return rc > 0 ? 0 : CLI_EXIT_USAGE;
+	if (items_load(&c.opt, &it) != 0 || main_open(&c, &json) != 0)
+		goto out;
+	if (main_jobs(&c, &it) != 0) {
+		usage_error("out of memory");
+		goto out;
+	}
+	if ((c.q = main_queue(&c)) == NULL)
+		goto out;
+	c.progress = !c.opt.quiet && isatty(STDERR_FILENO);
+	sig = main_run(&c, &summary);
+	status = main_report(&c, summary, json, sig);
+out:
+	if (c.q != NULL)
+		procq_free(c.q);
+	procq_summary_free(summary);
+	main_free_jobs(&c);
+	items_free(&it);
+	if (c.joblog != NULL && fclose(c.joblog) != 0 && status == 0)
+		status = CLI_EXIT_INTERNAL;
+	if (json != NULL && fclose(json) != 0 && status == 0)
+		status = CLI_EXIT_INTERNAL;
+	pthread_mutex_destroy(&c.lock);
+	return status;
+}
