@@ -232,9 +232,16 @@ dispatch_head_done(struct worker *w, procq_handle *head)
 static char *
 dispatch_string(const msgpack_object *o)
 {
+	char *s;
+
 	if (o->type != MSGPACK_OBJECT_STR)
 		return NULL;
-	return strndup(o->via.str.ptr, o->via.str.size);
+	/* not strndup(): the bytes have no terminating NUL to look for */
+	if ((s = malloc(o->via.str.size + 1)) == NULL)
+		return NULL;
+	memcpy(s, o->via.str.ptr, o->via.str.size);
+	s[o->via.str.size] = '\0';
+	return s;
 }
 
 static void

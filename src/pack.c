@@ -187,7 +187,12 @@ unpack_one(const msgpack_object *o, char c, va_list *ap, bool store)
 		if (o->type != MSGPACK_OBJECT_STR)
 			return false;
 		if (store) {
-			copy = strndup(o->via.str.ptr, o->via.str.size);
+			/* msgpack strings have no terminating NUL */
+			copy = malloc(o->via.str.size + 1);
+			if (copy != NULL) {
+				memcpy(copy, o->via.str.ptr, o->via.str.size);
+				copy[o->via.str.size] = '\0';
+			}
 			*va_arg(*ap, char **) = copy;
 			return copy != NULL;
 		}

@@ -15,6 +15,18 @@
 #include "policy_tasks.h"
 #include "util.h"
 
+/* Compiled with ThreadSanitizer? */
+#if defined(__SANITIZE_THREAD__)
+#define TEST_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TEST_TSAN 1
+#endif
+#endif
+#ifndef TEST_TSAN
+#define TEST_TSAN 0
+#endif
+
 /* The initializer runs once per worker, with initargs, before any task. */
 START_TEST(test_initializer_state)
 {
@@ -384,9 +396,9 @@ workers_suite(void)
 	tcase_add_test(tc, test_max_tasks_per_worker_prefetch);
 
 	tc = add_tcase(s, "limits", 30);
-	/* AddressSanitizer's shadow memory does not fit an address space
+	/* The sanitizers' shadow memory does not fit an address space
 	 * limit. */
-	if (!TEST_ASAN)
+	if (!TEST_ASAN && !TEST_TSAN)
 		tcase_add_test(tc, test_max_memory);
 	tcase_add_test(tc, test_max_cpu);
 	tcase_add_test(tc, test_max_cpu_per_attempt);

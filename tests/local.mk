@@ -69,3 +69,4 @@ check-valgrind: $(PROCQ_TEST_CLEAN)
 	test $$fail = 0
 
 .PHONY: check-valgrind
+check-valgrind: check-valgrind-policy

@@ -17,6 +17,9 @@
 #define CLI_EXIT_USAGE		101	/* bad options or input: nothing ran */
 #define CLI_EXIT_INTERNAL	102	/* procq itself failed during the run */
 
+/* The summary lists at most this many cancelled jobs. */
+#define CLI_LIST_CANCELLED	20
+
 /* The task that runs one command, registered under this name. */
 #define CLI_TASK		"run"
 
@@ -136,7 +139,8 @@ void	 output_chunk(struct cli *c, struct job *j, int attempt, int stream,
 	    const char *p, size_t len);
 void	 output_final(struct cli *c, struct job *j);
 void	 output_flush_all(struct cli *c);
-void	 cli_fail(struct cli *c, const char *what, int err);
+bool	 cli_error(struct cli *c, const char *what, int err);
+void	 cli_fail(struct cli *c, const char *what, int err);	/* hooks */
 int	 write_all(int fd, const void *p, size_t len);
 
 /* progress.c: call with c->lock held (but cli_clock). */

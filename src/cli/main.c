@@ -87,6 +87,20 @@ main_free_jobs(struct cli *c)
 	free(c->jobs);
 }
 
+/* A failure of the main thread: procq_cancel() may run hooks here, so
+ * without c->lock. */
+static void
+main_fail(struct cli *c, const char *what, int err)
+{
+	bool first;
+
+	pthread_mutex_lock(&c->lock);
+	first = cli_error(c, what, err);
+	pthread_mutex_unlock(&c->lock);
+	if (first)
+		procq_cancel(c->q);
+}
+
 static int
 main_submit_one(struct cli *c, size_t i)
 {
@@ -125,10 +139,8 @@ main_submit(struct cli *c)
 		if ((rc = main_submit_one(c, i)) == PROCQ_ECLOSED)
 			return;
 		if (rc != 0) {
-			pthread_mutex_lock(&c->lock);
-			cli_fail(c, "submitting jobs", rc == PROCQ_ENOMEM ?
+			main_fail(c, "submitting jobs", rc == PROCQ_ENOMEM ?
 			    ENOMEM : EINVAL);
-			pthread_mutex_unlock(&c->lock);
 			return;
 		}
 	}
@@ -160,16 +172,13 @@ main_run(struct cli *c, procq_summary **summary)
 	int rc, sig;
 
 	if (watch_start(c) != 0) {
-		cli_fail(c, "starting", errno);
+		main_fail(c, "starting", errno);
 		return 0;
 	}
 	c->t0 = cli_clock();
 	main_submit(c);
-	if ((rc = procq_run(c->q, NULL, summary)) != 0 && *summary == NULL) {
-		pthread_mutex_lock(&c->lock);
-		cli_fail(c, "running jobs", rc == PROCQ_ENOMEM ? ENOMEM : EIO);
-		pthread_mutex_unlock(&c->lock);
-	}
+	if ((rc = procq_run(c->q, NULL, summary)) != 0 && *summary == NULL)
+		main_fail(c, "running jobs", rc == PROCQ_ENOMEM ? ENOMEM : EIO);
 	/* Every hook has run once the queue is shut down. */
 	procq_shutdown(c->q, 0);
 	sig = watch_stop();
@@ -180,13 +189,32 @@ main_run(struct cli *c, procq_summary **summary)
 	return sig;
 }
 
+/* The summary; past a few, cancelled jobs (an interrupted run of many
+ * items) are counted rather than listed. */
+static void
+main_summary(const procq_summary *s)
+{
+	size_t cancelled = procq_summary_cancelled(s);
+
+	if (cancelled <= CLI_LIST_CANCELLED) {
+		procq_summary_display(s, stderr);
+		return;
+	}
+	fprintf(stderr, "%zu tasks: %zu succeeded, %zu failed, %zu cancelled "
+	    "in %.3f s (not ok)\n", procq_summary_submitted(s),
+	    procq_summary_succeeded(s), procq_summary_failed(s), cancelled,
+	    procq_summary_duration(s));
+	procq_summary_check(s, 0, stderr);
+	fprintf(stderr, "  (%zu cancelled jobs not listed)\n", cancelled);
+}
+
 static int
 main_report(struct cli *c, const procq_summary *s, FILE *json, int sig)
 {
 	size_t failed;
 
 	if (s != NULL && !c->opt.quiet)
-		procq_summary_display(s, stderr);
+		main_summary(s);
 	if (json != NULL && s != NULL &&
 	    json_write(json, c, s, sig != 0) != 0 && c->error == 0) {
 		fprintf(stderr, "procq: writing '%s': %s\n", c->opt.json,

@@ -37,19 +37,29 @@ write_all(int fd, const void *p, size_t len)
 }
 
 /* The first failure of procq itself ends the run: said once, the jobs
- * cancelled.  A reader that went away (EPIPE) needs no words. */
-void
-cli_fail(struct cli *c, const char *what, int err)
+ * cancelled.  A reader that went away (EPIPE) needs no words.  Returns
+ * whether this was the first. */
+bool
+cli_error(struct cli *c, const char *what, int err)
 {
 	if (c->error != 0)
-		return;
+		return false;
 	c->error = err;
 	c->error_what = what;
 	if (err != EPIPE) {
 		progress_clear(c);
 		fprintf(stderr, "procq: %s: %s\n", what, strerror(err));
 	}
-	procq_cancel(c->q);
+	return true;
+}
+
+/* In a hook, procq_cancel() runs no hook itself: it may be called with
+ * c->lock held. */
+void
+cli_fail(struct cli *c, const char *what, int err)
+{
+	if (cli_error(c, what, err))
+		procq_cancel(c->q);
 }
 
 static void
@@ -166,7 +176,8 @@ output_final(struct cli *c, struct job *j)
 }
 
 /* At the end: whatever is still held (earlier jobs never finished, or a
- * completion was missed), in input order. */
+ * completion was missed), in input order.  The queue is shut down by
+ * then, so a cli_fail() here has no hook left to run. */
 void
 output_flush_all(struct cli *c)
 {

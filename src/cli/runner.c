@@ -76,12 +76,14 @@ runner_argv(procq_call *c, uint64_t *seq)
 	for (uint32_t i = 0; i < n; i++) {
 		const msgpack_object *w = &words->via.array.ptr[i];
 
+		/* Not strndup(): the string is not NUL-terminated. */
 		if (w->type != MSGPACK_OBJECT_STR ||
-		    (argv[i] = strndup(w->via.str.ptr, w->via.str.size)) ==
-		    NULL) {
+		    (argv[i] = malloc((size_t)w->via.str.size + 1)) == NULL) {
 			runner_free_argv(argv);
 			return NULL;
 		}
+		memcpy(argv[i], w->via.str.ptr, w->via.str.size);
+		argv[i][w->via.str.size] = '\0';
 	}
 	return argv;
 }
