@@ -62,16 +62,14 @@ static int
 sh_task(procq_call *c)
 {
 	static char out[OUTPUT_MAX];
-	const char *cmd;
-	size_t cmdlen, len;
+	size_t len;
 	int fds[2], status;
 	char *copy;
 	pid_t pid;
 
-	if (procq_call_unpack(c, "S", &cmd, &cmdlen) != 0)
+	/* "s" gives a NUL-terminated copy to exec with. */
+	if (procq_call_unpack(c, "s", &copy) != 0 || copy == NULL)
 		return procq_call_fail(c, "ArgumentError", "expected [str]");
-	if ((copy = strndup(cmd, cmdlen)) == NULL)
-		return procq_call_fail(c, "SystemError", "out of memory");
 	if (pipe(fds) != 0 || (pid = fork()) < 0) {
 		/* The worker outlives the task: leave nothing behind. */
 		free(copy);

@@ -14,7 +14,7 @@
  * worker fails alone; the program reports which inputs broke the parser and
  * how, and totals the good ones.
  */
-#define _GNU_SOURCE		/* strchrnul, strndup, asprintf */
+#define _GNU_SOURCE		/* strchrnul, asprintf */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,18 +86,16 @@ parse_task(procq_call *c)
 {
 	struct field f[16];
 	const struct field *items;
-	const char *text, *list;
+	const char *list;
 	char *copy, *p, *e, *eq;
-	size_t len;
 	int n = 0, line = 0;
 	double amount;
 	long count = 0;
 
-	/* S: zero-copy, and not NUL-terminated. */
-	if (procq_call_unpack(c, "S", &text, &len) != 0)
+	/* "s": a NUL-terminated copy, which the parser wants. */
+	if (procq_call_unpack(c, "s", &copy) != 0 || copy == NULL)
 		return procq_call_fail(c, "ArgumentError", "expected [str]");
-	if ((p = copy = strndup(text, len)) == NULL)
-		return procq_call_fail(c, "MemoryError", "out of memory");
+	p = copy;
 	while (*p != '\0' && n < 16) {
 		e = line_end(p);
 		line++;
