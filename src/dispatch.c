@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,38 @@ dispatch_head_started(struct worker *w)
 	}
 }
 
+/*
+ * A write to a dead worker's pipe raises SIGPIPE in the writing thread,
+ * which must never kill the caller.  procq's own thread blocks every
+ * signal; on the thread of a caller's event loop, SIGPIPE is blocked
+ * around the write and, if the write raised it, taken back.
+ */
+static int
+dispatch_write(struct worker *w)
+{
+	struct timespec zero = { 0, 0 };
+	sigset_t pipe_set, old, pending;
+	bool was_pending;
+	int n, saved;
+
+	if (!w->q->external_base)
+		return evbuffer_write(w->out, w->to_fd);
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	sigpending(&pending);
+	was_pending = sigismember(&pending, SIGPIPE) == 1;
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+	n = evbuffer_write(w->out, w->to_fd);
+	saved = errno;
+	if (n < 0 && saved == EPIPE && !was_pending)
+		while (sigtimedwait(&pipe_set, NULL, &zero) < 0 &&
+		    errno == EINTR)
+			;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	errno = saved;
+	return n;
+}
+
 void
 dispatch_flush(struct worker *w)
 {
@@ -93,7 +126,7 @@ dispatch_flush(struct worker *w)
 		event_del(w->write_ev);
 		return;
 	}
-	n = evbuffer_write(w->out, w->to_fd);
+	n = dispatch_write(w);
 	if (n < 0 && errno != EAGAIN && errno != EINTR) {
 		/* The worker is gone or broken; its death settles it. */
 		evbuffer_drain(w->out, evbuffer_get_length(w->out));
