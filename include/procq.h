@@ -110,6 +110,9 @@ typedef struct procq_error {
 	const char		*message;
 	int			 exit_status;	/* -1 unless the worker exited */
 	int			 signal;	/* -1 unless killed by a signal */
+	const char		*output;	/* for a crash: the end of what
+						 * the worker wrote to stderr */
+	size_t			 output_len;
 } procq_error;
 
 /* Hooks run on the supervisor thread, never under the engine's lock. */
@@ -151,6 +154,17 @@ typedef struct procq_config {
 	procq_progress_hook on_progress;
 	struct event_base *event_base;	/* run the supervisor on this loop
 				 * (the caller's) instead of a thread */
+	long stderr_tail;	/* bytes of a worker's stderr kept for its
+				 * crash report; 0 = 4096, negative = none */
+	long max_files;		/* open files per worker; 0 = inherited */
+	long max_procs;		/* processes of the worker's user; 0 = inherited */
+	unsigned uid;		/* run workers as this user; 0 = unchanged */
+	unsigned gid;		/* and group; 0 = the user's or unchanged */
+	const unsigned *groups;	/* supplementary groups; NULL = none when
+				 * uid or gid is set */
+	size_t ngroups;
+	bool no_new_privs;	/* workers may not gain privileges by exec
+				 * (always so when uid or gid is set) */
 } procq_config;
 
 /* Per-task options; a zero-initialised struct means all defaults. */
@@ -355,6 +369,7 @@ int procq_result_exit_status(const procq_result *r);
 int procq_result_signal(const procq_result *r);
 const void *procq_result_data(const procq_result *r, size_t *len);
 const void *procq_result_metadata(const procq_result *r, size_t *len);
+const char *procq_result_stderr(const procq_result *r, size_t *len);
 const msgpack_object *procq_result_value(const procq_result *r);
 int procq_result_unpack(const procq_result *r, const char *fmt, ...);
 

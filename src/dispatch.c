@@ -6,7 +6,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 
 #include "internal.h"
 #include "clock.h"
+#include "sigpipe.h"
 
 /* Packs one frame into q->sbuf and queues it on the worker's output. */
 static int
@@ -73,6 +73,7 @@ dispatch_head_started(struct worker *w)
 		return;	/* a tombstone at the head is dealt with by a kill */
 	t->status = PROCQ_RUNNING;
 	t->attempts++;
+	w->tail_len = 0;	/* its crash report starts here */
 	if (t->started == 0)
 		t->started = procq_clock_now();
 	if (w->hello)
@@ -83,35 +84,18 @@ dispatch_head_started(struct worker *w)
 	}
 }
 
-/*
- * A write to a dead worker's pipe raises SIGPIPE in the writing thread,
- * which must never kill the caller.  procq's own thread blocks every
- * signal; on the thread of a caller's event loop, SIGPIPE is blocked
- * around the write and, if the write raised it, taken back.
- */
+/* See sigpipe.h: only a caller's thread needs the guard. */
 static int
 dispatch_write(struct worker *w)
 {
-	struct timespec zero = { 0, 0 };
-	sigset_t pipe_set, old, pending;
-	bool was_pending;
-	int n, saved;
+	struct sigpipe_guard g;
+	int n;
 
 	if (!w->q->external_base)
 		return evbuffer_write(w->out, w->to_fd);
-	sigemptyset(&pipe_set);
-	sigaddset(&pipe_set, SIGPIPE);
-	sigpending(&pending);
-	was_pending = sigismember(&pending, SIGPIPE) == 1;
-	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+	sigpipe_block(&g);
 	n = evbuffer_write(w->out, w->to_fd);
-	saved = errno;
-	if (n < 0 && saved == EPIPE && !was_pending)
-		while (sigtimedwait(&pipe_set, NULL, &zero) < 0 &&
-		    errno == EINTR)
-			;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	errno = saved;
+	sigpipe_unblock(&g, n < 0 && errno == EPIPE);
 	return n;
 }
 
@@ -281,7 +265,11 @@ static void
 dispatch_result_error(struct worker *w, procq_handle *head,
     const struct wire_msg *msg)
 {
-	procq_error err = { PROCQ_ERR_TASK, NULL, NULL, -1, -1 };
+	procq_error err = {
+		.kind = PROCQ_ERR_TASK, .type = NULL,
+		.message = NULL,
+		.exit_status = -1, .signal = -1
+	};
 	char *type = NULL, *message = NULL;
 
 	if (msg->argc != 5 ||

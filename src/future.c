@@ -100,8 +100,10 @@ int
 procq_future_set_error(procq_handle *f, const char *type, const char *message)
 {
 	procq_error err = {
-		PROCQ_ERR_TASK, type != NULL ? type : "TaskError",
-		message != NULL ? message : "", -1, -1
+		.kind = PROCQ_ERR_TASK,
+		.type = type != NULL ? type : "TaskError",
+		.message = message != NULL ? message : "",
+		.exit_status = -1, .signal = -1
 	};
 
 	return future_finish(f, PROCQ_FAILED, &err, NULL, 0);

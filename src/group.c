@@ -66,8 +66,9 @@ gate_release(struct group_gate *gate)
 		gate_admit(gate, t);
 		if (task_enqueue(t) != 0) {
 			static const procq_error nomem = {
-				PROCQ_ERR_TASK, "MemoryError",
-				"out of memory admitting a task", -1, -1
+				.kind = PROCQ_ERR_TASK, .type = "MemoryError",
+				.message = "out of memory admitting a task",
+				.exit_status = -1, .signal = -1
 			};
 
 			task_finish(t, PROCQ_FAILED, &nomem, NULL, 0);

@@ -72,6 +72,11 @@ hook_retry(procq_handle *t, const procq_error *err)
 	ev->error.message = err->message ? strdup(err->message) : NULL;
 	ev->error.exit_status = err->exit_status;
 	ev->error.signal = err->signal;
+	if (err->output_len > 0 &&
+	    (ev->error.output = malloc(err->output_len)) != NULL) {
+		memcpy((char *)ev->error.output, err->output, err->output_len);
+		ev->error.output_len = err->output_len;
+	}
 }
 
 void
@@ -144,6 +149,7 @@ hook_call(const procq_config *cfg, struct hook_event *ev)
 		cfg->on_retry(ev->handle, &ev->error, cfg->hook_arg);
 		free((char *)ev->error.type);
 		free((char *)ev->error.message);
+		free((char *)ev->error.output);
 		break;
 	}
 }
@@ -186,6 +192,7 @@ hook_discard(procq_queue *q)
 		result_unref(ev->result);
 		free((char *)ev->error.type);
 		free((char *)ev->error.message);
+		free((char *)ev->error.output);
 		free(ev->data);
 	}
 	free(q->hooks.events);

@@ -85,6 +85,8 @@ struct procq_result {
 	bool			 detached;
 	const char		*metadata;
 	size_t			 metadata_len;
+	const char		*output;	/* the worker's stderr, crashes */
+	size_t			 output_len;
 	const char		*value_data;	/* raw msgpack, or NULL */
 	size_t			 value_len;
 	msgpack_object		 value;
@@ -149,6 +151,10 @@ struct worker {
 	int			 pidfd;
 	int			 to_fd;		/* supervisor writes tasks */
 	int			 from_fd;	/* supervisor reads results */
+	int			 err_fd;	/* the worker's stderr, or -1 */
+	struct event		*err_ev;
+	char			*tail;		/* the end of its stderr */
+	size_t			 tail_len;
 	bool			 hello;
 	bool			 eof;
 	struct event		*read_ev;
@@ -321,6 +327,11 @@ bool loop_on_thread(const procq_queue *q);
 bool loop_external_here(const procq_queue *q);
 void queue_unlock(procq_queue *q);
 void loop_wait(procq_queue *q, const struct timespec *deadline, int *rc);
+
+/* stderr.c */
+int stderr_open(struct worker *w);
+void stderr_drain(struct worker *w);
+void stderr_close(struct worker *w);
 
 /* pool.c */
 int pool_init(procq_queue *q);

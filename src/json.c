@@ -238,6 +238,11 @@ json_result(FILE *fp, const procq_result *r)
 		json_int_or_null(fp, r->exit_status);
 		fputs(",\"signal\":", fp);
 		json_int_or_null(fp, r->signal);
+		fputs(",\"stderr\":", fp);
+		if (r->output != NULL)
+			json_string(fp, r->output, r->output_len);
+		else
+			fputs("null", fp);
 		fputc('}', fp);
 	}
 	fputs(",\"value\":", fp);

@@ -37,8 +37,9 @@ loop_release_due(procq_queue *q)
 		t->due = 0;
 		if (task_enqueue(t) != 0) {
 			static const procq_error nomem = {
-				PROCQ_ERR_TASK, "MemoryError",
-				"out of memory queueing a retry", -1, -1
+				.kind = PROCQ_ERR_TASK, .type = "MemoryError",
+				.message = "out of memory queueing a retry",
+				.exit_status = -1, .signal = -1
 			};
 
 			task_finish(t, PROCQ_FAILED, &nomem, NULL, 0);
@@ -106,15 +107,21 @@ loop_after(procq_queue *q)
 	}
 }
 
-/* Ends every callback: acts on changes, runs the hooks they recorded
- * (with the lock released), and unlocks. */
+/* Ends every callback: runs the hooks it recorded (with the lock
+ * released), acts on the changes, and unlocks. */
 void
 loop_leave(procq_queue *q)
 {
-	loop_after(q);
-	while (hook_pending(q)) {
-		hook_run(q);
+	/* Hooks first: a task's on_complete has run before the task that
+	 * takes its worker starts. */
+	for (;;) {
+		if (hook_pending(q)) {
+			hook_run(q);
+			continue;
+		}
 		loop_after(q);
+		if (!hook_pending(q))
+			break;
 	}
 	q->in_callback = false;
 	pthread_mutex_unlock(&q->lock);

@@ -31,7 +31,7 @@ pool_init(procq_queue *q)
 		struct worker *w = &q->workers[i];
 
 		w->q = q;
-		w->pidfd = w->to_fd = w->from_fd = -1;
+		w->pidfd = w->to_fd = w->from_fd = w->err_fd = -1;
 		TAILQ_INIT(&w->inflight);
 	}
 	return 0;
@@ -62,6 +62,7 @@ worker_close(struct worker *w)
 	if (w->from_fd >= 0)
 		close(w->from_fd);
 	w->pidfd = w->to_fd = w->from_fd = -1;
+	stderr_close(w);
 	w->state = WORKER_EMPTY;
 	w->pid = 0;
 }
@@ -175,7 +176,7 @@ static int
 pool_spawn(struct worker *w)
 {
 	procq_queue *q = w->q;
-	int down[2], up[2];
+	int down[2], up[2], err[2] = { -1, -1 };
 	struct worker_ctx ctx;
 	pid_t pid;
 
@@ -184,6 +185,13 @@ pool_spawn(struct worker *w)
 	if (pipe2(up, O_CLOEXEC) != 0) {
 		close(down[0]);
 		close(down[1]);
+		return -1;
+	}
+	if (q->cfg.stderr_tail >= 0 && pipe2(err, O_CLOEXEC) != 0) {
+		close(down[0]);
+		close(down[1]);
+		close(up[0]);
+		close(up[1]);
 		return -1;
 	}
 	ctx.registry = &q->registry;
@@ -197,15 +205,22 @@ pool_spawn(struct worker *w)
 	ctx.initargs_len = q->cfg.initargs_len;
 	ctx.max_memory = q->cfg.max_memory;
 	ctx.max_cpu = q->cfg.max_cpu;
+	ctx.err_fd = err[1];
+	ctx.config = &q->cfg;
 	if ((pid = fork()) == 0)
 		worker_main(&ctx);
 	close(down[0]);
 	close(up[1]);
+	if (err[1] >= 0)
+		close(err[1]);
 	if (pid < 0) {
 		close(down[1]);
 		close(up[0]);
+		if (err[0] >= 0)
+			close(err[0]);
 		return -1;
 	}
+	w->err_fd = err[0];
 	setpgid(pid, pid);	/* the child does it too: whoever runs first */
 	w->pid = pid;
 	w->to_fd = down[1];
@@ -223,7 +238,7 @@ pool_spawn(struct worker *w)
 	evutil_make_socket_nonblocking(w->to_fd);
 	evutil_make_socket_nonblocking(w->from_fd);
 	q->live_workers++;
-	if (pool_events(w) != 0) {
+	if (pool_events(w) != 0 || stderr_open(w) != 0) {
 		pool_kill(w, PROCQ_ERR_SPAWN, NULL, "out of memory");
 		return 0;	/* reaped through the usual path */
 	}
@@ -236,7 +251,9 @@ static void
 pool_spawn_failed(procq_queue *q)
 {
 	static const procq_error err = {
-		PROCQ_ERR_SPAWN, "SpawnError", "could not start a worker", -1, -1
+		.kind = PROCQ_ERR_SPAWN, .type = "SpawnError",
+		.message = "could not start a worker",
+		.exit_status = -1, .signal = -1
 	};
 	struct timeval tv = procq_clock_timeval(0.1);
 	procq_handle *t;
@@ -448,8 +465,14 @@ crash_error(const struct worker *w, int status, procq_error *err,
 static void
 pool_requeue(procq_handle *t, bool started)
 {
+	static const procq_error nomem = {
+		.kind = PROCQ_ERR_TASK, .type = "MemoryError",
+		.message = "out of memory", .exit_status = -1, .signal = -1
+	};
 	static const procq_error cancelled = {
-		PROCQ_ERR_CANCELLED, "Cancelled", "cancelled", -1, -1
+		.kind = PROCQ_ERR_CANCELLED, .type = "Cancelled",
+		.message = "cancelled",
+		.exit_status = -1, .signal = -1
 	};
 
 	if (started)
@@ -462,9 +485,7 @@ pool_requeue(procq_handle *t, bool started)
 	t->status = t->attempts > 0 ? PROCQ_RETRYING : PROCQ_PENDING;
 	t->due = 0;
 	if (task_enqueue(t) != 0)
-		task_finish(t, PROCQ_FAILED, &(procq_error){
-		    PROCQ_ERR_TASK, "MemoryError", "out of memory", -1, -1 },
-		    NULL, 0);
+		task_finish(t, PROCQ_FAILED, &nomem, NULL, 0);
 }
 
 /* Settles the running task of a dead worker: it failed for the reason
@@ -487,6 +508,14 @@ pool_settle_head(struct worker *w, procq_handle *head, int status)
 		err.signal = -1;
 	} else
 		crash_error(w, status, &err, buf, sizeof buf);
+	/* What the job printed before it died belongs in the report. */
+	err.output = NULL;
+	err.output_len = 0;
+	if ((err.kind == PROCQ_ERR_CRASH || err.kind == PROCQ_ERR_TIMEOUT) &&
+	    w->tail_len > 0) {
+		err.output = w->tail;
+		err.output_len = w->tail_len;
+	}
 	task_attempt_failed(head, &err);
 }
 
@@ -509,6 +538,7 @@ pool_reap(struct worker *w)
 
 	if (w->kill_kind != PROCQ_ERR_PROTOCOL && !w->eof)
 		dispatch_drain(w);
+	stderr_drain(w);
 	/* The leader is a zombie until waited for, so its group id cannot be
 	 * reused: clean up grandchildren before reaping it. */
 	kill(-w->pid, SIGKILL);

@@ -73,7 +73,7 @@ result_new(const procq_handle *t, procq_status status,
 	size = sizeof *r + result_strlen(t->id) + result_strlen(t->name) +
 	    result_strlen(task) + result_strlen(t->group) +
 	    result_strlen(type) + result_strlen(message) + value_len +
-	    t->metadata_len;
+	    t->metadata_len + (err != NULL ? err->output_len + 1 : 0);
 	if ((r = calloc(1, size)) == NULL)
 		return NULL;
 	atomic_init(&r->refs, 1);
@@ -94,6 +94,13 @@ result_new(const procq_handle *t, procq_status status,
 	r->error_type = result_copy(&cursor, type);
 	r->error_message = result_copy(&cursor, message);
 	r->detached = t->detached;
+	if (err != NULL && err->output_len > 0) {
+		memcpy(cursor, err->output, err->output_len);
+		cursor[err->output_len] = '\0';
+		r->output = cursor;
+		r->output_len = err->output_len;
+		cursor += err->output_len + 1;
+	}
 	if (t->metadata_len > 0) {
 		memcpy(cursor, t->metadata, t->metadata_len);
 		r->metadata = cursor;
@@ -209,6 +216,14 @@ procq_result_data(const procq_result *r, size_t *len)
 	if (len != NULL)
 		*len = r != NULL ? r->value_len : 0;
 	return r != NULL ? r->value_data : NULL;
+}
+
+const char *
+procq_result_stderr(const procq_result *r, size_t *len)
+{
+	if (len != NULL)
+		*len = r != NULL ? r->output_len : 0;
+	return r != NULL ? r->output : NULL;
 }
 
 const void *

@@ -273,6 +273,31 @@ procq_summary_by_group(const procq_summary *s, const char *group)
 	return summary_filter(s, group, true);
 }
 
+/* The last lines a crashed worker wrote to stderr, indented. */
+static void
+summary_display_output(const char *p, size_t len, FILE *fp)
+{
+	size_t start = len, lines = 0;
+
+	if (len > 0 && p[len - 1] == '\n')
+		len--;
+	start = len;
+	while (start > 0 && lines < 5) {
+		start--;
+		if (p[start] == '\n' && ++lines == 5) {
+			start++;
+			break;
+		}
+	}
+	while (start < len) {
+		const char *nl = memchr(p + start, '\n', len - start);
+		size_t end = nl != NULL ? (size_t)(nl - p) : len;
+
+		fprintf(fp, "      | %.*s\n", (int)(end - start), p + start);
+		start = end + 1;
+	}
+}
+
 static void
 summary_display_result(const procq_result *r, FILE *fp)
 {
@@ -283,6 +308,8 @@ summary_display_result(const procq_result *r, FILE *fp)
 	fprintf(fp, " (attempt%s %d): %s: %s\n", r->attempts == 1 ? "" : "s",
 	    r->attempts, r->error_type != NULL ? r->error_type : "Error",
 	    r->error_message != NULL ? r->error_message : "");
+	if (r->output_len > 0)
+		summary_display_output(r->output, r->output_len, fp);
 }
 
 int
@@ -306,16 +333,28 @@ procq_summary_check(const procq_summary *s, int flags, FILE *fp)
 	return rc;
 }
 
+#define DISPLAY_CANCELLED 20
+
 void
 procq_summary_display(const procq_summary *s, FILE *fp)
 {
+	size_t shown = 0;
+
 	if (s == NULL || fp == NULL)
 		return;
 	fprintf(fp, "%zu tasks: %zu succeeded, %zu failed, %zu cancelled "
 	    "in %.3f s%s\n", s->n, s->succeeded, s->failed, s->cancelled,
 	    s->duration, procq_summary_ok(s) ? "" : " (not ok)");
 	for (size_t i = 0; i < s->n; i++) {
-		if (s->results[i]->status != PROCQ_SUCCEEDED)
-			summary_display_result(s->results[i], fp);
+		const procq_result *r = s->results[i];
+
+		/* Every failure is listed; a mass of cancellations (an
+		 * interrupted run) is counted past the first few. */
+		if (r->status == PROCQ_FAILED ||
+		    (r->status == PROCQ_CANCELLED && shown++ < DISPLAY_CANCELLED))
+			summary_display_result(r, fp);
 	}
+	if (s->cancelled > DISPLAY_CANCELLED)
+		fprintf(fp, "  ... and %zu more cancelled\n",
+		    s->cancelled - DISPLAY_CANCELLED);
 }

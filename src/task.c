@@ -213,8 +213,9 @@ task_finish(procq_handle *t, procq_status status,
 	procq_queue *q = t->q;
 	double duration = t->started > 0 ? procq_clock_now() - t->started : 0;
 	static const procq_error nomem = {
-		PROCQ_ERR_TASK, "MemoryError", "out of memory recording the result",
-		-1, -1
+		.kind = PROCQ_ERR_TASK, .type = "MemoryError",
+		.message = "out of memory recording the result",
+		.exit_status = -1, .signal = -1
 	};
 
 	if (t->place == PLACE_DONE)
@@ -254,7 +255,9 @@ task_attempt_failed(procq_handle *t, const procq_error *err)
 
 	if (err->kind == PROCQ_ERR_CANCELLED || t->cancel_requested) {
 		static const procq_error cancelled = {
-			PROCQ_ERR_CANCELLED, "Cancelled", "cancelled", -1, -1
+			.kind = PROCQ_ERR_CANCELLED, .type = "Cancelled",
+			.message = "cancelled",
+			.exit_status = -1, .signal = -1
 		};
 
 		task_finish(t, PROCQ_CANCELLED,
@@ -273,8 +276,9 @@ task_attempt_failed(procq_handle *t, const procq_error *err)
 	t->seq = t->q->next_seq++;
 	if (task_enqueue(t) != 0) {
 		static const procq_error nomem = {
-			PROCQ_ERR_TASK, "MemoryError", "out of memory queueing a retry",
-			-1, -1
+			.kind = PROCQ_ERR_TASK, .type = "MemoryError",
+			.message = "out of memory queueing a retry",
+			.exit_status = -1, .signal = -1
 		};
 
 		task_finish(t, PROCQ_FAILED, &nomem, NULL, 0);
@@ -291,7 +295,9 @@ void
 task_cancel(procq_handle *t)
 {
 	static const procq_error cancelled = {
-		PROCQ_ERR_CANCELLED, "Cancelled", "cancelled", -1, -1
+		.kind = PROCQ_ERR_CANCELLED, .type = "Cancelled",
+		.message = "cancelled",
+		.exit_status = -1, .signal = -1
 	};
 
 	if (t->place == PLACE_WORKER && TAILQ_FIRST(&t->worker->inflight) == t) {

@@ -15,7 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <grp.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -105,11 +108,26 @@ limits_watch_memory(size_t max_memory)
 		sigaction(fatal[i], &sa, NULL);
 }
 
+static void
+limits_set(int resource, long value)
+{
+	struct rlimit rl;
+
+	if (value <= 0 || getrlimit(resource, &rl) != 0)
+		return;
+	rl.rlim_cur = (rlim_t)value;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur > rl.rlim_max)
+		rl.rlim_cur = rl.rlim_max;
+	setrlimit(resource, &rl);
+}
+
 void
 limits_apply(const struct worker_ctx *ctx)
 {
 	struct rlimit rl;
 
+	limits_set(RLIMIT_NOFILE, ctx->config->max_files);
+	limits_set(RLIMIT_NPROC, ctx->config->max_procs);
 	if (ctx->max_memory == 0)
 		return;
 	if (getrlimit(RLIMIT_AS, &rl) != 0)
@@ -139,4 +157,46 @@ limits_arm_cpu(const struct worker_ctx *ctx)
 	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur > rl.rlim_max)
 		rl.rlim_cur = rl.rlim_max;
 	setrlimit(RLIMIT_CPU, &rl);
+}
+
+/*
+ * Runs the worker as another user when asked (the caller being root):
+ * groups first, then the group, then the user, and no way back through
+ * exec.  Says why in why when it cannot.
+ */
+int
+limits_drop_privileges(const procq_config *cfg, char *why, size_t len)
+{
+	gid_t *groups = NULL;
+	int rc = 0;
+
+	if (cfg->uid == 0 && cfg->gid == 0) {
+		if (cfg->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+			goto fail_nnp;
+		return 0;
+	}
+	if (cfg->ngroups > 0 &&
+	    (groups = calloc(cfg->ngroups, sizeof *groups)) != NULL)
+		for (size_t i = 0; i < cfg->ngroups; i++)
+			groups[i] = (gid_t)cfg->groups[i];
+	if (cfg->ngroups > 0 && groups == NULL)
+		rc = snprintf(why, len, "out of memory") > 0 ? -1 : -1;
+	else if (setgroups(cfg->ngroups, groups) != 0)
+		rc = snprintf(why, len, "cannot set the supplementary groups: "
+		    "%s", strerror(errno)) > 0 ? -1 : -1;
+	else if (cfg->gid != 0 && setgid((gid_t)cfg->gid) != 0)
+		rc = snprintf(why, len, "cannot switch to group %u: %s",
+		    cfg->gid, strerror(errno)) > 0 ? -1 : -1;
+	else if (cfg->uid != 0 && setuid((uid_t)cfg->uid) != 0)
+		rc = snprintf(why, len, "cannot switch to user %u: %s",
+		    cfg->uid, strerror(errno)) > 0 ? -1 : -1;
+	free(groups);
+	if (rc != 0)
+		return rc;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		goto fail_nnp;
+	return 0;
+fail_nnp:
+	snprintf(why, len, "cannot set no_new_privs: %s", strerror(errno));
+	return -1;
 }

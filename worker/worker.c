@@ -98,10 +98,13 @@ worker_setup_fds(const struct worker_ctx *ctx)
 {
 	int in = fcntl(ctx->in_fd, F_DUPFD, 10);
 	int out = fcntl(ctx->out_fd, F_DUPFD, 10);
+	int err = ctx->err_fd >= 0 ? fcntl(ctx->err_fd, F_DUPFD, 10) : -1;
 	int null = open("/dev/null", O_RDONLY);
 
-	if (in < 0 || out < 0)
+	if (in < 0 || out < 0 || (ctx->err_fd >= 0 && err < 0))
 		_exit(WORKER_EXIT_PROTOCOL);
+	if (err >= 0)
+		dup2(err, STDERR_FILENO);	/* read by the supervisor */
 	if (null >= 0 && null != STDIN_FILENO)
 		dup2(null, STDIN_FILENO);
 	if (dup2(in, WORKER_IN_FD) < 0 || dup2(out, WORKER_OUT_FD) < 0)
@@ -391,17 +394,36 @@ worker_run(struct worker_state *ws, struct local_task *lt)
 	msgpack_zone_clear(&ws->zone);
 }
 
-/* Runs the queue's initializer; a worker whose initializer fails says why
- * instead of hello, and leaves. */
+/* A worker that cannot start says why instead of hello, and leaves. */
+static void
+worker_init_failed(struct worker_state *ws, const char *type,
+    const char *text)
+{
+	msgpack_packer pk;
+	size_t start = wire_frame_begin(&ws->out);
+
+	msgpack_packer_init(&pk, &ws->out, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 3);
+	msgpack_pack_uint8(&pk, WIRE_INIT_FAILED);
+	msgpack_pack_str_with_body(&pk, type, strnlen(type, WORKER_MAX_MESSAGE));
+	msgpack_pack_str_with_body(&pk, text, strnlen(text, WORKER_MAX_MESSAGE));
+	wire_frame_end(&ws->out, start, ws->ctx->max_frame);
+	worker_flush(ws);
+	_exit(0);
+}
+
+/* Drops privileges, then runs the queue's initializer. */
 static void
 worker_init(struct worker_state *ws)
 {
 	const struct worker_ctx *ctx = ws->ctx;
 	procq_call call;
 	size_t off = 0;
-	char msg[64];
+	char msg[256];
 	int rc;
 
+	if (limits_drop_privileges(ctx->config, msg, sizeof msg) != 0)
+		worker_init_failed(ws, "PrivilegeError", msg);
 	if (ctx->initializer == NULL)
 		return;
 	call_init(&call);
@@ -415,25 +437,14 @@ worker_init(struct worker_state *ws)
 	rc = ctx->initializer(&call);
 	fflush(NULL);
 	if (rc != 0) {
-		msgpack_packer pk;
-		size_t start = wire_frame_begin(&ws->out);
-		const char *type = call.error_type ? call.error_type : "InitError";
 		const char *text = call.error_message;
 
 		if (text == NULL) {
 			snprintf(msg, sizeof msg, "initializer returned %d", rc);
 			text = msg;
 		}
-		msgpack_packer_init(&pk, &ws->out, msgpack_sbuffer_write);
-		msgpack_pack_array(&pk, 3);
-		msgpack_pack_uint8(&pk, WIRE_INIT_FAILED);
-		msgpack_pack_str_with_body(&pk, type,
-		    strnlen(type, WORKER_MAX_MESSAGE));
-		msgpack_pack_str_with_body(&pk, text,
-		    strnlen(text, WORKER_MAX_MESSAGE));
-		wire_frame_end(&ws->out, start, ctx->max_frame);
-		worker_flush(ws);
-		_exit(0);
+		worker_init_failed(ws,
+		    call.error_type ? call.error_type : "InitError", text);
 	}
 	call_reset(&call);
 	msgpack_zone_clear(&ws->zone);

@@ -27,6 +27,8 @@ struct worker_ctx {
 	size_t			 initargs_len;
 	size_t			 max_memory;
 	double			 max_cpu;
+	int			 err_fd;	/* becomes stderr; -1 = inherit */
+	const procq_config	*config;	/* read-only copy after fork */
 };
 
 struct procq_call {
@@ -51,6 +53,7 @@ int procq_format_count(const char *fmt);
 /* limits.c */
 void limits_apply(const struct worker_ctx *ctx);
 void limits_arm_cpu(const struct worker_ctx *ctx);
+int limits_drop_privileges(const procq_config *cfg, char *why, size_t len);
 
 /* worker.c */
 void worker_write_all(const char *p, size_t len);

@@ -55,26 +55,33 @@ hook_retry(procq_handle *h, const procq_error *err, void *arg)
 
 /* [attempt, stream, bytes] or [attempt, 0, exit status, signal]. */
 static void
-hook_progress(procq_handle *h, const msgpack_object *v, void *arg)
+hook_report(struct cli *c, struct job *j, const msgpack_object *v)
 {
-	struct cli *c = arg;
 	int attempt, stream, code, sig;
 	const void *p;
 	size_t len;
-	struct job *j;
 
-	pthread_mutex_lock(&c->lock);
-	if ((j = hook_job(c, h)) == NULL)
-		;
-	else if (procq_unpack(v, "iiy", &attempt, &stream, &p, &len) == 0 &&
-	    (stream == CLI_STREAM_OUT || stream == CLI_STREAM_ERR))
-		output_chunk(c, j, attempt, stream, p, len);
-	else if (procq_unpack(v, "iiii", &attempt, &stream, &code, &sig) ==
-	    0 && stream == CLI_STREAM_EXIT && attempt >= j->exit_attempt) {
+	if (procq_unpack(v, "iiy", &attempt, &stream, &p, &len) == 0) {
+		if (stream == CLI_STREAM_OUT || stream == CLI_STREAM_ERR)
+			output_chunk(c, j, attempt, stream, p, len);
+	} else if (procq_unpack(v, "iiii", &attempt, &stream, &code,
+	    &sig) == 0 && stream == CLI_STREAM_EXIT &&
+	    attempt >= j->exit_attempt) {
 		j->exit_attempt = attempt;
 		j->exit_status = code;
 		j->signal = sig;
 	}
+}
+
+static void
+hook_progress(procq_handle *h, const msgpack_object *v, void *arg)
+{
+	struct cli *c = arg;
+	struct job *j;
+
+	pthread_mutex_lock(&c->lock);
+	if ((j = hook_job(c, h)) != NULL)
+		hook_report(c, j, v);
 	pthread_mutex_unlock(&c->lock);
 }
 

@@ -53,7 +53,6 @@ items_read(FILE *fp, int delim, struct items *it)
 int
 items_load(const struct cli_opts *o, struct items *it)
 {
-	const char *from = o->arg_file ? o->arg_file : "standard input";
 	FILE *fp = stdin;
 	char *item;
 	int rc;
@@ -76,8 +75,12 @@ items_load(const struct cli_opts *o, struct items *it)
 		return -1;
 	}
 	rc = items_read(fp, o->null_sep ? '\0' : '\n', it);
-	if (rc != 0)
-		usage_error("reading items from %s: %s", from, strerror(errno));
+	if (rc != 0 && o->arg_file != NULL)
+		usage_error("cannot read items from '%s': %s", o->arg_file,
+		    strerror(errno));
+	else if (rc != 0)
+		usage_error("cannot read items from the standard input: %s",
+		    strerror(errno));
 	if (fp != stdin)
 		fclose(fp);
 	return rc;

@@ -5,8 +5,9 @@
  *
  * The command is a child of the worker and stays in the worker's process
  * group, so a timeout or a cancel, which signals that group, reaches it.
- * While the command runs the worker holds back SIGTERM: it waits for the
- * command to finish (the kill grace is the command's), then dies of it.
+ * While the command runs the worker keeps SIGTERM blocked: it waits for
+ * the command to finish (the kill grace is the command's), then dies of
+ * the SIGTERM left pending, without reporting a result.
  */
 #include "config.h"
 
@@ -26,14 +27,6 @@
 
 /* Output goes out in reports of at most this many bytes. */
 #define RUNNER_CHUNK	(64 * 1024)
-
-static volatile sig_atomic_t runner_term;
-
-static void
-runner_on_term(int sig)
-{
-	runner_term = sig;
-}
 
 const char *
 signal_name(int sig, char *buf, size_t len)
@@ -97,7 +90,6 @@ runner_exec(char **argv, uint64_t seq, int attempt, int out, int err,
 	sigset_t none;
 	int e;
 
-	signal(SIGTERM, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (dup2(out, STDOUT_FILENO) < 0 || dup2(err, STDERR_FILENO) < 0)
@@ -227,14 +219,12 @@ runner_result(procq_call *c, const char *cmd, int status, int exec_errno)
 }
 
 static int
-runner_wait(pid_t pid)
+runner_wait(pid_t pid, int *status)
 {
-	int status = 0;
-
-	while (waitpid(pid, &status, 0) < 0)
+	while (waitpid(pid, status, 0) < 0)
 		if (errno != EINTR)
 			return -1;
-	return status;
+	return 0;
 }
 
 static int
@@ -253,29 +243,23 @@ runner_pipes(int out[2], int err[2], int st[2])
 	return -1;
 }
 
-/* Starts the command with SIGTERM held back in the worker. */
+/* Starts the command; SIGTERM stays blocked in the worker. */
 static pid_t
 runner_start(char **argv, uint64_t seq, int attempt, int *out_fd,
     int *err_fd, int *st_fd)
 {
-	struct sigaction sa;
-	sigset_t term, old;
-	int out[2], err[2], st[2];
+	sigset_t term;
+	int out[2], err[2], st[2], saved;
 	pid_t pid, parent = getpid();
 
 	if (runner_pipes(out, err, st) != 0)
 		return -1;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = runner_on_term;
-	sigemptyset(&sa.sa_mask);
 	sigemptyset(&term);
 	sigaddset(&term, SIGTERM);
-	sigprocmask(SIG_BLOCK, &term, &old);
-	runner_term = 0;
-	sigaction(SIGTERM, &sa, NULL);
+	sigprocmask(SIG_BLOCK, &term, NULL);
 	if ((pid = fork()) == 0)
 		runner_exec(argv, seq, attempt, out[1], err[1], st[1], parent);
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	saved = errno;
 	close(out[1]);
 	close(err[1]);
 	close(st[1]);
@@ -283,6 +267,7 @@ runner_start(char **argv, uint64_t seq, int attempt, int *out_fd,
 		close(out[0]);
 		close(err[0]);
 		close(st[0]);
+		errno = saved;
 		return -1;
 	}
 	*out_fd = out[0];
@@ -291,20 +276,22 @@ runner_start(char **argv, uint64_t seq, int attempt, int *out_fd,
 	return pid;
 }
 
-/* The worker dies of a SIGTERM it held back, now that the command is
- * gone. */
+/* The command is gone: a SIGTERM that came meanwhile (a timeout or a
+ * cancel) ends the worker now. */
 static void
 runner_release_term(void)
 {
-	signal(SIGTERM, SIG_DFL);
-	if (runner_term != 0)
-		raise(SIGTERM);
+	sigset_t term;
+
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_UNBLOCK, &term, NULL);
 }
 
 int
 runner_task(procq_call *c)
 {
-	int out, err, st, status, exec_errno, rc;
+	int out, err, st, status = 0, exec_errno, rc = 0;
 	uint64_t seq;
 	char **argv;
 	pid_t pid;
@@ -322,9 +309,12 @@ runner_task(procq_call *c)
 	}
 	exec_errno = runner_exec_error(st);
 	runner_collect(c, out, err);
-	status = runner_wait(pid);
+	if (runner_wait(pid, &status) != 0)
+		rc = procq_call_fail(c, "SpawnError", "lost '%s': %s", argv[0],
+		    strerror(errno));
 	runner_release_term();
-	rc = runner_result(c, argv[0], status, exec_errno);
+	if (rc == 0)
+		rc = runner_result(c, argv[0], status, exec_errno);
 	runner_free_argv(argv);
 	return rc;
 }

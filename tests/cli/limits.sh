@@ -1,0 +1,26 @@
+#!/bin/sh
+# Per-job limits: --max-cpu ends a busy job with SIGXCPU; --max-mem
+# limits the address space a job's command may take.
+. "${srcdir:-.}/tests/cli/lib.sh"
+
+run --max-cpu 1 --joblog "$T/log" -- sh -c 'while :; do :; done' sh ::: spin
+expect_rc 1
+contains err "Signal: killed by SIGXCPU"
+grep -q '^1	spin	failed	1	-1	24	' "$T/log" || fail "joblog: $(cat "$T/log")"
+
+run -q --max-mem 64M -- sh -c 'ulimit -v' sh ::: 1
+expect_rc 0
+kib=$(cat "$T/out")
+[ "$kib" != unlimited ] && [ "$kib" -ge 65536 ] ||
+    fail "address space limit of a job: $kib KiB"
+# Under AddressSanitizer a worker starts with terabytes of address space
+# reserved, so the limit is as good as none: test the effect only without.
+if [ "$kib" -lt 1073741824 ]; then
+	run -k --max-mem 64M -- dd if=/dev/zero of=/dev/null count=1 ::: \
+	    bs=1M bs=300M
+	expect_rc 1
+	contains err "memory exhausted"
+	grep -q "^  failed .* bs=300M (attempt 1): ExitStatus: exit status 1" \
+	    "$T/err" || fail "bs=300M did not fail alone"
+fi
+exit 0

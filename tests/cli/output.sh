@@ -1,0 +1,54 @@
+#!/bin/sh
+# Output: --keep-order prints in input order although jobs finish in
+# reverse; --line-buffer streams "name: line" while the job runs; large
+# binary output on both streams arrives whole and exact.
+. "${srcdir:-.}/tests/cli/lib.sh"
+
+# Job N waits for job N+1 to finish, so they finish 3, 2, 1.
+cat >"$T/chain" <<'SCRIPT'
+#!/bin/sh
+dir=$1 n=$2 i=0
+if [ "$n" -lt 3 ]; then
+	while [ ! -e "$dir/done.$((n + 1))" ]; do
+		i=$((i + 1))
+		[ $i -lt 600 ] || exit 9
+		sleep 0.05
+	done
+fi
+echo "job $n"
+echo "job $n end"
+touch "$dir/done.$n"
+SCRIPT
+chmod +x "$T/chain"
+
+run -j 3 -k --joblog "$T/log" -- "$T/chain" "$T" ::: 1 2 3
+expect_rc 0
+printf 'job 1\njob 1 end\njob 2\njob 2 end\njob 3\njob 3 end\n' >"$T/want"
+cmp -s "$T/out" "$T/want" || fail "--keep-order printed: $(cat "$T/out")"
+lines log 3
+
+# --line-buffer: the first line is printed while the job still runs
+# (the job waits until it sees it in procq's output); a last line without
+# a newline gets one; stderr lines go to stderr, prefixed too.
+run -j 2 --line-buffer --name 'n-{}' -- sh -c '
+	echo first; echo oops >&2; i=0
+	until grep -q "^n-$1: first\$" "$0/out"; do
+		i=$((i + 1)); [ $i -lt 600 ] || exit 9; sleep 0.05
+	done
+	printf second' "$T" ::: a b
+expect_rc 0
+has out "n-a: first"
+has out "n-a: second"
+has out "n-b: first"
+has out "n-b: second"
+lines out 4
+has err "n-a: oops"
+has err "n-b: oops"
+
+# Megabytes on stdout and stderr at once: no deadlock, every byte there.
+head -c 3000000 /dev/urandom >"$T/blob"
+run -q -j 2 -- sh -c 'cat "$1" & cat "$1" >&2; wait' sh "$T/blob" ::: 1
+expect_rc 0
+cmp -s "$T/out" "$T/blob" || fail "stdout differs from what the job wrote"
+cmp -s "$T/err" "$T/blob" || fail "stderr differs from what the job wrote"
+exit 0

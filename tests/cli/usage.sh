@@ -1,0 +1,67 @@
+#!/bin/sh
+# Usage errors: a one-line "procq: ..." message, exit status 101, and no
+# job started.  --help and --version.
+. "${srcdir:-.}/tests/cli/lib.sh"
+
+# usage_fails WORDS...: procq WORDS... -- CMD ::: 1 must refuse to run.
+usage_fails() {
+	rm -f "$T/started"
+	run "$@"
+	expect_rc 101
+	lines err 1
+	grep -q '^procq: ' "$T/err" || fail "message: $(cat "$T/err")"
+	[ ! -s "$T/out" ] || fail "$*: printed on stdout"
+	[ ! -e "$T/started" ] || fail "$*: a job started"
+}
+
+
+usage_fails --jobs x -- sh -c 'touch "$0/started"' "$T" ::: 1
+contains err "--jobs"
+usage_fails --jobs 0 -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --timeout -1 -- sh -c 'touch "$0/started"' "$T" ::: 1
+contains err "--timeout"
+usage_fails --timeout abc -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --retries 1.5 -- sh -c 'touch "$0/started"' "$T" ::: 1
+contains err "--retries"
+usage_fails --retries -2 -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --retry-delay nan -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --backoff 0.5 -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --rate 0 -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --burst 0 -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --kill-grace -1 -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --priority 1e3 -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --max-mem 10X -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --max-mem -5 -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --max-cpu 0 -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --no-such-option -- sh -c 'touch "$0/started"' "$T" ::: 1
+contains err "unknown option '--no-such-option'"
+usage_fails -Z -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --timeout
+contains err "needs an argument"
+usage_fails -j 2
+contains err "no command"
+usage_fails -- ::: 1 2
+contains err "no command"
+usage_fails -k --line-buffer -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails -a "$T/no-such-file" -- sh -c 'touch "$0/started"' "$T"
+contains err "no-such-file"
+usage_fails -a "$T" -- sh -c 'touch "$0/started"' "$T"
+usage_fails -a "$T/x" -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --json "$T/no/such/dir" -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --joblog "$T/no/such/dir" -- sh -c 'touch "$0/started"' "$T" ::: 1
+
+# Options after the command belong to the command.
+run -- echo --jobs x ::: 1
+expect_rc 0
+has out "--jobs x 1"
+
+run --help
+expect_rc 0
+contains out "usage: procq [options]"
+contains out "--keep-order"
+run -h
+expect_rc 0
+run --version
+expect_rc 0
+grep -qx 'procq [0-9]*\.[0-9]*\.[0-9]*' "$T/out" || fail "version: $(cat "$T/out")"
+exit 0
