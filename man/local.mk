@@ -1,6 +1,8 @@
-# Manual pages.  Every function and public type has a page of its own name in
-# man3; the names of a family are symbolic links to the page that documents it.
+# Manual pages: procq(1) for the command, procq(7) for the guide.  Every
+# function and public type has a page of its own name in man3; the names of
+# a family are symbolic links to the page that documents it.
 dist_man_MANS += \
+	man/man1/procq.1 \
 	man/man3/procq.3 \
 	man/man3/procq_active.3 \
 	man/man3/procq_args.3 \
@@ -109,6 +111,7 @@ dist_man_MANS += \
 	man/man3/procq_result_name.3 \
 	man/man3/procq_result_signal.3 \
 	man/man3/procq_result_status.3 \
+	man/man3/procq_result_stderr.3 \
 	man/man3/procq_result_task.3 \
 	man/man3/procq_result_unpack.3 \
 	man/man3/procq_result_value.3 \

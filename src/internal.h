@@ -269,7 +269,10 @@ void task_finish(procq_handle *t, procq_status status,
     const procq_error *err, const char *value, size_t value_len);
 void task_attempt_failed(procq_handle *t, const procq_error *err);
 void task_cancel(procq_handle *t);
-void task_cancel_all(procq_queue *q, bool spare_must_complete);
+/* What task_cancel_all() leaves alone. */
+#define CANCEL_SPARE_MUST_COMPLETE	0x1
+#define CANCEL_SPARE_FUTURES		0x2
+void task_cancel_all(procq_queue *q, unsigned spare);
 bool task_ready_less(const void *a, const void *b);
 bool task_delay_less(const void *a, const void *b);
 void task_set_index(void *elem, size_t index);

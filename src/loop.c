@@ -285,7 +285,7 @@ loop_external_here(const procq_queue *q)
 static void
 loop_teardown_now(procq_queue *q)
 {
-	task_cancel_all(q, false);
+	task_cancel_all(q, 0);
 	for (int i = 0; i < q->nworkers; i++) {
 		struct worker *w = &q->workers[i];
 

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -42,7 +43,25 @@ config_valid(const procq_config *c)
 	if (c->initargs_len > 0 && (c->initargs == NULL ||
 	    !wire_check(c->initargs, c->initargs_len)))
 		return false;
+	if (c->max_files < 0 || c->max_procs < 0 ||
+	    (c->ngroups > 0 && c->groups == NULL))
+		return false;
 	return true;
+}
+
+/* A user without a group runs in the user's own group, looked up here:
+ * a worker forked from a threaded process must not call into NSS. */
+static int
+config_user_group(procq_config *cfg)
+{
+	struct passwd pw, *found = NULL;
+	char buf[4096];
+
+	if (getpwuid_r((uid_t)cfg->uid, &pw, buf, sizeof buf, &found) != 0 ||
+	    found == NULL)
+		return -1;
+	cfg->gid = (unsigned)pw.pw_gid;
+	return 0;
 }
 
 static int
@@ -71,6 +90,8 @@ config_resolve(const procq_config *in, procq_config *out)
 		cfg.fail_policy = PROCQ_FAIL_CONTINUE;
 	if (cfg.on_timeout == PROCQ_ON_TIMEOUT_DEFAULT)
 		cfg.on_timeout = PROCQ_ON_TIMEOUT_COMPLETE;
+	if (cfg.uid != 0 && cfg.gid == 0 && config_user_group(&cfg) != 0)
+		return PROCQ_EINVAL;
 	*out = cfg;
 	return 0;
 }

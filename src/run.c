@@ -35,7 +35,10 @@ run_wait(procq_queue *q, double timeout)
 		loop_wait(q, timeout > 0 ? &deadline : NULL, &rc);
 	if (run_over(q))
 		return 0;
-	task_cancel_all(q, q->cfg.on_timeout == PROCQ_ON_TIMEOUT_COMPLETE);
+	/* A future is the caller's: only a full stop cancels it. */
+	task_cancel_all(q, CANCEL_SPARE_FUTURES |
+	    (q->cfg.on_timeout == PROCQ_ON_TIMEOUT_COMPLETE ?
+	    CANCEL_SPARE_MUST_COMPLETE : 0));
 	while (q->outstanding > 0)
 		loop_wait(q, NULL, NULL);
 	return PROCQ_ETIMEDOUT;
@@ -178,12 +181,12 @@ procq_shutdown(procq_queue *q, int flags)
 	q->closed = true;
 	pthread_cond_broadcast(&q->cond);
 	if (flags & PROCQ_SHUTDOWN_FORCE)
-		task_cancel_all(q, false);
+		task_cancel_all(q, 0);
 	/* Queued work must drain; if no worker can be had, it is cancelled
 	 * rather than waited for forever. */
 	if (q->state == QUEUE_NEW && q->outstanding > 0 &&
 	    queue_start_locked(q) != 0)
-		task_cancel_all(q, false);
+		task_cancel_all(q, 0);
 	if (q->state == QUEUE_NEW)
 		q->state = QUEUE_STOPPED;
 	while (q->outstanding > 0)
@@ -206,7 +209,7 @@ procq_cancel(procq_queue *q)
 	pthread_mutex_lock(&q->lock);
 	q->closed = true;
 	pthread_cond_broadcast(&q->cond);
-	task_cancel_all(q, false);
+	task_cancel_all(q, 0);
 	queue_unlock(q);
 	return 0;
 }

@@ -244,7 +244,8 @@ task_finish(procq_handle *t, procq_status status,
 		return;
 	hook_complete(t);
 	if (t->status == PROCQ_FAILED && queue_fail_policy(q) == PROCQ_FAIL_FIRST)
-		task_cancel_all(q, true);
+		task_cancel_all(q, CANCEL_SPARE_MUST_COMPLETE |
+		    CANCEL_SPARE_FUTURES);
 }
 
 /* An attempt failed: retry it under its policy, or finish it failed. */
@@ -315,19 +316,20 @@ task_cancel(procq_handle *t)
 	task_finish(t, PROCQ_CANCELLED, &cancelled, NULL, 0);
 }
 
-/* Every unfinished task is cancelled, but for must_complete ones when they
- * are spared: the sweep behind force shutdown, fail_first and run
- * timeouts. */
+/* Every unfinished task is cancelled, but for those spared: the sweep
+ * behind force shutdown, procq_cancel(), fail_first and run timeouts. */
 void
-task_cancel_all(procq_queue *q, bool spare_must_complete)
+task_cancel_all(procq_queue *q, unsigned spare)
 {
 	procq_handle *t;
 
 	/* Cancelling finishes tasks but leaves them in q->tasks. */
 	TAILQ_FOREACH(t, &q->tasks, all_link) {
-		/* A future is the caller's: only a full stop cancels it. */
-		if (t->place == PLACE_DONE ||
-		    (spare_must_complete && (t->must_complete || t->future)))
+		if (t->place == PLACE_DONE)
+			continue;
+		if ((spare & CANCEL_SPARE_MUST_COMPLETE) && t->must_complete)
+			continue;
+		if ((spare & CANCEL_SPARE_FUTURES) && t->future)
 			continue;
 		task_cancel(t);
 	}

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -72,6 +73,30 @@ task_exit0(procq_call *c)
 	exit(0);	/* flushes whatever stdio buffers the worker has */
 }
 
+/* Forks a grandchild that would sleep for ever, writes its pid and the
+ * worker's to the file named by the argument, then waits. */
+static int
+task_family(procq_call *c)
+{
+	char *path = NULL;
+	FILE *fp;
+	pid_t child;
+
+	if (procq_call_unpack(c, "s", &path) != 0 || path == NULL)
+		return procq_call_fail(c, "ArgumentError", "expected [path]");
+	if ((child = fork()) == 0) {
+		execl("/bin/sleep", "sleep", "1000", (char *)NULL);
+		_exit(127);
+	}
+	if ((fp = fopen(path, "w")) != NULL) {
+		fprintf(fp, "%d %d\n", (int)getpid(), (int)child);
+		fclose(fp);
+	}
+	free(path);
+	pause();
+	return 0;
+}
+
 static procq_queue *
 env_queue(void)
 {
@@ -82,6 +107,7 @@ env_queue(void)
 	ck_assert_int_eq(procq_register(q, "process", task_process), 0);
 	ck_assert_int_eq(procq_register(q, "signals", task_signals), 0);
 	ck_assert_int_eq(procq_register(q, "exit0", task_exit0), 0);
+	ck_assert_int_eq(procq_register(q, "family", task_family), 0);
 	ck_assert_int_eq(procq_start(q), 0);
 	return q;
 }
@@ -138,7 +164,7 @@ START_TEST(test_worker_process)
 	    &got, &cloexec), 0);
 	ck_assert_int_ne(pid, getpid());
 	ck_assert_int_eq(pgid, pid);		/* its own process group */
-	ck_assert_int_eq(deathsig, SIGKILL);	/* dies with the parent */
+	ck_assert_int_ne(deathsig, 0);		/* dies with the parent */
 	ck_assert_int_eq(got, 0);		/* stdin: /dev/null */
 	ck_assert_int_ne(cloexec, 0);		/* an exec'd program gets no pipe */
 	procq_free(q);
@@ -202,6 +228,52 @@ START_TEST(test_worker_stdio_not_duplicated)
 }
 END_TEST
 
+static bool
+pids_written(void *arg)
+{
+	return file_size(arg) > 0;
+}
+
+/* The caller dies: its worker and what the task started go with it. */
+START_TEST(test_worker_family_dies_with_caller)
+{
+	char path[128];
+	int worker = 0, grandchild = 0;
+	bool worker_gone, grandchild_gone;
+	pid_t caller;
+	FILE *fp;
+
+	make_tmpfile(path, sizeof path);
+	if ((caller = fork()) == 0) {
+		procq_queue *q = env_queue();
+
+		procq_submitf(q, "family", NULL, NULL, "s", path);
+		pause();
+		_exit(0);
+	}
+	ck_assert_int_gt(caller, 0);
+	ck_assert_msg(wait_until(pids_written, path, 20),
+	    "the task never wrote its pids");
+	fp = fopen(path, "r");
+	ck_assert_ptr_nonnull(fp);
+	ck_assert_int_eq(fscanf(fp, "%d %d", &worker, &grandchild), 2);
+	fclose(fp);
+	kill(caller, SIGKILL);
+	waitpid(caller, NULL, 0);
+	worker_gone = wait_pid_gone(worker, 5);
+	grandchild_gone = wait_pid_gone(grandchild, 5);
+	/* Whatever the verdict, nothing is left running behind the test. */
+	if (!worker_gone)
+		kill(worker, SIGKILL);
+	if (!grandchild_gone)
+		kill(grandchild, SIGKILL);
+	unlink(path);
+	ck_assert_msg(worker_gone, "the worker outlived its caller");
+	ck_assert_msg(grandchild_gone,
+	    "a process the task started outlived the caller");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -212,5 +284,6 @@ main(void)
 	tcase_add_test(tc, test_worker_process);
 	tcase_add_test(tc, test_worker_signals);
 	tcase_add_test(tc, test_worker_stdio_not_duplicated);
+	tcase_add_test(tc, test_worker_family_dies_with_caller);
 	return run_suite(s);
 }

@@ -116,6 +116,33 @@ worker_setup_fds(const struct worker_ctx *ctx)
 	fcntl(WORKER_IN_FD, F_SETFL, O_NONBLOCK);
 }
 
+/*
+ * When the supervisor thread dies, the worker is told by a signal of its
+ * own (a real-time one tasks are unlikely to use) and takes its whole
+ * process group down with it: the processes a task started must not
+ * outlive the caller either.
+ */
+static void
+worker_orphaned(int sig)
+{
+	(void)sig;
+	kill(0, SIGKILL);
+	_exit(1);
+}
+
+static void
+worker_watch_parent(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = worker_orphaned;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGRTMAX - 1, &sa, NULL) != 0 ||
+	    prctl(PR_SET_PDEATHSIG, SIGRTMAX - 1) != 0)
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
 static void
 worker_setup(const struct worker_ctx *ctx)
 {
@@ -123,10 +150,10 @@ worker_setup(const struct worker_ctx *ctx)
 	worker_process = 1;
 #endif
 	setpgid(0, 0);
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	worker_reset_signals();
+	worker_watch_parent();
 	if (getppid() != ctx->parent)	/* the parent died before prctl */
 		_exit(0);
-	worker_reset_signals();
 	/* Output the parent had buffered is the parent's to print. */
 	__fpurge(stdout);
 	__fpurge(stderr);
@@ -376,7 +403,10 @@ worker_run(struct worker_state *ws, struct local_task *lt)
 		_exit(WORKER_EXIT_PROTOCOL);
 	limits_arm_cpu(ws->ctx);
 	rc = e->fn(&call);
-	fflush(NULL);	/* what the task printed, before its result */
+	/* What the task printed, before its result.  Only these two: other
+	 * streams may be the caller's, inherited with unflushed bytes. */
+	fflush(stdout);
+	fflush(stderr);
 	if (rc == 0 && call.ret.size == 0)
 		worker_send_value(ws, lt->id, "\xc0", 1);	/* nil */
 	else if (rc == 0 && !wire_check(call.ret.data, call.ret.size))
@@ -435,7 +465,8 @@ worker_init(struct worker_state *ws)
 	    &call.args) != MSGPACK_UNPACK_SUCCESS)
 		_exit(WORKER_EXIT_PROTOCOL);
 	rc = ctx->initializer(&call);
-	fflush(NULL);
+	fflush(stdout);
+	fflush(stderr);
 	if (rc != 0) {
 		const char *text = call.error_message;
 
