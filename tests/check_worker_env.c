@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -95,6 +96,46 @@ task_family(procq_call *c)
 	free(path);
 	pause();
 	return 0;
+}
+
+static int
+task_say_and_crash(procq_call *c)
+{
+	fprintf(stderr, "parsing record 17\nabout to crash\n");
+	raise(SIGSEGV);
+	return procq_call_fail(c, "Unreachable", "still alive");
+}
+
+/* Opens /dev/null until it cannot; returns how many it could. */
+static int
+task_open_many(procq_call *c)
+{
+	int n = 0;
+
+	while (n < 256 && open("/dev/null", O_RDONLY) >= 0)
+		n++;
+	return procq_call_return(c, "ii", n, errno);
+}
+
+static int
+task_ids(procq_call *c)
+{
+	return procq_call_return(c, "iii", (int)getuid(), (int)getgid(),
+	    prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0));
+}
+
+static procq_queue *
+env_queue_config(const procq_config *cfg)
+{
+	procq_queue *q = procq_create(cfg, NULL);
+
+	ck_assert_ptr_nonnull(q);
+	ck_assert_int_eq(procq_register(q, "say_and_crash",
+	    task_say_and_crash), 0);
+	ck_assert_int_eq(procq_register(q, "open_many", task_open_many), 0);
+	ck_assert_int_eq(procq_register(q, "ids", task_ids), 0);
+	ck_assert_int_eq(procq_start(q), 0);
+	return q;
 }
 
 static procq_queue *
@@ -274,6 +315,66 @@ START_TEST(test_worker_family_dies_with_caller)
 }
 END_TEST
 
+/* A crash report carries what the job printed before it died. */
+START_TEST(test_worker_stderr_in_crash_report)
+{
+	procq_queue *q = env_queue_config(&(procq_config){ .workers = 1 });
+	procq_handle *h = NULL;
+	const procq_result *r;
+	const char *out;
+	size_t len;
+
+	ck_assert_int_eq(procq_submitf(q, "say_and_crash", NULL, &h, ""), 0);
+	ck_assert_int_eq(procq_handle_wait(h, 20), 0);
+	r = procq_handle_result(h);
+	ck_assert_int_eq(procq_result_error_kind(r), PROCQ_ERR_CRASH);
+	out = procq_result_stderr(r, &len);
+	ck_assert_ptr_nonnull(out);
+	ck_assert_msg(strstr(out, "about to crash") != NULL,
+	    "stderr tail: %.*s", (int)len, out);
+	procq_free(q);
+}
+END_TEST
+
+START_TEST(test_worker_max_files)
+{
+	procq_queue *q = env_queue_config(&(procq_config){ .workers = 1,
+	    .max_files = 16 });
+	procq_handle *h = NULL;
+	int n, err;
+
+	ck_assert_int_eq(procq_submitf(q, "open_many", NULL, &h, ""), 0);
+	ck_assert_int_eq(procq_handle_wait(h, 20), 0);
+	ck_assert_int_eq(procq_handle_value(h, "ii", &n, &err), 0);
+	ck_assert_int_le(n, 16);
+	ck_assert_int_eq(err, EMFILE);
+	procq_free(q);
+}
+END_TEST
+
+/* As root, workers can run as another user, without a way back. */
+START_TEST(test_worker_drops_privileges)
+{
+	procq_queue *q;
+	procq_handle *h = NULL;
+	int uid, gid, nnp;
+
+	if (getuid() != 0)
+		return;	/* only root can switch users */
+	q = env_queue_config(&(procq_config){ .workers = 1, .uid = 65534,
+	    .gid = 65534 });
+	ck_assert_int_eq(procq_submitf(q, "ids", NULL, &h, ""), 0);
+	ck_assert_int_eq(procq_handle_wait(h, 20), 0);
+	ck_assert_msg(procq_handle_status(h) == PROCQ_SUCCEEDED, "%s",
+	    procq_handle_error_message(h));
+	ck_assert_int_eq(procq_handle_value(h, "iii", &uid, &gid, &nnp), 0);
+	ck_assert_int_eq(uid, 65534);
+	ck_assert_int_eq(gid, 65534);
+	ck_assert_int_eq(nnp, 1);
+	procq_free(q);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -285,5 +386,8 @@ main(void)
 	tcase_add_test(tc, test_worker_signals);
 	tcase_add_test(tc, test_worker_stdio_not_duplicated);
 	tcase_add_test(tc, test_worker_family_dies_with_caller);
+	tcase_add_test(tc, test_worker_stderr_in_crash_report);
+	tcase_add_test(tc, test_worker_max_files);
+	tcase_add_test(tc, test_worker_drops_privileges);
 	return run_suite(s);
 }
