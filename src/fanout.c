@@ -17,6 +17,8 @@ procq_map(procq_queue *q, const char *name, const procq_args *args,
 	size_t i;
 	int rc = 0;
 
+	if (n > 0 && handles != NULL)
+		memset(handles, 0, n * sizeof *handles);
 	if (q == NULL || name == NULL || (n > 0 && (args == NULL ||
 	    handles == NULL)))
 		return PROCQ_EINVAL;

@@ -229,7 +229,7 @@ group_snapshot(procq_group *g, size_t *n)
 
 	pthread_mutex_lock(&g->w.lock);
 	*n = g->n;
-	if ((hs = malloc((g->n ? g->n : 1) * sizeof *hs)) != NULL)
+	if ((hs = malloc((g->n ? g->n : 1) * sizeof *hs)) != NULL && g->n > 0)
 		memcpy(hs, g->handles, g->n * sizeof *hs);
 	pthread_mutex_unlock(&g->w.lock);
 	return hs;

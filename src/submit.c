@@ -165,8 +165,11 @@ procq_submit_timeout(procq_queue *q, const char *name, const void *args,
     size_t args_len, const procq_opts *opts, double timeout,
     procq_handle **handle)
 {
-	if (timeout < 0)
+	if (timeout < 0) {
+		if (handle != NULL)
+			*handle = NULL;
 		return PROCQ_EINVAL;
+	}
 	return submit_common(q, name, args, args_len, opts, timeout, handle);
 }
 
