@@ -1788,9 +1788,8 @@ START_TEST(test_empty_group_and_negative_timeout)
 	procq_handle *h;
 
 	/* procq_submit(3): "On failure no task is queued and, if handle is
-	 * not NULL, *handle is set to NULL."  procq_submit_timeout() with a
-	 * negative timeout returns PROCQ_EINVAL but leaves *handle as it
-	 * was (a NaN timeout does clear it). */
+	 * not NULL, *handle is set to NULL" -- a negative timeout of
+	 * procq_submit_timeout() included. */
 	h = SENTINEL;
 	ck_assert_int_eq(procq_submit_timeout(q, "ident", A_OK, sizeof A_OK,
 	    NULL, -1, &h), PROCQ_EINVAL);
@@ -1800,13 +1799,11 @@ START_TEST(test_empty_group_and_negative_timeout)
 	    NULL, -0.5, &h), PROCQ_EINVAL);
 	ck_assert_ptr_null(h);
 
-	/* No undefined behaviour on bad inputs: a procq_group_map() or
-	 * procq_group_jobs() whose first task is invalid, on an empty group,
-	 * and a procq_bound_group() with an invalid override, report (with
-	 * UBSan) "src/group.c:233: null pointer passed as argument 2" --
-	 * group_snapshot() does memcpy(hs, NULL, 0).  So do
+	/* No undefined behaviour (UBSan watches) on an empty group: a
+	 * procq_group_map() or procq_group_jobs() whose first task is
+	 * invalid, a procq_bound_group() with an invalid override, and
 	 * procq_group_cancel(), procq_group_wait() and procq_group_values()
-	 * on an empty group.  The codes themselves are right. */
+	 * on a group with no handle. */
 	{
 		procq_args args[1] = { { A_OK, sizeof A_OK } };
 		procq_job jobs[1] = { { NULL, { A_OK, sizeof A_OK }, NULL } };
