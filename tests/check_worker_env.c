@@ -124,6 +124,32 @@ task_ids(procq_call *c)
 	    prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0));
 }
 
+/* A RESULT frame for a task this worker was never given. */
+static int
+task_wrong_id(procq_call *c)
+{
+	static const char frame[] = "\x00\x00\x00\x08"
+	    "\x93\x03\xce\x00\x0f\x42\x3f\xc3";	/* [3, 999999, true] */
+
+	(void)c;
+	if (write(4, frame, sizeof frame - 1) < 0)
+		return -1;
+	pause();
+	return 0;
+}
+
+/* Dies in the middle of writing a frame. */
+static int
+task_truncated(procq_call *c)
+{
+	static const char part[] = "\x00\x00\x00\x64" "\x94\x03\x01";
+
+	(void)c;
+	if (write(4, part, sizeof part - 1) < 0)
+		return -1;
+	_exit(0);
+}
+
 static procq_queue *
 env_queue_config(const procq_config *cfg)
 {
@@ -134,6 +160,8 @@ env_queue_config(const procq_config *cfg)
 	    task_say_and_crash), 0);
 	ck_assert_int_eq(procq_register(q, "open_many", task_open_many), 0);
 	ck_assert_int_eq(procq_register(q, "ids", task_ids), 0);
+	ck_assert_int_eq(procq_register(q, "wrong_id", task_wrong_id), 0);
+	ck_assert_int_eq(procq_register(q, "truncated", task_truncated), 0);
 	ck_assert_int_eq(procq_start(q), 0);
 	return q;
 }
@@ -378,6 +406,71 @@ START_TEST(test_worker_drops_privileges)
 }
 END_TEST
 
+/* Hostile or broken workers: a result for a task id the worker was
+ * never given, a frame cut short by the worker's death.  Each fails its
+ * own task only. */
+START_TEST(test_worker_broken_frames)
+{
+	procq_queue *q = env_queue_config(&(procq_config){ .workers = 1 });
+	procq_handle *h = NULL, *ok = NULL;
+
+	ck_assert_int_eq(procq_submitf(q, "wrong_id", NULL, &h, ""), 0);
+	ck_assert_int_eq(procq_handle_wait(h, 20), 0);
+	ck_assert_int_eq(procq_handle_error_kind(h), PROCQ_ERR_PROTOCOL);
+	ck_assert_msg(strstr(procq_handle_error_message(h), "not running") !=
+	    NULL, "%s", procq_handle_error_message(h));
+	ck_assert_int_eq(procq_submitf(q, "truncated", NULL, &h, ""), 0);
+	ck_assert_int_eq(procq_handle_wait(h, 20), 0);
+	ck_assert_int_eq(procq_handle_error_kind(h), PROCQ_ERR_CRASH);
+	ck_assert_int_eq(procq_submitf(q, "ids", NULL, &ok, ""), 0);
+	ck_assert_int_eq(procq_handle_wait(ok, 20), 0);
+	ck_assert_int_eq(procq_handle_status(ok), PROCQ_SUCCEEDED);
+	procq_free(q);
+}
+END_TEST
+
+/* Every descriptor procq opens in the caller is close-on-exec: a program
+ * the caller execs inherits none of them. */
+START_TEST(test_caller_fds_cloexec)
+{
+	bool before[1024] = { false };
+	procq_queue *q;
+	procq_handle *h = NULL;
+	DIR *d;
+	struct dirent *e;
+	int checked = 0;
+
+	if ((d = opendir("/proc/self/fd")) != NULL) {
+		while ((e = readdir(d)) != NULL) {
+			int fd = atoi(e->d_name);
+
+			if (e->d_name[0] != '.' && fd >= 0 && fd < 1024)
+				before[fd] = true;
+		}
+		closedir(d);
+	}
+	q = env_queue_config(&(procq_config){ .workers = 2 });
+	ck_assert_int_ge(procq_notify_fd(q), 0);
+	ck_assert_int_eq(procq_submitf(q, "ids", NULL, &h, ""), 0);
+	ck_assert_int_eq(procq_handle_wait(h, 20), 0);
+	d = opendir("/proc/self/fd");
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d)) != NULL) {
+		int fd = atoi(e->d_name);
+
+		if (e->d_name[0] == '.' || fd == dirfd(d) || fd < 0 ||
+		    fd >= 1024 || before[fd])
+			continue;
+		ck_assert_msg(fcntl(fd, F_GETFD) & FD_CLOEXEC,
+		    "fd %d is not close-on-exec", fd);
+		checked++;
+	}
+	closedir(d);
+	ck_assert_int_gt(checked, 3);	/* pipes, pidfds, eventfds, epoll */
+	procq_free(q);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -392,5 +485,7 @@ main(void)
 	tcase_add_test(tc, test_worker_stderr_in_crash_report);
 	tcase_add_test(tc, test_worker_max_files);
 	tcase_add_test(tc, test_worker_drops_privileges);
+	tcase_add_test(tc, test_worker_broken_frames);
+	tcase_add_test(tc, test_caller_fds_cloexec);
 	return run_suite(s);
 }
