@@ -54,28 +54,86 @@ wire_be(const unsigned char *p, size_t n)
 	return v;
 }
 
+/* The sizes of a value whose type byte (p[0], 0xc1..0xdf) carries a
+ * length field or a fixed payload. */
+static bool
+wire_check_header(const unsigned char *p, size_t avail, size_t *hdr,
+    uint64_t *skip, uint64_t *items)
+{
+	static const unsigned char fixed[] = {
+		/* c4..df: payload after the type byte */
+		[0xcc - 0xc4] = 1, [0xcd - 0xc4] = 2,
+		[0xce - 0xc4] = 4, [0xcf - 0xc4] = 8,
+		[0xd0 - 0xc4] = 1, [0xd1 - 0xc4] = 2,
+		[0xd2 - 0xc4] = 4, [0xd3 - 0xc4] = 8,
+		[0xca - 0xc4] = 4, [0xcb - 0xc4] = 8,
+		[0xd4 - 0xc4] = 2, [0xd5 - 0xc4] = 3,
+		[0xd6 - 0xc4] = 5, [0xd7 - 0xc4] = 9,
+		[0xd8 - 0xc4] = 17,
+	};
+	unsigned char b = p[0];
+	uint64_t n;
+	size_t width;
+
+	switch (b) {
+	case 0xc1:
+		return false;	/* never used */
+	case 0xc4: case 0xd9: case 0xc7:
+		width = 1;
+		break;
+	case 0xc5: case 0xda: case 0xc8: case 0xdc: case 0xde:
+		width = 2;
+		break;
+	case 0xc6: case 0xdb: case 0xc9: case 0xdd: case 0xdf:
+		width = 4;
+		break;
+	default:
+		*skip = fixed[b - 0xc4];
+		return true;
+	}
+	if (avail - 1 < width)
+		return false;
+	n = wire_be(p + 1, width);
+	*hdr = 1 + width;
+	if (b == 0xdc || b == 0xdd)
+		*items = n;
+	else if (b == 0xde || b == 0xdf)
+		*items = 2 * n;
+	else
+		*skip = b >= 0xc7 && b <= 0xc9 ? n + 1 : n;	/* ext type */
+	return true;
+}
+
 /*
  * Walks one msgpack value without allocating and says whether it is
- * complete, alone in the buffer, and honest: no array or map may claim more
- * elements than there are bytes left.  msgpack_unpack() sizes its zone from
- * those claims, so a hostile frame must not reach it unchecked.
+ * complete, alone in the buffer, and decodable: no array or map may claim
+ * more elements than there are bytes left (msgpack_unpack() sizes its zone
+ * from those claims, so a hostile frame must not reach it unchecked), and
+ * containers nest no deeper than msgpack-c's unpacker can follow.
  */
 bool
 wire_check(const char *data, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)data;
+	uint64_t left[WIRE_MAX_DEPTH + 1];	/* items still due per level */
 	size_t pos = 0;
-	uint64_t pending = 1;
+	int depth = 0;
 
-	while (pending > 0) {
-		unsigned char b;
+	left[0] = 1;
+	while (depth >= 0) {
 		uint64_t skip = 0, items = 0;
 		size_t hdr = 1;
+		unsigned char b;
+		bool container;
 
+		if (left[depth] == 0) {
+			depth--;
+			continue;
+		}
+		left[depth]--;
 		if (pos >= len)
 			return false;
 		b = p[pos];
-		pending--;
 		if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 ||
 		    b == 0xc3)
 			;
@@ -85,58 +143,22 @@ wire_check(const char *data, size_t len)
 			items = b & 0x0f;
 		else if (b >= 0xa0 && b <= 0xbf)
 			skip = b & 0x1f;
-		else {
-			static const unsigned char fixed[] = {
-				/* c4..df: payload after a size field */
-				[0xcc - 0xc4] = 1, [0xcd - 0xc4] = 2,
-				[0xce - 0xc4] = 4, [0xcf - 0xc4] = 8,
-				[0xd0 - 0xc4] = 1, [0xd1 - 0xc4] = 2,
-				[0xd2 - 0xc4] = 4, [0xd3 - 0xc4] = 8,
-				[0xca - 0xc4] = 4, [0xcb - 0xc4] = 8,
-				[0xd4 - 0xc4] = 2, [0xd5 - 0xc4] = 3,
-				[0xd6 - 0xc4] = 5, [0xd7 - 0xc4] = 9,
-				[0xd8 - 0xc4] = 17,
-			};
-			size_t n;
-
-			switch (b) {
-			case 0xc1:
-				return false;
-			case 0xc4: case 0xd9: case 0xc7:
-				n = 1;
-				break;
-			case 0xc5: case 0xda: case 0xc8: case 0xdc: case 0xde:
-				n = 2;
-				break;
-			case 0xc6: case 0xdb: case 0xc9: case 0xdd: case 0xdf:
-				n = 4;
-				break;
-			default:
-				n = 0;
-				skip = fixed[b - 0xc4];
-				break;
-			}
-			if (n > 0) {
-				if (len - pos - 1 < n)
-					return false;
-				skip = wire_be(p + pos + 1, n);
-				hdr += n;
-				if (b == 0xdc || b == 0xdd) {
-					items = skip;
-					skip = 0;
-				} else if (b == 0xde || b == 0xdf) {
-					items = 2 * skip;
-					skip = 0;
-				} else if (b >= 0xc7 && b <= 0xc9)
-					skip += 1;	/* ext type byte */
-			}
-		}
+		else if (!wire_check_header(p + pos, len - pos, &hdr, &skip,
+		    &items))
+			return false;
 		if (len - pos < hdr || skip > len - pos - hdr)
 			return false;
 		pos += hdr + (size_t)skip;
+		/* msgpack-c counts every container, even an empty one, against
+		 * its stack. */
+		container = (b >= 0x80 && b <= 0x9f) || (b >= 0xdc && b <= 0xdf);
+		if (container && depth == WIRE_MAX_DEPTH)
+			return false;
+		if (items == 0)
+			continue;
 		if (items > len - pos)
 			return false;
-		pending += items;
+		left[++depth] = items;
 	}
 	return pos == len;
 }

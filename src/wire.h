@@ -27,6 +27,8 @@
 #define WIRE_HEADER		4
 #define WIRE_MAX_FRAME		(64u << 20)
 #define WIRE_MIN_FRAME		4096u
+/* msgpack-c's unpacker follows containers this deep (its stack size). */
+#define WIRE_MAX_DEPTH		32
 
 enum wire_type {
 	WIRE_HELLO = 1,

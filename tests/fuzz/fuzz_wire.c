@@ -1,0 +1,206 @@
+/*
+ * Fuzz target for the wire format: wire_check(), wire_decode() and the
+ * frame splitting the supervisor applies to a worker's output.
+ *
+ * The input is read twice: once as a frame payload, once as a stream of
+ * length-prefixed frames.  Invariants checked:
+ *   - what wire_check() accepts, msgpack_unpack() decodes completely
+ *     (success, every byte consumed), and no strict prefix or extension
+ *     of it is accepted;
+ *   - what wire_decode() accepts is an array led by a type of 0..255;
+ *   - an accepted value packed again is accepted and decodes equal;
+ *   - a frame longer than the limit is refused before anything is
+ *     allocated for it, and each payload is decoded from a buffer of
+ *     exactly its length, so any overread is caught.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wire.h"
+
+#define FUZZ_MAX_FRAME	(1u << 20)
+
+#define CHECK(cond) do {						\
+	if (!(cond)) {							\
+		fprintf(stderr, "%s:%d: invariant failed: %s\n",	\
+		    __FILE__, __LINE__, #cond);				\
+		abort();						\
+	}								\
+} while (0)
+
+static msgpack_zone zone;
+
+static void
+pack(msgpack_sbuffer *sb, const msgpack_object *obj)
+{
+	msgpack_packer pk;
+
+	msgpack_sbuffer_init(sb);
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	CHECK(msgpack_pack_object(&pk, *obj) == 0);
+}
+
+/* Packed again, a value is accepted, and packing what that decodes to
+ * gives the same bytes (compared as bytes: NaN is not equal to itself). */
+static void
+check_roundtrip(const msgpack_object *obj)
+{
+	msgpack_sbuffer sb, sb2;
+	msgpack_object again;
+	msgpack_zone z;
+	size_t off = 0;
+
+	pack(&sb, obj);
+	CHECK(wire_check(sb.data, sb.size));
+	msgpack_zone_init(&z, 1024);
+	CHECK(msgpack_unpack(sb.data, sb.size, &off, &z, &again) ==
+	    MSGPACK_UNPACK_SUCCESS);
+	CHECK(off == sb.size);
+	pack(&sb2, &again);
+	CHECK(sb2.size == sb.size && memcmp(sb.data, sb2.data, sb.size) == 0);
+	msgpack_sbuffer_destroy(&sb2);
+	msgpack_zone_destroy(&z);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/* One payload, in a buffer of exactly len bytes. */
+static void
+check_payload(const char *data, size_t len)
+{
+	struct wire_msg msg;
+	msgpack_object obj;
+	size_t off = 0;
+	bool ok = wire_check(data, len);
+	msgpack_unpack_return ret;
+	int rc;
+
+	rc = wire_decode(data, len, &zone, &msg);
+	msgpack_zone_clear(&zone);
+	if (!ok) {
+		CHECK(rc != 0);
+		return;
+	}
+	/* Complete, alone and honest: msgpack_unpack() agrees. */
+	ret = msgpack_unpack(data, len, &off, &zone, &obj);
+	if (ret != MSGPACK_UNPACK_SUCCESS)
+		fprintf(stderr, "wire_check() accepted %zu bytes that "
+		    "msgpack_unpack() refuses (%d)\n", len, (int)ret);
+	CHECK(ret == MSGPACK_UNPACK_SUCCESS);
+	CHECK(off == len);
+	check_roundtrip(&obj);
+	if (rc == 0) {
+		uint64_t u;
+		const char *p;
+		size_t n;
+
+		CHECK(obj.type == MSGPACK_OBJECT_ARRAY);
+		CHECK(obj.via.array.size > 0);
+		CHECK(obj.via.array.ptr[0].type ==
+		    MSGPACK_OBJECT_POSITIVE_INTEGER);
+		CHECK(obj.via.array.ptr[0].via.u64 <= 255);
+		msgpack_zone_clear(&zone);
+		CHECK(wire_decode(data, len, &zone, &msg) == 0);
+		CHECK(msg.argc == obj.via.array.size);
+		CHECK(msg.type >= 0 && msg.type <= 255);
+		CHECK(wire_uint(&msg, 0, &u) && u == (uint64_t)msg.type);
+		for (uint32_t i = 0; i <= msg.argc; i++) {
+			if (wire_uint(&msg, i, &u))
+				CHECK(i < msg.argc);
+			if (wire_bytes(&msg, i, &p, &n)) {
+				CHECK(i < msg.argc);
+				CHECK(n == 0 || (p >= data && p + n <= data + len));
+			}
+		}
+	} else
+		CHECK(obj.type != MSGPACK_OBJECT_ARRAY ||
+		    obj.via.array.size == 0 ||
+		    obj.via.array.ptr[0].type !=
+		    MSGPACK_OBJECT_POSITIVE_INTEGER ||
+		    obj.via.array.ptr[0].via.u64 > 255);
+	msgpack_zone_clear(&zone);
+	/* msgpack is prefix-free: no strict prefix is a whole value, and
+	 * nothing may follow the value. */
+	CHECK(!wire_check(data, len - 1));
+	{
+		char *more = malloc(len + 1);
+
+		CHECK(more != NULL);
+		memcpy(more, data, len);
+		more[len] = '\xc0';
+		CHECK(!wire_check(more, len + 1));
+		free(more);
+	}
+}
+
+/* The supervisor's frame splitter over the input as a byte stream. */
+static void
+split_frames(const uint8_t *data, size_t size)
+{
+	size_t pos = 0;
+
+	while (size - pos >= WIRE_HEADER) {
+		uint32_t len = wire_frame_length(data + pos);
+		char *copy;
+
+		if (len == 0 || len > FUZZ_MAX_FRAME)
+			return;	/* refused: nothing allocated */
+		if (size - pos - WIRE_HEADER < len)
+			return;	/* incomplete: wait for more */
+		copy = malloc(len);
+		CHECK(copy != NULL);
+		memcpy(copy, data + pos + WIRE_HEADER, len);
+		check_payload(copy, len);
+		/* Framing the payload again gives back the same header. */
+		{
+			msgpack_sbuffer sb;
+			size_t start;
+
+			msgpack_sbuffer_init(&sb);
+			start = wire_frame_begin(&sb);
+			msgpack_sbuffer_write(&sb, copy, len);
+			CHECK(wire_frame_end(&sb, start, FUZZ_MAX_FRAME) == 0);
+			CHECK(sb.size == WIRE_HEADER + len);
+			CHECK(memcmp(sb.data, data + pos, sb.size) == 0);
+			msgpack_sbuffer_destroy(&sb);
+		}
+		free(copy);
+		pos += WIRE_HEADER + len;
+	}
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	msgpack_zone_init(&zone, 4096);
+	return 0;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *copy;
+
+	if (size > FUZZ_MAX_FRAME)
+		return 0;
+	/* wire_check() of nothing is false, and must not read. */
+	CHECK(!wire_check(NULL, 0));
+	if (size > 0) {
+		copy = malloc(size);
+		CHECK(copy != NULL);
+		memcpy(copy, data, size);
+		check_payload(copy, size);
+		free(copy);
+	}
+	split_frames(data, size);
+	msgpack_zone_clear(&zone);
+	return 0;
+}
