@@ -14,8 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <event2/event.h>
 
 #include "util.h"
 
@@ -429,6 +432,82 @@ START_TEST(test_worker_broken_frames)
 }
 END_TEST
 
+/* A task that closes its own task pipe and waits: the next frame the
+ * supervisor writes to it meets a closed pipe. */
+static int
+task_close_in(procq_call *c)
+{
+	close(3);
+	procq_call_progress(c, "s", "closed");
+	pause();
+	return 0;
+}
+
+/* SIGPIPE never reaches the caller: on a caller's own event loop the
+ * supervisor writes from the caller's thread, to a worker whose task pipe
+ * is closed. */
+START_TEST(test_caller_survives_sigpipe)
+{
+	struct event_base *base = event_base_new();
+	procq_queue *q;
+	procq_handle *h = NULL, *next = NULL;
+	double deadline;
+
+	ck_assert_ptr_nonnull(base);
+	q = procq_create(&(procq_config){ .workers = 1, .prefetch = 2,
+	    .event_base = base }, NULL);
+	ck_assert_ptr_nonnull(q);
+	ck_assert_int_eq(procq_register(q, "close_in", task_close_in), 0);
+	ck_assert_int_eq(procq_register(q, "ids", task_ids), 0);
+	ck_assert_int_eq(procq_start(q), 0);
+	ck_assert_int_eq(procq_submitf(q, "close_in", &(procq_opts){
+	    .timeout = 0.5 }, &h, ""), 0);
+	deadline = now() + 20;
+	while (procq_handle_progress_data(h, NULL, 0) == 0 && now() < deadline)
+		event_base_loop(base, EVLOOP_ONCE);
+	/* Once the pipe is closed, this one is written into it. */
+	ck_assert_int_eq(procq_submitf(q, "ids", NULL, &next, ""), 0);
+	while (!procq_handle_done(next) && now() < deadline)
+		event_base_loop(base, EVLOOP_ONCE);
+	ck_assert(procq_handle_done(h));
+	ck_assert_int_eq(procq_handle_status(next), PROCQ_SUCCEEDED);
+	ck_assert_int_eq(procq_shutdown(q, PROCQ_SHUTDOWN_FORCE), 0);
+	procq_free(q);
+	event_base_free(base);
+}
+END_TEST
+
+static void
+on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/* Signals that interrupt system calls do not break procq's calls. */
+START_TEST(test_calls_survive_signals)
+{
+	struct sigaction sa = { .sa_handler = on_alarm }, old;
+	struct itimerval every = { { 0, 500 }, { 0, 500 } }, off = { 0 };
+	procq_queue *q;
+	procq_handle *hs[200];
+	procq_summary *s = NULL;
+
+	sigemptyset(&sa.sa_mask);	/* no SA_RESTART: calls see EINTR */
+	sigaction(SIGALRM, &sa, &old);
+	setitimer(ITIMER_REAL, &every, NULL);
+	q = env_queue_config(&(procq_config){ .workers = 2 });
+	for (int i = 0; i < 200; i++)
+		ck_assert_int_eq(procq_submitf(q, "ids", NULL, &hs[i], ""), 0);
+	ck_assert_int_eq(procq_handle_wait(hs[199], 30), 0);
+	ck_assert_int_eq(procq_run(q, NULL, &s), 0);
+	ck_assert_uint_eq(procq_summary_succeeded(s), 200);
+	procq_summary_free(s);
+	procq_free(q);
+	setitimer(ITIMER_REAL, &off, NULL);
+	sigaction(SIGALRM, &old, NULL);
+}
+END_TEST
+
 /* Every descriptor procq opens in the caller is close-on-exec: a program
  * the caller execs inherits none of them. */
 START_TEST(test_caller_fds_cloexec)
@@ -487,5 +566,7 @@ main(void)
 	tcase_add_test(tc, test_worker_drops_privileges);
 	tcase_add_test(tc, test_worker_broken_frames);
 	tcase_add_test(tc, test_caller_fds_cloexec);
+	tcase_add_test(tc, test_caller_survives_sigpipe);
+	tcase_add_test(tc, test_calls_survive_signals);
 	return run_suite(s);
 }

@@ -417,7 +417,8 @@ worker_run(struct worker_state *ws, struct local_task *lt)
 		worker_send_value(ws, lt->id, "\xc0", 1);	/* nil */
 	else if (rc == 0 && !wire_check(call.ret.data, call.ret.size))
 		worker_send_error(ws, lt->id, "TaskError",
-		    "return value is not a single msgpack value");
+		    "return value is not a single msgpack value nested at "
+		    "most 32 deep");
 	else if (rc == 0)
 		worker_send_value(ws, lt->id, call.ret.data, call.ret.size);
 	else {
