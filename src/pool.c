@@ -295,11 +295,14 @@ pool_fill(procq_queue *q)
 			break;
 		if (pool_spawn(w) != 0) {
 			pool_spawn_failed(q);
-			return;
+			break;
 		}
 		q->spawn_failures = 0;
 	}
-	q->prewarmed = true;
+	if (!q->prewarmed) {
+		q->prewarmed = true;	/* procq_start() waits for this */
+		pthread_cond_broadcast(&q->cond);
+	}
 }
 
 /* Asks an idle worker to leave: EOF on its task pipe ends its loop. */

@@ -216,6 +216,14 @@ queue_start_locked(procq_queue *q)
 	q->state = QUEUE_STARTED;
 	q->run_started = procq_clock_now();
 	loop_wake(q);
+	/*
+	 * The first workers are forked before this returns, so the caller's
+	 * threads do not allocate while they are: an allocator that is not
+	 * fork-safe (AddressSanitizer's) would hang a worker.  A caller's own
+	 * event loop forks them when it next runs.
+	 */
+	while (!q->external_base && !q->prewarmed)
+		pthread_cond_wait(&q->cond, &q->lock);
 	return 0;
 }
 

@@ -97,12 +97,15 @@ procq_run(procq_queue *q, const procq_run_opts *opts,
 	if (loop_on_thread(q))
 		return PROCQ_EDEADLK;
 	pthread_mutex_lock(&q->lock);
+	/* In flight from here: starting may wait for the first workers. */
+	q->runs_active++;
+	q->run_policy = opts->fail_policy;
 	if (q->state == QUEUE_NEW && (rc = queue_start_locked(q)) != 0) {
+		if (--q->runs_active == 0)
+			q->run_policy = PROCQ_FAIL_DEFAULT;
 		pthread_mutex_unlock(&q->lock);
 		return rc;
 	}
-	q->runs_active++;
-	q->run_policy = opts->fail_policy;
 	rc = run_wait(q, opts->timeout > 0 ? opts->timeout : q->cfg.timeout);
 	now = procq_clock_now();
 	s = run_summary(q, now - q->run_started, &failed);
