@@ -256,7 +256,8 @@ dispatch_string(const msgpack_object *o)
 	/* not strndup(): the bytes have no terminating NUL to look for */
 	if ((s = malloc(o->via.str.size + 1)) == NULL)
 		return NULL;
-	memcpy(s, o->via.str.ptr, o->via.str.size);
+	if (o->via.str.size > 0)	/* an empty string may have no bytes */
+		memcpy(s, o->via.str.ptr, o->via.str.size);
 	s[o->via.str.size] = '\0';
 	return s;
 }

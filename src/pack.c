@@ -190,7 +190,9 @@ unpack_one(const msgpack_object *o, char c, va_list *ap, bool store)
 			/* msgpack strings have no terminating NUL */
 			copy = malloc(o->via.str.size + 1);
 			if (copy != NULL) {
-				memcpy(copy, o->via.str.ptr, o->via.str.size);
+				if (o->via.str.size > 0)
+					memcpy(copy, o->via.str.ptr,
+					    o->via.str.size);
 				copy[o->via.str.size] = '\0';
 			}
 			*va_arg(*ap, char **) = copy;
