@@ -64,15 +64,7 @@ gate_release(struct group_gate *gate)
 	    (gate->limit == 0 || gate->admitted < gate->limit)) {
 		task_unplace(t);
 		gate_admit(gate, t);
-		if (task_enqueue(t) != 0) {
-			static const procq_error nomem = {
-				.kind = PROCQ_ERR_TASK, .type = "MemoryError",
-				.message = "out of memory admitting a task",
-				.exit_status = -1, .signal = -1
-			};
-
-			task_finish(t, PROCQ_FAILED, &nomem, NULL, 0);
-		}
+		task_requeue(t);
 	}
 }
 

@@ -6,6 +6,7 @@
 #ifndef PROCQ_INTERNAL_H
 #define PROCQ_INTERNAL_H
 
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/queue.h>
@@ -244,6 +245,13 @@ struct procq_queue {
 	msgpack_zone		 zone;		/* frames being decoded */
 };
 
+/* A time or rate that must be a number, not negative. */
+static inline bool
+finite_nonneg(double x)
+{
+	return isfinite(x) && x >= 0;
+}
+
 /* pack.c */
 int procq_format_count(const char *fmt);
 
@@ -263,6 +271,8 @@ procq_handle *task_new(procq_queue *q, const struct registry_entry *entry,
     const void *args, size_t args_len, const procq_opts *opts);
 void task_free(procq_handle *t);
 int task_enqueue(procq_handle *t);
+void task_requeue(procq_handle *t);
+extern const procq_error task_cancelled;
 void task_unplace(procq_handle *t);
 void task_unlink(procq_handle *t);
 void task_finish(procq_handle *t, procq_status status,
@@ -322,7 +332,6 @@ void hook_discard(procq_queue *q);
 int loop_start(procq_queue *q);
 void loop_wake(procq_queue *q);
 void loop_stop(procq_queue *q);
-void loop_arm_delay(procq_queue *q);
 void loop_after(procq_queue *q);
 void loop_leave(procq_queue *q);
 void loop_enter(procq_queue *q);

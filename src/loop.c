@@ -35,15 +35,7 @@ loop_release_due(procq_queue *q)
 	while ((t = heap_top(&q->delayed)) != NULL && t->due <= now) {
 		task_unplace(t);
 		t->due = 0;
-		if (task_enqueue(t) != 0) {
-			static const procq_error nomem = {
-				.kind = PROCQ_ERR_TASK, .type = "MemoryError",
-				.message = "out of memory queueing a retry",
-				.exit_status = -1, .signal = -1
-			};
-
-			task_finish(t, PROCQ_FAILED, &nomem, NULL, 0);
-		}
+		task_requeue(t);
 	}
 }
 
@@ -171,12 +163,6 @@ loop_wake(procq_queue *q)
 	q->wake_pending = true;
 	while (write(q->wake_fd, &one, sizeof one) < 0 && errno == EINTR)
 		;
-}
-
-void
-loop_arm_delay(procq_queue *q)
-{
-	loop_wake(q);
 }
 
 static void *

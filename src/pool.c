@@ -468,27 +468,16 @@ crash_error(const struct worker *w, int status, procq_error *err,
 static void
 pool_requeue(procq_handle *t, bool started)
 {
-	static const procq_error nomem = {
-		.kind = PROCQ_ERR_TASK, .type = "MemoryError",
-		.message = "out of memory", .exit_status = -1, .signal = -1
-	};
-	static const procq_error cancelled = {
-		.kind = PROCQ_ERR_CANCELLED, .type = "Cancelled",
-		.message = "cancelled",
-		.exit_status = -1, .signal = -1
-	};
-
 	if (started)
 		t->attempts--;
 	if (t->cancel_requested) {
-		task_finish(t, PROCQ_CANCELLED, &cancelled, NULL, 0);
+		task_finish(t, PROCQ_CANCELLED, &task_cancelled, NULL, 0);
 		return;
 	}
 	task_unplace(t);
 	t->status = t->attempts > 0 ? PROCQ_RETRYING : PROCQ_PENDING;
 	t->due = 0;
-	if (task_enqueue(t) != 0)
-		task_finish(t, PROCQ_FAILED, &nomem, NULL, 0);
+	task_requeue(t);
 }
 
 /* Settles the running task of a dead worker: it failed for the reason

@@ -19,12 +19,6 @@
 #include "clock.h"
 
 static bool
-finite_nonneg(double x)
-{
-	return isfinite(x) && x >= 0;
-}
-
-static bool
 config_valid(const procq_config *c)
 {
 	if (c->workers < 0 || c->prefetch < 0 || !isfinite(c->kill_grace))

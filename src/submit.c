@@ -13,12 +13,6 @@
 #include "internal.h"
 #include "clock.h"
 
-static bool
-finite_nonneg(double x)
-{
-	return isfinite(x) && x >= 0;
-}
-
 static int
 opts_check(const procq_opts *o)
 {

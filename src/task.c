@@ -120,7 +120,7 @@ task_enqueue(procq_handle *t)
 		if (heap_push(&q->delayed, t) != 0)
 			return PROCQ_ENOMEM;
 		t->place = PLACE_DELAYED;
-		loop_arm_delay(q);
+		loop_wake(q);	/* the loop re-arms its delay timer */
 		return 0;
 	}
 	if (heap_push(&q->ready, t) != 0)
@@ -128,6 +128,26 @@ task_enqueue(procq_handle *t)
 	t->place = PLACE_READY;
 	loop_wake(q);
 	return 0;
+}
+
+const procq_error task_cancelled = {
+	.kind = PROCQ_ERR_CANCELLED, .type = "Cancelled",
+	.message = "cancelled", .exit_status = -1, .signal = -1
+};
+
+/* Puts a task that left its place back in line; a task that cannot be
+ * queued for want of memory is finished, never lost. */
+void
+task_requeue(procq_handle *t)
+{
+	static const procq_error nomem = {
+		.kind = PROCQ_ERR_TASK, .type = "MemoryError",
+		.message = "out of memory queueing a task",
+		.exit_status = -1, .signal = -1
+	};
+
+	if (task_enqueue(t) != 0)
+		task_finish(t, PROCQ_FAILED, &nomem, NULL, 0);
 }
 
 /* Takes a task out of the heap or worker it waits in.  A tombstone stays
@@ -255,14 +275,9 @@ task_attempt_failed(procq_handle *t, const procq_error *err)
 	double delay;
 
 	if (err->kind == PROCQ_ERR_CANCELLED || t->cancel_requested) {
-		static const procq_error cancelled = {
-			.kind = PROCQ_ERR_CANCELLED, .type = "Cancelled",
-			.message = "cancelled",
-			.exit_status = -1, .signal = -1
-		};
-
 		task_finish(t, PROCQ_CANCELLED,
-		    err->kind == PROCQ_ERR_CANCELLED ? err : &cancelled, NULL, 0);
+		    err->kind == PROCQ_ERR_CANCELLED ? err : &task_cancelled,
+		    NULL, 0);
 		return;
 	}
 	if (t->attempts > t->retries) {
@@ -275,15 +290,7 @@ task_attempt_failed(procq_handle *t, const procq_error *err)
 	t->due = delay > 0 ? procq_clock_now() + delay : 0;
 	t->status = PROCQ_RETRYING;
 	t->seq = t->q->next_seq++;
-	if (task_enqueue(t) != 0) {
-		static const procq_error nomem = {
-			.kind = PROCQ_ERR_TASK, .type = "MemoryError",
-			.message = "out of memory queueing a retry",
-			.exit_status = -1, .signal = -1
-		};
-
-		task_finish(t, PROCQ_FAILED, &nomem, NULL, 0);
-	}
+	task_requeue(t);
 }
 
 /*
@@ -295,12 +302,6 @@ task_attempt_failed(procq_handle *t, const procq_error *err)
 void
 task_cancel(procq_handle *t)
 {
-	static const procq_error cancelled = {
-		.kind = PROCQ_ERR_CANCELLED, .type = "Cancelled",
-		.message = "cancelled",
-		.exit_status = -1, .signal = -1
-	};
-
 	if (t->place == PLACE_WORKER && TAILQ_FIRST(&t->worker->inflight) == t) {
 		if (!t->cancel_requested) {
 			t->cancel_requested = 1;
@@ -313,7 +314,7 @@ task_cancel(procq_handle *t)
 		t->q->tombstones++;
 		loop_wake(t->q);
 	}
-	task_finish(t, PROCQ_CANCELLED, &cancelled, NULL, 0);
+	task_finish(t, PROCQ_CANCELLED, &task_cancelled, NULL, 0);
 }
 
 /* Every unfinished task is cancelled, but for those spared: the sweep
