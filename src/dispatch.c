@@ -183,15 +183,14 @@ dispatch_run(procq_queue *q)
 	if (q->state != QUEUE_STARTED)
 		return;
 	pool_fill(q);
-	while (q->ready.len > 0 && (w = dispatch_pick(q)) != NULL) {
+	while (q->nready > 0 && (w = dispatch_pick(q)) != NULL) {
 		if (!rate_take(&q->rate, procq_clock_now(), &wait)) {
 			tv = procq_clock_timeval(wait);
 			evtimer_add(q->rate_ev, &tv);
 			break;
 		}
-		t = heap_pop(&q->ready);
-		t->place = PLACE_NONE;
-		dispatch_assign(w, t);
+		if ((t = task_ready_pop(q)) != NULL)
+			dispatch_assign(w, t);
 	}
 	for (int i = 0; i < q->nworkers; i++) {
 		if (q->workers[i].state == WORKER_LIVE)

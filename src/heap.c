@@ -5,50 +5,48 @@
 #include "heap.h"
 
 void
-heap_init(struct heap *h, heap_less_fn less, heap_index_fn set_index)
+heap_init(struct heap *h)
 {
 	h->items = NULL;
 	h->len = 0;
 	h->cap = 0;
-	h->less = less;
-	h->set_index = set_index;
 }
 
 void
 heap_release(struct heap *h)
 {
 	free(h->items);
-	h->items = NULL;
-	h->len = h->cap = 0;
+	heap_init(h);
 }
 
-static void
-heap_place(struct heap *h, size_t i, void *elem)
+static inline bool
+heap_less(const struct heap_entry *a, const struct heap_entry *b)
 {
-	h->items[i] = elem;
-	h->set_index(elem, i);
+	if (a->key != b->key)
+		return a->key < b->key;
+	return a->seq < b->seq;
 }
 
 static void
 heap_sift_up(struct heap *h, size_t i)
 {
-	void *elem = h->items[i];
+	struct heap_entry e = h->items[i];
 
 	while (i > 0) {
 		size_t parent = (i - 1) / 2;
 
-		if (!h->less(elem, h->items[parent]))
+		if (!heap_less(&e, &h->items[parent]))
 			break;
-		heap_place(h, i, h->items[parent]);
+		h->items[i] = h->items[parent];
 		i = parent;
 	}
-	heap_place(h, i, elem);
+	h->items[i] = e;
 }
 
 static void
 heap_sift_down(struct heap *h, size_t i)
 {
-	void *elem = h->items[i];
+	struct heap_entry e = h->items[i];
 
 	for (;;) {
 		size_t child = 2 * i + 1;
@@ -56,66 +54,61 @@ heap_sift_down(struct heap *h, size_t i)
 		if (child >= h->len)
 			break;
 		if (child + 1 < h->len &&
-		    h->less(h->items[child + 1], h->items[child]))
+		    heap_less(&h->items[child + 1], &h->items[child]))
 			child++;
-		if (!h->less(h->items[child], elem))
+		if (!heap_less(&h->items[child], &e))
 			break;
-		heap_place(h, i, h->items[child]);
+		h->items[i] = h->items[child];
 		i = child;
 	}
-	heap_place(h, i, elem);
+	h->items[i] = e;
 }
 
 int
-heap_push(struct heap *h, void *elem)
+heap_push(struct heap *h, double key, uint64_t seq, void *elem)
 {
 	if (h->len == h->cap) {
 		size_t cap = h->cap ? h->cap * 2 : 64;
-		void **items = realloc(h->items, cap * sizeof *items);
+		struct heap_entry *items = realloc(h->items,
+		    cap * sizeof *items);
 
 		if (items == NULL)
 			return -1;
 		h->items = items;
 		h->cap = cap;
 	}
-	h->items[h->len] = elem;
+	h->items[h->len] = (struct heap_entry){ key, seq, elem };
 	heap_sift_up(h, h->len++);
 	return 0;
 }
 
-void *
+const struct heap_entry *
 heap_top(const struct heap *h)
 {
-	return h->len ? h->items[0] : NULL;
-}
-
-void *
-heap_pop(struct heap *h)
-{
-	void *top;
-
-	if (h->len == 0)
-		return NULL;
-	top = h->items[0];
-	heap_remove(h, 0);
-	return top;
+	return h->len ? &h->items[0] : NULL;
 }
 
 void
-heap_remove(struct heap *h, size_t index)
+heap_pop(struct heap *h)
 {
-	void *last;
+	if (h->len == 0)
+		return;
+	h->items[0] = h->items[--h->len];
+	if (h->len > 0)
+		heap_sift_down(h, 0);
+}
 
-	if (index >= h->len)
-		return;
-	last = h->items[--h->len];
-	if (index == h->len)
-		return;
-	h->items[index] = last;
-	h->set_index(last, index);
-	/* The moved element may belong above or below its new place. */
-	if (index > 0 && h->less(last, h->items[(index - 1) / 2]))
-		heap_sift_up(h, index);
-	else
-		heap_sift_down(h, index);
+/* Drops the entries keep() rejects and restores the order, in O(n). */
+void
+heap_filter(struct heap *h, heap_keep_fn keep)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < h->len; i++) {
+		if (keep(&h->items[i]))
+			h->items[n++] = h->items[i];
+	}
+	h->len = n;
+	for (size_t i = n / 2; i-- > 0;)
+		heap_sift_down(h, i);
 }

@@ -100,7 +100,6 @@ struct procq_handle {
 	procq_queue			*q;
 	TAILQ_ENTRY(procq_handle)	 all_link;
 	TAILQ_ENTRY(procq_handle)	 worker_link;
-	size_t				 heap_index;
 	uint64_t			 seq;		/* FIFO order in the heap */
 	uint64_t			 wire_id;
 	double				 due;		/* retry time, monotonic */
@@ -198,6 +197,7 @@ struct procq_queue {
 	int			 wake_fd;
 	bool			 wake_pending;
 	bool			 in_callback;	/* the loop is in a callback */
+	bool			 finish_pending; /* q->cond to be broadcast */
 	struct event		*wake_ev;
 	struct event		*delay_ev;	/* earliest retry in q->delayed */
 	struct event		*spawn_ev;	/* retry after a failed fork */
@@ -208,8 +208,10 @@ struct procq_queue {
 	struct rate_gate	 rate;
 	struct event		*rate_ev;	/* the gate reopens */
 
-	struct heap		 ready;
-	struct heap		 delayed;
+	struct heap		 ready;		/* by priority, then FIFO */
+	struct heap		 delayed;	/* by due time */
+	size_t			 nready;	/* live entries of each */
+	size_t			 ndelayed;
 	struct worker		*workers;
 	int			 nworkers;
 	int			 live_workers;
@@ -283,9 +285,8 @@ void task_cancel(procq_handle *t);
 #define CANCEL_SPARE_MUST_COMPLETE	0x1
 #define CANCEL_SPARE_FUTURES		0x2
 void task_cancel_all(procq_queue *q, unsigned spare);
-bool task_ready_less(const void *a, const void *b);
-bool task_delay_less(const void *a, const void *b);
-void task_set_index(void *elem, size_t index);
+procq_handle *task_ready_pop(procq_queue *q);
+procq_handle *task_delayed_top(procq_queue *q);
 
 /* queue.c */
 procq_fail_policy queue_fail_policy(const procq_queue *q);
@@ -331,6 +332,8 @@ void hook_discard(procq_queue *q);
 /* loop.c */
 int loop_start(procq_queue *q);
 void loop_wake(procq_queue *q);
+bool loop_in_callback(const procq_queue *q);
+void loop_signal_finished(procq_queue *q);
 void loop_stop(procq_queue *q);
 void loop_after(procq_queue *q);
 void loop_leave(procq_queue *q);

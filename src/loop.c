@@ -32,7 +32,7 @@ loop_release_due(procq_queue *q)
 	double now = procq_clock_now();
 	procq_handle *t;
 
-	while ((t = heap_top(&q->delayed)) != NULL && t->due <= now) {
+	while ((t = task_delayed_top(q)) != NULL && t->due <= now) {
 		task_unplace(t);
 		t->due = 0;
 		task_requeue(t);
@@ -42,7 +42,7 @@ loop_release_due(procq_queue *q)
 static void
 loop_rearm_delay(procq_queue *q)
 {
-	procq_handle *t = heap_top(&q->delayed);
+	procq_handle *t = task_delayed_top(q);
 	struct timeval tv;
 
 	if (t == NULL) {
@@ -99,6 +99,15 @@ loop_after(procq_queue *q)
 	}
 }
 
+static void
+loop_flush_finished(procq_queue *q)
+{
+	if (q->finish_pending) {
+		q->finish_pending = false;
+		pthread_cond_broadcast(&q->cond);
+	}
+}
+
 /* Ends every callback: runs the hooks it recorded (with the lock
  * released), acts on the changes, and unlocks. */
 void
@@ -108,6 +117,7 @@ loop_leave(procq_queue *q)
 	 * takes its worker starts. */
 	for (;;) {
 		if (hook_pending(q)) {
+			loop_flush_finished(q);
 			hook_run(q);
 			continue;
 		}
@@ -116,6 +126,7 @@ loop_leave(procq_queue *q)
 			break;
 	}
 	q->in_callback = false;
+	loop_flush_finished(q);
 	pthread_mutex_unlock(&q->lock);
 }
 
@@ -150,6 +161,25 @@ loop_delay_cb(evutil_socket_t fd, short what, void *arg)
 	loop_leave(q);
 }
 
+/* In a callback of the loop's own thread, changes are acted on when it
+ * ends (loop_leave). */
+bool
+loop_in_callback(const procq_queue *q)
+{
+	return q->in_callback && pthread_equal(pthread_self(), q->thread);
+}
+
+/* Tells threads waiting on q->cond that tasks finished: once per
+ * callback, however many finished in it. */
+void
+loop_signal_finished(procq_queue *q)
+{
+	if (loop_in_callback(q))
+		q->finish_pending = true;
+	else
+		pthread_cond_broadcast(&q->cond);
+}
+
 /* Callbacks of pool.c and dispatch.c finish through here too. */
 void
 loop_wake(procq_queue *q)
@@ -158,7 +188,7 @@ loop_wake(procq_queue *q)
 
 	if (!q->thread_running || q->wake_pending)
 		return;
-	if (q->in_callback && pthread_equal(pthread_self(), q->thread))
+	if (loop_in_callback(q))
 		return;	/* loop_leave() will see to it */
 	q->wake_pending = true;
 	while (write(q->wake_fd, &one, sizeof one) < 0 && errno == EINTR)
@@ -170,6 +200,8 @@ loop_main(void *arg)
 {
 	procq_queue *q = arg;
 
+	/* So that top -H and debuggers tell it from the caller's threads. */
+	pthread_setname_np(pthread_self(), "procq-loop");
 	event_base_loop(q->base, 0);
 	return NULL;
 }

@@ -261,8 +261,7 @@ pool_spawn_failed(procq_queue *q)
 	q->spawn_failures++;
 	evtimer_add(q->spawn_ev, &tv);
 	if (q->live_workers == 0 && q->spawn_failures >= 3 &&
-	    (t = heap_pop(&q->ready)) != NULL) {
-		t->place = PLACE_NONE;
+	    (t = task_ready_pop(q)) != NULL) {
 		t->attempts++;
 		task_attempt_failed(t, &err);
 	}
@@ -291,7 +290,7 @@ pool_fill(procq_queue *q)
 
 		if (w->state != WORKER_EMPTY)
 			continue;
-		if (q->prewarmed && q->ready.len == 0)
+		if (q->prewarmed && q->nready == 0)
 			break;
 		if (pool_spawn(w) != 0) {
 			pool_spawn_failed(q);

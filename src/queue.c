@@ -170,8 +170,8 @@ procq_create(const procq_config *config, int *err)
 	q->id_base = queue_id_base();
 	rate_init(&q->rate, cfg.rate, cfg.burst);
 	registry_init(&q->registry);
-	heap_init(&q->ready, task_ready_less, task_set_index);
-	heap_init(&q->delayed, task_delay_less, task_set_index);
+	heap_init(&q->ready);
+	heap_init(&q->delayed);
 	TAILQ_INIT(&q->tasks);
 	TAILQ_INIT(&q->gates);
 	q->notify_fd = -1;
@@ -265,6 +265,8 @@ queue_free_tasks(procq_queue *q)
 		TAILQ_REMOVE(&q->tasks, t, all_link);
 		task_free(t);
 	}
+	/* Only entries of finished tasks can be left in them. */
+	q->ready.len = q->delayed.len = 0;
 }
 
 void

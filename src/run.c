@@ -314,8 +314,8 @@ procq_stats_get(procq_queue *q, procq_stats *st)
 	if (q == NULL || st == NULL)
 		return PROCQ_EINVAL;
 	pthread_mutex_lock(&q->lock);
-	st->pending = q->ready.len;
-	st->scheduled = q->delayed.len + q->backlogged;
+	st->pending = q->nready;
+	st->scheduled = q->ndelayed + q->backlogged;
 	st->active = stats_active(q);
 	st->completed = q->nresults;
 	st->workers = q->live_workers;

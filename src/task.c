@@ -14,30 +14,68 @@
 #include "internal.h"
 #include "clock.h"
 
-bool
-task_ready_less(const void *a, const void *b)
+/* Is this heap entry still where its task waits?  The entries of tasks
+ * that left stay behind until they surface (heap.h). */
+static bool
+task_entry_ready(const struct heap_entry *e)
 {
-	const procq_handle *x = a, *y = b;
+	const procq_handle *t = e->elem;
 
-	if (x->priority != y->priority)
-		return x->priority < y->priority;
-	return x->seq < y->seq;
+	return t->place == PLACE_READY && t->seq == e->seq;
 }
 
-bool
-task_delay_less(const void *a, const void *b)
+static bool
+task_entry_delayed(const struct heap_entry *e)
 {
-	const procq_handle *x = a, *y = b;
+	const procq_handle *t = e->elem;
 
-	if (x->due != y->due)
-		return x->due < y->due;
-	return x->seq < y->seq;
+	return t->place == PLACE_DELAYED && t->seq == e->seq;
 }
 
-void
-task_set_index(void *elem, size_t index)
+/* The next ready task, lowest priority value first, FIFO within one;
+ * taken out of the heap.  NULL when none is ready. */
+procq_handle *
+task_ready_pop(procq_queue *q)
 {
-	((procq_handle *)elem)->heap_index = index;
+	const struct heap_entry *e;
+
+	while ((e = heap_top(&q->ready)) != NULL) {
+		procq_handle *t = e->elem;
+		bool live = task_entry_ready(e);
+
+		heap_pop(&q->ready);
+		if (live) {
+			t->place = PLACE_NONE;
+			q->nready--;
+			return t;
+		}
+	}
+	return NULL;
+}
+
+/* The delayed task due first, left in its heap; NULL when none waits. */
+procq_handle *
+task_delayed_top(procq_queue *q)
+{
+	const struct heap_entry *e;
+
+	while ((e = heap_top(&q->delayed)) != NULL) {
+		if (task_entry_delayed(e))
+			return e->elem;
+		heap_pop(&q->delayed);
+	}
+	return NULL;
+}
+
+/* Left-behind entries are dropped once they outnumber the live ones: a
+ * mass cancel must not keep a million dead entries. */
+static void
+task_heaps_compact(procq_queue *q)
+{
+	if (q->ready.len > 1024 && q->ready.len > 2 * q->nready)
+		heap_filter(&q->ready, task_entry_ready);
+	if (q->delayed.len > 1024 && q->delayed.len > 2 * q->ndelayed)
+		heap_filter(&q->delayed, task_entry_delayed);
 }
 
 procq_handle *
@@ -116,16 +154,18 @@ int
 task_enqueue(procq_handle *t)
 {
 	procq_queue *q = t->q;
-	if (t->due > procq_clock_now()) {
-		if (heap_push(&q->delayed, t) != 0)
+	if (t->due > 0 && t->due > procq_clock_now()) {
+		if (heap_push(&q->delayed, t->due, t->seq, t) != 0)
 			return PROCQ_ENOMEM;
 		t->place = PLACE_DELAYED;
+		q->ndelayed++;
 		loop_wake(q);	/* the loop re-arms its delay timer */
 		return 0;
 	}
-	if (heap_push(&q->ready, t) != 0)
+	if (heap_push(&q->ready, t->priority, t->seq, t) != 0)
 		return PROCQ_ENOMEM;
 	t->place = PLACE_READY;
+	q->nready++;
 	loop_wake(q);
 	return 0;
 }
@@ -157,10 +197,10 @@ task_unplace(procq_handle *t)
 {
 	switch (t->place) {
 	case PLACE_READY:
-		heap_remove(&t->q->ready, t->heap_index);
+		t->q->nready--;
 		break;
 	case PLACE_DELAYED:
-		heap_remove(&t->q->delayed, t->heap_index);
+		t->q->ndelayed--;
 		break;
 	case PLACE_WORKER:
 		if (!t->tombstone)
@@ -174,6 +214,7 @@ task_unplace(procq_handle *t)
 		break;
 	}
 	t->place = PLACE_NONE;
+	task_heaps_compact(t->q);
 }
 
 /* Drops a task (or tombstone) from its worker's in-flight list. */
@@ -256,7 +297,7 @@ task_finish(procq_handle *t, procq_status status,
 	}
 	if (t->gate != NULL)
 		gate_finished(t);
-	pthread_cond_broadcast(&q->cond);
+	loop_signal_finished(q);
 	waiter_notify_all(t);
 	notify_completion(t);
 	task_run_callbacks(t);

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,10 +36,17 @@ procq_call_name(const procq_call *c)
 	return c != NULL ? c->name : NULL;
 }
 
+/* Most tasks never ask: the id is formatted on demand. */
 const char *
 procq_call_id(const procq_call *c)
 {
-	return c != NULL ? c->id : NULL;
+	procq_call *mc = (procq_call *)c;	/* never a const object */
+
+	if (c == NULL)
+		return NULL;
+	if (mc->id[0] == '\0' && mc->id_value != 0)
+		snprintf(mc->id, sizeof mc->id, "%016" PRIx64, mc->id_value);
+	return c->id;
 }
 
 int

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/queue.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "worker.h"
@@ -25,6 +26,8 @@
 /* Exit status of a worker that received a frame it cannot understand. */
 #define WORKER_EXIT_PROTOCOL	70
 #define WORKER_MAX_MESSAGE	65536
+/* Seconds between looks for CANCEL frames while tasks are short. */
+#define WORKER_READ_INTERVAL	50e-6
 
 struct local_task {
 	TAILQ_ENTRY(local_task)	 link;
@@ -155,6 +158,7 @@ worker_setup(const struct worker_ctx *ctx)
 #if defined(__SANITIZE_ADDRESS__)
 	worker_process = 1;
 #endif
+	prctl(PR_SET_NAME, "procq-worker");	/* what ps and top show */
 	setpgid(0, 0);
 	worker_reset_signals();
 	worker_watch_parent();
@@ -396,8 +400,7 @@ worker_run(struct worker_state *ws, struct local_task *lt)
 	}
 	call_init(&call);
 	call.name = e->name;
-	snprintf(call.id, sizeof call.id, "%016" PRIx64,
-	    ws->ctx->id_base + lt->id);
+	call.id_value = ws->ctx->id_base + lt->id;
 	call.attempt = lt->attempt;
 	call.wire_id = lt->id;
 	call.max_frame = ws->ctx->max_frame;
@@ -488,11 +491,21 @@ worker_init(struct worker_state *ws)
 	msgpack_zone_clear(&ws->zone);
 }
 
+static double
+worker_clock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 void
 worker_main(const struct worker_ctx *ctx)
 {
 	struct worker_state ws = { .ctx = ctx };
 	struct local_task *lt;
+	double last_read = 0, t;
 
 	worker_setup(ctx);
 	msgpack_sbuffer_init(&ws.out);
@@ -502,23 +515,25 @@ worker_main(const struct worker_ctx *ctx)
 	worker_send_hello(&ws);
 	worker_flush(&ws);
 	for (;;) {
-		if (getppid() != ctx->parent)
-			_exit(0);
-		/* Cancels that arrived meanwhile are seen before the next
-		 * task starts. */
-		worker_read(&ws, TAILQ_EMPTY(&ws.tasks) && !ws.eof);
-		worker_flush(&ws);
 		if ((lt = TAILQ_FIRST(&ws.tasks)) == NULL) {
-			if (ws.eof)
+			if (ws.eof || getppid() != ctx->parent)
 				_exit(0);
+			worker_read(&ws, true);
+			worker_flush(&ws);
+			last_read = worker_clock();
 			continue;
 		}
 		TAILQ_REMOVE(&ws.tasks, lt, link);
 		worker_run(&ws, lt);
 		free(lt);
-		/* Cancels that came during the task are acknowledged in the
-		 * same write as its result. */
-		worker_read(&ws, false);
+		/* Cancels that came during the task are seen before the next
+		 * one starts, and acknowledged in the same write as this
+		 * result; between short tasks, a look every 50 us will do. */
+		t = worker_clock();
+		if (t - last_read >= WORKER_READ_INTERVAL) {
+			worker_read(&ws, false);
+			last_read = t;
+		}
 		worker_flush(&ws);
 	}
 }

@@ -33,7 +33,8 @@ struct worker_ctx {
 
 struct procq_call {
 	const char		*name;
-	char			 id[17];
+	uint64_t		 id_value;
+	char			 id[17];	/* formatted when first asked */
 	int			 attempt;
 	const char		*args_data;
 	size_t			 args_len;
