@@ -74,8 +74,9 @@ dispatch_head_started(struct worker *w)
 	t->status = PROCQ_RUNNING;
 	t->attempts++;
 	w->tail_len = 0;	/* its crash report starts here */
+	w->head_since = procq_clock_now();
 	if (t->started == 0)
-		t->started = procq_clock_now();
+		t->started = w->head_since;
 	if (w->hello)
 		hook_start(t);	/* else once the worker is initialised */
 	if (t->timeout > 0) {
@@ -133,16 +134,54 @@ dispatch_write_cb(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_unlock(&w->q->lock);
 }
 
+/*
+ * How many tasks a worker may hold: the configured prefetch, or by
+ * default as many as it runs in about DISPATCH_WINDOW_SPAN seconds (at
+ * least one, at most DISPATCH_WINDOW_MAX).  Short tasks then travel in
+ * batches, while a long one never leaves others waiting behind it for
+ * longer than the span when another worker could run them.
+ */
+#define DISPATCH_WINDOW_SPAN	1e-3
+#define DISPATCH_WINDOW_MAX	128
+
+static int
+dispatch_window(const procq_queue *q)
+{
+	double n;
+
+	if (q->cfg.prefetch > 0)
+		return q->cfg.prefetch;
+	if (q->task_time <= 0)
+		return 1;
+	n = 1 + DISPATCH_WINDOW_SPAN / q->task_time;
+	return n < DISPATCH_WINDOW_MAX ? (int)n : DISPATCH_WINDOW_MAX;
+}
+
+/* The time the head took, seen from here: a moving average of it sets
+ * the window. */
+static void
+dispatch_time_head(struct worker *w)
+{
+	procq_queue *q = w->q;
+	double d = procq_clock_now() - w->head_since;
+
+	if (d < 0)
+		d = 0;
+	q->task_time = q->task_time > 0 ? q->task_time + (d - q->task_time) / 8 :
+	    d + 1e-9;
+}
+
 /* The live worker with the fewest tasks in flight and room for more. */
 static struct worker *
 dispatch_pick(procq_queue *q)
 {
 	struct worker *best = NULL;
+	int window = dispatch_window(q);
 
 	for (int i = 0; i < q->nworkers; i++) {
 		struct worker *w = &q->workers[i];
 
-		if (w->state != WORKER_LIVE || w->ninflight >= q->cfg.prefetch)
+		if (w->state != WORKER_LIVE || w->ninflight >= window)
 			continue;
 		if (q->cfg.max_tasks_per_worker > 0 &&
 		    w->dispatched >= q->cfg.max_tasks_per_worker)
@@ -304,6 +343,7 @@ dispatch_result(struct worker *w, const struct wire_msg *msg)
 		    "result for a task the worker was not running");
 		return;
 	}
+	dispatch_time_head(w);
 	if (head->tombstone) {
 		/* It ran before the cancel reached it; it stays cancelled. */
 		task_unlink(head);

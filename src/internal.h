@@ -96,6 +96,8 @@ struct procq_result {
 
 struct worker;
 
+/* One per submitted task, and kept small: a million may be queued.  The
+ * argument bytes follow it in the same allocation. */
 struct procq_handle {
 	procq_queue			*q;
 	TAILQ_ENTRY(procq_handle)	 all_link;
@@ -105,26 +107,26 @@ struct procq_handle {
 	double				 due;		/* retry time, monotonic */
 	double				 started;	/* first attempt began */
 	const struct registry_entry	*entry;
-	char				*name;
+	const char			*name;		/* entry's, or owned */
 	char				*group;
-	char				*args;
-	size_t				 args_len;
-	int				 priority;
-	int				 retries;
 	double				 retry_delay;
 	double				 backoff;
 	double				 timeout;
 	char				*metadata;
 	size_t				 metadata_len;
-	int				 attempts;
-	procq_status			 status;
-	enum task_place			 place;
 	struct worker			*worker;
 	struct group_gate		*gate;
 	struct waiter_link		*waiters;
 	struct done_cb			*callbacks;
 	char				*progress;	/* latest report */
 	size_t				 progress_len;
+	procq_result			*result;
+	int				 priority;
+	int				 retries;
+	int				 attempts;
+	procq_status			 status;
+	enum task_place			 place;
+	uint32_t			 args_len;
 	unsigned			 admitted : 1;	/* counted by gate */
 	unsigned			 future : 1;
 	unsigned			 cancel_requested : 1;
@@ -133,8 +135,9 @@ struct procq_handle {
 							 * worker's pipe */
 	unsigned			 must_complete : 1;
 	unsigned			 detached : 1;
-	procq_result			*result;
+	unsigned			 name_owned : 1;
 	char				 id[17];
+	char				 args[];	/* msgpack array */
 };
 TAILQ_HEAD(task_list, procq_handle);
 
@@ -165,6 +168,7 @@ struct worker {
 	struct evbuffer		*in;
 	struct evbuffer		*out;
 	struct task_list	 inflight;	/* head = the running task */
+	double			 head_since;	/* when the head started */
 	int			 ninflight;
 	int			 dispatched;	/* tasks ever handed to it */
 	bool			 memory_exhausted; /* it said so */
@@ -215,6 +219,7 @@ struct procq_queue {
 	struct worker		*workers;
 	int			 nworkers;
 	int			 live_workers;
+	double			 task_time;	/* average attempt, seconds */
 
 	struct task_list	 tasks;		/* every handle, for free */
 	size_t			 outstanding;	/* submitted, not final */

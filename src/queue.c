@@ -72,8 +72,6 @@ config_resolve(const procq_config *in, procq_config *out)
 		cpus = sysconf(_SC_NPROCESSORS_ONLN);
 		cfg.workers = cpus > 0 ? (int)cpus : 1;
 	}
-	if (cfg.prefetch == 0)
-		cfg.prefetch = 1;
 	if (cfg.kill_grace == 0)
 		cfg.kill_grace = 0.5;
 	if (cfg.max_frame == 0)

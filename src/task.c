@@ -83,29 +83,31 @@ task_new(procq_queue *q, const struct registry_entry *entry,
     const void *args, size_t args_len, const procq_opts *opts)
 {
 	procq_handle *t;
-	const char *name = opts->name != NULL ? opts->name :
-	    entry != NULL ? entry->name : "future";
 
-	if ((t = calloc(1, sizeof *t)) == NULL)
+	if (args_len > UINT32_MAX ||
+	    (t = calloc(1, sizeof *t + args_len)) == NULL)
 		return NULL;
 	t->q = q;
 	t->entry = entry;
-	t->name = strdup(name);
+	t->name = entry != NULL ? entry->name : "future";
+	if (opts->name != NULL) {
+		t->name = strdup(opts->name);
+		t->name_owned = 1;
+	}
 	t->group = opts->group != NULL ? strdup(opts->group) : NULL;
-	t->args = malloc(args_len);
 	if (opts->metadata_len > 0 &&
 	    (t->metadata = malloc(opts->metadata_len)) != NULL) {
 		memcpy(t->metadata, opts->metadata, opts->metadata_len);
 		t->metadata_len = opts->metadata_len;
 	}
 	if (t->name == NULL || (opts->group != NULL && t->group == NULL) ||
-	    t->args == NULL ||
 	    (opts->metadata_len > 0 && t->metadata == NULL)) {
 		task_free(t);
 		return NULL;
 	}
-	memcpy(t->args, args, args_len);
-	t->args_len = args_len;
+	if (args_len > 0)
+		memcpy(t->args, args, args_len);
+	t->args_len = (uint32_t)args_len;
 	t->priority = opts->priority;
 	t->retries = opts->retries;
 	t->retry_delay = opts->retry_delay;
@@ -139,9 +141,9 @@ task_free(procq_handle *t)
 		free(l);
 	}
 	free(t->progress);
-	free(t->name);
+	if (t->name_owned)
+		free((char *)t->name);
 	free(t->group);
-	free(t->args);
 	free(t->metadata);
 	free(t);
 }

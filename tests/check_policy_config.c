@@ -366,8 +366,9 @@ START_TEST(test_mode_infinite_timeout)
 END_TEST
 
 /*
- * One worker, a failing task first (priority -1, one retry) and three
- * more behind it: when it fails, the others are still queued.  On a
+ * One worker with a prefetch of 1, a failing task first (priority -1, one
+ * retry) and three more behind it: when it fails, the others are still
+ * queued (a larger window could have sent them ahead to the worker).  On a
  * started queue a detached gate task (left out of run summaries) holds
  * the worker until the whole batch is queued.
  */
@@ -425,7 +426,8 @@ assert_failed_first(procq_handle *f, procq_handle *rest[3],
 
 START_TEST(test_fail_continue_default)
 {
-	procq_queue *q = policy_queue(&(procq_config){ .workers = 1 });
+	procq_queue *q = policy_queue(&(procq_config){ .workers = 1,
+	    .prefetch = 1 });
 	procq_handle *f, *rest[3];
 	procq_summary *s = NULL;
 
@@ -440,7 +442,7 @@ END_TEST
 START_TEST(test_fail_first)
 {
 	procq_queue *q = policy_queue(&(procq_config){ .workers = 1,
-	    .fail_policy = PROCQ_FAIL_FIRST });
+	    .prefetch = 1, .fail_policy = PROCQ_FAIL_FIRST });
 	procq_handle *f, *rest[3], *later;
 	procq_summary *s = NULL;
 
@@ -460,7 +462,7 @@ END_TEST
 START_TEST(test_fail_first_run_override)
 {
 	procq_queue *q = policy_queue(&(procq_config){ .workers = 1,
-	    .fail_policy = PROCQ_FAIL_CONTINUE });
+	    .prefetch = 1, .fail_policy = PROCQ_FAIL_CONTINUE });
 	procq_handle *f, *rest[3];
 	procq_summary *s = NULL;
 
@@ -482,7 +484,7 @@ END_TEST
 START_TEST(test_fail_continue_run_override)
 {
 	procq_queue *q = policy_queue(&(procq_config){ .workers = 1,
-	    .fail_policy = PROCQ_FAIL_FIRST });
+	    .prefetch = 1, .fail_policy = PROCQ_FAIL_FIRST });
 	procq_handle *f, *rest[3];
 	procq_summary *s = NULL;
 

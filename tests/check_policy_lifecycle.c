@@ -379,7 +379,9 @@ END_TEST
 /* Each statistic, in a state where it is not zero. */
 START_TEST(test_stats)
 {
-	procq_queue *q = policy_queue(&(procq_config){ .workers = 2 });
+	/* A prefetch of 1 keeps the last two tasks in the queue. */
+	procq_queue *q = policy_queue(&(procq_config){ .workers = 2,
+	    .prefetch = 1 });
 	procq_handle *g1h, *g2h, *r, *d, *q1, *q2;
 	struct gate g1, g2;
 	procq_stats st;
