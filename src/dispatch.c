@@ -181,7 +181,8 @@ dispatch_pick(procq_queue *q)
 	for (int i = 0; i < q->nworkers; i++) {
 		struct worker *w = &q->workers[i];
 
-		if (w->state != WORKER_LIVE || w->ninflight >= window)
+		if (w->state != WORKER_LIVE || w->spare ||
+		    w->ninflight >= window)
 			continue;
 		if (q->cfg.max_tasks_per_worker > 0 &&
 		    w->dispatched >= q->cfg.max_tasks_per_worker)

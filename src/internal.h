@@ -160,6 +160,7 @@ struct worker {
 	size_t			 tail_len;
 	bool			 hello;
 	bool			 eof;
+	bool			 spare;		/* ready, given no tasks */
 	struct event		*read_ev;
 	struct event		*write_ev;
 	struct event		*pid_ev;
@@ -220,6 +221,8 @@ struct procq_queue {
 	int			 nworkers;
 	int			 live_workers;
 	double			 task_time;	/* average attempt, seconds */
+	bool			 want_spare;	/* a worker has died */
+	int			 spare_failures; /* spares dead before hello */
 
 	struct task_list	 tasks;		/* every handle, for free */
 	size_t			 outstanding;	/* submitted, not final */

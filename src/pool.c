@@ -20,21 +20,51 @@
 
 static void pool_reap(struct worker *w);
 
+/*
+ * One slot more than there are workers: the spare, forked ahead of need
+ * once a worker has died, so that the next death is replaced at once
+ * instead of after a fork.  Which slot is the spare changes as spares
+ * are promoted.
+ */
 int
 pool_init(procq_queue *q)
 {
-	q->workers = calloc((size_t)q->cfg.workers, sizeof *q->workers);
+	q->workers = calloc((size_t)q->cfg.workers + 1, sizeof *q->workers);
 	if (q->workers == NULL)
 		return -1;
-	q->nworkers = q->cfg.workers;
+	q->nworkers = q->cfg.workers + 1;
 	for (int i = 0; i < q->nworkers; i++) {
 		struct worker *w = &q->workers[i];
 
 		w->q = q;
 		w->pidfd = w->to_fd = w->from_fd = w->err_fd = -1;
+		w->spare = i == q->cfg.workers;
 		TAILQ_INIT(&w->inflight);
 	}
 	return 0;
+}
+
+static struct worker *
+pool_spare(procq_queue *q)
+{
+	for (int i = 0; i < q->nworkers; i++) {
+		if (q->workers[i].spare)
+			return &q->workers[i];
+	}
+	return NULL;
+}
+
+/* A live spare takes the empty slot w; w becomes the spare's slot. */
+static bool
+pool_promote_spare(struct worker *w)
+{
+	struct worker *spare = pool_spare(w->q);
+
+	if (spare == NULL || spare->state != WORKER_LIVE)
+		return false;
+	spare->spare = false;
+	w->spare = true;
+	return true;
 }
 
 static void
@@ -267,8 +297,22 @@ pool_spawn_failed(procq_queue *q)
 	}
 }
 
+/* Forks the spare once workers have been seen to die, unless spares
+ * themselves keep dying before they are ready. */
+static void
+pool_fill_spare(procq_queue *q)
+{
+	struct worker *w = pool_spare(q);
+
+	if (w == NULL || w->state != WORKER_EMPTY || !q->want_spare ||
+	    q->spare_failures >= 3)
+		return;
+	if (pool_spawn(w) != 0)
+		q->spare_failures++;
+}
+
 /* Starts workers in empty slots: all of them at start, later only while
- * there is work waiting. */
+ * there is work waiting; a spare takes an empty slot when there is one. */
 void
 pool_fill(procq_queue *q)
 {
@@ -288,7 +332,8 @@ pool_fill(procq_queue *q)
 	for (int i = 0; i < q->nworkers; i++) {
 		struct worker *w = &q->workers[i];
 
-		if (w->state != WORKER_EMPTY)
+		if (w->state != WORKER_EMPTY || w->spare ||
+		    pool_promote_spare(w))
 			continue;
 		if (q->prewarmed && q->nready == 0)
 			break;
@@ -298,6 +343,8 @@ pool_fill(procq_queue *q)
 		}
 		q->spawn_failures = 0;
 	}
+	if (q->spawn_failures == 0)
+		pool_fill_spare(q);
 	if (!q->prewarmed) {
 		q->prewarmed = true;	/* procq_start() waits for this */
 		pthread_cond_broadcast(&q->cond);
@@ -517,6 +564,28 @@ pool_reap_now(struct worker *w)
 	pool_reap(w);
 }
 
+/* A worker died while it should have lived (crash, kill, lost): from
+ * now on a spare is kept ready. */
+static void
+pool_note_death(struct worker *w, bool was_live)
+{
+	procq_queue *q = w->q;
+
+	if (q->state != QUEUE_STARTED)
+		return;
+	if (w->spare) {
+		if (!w->hello)
+			q->spare_failures++;
+		else
+			q->spare_failures = 0;
+		return;
+	}
+	/* A worker whose initializer failed is no reason for a spare. */
+	if (w->kill_kind != PROCQ_ERR_SPAWN &&
+	    (was_live || w->kill_kind != PROCQ_ERR_NONE))
+		q->want_spare = true;
+}
+
 /* The worker has exited: read what it wrote before dying (a result in the
  * pipe wins over a cancel or timeout), reap it, settle its tasks. */
 static void
@@ -538,6 +607,7 @@ pool_reap(struct worker *w)
 	if (was_live && w->state == WORKER_LIVE)
 		q->live_workers--;
 	w->state = WORKER_DYING;
+	pool_note_death(w, was_live);
 	if ((t = TAILQ_FIRST(&w->inflight)) != NULL && !t->tombstone)
 		pool_settle_head(w, t, status);
 	while ((t = TAILQ_FIRST(&w->inflight)) != NULL) {

@@ -308,6 +308,19 @@ stats_active(const procq_queue *q)
 	return n - q->tombstones;
 }
 
+/* The spare runs nothing: it is not counted. */
+static int
+stats_workers(const procq_queue *q)
+{
+	int n = 0;
+
+	for (int i = 0; i < q->nworkers; i++) {
+		if (q->workers[i].state == WORKER_LIVE && !q->workers[i].spare)
+			n++;
+	}
+	return n;
+}
+
 int
 procq_stats_get(procq_queue *q, procq_stats *st)
 {
@@ -318,7 +331,7 @@ procq_stats_get(procq_queue *q, procq_stats *st)
 	st->scheduled = q->ndelayed + q->backlogged;
 	st->active = stats_active(q);
 	st->completed = q->nresults;
-	st->workers = q->live_workers;
+	st->workers = stats_workers(q);
 	st->closed = q->closed;
 	pthread_mutex_unlock(&q->lock);
 	return 0;
