@@ -521,22 +521,46 @@ dispatch_frames(struct worker *w)
 	}
 }
 
-/* Reads what the worker has written, up to a fair share per call. */
+/* One read(2) straight into the input buffer (evbuffer_read() would ask
+ * the pipe's size first).  Returns what read() returned. */
+static ssize_t
+dispatch_read(struct worker *w, size_t want)
+{
+	struct evbuffer_iovec v;
+	ssize_t n;
+
+	if (evbuffer_reserve_space(w->in, (ev_ssize_t)want, &v, 1) < 1) {
+		errno = ENOMEM;
+		return -1;
+	}
+	do
+		n = read(w->from_fd, v.iov_base, want);
+	while (n < 0 && errno == EINTR);
+	v.iov_len = n > 0 ? (size_t)n : 0;
+	evbuffer_commit_space(w->in, &v, 1);
+	return n;
+}
+
+/* Reads what the worker has written, up to a fair share per call.  A
+ * short read means the pipe is empty: no need to be told so by EAGAIN. */
 void
 dispatch_drain(struct worker *w)
 {
+	const size_t want = 65536;
 	size_t budget = 1 << 20;
 
 	while (budget > 0 && w->from_fd >= 0 && !w->eof &&
 	    w->kill_kind != PROCQ_ERR_PROTOCOL) {
-		int n = evbuffer_read(w->in, w->from_fd, 65536);
+		ssize_t n = dispatch_read(w, want);
 
 		if (n > 0) {
 			budget -= (size_t)n < budget ? (size_t)n : budget;
 			dispatch_frames(w);
+			if ((size_t)n < want)
+				break;
 			continue;
 		}
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		if (n < 0 && errno == EAGAIN)
 			break;
 		pool_lost(w);	/* EOF, or the pipe is unusable */
 		break;

@@ -113,6 +113,8 @@ loop_flush_finished(procq_queue *q)
 void
 loop_leave(procq_queue *q)
 {
+	bool wake;
+
 	/* Hooks first: a task's on_complete has run before the task that
 	 * takes its worker starts. */
 	for (;;) {
@@ -126,8 +128,18 @@ loop_leave(procq_queue *q)
 			break;
 	}
 	q->in_callback = false;
-	loop_flush_finished(q);
+	if (q->external_base) {
+		loop_flush_finished(q);
+		pthread_mutex_unlock(&q->lock);
+		return;
+	}
+	/* Woken after the unlock, a waiter need not block again on the
+	 * lock at once.  procq_free() joins this thread before q goes. */
+	wake = q->finish_pending;
+	q->finish_pending = false;
 	pthread_mutex_unlock(&q->lock);
+	if (wake)
+		pthread_cond_broadcast(&q->cond);
 }
 
 /* Starts every callback: changes made from here on are acted on by

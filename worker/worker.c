@@ -357,6 +357,7 @@ worker_read(struct worker_state *ws, bool block)
 	if (block)
 		worker_wait_input();
 	for (;;) {
+		size_t want;
 		ssize_t n;
 
 		if (ws->in_cap - ws->in_len < 65536) {
@@ -368,11 +369,13 @@ worker_read(struct worker_state *ws, bool block)
 			ws->in = in;
 			ws->in_cap = cap;
 		}
-		n = read(WORKER_IN_FD, ws->in + ws->in_len,
-		    ws->in_cap - ws->in_len);
+		want = ws->in_cap - ws->in_len;
+		n = read(WORKER_IN_FD, ws->in + ws->in_len, want);
 		if (n > 0) {
 			ws->in_len += (size_t)n;
 			worker_frames(ws);
+			if ((size_t)n < want)
+				return;	/* the pipe is empty */
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -516,7 +519,7 @@ worker_main(const struct worker_ctx *ctx)
 	worker_flush(&ws);
 	for (;;) {
 		if ((lt = TAILQ_FIRST(&ws.tasks)) == NULL) {
-			if (ws.eof || getppid() != ctx->parent)
+			if (ws.eof)
 				_exit(0);
 			worker_read(&ws, true);
 			worker_flush(&ws);
