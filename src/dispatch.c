@@ -232,6 +232,16 @@ dispatch_run(procq_queue *q)
 		if ((t = task_ready_pop(q)) != NULL)
 			dispatch_assign(w, t);
 	}
+	if (q->external_base)
+		dispatch_flush_all(q);	/* else once the lock is dropped */
+}
+
+/* Writes what is waiting for the workers.  On procq's own loop thread it
+ * runs after the lock is released (loop_leave): only that thread adds to
+ * or writes a worker's output. */
+void
+dispatch_flush_all(procq_queue *q)
+{
 	for (int i = 0; i < q->nworkers; i++) {
 		if (q->workers[i].state == WORKER_LIVE)
 			dispatch_flush(&q->workers[i]);
@@ -567,13 +577,40 @@ dispatch_drain(struct worker *w)
 	}
 }
 
+/*
+ * On procq's own loop thread, which alone touches a worker's input, the
+ * reading is done before taking the lock: no system call holds up the
+ * threads that submit.  (A caller's loop reads under the lock: another
+ * thread of the caller may free the queue as soon as it is released.)
+ */
 void
 dispatch_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 	procq_queue *q = w->q;
+	const size_t want = 65536;
+	size_t budget = 1 << 20;
+	ssize_t n = 0;
 
+	if (q->external_base) {
+		loop_enter(q);
+		dispatch_drain(w);
+		loop_leave(q);
+		return;
+	}
+	while (budget > 0 && (n = dispatch_read(w, want)) > 0) {
+		budget -= (size_t)n < budget ? (size_t)n : budget;
+		if ((size_t)n < want)
+			break;
+	}
 	loop_enter(q);
-	dispatch_drain(w);
+	if (w->state != WORKER_EMPTY && w->kill_kind != PROCQ_ERR_PROTOCOL)
+		dispatch_frames(w);
+	if (n == 0 || (n < 0 && errno != EAGAIN)) {
+		if (w->state != WORKER_EMPTY && !w->eof)
+			pool_lost(w);	/* EOF, or the pipe is unusable */
+	} else if (budget > 0 && w->state != WORKER_EMPTY && !w->eof &&
+	    w->kill_kind != PROCQ_ERR_PROTOCOL)
+		dispatch_drain(w);	/* what came while we worked */
 	loop_leave(q);
 }

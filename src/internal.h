@@ -376,6 +376,7 @@ void dispatch_drain(struct worker *w);
 void dispatch_read_cb(evutil_socket_t fd, short what, void *arg);
 void dispatch_write_cb(evutil_socket_t fd, short what, void *arg);
 void dispatch_flush(struct worker *w);
+void dispatch_flush_all(procq_queue *q);
 void dispatch_head_started(struct worker *w);
 
 #endif

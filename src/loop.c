@@ -140,6 +140,8 @@ loop_leave(procq_queue *q)
 	pthread_mutex_unlock(&q->lock);
 	if (wake)
 		pthread_cond_broadcast(&q->cond);
+	if (q->workers != NULL)
+		dispatch_flush_all(q);
 }
 
 /* Starts every callback: changes made from here on are acted on by
