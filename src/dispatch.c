@@ -74,7 +74,7 @@ dispatch_head_started(struct worker *w)
 	t->status = PROCQ_RUNNING;
 	t->attempts++;
 	w->tail_len = 0;	/* its crash report starts here */
-	w->head_since = procq_clock_now();
+	w->head_since = loop_now(w->q);
 	if (t->started == 0)
 		t->started = w->head_since;
 	if (w->hello)
@@ -163,7 +163,7 @@ static void
 dispatch_time_head(struct worker *w)
 {
 	procq_queue *q = w->q;
-	double d = procq_clock_now() - w->head_since;
+	double d = loop_now(q) - w->head_since;
 
 	if (d < 0)
 		d = 0;
@@ -224,7 +224,8 @@ dispatch_run(procq_queue *q)
 		return;
 	pool_fill(q);
 	while (q->nready > 0 && (w = dispatch_pick(q)) != NULL) {
-		if (!rate_take(&q->rate, procq_clock_now(), &wait)) {
+		if (q->rate.interval > 0 &&
+		    !rate_take(&q->rate, procq_clock_now(), &wait)) {
 			tv = procq_clock_timeval(wait);
 			evtimer_add(q->rate_ev, &tv);
 			break;
@@ -604,6 +605,7 @@ dispatch_read_cb(evutil_socket_t fd, short what, void *arg)
 			break;
 	}
 	loop_enter(q);
+	q->now = procq_clock_now();	/* one reading for the whole batch */
 	if (w->state != WORKER_EMPTY && w->kill_kind != PROCQ_ERR_PROTOCOL)
 		dispatch_frames(w);
 	if (n == 0 || (n < 0 && errno != EAGAIN)) {

@@ -203,6 +203,7 @@ struct procq_queue {
 	bool			 wake_pending;
 	bool			 in_callback;	/* the loop is in a callback */
 	bool			 finish_pending; /* q->cond to be broadcast */
+	double			 now;		/* loop_now(), or 0 */
 	struct event		*wake_ev;
 	struct event		*delay_ev;	/* earliest retry in q->delayed */
 	struct event		*spawn_ev;	/* retry after a failed fork */
@@ -341,6 +342,7 @@ void hook_discard(procq_queue *q);
 int loop_start(procq_queue *q);
 void loop_wake(procq_queue *q);
 bool loop_in_callback(const procq_queue *q);
+double loop_now(procq_queue *q);
 void loop_signal_finished(procq_queue *q);
 void loop_stop(procq_queue *q);
 void loop_after(procq_queue *q);

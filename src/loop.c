@@ -128,6 +128,7 @@ loop_leave(procq_queue *q)
 			break;
 	}
 	q->in_callback = false;
+	q->now = 0;
 	if (q->external_base) {
 		loop_flush_finished(q);
 		pthread_mutex_unlock(&q->lock);
@@ -181,6 +182,16 @@ bool
 loop_in_callback(const procq_queue *q)
 {
 	return q->in_callback && pthread_equal(pthread_self(), q->thread);
+}
+
+/* The time for the task events of this callback: on the loop thread, a
+ * batch of results shares one reading of the clock (dispatch_read_cb). */
+double
+loop_now(procq_queue *q)
+{
+	if (q->now > 0 && loop_in_callback(q))
+		return q->now;
+	return procq_clock_now();
 }
 
 /* Tells threads waiting on q->cond that tasks finished: once per

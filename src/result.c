@@ -84,7 +84,7 @@ result_new(const procq_handle *t, procq_status status,
 	r->signal = err != NULL ? err->signal : -1;
 	r->duration = duration;
 	r->started = t->started;
-	r->finished = procq_clock_now();
+	r->finished = loop_now(t->q);
 	r->value.type = MSGPACK_OBJECT_NIL;
 	cursor = (char *)(r + 1);
 	r->id = result_copy(&cursor, t->id);

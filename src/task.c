@@ -274,7 +274,7 @@ task_finish(procq_handle *t, procq_status status,
     const procq_error *err, const char *value, size_t value_len)
 {
 	procq_queue *q = t->q;
-	double duration = t->started > 0 ? procq_clock_now() - t->started : 0;
+	double duration = t->started > 0 ? loop_now(q) - t->started : 0;
 	static const procq_error nomem = {
 		.kind = PROCQ_ERR_TASK, .type = "MemoryError",
 		.message = "out of memory recording the result",
