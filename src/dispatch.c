@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,10 +30,10 @@ dispatch_frame_out(struct worker *w, size_t start)
 	return rc;
 }
 
-static int
-dispatch_encode_task(struct worker *w, procq_handle *t)
+/* Packs a TASK frame into q->sbuf from start; returns its start. */
+static size_t
+dispatch_pack_task(procq_queue *q, const procq_handle *t)
 {
-	procq_queue *q = w->q;
 	msgpack_packer pk;
 	size_t start = wire_frame_begin(&q->sbuf);
 	const char *fn = t->entry->name;
@@ -44,7 +45,13 @@ dispatch_encode_task(struct worker *w, procq_handle *t)
 	msgpack_pack_str_with_body(&pk, fn, strlen(fn));
 	msgpack_pack_bin_with_body(&pk, t->args, t->args_len);
 	msgpack_pack_int(&pk, t->attempts + 1);
-	return dispatch_frame_out(w, start);
+	return start;
+}
+
+static int
+dispatch_encode_task(struct worker *w, procq_handle *t)
+{
+	return dispatch_frame_out(w, dispatch_pack_task(w->q, t));
 }
 
 static int
@@ -61,6 +68,18 @@ dispatch_encode_cancel(struct worker *w, procq_handle *t)
 	return dispatch_frame_out(w, start);
 }
 
+/* The bookkeeping of a head that starts, without the loop's events. */
+static void
+dispatch_head_begin(struct worker *w, procq_handle *t)
+{
+	t->status = PROCQ_RUNNING;
+	t->attempts++;
+	w->tail_len = 0;	/* its crash report starts here */
+	w->head_since = loop_now(w->q);
+	if (t->started == 0)
+		t->started = w->head_since;
+}
+
 /* The head of a worker's in-flight list is the task it is running. */
 void
 dispatch_head_started(struct worker *w)
@@ -71,12 +90,7 @@ dispatch_head_started(struct worker *w)
 	evtimer_del(w->timeout_ev);
 	if (t == NULL || t->tombstone)
 		return;	/* a tombstone at the head is dealt with by a kill */
-	t->status = PROCQ_RUNNING;
-	t->attempts++;
-	w->tail_len = 0;	/* its crash report starts here */
-	w->head_since = loop_now(w->q);
-	if (t->started == 0)
-		t->started = w->head_since;
+	dispatch_head_begin(w, t);
 	if (w->hello)
 		hook_start(t);	/* else once the worker is initialised */
 	if (t->timeout > 0) {
@@ -194,7 +208,7 @@ dispatch_pick(procq_queue *q)
 }
 
 static void
-dispatch_assign(struct worker *w, procq_handle *t)
+dispatch_link(struct worker *w, procq_handle *t)
 {
 	t->place = PLACE_WORKER;
 	t->worker = w;
@@ -202,12 +216,78 @@ dispatch_assign(struct worker *w, procq_handle *t)
 	TAILQ_INSERT_TAIL(&w->inflight, t, worker_link);
 	w->ninflight++;
 	w->dispatched++;
+}
+
+static void
+dispatch_assign(struct worker *w, procq_handle *t)
+{
+	dispatch_link(w, t);
 	if (dispatch_encode_task(w, t) != 0) {
 		pool_kill(w, PROCQ_ERR_SPAWN, NULL, "out of memory");
 		return;
 	}
 	if (w->ninflight == 1)
 		dispatch_head_started(w);
+}
+
+/* A worker with nothing to do and nothing left to write. */
+static struct worker *
+dispatch_idle_worker(procq_queue *q)
+{
+	int max = q->cfg.max_tasks_per_worker;
+
+	for (int i = 0; i < q->nworkers; i++) {
+		struct worker *w = &q->workers[i];
+
+		if (w->state == WORKER_LIVE && !w->spare && w->hello &&
+		    !w->eof && w->ninflight == 0 &&
+		    (max == 0 || w->dispatched < max))
+			return w;
+	}
+	return NULL;
+}
+
+/*
+ * A task submitted while a worker is idle and no other task waits goes
+ * straight to that worker from the submitting thread: one wake-up fewer
+ * than through the loop.  Only when the loop has nothing to do for it:
+ * procq's own loop thread runs, no timeout to arm, no start hook, no rate,
+ * and a frame the pipe takes whole or not at all (PIPE_BUF).  An idle
+ * worker has no bytes of its own waiting to be written, so the loop
+ * thread, which writes without the lock, cannot be writing to it.  Called
+ * with q->lock held; returns 0 if the task went.
+ */
+int
+dispatch_direct(procq_queue *q, procq_handle *t)
+{
+	struct sigpipe_guard g;
+	struct worker *w;
+	size_t start, len;
+	ssize_t n;
+
+	if (q->state != QUEUE_STARTED || q->external_base ||
+	    !q->thread_running || q->nready > 0 || t->due > 0 ||
+	    t->timeout > 0 || q->cfg.on_start != NULL ||
+	    q->rate.interval > 0 || loop_on_thread(q) ||
+	    (w = dispatch_idle_worker(q)) == NULL)
+		return -1;
+	start = dispatch_pack_task(q, t);
+	if (wire_frame_end(&q->sbuf, start, q->cfg.max_frame) != 0 ||
+	    (len = q->sbuf.size - start) > PIPE_BUF) {
+		q->sbuf.size = start;
+		return -1;
+	}
+	sigpipe_block(&g);
+	do
+		n = write(w->to_fd, q->sbuf.data + start, len);
+	while (n < 0 && errno == EINTR);
+	sigpipe_unblock(&g, n < 0 && errno == EPIPE);
+	q->sbuf.size = start;
+	if (n != (ssize_t)len)
+		return -1;	/* full, or the worker is going: the loop's job */
+	dispatch_link(w, t);
+	dispatch_head_begin(w, t);
+	return 0;
 }
 
 /* Hands ready tasks to workers, lowest priority value first, as fast as
@@ -608,11 +688,9 @@ dispatch_read_cb(evutil_socket_t fd, short what, void *arg)
 	q->now = procq_clock_now();	/* one reading for the whole batch */
 	if (w->state != WORKER_EMPTY && w->kill_kind != PROCQ_ERR_PROTOCOL)
 		dispatch_frames(w);
-	if (n == 0 || (n < 0 && errno != EAGAIN)) {
-		if (w->state != WORKER_EMPTY && !w->eof)
-			pool_lost(w);	/* EOF, or the pipe is unusable */
-	} else if (budget > 0 && w->state != WORKER_EMPTY && !w->eof &&
-	    w->kill_kind != PROCQ_ERR_PROTOCOL)
-		dispatch_drain(w);	/* what came while we worked */
+	/* What comes meanwhile is the next callback's. */
+	if ((n == 0 || (n < 0 && errno != EAGAIN)) &&
+	    w->state != WORKER_EMPTY && !w->eof)
+		pool_lost(w);	/* EOF, or the pipe is unusable */
 	loop_leave(q);
 }

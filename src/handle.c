@@ -30,8 +30,10 @@ procq_handle_wait(procq_handle *h, double timeout)
 		pthread_mutex_unlock(&q->lock);
 		return PROCQ_EDEADLK;
 	}
+	q->finish_waiters++;
 	while (h->place != PLACE_DONE && rc == 0)
 		loop_wait(q, timeout >= 0 ? &deadline : NULL, &rc);
+	q->finish_waiters--;
 	rc = h->place == PLACE_DONE ? 0 : PROCQ_ETIMEDOUT;
 	pthread_mutex_unlock(&q->lock);
 	return rc;

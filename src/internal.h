@@ -161,6 +161,8 @@ struct worker {
 	bool			 hello;
 	bool			 eof;
 	bool			 spare;		/* ready, given no tasks */
+	bool			 was_regular;	/* ran tasks, then the spare
+						 * took its place */
 	struct event		*read_ev;
 	struct event		*write_ev;
 	struct event		*pid_ev;
@@ -203,6 +205,7 @@ struct procq_queue {
 	bool			 wake_pending;
 	bool			 in_callback;	/* the loop is in a callback */
 	bool			 finish_pending; /* q->cond to be broadcast */
+	int			 finish_waiters; /* threads woken by any finish */
 	double			 now;		/* loop_now(), or 0 */
 	struct event		*wake_ev;
 	struct event		*delay_ev;	/* earliest retry in q->delayed */
@@ -373,6 +376,7 @@ void pool_reap_now(struct worker *w);
 
 /* dispatch.c */
 void dispatch_run(procq_queue *q);
+int dispatch_direct(procq_queue *q, procq_handle *t);
 void dispatch_send_cancels(procq_queue *q);
 void dispatch_drain(struct worker *w);
 void dispatch_read_cb(evutil_socket_t fd, short what, void *arg);

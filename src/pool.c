@@ -54,17 +54,28 @@ pool_spare(procq_queue *q)
 	return NULL;
 }
 
-/* A live spare takes the empty slot w; w becomes the spare's slot. */
+/* A live spare takes the place of w, empty or on its way out; w's slot
+ * becomes the spare's, to be forked again once it is empty. */
 static bool
 pool_promote_spare(struct worker *w)
 {
 	struct worker *spare = pool_spare(w->q);
 
-	if (spare == NULL || spare->state != WORKER_LIVE)
+	if (w->spare || spare == NULL || spare->state != WORKER_LIVE)
 		return false;
 	spare->spare = false;
 	w->spare = true;
+	w->was_regular = true;
 	return true;
+}
+
+/* A worker stops taking tasks: the spare takes over now rather than
+ * after the worker has been reaped. */
+static void
+pool_hand_over(struct worker *w)
+{
+	if (w->q->state == QUEUE_STARTED)
+		pool_promote_spare(w);
 }
 
 static void
@@ -264,6 +275,7 @@ pool_spawn(struct worker *w)
 	w->kill_type[0] = '\0';
 	w->kill_message[0] = '\0';
 	w->dispatched = 0;
+	w->was_regular = false;
 	w->memory_exhausted = false;
 	evutil_make_socket_nonblocking(w->to_fd);
 	evutil_make_socket_nonblocking(w->from_fd);
@@ -359,6 +371,7 @@ pool_dismiss(struct worker *w)
 
 	w->state = WORKER_DYING;
 	w->q->live_workers--;
+	pool_hand_over(w);
 	event_del(w->write_ev);
 	close(w->to_fd);
 	w->to_fd = -1;
@@ -424,6 +437,7 @@ pool_kill(struct worker *w, procq_error_kind kind, procq_handle *target,
 		return;
 	w->state = WORKER_DYING;
 	w->q->live_workers--;
+	pool_hand_over(w);
 	w->kill_kind = kind;
 	w->kill_target = target;
 	snprintf(w->kill_type, sizeof w->kill_type, "%s",
@@ -453,6 +467,8 @@ pool_lost(struct worker *w)
 
 	w->eof = true;
 	event_del(w->read_ev);
+	if (w->state == WORKER_LIVE)
+		pool_hand_over(w);	/* it is dead or about to be */
 	if (w->pidfd < 0) {
 		kill(-w->pid, SIGKILL);
 		pool_reap(w);
@@ -573,7 +589,7 @@ pool_note_death(struct worker *w, bool was_live)
 
 	if (q->state != QUEUE_STARTED)
 		return;
-	if (w->spare) {
+	if (w->spare && !w->was_regular) {
 		if (!w->hello)
 			q->spare_failures++;
 		else

@@ -61,8 +61,10 @@ submit_wait_room(procq_queue *q, double timeout)
 		return PROCQ_EFULL;
 	if (timeout > 0)
 		deadline = procq_clock_deadline(timeout);
+	q->finish_waiters++;
 	while (!q->closed && q->outstanding >= (size_t)q->cfg.size && rc == 0)
 		loop_wait(q, timeout > 0 ? &deadline : NULL, &rc);
+	q->finish_waiters--;
 	if (q->closed)
 		return PROCQ_ECLOSED;
 	return rc != 0 ? PROCQ_EFULL : 0;
@@ -91,7 +93,10 @@ submit_locked(procq_queue *q, const char *name, const void *args,
 	snprintf(t->id, sizeof t->id, "%016" PRIx64, q->id_base + t->wire_id);
 	t->seq = q->next_seq++;
 	t->gate = gate;
-	rc = gate != NULL ? gate_admit_or_hold(t) : task_enqueue(t);
+	if (gate != NULL)
+		rc = gate_admit_or_hold(t);
+	else
+		rc = dispatch_direct(q, t) == 0 ? 0 : task_enqueue(t);
 	if (rc != 0) {
 		task_free(t);
 		return PROCQ_ENOMEM;

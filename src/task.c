@@ -299,7 +299,9 @@ task_finish(procq_handle *t, procq_status status,
 	}
 	if (t->gate != NULL)
 		gate_finished(t);
-	loop_signal_finished(q);
+	/* Runs and joins wait for the last task only: not woken for each. */
+	if (q->finish_waiters > 0 || q->outstanding == 0)
+		loop_signal_finished(q);
 	waiter_notify_all(t);
 	notify_completion(t);
 	task_run_callbacks(t);
