@@ -1,0 +1,505 @@
+/*
+ * procq's side of the benchmark suite: one scenario per run, each printing
+ * "RESULT procq <scenario> <metric> <value>" lines for bench/report.py.
+ *
+ *   procq-bench SCENARIO [-n N] [-w WORKERS] [-p PREFETCH]
+ *   procq-bench --version
+ *
+ * Scenarios: throughput, latency, crash, memory, respawn, cancel, scale.
+ * Every count is checked: a wrong result or a lost task fails the run.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "procq.h"
+
+struct bench {
+	long	n;		/* tasks or rounds; 0 = the scenario's own */
+	int	workers;
+	int	prefetch;	/* 0 = the queue's default */
+};
+
+/* Set by the progress hook of the cancel scenario. */
+struct started {
+	pthread_mutex_t	lock;
+	pthread_cond_t	cond;
+	procq_handle	*h;
+};
+
+static int
+task_double(procq_call *c)
+{
+	int64_t x;
+
+	if (procq_call_unpack(c, "l", &x) != 0)
+		return procq_call_fail(c, "ArgumentError", "expected [int]");
+	return procq_call_return(c, "l", 2 * x);
+}
+
+static int
+task_crash(procq_call *c)
+{
+	(void)c;
+	raise(SIGSEGV);
+	return 0;
+}
+
+/* Says it runs, then sleeps until killed. */
+static int
+task_sleeper(procq_call *c)
+{
+	procq_call_progress(c, "i", 1);
+	for (;;)
+		pause();
+	return 0;
+}
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+die(const char *what, int err)
+{
+	fprintf(stderr, "procq-bench: %s: %s\n", what, procq_strerror(err));
+	exit(1);
+}
+
+static void
+on_progress(procq_handle *h, const msgpack_object *value, void *arg)
+{
+	struct started *s = arg;
+
+	(void)value;
+	pthread_mutex_lock(&s->lock);
+	s->h = h;
+	pthread_cond_signal(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static procq_queue *
+bench_queue(const struct bench *b, int workers, struct started *s)
+{
+	procq_config cfg = { .workers = workers, .prefetch = b->prefetch };
+	procq_queue *q;
+	int err;
+
+	if (s != NULL) {
+		cfg.on_progress = on_progress;
+		cfg.hook_arg = s;
+	}
+	if ((q = procq_create(&cfg, &err)) == NULL)
+		die("create", err);
+	if ((err = procq_register(q, "double", task_double)) != 0 ||
+	    (err = procq_register(q, "crash", task_crash)) != 0 ||
+	    (err = procq_register(q, "sleeper", task_sleeper)) != 0)
+		die("register", err);
+	return q;
+}
+
+/* Starts the workers and runs one task on each, off the clock. */
+static void
+bench_warm(procq_queue *q, int workers)
+{
+	procq_summary *s = NULL;
+	int err;
+
+	if ((err = procq_start(q)) != 0)
+		die("start", err);
+	for (int i = 0; i < workers * 2; i++) {
+		if ((err = procq_submitf(q, "double", NULL, NULL, "l",
+		    (int64_t)i)) != 0)
+			die("submit", err);
+	}
+	if ((err = procq_run(q, NULL, &s)) != 0)
+		die("warm-up run", err);
+	procq_summary_free(s);
+	procq_clear_results(q);
+}
+
+/* Every task i must have returned 2*i: checked through the sum. */
+static void
+check_doubled(const procq_summary *s, long n)
+{
+	long long sum = 0;
+	int64_t v;
+
+	if (procq_summary_count(s) != (size_t)n || !procq_summary_ok(s)) {
+		fprintf(stderr, "procq-bench: %zu results of %ld, ok %d\n",
+		    procq_summary_count(s), n, procq_summary_ok(s));
+		exit(1);
+	}
+	for (size_t i = 0; i < procq_summary_count(s); i++) {
+		if (procq_result_unpack(procq_summary_result(s, i), "l",
+		    &v) != 0) {
+			fprintf(stderr, "procq-bench: a result is no integer\n");
+			exit(1);
+		}
+		sum += v;
+	}
+	if (sum != (long long)n * (n - 1)) {
+		fprintf(stderr, "procq-bench: wrong results\n");
+		exit(1);
+	}
+}
+
+/* Seconds to submit n trivial tasks to a warm queue and run them all. */
+static double
+bench_batch(const struct bench *b, long n)
+{
+	procq_queue *q = bench_queue(b, b->workers, NULL);
+	procq_summary *s = NULL;
+	double t0, t1;
+	int err;
+
+	bench_warm(q, b->workers);
+	t0 = now();
+	for (long i = 0; i < n; i++) {
+		if ((err = procq_submitf(q, "double", NULL, NULL, "l",
+		    (int64_t)i)) != 0)
+			die("submit", err);
+	}
+	if ((err = procq_run(q, NULL, &s)) != 0)
+		die("run", err);
+	t1 = now();
+	check_doubled(s, n);
+	procq_summary_free(s);
+	procq_free(q);
+	return t1 - t0;
+}
+
+static void
+scenario_throughput(const struct bench *b)
+{
+	long n = b->n > 0 ? b->n : 200000;
+
+	printf("RESULT procq throughput tasks_per_s %.0f\n",
+	    n / bench_batch(b, n));
+}
+
+static void
+scenario_scale(const struct bench *b)
+{
+	static const struct { long n; const char *name; } sizes[] = {
+		{ 10000, "10k" }, { 100000, "100k" }, { 1000000, "1m" }
+	};
+
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		double secs = bench_batch(b, sizes[i].n);
+
+		printf("RESULT procq scale us_per_task_%s %.3f\n",
+		    sizes[i].name, secs * 1e6 / sizes[i].n);
+		fflush(stdout);
+	}
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double
+percentile(double *v, long n, double p)
+{
+	qsort(v, (size_t)n, sizeof *v, cmp_double);
+	return v[(long)(p * (double)(n - 1) + 0.5)];
+}
+
+static procq_handle *
+submit_one(procq_queue *q, const char *name, int64_t x)
+{
+	procq_handle *h = NULL;
+	int err;
+
+	if ((err = procq_submitf(q, name, NULL, &h, "l", x)) != 0)
+		die("submit", err);
+	return h;
+}
+
+static void
+wait_one(procq_handle *h)
+{
+	int err;
+
+	if ((err = procq_handle_wait(h, -1)) != 0)
+		die("wait", err);
+}
+
+static void
+scenario_latency(const struct bench *b)
+{
+	long n = b->n > 0 ? b->n : 10000;
+	procq_queue *q = bench_queue(b, b->workers, NULL);
+	double *rtt = calloc((size_t)n, sizeof *rtt);
+	int64_t v;
+
+	if (rtt == NULL)
+		die("latency", PROCQ_ENOMEM);
+	bench_warm(q, b->workers);
+	for (long i = 0; i < n; i++) {
+		double t0 = now();
+		procq_handle *h = submit_one(q, "double", i);
+
+		wait_one(h);
+		rtt[i] = now() - t0;
+		if (procq_handle_value(h, "l", &v) != 0 || v != 2 * i) {
+			fprintf(stderr, "procq-bench: wrong result\n");
+			exit(1);
+		}
+	}
+	printf("RESULT procq latency p50_us %.1f\n",
+	    percentile(rtt, n, 0.50) * 1e6);
+	printf("RESULT procq latency p99_us %.1f\n",
+	    percentile(rtt, n, 0.99) * 1e6);
+	free(rtt);
+	procq_free(q);
+}
+
+/* Every tenth task kills its worker: the other nine must not notice. */
+static void
+scenario_crash(const struct bench *b)
+{
+	long n = b->n > 0 ? b->n : 10000;
+	procq_queue *q = bench_queue(b, b->workers, NULL);
+	procq_summary *s = NULL;
+	size_t ok = 0, crashed = 0, other = 0;
+	double t0, t1;
+	int64_t v;
+	int err;
+
+	bench_warm(q, b->workers);
+	t0 = now();
+	for (long i = 0; i < n; i++)
+		submit_one(q, i % 10 == 9 ? "crash" : "double", i);
+	procq_run(q, NULL, &s);
+	t1 = now();
+	if (s == NULL)
+		die("run", PROCQ_ENOMEM);
+	for (size_t i = 0; i < procq_summary_count(s); i++) {
+		const procq_result *r = procq_summary_result(s, i);
+
+		if (procq_result_status(r) == PROCQ_SUCCEEDED &&
+		    procq_result_unpack(r, "l", &v) == 0 && v % 20 != 18)
+			ok++;
+		else if (procq_result_status(r) == PROCQ_FAILED &&
+		    procq_result_error_kind(r) == PROCQ_ERR_CRASH)
+			crashed++;
+		else
+			other++;
+	}
+	err = procq_summary_count(s) == (size_t)n && other == 0 ? 0 : 1;
+	printf("RESULT procq crash succeeded %zu\n", ok);
+	printf("RESULT procq crash failed %zu\n", crashed + other);
+	printf("RESULT procq crash lost %zu\n", (size_t)n - ok - crashed -
+	    other);
+	printf("RESULT procq crash tasks_per_s %.0f\n", n / (t1 - t0));
+	procq_summary_free(s);
+	procq_free(q);
+	if (err != 0)
+		exit(1);
+}
+
+static long
+rss_bytes(void)
+{
+	long pages = 0, resident = 0;
+	FILE *fp = fopen("/proc/self/statm", "r");
+
+	if (fp == NULL || fscanf(fp, "%ld %ld", &pages, &resident) != 2) {
+		perror("procq-bench: /proc/self/statm");
+		exit(1);
+	}
+	fclose(fp);
+	return resident * sysconf(_SC_PAGESIZE);
+}
+
+/* The argument tuple [i] as msgpack: its length in bytes. */
+static size_t
+args_size(int64_t i)
+{
+	return 1 + (i < 128 ? 1 : i < 256 ? 2 : i < 65536 ? 3 : 5);
+}
+
+/* RSS per task queued on a queue not yet started, beyond its arguments. */
+static void
+scenario_memory(const struct bench *b)
+{
+	long n = b->n > 0 ? b->n : 1000000;
+	procq_queue *q = bench_queue(b, b->workers, NULL);
+	procq_summary *s = NULL;
+	double args = 0;
+	long before, after;
+	int err;
+
+	before = rss_bytes();
+	for (long i = 0; i < n; i++) {
+		if ((err = procq_submitf(q, "double", NULL, NULL, "l",
+		    (int64_t)i)) != 0)
+			die("submit", err);
+		args += (double)args_size(i);
+	}
+	after = rss_bytes();
+	printf("RESULT procq memory bytes_per_task %.1f\n",
+	    (double)(after - before) / (double)n);
+	printf("RESULT procq memory arg_bytes %.1f\n", args / (double)n);
+	fflush(stdout);
+	if ((err = procq_run(q, NULL, &s)) != 0)
+		die("run", err);
+	check_doubled(s, n);
+	procq_summary_free(s);
+	procq_free(q);
+}
+
+/* From a crash reported to the next result, on a queue of one worker. */
+static void
+scenario_respawn(const struct bench *b)
+{
+	long n = b->n > 0 ? b->n : 100;
+	procq_queue *q = bench_queue(b, 1, NULL);
+	double *gap = calloc((size_t)n, sizeof *gap);
+
+	if (gap == NULL)
+		die("respawn", PROCQ_ENOMEM);
+	bench_warm(q, 1);
+	for (long i = 0; i < n; i++) {
+		procq_handle *h = submit_one(q, "crash", i);
+		double t0;
+
+		wait_one(h);
+		if (procq_handle_error_kind(h) != PROCQ_ERR_CRASH) {
+			fprintf(stderr, "procq-bench: the crash was no crash\n");
+			exit(1);
+		}
+		t0 = now();
+		wait_one(submit_one(q, "double", i));
+		gap[i] = now() - t0;
+		procq_clear_results(q);
+	}
+	printf("RESULT procq respawn respawn_us %.1f\n",
+	    percentile(gap, n, 0.5) * 1e6);
+	free(gap);
+	procq_free(q);
+}
+
+/* From the cancel of a running task to its handle being final. */
+static void
+scenario_cancel(const struct bench *b)
+{
+	long n = b->n > 0 ? b->n : 100;
+	struct started st = { .h = NULL };
+	procq_queue *q;
+	double *lat = calloc((size_t)n, sizeof *lat);
+	int err;
+
+	pthread_mutex_init(&st.lock, NULL);
+	pthread_cond_init(&st.cond, NULL);
+	q = bench_queue(b, b->workers, &st);
+	if (lat == NULL)
+		die("cancel", PROCQ_ENOMEM);
+	bench_warm(q, b->workers);
+	for (long i = 0; i < n; i++) {
+		procq_handle *h = submit_one(q, "sleeper", i);
+		double t0;
+
+		pthread_mutex_lock(&st.lock);
+		while (st.h != h)
+			pthread_cond_wait(&st.cond, &st.lock);
+		st.h = NULL;
+		pthread_mutex_unlock(&st.lock);
+		t0 = now();
+		if ((err = procq_handle_cancel(h)) != 0)
+			die("cancel", err);
+		wait_one(h);
+		lat[i] = now() - t0;
+		if (procq_handle_status(h) != PROCQ_CANCELLED) {
+			fprintf(stderr, "procq-bench: not cancelled\n");
+			exit(1);
+		}
+		procq_clear_results(q);
+	}
+	printf("RESULT procq cancel cancel_us %.1f\n",
+	    percentile(lat, n, 0.5) * 1e6);
+	free(lat);
+	procq_free(q);
+}
+
+static const struct scenario {
+	const char *name;
+	void (*fn)(const struct bench *);
+} scenarios[] = {
+	{ "throughput", scenario_throughput },
+	{ "latency", scenario_latency },
+	{ "crash", scenario_crash },
+	{ "memory", scenario_memory },
+	{ "respawn", scenario_respawn },
+	{ "cancel", scenario_cancel },
+	{ "scale", scenario_scale },
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: procq-bench SCENARIO [-n N] [-w WORKERS] "
+	    "[-p PREFETCH]\n       procq-bench --version\n"
+	    "scenarios: throughput latency crash memory respawn cancel "
+	    "scale\n");
+	exit(2);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct bench b = { .workers = 2 };
+	const char *name;
+	int opt;
+
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("procq %d.%d.%d\n", PROCQ_VERSION_MAJOR,
+		    PROCQ_VERSION_MINOR, PROCQ_VERSION_PATCH);
+		return 0;
+	}
+	if (argc < 2 || argv[1][0] == '-')
+		usage();
+	name = argv[1];
+	optind = 2;
+	while ((opt = getopt(argc, argv, "n:w:p:")) != -1) {
+		switch (opt) {
+		case 'n':
+			b.n = atol(optarg);
+			break;
+		case 'w':
+			b.workers = atoi(optarg);
+			break;
+		case 'p':
+			b.prefetch = atoi(optarg);
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc || b.n < 0 || b.workers < 1 || b.prefetch < 0)
+		usage();
+	for (size_t i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++) {
+		if (strcmp(name, scenarios[i].name) == 0) {
+			scenarios[i].fn(&b);
+			return 0;
+		}
+	}
+	usage();
+	return 2;
+}

@@ -1,0 +1,647 @@
+#!/usr/bin/python3
+"""Run the procq benchmarks and their peers, write a Markdown report.
+
+Each (implementation, scenario) is run --runs times; the report holds the
+median of every metric over the runs that worked, the ratio of procq to
+each peer on the scenario's headline metric, and whether procq meets its
+targets.  Progress and the programs' own stderr go to stderr.
+
+Exit status: 0 when every run worked (whether or not the targets are met),
+1 when a run failed, 2 on a usage error.
+"""
+
+import argparse
+import datetime
+import math
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+SCENARIOS = {
+    "throughput": ["tasks_per_s"],
+    "latency": ["p50_us", "p99_us"],
+    "crash": ["succeeded", "failed", "lost", "tasks_per_s"],
+    "memory": ["bytes_per_task", "arg_bytes"],
+    "respawn": ["respawn_us"],
+    "cancel": ["cancel_us"],
+    "scale": ["us_per_task_10k", "us_per_task_100k", "us_per_task_1m"],
+}
+HEADLINE = {
+    "throughput": "tasks_per_s",
+    "latency": "p50_us",
+    "crash": "tasks_per_s",
+    "memory": "bytes_per_task",
+    "respawn": "respawn_us",
+    "cancel": "cancel_us",
+    "scale": "us_per_task_1m",
+}
+HIGHER_IS_BETTER = {"tasks_per_s"}
+PEERS = ["pool_submit", "pool_map", "mp_apply_async", "pebble"]
+PIPES = {"pipe_unbatched": "unbatched", "pipe_batched": "batched"}
+# The pipe programs measure one thing each way; these are the scenarios
+# their lines carry.
+PIPE_SCENARIOS = ["latency", "throughput"]
+IMPLS = ["procq"] + PEERS + list(PIPES)
+
+RUN_TIMEOUT_S = 600
+STDERR_TAIL_LINES = 20
+# Long enough for a wedged program to show it is wedged, short enough
+# not to hold up the report.
+PROBE_TIMEOUT_S = 20
+
+
+@dataclass
+class Job:
+    """One program invocation, run several times."""
+
+    impl: str
+    scenarios: list
+    argv: list
+
+
+@dataclass
+class Failure:
+    impl: str
+    scenarios: list
+    run: int
+    runs: int
+    reason: str
+    stderr_tail: list
+
+
+@dataclass
+class Value:
+    """A median, or n/a with the reason the program gave."""
+
+    number: float | None = None
+    note: str = ""
+
+    @property
+    def missing(self):
+        return self.number is None
+
+
+@dataclass
+class Results:
+    # (impl, scenario, metric) -> [float | None] and the n/a notes
+    samples: dict = field(default_factory=dict)
+    notes: dict = field(default_factory=dict)
+    failures: list = field(default_factory=list)
+    # (impl, scenario) -> runs that worked
+    good_runs: dict = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- options
+
+
+def split_list(text, allowed, what):
+    items = [s.strip() for s in text.split(",") if s.strip()]
+    unknown = [s for s in items if s not in allowed]
+    if unknown or not items:
+        raise argparse.ArgumentTypeError(
+            f"unknown {what}: {','.join(unknown) or '(none)'}; "
+            f"choose from {','.join(allowed)}")
+    return items
+
+
+def positive_int(text):
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"not a positive integer: {text}")
+    return n
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(
+        description="Run the procq benchmarks and their peers several "
+        "times and write a Markdown report of the medians.",
+        epilog="Exit status: 0 if every run worked, 1 if a run failed, "
+        "2 on a usage error.  Missed targets do not change it.")
+    p.add_argument("--procq", metavar="PATH",
+                   help="procq's benchmark program")
+    p.add_argument("--peers", metavar="PATH",
+                   help="peers.py, the Python pools to compare with")
+    p.add_argument("--pingpong", metavar="PATH",
+                   help="the pipe round-trip program (the physical limit)")
+    p.add_argument("--python", metavar="PATH", default="/usr/bin/python3",
+                   help="interpreter for peers.py (default: %(default)s)")
+    p.add_argument("--runs", metavar="N", type=positive_int, default=3,
+                   help="runs of each benchmark (default: %(default)s)")
+    p.add_argument("--quick", action="store_true",
+                   help="one run of each (same as --runs 1)")
+    p.add_argument("--out", metavar="FILE",
+                   help="also write the report to FILE")
+    p.add_argument("--only", metavar="SCENARIO[,...]",
+                   type=lambda s: split_list(s, list(SCENARIOS), "scenario"),
+                   help="run only these scenarios: " + ",".join(SCENARIOS))
+    p.add_argument("--impl", metavar="IMPL[,...]",
+                   type=lambda s: split_list(s, IMPLS, "implementation"),
+                   help="run only these implementations: " + ",".join(IMPLS))
+    args = p.parse_args(argv)
+    if args.quick:
+        args.runs = 1
+    check_paths(p, args)
+    return args
+
+
+def check_paths(parser, args):
+    """Fail now rather than once per run on a path that cannot work."""
+    impls = args.impl or IMPLS
+    needed = []
+    if "procq" in impls:
+        needed.append(("--procq", args.procq))
+    if any(i in PEERS for i in impls):
+        needed += [("--peers", args.peers), ("--python", args.python)]
+    if any(i in PIPES for i in impls):
+        needed.append(("--pingpong", args.pingpong))
+    for opt, path in needed:
+        if not path:
+            parser.error(f"{opt} is required for the implementations chosen")
+        if opt == "--python" and shutil.which(path):
+            continue
+        if not os.path.isfile(path):
+            parser.error(f"{opt} {path}: no such file")
+    # A bare name would be looked up in PATH, not in the current directory.
+    for opt in ("procq", "pingpong"):
+        path = getattr(args, opt)
+        if path and os.sep not in path:
+            setattr(args, opt, os.path.join(os.curdir, path))
+    if args.out:
+        outdir = os.path.dirname(args.out) or "."
+        if not os.path.isdir(outdir):
+            parser.error(f"--out {args.out}: no such directory {outdir}")
+
+
+# ---------------------------------------------------------------- the jobs
+
+
+def make_jobs(args):
+    scenarios = args.only or list(SCENARIOS)
+    impls = args.impl or IMPLS
+    jobs = []
+    if "procq" in impls:
+        jobs += [Job("procq", [s], [args.procq, s]) for s in scenarios]
+    for peer in PEERS:
+        if peer in impls:
+            jobs += [Job(peer, [s], [args.python, args.peers, peer, s])
+                     for s in scenarios]
+    pipe_scenarios = [s for s in PIPE_SCENARIOS if s in scenarios]
+    for impl, mode in PIPES.items():
+        if impl in impls and pipe_scenarios:
+            jobs.append(Job(impl, pipe_scenarios, [args.pingpong, mode]))
+    return jobs
+
+
+# ---------------------------------------------------------------- running
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def pass_stderr(stream, tail):
+    """Show the program's stderr as it comes, keeping the end for a report."""
+    for raw in stream:
+        line = raw.decode(errors="replace")
+        sys.stderr.write(line)
+        sys.stderr.flush()
+        tail.append(line.rstrip("\n"))
+
+
+def collect_stdout(stream, lines):
+    for raw in stream:
+        lines.append(raw.decode(errors="replace").rstrip("\n"))
+
+
+def kill_group(proc):
+    # Workers the program forked share its process group; leftovers would
+    # hold the pipes open and load the machine during the next run.
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def run_program(argv):
+    """Run argv once; return (stdout lines, error or None, stderr tail)."""
+    out, tail = [], deque(maxlen=STDERR_TAIL_LINES)
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE,
+                                start_new_session=True)
+    except OSError as e:
+        return out, f"could not start: {e.strerror}", list(tail)
+    readers = [
+        threading.Thread(target=collect_stdout, args=(proc.stdout, out)),
+        threading.Thread(target=pass_stderr, args=(proc.stderr, tail)),
+    ]
+    for t in readers:
+        t.start()
+    error = None
+    try:
+        code = proc.wait(timeout=RUN_TIMEOUT_S)
+        if code < 0:
+            error = f"killed by signal {signal.Signals(-code).name}"
+        elif code > 0:
+            error = f"exit status {code}"
+    except subprocess.TimeoutExpired:
+        error = f"timed out after {RUN_TIMEOUT_S} s, killed"
+    finally:
+        kill_group(proc)
+        proc.wait()
+        for t in readers:
+            t.join()
+        proc.stdout.close()
+        proc.stderr.close()
+    return out, error, list(tail)
+
+
+def parse_result(line):
+    """(impl, scenario, metric, number or None, note), or None if not one."""
+    body, _, note = line.partition("#")
+    fields = body.split()
+    if len(fields) != 5 or fields[0] != "RESULT":
+        return None
+    _, impl, scenario, metric, text = fields
+    if text == "n/a":
+        number = None
+    else:
+        try:
+            number = float(text)
+        except ValueError:
+            return None
+        if not math.isfinite(number):
+            return None
+    return impl, scenario, metric, number, note.strip()
+
+
+def record_run(results, job, lines):
+    """Store a run's RESULT lines; return how many there were."""
+    count = 0
+    for line in lines:
+        if not line.startswith("RESULT"):
+            continue
+        parsed = parse_result(line)
+        if parsed is None:
+            log(f"report: ignoring a malformed line from {job.impl}: {line}")
+            continue
+        impl, scenario, metric, number, note = parsed
+        if impl != job.impl or scenario not in job.scenarios:
+            log(f"report: ignoring a line {job.impl} was not asked for: "
+                f"{line}")
+            continue
+        key = (impl, scenario, metric)
+        results.samples.setdefault(key, []).append(number)
+        if number is None:
+            results.notes.setdefault(key, [])
+            if note and note not in results.notes[key]:
+                results.notes[key].append(note)
+        count += 1
+    return count
+
+
+def run_all(jobs, runs):
+    results = Results()
+    total, step = len(jobs) * runs, 0
+    for job in jobs:
+        for run in range(1, runs + 1):
+            step += 1
+            what = f"{job.impl} {'+'.join(job.scenarios)} run {run}/{runs}"
+            log(f"[{step}/{total}] {what} ...")
+            start = time.monotonic()
+            lines, error, tail = run_program(job.argv)
+            elapsed = time.monotonic() - start
+            # A program that measures nothing has broken as surely as one
+            # that exits non-zero.  (The batched pipe has no latency, so
+            # one scenario of several being silent is fine.)
+            if error is None and record_run(results, job, lines) == 0:
+                error = "no RESULT lines"
+            if error is None:
+                for s in job.scenarios:
+                    key = (job.impl, s)
+                    results.good_runs[key] = results.good_runs.get(key, 0) + 1
+                log(f"[{step}/{total}] {what}: {elapsed:.1f} s")
+            else:
+                results.failures.append(
+                    Failure(job.impl, job.scenarios, run, runs, error, tail))
+                log(f"[{step}/{total}] {what}: FAILED ({error}) "
+                    f"after {elapsed:.1f} s")
+    return results
+
+
+def medians(results):
+    """(impl, scenario, metric) -> Value."""
+    table = {}
+    for key, samples in results.samples.items():
+        numbers = [x for x in samples if x is not None]
+        if numbers:
+            table[key] = Value(statistics.median(numbers))
+        else:
+            table[key] = Value(None, "; ".join(results.notes.get(key, [])))
+    return table
+
+
+# ---------------------------------------------------------------- machine
+
+
+def ask(argv, default):
+    """First line of a short command's stdout, or default."""
+    try:
+        r = subprocess.run(argv, stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True,
+                           timeout=PROBE_TIMEOUT_S)
+    except (OSError, subprocess.TimeoutExpired):
+        return default
+    first = r.stdout.strip().splitlines()[:1]
+    return first[0].strip() if r.returncode == 0 and first else default
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name":
+                    return value.strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+def cgroup_cpu_limit():
+    """The cgroup v2 CPU quota in CPUs, or None when there is none."""
+    try:
+        with open("/sys/fs/cgroup/cpu.max", encoding="ascii") as f:
+            quota, period = f.read().split()[:2]
+        return int(quota) / int(period)
+    except (OSError, ValueError):
+        return None
+
+
+def machine_lines(args):
+    uname = os.uname()
+    affinity = len(os.sched_getaffinity(0))
+    cpus = f"{os.cpu_count()} online, {affinity} usable by this process"
+    limit = cgroup_cpu_limit()
+    if limit is not None:
+        cpus += f", cgroup quota {limit:g}"
+    lines = [
+        f"CPUs: {cpus}",
+        f"CPU model: {cpu_model()}",
+        f"Kernel: {uname.sysname} {uname.release}",
+    ]
+    if args.procq:
+        version = ask([args.procq, "--version"], "not reported")
+        lines.append("procq version: " + version.removeprefix("procq "))
+    python = ask([args.python, "-c",
+                  "import platform; print(platform.python_version())"],
+                 "not found")
+    pebble = ask([args.python, "-c",
+                  "import pebble; print(pebble.__version__)"],
+                 "not installed")
+    lines += [
+        f"Python: {python}",
+        f"pebble: {pebble}",
+        "Date: " + datetime.datetime.now(datetime.timezone.utc)
+        .strftime("%Y-%m-%d %H:%M UTC"),
+        f"Each value is the median of {args.runs} run"
+        + ("s" if args.runs != 1 else ""),
+    ]
+    if args.only or args.impl:
+        lines.append("Subset: scenarios "
+                     + ", ".join(args.only or ["all"])
+                     + "; implementations "
+                     + ", ".join(args.impl or ["all"]))
+    return lines
+
+
+# ---------------------------------------------------------------- formats
+
+
+WHOLE_NUMBER_METRICS = {"tasks_per_s", "bytes_per_task", "arg_bytes",
+                        "succeeded", "failed", "lost"}
+
+
+def fmt_number(metric, x):
+    if metric.endswith("_us") or metric.startswith("us_per_task"):
+        return f"{x:.1f}" if abs(x) < 100 else f"{x:,.0f}"
+    if metric in WHOLE_NUMBER_METRICS or x == int(x) or abs(x) >= 100:
+        return f"{x:,.0f}"
+    return f"{x:.3g}"
+
+
+def fmt_ratio(r):
+    # Two significant digits at least, so that a small ratio is not 0.00×.
+    if r < 0.1:
+        return f"{r:.2g}×"
+    return f"{r:,.2f}×" if r < 10 else f"{r:,.1f}×"
+
+
+def speedup(scenario, procq, other):
+    """How many times better procq is than other on the headline metric."""
+    if procq is None or other is None or procq.missing or other.missing:
+        return None
+    if HEADLINE[scenario] in HIGHER_IS_BETTER:
+        num, den = procq.number, other.number
+    else:
+        num, den = other.number, procq.number
+    return num / den if den > 0 else None
+
+
+# ---------------------------------------------------------------- tables
+
+
+def impl_order(keys):
+    extra = sorted({k[0] for k in keys} - set(IMPLS))
+    return IMPLS + extra
+
+
+def scenario_section(scenario, values, results):
+    keys = [k for k in values if k[1] == scenario]
+    failed = {f.impl for f in results.failures if scenario in f.scenarios}
+    present = {k[0] for k in keys} | failed
+    rows = [i for i in impl_order(keys) if i in present]
+    if not rows:
+        return []
+    metrics = list(SCENARIOS[scenario])
+    metrics += sorted({k[2] for k in keys} - set(metrics))
+    headline = HEADLINE[scenario]
+    lines = [f"## {scenario}", "",
+             "| impl | " + " | ".join(metrics) + " | procq vs this |",
+             "|---" + "|---:" * (len(metrics) + 1) + "|"]
+    notes = []
+    for impl in rows:
+        worked = results.good_runs.get((impl, scenario), 0)
+        cells = []
+        for m in metrics:
+            v = values.get((impl, scenario, m))
+            if worked == 0 and impl in failed:
+                cells.append("error")
+            elif v is None:
+                cells.append("—")
+            elif v.missing:
+                cells.append("n/a")
+                note = f"{impl}: {v.note or f'{m} not measured'}"
+                if note not in notes:
+                    notes.append(note)
+            else:
+                cells.append(fmt_number(m, v.number))
+        ratio = None
+        if impl != "procq" and worked:
+            ratio = speedup(scenario,
+                            values.get(("procq", scenario, headline)),
+                            values.get((impl, scenario, headline)))
+        cells.append(fmt_ratio(ratio) if ratio is not None else "—")
+        lines.append(f"| {impl} | " + " | ".join(cells) + " |")
+        broken = sum(1 for f in results.failures
+                     if f.impl == impl and scenario in f.scenarios)
+        if broken and worked:
+            notes.append(f"{impl}: {broken} run(s) failed, median of the "
+                         f"{worked} that worked (see Errors)")
+        elif broken:
+            notes.append(f"{impl}: every run failed (see Errors)")
+    lines.append("")
+    if notes:
+        lines += [f"- {n}" for n in notes] + [""]
+    return lines
+
+
+def get(values, impl, scenario, metric):
+    v = values.get((impl, scenario, metric))
+    return None if v is None or v.missing else v.number
+
+
+def ratio_target(values, scenario, peer, factor, strict=False):
+    mine = get(values, "procq", scenario, "tasks_per_s")
+    theirs = get(values, peer, scenario, "tasks_per_s")
+    if mine is None or not theirs:
+        return None, None
+    r = mine / theirs
+    return f"{fmt_ratio(r)} {peer}", (r > factor if strict else r >= factor)
+
+
+def targets(values):
+    """[(target, measured, met)]; measured and met are None without data."""
+    rows = []
+
+    def add(name, result):
+        rows.append((name, *result))
+
+    add("throughput ≥ 40× pebble",
+        ratio_target(values, "throughput", "pebble", 40))
+    add("throughput ≥ 40× pool_submit",
+        ratio_target(values, "throughput", "pool_submit", 40))
+    add("throughput > pool_map",
+        ratio_target(values, "throughput", "pool_map", 1, strict=True))
+
+    tps = get(values, "procq", "throughput", "tasks_per_s")
+    add("throughput ≥ 500,000 tasks/s",
+        (None, None) if tps is None
+        else (f"{tps:,.0f} tasks/s", tps >= 500_000))
+
+    mine = get(values, "procq", "latency", "p50_us")
+    pipe = get(values, "pipe_unbatched", "latency", "p50_us")
+    add("latency p50 ≤ 2× pipe_unbatched p50",
+        (None, None) if mine is None or not pipe
+        else (f"{fmt_ratio(mine / pipe)} pipe_unbatched", mine <= 2 * pipe))
+
+    counts = [get(values, "procq", "crash", m)
+              for m in ("succeeded", "failed", "lost")]
+    add("crash: succeeded = 9,000, failed = 1,000, lost = 0",
+        (None, None) if None in counts
+        else (" / ".join(f"{c:,.0f}" for c in counts),
+              counts == [9000, 1000, 0]))
+    add("crash tasks_per_s ≥ 100× pebble",
+        ratio_target(values, "crash", "pebble", 100))
+
+    per_task = get(values, "procq", "memory", "bytes_per_task")
+    arg = get(values, "procq", "memory", "arg_bytes")
+    add("memory: bytes_per_task − arg_bytes ≤ 300",
+        (None, None) if per_task is None or arg is None
+        else (f"{per_task - arg:,.0f} B", per_task - arg <= 300))
+
+    for scenario, metric, limit in (("respawn", "respawn_us", 1000),
+                                    ("cancel", "cancel_us", 5000)):
+        us = get(values, "procq", scenario, metric)
+        add(f"{metric} ≤ {limit:,} µs",
+            (None, None) if us is None
+            else (f"{fmt_number(metric, us)} µs", us <= limit))
+
+    big = get(values, "procq", "scale", "us_per_task_1m")
+    small = get(values, "procq", "scale", "us_per_task_10k")
+    add("scale: us_per_task_1m ≤ 1.3 × us_per_task_10k",
+        (None, None) if big is None or not small
+        else (fmt_ratio(big / small), big <= 1.3 * small))
+    return rows
+
+
+def targets_section(values):
+    lines = ["## Targets", "", "| target | measured | met? |",
+             "|---|---:|:---:|"]
+    for name, measured, met in targets(values):
+        mark = "?" if met is None else ("✔" if met else "✘")
+        lines.append(f"| {name} | {measured or '—'} | {mark} |")
+    return lines + [""]
+
+
+def errors_section(failures):
+    """The failures, runs that failed the same way shown once."""
+    if not failures:
+        return []
+    groups = {}
+    for f in failures:
+        key = (f.impl, tuple(f.scenarios), f.reason, tuple(f.stderr_tail))
+        groups.setdefault(key, []).append(f)
+    lines = ["## Errors", ""]
+    for (impl, scenarios, reason, tail), group in groups.items():
+        which = ", ".join(str(f.run) for f in group)
+        plural = "s" if len(group) > 1 else ""
+        lines.append(f"- {impl} {'+'.join(scenarios)}, run{plural} {which} "
+                     f"of {group[0].runs}: {reason}")
+        if tail:
+            lines += ["", "  ```text"] + [f"  {t}" for t in tail]
+            lines += ["  ```", ""]
+    return lines + [""]
+
+
+def render(args, results):
+    values = medians(results)
+    lines = ["# procq benchmarks", "", "## Machine", ""]
+    lines += [f"- {m}" for m in machine_lines(args)] + [""]
+    for scenario in SCENARIOS:
+        lines += scenario_section(scenario, values, results)
+    lines += targets_section(values)
+    lines += errors_section(results.failures)
+    while lines and lines[-1] == "":
+        lines.pop()
+    return "\n".join(lines) + "\n"
+
+
+def main(argv):
+    args = parse_args(argv)
+    results = run_all(make_jobs(args), args.runs)
+    report = render(args, results)
+    sys.stdout.write(report)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as f:
+            f.write(report)
+        log(f"report: wrote {args.out}")
+    if results.failures:
+        log(f"report: {len(results.failures)} run(s) failed")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

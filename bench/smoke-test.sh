@@ -1,0 +1,40 @@
+#!/bin/sh
+# The benchmark programs still work: every procq scenario but scale (a
+# million tasks is a benchmark's job) runs on a small count, checks its
+# own results, and prints the metrics bench/report.py reads; so does the
+# raw pipe.  Timings are not looked at.
+fail() {
+	echo "FAIL: bench: $1" >&2
+	exit 1
+}
+run() {
+	out=$("$@" 2>&1) || fail "$* exited with status $?: $out"
+	printf '%s\n' "$out"
+}
+expect() {
+	printf '%s\n' "$out" | grep -Eq "^RESULT $1 [0-9.]+$" ||
+		fail "no line 'RESULT $1 <number>'"
+}
+run ./bench/procq-bench throughput -n 5000
+expect 'procq throughput tasks_per_s'
+run ./bench/procq-bench latency -n 200
+expect 'procq latency p50_us'
+expect 'procq latency p99_us'
+run ./bench/procq-bench crash -n 300
+expect 'procq crash succeeded'
+printf '%s\n' "$out" | grep -q '^RESULT procq crash succeeded 270$' ||
+	fail "the crash mix did not keep 270 of 300 tasks"
+printf '%s\n' "$out" | grep -q '^RESULT procq crash lost 0$' ||
+	fail "the crash mix lost tasks"
+run ./bench/procq-bench memory -n 20000
+expect 'procq memory bytes_per_task'
+run ./bench/procq-bench respawn -n 5
+expect 'procq respawn respawn_us'
+run ./bench/procq-bench cancel -n 5
+expect 'procq cancel cancel_us'
+run ./bench/pingpong unbatched -n 2000
+expect 'pipe_unbatched latency p50_us'
+run ./bench/pingpong batched -n 20000
+expect 'pipe_batched throughput tasks_per_s'
+./bench/procq-bench nonsense >/dev/null 2>&1 && fail "an unknown scenario was accepted"
+exit 0
