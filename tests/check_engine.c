@@ -1,0 +1,837 @@
+/*
+ * The dispatch engine: the spare worker kept once a worker has died, the
+ * adaptive prefetch window (and a crash inside it), a fixed window, the
+ * lazy ready and delayed heaps under mass cancellation (entries skipped
+ * when they surface, compaction once stale ones outnumber live ones), and
+ * what a handle keeps of its submission (name and arguments).
+ */
+#include "config.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util.h"
+
+/* getpid (): the worker's pid. */
+static int
+task_getpid(procq_call *c)
+{
+	return procq_call_return(c, "i", (int)getpid());
+}
+
+/* gate_crash (s path): like "gate", then dies of SIGSEGV, so that the
+ * test decides when the crash happens and can look at the queue first. */
+static int
+task_gate_crash(procq_call *c)
+{
+	char *path = NULL, buf[64];
+	FILE *fp;
+
+	if (procq_call_unpack(c, "s", &path) != 0 || path == NULL)
+		return procq_call_fail(c, "ArgError", "gate_crash wants (s)");
+	fp = fopen(path, "re");
+	free(path);
+	if (fp == NULL)
+		return procq_call_fail(c, "OSError", "cannot open the gate");
+	while (fread(buf, 1, sizeof buf, fp) > 0)
+		;
+	fclose(fp);
+	raise(SIGSEGV);
+	return procq_call_fail(c, "NoCrash", "survived SIGSEGV");
+}
+
+/* Initializer (s path): holds the worker for ever, before it says hello,
+ * while the file at path is not empty. */
+static int
+init_hold(procq_call *c)
+{
+	char *path = NULL;
+	long size;
+
+	if (procq_call_unpack(c, "s", &path) != 0 || path == NULL)
+		return procq_call_fail(c, "ArgError", "init_hold wants (s)");
+	size = file_size(path);
+	free(path);
+	while (size > 0)
+		pause();
+	return 0;
+}
+
+/* A queue with the common tasks and this suite's own. */
+static procq_queue *
+engine_queue_config(const procq_config *cfg)
+{
+	procq_queue *q = new_queue_config(cfg);
+
+	ck_assert_int_eq(procq_register(q, "getpid", task_getpid), 0);
+	ck_assert_int_eq(procq_register(q, "gate_crash", task_gate_crash), 0);
+	return q;
+}
+
+static procq_queue *
+engine_queue(int workers, int prefetch)
+{
+	return engine_queue_config(&(procq_config){ .workers = workers,
+	    .prefetch = prefetch });
+}
+
+static procq_stats
+stats_of(procq_queue *q)
+{
+	procq_stats st;
+
+	ck_assert_int_eq(procq_stats_get(q, &st), 0);
+	return st;
+}
+
+static size_t
+children(void)
+{
+	return list_children(NULL, 0);
+}
+
+/* The int a task returned, asserting it succeeded. */
+static int
+int_value(procq_handle *h)
+{
+	int v = -1;
+
+	ck_assert_msg(procq_handle_status(h) == PROCQ_SUCCEEDED,
+	    "%s: %s: %s", procq_handle_name(h),
+	    procq_status_name(procq_handle_status(h)),
+	    procq_handle_error_message(h));
+	ck_assert_int_eq(procq_handle_value(h, "i", &v), 0);
+	return v;
+}
+
+/* procq_run() with a deadline, so that a task that is never run fails
+ * the test instead of hanging it; returns the summary. */
+static procq_summary *
+run_ok(procq_queue *q)
+{
+	procq_summary *s;
+	int rc = procq_run(q, &(procq_run_opts){ .timeout = 10 }, &s);
+
+	ck_assert_msg(rc == 0, "procq_run: %s", procq_strerror(rc));
+	ck_assert_ptr_nonnull(s);
+	return s;
+}
+
+static int
+run_getpid(procq_queue *q)
+{
+	procq_handle *h = submit_ok(q, "getpid", NULL, "");
+
+	wait_done(h, 10);
+	return int_value(h);
+}
+
+/*
+ * Spare worker
+ */
+
+/* Watches the queue's processes while the test waits for something:
+ * every poll counts the children, so that a moment with too many of
+ * them is seen. */
+struct watch {
+	procq_queue	*q;
+	procq_handle	*h;		/* wait for it to finish, or */
+	size_t		 want;		/* for this many children and */
+	size_t		 most;		/* the most seen so far */
+};
+
+static size_t
+watch_sample(struct watch *w)
+{
+	size_t n = children();
+
+	if (n > w->most)
+		w->most = n;
+	return n;
+}
+
+static bool
+watch_handle_done(void *p)
+{
+	struct watch *w = p;
+
+	watch_sample(w);
+	return procq_handle_done(w->h);
+}
+
+/* want children, of which exactly one counts as a worker. */
+static bool
+watch_children(void *p)
+{
+	struct watch *w = p;
+
+	return watch_sample(w) == w->want && stats_of(w->q).workers == 1;
+}
+
+static void
+watch_done(struct watch *w, procq_handle *h)
+{
+	w->h = h;
+	ck_assert_msg(wait_until(watch_handle_done, w, 10),
+	    "%s did not finish", procq_handle_name(h));
+}
+
+/* Ways a worker dies while it should live: each makes the queue keep a
+ * spare from then on. */
+enum death { DEATH_CRASH, DEATH_TIMEOUT, DEATH_CANCEL, N_DEATHS };
+
+static void
+kill_worker(struct watch *w, enum death how)
+{
+	procq_handle *h;
+
+	switch (how) {
+	case DEATH_CRASH:
+		h = submit_ok(w->q, "crash", NULL, "s", "sigkill");
+		watch_done(w, h);
+		ck_assert_int_eq(procq_handle_status(h), PROCQ_FAILED);
+		ck_assert_int_eq(procq_handle_error_kind(h), PROCQ_ERR_CRASH);
+		break;
+	case DEATH_TIMEOUT:
+		h = submit_ok(w->q, "sleep", &(procq_opts){ .timeout = 0.05 },
+		    "d", 30.0);
+		watch_done(w, h);
+		ck_assert_int_eq(procq_handle_status(h), PROCQ_FAILED);
+		ck_assert_int_eq(procq_handle_error_kind(h),
+		    PROCQ_ERR_TIMEOUT);
+		break;
+	default:
+		/* a running task is cancelled by killing its worker */
+		h = submit_ok(w->q, "sleep", NULL, "d", 30.0);
+		ck_assert(wait_status(h, PROCQ_RUNNING, 10));
+		ck_assert_int_eq(procq_handle_cancel(h), 0);
+		watch_done(w, h);
+		ck_assert_int_eq(procq_handle_status(h), PROCQ_CANCELLED);
+		break;
+	}
+}
+
+/* The child of this process that is not pid (there are two). */
+static pid_t
+other_child(pid_t pid)
+{
+	pid_t kids[4];
+
+	ck_assert_uint_eq(list_children(kids, 4), 2);
+	return kids[0] == pid ? kids[1] : kids[0];
+}
+
+/* One worker: no spare until it dies; then one, uncounted, which takes
+ * the next dead worker's place, and is replaced in turn. */
+START_TEST(test_spare_after_death)
+{
+	enum death how = (enum death)_i;
+	struct watch w = { .want = 2 };
+	procq_queue *q;
+	pid_t first, second, spare;
+	int fds, round;
+
+	/* warm up: anything opened once per process is opened now */
+	q = engine_queue(1, 0);
+	ck_assert_int_eq(procq_start(q), 0);
+	kill_worker(&(struct watch){ .q = q }, DEATH_CRASH);
+	procq_free(q);
+	fds = count_fds();
+	ck_assert_uint_eq(children(), 0);
+
+	w.q = q = engine_queue(1, 0);
+	ck_assert_int_eq(procq_start(q), 0);
+	first = run_getpid(q);
+	/* no death yet: no spare */
+	ck_assert_uint_eq(children(), 1);
+	ck_assert_int_eq(stats_of(q).workers, 1);
+
+	kill_worker(&w, how);
+	second = run_getpid(q);
+	ck_assert_int_ne(second, first);
+	ck_assert_msg(wait_until(watch_children, &w, 10),
+	    "%zu children, %d workers after a death; want a worker and a "
+	    "spare", children(), stats_of(q).workers);
+
+	for (round = 0; round < 3; round++) {
+		/* the spare, forked ahead of need, runs the next task */
+		spare = other_child(second);
+		kill_worker(&w, DEATH_CRASH);
+		second = run_getpid(q);
+		ck_assert_int_eq(second, spare);
+		ck_assert_msg(wait_until(watch_children, &w, 10),
+		    "round %d: no new spare", round);
+	}
+	/* never more than the worker and the spare (or the dead worker, a
+	 * zombie until reaped, and the spare) */
+	ck_assert_uint_le(w.most, 2);
+
+	procq_free(q);
+	ck_assert_int_eq(count_fds(), fds);
+	ck_assert_uint_eq(children(), 0);
+}
+END_TEST
+
+/* The worker and the spare, told apart by who was there before. */
+struct roles {
+	pid_t	before[2];	/* in: the two children before a death */
+	pid_t	killed;		/* in: a spare just killed */
+	pid_t	worker;		/* in/out */
+	pid_t	spare;		/* out */
+};
+
+/* Two children: one of before[] (the spare promoted after the worker
+ * died) and one new spare. */
+static bool
+spare_promoted(void *arg)
+{
+	struct roles *r = arg;
+	pid_t kids[3];
+	bool old0, old1;
+
+	if (list_children(kids, 3) != 2)
+		return false;
+	old0 = kids[0] == r->before[0] || kids[0] == r->before[1];
+	old1 = kids[1] == r->before[0] || kids[1] == r->before[1];
+	if (old0 == old1)
+		return false;
+	r->worker = old0 ? kids[0] : kids[1];
+	r->spare = old0 ? kids[1] : kids[0];
+	return true;
+}
+
+/* Two children: the worker and a spare other than the one killed. */
+static bool
+spare_replaced(void *arg)
+{
+	struct roles *r = arg;
+	pid_t kids[3];
+
+	if (list_children(kids, 3) != 2 ||
+	    (kids[0] != r->worker && kids[1] != r->worker) ||
+	    kids[0] == r->killed || kids[1] == r->killed)
+		return false;
+	r->spare = kids[0] == r->worker ? kids[1] : kids[0];
+	return true;
+}
+
+static bool
+worker_alone(void *arg)
+{
+	pid_t kid;
+
+	return list_children(&kid, 1) == 1 && kid == *(pid_t *)arg;
+}
+
+static void
+set_flag(const char *path, bool on)
+{
+	FILE *fp = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(fp);
+	if (on)
+		fputs("hold\n", fp);
+	fclose(fp);
+}
+
+/* Spares that die before they are ready (here: killed while their
+ * initializer holds them) stop being made after three in a row. */
+START_TEST(test_spare_gives_up)
+{
+	struct watch w = { .want = 2 };
+	struct roles r = { .killed = 0 };
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	char flag[128];
+	procq_queue *q;
+	procq_handle *h;
+	int k;
+
+	make_tmpfile(flag, sizeof flag);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 1);
+	ck_assert_int_eq(procq_pack(&pk, "s", flag), 0);
+	w.q = q = engine_queue_config(&(procq_config){ .workers = 1,
+	    .initializer = init_hold, .initargs = sb.data,
+	    .initargs_len = sb.size });
+	msgpack_sbuffer_destroy(&sb);
+	ck_assert_int_eq(procq_start(q), 0);
+	run_getpid(q);
+
+	/* From now on every new process holds in its initializer.  After
+	 * a death, the next task brings a worker (which never gets to run
+	 * it) and a spare; cancelling the task kills the worker, and the
+	 * spare takes its place. */
+	set_flag(flag, true);
+	kill_worker(&w, DEATH_CRASH);
+	h = submit_ok(q, "getpid", NULL, "");
+	ck_assert(wait_status(h, PROCQ_RUNNING, 10));
+	ck_assert(wait_until(watch_children, &w, 10));
+	ck_assert_uint_eq(list_children(r.before, 2), 2);
+	ck_assert_int_eq(procq_handle_cancel(h), 0);
+	wait_done(h, 10);
+	ck_assert_msg(wait_until(spare_promoted, &r, 10),
+	    "the spare did not take the dead worker's place");
+
+	for (k = 0; k < 3; k++) {
+		r.killed = r.spare;
+		ck_assert_int_eq(kill(r.killed, SIGKILL), 0);
+		if (k < 2)
+			ck_assert_msg(wait_until(spare_replaced, &r, 10),
+			    "no spare after %d were killed", k + 1);
+	}
+	ck_assert(wait_until(worker_alone, &r.worker, 10));
+	/* The last spare has been waited for, inside a loop callback that
+	 * holds the queue's lock until it has forked any replacement: once
+	 * a call has taken the lock, a replacement would be there. */
+	ck_assert_int_eq(stats_of(q).workers, 1);
+	ck_assert_msg(worker_alone(&r.worker),
+	    "a spare was forked after three died unready");
+
+	/* the queue still works, without a spare */
+	set_flag(flag, false);
+	kill_worker(&w, DEATH_TIMEOUT);
+	run_getpid(q);
+	ck_assert_uint_eq(children(), 1);
+	procq_free(q);
+	unlink(flag);
+}
+END_TEST
+
+/* Workers that never die are never joined by a spare. */
+START_TEST(test_no_spare_without_deaths)
+{
+	procq_queue *q = engine_queue(2, 0);
+	procq_summary *s;
+	int i;
+
+	for (i = 0; i < 200; i++)
+		submit_ok(q, "ident", NULL, "i", i);
+	s = run_ok(q);
+	ck_assert_uint_eq(procq_summary_succeeded(s), 200);
+	procq_summary_free(s);
+	ck_assert_uint_eq(children(), 2);
+	ck_assert_int_eq(stats_of(q).workers, 2);
+	procq_free(q);
+}
+END_TEST
+
+/*
+ * Prefetch window
+ */
+
+struct active_arg {
+	procq_queue	*q;
+	size_t		 least;
+};
+
+static bool
+active_at_least(void *p)
+{
+	struct active_arg *a = p;
+
+	return stats_of(a->q).active >= a->least;
+}
+
+#define WARM_TASKS	2000
+#define BATCH		300
+#define CRASH_AT	150
+
+/*
+ * With the default prefetch, short tasks open the window: tasks are sent
+ * ahead of the one running.  When that one crashes, it alone fails; the
+ * ones behind it run on the next worker without using an attempt.
+ */
+START_TEST(test_crash_in_adaptive_window)
+{
+	procq_queue *q = engine_queue(1, 0);
+	procq_handle *h[BATCH];
+	procq_summary *s;
+	struct active_arg a = { q, 2 };
+	struct gate g;
+	size_t ahead;
+	int i;
+
+	/* a moving average of short attempts */
+	for (i = 0; i < WARM_TASKS; i++)
+		submit_ok(q, "ident", NULL, "i", i);
+	s = run_ok(q);
+	ck_assert_uint_eq(procq_summary_succeeded(s), WARM_TASKS);
+	procq_summary_free(s);
+
+	gate_create(&g);
+	for (i = 0; i < BATCH; i++)
+		h[i] = i == CRASH_AT ?
+		    submit_ok(q, "gate_crash", NULL, "s", g.path) :
+		    submit_ok(q, "ident", NULL, "i", i);
+	ck_assert(gate_enter(&g, 10));
+	/* a window of 1 would hold the gate task alone */
+	ck_assert_msg(wait_until(active_at_least, &a, 5),
+	    "no task sent ahead of the running one (active %zu)",
+	    stats_of(q).active);
+	ahead = stats_of(q).active - 1;
+	gate_release(&g);
+
+	s = run_ok(q);
+	gate_destroy(&g);
+	ck_assert_uint_eq(procq_summary_count(s), BATCH);
+	ck_assert_uint_eq(procq_summary_failed(s), 1);
+	ck_assert_uint_eq(procq_summary_succeeded(s), BATCH - 1);
+	ck_assert_uint_eq(procq_summary_cancelled(s), 0);
+	ck_assert_int_eq(procq_handle_status(h[CRASH_AT]), PROCQ_FAILED);
+	ck_assert_int_eq(procq_handle_error_kind(h[CRASH_AT]),
+	    PROCQ_ERR_CRASH);
+	ck_assert_int_eq(procq_handle_attempts(h[CRASH_AT]), 1);
+	for (i = 0; i < BATCH; i++) {
+		if (i == CRASH_AT)
+			continue;
+		ck_assert_msg(int_value(h[i]) == i, "task %d", i);
+		ck_assert_msg(procq_handle_attempts(h[i]) == 1,
+		    "task %d (%zu sent ahead of the crash): %d attempts", i,
+		    ahead, procq_handle_attempts(h[i]));
+	}
+	procq_summary_free(s);
+	procq_free(q);
+}
+END_TEST
+
+static const struct {
+	int prefetch;
+	size_t window;
+} windows[] = {
+	{ 0, 1 },	/* adaptive, nothing measured yet */
+	{ 1, 1 },
+	{ 3, 3 },
+};
+#define N_WINDOWS ((int)(sizeof windows / sizeof windows[0]))
+
+/* Everything is queued before the start, so that the first dispatch sees
+ * it all: once the gate task runs, the window has been filled. */
+START_TEST(test_fixed_window)
+{
+	size_t window = windows[_i].window;
+	procq_queue *q = engine_queue(1, windows[_i].prefetch);
+	procq_handle *hg, *h[5];
+	procq_summary *s;
+	procq_stats st;
+	struct gate g;
+	int i;
+
+	gate_create(&g);
+	hg = submit_ok(q, "gate", NULL, "s", g.path);
+	for (i = 0; i < 5; i++)
+		h[i] = submit_ok(q, "ident", NULL, "i", i);
+	ck_assert_int_eq(procq_start(q), 0);
+	ck_assert(gate_enter(&g, 10));
+	st = stats_of(q);
+	ck_assert_uint_eq(st.active, window);
+	ck_assert_uint_eq(st.pending, 6 - window);
+	gate_release(&g);
+
+	s = run_ok(q);
+	ck_assert_uint_eq(procq_summary_succeeded(s), 6);
+	ck_assert_int_eq(procq_handle_status(hg), PROCQ_SUCCEEDED);
+	for (i = 0; i < 5; i++)
+		ck_assert_int_eq(int_value(h[i]), i);
+	procq_summary_free(s);
+	procq_free(q);
+	gate_destroy(&g);
+}
+END_TEST
+
+/*
+ * Lazy heaps
+ */
+
+/* Cancel all but every keep-th task: a half leaves the stale heap entries
+ * to be skipped as they surface, two thirds also compact the heap. */
+static const int keeps[] = { 2, 3 };
+#define N_KEEPS ((int)(sizeof keeps / sizeof keeps[0]))
+
+static bool
+kept(int i, int keep)
+{
+	return i % keep == 1;
+}
+
+#define MASS		5000
+#define URGENT		10
+#define URGENT_BASE	100000	/* their values: URGENT_BASE + j */
+
+static int
+mass_priority(int i)
+{
+	return i % 7 - 3;
+}
+
+/* Ascending priority, then submission order: the order in which one
+ * worker with a window of 1 runs the tasks. */
+static int
+mass_cmp(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	int px = mass_priority(x), py = mass_priority(y);
+
+	if (px != py)
+		return px < py ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+START_TEST(test_mass_cancel_queued)
+{
+	int keep = keeps[_i], nkept = 0, i;
+	procq_queue *q = engine_queue(1, 1);
+	procq_handle **h = calloc(MASS, sizeof *h);
+	int *order = calloc(MASS, sizeof *order);
+	procq_summary *s;
+	const procq_result *r;
+	size_t k = 0;
+	int v;
+
+	ck_assert_ptr_nonnull(h);
+	ck_assert_ptr_nonnull(order);
+	for (i = 0; i < MASS; i++)
+		h[i] = submit_ok(q, "ident", &(procq_opts){
+		    .priority = mass_priority(i) }, "i", i);
+	for (i = 0; i < MASS; i++) {
+		if (kept(i, keep)) {
+			order[nkept++] = i;
+			continue;
+		}
+		ck_assert_int_eq(procq_handle_cancel(h[i]), 0);
+		ck_assert_int_eq(procq_handle_status(h[i]), PROCQ_CANCELLED);
+	}
+	/* live tasks only, not heap entries */
+	ck_assert_uint_eq(stats_of(q).pending, (size_t)nkept);
+	ck_assert_uint_eq(procq_pending(q), (size_t)nkept);
+	/* urgent ones behind the dead entries still come first */
+	for (i = 0; i < URGENT; i++)
+		submit_ok(q, "ident", &(procq_opts){ .priority = -10 }, "i",
+		    URGENT_BASE + i);
+	ck_assert_uint_eq(stats_of(q).pending, (size_t)nkept + URGENT);
+
+	s = run_ok(q);
+	/* the summary is in completion order: the cancelled first (they
+	 * finished when cancelled), then the urgent tasks, then the rest
+	 * by priority, first come first served within one */
+	ck_assert_uint_eq(procq_summary_count(s), MASS + URGENT);
+	ck_assert_uint_eq(procq_summary_cancelled(s), (size_t)(MASS - nkept));
+	ck_assert_uint_eq(procq_summary_succeeded(s), (size_t)nkept + URGENT);
+	for (i = 0; i < MASS - nkept; i++, k++) {
+		r = procq_summary_result(s, k);
+		ck_assert_int_eq(procq_result_status(r), PROCQ_CANCELLED);
+		ck_assert_int_eq(procq_result_attempts(r), 0);
+	}
+	for (i = 0; i < URGENT; i++, k++) {
+		v = -1;
+		ck_assert_int_eq(procq_result_unpack(procq_summary_result(s, k),
+		    "i", &v), 0);
+		ck_assert_msg(v == URGENT_BASE + i, "result %zu: %d, want "
+		    "urgent task %d", k, v, i);
+	}
+	qsort(order, (size_t)nkept, sizeof *order, mass_cmp);
+	for (i = 0; i < nkept; i++, k++) {
+		r = procq_summary_result(s, k);
+		v = -1;
+		ck_assert_int_eq(procq_result_unpack(r, "i", &v), 0);
+		ck_assert_msg(v == order[i], "result %zu: task %d, want %d",
+		    k, v, order[i]);
+		ck_assert_int_eq(procq_result_attempts(r), 1);
+	}
+	for (i = 0; i < MASS; i++) {
+		if (kept(i, keep))
+			continue;
+		ck_assert_int_eq(procq_handle_status(h[i]), PROCQ_CANCELLED);
+		ck_assert_int_eq(procq_handle_attempts(h[i]), 0);
+	}
+	ck_assert_uint_eq(stats_of(q).pending, 0);
+	procq_summary_free(s);
+	procq_free(q);
+	free(order);
+	free(h);
+}
+END_TEST
+
+static const struct {
+	int n;
+	int keep;
+} delayed_sets[] = {
+	{ 100, 2 },	/* stale entries skipped as they surface */
+	{ 3000, 3 },	/* and a compaction of the delayed heap */
+};
+#define N_DELAYED_SETS ((int)(sizeof delayed_sets / sizeof delayed_sets[0]))
+#define DELAY 0.2
+
+START_TEST(test_cancel_delayed)
+{
+	int n = delayed_sets[_i].n, keep = delayed_sets[_i].keep, nkept = 0;
+	procq_queue *q = engine_queue(1, 0);
+	procq_handle **h = calloc((size_t)n, sizeof *h);
+	procq_summary *s;
+	procq_stats st;
+	double t0;
+	int i;
+
+	ck_assert_ptr_nonnull(h);
+	/* The delay runs from submission, but nothing is moved out of the
+	 * delayed heap before the start: the counts below do not depend on
+	 * how long submitting and cancelling take. */
+	t0 = now();
+	for (i = 0; i < n; i++)
+		h[i] = submit_ok(q, "ident", &(procq_opts){ .delay = DELAY },
+		    "i", i);
+	ck_assert_uint_eq(stats_of(q).scheduled, (size_t)n);
+	for (i = 0; i < n; i++) {
+		if (kept(i, keep)) {
+			nkept++;
+			continue;
+		}
+		ck_assert_int_eq(procq_handle_cancel(h[i]), 0);
+	}
+	/* live tasks only, not heap entries */
+	st = stats_of(q);
+	ck_assert_uint_eq(st.scheduled, (size_t)nkept);
+	ck_assert_uint_eq(st.pending, 0);
+
+	s = run_ok(q);
+	ck_assert_msg(now() - t0 >= DELAY - TIMER_SLACK,
+	    "delayed tasks done after %.3f s", now() - t0);
+	ck_assert_uint_eq(procq_summary_succeeded(s), (size_t)nkept);
+	ck_assert_uint_eq(procq_summary_cancelled(s), (size_t)(n - nkept));
+	st = stats_of(q);
+	ck_assert_uint_eq(st.scheduled, 0);
+	ck_assert_uint_eq(st.pending, 0);
+	ck_assert_uint_eq(st.active, 0);
+	for (i = 0; i < n; i++) {
+		if (kept(i, keep)) {
+			ck_assert_int_eq(int_value(h[i]), i);
+			ck_assert_int_eq(procq_handle_attempts(h[i]), 1);
+		} else {
+			ck_assert_int_eq(procq_handle_status(h[i]),
+			    PROCQ_CANCELLED);
+			ck_assert_int_eq(procq_handle_attempts(h[i]), 0);
+		}
+	}
+	procq_summary_free(s);
+	procq_free(q);
+	free(h);
+}
+END_TEST
+
+/*
+ * What a handle keeps
+ */
+
+START_TEST(test_handle_name)
+{
+	procq_queue *q = engine_queue(1, 0);
+	char name[] = "my job";
+	procq_handle *plain, *named;
+	const procq_result *r;
+
+	plain = submit_ok(q, "ident", NULL, "i", 1);
+	named = submit_ok(q, "ident", &(procq_opts){ .name = name }, "i", 2);
+	/* the handle has its own copy of the display name */
+	memset(name, 'x', sizeof name - 1);
+	ck_assert_str_eq(procq_handle_name(plain), "ident");
+	ck_assert_str_eq(procq_handle_name(named), "my job");
+
+	procq_summary_free(run_ok(q));
+	ck_assert_str_eq(procq_handle_name(plain), "ident");
+	ck_assert_str_eq(procq_handle_name(named), "my job");
+	r = procq_handle_result(plain);
+	ck_assert_str_eq(procq_result_name(r), "ident");
+	ck_assert_str_eq(procq_result_task(r), "ident");
+	r = procq_handle_result(named);
+	ck_assert_str_eq(procq_result_name(r), "my job");
+	ck_assert_str_eq(procq_result_task(r), "ident");
+	ck_assert_int_eq(int_value(named), 2);
+	procq_free(q);
+}
+END_TEST
+
+static const size_t sizes[] = { 0, 1, 1000, 1 << 20 };
+#define N_SIZES (sizeof sizes / sizeof sizes[0])
+
+/* The arguments are copied into the handle at submission: the caller's
+ * buffer can be reused at once, whatever its size, and a task may have
+ * none at all. */
+START_TEST(test_handle_args_copied)
+{
+	procq_queue *q = engine_queue(1, 0);
+	procq_handle *h[N_SIZES], *none = NULL;
+	char *want[N_SIZES];
+	size_t want_len[N_SIZES], i, len;
+	const void *data;
+
+	for (i = 0; i < N_SIZES; i++) {
+		msgpack_sbuffer sb;
+		msgpack_packer pk;
+		char *str = malloc(sizes[i] + 1);
+
+		ck_assert_ptr_nonnull(str);
+		memset(str, 'a' + (int)i, sizes[i]);
+		msgpack_sbuffer_init(&sb);
+		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+		msgpack_pack_array(&pk, 1);
+		msgpack_pack_str_with_body(&pk, str, sizes[i]);
+		free(str);
+		ck_assert_int_eq(procq_submit(q, "echo", sb.data, sb.size,
+		    NULL, &h[i]), 0);
+		want_len[i] = sb.size;
+		want[i] = malloc(sb.size);
+		ck_assert_ptr_nonnull(want[i]);
+		memcpy(want[i], sb.data, sb.size);
+		/* reuse the buffer before anything runs: never msgpack */
+		memset(sb.data, 0xc1, sb.size);
+		msgpack_sbuffer_destroy(&sb);
+	}
+	ck_assert_int_eq(procq_submit(q, "nil", NULL, 0, NULL, &none), 0);
+
+	procq_summary_free(run_ok(q));
+	for (i = 0; i < N_SIZES; i++) {
+		ck_assert_int_eq(procq_handle_status(h[i]), PROCQ_SUCCEEDED);
+		data = procq_result_data(procq_handle_result(h[i]), &len);
+		ck_assert_uint_eq(len, want_len[i]);
+		ck_assert_mem_eq(data, want[i], len);
+		free(want[i]);
+	}
+	ck_assert_int_eq(procq_handle_status(none), PROCQ_SUCCEEDED);
+	procq_free(q);
+}
+END_TEST
+
+static Suite *
+engine_suite(void)
+{
+	Suite *s = suite_create("engine");
+	TCase *tc;
+
+	tc = add_tcase(s, "spare", 30);
+	tcase_add_loop_test(tc, test_spare_after_death, 0, N_DEATHS);
+	tcase_add_test(tc, test_spare_gives_up);
+	tcase_add_test(tc, test_no_spare_without_deaths);
+
+	tc = add_tcase(s, "window", 30);
+	tcase_add_test(tc, test_crash_in_adaptive_window);
+	tcase_add_loop_test(tc, test_fixed_window, 0, N_WINDOWS);
+
+	tc = add_tcase(s, "heaps", 30);
+	tcase_add_loop_test(tc, test_mass_cancel_queued, 0, N_KEEPS);
+	tcase_add_loop_test(tc, test_cancel_delayed, 0, N_DELAYED_SETS);
+
+	tc = add_tcase(s, "handle", 30);
+	tcase_add_test(tc, test_handle_name);
+	tcase_add_test(tc, test_handle_args_copied);
+	return s;
+}
+
+int
+main(void)
+{
+	return run_suite(engine_suite());
+}
