@@ -805,6 +805,68 @@ START_TEST(test_handle_args_copied)
 }
 END_TEST
 
+/* Where h's result stands in the queue's completion order. */
+static int
+completion_index(procq_queue *q, procq_handle *h)
+{
+	procq_summary *s = procq_results(q);
+	int found = -1;
+
+	ck_assert_ptr_nonnull(s);
+	for (size_t i = 0; i < procq_summary_count(s); i++) {
+		if (strcmp(procq_result_id(procq_summary_result(s, i)),
+		    procq_handle_id(h)) == 0)
+			found = (int)i;
+	}
+	procq_summary_free(s);
+	ck_assert_int_ge(found, 0);
+	return found;
+}
+
+/*
+ * A task submitted to a started queue whose worker is idle is handed to
+ * the worker by procq_submit() itself: it is never seen waiting.  Through
+ * the loop thread it would be PENDING until the loop ran.  A task with a
+ * timeout takes the loop's way (its timer is the loop's), and a task
+ * submitted while another waits keeps its turn.
+ */
+START_TEST(test_direct_dispatch)
+{
+	procq_queue *q = engine_queue(1, 0);
+	procq_handle *h, *busy, *later;
+	procq_status st;
+	struct gate g;
+
+	ck_assert_int_eq(procq_start(q), 0);
+	wait_done(submit_ok(q, "ident", NULL, "i", -1), 10);
+	for (int i = 0; i < 200; i++) {
+		h = submit_ok(q, "ident", NULL, "i", i);
+		st = procq_handle_status(h);
+		ck_assert_msg(st == PROCQ_RUNNING || st == PROCQ_SUCCEEDED,
+		    "task %d was %s after submit", i, procq_status_name(st));
+		wait_done(h, 10);
+		ck_assert_int_eq(int_value(h), i);
+		ck_assert_int_eq(procq_handle_attempts(h), 1);
+	}
+	/* Behind a busy worker, priorities still decide. */
+	gate_create(&g);
+	busy = submit_ok(q, "gate", NULL, "s", g.path);
+	ck_assert(gate_enter(&g, 10));
+	later = submit_ok(q, "ident", &(procq_opts){ .priority = 5 }, "i", 5);
+	h = submit_ok(q, "ident", &(procq_opts){ .priority = 0 }, "i", 0);
+	ck_assert_int_eq(procq_handle_status(later), PROCQ_PENDING);
+	gate_release(&g);
+	wait_done(later, 10);
+	wait_done(h, 10);
+	ck_assert_int_eq(int_value(later), 5);
+	ck_assert_int_eq(int_value(h), 0);
+	ck_assert_int_lt(completion_index(q, h), completion_index(q, later));
+	ck_assert_int_eq(procq_handle_status(busy), PROCQ_SUCCEEDED);
+	gate_destroy(&g);
+	procq_free(q);
+}
+END_TEST
+
 static Suite *
 engine_suite(void)
 {
@@ -817,6 +879,7 @@ engine_suite(void)
 	tcase_add_test(tc, test_no_spare_without_deaths);
 
 	tc = add_tcase(s, "window", 30);
+	tcase_add_test(tc, test_direct_dispatch);
 	tcase_add_test(tc, test_crash_in_adaptive_window);
 	tcase_add_loop_test(tc, test_fixed_window, 0, N_WINDOWS);
 
