@@ -826,13 +826,13 @@ completion_index(procq_queue *q, procq_handle *h)
 /*
  * A task submitted to a started queue whose worker is idle is handed to
  * the worker by procq_submit() itself: it is never seen waiting.  Through
- * the loop thread it would be PENDING until the loop ran.  A task with a
- * timeout takes the loop's way (its timer is the loop's), and a task
- * submitted while another waits keeps its turn.
+ * the loop thread it would be PENDING until the loop ran.  A task
+ * submitted while another waits keeps its turn (a prefetch of 1, so that
+ * the worker is not sent tasks ahead).
  */
 START_TEST(test_direct_dispatch)
 {
-	procq_queue *q = engine_queue(1, 0);
+	procq_queue *q = engine_queue(1, 1);
 	procq_handle *h, *busy, *later;
 	procq_status st;
 	struct gate g;
