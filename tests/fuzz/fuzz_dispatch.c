@@ -238,10 +238,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	worker_wire(w, (flags & 0x10) != 0);
 	/* Handed out as dispatch_run() does: wire ids 0, 1, 2. */
 	for (int i = 0; i < ntasks; i++) {
-		procq_handle *t = heap_pop(&q->ready);
+		procq_handle *t = task_ready_pop(q);
 
 		CHECK(t == h[i]);
-		t->place = PLACE_NONE;
 		dispatch_assign(w, t);
 	}
 	if ((flags & 0x20) && ntasks > 1) {
