@@ -149,18 +149,18 @@ int
 procq_bound_callf(procq_bound *b, const procq_opts *override,
     procq_handle **handle, const char *fmt, ...)
 {
-	msgpack_sbuffer sb;
+	struct tuple_buf tb;
 	va_list ap;
 	int rc;
 
 	if (handle != NULL)
 		*handle = NULL;
 	va_start(ap, fmt);
-	rc = pack_tuple(&sb, fmt, ap);
+	rc = pack_tuple(&tb, fmt, ap);
 	va_end(ap);
 	if (rc == 0)
-		rc = procq_bound_call(b, sb.data, sb.size, override, handle);
-	msgpack_sbuffer_destroy(&sb);
+		rc = procq_bound_call(b, tb.data, tb.size, override, handle);
+	tuple_buf_release(&tb);
 	return rc;
 }
 

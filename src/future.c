@@ -32,7 +32,7 @@ procq_future_create(procq_queue *q, const char *name, int *err)
 	t->place = PLACE_FUTURE;
 	pthread_mutex_lock(&q->lock);
 	t->wire_id = q->next_id++;
-	snprintf(t->id, sizeof t->id, "%016" PRIx64, q->id_base + t->wire_id);
+	task_format_id(t);
 	TAILQ_INSERT_TAIL(&q->tasks, t, all_link);
 	pthread_mutex_unlock(&q->lock);
 	if (err != NULL)

@@ -266,18 +266,18 @@ int
 procq_group_submitf(procq_group *g, const char *name, const procq_opts *opts,
     procq_handle **handle, const char *fmt, ...)
 {
-	msgpack_sbuffer sb;
+	struct tuple_buf tb;
 	va_list ap;
 	int rc;
 
 	if (handle != NULL)
 		*handle = NULL;
 	va_start(ap, fmt);
-	rc = pack_tuple(&sb, fmt, ap);
+	rc = pack_tuple(&tb, fmt, ap);
 	va_end(ap);
 	if (rc == 0)
-		rc = procq_group_submit(g, name, sb.data, sb.size, opts, handle);
-	msgpack_sbuffer_destroy(&sb);
+		rc = procq_group_submit(g, name, tb.data, tb.size, opts, handle);
+	tuple_buf_release(&tb);
 	return rc;
 }
 

@@ -284,6 +284,7 @@ procq_summary *summary_new(procq_result **results, size_t n,
 procq_handle *task_new(procq_queue *q, const struct registry_entry *entry,
     const void *args, size_t args_len, const procq_opts *opts);
 void task_free(procq_handle *t);
+void task_format_id(procq_handle *t);
 int task_enqueue(procq_handle *t);
 void task_requeue(procq_handle *t);
 extern const procq_error task_cancelled;
@@ -328,7 +329,15 @@ int submit_locked(procq_queue *q, const char *name, const void *args,
     struct group_gate *gate, procq_handle **handle);
 int submit_prepare(procq_queue *q, const void **args, size_t *args_len,
     const procq_opts **opts, double timeout);
-int pack_tuple(msgpack_sbuffer *sb, const char *fmt, va_list ap);
+/* An argument tuple being packed; see pack_tuple(). */
+struct tuple_buf {
+	char	*data;
+	size_t	 size;
+	size_t	 cap;
+	char	 local[256];
+};
+int pack_tuple(struct tuple_buf *tb, const char *fmt, va_list ap);
+void tuple_buf_release(struct tuple_buf *tb);
 
 /* hook.c */
 void hook_start(procq_handle *t);

@@ -4,9 +4,7 @@
  */
 #include "config.h"
 
-#include <inttypes.h>
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,7 +88,7 @@ submit_locked(procq_queue *q, const char *name, const void *args,
 	if ((t = task_new(q, entry, args, args_len, opts)) == NULL)
 		return PROCQ_ENOMEM;
 	t->wire_id = q->next_id++;
-	snprintf(t->id, sizeof t->id, "%016" PRIx64, q->id_base + t->wire_id);
+	task_format_id(t);
 	t->seq = q->next_seq++;
 	t->gate = gate;
 	if (gate != NULL)
@@ -179,20 +177,57 @@ procq_try_submit(procq_queue *q, const char *name, const void *args,
 	return submit_common(q, name, args, args_len, opts, 0, handle);
 }
 
-/* Packs fmt's conversions as one argument tuple (an array) into sb, which
- * the caller destroys in every case. */
+/* Grows a tuple buffer: the first bytes live in the struct itself. */
+static int
+tuple_buf_write(void *data, const char *buf, size_t len)
+{
+	struct tuple_buf *tb = data;
+	char *grown;
+	size_t cap;
+
+	if (len > tb->cap - tb->size) {
+		cap = tb->cap * 2 > tb->size + len ? tb->cap * 2 :
+		    tb->size + len;
+		grown = tb->data == tb->local ? malloc(cap) :
+		    realloc(tb->data, cap);
+		if (grown == NULL)
+			return -1;
+		if (tb->data == tb->local)
+			memcpy(grown, tb->local, tb->size);
+		tb->data = grown;
+		tb->cap = cap;
+	}
+	memcpy(tb->data + tb->size, buf, len);
+	tb->size += len;
+	return 0;
+}
+
+void
+tuple_buf_release(struct tuple_buf *tb)
+{
+	if (tb->data != tb->local)
+		free(tb->data);
+	tb->data = tb->local;
+	tb->size = 0;
+}
+
+/* Packs the arguments of a ...f() call into an array, in tb, which the
+ * caller releases in every case.  Most tuples fit in tb itself: a submit
+ * then allocates nothing for its arguments. */
 int
-pack_tuple(msgpack_sbuffer *sb, const char *fmt, va_list ap)
+pack_tuple(struct tuple_buf *tb, const char *fmt, va_list ap)
 {
 	msgpack_packer pk;
 	int n;
 
-	msgpack_sbuffer_init(sb);
+	tb->data = tb->local;
+	tb->size = 0;
+	tb->cap = sizeof tb->local;
 	if (fmt == NULL)
 		fmt = "";
 	if ((n = procq_format_count(fmt)) < 0)
 		return PROCQ_EFORMAT;
-	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	msgpack_packer_init(&pk, tb, tuple_buf_write);
 	if (msgpack_pack_array(&pk, (size_t)n) != 0)
 		return PROCQ_ENOMEM;
 	return procq_vpack(&pk, fmt, ap);
@@ -202,17 +237,17 @@ int
 procq_submitf(procq_queue *q, const char *name, const procq_opts *opts,
     procq_handle **handle, const char *fmt, ...)
 {
-	msgpack_sbuffer sb;
+	struct tuple_buf tb;
 	va_list ap;
 	int rc;
 
 	if (handle != NULL)
 		*handle = NULL;
 	va_start(ap, fmt);
-	rc = pack_tuple(&sb, fmt, ap);
+	rc = pack_tuple(&tb, fmt, ap);
 	va_end(ap);
 	if (rc == 0)
-		rc = procq_submit(q, name, sb.data, sb.size, opts, handle);
-	msgpack_sbuffer_destroy(&sb);
+		rc = procq_submit(q, name, tb.data, tb.size, opts, handle);
+	tuple_buf_release(&tb);
 	return rc;
 }

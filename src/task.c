@@ -78,6 +78,19 @@ task_heaps_compact(procq_queue *q)
 		heap_filter(&q->delayed, task_entry_delayed);
 }
 
+/* A task's id: 16 lower-case hex digits, without printf's machinery (a
+ * submit is short enough for it to show). */
+void
+task_format_id(procq_handle *t)
+{
+	static const char digits[] = "0123456789abcdef";
+	uint64_t v = t->q->id_base + t->wire_id;
+
+	for (int i = 15; i >= 0; i--, v >>= 4)
+		t->id[i] = digits[v & 0xf];
+	t->id[16] = '\0';
+}
+
 procq_handle *
 task_new(procq_queue *q, const struct registry_entry *entry,
     const void *args, size_t args_len, const procq_opts *opts)

@@ -26,6 +26,8 @@
 /* Exit status of a worker that received a frame it cannot understand. */
 #define WORKER_EXIT_PROTOCOL	70
 #define WORKER_MAX_MESSAGE	65536
+/* The most a worker keeps allocated for return values between tasks. */
+#define WORKER_KEEP_RET		65536
 /* Seconds between looks for CANCEL frames while tasks are short. */
 #define WORKER_READ_INTERVAL	50e-6
 
@@ -65,6 +67,7 @@ struct worker_state {
 	size_t			 in_cap;
 	bool			 eof;
 	msgpack_sbuffer		 out;
+	msgpack_sbuffer		 ret;		/* tasks' return values */
 	msgpack_zone		 zone;
 	struct local_list	 tasks;
 };
@@ -260,6 +263,18 @@ worker_send_value(struct worker_state *ws, uint64_t id, const char *value,
 	}
 }
 
+/* What a task printed goes out before its result.  Only stdout and
+ * stderr: other streams may be the caller's, inherited with unflushed
+ * bytes.  Most tasks print nothing: no need to take the streams' locks. */
+static void
+worker_flush_stdio(void)
+{
+	if (__fpending(stdout) > 0)
+		fflush(stdout);
+	if (__fpending(stderr) > 0)
+		fflush(stderr);
+}
+
 static void
 worker_take_task(struct worker_state *ws, const char *payload, size_t len,
     const struct wire_msg *msg)
@@ -402,6 +417,9 @@ worker_run(struct worker_state *ws, struct local_task *lt)
 		return;
 	}
 	call_init(&call);
+	/* The return buffer is kept from task to task: a trivial task then
+	 * allocates nothing for its result. */
+	call.ret = ws->ret;
 	call.name = e->name;
 	call.id_value = ws->ctx->id_base + lt->id;
 	call.attempt = lt->attempt;
@@ -415,10 +433,7 @@ worker_run(struct worker_state *ws, struct local_task *lt)
 		_exit(WORKER_EXIT_PROTOCOL);
 	limits_arm_cpu(ws->ctx);
 	rc = e->fn(&call);
-	/* What the task printed, before its result.  Only these two: other
-	 * streams may be the caller's, inherited with unflushed bytes. */
-	fflush(stdout);
-	fflush(stderr);
+	worker_flush_stdio();
 	if (rc == 0 && call.ret.size == 0)
 		worker_send_value(ws, lt->id, "\xc0", 1);	/* nil */
 	else if (rc == 0 && !wire_check(call.ret.data, call.ret.size))
@@ -433,6 +448,13 @@ worker_run(struct worker_state *ws, struct local_task *lt)
 		    call.error_type ? call.error_type : "TaskError",
 		    call.error_message ? call.error_message : msg);
 	}
+	ws->ret = call.ret;
+	msgpack_sbuffer_clear(&ws->ret);
+	if (ws->ret.alloc > WORKER_KEEP_RET) {	/* one large value */
+		msgpack_sbuffer_destroy(&ws->ret);
+		msgpack_sbuffer_init(&ws->ret);
+	}
+	msgpack_sbuffer_init(&call.ret);	/* not call_reset()'s to free */
 	call_reset(&call);
 	msgpack_zone_clear(&ws->zone);
 }
@@ -478,8 +500,7 @@ worker_init(struct worker_state *ws)
 	    &call.args) != MSGPACK_UNPACK_SUCCESS)
 		_exit(WORKER_EXIT_PROTOCOL);
 	rc = ctx->initializer(&call);
-	fflush(stdout);
-	fflush(stderr);
+	worker_flush_stdio();
 	if (rc != 0) {
 		const char *text = call.error_message;
 
@@ -512,6 +533,7 @@ worker_main(const struct worker_ctx *ctx)
 
 	worker_setup(ctx);
 	msgpack_sbuffer_init(&ws.out);
+	msgpack_sbuffer_init(&ws.ret);
 	msgpack_zone_init(&ws.zone, 4096);
 	TAILQ_INIT(&ws.tasks);
 	worker_init(&ws);
