@@ -264,7 +264,8 @@ queue_free_tasks(procq_queue *q)
 		task_free(t);
 	}
 	/* Only entries of finished tasks can be left in them. */
-	q->ready.len = q->delayed.len = 0;
+	heap_clear(&q->ready);
+	heap_clear(&q->delayed);
 }
 
 void
