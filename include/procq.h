@@ -131,7 +131,7 @@ typedef void (*procq_done_fn)(procq_handle *h, void *arg);
 typedef struct procq_config {
 	int workers;		/* worker processes; 0 = online CPUs */
 	int prefetch;		/* tasks in flight per worker; 0 = adaptive,
-				 * as many as run in about 1 ms (1 to 128) */
+				 * as many as run in about 1 ms (1 to 512) */
 	double kill_grace;	/* seconds from SIGTERM to SIGKILL; 0 = 0.5,
 				 * negative = SIGKILL at once */
 	size_t max_frame;	/* largest wire frame in bytes; 0 = 64 MiB */

@@ -156,7 +156,7 @@ dispatch_write_cb(evutil_socket_t fd, short what, void *arg)
  * longer than the span when another worker could run them.
  */
 #define DISPATCH_WINDOW_SPAN	1e-3
-#define DISPATCH_WINDOW_MAX	128
+#define DISPATCH_WINDOW_MAX	512
 
 static int
 dispatch_window(const procq_queue *q)
@@ -351,6 +351,8 @@ dispatch_send_cancels(procq_queue *q)
 			pool_kill(w, PROCQ_ERR_CANCELLED, head, "cancelled");
 			continue;
 		}
+		if (q->tombstones == 0)
+			continue;	/* no CANCEL frame to send */
 		TAILQ_FOREACH(t, &w->inflight, worker_link) {
 			if (!t->tombstone || t->cancel_sent)
 				continue;
