@@ -42,13 +42,13 @@ value_needs_zone(const char *data)
 	    b == 0xc3 || (b >= 0xca && b <= 0xd3));
 }
 
+/* The value was checked by whoever had it (wire_check()): the dispatcher
+ * for a worker's result, procq_future_set_value() for a future's. */
 static int
 result_decode(procq_result *r)
 {
 	size_t off = 0;
 
-	if (!wire_check(r->value_data, r->value_len))
-		return -1;
 	if (value_needs_zone(r->value_data) &&
 	    (r->zone = msgpack_zone_new(256)) == NULL)
 		return -1;
