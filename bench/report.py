@@ -314,8 +314,11 @@ def record_run(results, job, lines):
 def run_all(jobs, runs):
     results = Results()
     total, step = len(jobs) * runs, 0
-    for job in jobs:
-        for run in range(1, runs + 1):
+    # Round after round over every job, rather than one job's runs in a
+    # row: the runs of each are spread over the whole report, so that a
+    # passing state of the machine does not decide a median alone.
+    for run in range(1, runs + 1):
+        for job in jobs:
             step += 1
             what = f"{job.impl} {'+'.join(job.scenarios)} run {run}/{runs}"
             log(f"[{step}/{total}] {what} ...")
