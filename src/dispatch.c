@@ -252,7 +252,8 @@ dispatch_idle_worker(procq_queue *q)
  * straight to that worker from the submitting thread: one wake-up fewer
  * than through the loop.  Only when the loop has nothing to do for it:
  * procq's own loop thread runs, no timeout to arm, no start hook, no rate,
- * and a frame the pipe takes whole or not at all (PIPE_BUF).  An idle
+ * no hook of an earlier task still to run (it runs before the next task
+ * starts), and a frame the pipe takes whole or not at all (PIPE_BUF).  An idle
  * worker has no bytes of its own waiting to be written, so the loop
  * thread, which writes without the lock, cannot be writing to it.  Called
  * with q->lock held; returns 0 if the task went.
@@ -269,6 +270,7 @@ dispatch_direct(procq_queue *q, procq_handle *t)
 	    !q->thread_running || q->nready > 0 || t->due > 0 ||
 	    t->timeout > 0 || q->cfg.on_start != NULL ||
 	    q->rate.interval > 0 || loop_on_thread(q) ||
+	    hook_pending(q) || q->hooks_running > 0 ||
 	    (w = dispatch_idle_worker(q)) == NULL)
 		return -1;
 	start = dispatch_pack_task(q, t);

@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -867,6 +868,76 @@ START_TEST(test_direct_dispatch)
 }
 END_TEST
 
+/* An on_complete hook that holds on the task named "hold" until told. */
+struct hold {
+	pthread_mutex_t	lock;
+	pthread_cond_t	cond;
+	bool		entered;
+	bool		released;
+};
+
+static void
+hold_hook(procq_handle *h, const procq_result *r, void *arg)
+{
+	struct hold *hd = arg;
+
+	(void)r;
+	if (strcmp(procq_handle_name(h), "hold") != 0)
+		return;
+	pthread_mutex_lock(&hd->lock);
+	hd->entered = true;
+	pthread_cond_broadcast(&hd->cond);
+	while (!hd->released)
+		pthread_cond_wait(&hd->cond, &hd->lock);
+	pthread_mutex_unlock(&hd->lock);
+}
+
+static bool
+hold_entered(void *arg)
+{
+	struct hold *hd = arg;
+	bool in;
+
+	pthread_mutex_lock(&hd->lock);
+	in = hd->entered;
+	pthread_mutex_unlock(&hd->lock);
+	return in;
+}
+
+/*
+ * With a prefetch of 1, a task's on_complete hook returns before another
+ * task starts in its worker: a task submitted while the hook runs is not
+ * handed to the idle worker by procq_submit().
+ */
+START_TEST(test_direct_waits_for_hooks)
+{
+	struct hold hd = { .entered = false, .released = false };
+	procq_queue *q;
+	procq_handle *a, *b;
+
+	pthread_mutex_init(&hd.lock, NULL);
+	pthread_cond_init(&hd.cond, NULL);
+	q = engine_queue_config(&(procq_config){ .workers = 1, .prefetch = 1,
+	    .on_complete = hold_hook, .hook_arg = &hd });
+	ck_assert_int_eq(procq_start(q), 0);
+	wait_done(submit_ok(q, "ident", NULL, "i", -1), 10);
+	a = submit_ok(q, "ident", &(procq_opts){ .name = "hold" }, "i", 1);
+	ck_assert(wait_until(hold_entered, &hd, 10));
+	b = submit_ok(q, "ident", NULL, "i", 2);
+	ck_assert_int_eq(procq_handle_status(b), PROCQ_PENDING);
+	pthread_mutex_lock(&hd.lock);
+	hd.released = true;
+	pthread_cond_broadcast(&hd.cond);
+	pthread_mutex_unlock(&hd.lock);
+	wait_done(b, 10);
+	ck_assert_int_eq(int_value(a), 1);
+	ck_assert_int_eq(int_value(b), 2);
+	procq_free(q);
+	pthread_cond_destroy(&hd.cond);
+	pthread_mutex_destroy(&hd.lock);
+}
+END_TEST
+
 static Suite *
 engine_suite(void)
 {
@@ -880,6 +951,7 @@ engine_suite(void)
 
 	tc = add_tcase(s, "window", 30);
 	tcase_add_test(tc, test_direct_dispatch);
+	tcase_add_test(tc, test_direct_waits_for_hooks);
 	tcase_add_test(tc, test_crash_in_adaptive_window);
 	tcase_add_loop_test(tc, test_fixed_window, 0, N_WINDOWS);
 
