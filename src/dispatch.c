@@ -636,30 +636,42 @@ dispatch_read(struct worker *w, size_t want)
 	return n;
 }
 
-/* Reads what the worker has written, up to a fair share per call.  A
- * short read means the pipe is empty: no need to be told so by EAGAIN. */
-void
-dispatch_drain(struct worker *w)
+/*
+ * Reads what the worker has written, up to a fair share per call; a
+ * short read means the pipe is empty, no need to be told so by EAGAIN.
+ * False when the pipe gave EOF or failed (errno is taken at once: what
+ * runs afterwards may change it).
+ */
+static bool
+dispatch_read_batch(struct worker *w)
 {
 	const size_t want = 65536;
 	size_t budget = 1 << 20;
+	ssize_t n;
 
-	while (budget > 0 && w->from_fd >= 0 && !w->eof &&
-	    w->kill_kind != PROCQ_ERR_PROTOCOL) {
-		ssize_t n = dispatch_read(w, want);
-
-		if (n > 0) {
-			budget -= (size_t)n < budget ? (size_t)n : budget;
-			dispatch_frames(w);
-			if ((size_t)n < want)
-				break;
-			continue;
-		}
-		if (n < 0 && errno == EAGAIN)
+	while (budget > 0) {
+		if ((n = dispatch_read(w, want)) <= 0)
+			return n < 0 && errno == EAGAIN;
+		budget -= (size_t)n < budget ? (size_t)n : budget;
+		if ((size_t)n < want)
 			break;
-		pool_lost(w);	/* EOF, or the pipe is unusable */
-		break;
 	}
+	return true;
+}
+
+/* Reads and acts on what the worker has written.  Called with q->lock
+ * held. */
+void
+dispatch_drain(struct worker *w)
+{
+	bool open;
+
+	if (w->from_fd < 0 || w->eof || w->kill_kind == PROCQ_ERR_PROTOCOL)
+		return;
+	open = dispatch_read_batch(w);
+	dispatch_frames(w);
+	if (!open)
+		pool_lost(w);	/* EOF, or the pipe is unusable */
 }
 
 /*
@@ -673,9 +685,7 @@ dispatch_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 	procq_queue *q = w->q;
-	const size_t want = 65536;
-	size_t budget = 1 << 20;
-	ssize_t n = 0;
+	bool open;
 
 	if (q->external_base) {
 		loop_enter(q);
@@ -683,18 +693,13 @@ dispatch_read_cb(evutil_socket_t fd, short what, void *arg)
 		loop_leave(q);
 		return;
 	}
-	while (budget > 0 && (n = dispatch_read(w, want)) > 0) {
-		budget -= (size_t)n < budget ? (size_t)n : budget;
-		if ((size_t)n < want)
-			break;
-	}
+	open = dispatch_read_batch(w);
 	loop_enter(q);
 	q->now = procq_clock_now();	/* one reading for the whole batch */
 	if (w->state != WORKER_EMPTY && w->kill_kind != PROCQ_ERR_PROTOCOL)
 		dispatch_frames(w);
 	/* What comes meanwhile is the next callback's. */
-	if ((n == 0 || (n < 0 && errno != EAGAIN)) &&
-	    w->state != WORKER_EMPTY && !w->eof)
+	if (!open && w->state != WORKER_EMPTY && !w->eof)
 		pool_lost(w);	/* EOF, or the pipe is unusable */
 	loop_leave(q);
 }
