@@ -12,19 +12,21 @@
 #include "worker.h"
 #include "../src/wire.h"
 
+/* ret, the buffer for the return value, is the worker's: it is emptied
+ * here, and kept from call to call. */
 void
-call_init(procq_call *c)
+call_init(procq_call *c, msgpack_sbuffer *ret)
 {
 	memset(c, 0, sizeof *c);
-	msgpack_sbuffer_init(&c->ret);
-	msgpack_packer_init(&c->packer, &c->ret, msgpack_sbuffer_write);
+	msgpack_sbuffer_clear(ret);
+	c->ret = ret;
+	msgpack_packer_init(&c->packer, ret, msgpack_sbuffer_write);
 	c->args.type = MSGPACK_OBJECT_NIL;
 }
 
 void
 call_reset(procq_call *c)
 {
-	msgpack_sbuffer_destroy(&c->ret);
 	free(c->error_type);
 	free(c->error_message);
 	c->error_type = c->error_message = NULL;
@@ -89,7 +91,7 @@ procq_call_packer(procq_call *c)
 {
 	if (c == NULL)
 		return NULL;
-	msgpack_sbuffer_clear(&c->ret);
+	msgpack_sbuffer_clear(c->ret);
 	return &c->packer;
 }
 
@@ -104,14 +106,14 @@ procq_call_return(procq_call *c, const char *fmt, ...)
 	n = procq_format_count(fmt);
 	if (n <= 0)
 		return PROCQ_EFORMAT;
-	msgpack_sbuffer_clear(&c->ret);
+	msgpack_sbuffer_clear(c->ret);
 	if (n > 1 && msgpack_pack_array(&c->packer, (size_t)n) != 0)
 		return PROCQ_ENOMEM;
 	va_start(ap, fmt);
 	rc = procq_vpack(&c->packer, fmt, ap);
 	va_end(ap);
 	if (rc != 0)
-		msgpack_sbuffer_clear(&c->ret);
+		msgpack_sbuffer_clear(c->ret);
 	return rc;
 }
 
@@ -120,8 +122,8 @@ procq_call_return_data(procq_call *c, const void *data, size_t len)
 {
 	if (c == NULL || data == NULL || len == 0)
 		return PROCQ_EINVAL;
-	msgpack_sbuffer_clear(&c->ret);
-	if (msgpack_sbuffer_write(&c->ret, data, len) != 0)
+	msgpack_sbuffer_clear(c->ret);
+	if (msgpack_sbuffer_write(c->ret, data, len) != 0)
 		return PROCQ_ENOMEM;
 	return 0;
 }

@@ -416,10 +416,9 @@ worker_run(struct worker_state *ws, struct local_task *lt)
 		    "no task registered under that name in this worker");
 		return;
 	}
-	call_init(&call);
 	/* The return buffer is kept from task to task: a trivial task then
 	 * allocates nothing for its result. */
-	call.ret = ws->ret;
+	call_init(&call, &ws->ret);
 	call.name = e->name;
 	call.id_value = ws->ctx->id_base + lt->id;
 	call.attempt = lt->attempt;
@@ -434,27 +433,24 @@ worker_run(struct worker_state *ws, struct local_task *lt)
 	limits_arm_cpu(ws->ctx);
 	rc = e->fn(&call);
 	worker_flush_stdio();
-	if (rc == 0 && call.ret.size == 0)
+	if (rc == 0 && ws->ret.size == 0)
 		worker_send_value(ws, lt->id, "\xc0", 1);	/* nil */
-	else if (rc == 0 && !wire_check(call.ret.data, call.ret.size))
+	else if (rc == 0 && !wire_check(ws->ret.data, ws->ret.size))
 		worker_send_error(ws, lt->id, "TaskError",
 		    "return value is not a single msgpack value nested at "
 		    "most 32 deep");
 	else if (rc == 0)
-		worker_send_value(ws, lt->id, call.ret.data, call.ret.size);
+		worker_send_value(ws, lt->id, ws->ret.data, ws->ret.size);
 	else {
 		snprintf(msg, sizeof msg, "task returned %d", rc);
 		worker_send_error(ws, lt->id,
 		    call.error_type ? call.error_type : "TaskError",
 		    call.error_message ? call.error_message : msg);
 	}
-	ws->ret = call.ret;
-	msgpack_sbuffer_clear(&ws->ret);
 	if (ws->ret.alloc > WORKER_KEEP_RET) {	/* one large value */
 		msgpack_sbuffer_destroy(&ws->ret);
 		msgpack_sbuffer_init(&ws->ret);
 	}
-	msgpack_sbuffer_init(&call.ret);	/* not call_reset()'s to free */
 	call_reset(&call);
 	msgpack_zone_clear(&ws->zone);
 }
@@ -491,7 +487,7 @@ worker_init(struct worker_state *ws)
 		worker_init_failed(ws, "PrivilegeError", msg);
 	if (ctx->initializer == NULL)
 		return;
-	call_init(&call);
+	call_init(&call, &ws->ret);
 	call.name = "initializer";
 	call.attempt = 1;
 	call.args_data = ctx->initargs != NULL ? ctx->initargs : "\x90";

@@ -39,7 +39,8 @@ struct procq_call {
 	const char		*args_data;
 	size_t			 args_len;
 	msgpack_object		 args;
-	msgpack_sbuffer		 ret;		/* the return value, packed */
+	msgpack_sbuffer		*ret;		/* the return value, packed;
+						 * the worker's buffer */
 	msgpack_packer		 packer;
 	char			*error_type;
 	char			*error_message;
@@ -60,7 +61,7 @@ int limits_drop_privileges(const procq_config *cfg, char *why, size_t len);
 void worker_write_all(const char *p, size_t len);
 
 void worker_main(const struct worker_ctx *ctx) __attribute__((noreturn));
-void call_init(procq_call *c);
+void call_init(procq_call *c, msgpack_sbuffer *ret);
 void call_reset(procq_call *c);
 
 #endif
