@@ -10,64 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
-
-/* Length of the valid UTF-8 sequence at s, or 0. */
-static size_t
-json_utf8(const unsigned char *s)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t n;
-
-	if (*s >= 0xc2 && *s <= 0xdf)
-		n = 2;
-	else if (*s >= 0xe0 && *s <= 0xef) {
-		n = 3;
-		lo = *s == 0xe0 ? 0xa0 : 0x80;
-		hi = *s == 0xed ? 0x9f : 0xbf;
-	} else if (*s >= 0xf0 && *s <= 0xf4) {
-		n = 4;
-		lo = *s == 0xf0 ? 0x90 : 0x80;
-		hi = *s == 0xf4 ? 0x8f : 0xbf;
-	} else
-		return 0;
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return n;
-}
-
-static void
-json_str(FILE *fp, const char *str)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t n;
-
-	if (s == NULL) {
-		fputs("null", fp);
-		return;
-	}
-	fputc('"', fp);
-	for (; *s != '\0'; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(fp, "\\%c", *s);
-		else if (*s == '\n')
-			fputs("\\n", fp);
-		else if (*s == '\t')
-			fputs("\\t", fp);
-		else if (*s < 0x20 || *s == 0x7f)
-			fprintf(fp, "\\u%04x", *s);
-		else if (*s < 0x80)
-			fputc(*s, fp);
-		else if ((n = json_utf8(s)) > 0) {
-			fwrite(s, 1, n, fp);
-			s += n - 1;
-		} else
-			fputs("\\ufffd", fp);
-	}
-	fputc('"', fp);
-}
+#include "../jsonstr.h"
 
 static void
 json_int(FILE *fp, int v)
@@ -86,11 +29,11 @@ json_error(FILE *fp, const procq_result *r)
 		return;
 	}
 	fputs("{\"kind\":", fp);
-	json_str(fp, procq_error_kind_name(procq_result_error_kind(r)));
+	json_cstring(fp, procq_error_kind_name(procq_result_error_kind(r)));
 	fputs(",\"type\":", fp);
-	json_str(fp, procq_result_error_type(r));
+	json_cstring(fp, procq_result_error_type(r));
 	fputs(",\"message\":", fp);
-	json_str(fp, procq_result_error_message(r));
+	json_cstring(fp, procq_result_error_message(r));
 	fputc('}', fp);
 }
 
@@ -98,15 +41,15 @@ static void
 json_job(FILE *fp, const struct job *j, const procq_result *r)
 {
 	fprintf(fp, "{\"seq\":%zu,\"item\":", j->seq);
-	json_str(fp, j->item);
+	json_cstring(fp, j->item);
 	fputs(",\"name\":", fp);
-	json_str(fp, j->name);
+	json_cstring(fp, j->name);
 	fputs(",\"group\":", fp);
-	json_str(fp, j->group);
+	json_cstring(fp, j->group);
 	fputs(",\"id\":", fp);
-	json_str(fp, procq_result_id(r));
+	json_cstring(fp, procq_result_id(r));
 	fputs(",\"status\":", fp);
-	json_str(fp, procq_status_name(procq_result_status(r)));
+	json_cstring(fp, procq_status_name(procq_result_status(r)));
 	fprintf(fp, ",\"attempts\":%d,\"exit_status\":",
 	    procq_result_attempts(r));
 	json_int(fp, j->exit_status);

@@ -12,9 +12,12 @@ procq_SOURCES = \
 	src/cli/progress.c \
 	src/cli/joblog.c \
 	src/cli/json.c \
+	src/jsonstr.c src/jsonstr.h \
 	src/cli/watch.c \
 	src/cli/runner.c
 procq_LDADD = libprocq.la $(MSGPACK_LIBS)
+# Its own objects: src/jsonstr.c is built for the library (libtool) too.
+procq_CFLAGS = $(AM_CFLAGS)
 
 # End-to-end tests: each script drives the real binary (./procq in the
 # build directory, or $PROCQ).
