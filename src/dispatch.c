@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,12 +40,13 @@ dispatch_pack_task(procq_queue *q, const procq_handle *t)
 	const char *fn = t->entry->name;
 
 	msgpack_packer_init(&pk, &q->sbuf, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 5);
+	msgpack_pack_array(&pk, 6);
 	msgpack_pack_uint8(&pk, WIRE_TASK);
 	msgpack_pack_uint64(&pk, t->wire_id);
 	msgpack_pack_str_with_body(&pk, fn, strlen(fn));
 	msgpack_pack_bin_with_body(&pk, t->args, t->args_len);
 	msgpack_pack_int(&pk, t->attempts + 1);
+	msgpack_pack_uint32(&pk, (uint32_t)(t->slot + 1));
 	return start;
 }
 
@@ -87,6 +89,7 @@ dispatch_head_started(struct worker *w)
 	procq_handle *t = TAILQ_FIRST(&w->inflight);
 	struct timeval tv;
 
+	w->stalled = false;
 	evtimer_del(w->timeout_ev);
 	if (t == NULL || t->tombstone)
 		return;	/* a tombstone at the head is dealt with by a kill */
@@ -171,6 +174,14 @@ dispatch_window(const procq_queue *q)
 	return n < DISPATCH_WINDOW_MAX ? (int)n : DISPATCH_WINDOW_MAX;
 }
 
+/*
+ * A head that has run this long (a few windows' span) holds up the tasks
+ * sent ahead of it: they are taken back when another worker could run
+ * them (dispatch_check_stalls).  Only with the adaptive window: a fixed
+ * prefetch is the caller's choice.
+ */
+#define DISPATCH_STALL		(4 * DISPATCH_WINDOW_SPAN)
+
 /* The time the head took, seen from here: a moving average of it sets
  * the window. */
 static void
@@ -195,7 +206,7 @@ dispatch_pick(procq_queue *q)
 	for (int i = 0; i < q->nworkers; i++) {
 		struct worker *w = &q->workers[i];
 
-		if (w->state != WORKER_LIVE || w->spare ||
+		if (w->state != WORKER_LIVE || w->spare || w->stalled ||
 		    w->ninflight >= window)
 			continue;
 		if (q->cfg.max_tasks_per_worker > 0 &&
@@ -213,9 +224,27 @@ dispatch_link(struct worker *w, procq_handle *t)
 	t->place = PLACE_WORKER;
 	t->worker = w;
 	t->cancel_sent = 0;
+	/* A task sent ahead gets a slot on the board, so that it can be
+	 * taken back if the one before it runs long. */
+	t->slot = w->ninflight > 0 && w->q->cfg.prefetch == 0 ?
+	    (short)board_take_slot(&w->board) : -1;
 	TAILQ_INSERT_TAIL(&w->inflight, t, worker_link);
 	w->ninflight++;
 	w->dispatched++;
+}
+
+/* Tasks now wait behind a head: look again in a while whether the head
+ * has stalled. */
+static void
+dispatch_watch_stalls(procq_queue *q)
+{
+	struct timeval tv;
+
+	if (q->stall_armed || q->cfg.prefetch > 0 || q->stall_ev == NULL)
+		return;
+	tv = procq_clock_timeval(DISPATCH_STALL);
+	if (evtimer_add(q->stall_ev, &tv) == 0)
+		q->stall_armed = true;
 }
 
 static void
@@ -228,6 +257,98 @@ dispatch_assign(struct worker *w, procq_handle *t)
 	}
 	if (w->ninflight == 1)
 		dispatch_head_started(w);
+	else
+		dispatch_watch_stalls(w->q);
+}
+
+/* A worker, other than w, that could run more tasks now. */
+static bool
+dispatch_other_has_room(const procq_queue *q, const struct worker *w)
+{
+	int window = dispatch_window(q);
+	int max = q->cfg.max_tasks_per_worker;
+
+	for (int i = 0; i < q->nworkers; i++) {
+		const struct worker *o = &q->workers[i];
+
+		if (o != w && o->state == WORKER_LIVE && !o->spare &&
+		    o->hello && !o->stalled && o->ninflight < window &&
+		    (max == 0 || o->dispatched < max))
+			return true;
+	}
+	return false;
+}
+
+/* Takes back from a stalled worker the tasks it has not started: they
+ * go back in line, in their turn, and the worker will skip them. */
+static void
+dispatch_reclaim(struct worker *w)
+{
+	procq_handle *t, *next, *head = TAILQ_FIRST(&w->inflight);
+
+	for (t = TAILQ_NEXT(head, worker_link); t != NULL; t = next) {
+		next = TAILQ_NEXT(t, worker_link);
+		if (t->tombstone || t->slot < 0 ||
+		    !board_reclaim(&w->board, t->slot))
+			continue;
+		t->slot = -1;	/* the slot waits for the worker's SKIPPED */
+		pool_requeue(t, false);
+	}
+}
+
+/* Tasks wait behind w's head that could be taken back. */
+static bool
+dispatch_has_waiting(const struct worker *w)
+{
+	const procq_handle *t, *head = TAILQ_FIRST(&w->inflight);
+
+	for (t = TAILQ_NEXT(head, worker_link); t != NULL;
+	    t = TAILQ_NEXT(t, worker_link)) {
+		if (!t->tombstone && t->slot >= 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Tasks sent ahead never wait long behind a long (or hung) task while
+ * another worker could run them: a worker whose head has run longer than
+ * DISPATCH_STALL is given nothing more, and gives back what it has not
+ * started.  Looked at every DISPATCH_STALL while tasks wait behind heads.
+ */
+static void
+dispatch_check_stalls(procq_queue *q)
+{
+	double now = procq_clock_now();
+	bool again = false;
+
+	for (int i = 0; i < q->nworkers; i++) {
+		struct worker *w = &q->workers[i];
+
+		if (w->state != WORKER_LIVE || w->ninflight < 2 ||
+		    !dispatch_has_waiting(w))
+			continue;
+		if (now - w->head_since > DISPATCH_STALL)
+			w->stalled = true;
+		if (w->stalled && dispatch_other_has_room(q, w))
+			dispatch_reclaim(w);
+		else
+			again = true;
+	}
+	if (again)
+		dispatch_watch_stalls(q);
+}
+
+void
+dispatch_stall_cb(evutil_socket_t fd, short what, void *arg)
+{
+	procq_queue *q = arg;
+
+	loop_enter(q);
+	q->stall_armed = false;
+	if (q->state == QUEUE_STARTED)
+		dispatch_check_stalls(q);
+	loop_leave(q);
 }
 
 /* A worker with nothing to do and nothing left to write. */
@@ -421,6 +542,23 @@ dispatch_result_error(struct worker *w, procq_handle *head,
 	free(message);
 }
 
+/*
+ * A second result for the task this worker ended last: the task wrote one
+ * itself, or a process it forked did.  That task has its result and keeps
+ * it; the worker cannot be trusted (two processes may be reading its
+ * tasks) and is killed, and the task now at its head, which did nothing
+ * wrong, goes back in line without an attempt charged.
+ */
+static void
+dispatch_duplicate(struct worker *w)
+{
+	char buf[128];
+
+	snprintf(buf, sizeof buf, "worker sent a second result for task "
+	    "%016" PRIx64, w->q->id_base + w->last_id);
+	pool_kill(w, PROCQ_ERR_PROTOCOL, NULL, buf);
+}
+
 static void
 dispatch_result(struct worker *w, const struct wire_msg *msg)
 {
@@ -434,11 +572,18 @@ dispatch_result(struct worker *w, const struct wire_msg *msg)
 		dispatch_protocol_error(w, "malformed result from worker");
 		return;
 	}
+	if ((head == NULL || head->wire_id != id) && w->has_last &&
+	    id == w->last_id) {
+		dispatch_duplicate(w);
+		return;
+	}
 	if (head == NULL || head->wire_id != id) {
 		dispatch_protocol_error(w,
 		    "result for a task the worker was not running");
 		return;
 	}
+	w->has_last = true;
+	w->last_id = id;
 	dispatch_time_head(w);
 	if (head->tombstone) {
 		/* It ran before the cancel reached it; it stays cancelled. */
@@ -479,6 +624,21 @@ dispatch_cancelled(struct worker *w, const struct wire_msg *msg)
 	}
 	task_unlink(t);
 	dispatch_head_done(w, head);
+}
+
+/* The worker skipped a task taken back from it: its slot is free.  A
+ * skip procq did not ask for would leave a task unrun: the worker is
+ * broken. */
+static void
+dispatch_skipped(struct worker *w, const struct wire_msg *msg)
+{
+	uint64_t slot;
+
+	if (msg->argc != 2 || !wire_uint(msg, 1, &slot) ||
+	    slot >= BOARD_SLOTS ||
+	    board_skipped(&w->board, (int)slot) != 0)
+		dispatch_protocol_error(w, "worker skipped a task it was "
+		    "given");
 }
 
 /* The running task reports progress: the handle keeps the latest. */
@@ -526,12 +686,28 @@ dispatch_init_failed(struct worker *w, const struct wire_msg *msg)
 }
 
 static void
+dispatch_setup_failed(struct worker *w, const struct wire_msg *msg)
+{
+	char *message = NULL;
+
+	if (msg->argc != 2 || (message = dispatch_string(&msg->argv[1])) == NULL)
+		dispatch_protocol_error(w, "malformed setup failure");
+	else
+		pool_setup_failed(w, message);
+	free(message);
+}
+
+static void
 dispatch_hello(struct worker *w, const struct wire_msg *msg)
 {
 	uint64_t version;
 
 	if (msg->type == WIRE_INIT_FAILED) {
 		dispatch_init_failed(w, msg);
+		return;
+	}
+	if (msg->type == WIRE_SETUP_FAILED) {
+		dispatch_setup_failed(w, msg);
 		return;
 	}
 	if (msg->type != WIRE_HELLO || msg->argc != 3 ||
@@ -541,6 +717,7 @@ dispatch_hello(struct worker *w, const struct wire_msg *msg)
 	}
 	w->hello = true;
 	w->q->spawn_backoff = 0;
+	w->q->spawn_failures = 0;
 	if (TAILQ_FIRST(&w->inflight) != NULL &&
 	    !TAILQ_FIRST(&w->inflight)->tombstone)
 		hook_start(TAILQ_FIRST(&w->inflight));
@@ -567,6 +744,9 @@ dispatch_message(struct worker *w, const struct wire_msg *msg)
 		break;
 	case WIRE_PROGRESS:
 		dispatch_progress(w, msg);
+		break;
+	case WIRE_SKIPPED:
+		dispatch_skipped(w, msg);
 		break;
 	default:
 		snprintf(buf, sizeof buf, "unexpected message type %d",

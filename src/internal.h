@@ -16,6 +16,7 @@
 #include <event2/event.h>
 
 #include "procq.h"
+#include "board.h"
 #include "heap.h"
 #include "hook.h"
 #include "rate.h"
@@ -136,6 +137,8 @@ struct procq_handle {
 	unsigned			 must_complete : 1;
 	unsigned			 detached : 1;
 	unsigned			 name_owned : 1;
+	short				 slot;		/* on the worker's board,
+							 * or -1 */
 	char				 id[17];
 	char				 args[];	/* msgpack array */
 };
@@ -171,10 +174,16 @@ struct worker {
 	struct evbuffer		*in;
 	struct evbuffer		*out;
 	struct task_list	 inflight;	/* head = the running task */
+	struct board		 board;		/* claims on tasks sent ahead */
 	double			 head_since;	/* when the head started */
 	int			 ninflight;
 	int			 dispatched;	/* tasks ever handed to it */
 	bool			 memory_exhausted; /* it said so */
+	bool			 reaped_elsewhere; /* status unknown */
+	bool			 setup_failed;	/* never became a worker */
+	bool			 stalled;	/* its head runs long */
+	bool			 has_last;
+	uint64_t		 last_id;	/* of the last task it ended */
 	/* Why this worker is being killed, and for which task. */
 	procq_error_kind	 kill_kind;
 	procq_handle		*kill_target;
@@ -210,6 +219,8 @@ struct procq_queue {
 	struct event		*wake_ev;
 	struct event		*delay_ev;	/* earliest retry in q->delayed */
 	struct event		*spawn_ev;	/* retry after a failed fork */
+	struct event		*stall_ev;	/* look for stalled heads */
+	bool			 stall_armed;
 	int			 spawn_failures;
 	double			 spawn_backoff;	/* after a failed initializer */
 	double			 spawn_after;	/* no spawn before this time */
@@ -382,6 +393,9 @@ void pool_init_failed(struct worker *w, const char *type,
     const char *message);
 void pool_retire(procq_queue *q);
 void pool_reap_now(struct worker *w);
+void pool_signal(struct worker *w, int sig);
+void pool_requeue(procq_handle *t, bool started);
+void pool_setup_failed(struct worker *w, const char *message);
 
 /* dispatch.c */
 void dispatch_run(procq_queue *q);
@@ -393,5 +407,6 @@ void dispatch_write_cb(evutil_socket_t fd, short what, void *arg);
 void dispatch_flush(struct worker *w);
 void dispatch_flush_all(procq_queue *q);
 void dispatch_head_started(struct worker *w);
+void dispatch_stall_cb(evutil_socket_t fd, short what, void *arg);
 
 #endif

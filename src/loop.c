@@ -243,11 +243,15 @@ loop_release(procq_queue *q)
 		event_free(q->spawn_ev);
 	if (q->rate_ev != NULL)
 		event_free(q->rate_ev);
+	if (q->stall_ev != NULL)
+		event_free(q->stall_ev);
 	if (q->wake_fd >= 0)
 		close(q->wake_fd);
 	if (q->base != NULL && !q->external_base)
 		event_base_free(q->base);
 	q->wake_ev = q->delay_ev = q->spawn_ev = q->rate_ev = NULL;
+	q->stall_ev = NULL;
+	q->stall_armed = false;
 	q->wake_fd = -1;
 	q->base = NULL;
 }
@@ -297,8 +301,9 @@ loop_start(procq_queue *q)
 	q->delay_ev = evtimer_new(q->base, loop_delay_cb, q);
 	q->rate_ev = evtimer_new(q->base, loop_delay_cb, q);
 	q->spawn_ev = evtimer_new(q->base, loop_delay_cb, q);
+	q->stall_ev = evtimer_new(q->base, dispatch_stall_cb, q);
 	if (q->wake_ev == NULL || q->delay_ev == NULL || q->rate_ev == NULL ||
-	    q->spawn_ev == NULL ||
+	    q->spawn_ev == NULL || q->stall_ev == NULL ||
 	    event_add(q->wake_ev, NULL) != 0 || pool_init(q) != 0)
 		goto fail;
 	if (q->external_base)
@@ -336,7 +341,7 @@ loop_teardown_now(procq_queue *q)
 			continue;
 		pool_kill(w, PROCQ_ERR_CANCELLED, TAILQ_FIRST(&w->inflight),
 		    "cancelled");
-		kill(-w->pid, SIGKILL);
+		pool_signal(w, SIGKILL);
 		pool_reap_now(w);
 	}
 	hook_run(q);

@@ -20,6 +20,51 @@
 
 static void pool_reap(struct worker *w);
 
+#ifndef P_PIDFD
+#define P_PIDFD	3	/* Linux 5.4; not yet in every libc's headers */
+#endif
+
+/*
+ * Is the worker still procq's child, not reaped by someone else (a
+ * SIGCHLD handler of the program calling waitpid(-1), or SIGCHLD
+ * ignored)?  Only then is its pid, and the process group named after it,
+ * still procq's to signal.  Without a pidfd there is no telling: yes.
+ */
+static bool
+pool_owns(const struct worker *w)
+{
+	siginfo_t si;
+
+	if (w->pid <= 0)
+		return false;
+	if (w->pidfd < 0)
+		return true;
+	return waitid((idtype_t)P_PIDFD, (id_t)w->pidfd, &si,
+	    WEXITED | WNOHANG | WNOWAIT) == 0 || errno != ECHILD;
+}
+
+/*
+ * Signals a worker and the processes its tasks started: the worker
+ * itself through its pidfd (a task may have moved it to another process
+ * group), and the group it made at start, whose id is its pid.  Never the
+ * group the worker is in now, which may be the caller's, and never a pid
+ * procq no longer owns.
+ */
+void
+pool_signal(struct worker *w, int sig)
+{
+	if (!pool_owns(w))
+		return;
+#ifdef SYS_pidfd_send_signal
+	if (w->pidfd < 0 ||
+	    syscall(SYS_pidfd_send_signal, w->pidfd, sig, NULL, 0) != 0)
+		kill(w->pid, sig);
+#else
+	kill(w->pid, sig);
+#endif
+	kill(-w->pid, sig);
+}
+
 /*
  * One slot more than there are workers: the spare, forked ahead of need
  * once a worker has died, so that the next death is replaced at once
@@ -104,6 +149,7 @@ worker_close(struct worker *w)
 		close(w->from_fd);
 	w->pidfd = w->to_fd = w->from_fd = -1;
 	stderr_close(w);
+	board_close(&w->board);
 	w->state = WORKER_EMPTY;
 	w->pid = 0;
 }
@@ -118,8 +164,8 @@ pool_release(procq_queue *q)
 
 		/* Only reached once the loop has reaped every worker; a
 		 * leftover would be a bug, but must not become a zombie. */
-		if (w->pid > 0) {
-			kill(-w->pid, SIGKILL);
+		if (w->pid > 0 && pool_owns(w)) {
+			pool_signal(w, SIGKILL);
 			waitpid(w->pid, NULL, 0);
 		}
 		worker_close(w);
@@ -151,7 +197,7 @@ pool_kill_cb(evutil_socket_t fd, short what, void *arg)
 		pool_kill(w, PROCQ_ERR_PROTOCOL, TAILQ_FIRST(&w->inflight),
 		    "worker closed its result pipe");
 	else if (w->pid > 0)
-		kill(-w->pid, SIGKILL);
+		pool_signal(w, SIGKILL);
 	loop_leave(q);
 }
 
@@ -221,11 +267,16 @@ pool_spawn(struct worker *w)
 	struct worker_ctx ctx;
 	pid_t pid;
 
-	if (pipe2(down, O_CLOEXEC) != 0)
+	if (board_open(&w->board) != 0)
 		return -1;
+	if (pipe2(down, O_CLOEXEC) != 0) {
+		board_close(&w->board);
+		return -1;
+	}
 	if (pipe2(up, O_CLOEXEC) != 0) {
 		close(down[0]);
 		close(down[1]);
+		board_close(&w->board);
 		return -1;
 	}
 	if (q->cfg.stderr_tail >= 0 && pipe2(err, O_CLOEXEC) != 0) {
@@ -233,6 +284,7 @@ pool_spawn(struct worker *w)
 		close(down[1]);
 		close(up[0]);
 		close(up[1]);
+		board_close(&w->board);
 		return -1;
 	}
 	ctx.registry = &q->registry;
@@ -248,6 +300,7 @@ pool_spawn(struct worker *w)
 	ctx.max_cpu = q->cfg.max_cpu;
 	ctx.err_fd = err[1];
 	ctx.config = &q->cfg;
+	ctx.board = w->board.cells;
 	if ((pid = fork()) == 0)
 		worker_main(&ctx);
 	close(down[0]);
@@ -259,6 +312,7 @@ pool_spawn(struct worker *w)
 		close(up[0]);
 		if (err[0] >= 0)
 			close(err[0]);
+		board_close(&w->board);
 		return -1;
 	}
 	w->err_fd = err[0];
@@ -277,6 +331,10 @@ pool_spawn(struct worker *w)
 	w->dispatched = 0;
 	w->was_regular = false;
 	w->memory_exhausted = false;
+	w->reaped_elsewhere = false;
+	w->setup_failed = false;
+	w->stalled = false;
+	w->has_last = false;
 	evutil_make_socket_nonblocking(w->to_fd);
 	evutil_make_socket_nonblocking(w->from_fd);
 	q->live_workers++;
@@ -290,15 +348,21 @@ pool_spawn(struct worker *w)
 /* A fork failed: try again later, and if no worker at all is alive, fail
  * the next task rather than let it wait forever. */
 static void
-pool_spawn_failed(procq_queue *q)
+pool_spawn_failed(procq_queue *q, const char *why)
 {
-	static const procq_error err = {
+	procq_error err = {
 		.kind = PROCQ_ERR_SPAWN, .type = "SpawnError",
 		.message = "could not start a worker",
 		.exit_status = -1, .signal = -1
 	};
 	struct timeval tv = procq_clock_timeval(0.1);
 	procq_handle *t;
+	char buf[256];
+
+	if (why != NULL) {
+		snprintf(buf, sizeof buf, "could not start a worker: %s", why);
+		err.message = buf;
+	}
 
 	q->spawn_failures++;
 	evtimer_add(q->spawn_ev, &tv);
@@ -350,10 +414,9 @@ pool_fill(procq_queue *q)
 		if (q->prewarmed && q->nready == 0)
 			break;
 		if (pool_spawn(w) != 0) {
-			pool_spawn_failed(q);
+			pool_spawn_failed(q, strerror(errno));
 			break;
 		}
-		q->spawn_failures = 0;
 	}
 	if (q->spawn_failures == 0)
 		pool_fill_spare(q);
@@ -423,6 +486,18 @@ pool_init_failed(struct worker *w, const char *type, const char *message)
 }
 
 /*
+ * The new worker could not set itself up (it said so instead of hello):
+ * a failure to start a worker, like a failed fork, not a crash of the
+ * task it was given, which goes back in line without an attempt charged.
+ */
+void
+pool_setup_failed(struct worker *w, const char *message)
+{
+	pool_kill(w, PROCQ_ERR_SPAWN, NULL, message);
+	w->setup_failed = true;
+}
+
+/*
  * Kills a worker's whole process group, remembering why and for which
  * task; the task is settled when the worker is reaped.  A polite SIGTERM
  * comes first unless the worker is broken.
@@ -451,10 +526,10 @@ pool_kill(struct worker *w, procq_error_kind kind, procq_handle *target,
 		evbuffer_drain(w->in, evbuffer_get_length(w->in));
 	}
 	if (kind == PROCQ_ERR_PROTOCOL || w->q->cfg.kill_grace < 0) {
-		kill(-w->pid, SIGKILL);
+		pool_signal(w, SIGKILL);
 		return;
 	}
-	kill(-w->pid, SIGTERM);
+	pool_signal(w, SIGTERM);
 	evtimer_add(w->kill_ev, &tv);
 }
 
@@ -470,7 +545,7 @@ pool_lost(struct worker *w)
 	if (w->state == WORKER_LIVE)
 		pool_hand_over(w);	/* it is dead or about to be */
 	if (w->pidfd < 0) {
-		kill(-w->pid, SIGKILL);
+		pool_signal(w, SIGKILL);
 		pool_reap(w);
 		return;
 	}
@@ -505,7 +580,10 @@ crash_error(const struct worker *w, int status, procq_error *err,
 	err->type = "WorkerCrash";
 	err->exit_status = -1;
 	err->signal = -1;
-	if (WIFSIGNALED(status)) {
+	if (w->reaped_elsewhere) {
+		snprintf(buf, len, "worker reaped by another part of the "
+		    "program: its exit status is unknown");
+	} else if (WIFSIGNALED(status)) {
 		int sig = WTERMSIG(status);
 		const char *abbrev = sigabbrev_np(sig);
 
@@ -527,7 +605,7 @@ crash_error(const struct worker *w, int status, procq_error *err,
 }
 
 /* Gives a task back to the ready heap without charging it an attempt. */
-static void
+void
 pool_requeue(procq_handle *t, bool started)
 {
 	if (started)
@@ -550,7 +628,7 @@ pool_settle_head(struct worker *w, procq_handle *head, int status)
 	procq_error err;
 	char buf[256];
 
-	if (w->kill_target != NULL && w->kill_target != head) {
+	if (w->kill_kind != PROCQ_ERR_NONE && w->kill_target != head) {
 		pool_requeue(head, true);
 		return;
 	}
@@ -571,6 +649,26 @@ pool_settle_head(struct worker *w, procq_handle *head, int status)
 		err.output_len = w->tail_len;
 	}
 	task_attempt_failed(head, &err);
+}
+
+/*
+ * Waits for a dead (or SIGKILLed) worker.  The leader is a zombie until
+ * waited for, so its group id cannot be reused: the processes its tasks
+ * started are killed first.  False when someone else reaped the worker:
+ * its status is lost, and neither its pid nor its group is procq's any
+ * more.
+ */
+static bool
+pool_wait(struct worker *w, int *status)
+{
+	pid_t r;
+
+	if (!pool_owns(w))
+		return false;
+	pool_signal(w, SIGKILL);
+	while ((r = waitpid(w->pid, status, 0)) < 0 && errno == EINTR)
+		;
+	return r == w->pid;
 }
 
 /* For a teardown without the loop: the worker was just SIGKILLed. */
@@ -615,11 +713,7 @@ pool_reap(struct worker *w)
 	if (w->kill_kind != PROCQ_ERR_PROTOCOL && !w->eof)
 		dispatch_drain(w);
 	stderr_drain(w);
-	/* The leader is a zombie until waited for, so its group id cannot be
-	 * reused: clean up grandchildren before reaping it. */
-	kill(-w->pid, SIGKILL);
-	while (waitpid(w->pid, &status, 0) < 0 && errno == EINTR)
-		;
+	w->reaped_elsewhere = !pool_wait(w, &status);
 	if (was_live && w->state == WORKER_LIVE)
 		q->live_workers--;
 	w->state = WORKER_DYING;
@@ -632,5 +726,7 @@ pool_reap(struct worker *w)
 		else
 			pool_requeue(t, false);
 	}
+	if (w->setup_failed && q->state == QUEUE_STARTED)
+		pool_spawn_failed(q, w->kill_message);
 	worker_close(w);
 }

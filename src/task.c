@@ -129,6 +129,7 @@ task_new(procq_queue *q, const struct registry_entry *entry,
 	t->must_complete = opts->must_complete;
 	t->detached = opts->detached;
 	t->status = PROCQ_PENDING;
+	t->slot = -1;
 	if (opts->delay > 0)
 		t->due = procq_clock_now() + opts->delay;
 	else if (opts->run_at > 0)
@@ -240,6 +241,9 @@ task_unlink(procq_handle *t)
 		return;
 	TAILQ_REMOVE(&t->worker->inflight, t, worker_link);
 	t->worker->ninflight--;
+	if (t->slot >= 0)
+		board_release(&t->worker->board, t->slot);
+	t->slot = -1;
 	t->worker = NULL;
 	if (t->tombstone) {
 		t->tombstone = 0;

@@ -4,13 +4,16 @@
  * array whose first element is the message type.
  *
  *   worker -> supervisor             supervisor -> worker
- *   HELLO       [1, version, pid]    TASK    [10, id, fn, bin args, attempt]
+ *   HELLO       [1, version, pid]    TASK    [10, id, fn, bin args, attempt,
+ *                                             slot + 1 (0: none)]
  *   INIT_FAILED [2, type, message]   CANCEL  [11, id]
  *   RESULT      [3, id, true, bin value]
  *               [3, id, false, type, message]
  *   CANCELLED   [4, id]
  *   LIMIT       [5, "memory"]        (sent as the worker dies)
  *   PROGRESS    [6, id, bin value]
+ *   SETUP_FAILED [7, message]        (instead of HELLO: no worker)
+ *   SKIPPED     [8, slot]            (a task taken back, see board.h)
  *
  * Values travel as opaque bin payloads so neither side re-encodes them.
  */
@@ -37,6 +40,8 @@ enum wire_type {
 	WIRE_CANCELLED = 4,
 	WIRE_LIMIT = 5,
 	WIRE_PROGRESS = 6,
+	WIRE_SETUP_FAILED = 7,
+	WIRE_SKIPPED = 8,
 	WIRE_TASK = 10,
 	WIRE_CANCEL = 11
 };

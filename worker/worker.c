@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdio_ext.h>
@@ -35,6 +36,7 @@ struct local_task {
 	TAILQ_ENTRY(local_task)	 link;
 	uint64_t		 id;
 	int			 attempt;
+	int			 slot;		/* on the board, or -1 */
 	const char		*fn;
 	size_t			 fn_len;
 	const char		*args;
@@ -59,6 +61,38 @@ __lsan_is_turned_off(void)
 	return worker_process;
 }
 #endif
+
+/*
+ * Set in any process forked by a task (pthread_atfork's child handler,
+ * registered once in the worker): such a process is not the worker and
+ * must never write to the supervisor's pipe or go back to the task loop.
+ * A flag rather than a getpid() per task: the check is on every task's
+ * path.
+ */
+static volatile sig_atomic_t worker_is_copy;
+
+static void
+worker_mark_copy(void)
+{
+	worker_is_copy = 1;
+}
+
+/* A process forked by a task came back into procq's code (the task
+ * returned in the child instead of calling _exit()): it ends here,
+ * before it can write a second result or read its parent's tasks. */
+static void
+worker_leave_if_copy(void)
+{
+	static const char msg[] = "procq: a process forked by a task "
+	    "returned from the task function; it exits here\n";
+	ssize_t n;
+
+	if (!worker_is_copy)
+		return;
+	n = write(STDERR_FILENO, msg, sizeof msg - 1);
+	(void)n;
+	_exit(0);
+}
 
 struct worker_state {
 	const struct worker_ctx	*ctx;
@@ -97,24 +131,65 @@ worker_close_from(int lowfd)
 		close((int)fd);
 }
 
+/*
+ * The worker could not be set up (no descriptor left, say): it tells the
+ * supervisor on the result pipe as it was inherited, so that this counts
+ * as a failure to start a worker, not as a crash of the task waiting for
+ * it.
+ */
+static void
+worker_setup_failed(int fd, const char *what, int err)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	char text[160];
+	size_t start;
+
+	snprintf(text, sizeof text, "%s: %s", what, strerror(err));
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	start = wire_frame_begin(&sb);
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_uint8(&pk, WIRE_SETUP_FAILED);
+	msgpack_pack_str_with_body(&pk, text, strlen(text));
+	if (wire_frame_end(&sb, start, UINT32_MAX) == 0) {
+		const char *p = sb.data;
+		size_t len = sb.size;
+		ssize_t n;
+
+		while (len > 0 && ((n = write(fd, p, len)) > 0 ||
+		    (n < 0 && errno == EINTR))) {
+			if (n > 0) {
+				p += n;
+				len -= (size_t)n;
+			}
+		}
+	}
+	_exit(WORKER_EXIT_PROTOCOL);
+}
+
 /* Descriptors: stdin from /dev/null, the pipes on 3 and 4, stdout and
  * stderr as inherited, nothing else. */
 static void
 worker_setup_fds(const struct worker_ctx *ctx)
 {
 	int in = fcntl(ctx->in_fd, F_DUPFD, 10);
-	int out = fcntl(ctx->out_fd, F_DUPFD, 10);
-	int err = ctx->err_fd >= 0 ? fcntl(ctx->err_fd, F_DUPFD, 10) : -1;
-	int null = open("/dev/null", O_RDONLY);
+	int out = in < 0 ? -1 : fcntl(ctx->out_fd, F_DUPFD, 10);
+	int err = out < 0 || ctx->err_fd < 0 ? -1 :
+	    fcntl(ctx->err_fd, F_DUPFD, 10);
+	int null;
 
 	if (in < 0 || out < 0 || (ctx->err_fd >= 0 && err < 0))
-		_exit(WORKER_EXIT_PROTOCOL);
+		worker_setup_failed(ctx->out_fd,
+		    "cannot set up the worker's descriptors", errno);
+	null = open("/dev/null", O_RDONLY);
 	if (err >= 0)
 		dup2(err, STDERR_FILENO);	/* read by the supervisor */
 	if (null >= 0 && null != STDIN_FILENO)
 		dup2(null, STDIN_FILENO);
 	if (dup2(in, WORKER_IN_FD) < 0 || dup2(out, WORKER_OUT_FD) < 0)
-		_exit(WORKER_EXIT_PROTOCOL);
+		worker_setup_failed(ctx->out_fd,
+		    "cannot set up the worker's descriptors", errno);
 	worker_close_from(WORKER_OUT_FD + 1);
 	/* A task that execs a program must not hand it our pipes. */
 	fcntl(WORKER_IN_FD, F_SETFD, FD_CLOEXEC);
@@ -124,15 +199,16 @@ worker_setup_fds(const struct worker_ctx *ctx)
 
 /*
  * When the supervisor thread dies, the worker is told by a signal of its
- * own (a real-time one tasks are unlikely to use) and takes its whole
- * process group down with it: the processes a task started must not
- * outlive the caller either.
+ * own (a real-time one tasks are unlikely to use) and takes its process
+ * group down with it: the processes a task started must not outlive the
+ * caller either.  The group it made at start, whose id is its pid; not
+ * the group it is in now, which a task may have changed to the caller's.
  */
 static void
 worker_orphaned(int sig)
 {
 	(void)sig;
-	kill(0, SIGKILL);
+	kill(-getpid(), SIGKILL);
 	_exit(1);
 }
 
@@ -167,6 +243,7 @@ worker_setup(const struct worker_ctx *ctx)
 	worker_watch_parent();
 	if (getppid() != ctx->parent)	/* the parent died before prctl */
 		_exit(0);
+	pthread_atfork(NULL, NULL, worker_mark_copy);
 	/* Output the parent had buffered is the parent's to print. */
 	__fpurge(stdout);
 	__fpurge(stderr);
@@ -177,6 +254,7 @@ worker_setup(const struct worker_ctx *ctx)
 void
 worker_write_all(const char *p, size_t len)
 {
+	worker_leave_if_copy();
 	while (len > 0) {
 		ssize_t n = write(WORKER_OUT_FD, p, len);
 
@@ -282,18 +360,21 @@ worker_take_task(struct worker_state *ws, const char *payload, size_t len,
 	struct local_task *lt;
 	const char *fn, *args;
 	size_t fn_len, args_len;
-	uint64_t id, attempt;
+	uint64_t id, attempt, slot = 0;
 
-	if (msg->argc != 5 || !wire_uint(msg, 1, &id) ||
+	if (msg->argc < 5 || msg->argc > 6 || !wire_uint(msg, 1, &id) ||
 	    !wire_bytes(msg, 2, &fn, &fn_len) ||
 	    !wire_bytes(msg, 3, &args, &args_len) ||
-	    !wire_uint(msg, 4, &attempt))
+	    !wire_uint(msg, 4, &attempt) ||
+	    (msg->argc == 6 && !wire_uint(msg, 5, &slot)) ||
+	    slot > BOARD_SLOTS || (slot > 0 && ws->ctx->board == NULL))
 		_exit(WORKER_EXIT_PROTOCOL);
 	if ((lt = malloc(sizeof *lt + len)) == NULL)
 		_exit(WORKER_EXIT_PROTOCOL);
 	memcpy(lt->payload, payload, len);
 	lt->id = id;
 	lt->attempt = (int)attempt;
+	lt->slot = (int)slot - 1;
 	lt->fn = lt->payload + (fn - payload);
 	lt->fn_len = fn_len;
 	lt->args = lt->payload + (args - payload);
@@ -401,6 +482,21 @@ worker_read(struct worker_state *ws, bool block)
 	}
 }
 
+/* The supervisor took this task back while an earlier one ran: it is
+ * not ours to run any more. */
+static void
+worker_send_skipped(struct worker_state *ws, int slot)
+{
+	msgpack_packer pk;
+	size_t start = wire_frame_begin(&ws->out);
+
+	msgpack_packer_init(&pk, &ws->out, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_uint8(&pk, WIRE_SKIPPED);
+	msgpack_pack_uint32(&pk, (uint32_t)slot);
+	wire_frame_end(&ws->out, start, ws->ctx->max_frame);
+}
+
 static void
 worker_run(struct worker_state *ws, struct local_task *lt)
 {
@@ -410,6 +506,10 @@ worker_run(struct worker_state *ws, struct local_task *lt)
 	char msg[64];
 	int rc;
 
+	if (lt->slot >= 0 && !board_claim(ws->ctx->board, lt->slot)) {
+		worker_send_skipped(ws, lt->slot);
+		return;
+	}
 	e = registry_find(ws->ctx->registry, lt->fn, lt->fn_len);
 	if (e == NULL) {
 		worker_send_error(ws, lt->id, "UnknownTask",
@@ -432,6 +532,7 @@ worker_run(struct worker_state *ws, struct local_task *lt)
 		_exit(WORKER_EXIT_PROTOCOL);
 	limits_arm_cpu(ws->ctx);
 	rc = e->fn(&call);
+	worker_leave_if_copy();
 	worker_flush_stdio();
 	if (rc == 0 && ws->ret.size == 0)
 		worker_send_value(ws, lt->id, "\xc0", 1);	/* nil */
@@ -485,6 +586,11 @@ worker_init(struct worker_state *ws)
 
 	if (limits_drop_privileges(ctx->config, msg, sizeof msg) != 0)
 		worker_init_failed(ws, "PrivilegeError", msg);
+	/* A change of user or group clears the parent-death signal: set it
+	 * again, and look again whether the parent died meanwhile. */
+	worker_watch_parent();
+	if (getppid() != ctx->parent)
+		_exit(0);
 	if (ctx->initializer == NULL)
 		return;
 	call_init(&call, &ws->ret);
@@ -496,6 +602,7 @@ worker_init(struct worker_state *ws)
 	    &call.args) != MSGPACK_UNPACK_SUCCESS)
 		_exit(WORKER_EXIT_PROTOCOL);
 	rc = ctx->initializer(&call);
+	worker_leave_if_copy();
 	worker_flush_stdio();
 	if (rc != 0) {
 		const char *text = call.error_message;

@@ -9,6 +9,7 @@
 #include <msgpack.h>
 
 #include "procq.h"
+#include "../src/board.h"
 #include "../src/registry.h"
 
 /* Fixed descriptors of a worker: tasks arrive on 3, results leave on 4. */
@@ -29,6 +30,7 @@ struct worker_ctx {
 	double			 max_cpu;
 	int			 err_fd;	/* becomes stderr; -1 = inherit */
 	const procq_config	*config;	/* read-only copy after fork */
+	board_cell		*board;		/* shared with the supervisor */
 };
 
 struct procq_call {
