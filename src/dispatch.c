@@ -75,6 +75,7 @@ dispatch_head_begin(struct worker *w, procq_handle *t)
 	t->status = PROCQ_RUNNING;
 	t->attempts++;
 	w->tail_len = 0;	/* its crash report starts here */
+	w->err_dropped = 0;
 	w->head_since = loop_now(w->q);
 	if (t->started == 0)
 		t->started = w->head_since;

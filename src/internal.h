@@ -158,6 +158,8 @@ struct worker {
 	struct event		*err_ev;
 	char			*tail;		/* the end of its stderr */
 	size_t			 tail_len;
+	size_t			 err_dropped;	/* this attempt's stderr bytes
+						 * fd 2 could not take */
 	bool			 hello;
 	bool			 eof;
 	bool			 spare;		/* ready, given no tasks */
@@ -368,6 +370,7 @@ void loop_wait(procq_queue *q, const struct timespec *deadline, int *rc);
 /* stderr.c */
 int stderr_open(struct worker *w);
 void stderr_drain(struct worker *w);
+const char *stderr_report(struct worker *w, size_t *len);
 void stderr_close(struct worker *w);
 
 /* pool.c */

@@ -565,11 +565,8 @@ pool_settle_head(struct worker *w, procq_handle *head, int status)
 	/* What the job printed before it died belongs in the report. */
 	err.output = NULL;
 	err.output_len = 0;
-	if ((err.kind == PROCQ_ERR_CRASH || err.kind == PROCQ_ERR_TIMEOUT) &&
-	    w->tail_len > 0) {
-		err.output = w->tail;
-		err.output_len = w->tail_len;
-	}
+	if (err.kind == PROCQ_ERR_CRASH || err.kind == PROCQ_ERR_TIMEOUT)
+		err.output = stderr_report(w, &err.output_len);
 	task_attempt_failed(head, &err);
 }
 

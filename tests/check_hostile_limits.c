@@ -1,0 +1,156 @@
+/*
+ * A hostile task or a hostile environment against what the supervisor
+ * promises: that the queue keeps going whoever stalls, and that the limits
+ * it is given hold or are refused.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#define LOUD_BYTES	(100 * 1024)
+
+/* Writes 100 KB to its standard error, then waits to be killed. */
+static int
+task_loud_pause(procq_call *c)
+{
+	static char buf[LOUD_BYTES];
+	size_t off = 0;
+	ssize_t n;
+
+	(void)c;
+	memset(buf, 'x', sizeof buf);
+	while (off < sizeof buf) {
+		n = write(STDERR_FILENO, buf + off, sizeof buf - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		off += (size_t)n;
+	}
+	for (;;)
+		pause();
+}
+
+static procq_queue *
+limits_queue(const procq_config *cfg)
+{
+	procq_queue *q = new_queue_config(cfg);
+
+	ck_assert_int_eq(procq_register(q, "loud_pause", task_loud_pause), 0);
+	ck_assert_int_eq(procq_start(q), 0);
+	return q;
+}
+
+static const char *
+message_of(procq_handle *h)
+{
+	const char *m = procq_handle_error_message(h);
+
+	return m != NULL ? m : "(none)";
+}
+
+struct stats_call {
+	procq_queue *q;
+	int rc;
+};
+
+static void *
+stats_thread(void *arg)
+{
+	struct stats_call *sc = arg;
+	procq_stats st;
+
+	sc->rc = procq_stats_get(sc->q, &st);
+	return NULL;
+}
+
+/* The pipe holds as much as it can: whoever writes to it next would
+ * wait for a reader. */
+static bool
+pipe_full(void *arg)
+{
+	int fd = *(int *)arg, queued = 0, size = fcntl(fd, F_GETPIPE_SZ);
+
+	return size > 0 && ioctl(fd, FIONREAD, &queued) == 0 &&
+	    queued >= size;
+}
+
+/*
+ * A caller's standard error that nobody reads (a stopped pager, a stuck
+ * logger) holds up neither the queue nor a task's timeout: what it cannot
+ * take is dropped, and the crash report says how much.
+ */
+START_TEST(test_stderr_stalled_reader)
+{
+	struct stats_call sc = { .rc = -1 };
+	procq_queue *q;
+	procq_handle *h;
+	const procq_result *r;
+	const char *out = NULL;
+	size_t len = 0;
+	pthread_t th;
+	int p[2], saved, joined = -1;
+	bool full, failed, started;
+
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_ge(saved = dup(STDERR_FILENO), 0);
+	q = limits_queue(&(procq_config){ .workers = 1 });
+	sc.q = q;
+	/* From here until fd 2 is restored, no assertion may fail. */
+	dup2(p[1], STDERR_FILENO);
+	h = submit_ok(q, "loud_pause", &(procq_opts){ .timeout = 1 }, "");
+	full = wait_until(pipe_full, &p[0], 5);
+	started = pthread_create(&th, NULL, stats_thread, &sc) == 0;
+	if (started)
+		joined = join_within(th, 5);
+	/* Any call would wait as long as procq_stats_get() does. */
+	failed = joined == 0 && wait_status(h, PROCQ_FAILED, 5);
+	if (failed) {
+		r = procq_handle_result(h);
+		out = procq_result_stderr(r, &len);
+	}
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(p[0]);	/* a write still under way ends in EPIPE */
+	close(p[1]);
+	ck_assert_msg(full, "the task's standard error never reached fd 2");
+	ck_assert(started);
+	ck_assert_msg(joined == 0, "procq_stats_get() blocked");
+	ck_assert_int_eq(sc.rc, 0);
+	ck_assert_msg(failed, "the 1 s timeout did not fire");
+	ck_assert_int_eq(procq_handle_error_kind(h), PROCQ_ERR_TIMEOUT);
+	ck_assert_ptr_nonnull(out);
+	ck_assert_msg(strstr(out, "were not passed on") != NULL &&
+	    strstr(out, "did not keep up") != NULL,
+	    "stderr tail: ...%.*s", len > 300 ? 300 : (int)len,
+	    len > 300 ? out + len - 300 : out);
+	procq_free(q);
+}
+END_TEST
+
+static Suite *
+hostile_limits_suite(void)
+{
+	Suite *s = suite_create("hostile_limits");
+	TCase *tc;
+
+	tc = add_tcase(s, "stderr", 30);
+	tcase_add_test(tc, test_stderr_stalled_reader);
+	return s;
+}
+
+int
+main(void)
+{
+	return run_suite(hostile_limits_suite());
+}
