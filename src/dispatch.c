@@ -547,6 +547,28 @@ dispatch_hello(struct worker *w, const struct wire_msg *msg)
 		hook_start(TAILQ_FIRST(&w->inflight));
 }
 
+/* The worker says it is dying of its memory limit.  Only a worker that
+ * has one may say so, and only in words procq sends: anything else would
+ * put a limit that was never set in the report. */
+static void
+dispatch_limit(struct worker *w, const struct wire_msg *msg)
+{
+	const char *what;
+	size_t len;
+
+	if (w->q->cfg.max_memory == 0) {
+		dispatch_protocol_error(w,
+		    "limit report from a worker without a memory limit");
+		return;
+	}
+	if (msg->argc != 2 || !wire_bytes(msg, 1, &what, &len) ||
+	    len != 6 || memcmp(what, "memory", 6) != 0) {
+		dispatch_protocol_error(w, "malformed limit report");
+		return;
+	}
+	w->memory_exhausted = true;
+}
+
 static void
 dispatch_message(struct worker *w, const struct wire_msg *msg)
 {
@@ -564,7 +586,7 @@ dispatch_message(struct worker *w, const struct wire_msg *msg)
 		dispatch_cancelled(w, msg);
 		break;
 	case WIRE_LIMIT:
-		w->memory_exhausted = true;
+		dispatch_limit(w, msg);
 		break;
 	case WIRE_PROGRESS:
 		dispatch_progress(w, msg);

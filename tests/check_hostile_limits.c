@@ -41,12 +41,27 @@ task_loud_pause(procq_call *c)
 		pause();
 }
 
+/* A LIMIT frame, [5, "memory"], then a wait to be killed. */
+static int
+task_raw_limit(procq_call *c)
+{
+	static const char frame[] = "\x00\x00\x00\x09"
+	    "\x92\x05\xa6" "memory";
+
+	(void)c;
+	if (write(4, frame, sizeof frame - 1) < 0)
+		return -1;
+	for (;;)
+		pause();
+}
+
 static procq_queue *
 limits_queue(const procq_config *cfg)
 {
 	procq_queue *q = new_queue_config(cfg);
 
 	ck_assert_int_eq(procq_register(q, "loud_pause", task_loud_pause), 0);
+	ck_assert_int_eq(procq_register(q, "raw_limit", task_raw_limit), 0);
 	ck_assert_int_eq(procq_start(q), 0);
 	return q;
 }
@@ -138,6 +153,22 @@ START_TEST(test_stderr_stalled_reader)
 }
 END_TEST
 
+/* A LIMIT report from a worker that has no limit is a lie: the task
+ * fails with a protocol error at once. */
+START_TEST(test_limit_frame_without_limit)
+{
+	procq_queue *q = limits_queue(&(procq_config){ .workers = 1 });
+	procq_handle *h;
+
+	h = submit_ok(q, "raw_limit", &(procq_opts){ .timeout = 5 }, "");
+	wait_done(h, 20);
+	ck_assert_int_eq(procq_handle_status(h), PROCQ_FAILED);
+	ck_assert_msg(procq_handle_error_kind(h) == PROCQ_ERR_PROTOCOL,
+	    "kind %d: %s", procq_handle_error_kind(h), message_of(h));
+	procq_free(q);
+}
+END_TEST
+
 static Suite *
 hostile_limits_suite(void)
 {
@@ -146,6 +177,9 @@ hostile_limits_suite(void)
 
 	tc = add_tcase(s, "stderr", 30);
 	tcase_add_test(tc, test_stderr_stalled_reader);
+
+	tc = add_tcase(s, "limits", 40);
+	tcase_add_test(tc, test_limit_frame_without_limit);
 	return s;
 }
 
