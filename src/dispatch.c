@@ -547,9 +547,10 @@ dispatch_hello(struct worker *w, const struct wire_msg *msg)
 		hook_start(TAILQ_FIRST(&w->inflight));
 }
 
-/* The worker says it is dying of its memory limit.  Only a worker that
- * has one may say so, and only in words procq sends: anything else would
- * put a limit that was never set in the report. */
+/* The worker says it is dying of its memory limit: its address space is
+ * used up, or an allocation had just failed.  Only a worker that has one
+ * may say so, and only in words procq sends: anything else would put a
+ * limit that was never set in the report. */
 static void
 dispatch_limit(struct worker *w, const struct wire_msg *msg)
 {
@@ -561,12 +562,16 @@ dispatch_limit(struct worker *w, const struct wire_msg *msg)
 		    "limit report from a worker without a memory limit");
 		return;
 	}
-	if (msg->argc != 2 || !wire_bytes(msg, 1, &what, &len) ||
-	    len != 6 || memcmp(what, "memory", 6) != 0) {
+	if (msg->argc != 2 || !wire_bytes(msg, 1, &what, &len)) {
 		dispatch_protocol_error(w, "malformed limit report");
 		return;
 	}
-	w->memory_exhausted = true;
+	if (len == 6 && memcmp(what, "memory", 6) == 0)
+		w->memory = MEMORY_EXHAUSTED;
+	else if (len == 10 && memcmp(what, "allocation", 10) == 0)
+		w->memory = MEMORY_ALLOC_FAILED;
+	else
+		dispatch_protocol_error(w, "malformed limit report");
 }
 
 static void

@@ -141,6 +141,13 @@ struct procq_handle {
 };
 TAILQ_HEAD(task_list, procq_handle);
 
+/* What a worker with a memory limit said as it died (a LIMIT frame). */
+enum memory_report {
+	MEMORY_UNSAID = 0,
+	MEMORY_EXHAUSTED,	/* its address space was (nearly) used up */
+	MEMORY_ALLOC_FAILED	/* an allocation had just failed */
+};
+
 enum worker_state {
 	WORKER_EMPTY = 0,	/* no process in this slot */
 	WORKER_LIVE,		/* takes tasks */
@@ -176,7 +183,7 @@ struct worker {
 	double			 head_since;	/* when the head started */
 	int			 ninflight;
 	int			 dispatched;	/* tasks ever handed to it */
-	bool			 memory_exhausted; /* it said so */
+	enum memory_report	 memory;	/* what it said of its limit */
 	/* Why this worker is being killed, and for which task. */
 	procq_error_kind	 kill_kind;
 	procq_handle		*kill_target;

@@ -276,7 +276,7 @@ pool_spawn(struct worker *w)
 	w->kill_message[0] = '\0';
 	w->dispatched = 0;
 	w->was_regular = false;
-	w->memory_exhausted = false;
+	w->memory = MEMORY_UNSAID;
 	evutil_make_socket_nonblocking(w->to_fd);
 	evutil_make_socket_nonblocking(w->from_fd);
 	q->live_workers++;
@@ -487,9 +487,14 @@ crash_limit(const struct worker *w, int sig, char *buf, size_t len)
 	if (sig == SIGXCPU && cfg->max_cpu > 0)
 		snprintf(buf, len, " (CPU time limit of %g s exceeded)",
 		    cfg->max_cpu);
-	else if (w->memory_exhausted)
+	else if (w->memory == MEMORY_EXHAUSTED)
 		snprintf(buf, len, " (memory limit of %zu bytes exceeded)",
 		    cfg->max_memory);
+	else if (w->memory == MEMORY_ALLOC_FAILED)
+		/* errno was ENOMEM when it died: the allocation that failed
+		 * is the likely cause, but a stale errno cannot be ruled out */
+		snprintf(buf, len, " (likely the memory limit of %zu bytes: "
+		    "an allocation had failed)", cfg->max_memory);
 	else
 		return "";
 	return buf;
@@ -499,7 +504,7 @@ static void
 crash_error(const struct worker *w, int status, procq_error *err,
     char *buf, size_t len)
 {
-	char limit[96];
+	char limit[128];
 
 	err->kind = PROCQ_ERR_CRASH;
 	err->type = "WorkerCrash";

@@ -17,6 +17,18 @@
 
 #include "util.h"
 
+/* Compiled with ThreadSanitizer? */
+#if defined(__SANITIZE_THREAD__)
+#define TEST_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TEST_TSAN 1
+#endif
+#endif
+#ifndef TEST_TSAN
+#define TEST_TSAN 0
+#endif
+
 #define LOUD_BYTES	(100 * 1024)
 
 /* Writes 100 KB to its standard error, then waits to be killed. */
@@ -41,6 +53,20 @@ task_loud_pause(procq_call *c)
 		pause();
 }
 
+/* Allocates 1 GB without looking at what malloc returned, and touches
+ * every page of it. */
+static int
+task_alloc_unchecked(procq_call *c)
+{
+	size_t size = (size_t)1 << 30;
+	volatile char *p = malloc(size);
+
+	(void)c;
+	for (size_t i = 0; i < size; i += 4096)
+		p[i] = 1;
+	return 0;
+}
+
 /* A LIMIT frame, [5, "memory"], then a wait to be killed. */
 static int
 task_raw_limit(procq_call *c)
@@ -61,6 +87,8 @@ limits_queue(const procq_config *cfg)
 	procq_queue *q = new_queue_config(cfg);
 
 	ck_assert_int_eq(procq_register(q, "loud_pause", task_loud_pause), 0);
+	ck_assert_int_eq(procq_register(q, "alloc_unchecked",
+	    task_alloc_unchecked), 0);
 	ck_assert_int_eq(procq_register(q, "raw_limit", task_raw_limit), 0);
 	ck_assert_int_eq(procq_start(q), 0);
 	return q;
@@ -153,6 +181,27 @@ START_TEST(test_stderr_stalled_reader)
 }
 END_TEST
 
+/* A worker that dies of the NULL a failed malloc returned is said to
+ * have likely run into its memory limit. */
+START_TEST(test_memory_failed_allocation)
+{
+	procq_queue *q = limits_queue(&(procq_config){ .workers = 1,
+	    .max_memory = 100 << 20 });
+	procq_handle *h;
+	const char *msg;
+
+	h = submit_ok(q, "alloc_unchecked", NULL, "");
+	wait_done(h, 20);
+	msg = message_of(h);
+	ck_assert_int_eq(procq_handle_status(h), PROCQ_FAILED);
+	ck_assert_int_eq(procq_handle_error_kind(h), PROCQ_ERR_CRASH);
+	ck_assert_msg(strstr(msg,
+	    "likely the memory limit of 104857600 bytes") != NULL,
+	    "message: %s", msg);
+	procq_free(q);
+}
+END_TEST
+
 /* A LIMIT report from a worker that has no limit is a lie: the task
  * fails with a protocol error at once. */
 START_TEST(test_limit_frame_without_limit)
@@ -179,6 +228,10 @@ hostile_limits_suite(void)
 	tcase_add_test(tc, test_stderr_stalled_reader);
 
 	tc = add_tcase(s, "limits", 40);
+	/* The sanitizers' shadow memory does not fit an address space
+	 * limit. */
+	if (!TEST_ASAN && !TEST_TSAN)
+		tcase_add_test(tc, test_memory_failed_allocation);
 	tcase_add_test(tc, test_limit_frame_without_limit);
 	return s;
 }

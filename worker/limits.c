@@ -5,8 +5,11 @@
  *
  * A worker that runs out of address space usually dies of the NULL
  * pointer its allocator returned, so with a memory limit the fatal
- * signals pass through a handler that checks whether the address space is
- * (nearly) exhausted and, if so, tells the supervisor before dying.
+ * signals pass through a handler that tells the supervisor before dying
+ * when the limit is the likely cause: an allocation had just failed
+ * (errno is ENOMEM), or the address space is (nearly) exhausted.  The
+ * first is needed too: a task that asks for far more than its limit dies
+ * with most of its address space still free.
  */
 #include "config.h"
 
@@ -27,8 +30,11 @@
 
 /* Read by the signal handler; set once in the worker before any task. */
 static size_t limits_probe;
-static char limits_frame[32];
-static size_t limits_frame_len;
+struct limits_frame {
+	char	data[32];
+	size_t	len;
+};
+static struct limits_frame limits_frame_memory, limits_frame_alloc;
 
 static size_t
 limits_vm_size(void)
@@ -45,23 +51,45 @@ limits_vm_size(void)
 }
 
 static void
-limits_fatal(int sig)
+limits_report(const struct limits_frame *f)
+{
+	ssize_t n = write(WORKER_OUT_FD, f->data, f->len);
+
+	(void)n;
+}
+
+/* Whether the address space is (nearly) used up: a small mapping fails. */
+static bool
+limits_exhausted(void)
 {
 	void *p = mmap(NULL, limits_probe, PROT_READ | PROT_WRITE,
 	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-	if (p == MAP_FAILED) {
-		ssize_t n = write(WORKER_OUT_FD, limits_frame, limits_frame_len);
-		(void)n;
-	} else
-		munmap(p, limits_probe);
+	if (p == MAP_FAILED)
+		return true;
+	munmap(p, limits_probe);
+	return false;
+}
+
+static void
+limits_fatal(int sig, siginfo_t *si, void *uc)
+{
+	int saved = errno;	/* before any call here can change it */
+
+	(void)si;
+	(void)uc;
+	if (saved == ENOMEM)
+		limits_report(&limits_frame_alloc);
+	else if (limits_exhausted())
+		limits_report(&limits_frame_memory);
 	/* The disposition is back to default (SA_RESETHAND): re-raise so
 	 * the worker dies of the signal it was dying of. */
 	raise(sig);
 }
 
+/* Built ahead: the handler may not allocate. */
 static void
-limits_build_frame(void)
+limits_build_frame(struct limits_frame *f, const char *what)
 {
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
@@ -72,11 +100,11 @@ limits_build_frame(void)
 	start = wire_frame_begin(&sb);
 	msgpack_pack_array(&pk, 2);
 	msgpack_pack_uint8(&pk, WIRE_LIMIT);
-	msgpack_pack_str_with_body(&pk, "memory", 6);
+	msgpack_pack_str_with_body(&pk, what, strlen(what));
 	if (wire_frame_end(&sb, start, UINT32_MAX) == 0 &&
-	    sb.size <= sizeof limits_frame) {
-		memcpy(limits_frame, sb.data, sb.size);
-		limits_frame_len = sb.size;
+	    sb.size <= sizeof f->data) {
+		memcpy(f->data, sb.data, sb.size);
+		f->len = sb.size;
 	}
 	msgpack_sbuffer_destroy(&sb);
 }
@@ -93,7 +121,8 @@ limits_watch_memory(size_t max_memory)
 		limits_probe = 256 * 1024;
 	if (limits_probe > 16 * 1024 * 1024)
 		limits_probe = 16 * 1024 * 1024;
-	limits_build_frame();
+	limits_build_frame(&limits_frame_memory, "memory");
+	limits_build_frame(&limits_frame_alloc, "allocation");
 	/* The handler must run even when the stack is what ran out. */
 	ss.ss_size = 64 * 1024;
 	ss.ss_flags = 0;
@@ -101,8 +130,8 @@ limits_watch_memory(size_t max_memory)
 	    sigaltstack(&ss, NULL) != 0)
 		return;
 	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = limits_fatal;
-	sa.sa_flags = SA_ONSTACK | SA_RESETHAND;
+	sa.sa_sigaction = limits_fatal;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESETHAND;
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
 		sigaction(fatal[i], &sa, NULL);
