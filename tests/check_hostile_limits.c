@@ -53,6 +53,29 @@ task_loud_pause(procq_call *c)
 		pause();
 }
 
+static double
+cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Ignores SIGXCPU and spins for 8 CPU-seconds, then succeeds. */
+static int
+task_spin_ignoring_xcpu(procq_call *c)
+{
+	double start;
+
+	(void)c;
+	signal(SIGXCPU, SIG_IGN);
+	start = cpu_now();
+	while (cpu_now() - start < 8.0)
+		;
+	return 0;
+}
+
 /* Allocates 1 GB without looking at what malloc returned, and touches
  * every page of it. */
 static int
@@ -87,6 +110,8 @@ limits_queue(const procq_config *cfg)
 	procq_queue *q = new_queue_config(cfg);
 
 	ck_assert_int_eq(procq_register(q, "loud_pause", task_loud_pause), 0);
+	ck_assert_int_eq(procq_register(q, "spin_ignoring_xcpu",
+	    task_spin_ignoring_xcpu), 0);
 	ck_assert_int_eq(procq_register(q, "alloc_unchecked",
 	    task_alloc_unchecked), 0);
 	ck_assert_int_eq(procq_register(q, "raw_limit", task_raw_limit), 0);
@@ -181,6 +206,32 @@ START_TEST(test_stderr_stalled_reader)
 }
 END_TEST
 
+/* A task that ignores SIGXCPU is still held to max_cpu, and the error
+ * names the CPU limit. */
+START_TEST(test_cpu_limit_sigxcpu_ignored)
+{
+	procq_queue *q = limits_queue(&(procq_config){ .workers = 1,
+	    .max_cpu = 1 });
+	procq_handle *h, *after;
+	const char *msg;
+
+	h = submit_ok(q, "spin_ignoring_xcpu", NULL, "");
+	wait_done(h, 25);
+	msg = message_of(h);
+	ck_assert_msg(procq_handle_status(h) == PROCQ_FAILED,
+	    "the task spun 8 CPU-seconds under max_cpu = 1");
+	ck_assert_int_eq(procq_handle_error_kind(h), PROCQ_ERR_CRASH);
+	ck_assert_msg(strstr(msg, "CPU time limit of 1 s") != NULL,
+	    "message: %s", msg);
+	/* The next task in a new worker is held to the limit afresh. */
+	after = submit_ok(q, "ident", NULL, "i", 7);
+	wait_done(after, 10);
+	ck_assert_msg(procq_handle_status(after) == PROCQ_SUCCEEDED, "%s",
+	    message_of(after));
+	procq_free(q);
+}
+END_TEST
+
 /* A worker that dies of the NULL a failed malloc returned is said to
  * have likely run into its memory limit. */
 START_TEST(test_memory_failed_allocation)
@@ -228,6 +279,7 @@ hostile_limits_suite(void)
 	tcase_add_test(tc, test_stderr_stalled_reader);
 
 	tc = add_tcase(s, "limits", 40);
+	tcase_add_test(tc, test_cpu_limit_sigxcpu_ignored);
 	/* The sanitizers' shadow memory does not fit an address space
 	 * limit. */
 	if (!TEST_ASAN && !TEST_TSAN)

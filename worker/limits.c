@@ -23,6 +23,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "worker.h"
@@ -35,6 +36,10 @@ struct limits_frame {
 	size_t	len;
 };
 static struct limits_frame limits_frame_memory, limits_frame_alloc;
+
+/* Ends an attempt that outlives its CPU limit by ignoring SIGXCPU. */
+static timer_t limits_cpu_timer;
+static bool limits_cpu_timer_set;
 
 static size_t
 limits_vm_size(void)
@@ -150,11 +155,35 @@ limits_set(int resource, long value)
 	setrlimit(resource, &rl);
 }
 
+/*
+ * SIGXCPU at the soft RLIMIT_CPU can be ignored or handled, and the hard
+ * limit, which the kernel enforces with SIGKILL, cannot follow the soft
+ * one from attempt to attempt: a process without privileges may lower its
+ * hard limit but never raise it again, and the CPU clock runs across
+ * attempts.  So a timer on the worker's CPU clock sends SIGKILL instead,
+ * re-armed before each attempt a second past the soft limit.  Like the
+ * soft limit, it counts the worker's own threads, not the processes a
+ * task starts, and an exec in the worker ends it.
+ */
+static void
+limits_watch_cpu(void)
+{
+	struct sigevent sev;
+
+	memset(&sev, 0, sizeof sev);
+	sev.sigev_notify = SIGEV_SIGNAL;
+	sev.sigev_signo = SIGKILL;
+	limits_cpu_timer_set = timer_create(CLOCK_PROCESS_CPUTIME_ID, &sev,
+	    &limits_cpu_timer) == 0;
+}
+
 void
 limits_apply(const struct worker_ctx *ctx)
 {
 	struct rlimit rl;
 
+	if (ctx->max_cpu > 0)
+		limits_watch_cpu();
 	limits_set(RLIMIT_NOFILE, ctx->config->max_files);
 	limits_set(RLIMIT_NPROC, ctx->config->max_procs);
 	if (ctx->max_memory == 0)
@@ -168,8 +197,23 @@ limits_apply(const struct worker_ctx *ctx)
 		limits_watch_memory(ctx->max_memory);
 }
 
+/* SIGKILL once the attempt has used max_cpu + 1 s of CPU time. */
+static void
+limits_arm_cpu_timer(double max_cpu)
+{
+	struct itimerspec its;
+	double s = max_cpu + 1;
+
+	if (!limits_cpu_timer_set)
+		return;
+	memset(&its, 0, sizeof its);
+	its.it_value.tv_sec = (time_t)s;
+	its.it_value.tv_nsec = (long)((s - (double)its.it_value.tv_sec) * 1e9);
+	timer_settime(limits_cpu_timer, 0, &its, NULL);	/* relative */
+}
+
 /* Before each attempt: this much more CPU time, in whole seconds, and
- * SIGXCPU ends the worker. */
+ * SIGXCPU ends the worker; SIGKILL a second later if it did not. */
 void
 limits_arm_cpu(const struct worker_ctx *ctx)
 {
@@ -186,6 +230,7 @@ limits_arm_cpu(const struct worker_ctx *ctx)
 	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur > rl.rlim_max)
 		rl.rlim_cur = rl.rlim_max;
 	setrlimit(RLIMIT_CPU, &rl);
+	limits_arm_cpu_timer(ctx->max_cpu);
 }
 
 /*
