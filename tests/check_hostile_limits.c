@@ -232,6 +232,33 @@ START_TEST(test_cpu_limit_sigxcpu_ignored)
 }
 END_TEST
 
+/*
+ * The kernel does not hold root to RLIMIT_NPROC: a root caller whose
+ * workers stay root is refused max_procs rather than given a limit that
+ * does not hold.  Workers that switch to another user are held to it.
+ */
+START_TEST(test_max_procs_root)
+{
+	procq_queue *q;
+	int err = 0;
+
+	q = procq_create(&(procq_config){ .workers = 1, .max_procs = 64 },
+	    &err);
+	if (getuid() != 0) {
+		ck_assert_msg(q != NULL, "procq_create: %s",
+		    procq_strerror(err));
+		procq_free(q);
+		return;
+	}
+	ck_assert_msg(q == NULL, "max_procs accepted for root workers");
+	ck_assert_int_eq(err, PROCQ_EINVAL);
+	q = procq_create(&(procq_config){ .workers = 1, .max_procs = 64,
+	    .uid = 65534, .gid = 65534 }, &err);
+	ck_assert_msg(q != NULL, "procq_create: %s", procq_strerror(err));
+	procq_free(q);
+}
+END_TEST
+
 /* A worker that dies of the NULL a failed malloc returned is said to
  * have likely run into its memory limit. */
 START_TEST(test_memory_failed_allocation)
@@ -280,6 +307,7 @@ hostile_limits_suite(void)
 
 	tc = add_tcase(s, "limits", 40);
 	tcase_add_test(tc, test_cpu_limit_sigxcpu_ignored);
+	tcase_add_test(tc, test_max_procs_root);
 	/* The sanitizers' shadow memory does not fit an address space
 	 * limit. */
 	if (!TEST_ASAN && !TEST_TSAN)
