@@ -77,6 +77,7 @@ dispatch_head_begin(struct worker *w, procq_handle *t)
 	t->status = PROCQ_RUNNING;
 	t->attempts++;
 	w->tail_len = 0;	/* its crash report starts here */
+	w->err_dropped = 0;
 	w->head_since = loop_now(w->q);
 	if (t->started == 0)
 		t->started = w->head_since;
@@ -723,6 +724,33 @@ dispatch_hello(struct worker *w, const struct wire_msg *msg)
 		hook_start(TAILQ_FIRST(&w->inflight));
 }
 
+/* The worker says it is dying of its memory limit: its address space is
+ * used up, or an allocation had just failed.  Only a worker that has one
+ * may say so, and only in words procq sends: anything else would put a
+ * limit that was never set in the report. */
+static void
+dispatch_limit(struct worker *w, const struct wire_msg *msg)
+{
+	const char *what;
+	size_t len;
+
+	if (w->q->cfg.max_memory == 0) {
+		dispatch_protocol_error(w,
+		    "limit report from a worker without a memory limit");
+		return;
+	}
+	if (msg->argc != 2 || !wire_bytes(msg, 1, &what, &len)) {
+		dispatch_protocol_error(w, "malformed limit report");
+		return;
+	}
+	if (len == 6 && memcmp(what, "memory", 6) == 0)
+		w->memory = MEMORY_EXHAUSTED;
+	else if (len == 10 && memcmp(what, "allocation", 10) == 0)
+		w->memory = MEMORY_ALLOC_FAILED;
+	else
+		dispatch_protocol_error(w, "malformed limit report");
+}
+
 static void
 dispatch_message(struct worker *w, const struct wire_msg *msg)
 {
@@ -740,7 +768,7 @@ dispatch_message(struct worker *w, const struct wire_msg *msg)
 		dispatch_cancelled(w, msg);
 		break;
 	case WIRE_LIMIT:
-		w->memory_exhausted = true;
+		dispatch_limit(w, msg);
 		break;
 	case WIRE_PROGRESS:
 		dispatch_progress(w, msg);

@@ -144,6 +144,13 @@ struct procq_handle {
 };
 TAILQ_HEAD(task_list, procq_handle);
 
+/* What a worker with a memory limit said as it died (a LIMIT frame). */
+enum memory_report {
+	MEMORY_UNSAID = 0,
+	MEMORY_EXHAUSTED,	/* its address space was (nearly) used up */
+	MEMORY_ALLOC_FAILED	/* an allocation had just failed */
+};
+
 enum worker_state {
 	WORKER_EMPTY = 0,	/* no process in this slot */
 	WORKER_LIVE,		/* takes tasks */
@@ -161,6 +168,8 @@ struct worker {
 	struct event		*err_ev;
 	char			*tail;		/* the end of its stderr */
 	size_t			 tail_len;
+	size_t			 err_dropped;	/* this attempt's stderr bytes
+						 * fd 2 could not take */
 	bool			 hello;
 	bool			 eof;
 	bool			 spare;		/* ready, given no tasks */
@@ -178,7 +187,7 @@ struct worker {
 	double			 head_since;	/* when the head started */
 	int			 ninflight;
 	int			 dispatched;	/* tasks ever handed to it */
-	bool			 memory_exhausted; /* it said so */
+	enum memory_report	 memory;	/* what it said of its limit */
 	bool			 reaped_elsewhere; /* status unknown */
 	bool			 setup_failed;	/* never became a worker */
 	bool			 stalled;	/* its head runs long */
@@ -379,6 +388,7 @@ void loop_wait(procq_queue *q, const struct timespec *deadline, int *rc);
 /* stderr.c */
 int stderr_open(struct worker *w);
 void stderr_drain(struct worker *w);
+const char *stderr_report(struct worker *w, size_t *len);
 void stderr_close(struct worker *w);
 
 /* pool.c */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -330,7 +331,7 @@ pool_spawn(struct worker *w)
 	w->kill_message[0] = '\0';
 	w->dispatched = 0;
 	w->was_regular = false;
-	w->memory_exhausted = false;
+	w->memory = MEMORY_UNSAID;
 	w->reaped_elsewhere = false;
 	w->setup_failed = false;
 	w->stalled = false;
@@ -553,28 +554,48 @@ pool_lost(struct worker *w)
 		evtimer_add(w->kill_ev, &tv);
 }
 
-/* Names the limit a worker ran into, when it ran into one. */
+static double
+crash_cpu_time(const struct rusage *ru)
+{
+	return (double)ru->ru_utime.tv_sec + ru->ru_utime.tv_usec / 1e6 +
+	    (double)ru->ru_stime.tv_sec + ru->ru_stime.tv_usec / 1e6;
+}
+
+/*
+ * Names the limit a worker ran into, when it ran into one.  A worker that
+ * ignored SIGXCPU is killed by its CPU timer (worker/limits.c) with
+ * SIGKILL, which procq itself did not send (this is not a kill of its
+ * own); the CPU time it used over its life must then be at least the
+ * timer's max_cpu + 1 s.
+ */
 static const char *
-crash_limit(const struct worker *w, int sig, char *buf, size_t len)
+crash_limit(const struct worker *w, int sig, const struct rusage *ru,
+    char *buf, size_t len)
 {
 	const procq_config *cfg = &w->q->cfg;
 
-	if (sig == SIGXCPU && cfg->max_cpu > 0)
+	if (cfg->max_cpu > 0 && (sig == SIGXCPU || (sig == SIGKILL &&
+	    crash_cpu_time(ru) >= cfg->max_cpu + 1)))
 		snprintf(buf, len, " (CPU time limit of %g s exceeded)",
 		    cfg->max_cpu);
-	else if (w->memory_exhausted)
+	else if (w->memory == MEMORY_EXHAUSTED)
 		snprintf(buf, len, " (memory limit of %zu bytes exceeded)",
 		    cfg->max_memory);
+	else if (w->memory == MEMORY_ALLOC_FAILED)
+		/* errno was ENOMEM when it died: the allocation that failed
+		 * is the likely cause, but a stale errno cannot be ruled out */
+		snprintf(buf, len, " (likely the memory limit of %zu bytes: "
+		    "an allocation had failed)", cfg->max_memory);
 	else
 		return "";
 	return buf;
 }
 
 static void
-crash_error(const struct worker *w, int status, procq_error *err,
-    char *buf, size_t len)
+crash_error(const struct worker *w, int status, const struct rusage *ru,
+    procq_error *err, char *buf, size_t len)
 {
-	char limit[96];
+	char limit[128];
 
 	err->kind = PROCQ_ERR_CRASH;
 	err->type = "WorkerCrash";
@@ -591,15 +612,16 @@ crash_error(const struct worker *w, int status, procq_error *err,
 		if (abbrev != NULL)
 			snprintf(buf, len, "worker died: SIG%s%s%s", abbrev,
 			    WCOREDUMP(status) ? " (core dumped)" : "",
-			    crash_limit(w, sig, limit, sizeof limit));
+			    crash_limit(w, sig, ru, limit, sizeof limit));
 		else
 			snprintf(buf, len, "worker died: signal %d%s%s", sig,
 			    WCOREDUMP(status) ? " (core dumped)" : "",
-			    crash_limit(w, sig, limit, sizeof limit));
+			    crash_limit(w, sig, ru, limit, sizeof limit));
 	} else {
 		err->exit_status = WEXITSTATUS(status);
 		snprintf(buf, len, "worker exited with status %d%s",
-		    err->exit_status, crash_limit(w, 0, limit, sizeof limit));
+		    err->exit_status,
+		    crash_limit(w, 0, ru, limit, sizeof limit));
 	}
 	err->message = buf;
 }
@@ -623,7 +645,8 @@ pool_requeue(procq_handle *t, bool started)
 /* Settles the running task of a dead worker: it failed for the reason
  * the worker was killed, or crashed; a bystander is given back. */
 static void
-pool_settle_head(struct worker *w, procq_handle *head, int status)
+pool_settle_head(struct worker *w, procq_handle *head, int status,
+    const struct rusage *ru)
 {
 	procq_error err;
 	char buf[256];
@@ -639,34 +662,32 @@ pool_settle_head(struct worker *w, procq_handle *head, int status)
 		err.exit_status = -1;
 		err.signal = -1;
 	} else
-		crash_error(w, status, &err, buf, sizeof buf);
+		crash_error(w, status, ru, &err, buf, sizeof buf);
 	/* What the job printed before it died belongs in the report. */
 	err.output = NULL;
 	err.output_len = 0;
-	if ((err.kind == PROCQ_ERR_CRASH || err.kind == PROCQ_ERR_TIMEOUT) &&
-	    w->tail_len > 0) {
-		err.output = w->tail;
-		err.output_len = w->tail_len;
-	}
+	if (err.kind == PROCQ_ERR_CRASH || err.kind == PROCQ_ERR_TIMEOUT)
+		err.output = stderr_report(w, &err.output_len);
 	task_attempt_failed(head, &err);
 }
 
 /*
- * Waits for a dead (or SIGKILLed) worker.  The leader is a zombie until
+ * Waits for a dead (or SIGKILLed) worker, and takes its resource usage.
+ * The leader is a zombie until
  * waited for, so its group id cannot be reused: the processes its tasks
  * started are killed first.  False when someone else reaped the worker:
  * its status is lost, and neither its pid nor its group is procq's any
  * more.
  */
 static bool
-pool_wait(struct worker *w, int *status)
+pool_wait(struct worker *w, int *status, struct rusage *ru)
 {
 	pid_t r;
 
 	if (!pool_owns(w))
 		return false;
 	pool_signal(w, SIGKILL);
-	while ((r = waitpid(w->pid, status, 0)) < 0 && errno == EINTR)
+	while ((r = wait4(w->pid, status, 0, ru)) < 0 && errno == EINTR)
 		;
 	return r == w->pid;
 }
@@ -707,19 +728,20 @@ pool_reap(struct worker *w)
 {
 	procq_queue *q = w->q;
 	procq_handle *t;
+	struct rusage ru = { 0 };
 	int status = 0;
 	bool was_live = w->state == WORKER_LIVE;
 
 	if (w->kill_kind != PROCQ_ERR_PROTOCOL && !w->eof)
 		dispatch_drain(w);
 	stderr_drain(w);
-	w->reaped_elsewhere = !pool_wait(w, &status);
+	w->reaped_elsewhere = !pool_wait(w, &status, &ru);
 	if (was_live && w->state == WORKER_LIVE)
 		q->live_workers--;
 	w->state = WORKER_DYING;
 	pool_note_death(w, was_live);
 	if ((t = TAILQ_FIRST(&w->inflight)) != NULL && !t->tombstone)
-		pool_settle_head(w, t, status);
+		pool_settle_head(w, t, status, &ru);
 	while ((t = TAILQ_FIRST(&w->inflight)) != NULL) {
 		if (t->tombstone)
 			task_unlink(t);

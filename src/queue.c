@@ -12,8 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/capability.h>
 
 #include "internal.h"
 #include "clock.h"
@@ -43,6 +46,27 @@ config_valid(const procq_config *c)
 	return true;
 }
 
+/*
+ * Whether the kernel leaves this process's children out of RLIMIT_NPROC:
+ * it does for a real user ID of 0 and for CAP_SYS_RESOURCE or
+ * CAP_SYS_ADMIN in the effective set (see fork(2)).
+ */
+static bool
+config_nproc_exempt(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0
+	};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	const uint32_t exempt = 1u << CAP_SYS_RESOURCE | 1u << CAP_SYS_ADMIN;
+
+	if (getuid() == 0)
+		return true;
+	if (syscall(SYS_capget, &hdr, data) != 0)
+		return false;
+	return (data[0].effective & exempt) != 0;
+}
+
 /* A user without a group runs in the user's own group, looked up here:
  * a worker forked from a threaded process must not call into NSS. */
 static int
@@ -67,6 +91,11 @@ config_resolve(const procq_config *in, procq_config *out)
 	if (in != NULL)
 		cfg = *in;
 	if (!config_valid(&cfg))
+		return PROCQ_EINVAL;
+	/* A limit the kernel would not enforce is refused, not pretended:
+	 * workers that keep the caller's user keep its exemption too (a
+	 * worker that switches to another user loses it). */
+	if (cfg.max_procs > 0 && cfg.uid == 0 && config_nproc_exempt())
 		return PROCQ_EINVAL;
 	if (cfg.workers == 0) {
 		cpus = sysconf(_SC_NPROCESSORS_ONLN);

@@ -10,7 +10,9 @@
  *   RESULT      [3, id, true, bin value]
  *               [3, id, false, type, message]
  *   CANCELLED   [4, id]
- *   LIMIT       [5, "memory"]        (sent as the worker dies)
+ *   LIMIT       [5, "memory"]        (sent as the worker dies: its
+ *               [5, "allocation"]     address space is used up, or an
+ *                                     allocation had just failed)
  *   PROGRESS    [6, id, bin value]
  *   SETUP_FAILED [7, message]        (instead of HELLO: no worker)
  *   SKIPPED     [8, slot]            (a task taken back, see board.h)

@@ -5,8 +5,11 @@
  *
  * A worker that runs out of address space usually dies of the NULL
  * pointer its allocator returned, so with a memory limit the fatal
- * signals pass through a handler that checks whether the address space is
- * (nearly) exhausted and, if so, tells the supervisor before dying.
+ * signals pass through a handler that tells the supervisor before dying
+ * when the limit is the likely cause: an allocation had just failed
+ * (errno is ENOMEM), or the address space is (nearly) exhausted.  The
+ * first is needed too: a task that asks for far more than its limit dies
+ * with most of its address space still free.
  */
 #include "config.h"
 
@@ -20,6 +23,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "worker.h"
@@ -27,8 +31,15 @@
 
 /* Read by the signal handler; set once in the worker before any task. */
 static size_t limits_probe;
-static char limits_frame[32];
-static size_t limits_frame_len;
+struct limits_frame {
+	char	data[32];
+	size_t	len;
+};
+static struct limits_frame limits_frame_memory, limits_frame_alloc;
+
+/* Ends an attempt that outlives its CPU limit by ignoring SIGXCPU. */
+static timer_t limits_cpu_timer;
+static bool limits_cpu_timer_set;
 
 static size_t
 limits_vm_size(void)
@@ -45,23 +56,45 @@ limits_vm_size(void)
 }
 
 static void
-limits_fatal(int sig)
+limits_report(const struct limits_frame *f)
+{
+	ssize_t n = write(WORKER_OUT_FD, f->data, f->len);
+
+	(void)n;
+}
+
+/* Whether the address space is (nearly) used up: a small mapping fails. */
+static bool
+limits_exhausted(void)
 {
 	void *p = mmap(NULL, limits_probe, PROT_READ | PROT_WRITE,
 	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-	if (p == MAP_FAILED) {
-		ssize_t n = write(WORKER_OUT_FD, limits_frame, limits_frame_len);
-		(void)n;
-	} else
-		munmap(p, limits_probe);
+	if (p == MAP_FAILED)
+		return true;
+	munmap(p, limits_probe);
+	return false;
+}
+
+static void
+limits_fatal(int sig, siginfo_t *si, void *uc)
+{
+	int saved = errno;	/* before any call here can change it */
+
+	(void)si;
+	(void)uc;
+	if (saved == ENOMEM)
+		limits_report(&limits_frame_alloc);
+	else if (limits_exhausted())
+		limits_report(&limits_frame_memory);
 	/* The disposition is back to default (SA_RESETHAND): re-raise so
 	 * the worker dies of the signal it was dying of. */
 	raise(sig);
 }
 
+/* Built ahead: the handler may not allocate. */
 static void
-limits_build_frame(void)
+limits_build_frame(struct limits_frame *f, const char *what)
 {
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
@@ -72,11 +105,11 @@ limits_build_frame(void)
 	start = wire_frame_begin(&sb);
 	msgpack_pack_array(&pk, 2);
 	msgpack_pack_uint8(&pk, WIRE_LIMIT);
-	msgpack_pack_str_with_body(&pk, "memory", 6);
+	msgpack_pack_str_with_body(&pk, what, strlen(what));
 	if (wire_frame_end(&sb, start, UINT32_MAX) == 0 &&
-	    sb.size <= sizeof limits_frame) {
-		memcpy(limits_frame, sb.data, sb.size);
-		limits_frame_len = sb.size;
+	    sb.size <= sizeof f->data) {
+		memcpy(f->data, sb.data, sb.size);
+		f->len = sb.size;
 	}
 	msgpack_sbuffer_destroy(&sb);
 }
@@ -93,7 +126,8 @@ limits_watch_memory(size_t max_memory)
 		limits_probe = 256 * 1024;
 	if (limits_probe > 16 * 1024 * 1024)
 		limits_probe = 16 * 1024 * 1024;
-	limits_build_frame();
+	limits_build_frame(&limits_frame_memory, "memory");
+	limits_build_frame(&limits_frame_alloc, "allocation");
 	/* The handler must run even when the stack is what ran out. */
 	ss.ss_size = 64 * 1024;
 	ss.ss_flags = 0;
@@ -101,8 +135,8 @@ limits_watch_memory(size_t max_memory)
 	    sigaltstack(&ss, NULL) != 0)
 		return;
 	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = limits_fatal;
-	sa.sa_flags = SA_ONSTACK | SA_RESETHAND;
+	sa.sa_sigaction = limits_fatal;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESETHAND;
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
 		sigaction(fatal[i], &sa, NULL);
@@ -121,11 +155,35 @@ limits_set(int resource, long value)
 	setrlimit(resource, &rl);
 }
 
+/*
+ * SIGXCPU at the soft RLIMIT_CPU can be ignored or handled, and the hard
+ * limit, which the kernel enforces with SIGKILL, cannot follow the soft
+ * one from attempt to attempt: a process without privileges may lower its
+ * hard limit but never raise it again, and the CPU clock runs across
+ * attempts.  So a timer on the worker's CPU clock sends SIGKILL instead,
+ * re-armed before each attempt a second past the soft limit.  Like the
+ * soft limit, it counts the worker's own threads, not the processes a
+ * task starts, and an exec in the worker ends it.
+ */
+static void
+limits_watch_cpu(void)
+{
+	struct sigevent sev;
+
+	memset(&sev, 0, sizeof sev);
+	sev.sigev_notify = SIGEV_SIGNAL;
+	sev.sigev_signo = SIGKILL;
+	limits_cpu_timer_set = timer_create(CLOCK_PROCESS_CPUTIME_ID, &sev,
+	    &limits_cpu_timer) == 0;
+}
+
 void
 limits_apply(const struct worker_ctx *ctx)
 {
 	struct rlimit rl;
 
+	if (ctx->max_cpu > 0)
+		limits_watch_cpu();
 	limits_set(RLIMIT_NOFILE, ctx->config->max_files);
 	limits_set(RLIMIT_NPROC, ctx->config->max_procs);
 	if (ctx->max_memory == 0)
@@ -139,8 +197,23 @@ limits_apply(const struct worker_ctx *ctx)
 		limits_watch_memory(ctx->max_memory);
 }
 
+/* SIGKILL once the attempt has used max_cpu + 1 s of CPU time. */
+static void
+limits_arm_cpu_timer(double max_cpu)
+{
+	struct itimerspec its;
+	double s = max_cpu + 1;
+
+	if (!limits_cpu_timer_set)
+		return;
+	memset(&its, 0, sizeof its);
+	its.it_value.tv_sec = (time_t)s;
+	its.it_value.tv_nsec = (long)((s - (double)its.it_value.tv_sec) * 1e9);
+	timer_settime(limits_cpu_timer, 0, &its, NULL);	/* relative */
+}
+
 /* Before each attempt: this much more CPU time, in whole seconds, and
- * SIGXCPU ends the worker. */
+ * SIGXCPU ends the worker; SIGKILL a second later if it did not. */
 void
 limits_arm_cpu(const struct worker_ctx *ctx)
 {
@@ -157,6 +230,7 @@ limits_arm_cpu(const struct worker_ctx *ctx)
 	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur > rl.rlim_max)
 		rl.rlim_cur = rl.rlim_max;
 	setrlimit(RLIMIT_CPU, &rl);
+	limits_arm_cpu_timer(ctx->max_cpu);
 }
 
 /*

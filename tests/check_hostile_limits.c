@@ -1,0 +1,323 @@
+/*
+ * A hostile task or a hostile environment against what the supervisor
+ * promises: that the queue keeps going whoever stalls, and that the limits
+ * it is given hold or are refused.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+/* Compiled with ThreadSanitizer? */
+#if defined(__SANITIZE_THREAD__)
+#define TEST_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TEST_TSAN 1
+#endif
+#endif
+#ifndef TEST_TSAN
+#define TEST_TSAN 0
+#endif
+
+#define LOUD_BYTES	(100 * 1024)
+
+/* Writes 100 KB to its standard error, then waits to be killed. */
+static int
+task_loud_pause(procq_call *c)
+{
+	static char buf[LOUD_BYTES];
+	size_t off = 0;
+	ssize_t n;
+
+	(void)c;
+	memset(buf, 'x', sizeof buf);
+	while (off < sizeof buf) {
+		n = write(STDERR_FILENO, buf + off, sizeof buf - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		off += (size_t)n;
+	}
+	for (;;)
+		pause();
+}
+
+static double
+cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Ignores SIGXCPU and spins for 8 CPU-seconds, then succeeds. */
+static int
+task_spin_ignoring_xcpu(procq_call *c)
+{
+	double start;
+
+	(void)c;
+	signal(SIGXCPU, SIG_IGN);
+	start = cpu_now();
+	while (cpu_now() - start < 8.0)
+		;
+	return 0;
+}
+
+/* Allocates 1 GB without looking at what malloc returned, and touches
+ * every page of it. */
+static int
+task_alloc_unchecked(procq_call *c)
+{
+	size_t size = (size_t)1 << 30;
+	volatile char *p = malloc(size);
+
+	(void)c;
+	for (size_t i = 0; i < size; i += 4096)
+		p[i] = 1;
+	return 0;
+}
+
+/* A LIMIT frame, [5, "memory"], then a wait to be killed. */
+static int
+task_raw_limit(procq_call *c)
+{
+	static const char frame[] = "\x00\x00\x00\x09"
+	    "\x92\x05\xa6" "memory";
+
+	(void)c;
+	if (write(4, frame, sizeof frame - 1) < 0)
+		return -1;
+	for (;;)
+		pause();
+}
+
+static procq_queue *
+limits_queue(const procq_config *cfg)
+{
+	procq_queue *q = new_queue_config(cfg);
+
+	ck_assert_int_eq(procq_register(q, "loud_pause", task_loud_pause), 0);
+	ck_assert_int_eq(procq_register(q, "spin_ignoring_xcpu",
+	    task_spin_ignoring_xcpu), 0);
+	ck_assert_int_eq(procq_register(q, "alloc_unchecked",
+	    task_alloc_unchecked), 0);
+	ck_assert_int_eq(procq_register(q, "raw_limit", task_raw_limit), 0);
+	ck_assert_int_eq(procq_start(q), 0);
+	return q;
+}
+
+static const char *
+message_of(procq_handle *h)
+{
+	const char *m = procq_handle_error_message(h);
+
+	return m != NULL ? m : "(none)";
+}
+
+struct stats_call {
+	procq_queue *q;
+	int rc;
+};
+
+static void *
+stats_thread(void *arg)
+{
+	struct stats_call *sc = arg;
+	procq_stats st;
+
+	sc->rc = procq_stats_get(sc->q, &st);
+	return NULL;
+}
+
+/* The pipe holds as much as it can: whoever writes to it next would
+ * wait for a reader. */
+static bool
+pipe_full(void *arg)
+{
+	int fd = *(int *)arg, queued = 0, size = fcntl(fd, F_GETPIPE_SZ);
+
+	return size > 0 && ioctl(fd, FIONREAD, &queued) == 0 &&
+	    queued >= size;
+}
+
+/*
+ * A caller's standard error that nobody reads (a stopped pager, a stuck
+ * logger) holds up neither the queue nor a task's timeout: what it cannot
+ * take is dropped, and the crash report says how much.
+ */
+START_TEST(test_stderr_stalled_reader)
+{
+	struct stats_call sc = { .rc = -1 };
+	procq_queue *q;
+	procq_handle *h;
+	const procq_result *r;
+	const char *out = NULL;
+	size_t len = 0;
+	pthread_t th;
+	int p[2], saved, joined = -1;
+	bool full, failed, started;
+
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_ge(saved = dup(STDERR_FILENO), 0);
+	q = limits_queue(&(procq_config){ .workers = 1 });
+	sc.q = q;
+	/* From here until fd 2 is restored, no assertion may fail. */
+	dup2(p[1], STDERR_FILENO);
+	h = submit_ok(q, "loud_pause", &(procq_opts){ .timeout = 1 }, "");
+	full = wait_until(pipe_full, &p[0], 5);
+	started = pthread_create(&th, NULL, stats_thread, &sc) == 0;
+	if (started)
+		joined = join_within(th, 5);
+	/* Any call would wait as long as procq_stats_get() does. */
+	failed = joined == 0 && wait_status(h, PROCQ_FAILED, 5);
+	if (failed) {
+		r = procq_handle_result(h);
+		out = procq_result_stderr(r, &len);
+	}
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(p[0]);	/* a write still under way ends in EPIPE */
+	close(p[1]);
+	ck_assert_msg(full, "the task's standard error never reached fd 2");
+	ck_assert(started);
+	ck_assert_msg(joined == 0, "procq_stats_get() blocked");
+	ck_assert_int_eq(sc.rc, 0);
+	ck_assert_msg(failed, "the 1 s timeout did not fire");
+	ck_assert_int_eq(procq_handle_error_kind(h), PROCQ_ERR_TIMEOUT);
+	ck_assert_ptr_nonnull(out);
+	ck_assert_msg(strstr(out, "were not passed on") != NULL &&
+	    strstr(out, "did not keep up") != NULL,
+	    "stderr tail: ...%.*s", len > 300 ? 300 : (int)len,
+	    len > 300 ? out + len - 300 : out);
+	procq_free(q);
+}
+END_TEST
+
+/* A task that ignores SIGXCPU is still held to max_cpu, and the error
+ * names the CPU limit. */
+START_TEST(test_cpu_limit_sigxcpu_ignored)
+{
+	procq_queue *q = limits_queue(&(procq_config){ .workers = 1,
+	    .max_cpu = 1 });
+	procq_handle *h, *after;
+	const char *msg;
+
+	h = submit_ok(q, "spin_ignoring_xcpu", NULL, "");
+	wait_done(h, 25);
+	msg = message_of(h);
+	ck_assert_msg(procq_handle_status(h) == PROCQ_FAILED,
+	    "the task spun 8 CPU-seconds under max_cpu = 1");
+	ck_assert_int_eq(procq_handle_error_kind(h), PROCQ_ERR_CRASH);
+	ck_assert_msg(strstr(msg, "CPU time limit of 1 s") != NULL,
+	    "message: %s", msg);
+	/* The next task in a new worker is held to the limit afresh. */
+	after = submit_ok(q, "ident", NULL, "i", 7);
+	wait_done(after, 10);
+	ck_assert_msg(procq_handle_status(after) == PROCQ_SUCCEEDED, "%s",
+	    message_of(after));
+	procq_free(q);
+}
+END_TEST
+
+/*
+ * The kernel does not hold root to RLIMIT_NPROC: a root caller whose
+ * workers stay root is refused max_procs rather than given a limit that
+ * does not hold.  Workers that switch to another user are held to it.
+ */
+START_TEST(test_max_procs_root)
+{
+	procq_queue *q;
+	int err = 0;
+
+	q = procq_create(&(procq_config){ .workers = 1, .max_procs = 64 },
+	    &err);
+	if (getuid() != 0) {
+		ck_assert_msg(q != NULL, "procq_create: %s",
+		    procq_strerror(err));
+		procq_free(q);
+		return;
+	}
+	ck_assert_msg(q == NULL, "max_procs accepted for root workers");
+	ck_assert_int_eq(err, PROCQ_EINVAL);
+	q = procq_create(&(procq_config){ .workers = 1, .max_procs = 64,
+	    .uid = 65534, .gid = 65534 }, &err);
+	ck_assert_msg(q != NULL, "procq_create: %s", procq_strerror(err));
+	procq_free(q);
+}
+END_TEST
+
+/* A worker that dies of the NULL a failed malloc returned is said to
+ * have likely run into its memory limit. */
+START_TEST(test_memory_failed_allocation)
+{
+	procq_queue *q = limits_queue(&(procq_config){ .workers = 1,
+	    .max_memory = 100 << 20 });
+	procq_handle *h;
+	const char *msg;
+
+	h = submit_ok(q, "alloc_unchecked", NULL, "");
+	wait_done(h, 20);
+	msg = message_of(h);
+	ck_assert_int_eq(procq_handle_status(h), PROCQ_FAILED);
+	ck_assert_int_eq(procq_handle_error_kind(h), PROCQ_ERR_CRASH);
+	ck_assert_msg(strstr(msg,
+	    "likely the memory limit of 104857600 bytes") != NULL,
+	    "message: %s", msg);
+	procq_free(q);
+}
+END_TEST
+
+/* A LIMIT report from a worker that has no limit is a lie: the task
+ * fails with a protocol error at once. */
+START_TEST(test_limit_frame_without_limit)
+{
+	procq_queue *q = limits_queue(&(procq_config){ .workers = 1 });
+	procq_handle *h;
+
+	h = submit_ok(q, "raw_limit", &(procq_opts){ .timeout = 5 }, "");
+	wait_done(h, 20);
+	ck_assert_int_eq(procq_handle_status(h), PROCQ_FAILED);
+	ck_assert_msg(procq_handle_error_kind(h) == PROCQ_ERR_PROTOCOL,
+	    "kind %d: %s", procq_handle_error_kind(h), message_of(h));
+	procq_free(q);
+}
+END_TEST
+
+static Suite *
+hostile_limits_suite(void)
+{
+	Suite *s = suite_create("hostile_limits");
+	TCase *tc;
+
+	tc = add_tcase(s, "stderr", 30);
+	tcase_add_test(tc, test_stderr_stalled_reader);
+
+	tc = add_tcase(s, "limits", 40);
+	tcase_add_test(tc, test_cpu_limit_sigxcpu_ignored);
+	tcase_add_test(tc, test_max_procs_root);
+	/* The sanitizers' shadow memory does not fit an address space
+	 * limit. */
+	if (!TEST_ASAN && !TEST_TSAN)
+		tcase_add_test(tc, test_memory_failed_allocation);
+	tcase_add_test(tc, test_limit_frame_without_limit);
+	return s;
+}
+
+int
+main(void)
+{
+	return run_suite(hostile_limits_suite());
+}
