@@ -196,7 +196,9 @@ struct procq_queue {
 	struct registry		 registry;
 	enum queue_state	 state;
 	bool			 closed;	/* no more submissions */
-	pid_t			 pid;		/* the supervisor's process */
+	pid_t			 pid;		/* the creator's process: a
+						 * child forked from it may
+						 * not use the queue */
 
 	struct event_base	*base;
 	pthread_t		 thread;
@@ -302,6 +304,7 @@ procq_handle *task_ready_pop(procq_queue *q);
 procq_handle *task_delayed_top(procq_queue *q);
 
 /* queue.c */
+bool queue_forked(const procq_queue *q);
 procq_fail_policy queue_fail_policy(const procq_queue *q);
 int queue_start_locked(procq_queue *q);
 void queue_free_tasks(procq_queue *q);
@@ -373,6 +376,7 @@ void stderr_close(struct worker *w);
 /* pool.c */
 int pool_init(procq_queue *q);
 void pool_release(procq_queue *q);
+void pool_forget(procq_queue *q);
 void pool_fill(procq_queue *q);
 void pool_stop(procq_queue *q);
 void pool_kill(struct worker *w, procq_error_kind kind,
