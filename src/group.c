@@ -52,31 +52,60 @@ gate_admit_or_hold(procq_handle *t)
 		return 0;
 	}
 	gate_admit(gate, t);
-	return task_enqueue(t);
+	if (task_enqueue(t) != 0) {
+		/* Not submitted after all: its place is given back. */
+		gate->admitted--;
+		t->admitted = 0;
+		return PROCQ_ENOMEM;
+	}
+	return 0;
 }
 
+/* A task that cannot be queued is finished here, which comes back to
+ * gate_finished(): gate->releasing tells it to leave the rest to this
+ * loop, and the gate to this function's caller. */
 static void
 gate_release(struct group_gate *gate)
 {
 	procq_handle *t;
 
+	gate->releasing = true;
 	while ((t = TAILQ_FIRST(&gate->backlog)) != NULL &&
 	    (gate->limit == 0 || gate->admitted < gate->limit)) {
 		task_unplace(t);
 		gate_admit(gate, t);
 		task_requeue(t);
 	}
+	gate->releasing = false;
 }
 
-/* A task of the gate is final: its place goes to the next one. */
+/* The gate of a freed group goes with its last task.  q->lock held. */
+static void
+gate_reclaim(procq_queue *q, struct group_gate *gate)
+{
+	if (!gate->orphaned || gate->admitted > 0 ||
+	    !TAILQ_EMPTY(&gate->backlog))
+		return;
+	TAILQ_REMOVE(&q->gates, gate, link);
+	free(gate);
+}
+
+/* A task of the gate is final: its place goes to the next one, and it
+ * no longer points at the gate, which may then go. */
 void
 gate_finished(procq_handle *t)
 {
-	if (!t->admitted)
+	struct group_gate *gate = t->gate;
+
+	t->gate = NULL;
+	if (t->admitted) {
+		t->admitted = 0;
+		gate->admitted--;
+	}
+	if (gate->releasing)
 		return;
-	t->admitted = 0;
-	t->gate->admitted--;
-	gate_release(t->gate);
+	gate_release(gate);
+	gate_reclaim(t->q, gate);
 }
 
 void
@@ -584,7 +613,9 @@ procq_group_free(procq_group *g)
 		/* The backlog no longer has a group to answer to. */
 		pthread_mutex_lock(&g->q->lock);
 		g->gate->limit = 0;
+		g->gate->orphaned = true;
 		gate_release(g->gate);
+		gate_reclaim(g->q, g->gate);
 		queue_unlock(g->q);
 	}
 	pthread_mutex_lock(&g->q->lock);

@@ -58,11 +58,14 @@ struct done_cb {
 };
 
 /* A group's admission control: concurrency and rate.  Owned by the queue,
- * since its backlog may outlive the procq_group. */
+ * since its tasks may outlive the procq_group; freed once the group is
+ * freed and no unfinished task points at it (a final task never does). */
 struct group_gate {
 	TAILQ_ENTRY(group_gate)	 link;
 	int			 limit;		/* 0 = no limit */
 	int			 admitted;
+	bool			 orphaned;	/* its group was freed */
+	bool			 releasing;	/* in gate_release() */
 	struct rate_gate	 rate;
 	TAILQ_HEAD(, procq_handle) backlog;
 };
