@@ -45,7 +45,9 @@ enum {
 	PROCQ_EDONE = -12,	/* the task has already finished */
 	PROCQ_EFULL = -13,	/* the queue holds its maximum of tasks */
 	PROCQ_EBUSY = -14,	/* a run is in flight */
-	PROCQ_EDEADLK = -15	/* would block the supervisor thread (a hook) */
+	PROCQ_EDEADLK = -15,	/* would block the supervisor thread (a hook) */
+	PROCQ_EFORKED = -16	/* called in a child forked from the queue's
+				 * process: the queue is the parent's */
 };
 
 typedef enum procq_status {

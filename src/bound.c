@@ -78,6 +78,10 @@ procq_bind(procq_queue *q, const char *name, const procq_opts *preset,
 		rc = PROCQ_EINVAL;
 		goto fail;
 	}
+	if (queue_forked(q)) {
+		rc = PROCQ_EFORKED;
+		goto fail;
+	}
 	pthread_mutex_lock(&q->lock);
 	rc = registry_find(&q->registry, name, strlen(name)) ? 0 :
 	    PROCQ_ENOTASK;

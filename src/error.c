@@ -38,6 +38,8 @@ procq_strerror(int err)
 		return "a run is in flight";
 	case PROCQ_EDEADLK:
 		return "would deadlock: called from the supervisor thread";
+	case PROCQ_EFORKED:
+		return "the queue belongs to the parent of this forked process";
 	}
 	return "unknown error";
 }

@@ -22,6 +22,8 @@ procq_map(procq_queue *q, const char *name, const procq_args *args,
 	if (q == NULL || name == NULL || (n > 0 && (args == NULL ||
 	    handles == NULL)))
 		return PROCQ_EINVAL;
+	if (queue_forked(q))
+		return PROCQ_EFORKED;
 	for (i = 0; i < n && rc == 0; i++)
 		rc = procq_submit(q, name, args[i].data, args[i].len, opts,
 		    &handles[i]);
@@ -151,6 +153,8 @@ procq_race(procq_queue *q, const procq_job *jobs, size_t n, double timeout,
 		*failures = NULL;
 	if (q == NULL || jobs == NULL || n == 0 || isnan(timeout))
 		return PROCQ_EINVAL;
+	if (queue_forked(q))
+		return PROCQ_EFORKED;
 	if ((hs = calloc(n, sizeof *hs)) == NULL)
 		return PROCQ_ENOMEM;
 	if ((rc = race_submit(q, jobs, n, hs)) != 0) {

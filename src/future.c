@@ -18,9 +18,9 @@ procq_future_create(procq_queue *q, const char *name, int *err)
 	procq_opts opts = { .name = name };
 	procq_handle *t;
 
-	if (q == NULL) {
+	if (q == NULL || queue_forked(q)) {
 		if (err != NULL)
-			*err = PROCQ_EINVAL;
+			*err = q == NULL ? PROCQ_EINVAL : PROCQ_EFORKED;
 		return NULL;
 	}
 	if ((t = task_new(q, NULL, "\x90", 1, &opts)) == NULL) {
@@ -50,6 +50,8 @@ future_finish(procq_handle *f, procq_status status, const procq_error *err,
 	if (f == NULL || !f->future)
 		return PROCQ_EINVAL;
 	q = f->q;
+	if (queue_forked(q))
+		return PROCQ_EFORKED;
 	pthread_mutex_lock(&q->lock);
 	if (f->place == PLACE_DONE)
 		rc = PROCQ_EDONE;
@@ -112,5 +114,5 @@ procq_future_set_error(procq_handle *f, const char *type, const char *message)
 bool
 procq_handle_is_future(const procq_handle *h)
 {
-	return h != NULL && h->future;
+	return h != NULL && !queue_forked(h->q) && h->future;
 }

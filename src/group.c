@@ -52,31 +52,60 @@ gate_admit_or_hold(procq_handle *t)
 		return 0;
 	}
 	gate_admit(gate, t);
-	return task_enqueue(t);
+	if (task_enqueue(t) != 0) {
+		/* Not submitted after all: its place is given back. */
+		gate->admitted--;
+		t->admitted = 0;
+		return PROCQ_ENOMEM;
+	}
+	return 0;
 }
 
+/* A task that cannot be queued is finished here, which comes back to
+ * gate_finished(): gate->releasing tells it to leave the rest to this
+ * loop, and the gate to this function's caller. */
 static void
 gate_release(struct group_gate *gate)
 {
 	procq_handle *t;
 
+	gate->releasing = true;
 	while ((t = TAILQ_FIRST(&gate->backlog)) != NULL &&
 	    (gate->limit == 0 || gate->admitted < gate->limit)) {
 		task_unplace(t);
 		gate_admit(gate, t);
 		task_requeue(t);
 	}
+	gate->releasing = false;
 }
 
-/* A task of the gate is final: its place goes to the next one. */
+/* The gate of a freed group goes with its last task.  q->lock held. */
+static void
+gate_reclaim(procq_queue *q, struct group_gate *gate)
+{
+	if (!gate->orphaned || gate->admitted > 0 ||
+	    !TAILQ_EMPTY(&gate->backlog))
+		return;
+	TAILQ_REMOVE(&q->gates, gate, link);
+	free(gate);
+}
+
+/* A task of the gate is final: its place goes to the next one, and it
+ * no longer points at the gate, which may then go. */
 void
 gate_finished(procq_handle *t)
 {
-	if (!t->admitted)
+	struct group_gate *gate = t->gate;
+
+	t->gate = NULL;
+	if (t->admitted) {
+		t->admitted = 0;
+		gate->admitted--;
+	}
+	if (gate->releasing)
 		return;
-	t->admitted = 0;
-	t->gate->admitted--;
-	gate_release(t->gate);
+	gate_release(gate);
+	gate_reclaim(t->q, gate);
 }
 
 void
@@ -129,6 +158,10 @@ procq_group_create(procq_queue *q, const procq_group_opts *opts, int *err)
 		opts = &defaults;
 	if (q == NULL || group_opts_check(opts) != 0) {
 		rc = PROCQ_EINVAL;
+		goto fail;
+	}
+	if (queue_forked(q)) {
+		rc = PROCQ_EFORKED;
 		goto fail;
 	}
 	if ((g = calloc(1, sizeof *g)) == NULL)
@@ -305,6 +338,8 @@ procq_group_map(procq_group *g, const char *name, const procq_args *args,
 
 	if (g == NULL || name == NULL || (args == NULL && n > 0))
 		return PROCQ_EINVAL;
+	if (queue_forked(g->q))
+		return PROCQ_EFORKED;
 	first = procq_group_size(g);
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = procq_group_submit(g, name, args[i].data, args[i].len,
@@ -322,6 +357,8 @@ procq_group_jobs(procq_group *g, const procq_job *jobs, size_t n)
 
 	if (g == NULL || (jobs == NULL && n > 0))
 		return PROCQ_EINVAL;
+	if (queue_forked(g->q))
+		return PROCQ_EFORKED;
 	first = procq_group_size(g);
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = procq_group_submit(g, jobs[i].name, jobs[i].args.data,
@@ -339,6 +376,8 @@ procq_group_add(procq_group *g, procq_handle *h)
 
 	if (g == NULL || h == NULL || h->q != g->q)
 		return PROCQ_EINVAL;
+	if (queue_forked(g->q))
+		return PROCQ_EFORKED;
 	pthread_mutex_lock(&g->w.lock);
 	for (size_t i = 0; i < g->n && rc == 0; i++) {
 		if (g->handles[i] == h)
@@ -357,7 +396,7 @@ procq_group_add(procq_group *g, procq_handle *h)
 const char *
 procq_group_id(const procq_group *g)
 {
-	return g != NULL ? g->id : NULL;
+	return g != NULL && !queue_forked(g->q) ? g->id : NULL;
 }
 
 size_t
@@ -365,7 +404,7 @@ procq_group_size(procq_group *g)
 {
 	size_t n;
 
-	if (g == NULL)
+	if (g == NULL || queue_forked(g->q))
 		return 0;
 	pthread_mutex_lock(&g->w.lock);
 	n = g->n;
@@ -378,7 +417,7 @@ procq_group_handle(procq_group *g, size_t i)
 {
 	procq_handle *h = NULL;
 
-	if (g == NULL)
+	if (g == NULL || queue_forked(g->q))
 		return NULL;
 	pthread_mutex_lock(&g->w.lock);
 	if (i < g->n)
@@ -420,6 +459,8 @@ procq_group_wait(procq_group *g, double timeout, procq_summary **summary)
 		*summary = NULL;
 	if (g == NULL || isnan(timeout))
 		return PROCQ_EINVAL;
+	if (queue_forked(g->q))
+		return PROCQ_EFORKED;
 	pthread_mutex_lock(&g->q->lock);
 	if (g->q->state == QUEUE_NEW && g->q->outstanding > 0 &&
 	    !loop_on_thread(g->q))
@@ -453,6 +494,8 @@ procq_group_values(procq_group *g, const msgpack_object **values,
 		*failures = NULL;
 	if (g == NULL)
 		return PROCQ_EINVAL;
+	if (queue_forked(g->q))
+		return PROCQ_EFORKED;
 	if ((hs = group_snapshot(g, &n)) == NULL)
 		return PROCQ_ENOMEM;
 	if (values == NULL && n > 0)
@@ -485,7 +528,8 @@ procq_group_cancel(procq_group *g)
 	procq_handle **hs;
 	size_t n, k = 0;
 
-	if (g == NULL || (hs = group_snapshot(g, &n)) == NULL)
+	if (g == NULL || queue_forked(g->q) ||
+	    (hs = group_snapshot(g, &n)) == NULL)
 		return 0;
 	pthread_mutex_lock(&g->q->lock);
 	for (size_t i = 0; i < n; i++) {
@@ -509,6 +553,11 @@ procq_group_next(procq_group *g, double timeout, int *err)
 	if (g == NULL || isnan(timeout)) {
 		if (err != NULL)
 			*err = PROCQ_EINVAL;
+		return NULL;
+	}
+	if (queue_forked(g->q)) {
+		if (err != NULL)
+			*err = PROCQ_EFORKED;
 		return NULL;
 	}
 	if (timeout > 0)
@@ -535,11 +584,27 @@ procq_group_next(procq_group *g, double timeout, int *err)
 	return h;
 }
 
+/* In a forked child: memory only.  The queue, the gate and the handles are
+ * the parent's, and the group's lock may have been held by one of its
+ * threads. */
+static void
+group_free_forked(procq_group *g)
+{
+	free(g->w.ready);
+	free(g->handles);
+	free(g->id);
+	free(g);
+}
+
 void
 procq_group_free(procq_group *g)
 {
 	if (g == NULL)
 		return;
+	if (queue_forked(g->q)) {
+		group_free_forked(g);
+		return;
+	}
 	/* Freeing a group while using it elsewhere is the caller's error:
 	 * no other call on it may be in progress here. */
 	for (size_t i = 0; i < g->n; i++)
@@ -548,7 +613,9 @@ procq_group_free(procq_group *g)
 		/* The backlog no longer has a group to answer to. */
 		pthread_mutex_lock(&g->q->lock);
 		g->gate->limit = 0;
+		g->gate->orphaned = true;
 		gate_release(g->gate);
+		gate_reclaim(g->q, g->gate);
 		queue_unlock(g->q);
 	}
 	pthread_mutex_lock(&g->q->lock);

@@ -21,6 +21,8 @@ procq_handle_wait(procq_handle *h, double timeout)
 	if (h == NULL || isnan(timeout))
 		return PROCQ_EINVAL;
 	q = h->q;
+	if (queue_forked(q))
+		return PROCQ_EFORKED;
 	if (timeout >= 0)
 		deadline = procq_clock_deadline(timeout);
 	pthread_mutex_lock(&q->lock);
@@ -44,7 +46,7 @@ procq_handle_done(procq_handle *h)
 {
 	bool done;
 
-	if (h == NULL)
+	if (h == NULL || queue_forked(h->q))
 		return false;
 	pthread_mutex_lock(&h->q->lock);
 	done = h->place == PLACE_DONE;
@@ -57,7 +59,7 @@ procq_handle_status(procq_handle *h)
 {
 	procq_status status;
 
-	if (h == NULL)
+	if (h == NULL || queue_forked(h->q))
 		return PROCQ_PENDING;
 	pthread_mutex_lock(&h->q->lock);
 	status = h->status;
@@ -71,7 +73,7 @@ procq_handle_result(procq_handle *h)
 {
 	const procq_result *r;
 
-	if (h == NULL)
+	if (h == NULL || queue_forked(h->q))
 		return NULL;
 	pthread_mutex_lock(&h->q->lock);
 	r = h->place == PLACE_DONE ? h->result : NULL;
@@ -88,6 +90,8 @@ procq_handle_value(procq_handle *h, const char *fmt, ...)
 
 	if (h == NULL || fmt == NULL)
 		return PROCQ_EINVAL;
+	if (queue_forked(h->q))
+		return PROCQ_EFORKED;
 	if ((r = procq_handle_result(h)) == NULL)
 		return procq_handle_done(h) ? PROCQ_ENOMEM : PROCQ_ENOTDONE;
 	if (r->status != PROCQ_SUCCEEDED)
@@ -121,7 +125,7 @@ procq_handle_attempts(procq_handle *h)
 {
 	int attempts;
 
-	if (h == NULL)
+	if (h == NULL || queue_forked(h->q))
 		return 0;
 	pthread_mutex_lock(&h->q->lock);
 	attempts = h->attempts;
@@ -133,21 +137,26 @@ procq_handle_attempts(procq_handle *h)
 const void *
 procq_handle_metadata(procq_handle *h, size_t *len)
 {
+	if (h == NULL || queue_forked(h->q)) {
+		if (len != NULL)
+			*len = 0;
+		return NULL;
+	}
 	if (len != NULL)
-		*len = h != NULL ? h->metadata_len : 0;
-	return h != NULL ? h->metadata : NULL;
+		*len = h->metadata_len;
+	return h->metadata;
 }
 
 const char *
 procq_handle_id(const procq_handle *h)
 {
-	return h != NULL ? h->id : NULL;
+	return h != NULL && !queue_forked(h->q) ? h->id : NULL;
 }
 
 const char *
 procq_handle_name(const procq_handle *h)
 {
-	return h != NULL ? h->name : NULL;
+	return h != NULL && !queue_forked(h->q) ? h->name : NULL;
 }
 
 int
@@ -157,6 +166,8 @@ procq_handle_cancel(procq_handle *h)
 
 	if (h == NULL)
 		return PROCQ_EINVAL;
+	if (queue_forked(h->q))
+		return PROCQ_EFORKED;
 	pthread_mutex_lock(&h->q->lock);
 	if (h->place == PLACE_DONE)
 		rc = PROCQ_EDONE;
@@ -178,6 +189,8 @@ procq_handle_progress(procq_handle *h, const char *fmt, ...)
 
 	if (h == NULL || fmt == NULL)
 		return PROCQ_EINVAL;
+	if (queue_forked(h->q))
+		return PROCQ_EFORKED;
 	if (strpbrk(fmt, "Syo") != NULL)
 		return PROCQ_EFORMAT;
 	msgpack_unpacked_init(&u);
@@ -202,7 +215,7 @@ procq_handle_progress_data(procq_handle *h, void *buf, size_t size)
 {
 	size_t len;
 
-	if (h == NULL)
+	if (h == NULL || queue_forked(h->q))
 		return 0;
 	pthread_mutex_lock(&h->q->lock);
 	len = h->progress_len;

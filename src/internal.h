@@ -59,11 +59,14 @@ struct done_cb {
 };
 
 /* A group's admission control: concurrency and rate.  Owned by the queue,
- * since its backlog may outlive the procq_group. */
+ * since its tasks may outlive the procq_group; freed once the group is
+ * freed and no unfinished task points at it (a final task never does). */
 struct group_gate {
 	TAILQ_ENTRY(group_gate)	 link;
 	int			 limit;		/* 0 = no limit */
 	int			 admitted;
+	bool			 orphaned;	/* its group was freed */
+	bool			 releasing;	/* in gate_release() */
 	struct rate_gate	 rate;
 	TAILQ_HEAD(, procq_handle) backlog;
 };
@@ -214,7 +217,9 @@ struct procq_queue {
 	struct registry		 registry;
 	enum queue_state	 state;
 	bool			 closed;	/* no more submissions */
-	pid_t			 pid;		/* the supervisor's process */
+	pid_t			 pid;		/* the creator's process: a
+						 * child forked from it may
+						 * not use the queue */
 
 	struct event_base	*base;
 	pthread_t		 thread;
@@ -322,6 +327,7 @@ procq_handle *task_ready_pop(procq_queue *q);
 procq_handle *task_delayed_top(procq_queue *q);
 
 /* queue.c */
+bool queue_forked(const procq_queue *q);
 procq_fail_policy queue_fail_policy(const procq_queue *q);
 int queue_start_locked(procq_queue *q);
 void queue_free_tasks(procq_queue *q);
@@ -394,6 +400,7 @@ void stderr_close(struct worker *w);
 /* pool.c */
 int pool_init(procq_queue *q);
 void pool_release(procq_queue *q);
+void pool_forget(procq_queue *q);
 void pool_fill(procq_queue *q);
 void pool_stop(procq_queue *q);
 void pool_kill(struct worker *w, procq_error_kind kind,

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/eventfd.h>
@@ -285,16 +286,55 @@ loop_base_new(void)
 	return base;
 }
 
-/* Called with q->lock held. */
+/*
+ * Descriptors a new event base opens: epoll's, a timerfd for the precise
+ * timer, the pair of its signal handling and, when the caller has made
+ * libevent thread-aware, the eventfd that wakes it.
+ */
+#define LOOP_BASE_FDS 5
+
+/*
+ * libevent ends the process (exit(1)) when it cannot open the pair of its
+ * signal handling, so a base is created only when that many descriptors
+ * are free: fd is duplicated until they are known to be, then the
+ * duplicates are closed for the base to take (a thread of the caller
+ * that opens descriptors at that very moment can still take them first).
+ * -1 with errno set when they are not free.
+ */
+static int
+loop_fds_available(int fd, int n)
+{
+	int dups[LOOP_BASE_FDS];
+	int k, saved, rc = 0;
+
+	for (k = 0; k < n; k++) {
+		if ((dups[k] = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+			rc = -1;
+			break;
+		}
+	}
+	saved = errno;
+	while (k-- > 0)
+		close(dups[k]);
+	errno = saved;
+	return rc;
+}
+
+/* Called with q->lock held.  Fails with errno set. */
 int
 loop_start(procq_queue *q)
 {
+	int rc, saved;
+
 	q->external_base = q->cfg.event_base != NULL;
-	q->base = q->external_base ? q->cfg.event_base : loop_base_new();
-	if (q->base == NULL)
-		goto fail;
 	q->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (q->wake_fd < 0)
+		goto fail;
+	if (q->external_base)
+		q->base = q->cfg.event_base;
+	else if (loop_fds_available(q->wake_fd, LOOP_BASE_FDS) == 0)
+		q->base = loop_base_new();
+	if (q->base == NULL)
 		goto fail;
 	q->wake_ev = event_new(q->base, q->wake_fd, EV_READ | EV_PERSIST,
 	    loop_wake_cb, q);
@@ -308,12 +348,16 @@ loop_start(procq_queue *q)
 		goto fail;
 	if (q->external_base)
 		q->thread = pthread_self();	/* the caller runs the loop */
-	else if (loop_spawn_thread(q) != 0)
+	else if ((rc = loop_spawn_thread(q)) != 0) {
+		errno = rc;
 		goto fail;
+	}
 	q->thread_running = true;
 	return 0;
 fail:
+	saved = errno;
 	loop_release(q);
+	errno = saved;
 	return PROCQ_ESYS;
 }
 

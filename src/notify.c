@@ -57,6 +57,8 @@ procq_notify_fd(procq_queue *q)
 
 	if (q == NULL)
 		return PROCQ_EINVAL;
+	if (queue_forked(q))
+		return PROCQ_EFORKED;
 	pthread_mutex_lock(&q->lock);
 	if (q->notify_fd < 0)
 		q->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -71,7 +73,7 @@ procq_poll(procq_queue *q, procq_handle **done, size_t max)
 	uint64_t n;
 	size_t k;
 
-	if (q == NULL || (done == NULL && max > 0))
+	if (q == NULL || (done == NULL && max > 0) || queue_forked(q))
 		return 0;
 	pthread_mutex_lock(&q->lock);
 	k = q->ncompletions < max ? q->ncompletions : max;

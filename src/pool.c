@@ -176,6 +176,32 @@ pool_release(procq_queue *q)
 	q->nworkers = 0;
 }
 
+/*
+ * In a child forked from the supervisor's process: the workers are the
+ * parent's.  Only the child's copies of their descriptors are closed, so
+ * that none keeps a worker's pipe open; no worker is signalled or reaped,
+ * and their events, which live in the parent's epoll instance, stay.
+ */
+void
+pool_forget(procq_queue *q)
+{
+	if (q->workers == NULL)
+		return;
+	for (int i = 0; i < q->nworkers; i++) {
+		struct worker *w = &q->workers[i];
+		int fds[] = { w->pidfd, w->to_fd, w->from_fd, w->err_fd };
+
+		for (size_t k = 0; k < sizeof fds / sizeof fds[0]; k++) {
+			if (fds[k] >= 0)
+				close(fds[k]);
+		}
+		free(w->tail);
+	}
+	free(q->workers);
+	q->workers = NULL;
+	q->nworkers = 0;
+}
+
 static void
 pool_pid_cb(evutil_socket_t fd, short what, void *arg)
 {

@@ -209,6 +209,18 @@ procq_create(const procq_config *config, int *err)
 	return q;
 }
 
+/*
+ * True in a child forked from the process that created the queue, without
+ * exec.  The supervisor thread and the workers are the parent's there, and
+ * the queue's lock may have been held by a thread that does not exist in
+ * the child: the check comes before the lock is taken.
+ */
+bool
+queue_forked(const procq_queue *q)
+{
+	return q->pid != getpid();
+}
+
 int
 procq_register(procq_queue *q, const char *name, procq_fn fn)
 {
@@ -216,6 +228,8 @@ procq_register(procq_queue *q, const char *name, procq_fn fn)
 
 	if (q == NULL || name == NULL || *name == '\0' || fn == NULL)
 		return PROCQ_EINVAL;
+	if (queue_forked(q))
+		return PROCQ_EFORKED;
 	pthread_mutex_lock(&q->lock);
 	if (q->state != QUEUE_NEW)
 		rc = PROCQ_ESTATE;
@@ -255,6 +269,8 @@ procq_start(procq_queue *q)
 
 	if (q == NULL)
 		return PROCQ_EINVAL;
+	if (queue_forked(q))
+		return PROCQ_EFORKED;
 	pthread_mutex_lock(&q->lock);
 	rc = queue_start_locked(q);
 	pthread_mutex_unlock(&q->lock);
@@ -306,19 +322,10 @@ queue_clear_results(procq_queue *q)
 	q->run_cursor = 0;
 }
 
-void
-procq_free(procq_queue *q)
+/* The queue's own memory, once nothing else can use it. */
+static void
+queue_release(procq_queue *q)
 {
-	if (q == NULL)
-		return;
-	if (loop_on_thread(q) && !loop_external_here(q))
-		return;	/* from a hook: cannot free the running engine */
-	procq_shutdown(q, PROCQ_SHUTDOWN_FORCE);
-	pthread_mutex_lock(&q->lock);
-	while (q->hooks_running > 0)
-		pthread_cond_wait(&q->cond, &q->lock);
-	hook_discard(q);
-	pthread_mutex_unlock(&q->lock);
 	queue_free_tasks(q);
 	queue_clear_results(q);
 	gates_free(q);
@@ -330,6 +337,52 @@ procq_free(procq_queue *q)
 	registry_release(&q->registry);
 	msgpack_sbuffer_destroy(&q->sbuf);
 	msgpack_zone_destroy(&q->zone);
+}
+
+/*
+ * procq_free() in a forked child: the workers and the supervisor thread
+ * are the parent's, and libevent's epoll instance is shared with it, so
+ * nothing is signalled, waited for or written, and libevent's objects are
+ * left alone (deleting an event here would unregister the parent's
+ * descriptor).  The child's copies of procq's descriptors are closed: one
+ * holding a worker's task pipe would keep that worker from seeing its end.
+ */
+static void
+queue_free_forked(procq_queue *q)
+{
+	/* Held at the fork by a thread the child does not have: the queue
+	 * may be half changed, and is left as it is. */
+	if (pthread_mutex_trylock(&q->lock) != 0)
+		return;
+	pool_forget(q);
+	if (q->wake_fd >= 0)
+		close(q->wake_fd);
+	hook_discard(q);
+	queue_release(q);
+	pthread_mutex_unlock(&q->lock);
+	/* Not destroyed: a condition variable with waiters in the parent
+	 * would wait for them for ever. */
+	free(q);
+}
+
+void
+procq_free(procq_queue *q)
+{
+	if (q == NULL)
+		return;
+	if (queue_forked(q)) {
+		queue_free_forked(q);
+		return;
+	}
+	if (loop_on_thread(q) && !loop_external_here(q))
+		return;	/* from a hook: cannot free the running engine */
+	procq_shutdown(q, PROCQ_SHUTDOWN_FORCE);
+	pthread_mutex_lock(&q->lock);
+	while (q->hooks_running > 0)
+		pthread_cond_wait(&q->cond, &q->lock);
+	hook_discard(q);
+	pthread_mutex_unlock(&q->lock);
+	queue_release(q);
 	pthread_mutex_destroy(&q->lock);
 	pthread_cond_destroy(&q->cond);
 	free(q);

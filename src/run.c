@@ -94,6 +94,8 @@ procq_run(procq_queue *q, const procq_run_opts *opts,
 		opts = &defaults;
 	if (q == NULL || run_opts_check(opts) != 0)
 		return PROCQ_EINVAL;
+	if (queue_forked(q))
+		return PROCQ_EFORKED;
 	if (loop_on_thread(q))
 		return PROCQ_EDEADLK;
 	pthread_mutex_lock(&q->lock);
@@ -133,6 +135,8 @@ procq_join(procq_queue *q, double timeout)
 
 	if (q == NULL || isnan(timeout))
 		return PROCQ_EINVAL;
+	if (queue_forked(q))
+		return PROCQ_EFORKED;
 	if (loop_on_thread(q))
 		return PROCQ_EDEADLK;
 	if (timeout >= 0)
@@ -176,6 +180,8 @@ procq_shutdown(procq_queue *q, int flags)
 {
 	if (q == NULL || (flags & ~PROCQ_SHUTDOWN_FORCE) != 0)
 		return PROCQ_EINVAL;
+	if (queue_forked(q))
+		return PROCQ_EFORKED;
 	if (loop_external_here(q))
 		return run_shutdown_here(q, flags);
 	if (loop_on_thread(q))
@@ -209,6 +215,8 @@ procq_cancel(procq_queue *q)
 {
 	if (q == NULL)
 		return PROCQ_EINVAL;
+	if (queue_forked(q))
+		return PROCQ_EFORKED;
 	pthread_mutex_lock(&q->lock);
 	q->closed = true;
 	pthread_cond_broadcast(&q->cond);
@@ -237,6 +245,8 @@ procq_reset(procq_queue *q)
 
 	if (q == NULL)
 		return PROCQ_EINVAL;
+	if (queue_forked(q))
+		return PROCQ_EFORKED;
 	if (loop_on_thread(q))
 		return PROCQ_EDEADLK;
 	pthread_mutex_lock(&q->lock);
@@ -265,6 +275,8 @@ procq_clear_results(procq_queue *q)
 {
 	if (q == NULL)
 		return PROCQ_EINVAL;
+	if (queue_forked(q))
+		return PROCQ_EFORKED;
 	pthread_mutex_lock(&q->lock);
 	queue_clear_results(q);
 	pthread_mutex_unlock(&q->lock);
@@ -276,7 +288,7 @@ procq_results(procq_queue *q)
 {
 	procq_summary *s;
 
-	if (q == NULL)
+	if (q == NULL || queue_forked(q))
 		return NULL;
 	pthread_mutex_lock(&q->lock);
 	s = summary_new(q->results, q->nresults,
@@ -290,7 +302,7 @@ procq_closed(procq_queue *q)
 {
 	bool closed;
 
-	if (q == NULL)
+	if (q == NULL || queue_forked(q))
 		return true;
 	pthread_mutex_lock(&q->lock);
 	closed = q->closed;
@@ -326,6 +338,8 @@ procq_stats_get(procq_queue *q, procq_stats *st)
 {
 	if (q == NULL || st == NULL)
 		return PROCQ_EINVAL;
+	if (queue_forked(q))
+		return PROCQ_EFORKED;
 	pthread_mutex_lock(&q->lock);
 	st->pending = q->nready;
 	st->scheduled = q->ndelayed + q->backlogged;

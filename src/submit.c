@@ -116,6 +116,8 @@ submit_prepare(procq_queue *q, const void **args, size_t *args_len,
 
 	if (q == NULL || isnan(timeout))
 		return PROCQ_EINVAL;
+	if (queue_forked(q))
+		return PROCQ_EFORKED;
 	if (*opts == NULL)
 		*opts = &defaults;
 	if ((rc = opts_check(*opts)) != 0)

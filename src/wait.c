@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "clock.h"
@@ -141,14 +142,23 @@ wait_would_deadlock(procq_handle *const *hs, size_t n)
 	return false;
 }
 
+/* Handles of a queue created by the parent of a forked child cannot be
+ * waited for there (queue_forked(), with one getpid() for them all). */
 static int
 wait_args_check(procq_handle *const *hs, size_t n, double timeout)
 {
+	pid_t self;
+
 	if ((hs == NULL && n > 0) || isnan(timeout))
 		return PROCQ_EINVAL;
 	for (size_t i = 0; i < n; i++) {
 		if (hs[i] == NULL)
 			return PROCQ_EINVAL;
+	}
+	self = n > 0 ? getpid() : 0;
+	for (size_t i = 0; i < n; i++) {
+		if (hs[i]->q->pid != self)
+			return PROCQ_EFORKED;
 	}
 	return 0;
 }
@@ -256,6 +266,7 @@ iter_hold(procq_queue *q, int delta)
 }
 
 struct procq_iter {
+	pid_t		  pid;		/* the creator's: see iter_forked() */
 	procq_handle	**handles;
 	size_t		  n;
 	size_t		  pos;		/* next entry of w.ready to return */
@@ -292,6 +303,7 @@ procq_as_completed(procq_handle *const *hs, size_t n, double timeout,
 	}
 	if (n > 0)
 		memcpy(it->handles, hs, n * sizeof *hs);
+	it->pid = getpid();
 	it->n = n;
 	if ((it->has_deadline = timeout >= 0))
 		it->deadline = procq_clock_deadline(timeout);
@@ -304,6 +316,14 @@ procq_as_completed(procq_handle *const *hs, size_t n, double timeout,
 	return it;
 }
 
+/* An iterator made before a fork: in the child, its handles and its lock
+ * are copies of the parent's. */
+static bool
+iter_forked(const procq_iter *it)
+{
+	return it->pid != getpid();
+}
+
 procq_handle *
 procq_iter_next(procq_iter *it, int *err)
 {
@@ -311,9 +331,9 @@ procq_iter_next(procq_iter *it, int *err)
 	procq_handle *h = NULL;
 	int rc = 0;
 
-	if (it == NULL) {
+	if (it == NULL || iter_forked(it)) {
 		if (err != NULL)
-			*err = PROCQ_EINVAL;
+			*err = it == NULL ? PROCQ_EINVAL : PROCQ_EFORKED;
 		return NULL;
 	}
 	deadline = it->has_deadline ? &it->deadline : NULL;
@@ -342,6 +362,14 @@ procq_iter_free(procq_iter *it, bool cancel_unfinished)
 {
 	if (it == NULL)
 		return;
+	if (iter_forked(it)) {
+		/* Memory only: its queues and its lock are the parent's. */
+		free(it->w.ready);
+		free(it->handles);
+		free(it->returned);
+		free(it);
+		return;
+	}
 	for (size_t i = 0; i < it->n; i++)
 		waiter_unwatch(&it->w, it->handles[i]);
 	for (size_t i = 0; cancel_unfinished && i < it->n; i++) {
@@ -365,6 +393,8 @@ procq_handle_on_done(procq_handle *h, procq_done_fn fn, void *arg)
 	if (h == NULL || fn == NULL)
 		return PROCQ_EINVAL;
 	q = h->q;
+	if (queue_forked(q))
+		return PROCQ_EFORKED;
 	if ((cb = malloc(sizeof *cb)) == NULL)
 		return PROCQ_ENOMEM;
 	cb->fn = fn;
