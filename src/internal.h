@@ -217,7 +217,8 @@ struct procq_queue {
 	struct registry		 registry;
 	enum queue_state	 state;
 	bool			 closed;	/* no more submissions */
-	pid_t			 pid;		/* the creator's process: a
+	pid_t			 pid;		/* the creator's process */
+	unsigned		 forkgen;	/* its copy (forkgen.c): a
 						 * child forked from it may
 						 * not use the queue */
 

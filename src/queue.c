@@ -20,6 +20,7 @@
 
 #include "internal.h"
 #include "clock.h"
+#include "forkgen.h"
 
 static bool
 config_valid(const procq_config *c)
@@ -192,6 +193,7 @@ procq_create(const procq_config *config, int *err)
 		return NULL;
 	}
 	q->pid = getpid();
+	q->forkgen = forkgen_current();
 	q->wake_fd = -1;
 	q->run_started = procq_clock_now();
 	q->id_base = queue_id_base();
@@ -218,7 +220,7 @@ procq_create(const procq_config *config, int *err)
 bool
 queue_forked(const procq_queue *q)
 {
-	return q->pid != getpid();
+	return forkgen_current() != q->forkgen;
 }
 
 int

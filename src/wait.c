@@ -15,6 +15,7 @@
 
 #include "internal.h"
 #include "clock.h"
+#include "forkgen.h"
 
 int
 waiter_init(struct waiter *w)
@@ -143,11 +144,11 @@ wait_would_deadlock(procq_handle *const *hs, size_t n)
 }
 
 /* Handles of a queue created by the parent of a forked child cannot be
- * waited for there (queue_forked(), with one getpid() for them all). */
+ * waited for there (queue_forked(), with one reading for them all). */
 static int
 wait_args_check(procq_handle *const *hs, size_t n, double timeout)
 {
-	pid_t self;
+	unsigned self;
 
 	if ((hs == NULL && n > 0) || isnan(timeout))
 		return PROCQ_EINVAL;
@@ -155,9 +156,9 @@ wait_args_check(procq_handle *const *hs, size_t n, double timeout)
 		if (hs[i] == NULL)
 			return PROCQ_EINVAL;
 	}
-	self = n > 0 ? getpid() : 0;
+	self = n > 0 ? forkgen_current() : 0;
 	for (size_t i = 0; i < n; i++) {
-		if (hs[i]->q->pid != self)
+		if (hs[i]->q->forkgen != self)
 			return PROCQ_EFORKED;
 	}
 	return 0;
@@ -266,7 +267,7 @@ iter_hold(procq_queue *q, int delta)
 }
 
 struct procq_iter {
-	pid_t		  pid;		/* the creator's: see iter_forked() */
+	unsigned	  forkgen;	/* the creator's: see iter_forked() */
 	procq_handle	**handles;
 	size_t		  n;
 	size_t		  pos;		/* next entry of w.ready to return */
@@ -303,7 +304,7 @@ procq_as_completed(procq_handle *const *hs, size_t n, double timeout,
 	}
 	if (n > 0)
 		memcpy(it->handles, hs, n * sizeof *hs);
-	it->pid = getpid();
+	it->forkgen = forkgen_current();
 	it->n = n;
 	if ((it->has_deadline = timeout >= 0))
 		it->deadline = procq_clock_deadline(timeout);
@@ -321,7 +322,7 @@ procq_as_completed(procq_handle *const *hs, size_t n, double timeout,
 static bool
 iter_forked(const procq_iter *it)
 {
-	return it->pid != getpid();
+	return it->forkgen != forkgen_current();
 }
 
 procq_handle *
