@@ -8,9 +8,11 @@
 
 #include <malloc.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "util.h"
 
@@ -270,6 +272,51 @@ START_TEST(test_release_in_iterator)
 }
 END_TEST
 
+struct releaser {
+	procq_handle	*h;
+	struct gate	*g;
+};
+
+/* Releases the handle the main thread waits on, then lets its task end. */
+static void *
+release_then_open(void *arg)
+{
+	struct releaser *r = arg;
+	struct timespec pause = { 0, 200 * 1000 * 1000 };
+
+	procq_handle_release(r->h);
+	nanosleep(&pause, NULL);
+	gate_release(r->g);
+	return NULL;
+}
+
+/* procq_wait() holds its handles until it returns: released by another
+ * thread meanwhile, the handle outlives the wait. */
+START_TEST(test_release_while_waited)
+{
+	procq_queue *q = new_queue(1, 0);
+	procq_handle *h, *done[1];
+	struct releaser r;
+	struct gate g;
+	pthread_t t;
+	size_t ndone = 0;
+
+	gate_create(&g);
+	ck_assert_int_eq(procq_start(q), 0);
+	h = submit_ok(q, "gate", NULL, "s", g.path);
+	ck_assert(gate_enter(&g, 10));
+	r = (struct releaser){ h, &g };
+	ck_assert_int_eq(pthread_create(&t, NULL, release_then_open, &r), 0);
+	ck_assert_int_eq(procq_wait(&h, 1, PROCQ_ALL_COMPLETED, 10, done,
+	    &ndone, NULL, NULL), 0);
+	ck_assert_uint_eq(ndone, 1);
+	ck_assert_int_eq(join_within(t, 10), 0);
+	ck_assert_int_eq(procq_join(q, 10), 0);
+	procq_free(q);
+	gate_destroy(&g);
+}
+END_TEST
+
 static void
 done_cb(procq_handle *h, void *arg)
 {
@@ -437,6 +484,7 @@ lifetime_suite(void)
 	tcase_add_test(tc, test_release_in_group);
 	tcase_add_test(tc, test_release_in_iterator);
 	tcase_add_test(tc, test_release_with_callback);
+	tcase_add_test(tc, test_release_while_waited);
 	tcase_add_test(tc, test_release_not_polled);
 	tcase_add_test(tc, test_clear_then_next_run);
 	tcase_add_test(tc, test_release_future);

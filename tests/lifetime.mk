@@ -7,7 +7,7 @@ check_PROGRAMS += tests/check_lifetime
 TESTS += tests/check_lifetime
 tests_check_lifetime_SOURCES = tests/check_lifetime.c $(PROCQ_TEST_COMMON)
 tests_check_lifetime_CFLAGS = $(PROCQ_TEST_CFLAGS)
-tests_check_lifetime_LDADD = $(PROCQ_TEST_LDADD)
+tests_check_lifetime_LDADD = $(PROCQ_TEST_LDADD) -lpthread
 
 check-valgrind-lifetime: tests/check_lifetime
 	CK_FORK=no LIFETIME_TASKS=2000 $(LIBTOOL) --mode=execute \
