@@ -389,6 +389,51 @@ START_TEST(test_release_not_polled)
 }
 END_TEST
 
+/* Released tasks that wait for retries, and queued ones cancelled in
+ * bulk: the heap entries they leave behind hold them until dropped. */
+START_TEST(test_release_heap_entries)
+{
+	size_t n = 3000;
+	procq_opts retry = { .retries = 2, .retry_delay = 0.01 };
+	procq_queue *q = new_queue(2, 0);
+	procq_group *g = procq_group_create(q, NULL, NULL);
+	procq_handle *h;
+	procq_summary *s;
+	struct gate gt;
+
+	gate_create(&gt);
+	ck_assert_int_eq(procq_start(q), 0);
+	for (int i = 0; i < 20; i++) {
+		ck_assert_int_eq(procq_submitf(q, "flaky", &retry, &h, "i", 2),
+		    0);
+		procq_handle_release(h);
+	}
+	ck_assert_int_eq(procq_join(q, 30), 0);
+	s = procq_results(q);
+	ck_assert_uint_eq(procq_summary_succeeded(s), 20);
+	procq_summary_free(s);
+
+	ck_assert_int_eq(procq_group_submitf(g, "gate", NULL, NULL, "s",
+	    gt.path), 0);
+	ck_assert_int_eq(procq_group_submitf(g, "gate", NULL, NULL, "s",
+	    gt.path), 0);
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_int_eq(procq_group_submitf(g, "ident", NULL, &h, "i",
+		    (int)i), 0);
+		procq_handle_release(h);
+	}
+	ck_assert_uint_ge(procq_group_cancel(g), n);
+	procq_group_free(g);
+	/* Entries of the freed tasks may still be in the ready heap. */
+	for (int i = 0; i < 10; i++)
+		submit_ok(q, "ident", NULL, "i", i);
+	gate_release(&gt);
+	ck_assert_int_eq(procq_join(q, 30), 0);
+	procq_free(q);
+	gate_destroy(&gt);
+}
+END_TEST
+
 /* After procq_clear_results(), the next run's summary has that run's
  * results alone. */
 START_TEST(test_clear_then_next_run)
@@ -486,6 +531,7 @@ lifetime_suite(void)
 	tcase_add_test(tc, test_release_with_callback);
 	tcase_add_test(tc, test_release_while_waited);
 	tcase_add_test(tc, test_release_not_polled);
+	tcase_add_test(tc, test_release_heap_entries);
 	tcase_add_test(tc, test_clear_then_next_run);
 	tcase_add_test(tc, test_release_future);
 	tcase_add_test(tc, test_free_mixed);
