@@ -356,6 +356,7 @@ int procq_handle_on_done(procq_handle *h, procq_done_fn fn, void *arg);
 int procq_handle_progress(procq_handle *h, const char *fmt, ...);
 size_t procq_handle_progress_data(procq_handle *h, void *buf, size_t size);
 bool procq_handle_is_future(const procq_handle *h);
+void procq_handle_release(procq_handle *h);
 
 /* Result: immutable record of how a task ended. */
 const char *procq_result_id(const procq_result *r);

@@ -74,6 +74,7 @@ dist_man_MANS += \
 	man/man3/procq_handle_on_done.3 \
 	man/man3/procq_handle_progress.3 \
 	man/man3/procq_handle_progress_data.3 \
+	man/man3/procq_handle_release.3 \
 	man/man3/procq_handle_result.3 \
 	man/man3/procq_handle_status.3 \
 	man/man3/procq_handle_value.3 \

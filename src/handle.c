@@ -1,6 +1,7 @@
 /*
- * The caller's view of one task.  Handles belong to the queue; every call
- * takes the queue's lock, so they are safe from any thread.
+ * The caller's view of one task.  Handles belong to the queue until the
+ * caller releases them; every call takes the queue's lock, so they are
+ * safe from any thread.
  */
 #include "config.h"
 
@@ -157,6 +158,31 @@ const char *
 procq_handle_name(const procq_handle *h)
 {
 	return h != NULL && !queue_forked(h->q) ? h->name : NULL;
+}
+
+/*
+ * The caller lets go of its handle.  The task is freed once it is final
+ * and nothing inside the queue still points at it; until then it runs on
+ * as before.  An unfinished future is cancelled: no one is left to
+ * complete it.
+ */
+void
+procq_handle_release(procq_handle *h)
+{
+	procq_queue *q;
+
+	/* In a forked child the handle is the parent's copy, and its lock
+	 * may have been held at the fork: leave it alone. */
+	if (h == NULL || queue_forked(h->q))
+		return;
+	q = h->q;
+	pthread_mutex_lock(&q->lock);
+	h->released = 1;
+	notify_forget(h);
+	if (h->future && h->place != PLACE_DONE)
+		task_cancel(h);
+	task_collect(h);
+	queue_unlock(q);
 }
 
 int

@@ -36,6 +36,7 @@ hook_push(procq_queue *q, enum hook_kind kind, procq_handle *h)
 	memset(ev, 0, sizeof *ev);
 	ev->kind = kind;
 	ev->handle = h;
+	task_hold(h);	/* until the hook has run */
 	loop_wake(q);
 	return ev;
 }
@@ -101,6 +102,7 @@ hook_progress(procq_handle *t, const char *data, size_t len)
 		return;
 	if ((ev->data = malloc(len)) == NULL) {
 		t->q->hooks.len--;	/* drop it whole */
+		task_unhold(t);
 		return;
 	}
 	memcpy(ev->data, data, len);
@@ -156,8 +158,8 @@ hook_call(const procq_config *cfg, struct hook_event *ev)
 
 /*
  * Runs the recorded hooks with q->lock released, then takes it back.
- * Handles stay valid meanwhile: they are freed only by procq_reset() and
- * procq_free(), which wait for hooks to be run.
+ * Handles stay valid meanwhile: each event holds its handle until it has
+ * run, and procq_reset() and procq_free() wait for hooks to be run.
  */
 void
 hook_run(procq_queue *q)
@@ -175,8 +177,10 @@ hook_run(procq_queue *q)
 		for (size_t i = 0; i < l.len; i++)
 			hook_call(&q->cfg, &l.events[i]);
 		hook_queue = outer;
-		free(l.events);
 		pthread_mutex_lock(&q->lock);
+		for (size_t i = 0; i < l.len; i++)
+			task_unhold(l.events[i].handle);
+		free(l.events);
 		q->hooks_running--;
 		pthread_cond_broadcast(&q->cond);
 	}
@@ -194,6 +198,7 @@ hook_discard(procq_queue *q)
 		free((char *)ev->error.message);
 		free((char *)ev->error.output);
 		free(ev->data);
+		task_unhold(ev->handle);
 	}
 	free(q->hooks.events);
 	memset(&q->hooks, 0, sizeof q->hooks);

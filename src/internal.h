@@ -100,11 +100,21 @@ struct procq_result {
 
 struct worker;
 
-/* One per submitted task, and kept small: a million may be queued.  The
- * argument bytes follow it in the same allocation. */
+/*
+ * One per submitted task, and kept small: a million may be queued.  The
+ * argument bytes follow it in the same allocation.
+ *
+ * A handle is freed before the queue only once nothing points at it: the
+ * caller released it, it is final, no worker's list has it, and holds is
+ * zero.  Every other pointer kept beyond a call is counted in holds: each
+ * heap entry (even one left behind), each pending hook event, each waiter
+ * watching it (procq_wait, iterators, groups).
+ */
 struct procq_handle {
 	procq_queue			*q;
 	TAILQ_ENTRY(procq_handle)	 all_link;
+	/* A worker's in-flight list, a gate's backlog, or, once the task
+	 * can be freed, q->dead: never two at once. */
 	TAILQ_ENTRY(procq_handle)	 worker_link;
 	uint64_t			 seq;		/* FIFO order in the heap */
 	uint64_t			 wire_id;
@@ -131,6 +141,7 @@ struct procq_handle {
 	procq_status			 status;
 	enum task_place			 place;
 	uint32_t			 args_len;
+	uint16_t			 holds;		/* see above */
 	unsigned			 admitted : 1;	/* counted by gate */
 	unsigned			 future : 1;
 	unsigned			 cancel_requested : 1;
@@ -140,6 +151,9 @@ struct procq_handle {
 	unsigned			 must_complete : 1;
 	unsigned			 detached : 1;
 	unsigned			 name_owned : 1;
+	unsigned			 released : 1;	/* the caller let go */
+	unsigned			 polled : 1;	/* in q->completions */
+	unsigned			 dead : 1;	/* in q->dead */
 	short				 slot;		/* on the worker's board,
 							 * or -1 */
 	char				 id[17];
@@ -255,6 +269,7 @@ struct procq_queue {
 	int			 spare_failures; /* spares dead before hello */
 
 	struct task_list	 tasks;		/* every handle, for free */
+	struct task_list	 dead;		/* to be freed by queue_reap() */
 	size_t			 outstanding;	/* submitted, not final */
 	uint64_t		 next_seq;
 	uint64_t		 next_id;
@@ -326,6 +341,9 @@ void task_cancel(procq_handle *t);
 void task_cancel_all(procq_queue *q, unsigned spare);
 procq_handle *task_ready_pop(procq_queue *q);
 procq_handle *task_delayed_top(procq_queue *q);
+void task_hold(procq_handle *t);
+void task_unhold(procq_handle *t);
+void task_collect(procq_handle *t);
 
 /* queue.c */
 bool queue_forked(const procq_queue *q);
@@ -333,6 +351,7 @@ procq_fail_policy queue_fail_policy(const procq_queue *q);
 int queue_start_locked(procq_queue *q);
 void queue_free_tasks(procq_queue *q);
 void queue_clear_results(procq_queue *q);
+void queue_reap(procq_queue *q);
 
 /* wait.c */
 int waiter_init(struct waiter *w);
@@ -348,6 +367,7 @@ void gates_free(procq_queue *q);
 
 /* notify.c */
 void notify_completion(procq_handle *t);
+void notify_forget(procq_handle *t);
 void notify_release(procq_queue *q);
 
 /* submit.c */

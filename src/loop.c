@@ -128,6 +128,7 @@ loop_leave(procq_queue *q)
 		if (!hook_pending(q))
 			break;
 	}
+	queue_reap(q);
 	q->in_callback = false;
 	q->now = 0;
 	if (q->external_base) {

@@ -20,8 +20,8 @@ notify_completion(procq_handle *t)
 	procq_queue *q = t->q;
 	uint64_t one = 1;
 
-	if (q->notify_fd < 0)
-		return;
+	if (q->notify_fd < 0 || t->released)
+		return;	/* no one to collect it, or no one wants it */
 	if (q->ncompletions == q->completions_cap) {
 		size_t cap = q->completions_cap ? q->completions_cap * 2 : 64;
 		procq_handle **c = realloc(q->completions, cap * sizeof *c);
@@ -32,11 +32,45 @@ notify_completion(procq_handle *t)
 		q->completions_cap = cap;
 	}
 	q->completions[q->ncompletions++] = t;
+	t->polled = 1;
 	if (q->ncompletions == 1) {
 		while (write(q->notify_fd, &one, sizeof one) < 0 &&
 		    errno == EINTR)
 			;
 	}
+}
+
+/* Nothing left to collect: the descriptor stops being readable. */
+static void
+notify_drain(procq_queue *q)
+{
+	uint64_t n;
+
+	if (q->notify_fd < 0)
+		return;
+	while (read(q->notify_fd, &n, sizeof n) < 0 && errno == EINTR)
+		;
+}
+
+/* A released handle waiting to be collected is taken back: it must not
+ * be handed out again.  Called with q->lock held. */
+void
+notify_forget(procq_handle *t)
+{
+	procq_queue *q = t->q;
+	size_t i;
+
+	if (!t->polled)
+		return;
+	t->polled = 0;
+	for (i = 0; i < q->ncompletions && q->completions[i] != t; i++)
+		;
+	if (i == q->ncompletions)
+		return;
+	memmove(q->completions + i, q->completions + i + 1,
+	    (q->ncompletions - i - 1) * sizeof *q->completions);
+	if (--q->ncompletions == 0)
+		notify_drain(q);
 }
 
 void
@@ -70,23 +104,22 @@ procq_notify_fd(procq_queue *q)
 size_t
 procq_poll(procq_queue *q, procq_handle **done, size_t max)
 {
-	uint64_t n;
 	size_t k;
 
 	if (q == NULL || (done == NULL && max > 0) || queue_forked(q))
 		return 0;
 	pthread_mutex_lock(&q->lock);
 	k = q->ncompletions < max ? q->ncompletions : max;
+	for (size_t i = 0; i < k; i++)
+		q->completions[i]->polled = 0;
 	if (k > 0) {
 		memcpy(done, q->completions, k * sizeof *done);
 		memmove(q->completions, q->completions + k,
 		    (q->ncompletions - k) * sizeof *done);
 		q->ncompletions -= k;
 	}
-	/* Nothing left: the descriptor stops being readable. */
-	if (q->ncompletions == 0 && q->notify_fd >= 0)
-		while (read(q->notify_fd, &n, sizeof n) < 0 && errno == EINTR)
-			;
+	if (q->ncompletions == 0)
+		notify_drain(q);
 	pthread_mutex_unlock(&q->lock);
 	return k;
 }

@@ -202,6 +202,7 @@ procq_create(const procq_config *config, int *err)
 	heap_init(&q->ready);
 	heap_init(&q->delayed);
 	TAILQ_INIT(&q->tasks);
+	TAILQ_INIT(&q->dead);
 	TAILQ_INIT(&q->gates);
 	q->notify_fd = -1;
 	msgpack_sbuffer_init(&q->sbuf);
@@ -298,7 +299,28 @@ queue_unlock(procq_queue *q)
 {
 	if (!q->thread_running && hook_pending(q) && !loop_on_thread(q))
 		hook_run(q);
+	queue_reap(q);
 	pthread_mutex_unlock(&q->lock);
+}
+
+/*
+ * Frees the tasks task_collect() listed.  Called with q->lock held, where
+ * no caller up the stack holds a task pointer it has not counted: at the
+ * end of an API call or of a loop callback.
+ */
+void
+queue_reap(procq_queue *q)
+{
+	procq_handle *t;
+
+	/* A listed task stays unused: nothing takes a new hold on a task
+	 * that is final and released. */
+	while ((t = TAILQ_FIRST(&q->dead)) != NULL) {
+		TAILQ_REMOVE(&q->dead, t, worker_link);
+		t->dead = 0;
+		TAILQ_REMOVE(&q->tasks, t, all_link);
+		task_free(t);
+	}
 }
 
 void
@@ -306,6 +328,7 @@ queue_free_tasks(procq_queue *q)
 {
 	procq_handle *t;
 
+	TAILQ_INIT(&q->dead);	/* its tasks are in q->tasks too */
 	while ((t = TAILQ_FIRST(&q->tasks)) != NULL) {
 		TAILQ_REMOVE(&q->tasks, t, all_link);
 		task_free(t);

@@ -47,8 +47,10 @@ task_ready_pop(procq_queue *q)
 		if (live) {
 			t->place = PLACE_NONE;
 			q->nready--;
-			return t;
 		}
+		task_unhold(t);
+		if (live)
+			return t;
 	}
 	return NULL;
 }
@@ -60,11 +62,33 @@ task_delayed_top(procq_queue *q)
 	const struct heap_entry *e;
 
 	while ((e = heap_top(&q->delayed)) != NULL) {
+		procq_handle *t = e->elem;
+
 		if (task_entry_delayed(e))
-			return e->elem;
+			return t;
 		heap_pop(&q->delayed);
+		task_unhold(t);
 	}
 	return NULL;
+}
+
+/* What heap_filter() keeps; a dropped entry no longer holds its task. */
+static bool
+task_keep_ready(const struct heap_entry *e)
+{
+	if (task_entry_ready(e))
+		return true;
+	task_unhold(e->elem);
+	return false;
+}
+
+static bool
+task_keep_delayed(const struct heap_entry *e)
+{
+	if (task_entry_delayed(e))
+		return true;
+	task_unhold(e->elem);
+	return false;
 }
 
 /* Left-behind entries are dropped once they outnumber the live ones: a
@@ -73,9 +97,53 @@ static void
 task_heaps_compact(procq_queue *q)
 {
 	if (q->ready.len > 1024 && q->ready.len > 2 * q->nready)
-		heap_filter(&q->ready, task_entry_ready);
+		heap_filter(&q->ready, task_keep_ready);
 	if (q->delayed.len > 1024 && q->delayed.len > 2 * q->ndelayed)
-		heap_filter(&q->delayed, task_entry_delayed);
+		heap_filter(&q->delayed, task_keep_delayed);
+}
+
+/* Nothing points at the task any more: see struct procq_handle. */
+static bool
+task_unused(const procq_handle *t)
+{
+	return t->released && t->place == PLACE_DONE && t->worker == NULL &&
+	    t->holds == 0;
+}
+
+/*
+ * Something keeps a pointer to the task beyond the call at hand: a heap
+ * entry, a pending hook, a waiter.  The count is small to keep handles
+ * small; one that would overflow sticks, and the task stays until the
+ * queue goes.  q->lock held.
+ */
+void
+task_hold(procq_handle *t)
+{
+	if (t->holds < UINT16_MAX)
+		t->holds++;
+}
+
+void
+task_unhold(procq_handle *t)
+{
+	if (t->holds == UINT16_MAX)
+		return;
+	t->holds--;
+	task_collect(t);
+}
+
+/*
+ * Lists a task nobody needs any more for queue_reap() to free.  It is not
+ * freed here: whoever let go of it last (a heap pop, task_finish(), an
+ * unlink) may still be looking at it.  q->lock held.
+ */
+void
+task_collect(procq_handle *t)
+{
+	if (t->dead || !task_unused(t))
+		return;
+	t->dead = 1;
+	TAILQ_INSERT_TAIL(&t->q->dead, t, worker_link);
 }
 
 /* A task's id: 16 lower-case hex digits, without printf's machinery (a
@@ -173,6 +241,7 @@ task_enqueue(procq_handle *t)
 	if (t->due > 0 && t->due > procq_clock_now()) {
 		if (heap_push(&q->delayed, t->due, t->seq, t) != 0)
 			return PROCQ_ENOMEM;
+		task_hold(t);
 		t->place = PLACE_DELAYED;
 		q->ndelayed++;
 		loop_wake(q);	/* the loop re-arms its delay timer */
@@ -180,6 +249,7 @@ task_enqueue(procq_handle *t)
 	}
 	if (heap_push(&q->ready, t->priority, t->seq, t) != 0)
 		return PROCQ_ENOMEM;
+	task_hold(t);
 	t->place = PLACE_READY;
 	q->nready++;
 	loop_wake(q);
@@ -243,6 +313,10 @@ task_unlink(procq_handle *t)
 	t->worker->ninflight--;
 	if (t->slot >= 0)
 		board_release(&t->worker->board, t->slot);
+	/* The reaper compares its head with the target: a task that left
+	 * can be neither, and its memory may go. */
+	if (t->worker->kill_target == t)
+		t->worker->kill_target = NULL;
 	t->slot = -1;
 	t->worker = NULL;
 	if (t->tombstone) {
@@ -250,6 +324,7 @@ task_unlink(procq_handle *t)
 		t->q->tombstones--;
 		pthread_cond_broadcast(&t->q->cond);
 	}
+	task_collect(t);
 }
 
 static int
@@ -322,10 +397,12 @@ task_finish(procq_handle *t, procq_status status,
 	waiter_notify_all(t);
 	notify_completion(t);
 	task_run_callbacks(t);
-	if (t->future)
-		return;
-	hook_complete(t);
-	if (t->status == PROCQ_FAILED && queue_fail_policy(q) == PROCQ_FAIL_FIRST)
+	if (!t->future)
+		hook_complete(t);
+	/* Released before it ended: its hooks hold it until they ran. */
+	task_collect(t);
+	if (!t->future && t->status == PROCQ_FAILED &&
+	    queue_fail_policy(q) == PROCQ_FAIL_FIRST)
 		task_cancel_all(q, CANCEL_SPARE_MUST_COMPLETE |
 		    CANCEL_SPARE_FUTURES);
 }

@@ -70,6 +70,8 @@ waiter_notify(struct waiter *w, size_t pos, procq_status status)
 	pthread_mutex_unlock(&w->lock);
 }
 
+/* The waiter holds h until it unwatches it, final or not: its owner
+ * (procq_wait, an iterator, a group) keeps the pointer. */
 void
 waiter_watch(struct waiter *w, procq_handle *h, size_t pos)
 {
@@ -77,6 +79,7 @@ waiter_watch(struct waiter *w, procq_handle *h, size_t pos)
 	struct waiter_link *l;
 
 	pthread_mutex_lock(&q->lock);
+	task_hold(h);
 	if (h->place == PLACE_DONE)
 		waiter_notify(w, pos, h->status);
 	else if ((l = malloc(sizeof *l)) != NULL) {
@@ -89,12 +92,15 @@ waiter_watch(struct waiter *w, procq_handle *h, size_t pos)
 	pthread_mutex_unlock(&q->lock);
 }
 
+/* Lets go of h: if the caller released it, it may be freed as soon as
+ * this returns. */
 void
 waiter_unwatch(struct waiter *w, procq_handle *h)
 {
+	procq_queue *q = h->q;
 	struct waiter_link **lp, *l;
 
-	pthread_mutex_lock(&h->q->lock);
+	pthread_mutex_lock(&q->lock);
 	for (lp = &h->waiters; (l = *lp) != NULL; lp = &l->next) {
 		if (l->waiter == w) {
 			*lp = l->next;
@@ -102,7 +108,9 @@ waiter_unwatch(struct waiter *w, procq_handle *h)
 			break;
 		}
 	}
-	pthread_mutex_unlock(&h->q->lock);
+	task_unhold(h);
+	queue_reap(q);
+	pthread_mutex_unlock(&q->lock);
 }
 
 /* Called by task_finish() with the queue's lock held. */
@@ -371,14 +379,18 @@ procq_iter_free(procq_iter *it, bool cancel_unfinished)
 		free(it);
 		return;
 	}
-	for (size_t i = 0; i < it->n; i++)
-		waiter_unwatch(&it->w, it->handles[i]);
+	/* Cancelled while still held: a released handle may go as soon as
+	 * it is unwatched. */
 	for (size_t i = 0; cancel_unfinished && i < it->n; i++) {
 		if (!it->returned[i])
 			procq_handle_cancel(it->handles[i]);
 	}
-	for (size_t i = 0; i < it->n; i++)
-		iter_hold(it->handles[i]->q, -1);
+	for (size_t i = 0; i < it->n; i++) {
+		procq_queue *q = it->handles[i]->q;
+
+		waiter_unwatch(&it->w, it->handles[i]);
+		iter_hold(q, -1);
+	}
 	waiter_release(&it->w);
 	free(it->handles);
 	free(it->returned);
