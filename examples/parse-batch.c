@@ -13,6 +13,8 @@
  * timeout per attempt and one retry.  A document that crashes or hangs its
  * worker fails alone; the program reports which inputs broke the parser and
  * how, and totals the good ones.
+ *
+ * Usage: parse-batch [SECONDS]   the timeout per attempt (default 0.4)
  */
 #define _GNU_SOURCE		/* strchrnul, asprintf */
 #include <ctype.h>
@@ -24,7 +26,7 @@
 #include <procq.h>
 
 #define NDOCS		20
-#define TIMEOUT		0.4	/* seconds per attempt */
+#define TIMEOUT		0.4	/* seconds per attempt, by default */
 #define DEEP		2000000	/* nesting of the deep document */
 
 /* Worker side: the parser, bugs included. */
@@ -148,18 +150,24 @@ make_doc(int i)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	procq_config config = { .workers = 4 };
 	/* Every kind of failure is retried, a ParseError too: procq cannot
 	 * tell which ones might go away. */
-	procq_opts opts = { .timeout = TIMEOUT, .retries = 1 };
+	procq_opts opts = { .timeout = argc > 1 ? atof(argv[1]) : TIMEOUT,
+	    .retries = 1 };
 	procq_handle *h[NDOCS];
 	procq_queue *q;
 	double amount, total = 0;
 	int64_t n, items = 0;
 	int err, good = 0, bad = 0;
 
+	if (!(opts.timeout > 0)) {
+		fprintf(stderr, "usage: parse-batch [SECONDS]: the timeout per "
+		    "attempt must be a positive number\n");
+		return 2;
+	}
 	/* The crashes are expected: leave no core files behind. */
 	setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 });
 	if ((q = procq_create(&config, &err)) == NULL ||
@@ -177,7 +185,7 @@ main(void)
 	if (err != 0)
 		goto out;
 	printf("parse-batch: %d documents, %.1f s per attempt, %d retry\n",
-	    NDOCS, TIMEOUT, opts.retries);
+	    NDOCS, opts.timeout, opts.retries);
 	fflush(stdout);		/* before procq_run() forks workers */
 	if ((err = procq_run(q, NULL, NULL)) != 0)
 		goto out;
