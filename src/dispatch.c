@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "trace.h"
 #include "clock.h"
 #include "sigpipe.h"
 
@@ -74,7 +75,7 @@ dispatch_encode_cancel(struct worker *w, procq_handle *t)
 static void
 dispatch_head_begin(struct worker *w, procq_handle *t)
 {
-	t->status = PROCQ_RUNNING;
+	task_move(t, TASK_RUNNING);
 	t->attempts++;
 	w->tail_len = 0;	/* its crash report starts here */
 	w->err_dropped = 0;
@@ -222,8 +223,8 @@ dispatch_pick(procq_queue *q)
 static void
 dispatch_link(struct worker *w, procq_handle *t)
 {
-	t->place = PLACE_WORKER;
 	t->worker = w;
+	task_move(t, TASK_SENT);
 	t->cancel_sent = 0;
 	/* A task sent ahead gets a slot on the board, so that it can be
 	 * taken back if the one before it runs long. */
@@ -717,6 +718,7 @@ dispatch_hello(struct worker *w, const struct wire_msg *msg)
 		return;
 	}
 	w->hello = true;
+	TRACE_WORKER(w, "said hello");
 	w->q->spawn_backoff = 0;
 	w->q->spawn_failures = 0;
 	if (TAILQ_FIRST(&w->inflight) != NULL &&

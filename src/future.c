@@ -29,7 +29,7 @@ procq_future_create(procq_queue *q, const char *name, int *err)
 		return NULL;
 	}
 	t->future = 1;
-	t->place = PLACE_FUTURE;
+	task_move(t, TASK_FUTURE);
 	pthread_mutex_lock(&q->lock);
 	t->wire_id = q->next_id++;
 	task_format_id(t);
@@ -53,7 +53,7 @@ future_finish(procq_handle *f, procq_status status, const procq_error *err,
 	if (queue_forked(q))
 		return PROCQ_EFORKED;
 	pthread_mutex_lock(&q->lock);
-	if (f->place == PLACE_DONE)
+	if (f->state == TASK_DONE)
 		rc = PROCQ_EDONE;
 	else
 		task_finish(f, status, err, value, len);

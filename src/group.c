@@ -47,7 +47,7 @@ gate_admit_or_hold(procq_handle *t)
 
 	if (gate->limit > 0 && gate->admitted >= gate->limit) {
 		TAILQ_INSERT_TAIL(&gate->backlog, t, worker_link);
-		t->place = PLACE_BACKLOG;
+		task_move(t, TASK_BACKLOG);
 		t->q->backlogged++;
 		return 0;
 	}
@@ -533,7 +533,7 @@ procq_group_cancel(procq_group *g)
 		return 0;
 	pthread_mutex_lock(&g->q->lock);
 	for (size_t i = 0; i < n; i++) {
-		if (hs[i]->place != PLACE_DONE && !hs[i]->cancel_requested) {
+		if (hs[i]->state != TASK_DONE && !hs[i]->cancel_requested) {
 			task_cancel(hs[i]);
 			k++;
 		}

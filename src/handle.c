@@ -29,15 +29,15 @@ procq_handle_wait(procq_handle *h, double timeout)
 	pthread_mutex_lock(&q->lock);
 	/* On the supervisor thread (a hook) nothing could finish the task
 	 * while we wait. */
-	if (h->place != PLACE_DONE && timeout != 0 && loop_on_thread(q)) {
+	if (h->state != TASK_DONE && timeout != 0 && loop_on_thread(q)) {
 		pthread_mutex_unlock(&q->lock);
 		return PROCQ_EDEADLK;
 	}
 	q->finish_waiters++;
-	while (h->place != PLACE_DONE && rc == 0)
+	while (h->state != TASK_DONE && rc == 0)
 		loop_wait(q, timeout >= 0 ? &deadline : NULL, &rc);
 	q->finish_waiters--;
-	rc = h->place == PLACE_DONE ? 0 : PROCQ_ETIMEDOUT;
+	rc = h->state == TASK_DONE ? 0 : PROCQ_ETIMEDOUT;
 	pthread_mutex_unlock(&q->lock);
 	return rc;
 }
@@ -50,7 +50,7 @@ procq_handle_done(procq_handle *h)
 	if (h == NULL || queue_forked(h->q))
 		return false;
 	pthread_mutex_lock(&h->q->lock);
-	done = h->place == PLACE_DONE;
+	done = h->state == TASK_DONE;
 	pthread_mutex_unlock(&h->q->lock);
 	return done;
 }
@@ -63,7 +63,7 @@ procq_handle_status(procq_handle *h)
 	if (h == NULL || queue_forked(h->q))
 		return PROCQ_PENDING;
 	pthread_mutex_lock(&h->q->lock);
-	status = h->status;
+	status = task_status(h);
 	pthread_mutex_unlock(&h->q->lock);
 	return status;
 }
@@ -77,7 +77,7 @@ procq_handle_result(procq_handle *h)
 	if (h == NULL || queue_forked(h->q))
 		return NULL;
 	pthread_mutex_lock(&h->q->lock);
-	r = h->place == PLACE_DONE ? h->result : NULL;
+	r = h->state == TASK_DONE ? h->result : NULL;
 	pthread_mutex_unlock(&h->q->lock);
 	return r;
 }
@@ -179,7 +179,7 @@ procq_handle_release(procq_handle *h)
 	pthread_mutex_lock(&q->lock);
 	h->released = 1;
 	notify_forget(h);
-	if (h->future && h->place != PLACE_DONE)
+	if (h->future && h->state != TASK_DONE)
 		task_cancel(h);
 	task_collect(h);
 	queue_unlock(q);
@@ -195,7 +195,7 @@ procq_handle_cancel(procq_handle *h)
 	if (queue_forked(h->q))
 		return PROCQ_EFORKED;
 	pthread_mutex_lock(&h->q->lock);
-	if (h->place == PLACE_DONE)
+	if (h->state == TASK_DONE)
 		rc = PROCQ_EDONE;
 	else
 		task_cancel(h);

@@ -21,19 +21,9 @@
 #include "hook.h"
 #include "rate.h"
 #include "registry.h"
+#include "state.h"
 #include "wire.h"
 #include "../worker/worker.h"
-
-/* Where an unfinished task lives: exactly one place at a time. */
-enum task_place {
-	PLACE_NONE = 0,
-	PLACE_READY,		/* in q->ready */
-	PLACE_DELAYED,		/* in q->delayed, waiting for a retry delay */
-	PLACE_WORKER,		/* in flight on t->worker */
-	PLACE_BACKLOG,		/* in t->gate's backlog: its group is full */
-	PLACE_FUTURE,		/* a future, waiting to be completed */
-	PLACE_DONE		/* finished: t->result is set */
-};
 
 /* Someone waiting for handles to finish (procq_wait, as_completed,
  * groups): told the position of each handle as it becomes final. */
@@ -138,8 +128,8 @@ struct procq_handle {
 	int				 priority;
 	int				 retries;
 	int				 attempts;
-	procq_status			 status;
-	enum task_place			 place;
+	enum task_state			 state;		/* only task_move() sets
+							 * it: see state.c */
 	uint32_t			 args_len;
 	uint16_t			 holds;		/* see above */
 	unsigned			 admitted : 1;	/* counted by gate */
@@ -232,6 +222,8 @@ struct procq_queue {
 	enum queue_state	 state;
 	bool			 closed;	/* no more submissions */
 	pid_t			 pid;		/* the creator's process */
+	bool			 trace;		/* PROCQ_DEBUG: see trace.c */
+	double			 trace_epoch;	/* the queue's creation */
 	unsigned		 forkgen;	/* its copy (forkgen.c): a
 						 * child forked from it may
 						 * not use the queue */

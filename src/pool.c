@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "trace.h"
 #include "clock.h"
 
 static void pool_reap(struct worker *w);
@@ -111,6 +112,7 @@ pool_promote_spare(struct worker *w)
 		return false;
 	spare->spare = false;
 	w->spare = true;
+	TRACE_WORKER(spare, "takes the place of worker %ld", (long)w->pid);
 	w->was_regular = true;
 	return true;
 }
@@ -365,6 +367,7 @@ pool_spawn(struct worker *w)
 	evutil_make_socket_nonblocking(w->to_fd);
 	evutil_make_socket_nonblocking(w->from_fd);
 	q->live_workers++;
+	TRACE_WORKER(w, "forked");
 	if (pool_events(w) != 0 || stderr_open(w) != 0) {
 		pool_kill(w, PROCQ_ERR_SPAWN, NULL, "out of memory");
 		return 0;	/* reaped through the usual path */
@@ -459,6 +462,7 @@ pool_dismiss(struct worker *w)
 {
 	struct timeval tv = procq_clock_timeval(2.0);
 
+	TRACE_WORKER(w, "dismissed after %d tasks", w->dispatched);
 	w->state = WORKER_DYING;
 	w->q->live_workers--;
 	pool_hand_over(w);
@@ -547,6 +551,7 @@ pool_kill(struct worker *w, procq_error_kind kind, procq_handle *target,
 	    kind == PROCQ_ERR_CANCELLED ? "Cancelled" :
 	    kind == PROCQ_ERR_SPAWN ? "SpawnError" : "ProtocolError");
 	snprintf(w->kill_message, sizeof w->kill_message, "%s", message);
+	TRACE_WORKER(w, "killed (%s): %s", w->kill_type, message);
 	evtimer_del(w->timeout_ev);
 	if (kind == PROCQ_ERR_PROTOCOL) {
 		event_del(w->read_ev);
@@ -567,6 +572,7 @@ pool_lost(struct worker *w)
 {
 	struct timeval tv = procq_clock_timeval(1.0);
 
+	TRACE_WORKER(w, "its pipe closed");
 	w->eof = true;
 	event_del(w->read_ev);
 	if (w->state == WORKER_LIVE)
@@ -663,7 +669,6 @@ pool_requeue(procq_handle *t, bool started)
 		return;
 	}
 	task_unplace(t);
-	t->status = t->attempts > 0 ? PROCQ_RETRYING : PROCQ_PENDING;
 	t->due = 0;
 	task_requeue(t);
 }
@@ -750,6 +755,21 @@ pool_note_death(struct worker *w, bool was_live)
 /* The worker has exited: read what it wrote before dying (a result in the
  * pipe wins over a cancel or timeout), reap it, settle its tasks. */
 static void
+pool_trace_reaped(const struct worker *w, int status)
+{
+	if (!w->q->trace)
+		return;
+	if (w->reaped_elsewhere)
+		trace_worker(w, "reaped by another part of the program");
+	else if (WIFSIGNALED(status))
+		trace_worker(w, "reaped: killed by signal %d (SIG%s)",
+		    WTERMSIG(status), sigabbrev_np(WTERMSIG(status)) != NULL ?
+		    sigabbrev_np(WTERMSIG(status)) : "?");
+	else
+		trace_worker(w, "reaped: exit status %d", WEXITSTATUS(status));
+}
+
+static void
 pool_reap(struct worker *w)
 {
 	procq_queue *q = w->q;
@@ -762,6 +782,7 @@ pool_reap(struct worker *w)
 		dispatch_drain(w);
 	stderr_drain(w);
 	w->reaped_elsewhere = !pool_wait(w, &status, &ru);
+	pool_trace_reaped(w, status);
 	if (was_live && w->state == WORKER_LIVE)
 		q->live_workers--;
 	w->state = WORKER_DYING;

@@ -19,6 +19,7 @@
 #include <linux/capability.h>
 
 #include "internal.h"
+#include "trace.h"
 #include "clock.h"
 #include "forkgen.h"
 
@@ -193,6 +194,8 @@ procq_create(const procq_config *config, int *err)
 		return NULL;
 	}
 	q->pid = getpid();
+	q->trace = trace_wanted();
+	q->trace_epoch = procq_clock_now();
 	q->forkgen = forkgen_current();
 	q->wake_fd = -1;
 	q->run_started = procq_clock_now();

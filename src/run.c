@@ -233,7 +233,7 @@ cancel_futures(procq_queue *q)
 	procq_handle *t;
 
 	TAILQ_FOREACH(t, &q->tasks, all_link) {
-		if (t->future && t->place != PLACE_DONE)
+		if (t->future && t->state != TASK_DONE)
 			task_cancel(t);
 	}
 }

@@ -21,7 +21,7 @@ task_entry_ready(const struct heap_entry *e)
 {
 	const procq_handle *t = e->elem;
 
-	return t->place == PLACE_READY && t->seq == e->seq;
+	return t->state == TASK_READY && t->seq == e->seq;
 }
 
 static bool
@@ -29,7 +29,7 @@ task_entry_delayed(const struct heap_entry *e)
 {
 	const procq_handle *t = e->elem;
 
-	return t->place == PLACE_DELAYED && t->seq == e->seq;
+	return t->state == TASK_DELAYED && t->seq == e->seq;
 }
 
 /* The next ready task, lowest priority value first, FIFO within one;
@@ -45,7 +45,7 @@ task_ready_pop(procq_queue *q)
 
 		heap_pop(&q->ready);
 		if (live) {
-			t->place = PLACE_NONE;
+			task_move(t, TASK_LOOSE);
 			q->nready--;
 		}
 		task_unhold(t);
@@ -106,7 +106,7 @@ task_heaps_compact(procq_queue *q)
 static bool
 task_unused(const procq_handle *t)
 {
-	return t->released && t->place == PLACE_DONE && t->worker == NULL &&
+	return t->released && t->state == TASK_DONE && t->worker == NULL &&
 	    t->holds == 0;
 }
 
@@ -196,7 +196,6 @@ task_new(procq_queue *q, const struct registry_entry *entry,
 	t->timeout = opts->timeout;
 	t->must_complete = opts->must_complete;
 	t->detached = opts->detached;
-	t->status = PROCQ_PENDING;
 	t->slot = -1;
 	if (opts->delay > 0)
 		t->due = procq_clock_now() + opts->delay;
@@ -242,7 +241,7 @@ task_enqueue(procq_handle *t)
 		if (heap_push(&q->delayed, t->due, t->seq, t) != 0)
 			return PROCQ_ENOMEM;
 		task_hold(t);
-		t->place = PLACE_DELAYED;
+		task_move(t, TASK_DELAYED);
 		q->ndelayed++;
 		loop_wake(q);	/* the loop re-arms its delay timer */
 		return 0;
@@ -250,7 +249,7 @@ task_enqueue(procq_handle *t)
 	if (heap_push(&q->ready, t->priority, t->seq, t) != 0)
 		return PROCQ_ENOMEM;
 	task_hold(t);
-	t->place = PLACE_READY;
+	task_move(t, TASK_READY);
 	q->nready++;
 	loop_wake(q);
 	return 0;
@@ -281,25 +280,26 @@ task_requeue(procq_handle *t)
 void
 task_unplace(procq_handle *t)
 {
-	switch (t->place) {
-	case PLACE_READY:
+	switch (t->state) {
+	case TASK_READY:
 		t->q->nready--;
 		break;
-	case PLACE_DELAYED:
+	case TASK_DELAYED:
 		t->q->ndelayed--;
 		break;
-	case PLACE_WORKER:
+	case TASK_SENT:
+	case TASK_RUNNING:
 		if (!t->tombstone)
 			task_unlink(t);
 		break;
-	case PLACE_BACKLOG:
+	case TASK_BACKLOG:
 		TAILQ_REMOVE(&t->gate->backlog, t, worker_link);
 		t->q->backlogged--;
 		break;
 	default:
 		break;
 	}
-	t->place = PLACE_NONE;
+	task_move(t, TASK_LOOSE);
 	task_heaps_compact(t->q);
 }
 
@@ -373,17 +373,14 @@ task_finish(procq_handle *t, procq_status status,
 		.exit_status = -1, .signal = -1
 	};
 
-	if (t->place == PLACE_DONE)
+	if (t->state == TASK_DONE)
 		return;
 	task_unplace(t);
-	t->place = PLACE_DONE;
-	t->status = status;
 	t->result = result_new(t, status, err, value, value_len, duration);
-	if (t->result == NULL) {
-		t->status = PROCQ_FAILED;
+	if (t->result == NULL)
 		t->result = result_new(t, PROCQ_FAILED, &nomem, NULL, 0,
 		    duration);
-	}
+	task_move(t, TASK_DONE);
 	if (!t->future) {
 		if (t->result != NULL && queue_grow_results(q) == 0)
 			q->results[q->nresults++] = result_ref(t->result);
@@ -401,7 +398,7 @@ task_finish(procq_handle *t, procq_status status,
 		hook_complete(t);
 	/* Released before it ended: its hooks hold it until they ran. */
 	task_collect(t);
-	if (!t->future && t->status == PROCQ_FAILED &&
+	if (!t->future && task_status(t) == PROCQ_FAILED &&
 	    queue_fail_policy(q) == PROCQ_FAIL_FIRST)
 		task_cancel_all(q, CANCEL_SPARE_MUST_COMPLETE |
 		    CANCEL_SPARE_FUTURES);
@@ -427,7 +424,6 @@ task_attempt_failed(procq_handle *t, const procq_error *err)
 	hook_retry(t, err);
 	delay = t->retry_delay * pow(t->backoff, t->attempts - 1);
 	t->due = delay > 0 ? procq_clock_now() + delay : 0;
-	t->status = PROCQ_RETRYING;
 	t->seq = t->q->next_seq++;
 	task_requeue(t);
 }
@@ -441,14 +437,16 @@ task_attempt_failed(procq_handle *t, const procq_error *err)
 void
 task_cancel(procq_handle *t)
 {
-	if (t->place == PLACE_WORKER && TAILQ_FIRST(&t->worker->inflight) == t) {
+	bool on_worker = t->state == TASK_SENT || t->state == TASK_RUNNING;
+
+	if (on_worker && TAILQ_FIRST(&t->worker->inflight) == t) {
 		if (!t->cancel_requested) {
 			t->cancel_requested = 1;
 			loop_wake(t->q);
 		}
 		return;
 	}
-	if (t->place == PLACE_WORKER) {
+	if (on_worker) {
 		t->tombstone = 1;
 		t->q->tombstones++;
 		loop_wake(t->q);
@@ -465,7 +463,7 @@ task_cancel_all(procq_queue *q, unsigned spare)
 
 	/* Cancelling finishes tasks but leaves them in q->tasks. */
 	TAILQ_FOREACH(t, &q->tasks, all_link) {
-		if (t->place == PLACE_DONE)
+		if (t->state == TASK_DONE)
 			continue;
 		if ((spare & CANCEL_SPARE_MUST_COMPLETE) && t->must_complete)
 			continue;

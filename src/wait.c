@@ -80,15 +80,15 @@ waiter_watch(struct waiter *w, procq_handle *h, size_t pos)
 
 	pthread_mutex_lock(&q->lock);
 	task_hold(h);
-	if (h->place == PLACE_DONE)
-		waiter_notify(w, pos, h->status);
+	if (h->state == TASK_DONE)
+		waiter_notify(w, pos, task_status(h));
 	else if ((l = malloc(sizeof *l)) != NULL) {
 		l->waiter = w;
 		l->pos = pos;
 		l->next = h->waiters;
 		h->waiters = l;
 	} else
-		waiter_notify(w, pos, h->status);	/* better early than never */
+		waiter_notify(w, pos, task_status(h));	/* better early than never */
 	pthread_mutex_unlock(&q->lock);
 }
 
@@ -121,7 +121,7 @@ waiter_notify_all(procq_handle *t)
 
 	for (l = t->waiters; l != NULL; l = next) {
 		next = l->next;
-		waiter_notify(l->waiter, l->pos, t->status);
+		waiter_notify(l->waiter, l->pos, task_status(t));
 		free(l);
 	}
 	t->waiters = NULL;
@@ -414,7 +414,7 @@ procq_handle_on_done(procq_handle *h, procq_done_fn fn, void *arg)
 	cb->arg = arg;
 	cb->next = NULL;
 	pthread_mutex_lock(&q->lock);
-	if (h->place != PLACE_DONE) {
+	if (h->state != TASK_DONE) {
 		for (tail = &h->callbacks; *tail != NULL; tail = &(*tail)->next)
 			;
 		*tail = cb;
