@@ -144,21 +144,23 @@ check_state(procq_queue *q, struct worker *w)
 		n++;
 		CHECK(t->worker == w);
 		if (t->tombstone)
-			CHECK(t->place == PLACE_DONE);
+			CHECK(t->state == TASK_DONE);
 		else
-			CHECK(t->place == PLACE_WORKER);
+			CHECK(t->state == TASK_SENT ||
+			    t->state == TASK_RUNNING);
 	}
 	CHECK(n == w->ninflight);
 	TAILQ_FOREACH(t, &q->tasks, all_link) {
 		if (t->tombstone)
 			tombstones++;
-		if (t->place != PLACE_DONE)
+		if (t->state != TASK_DONE)
 			outstanding++;
-		if (t->place == PLACE_WORKER || t->tombstone)
+		if (t->state == TASK_SENT || t->state == TASK_RUNNING ||
+		    t->tombstone)
 			CHECK(t->worker == w);
 		else
 			CHECK(t->worker == NULL);
-		CHECK((t->place == PLACE_DONE) == (t->result != NULL));
+		CHECK((t->state == TASK_DONE) == (t->result != NULL));
 	}
 	CHECK(tombstones == q->tombstones);
 	CHECK(outstanding == q->outstanding);
@@ -186,8 +188,8 @@ teardown(procq_queue *q, struct worker *w)
 
 	while ((t = TAILQ_FIRST(&w->inflight)) != NULL) {
 		task_unlink(t);
-		if (t->place == PLACE_WORKER)
-			t->place = PLACE_NONE;
+		if (t->state == TASK_SENT || t->state == TASK_RUNNING)
+			task_move(t, TASK_LOOSE);
 	}
 	CHECK(q->tombstones == 0);
 	w->pid = 0;	/* not ours to reap */
