@@ -62,7 +62,7 @@ gate_admit_or_hold(procq_handle *t)
 }
 
 /* A task that cannot be queued is finished here, which comes back to
- * gate_finished(): gate->releasing tells it to leave the rest to this
+ * gate_task_final(): gate->releasing tells it to leave the rest to this
  * loop, and the gate to this function's caller. */
 static void
 gate_release(struct group_gate *gate)
@@ -90,13 +90,15 @@ gate_reclaim(procq_queue *q, struct group_gate *gate)
 	free(gate);
 }
 
-/* A task of the gate is final: its place goes to the next one, and it
- * no longer points at the gate, which may then go. */
+/* A task of a gate is final: its place goes to the next one, and it no
+ * longer points at the gate, which may then go.  A final-task listener. */
 void
-gate_finished(procq_handle *t)
+gate_task_final(procq_handle *t)
 {
 	struct group_gate *gate = t->gate;
 
+	if (gate == NULL)
+		return;
 	t->gate = NULL;
 	if (t->admitted) {
 		t->admitted = 0;

@@ -48,12 +48,29 @@ hook_start(procq_handle *t)
 		hook_push(t->q, HOOK_START, t);
 }
 
+/* Done callbacks run like hooks: later, without the lock. */
+static void
+hook_callbacks(procq_handle *t)
+{
+	struct done_cb *cb, *next;
+
+	for (cb = t->callbacks; cb != NULL; cb = next) {
+		next = cb->next;
+		hook_done(t, cb->fn, cb->arg);
+		free(cb);
+	}
+	t->callbacks = NULL;
+}
+
+/* The task's done callbacks, then the queue's on_complete hook (not for a
+ * future), are recorded to run: a final-task listener. */
 void
-hook_complete(procq_handle *t)
+hook_task_final(procq_handle *t)
 {
 	struct hook_event *ev;
 
-	if (t->q->cfg.on_complete == NULL || t->result == NULL)
+	hook_callbacks(t);
+	if (t->future || t->q->cfg.on_complete == NULL || t->result == NULL)
 		return;
 	if ((ev = hook_push(t->q, HOOK_COMPLETE, t)) != NULL)
 		ev->result = result_ref(t->result);

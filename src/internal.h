@@ -90,6 +90,9 @@ struct procq_result {
 
 struct worker;
 
+/* How many modules may listen for final tasks (task_listen()). */
+#define TASK_LISTENERS_MAX	8
+
 /*
  * One per submitted task, and kept small: a million may be queued.  The
  * argument bytes follow it in the same allocation.
@@ -288,6 +291,11 @@ struct procq_queue {
 	size_t			 completions_cap;
 	bool			 external_base;	/* cfg.event_base */
 
+	/* Told that a task is final: see task_listen(). */
+	void			(*final_listeners[TASK_LISTENERS_MAX])
+				    (procq_handle *);
+	int			 nfinal_listeners;
+
 	msgpack_sbuffer		 sbuf;		/* frames being built */
 	msgpack_zone		 zone;		/* frames being decoded */
 };
@@ -336,6 +344,7 @@ procq_handle *task_delayed_top(procq_queue *q);
 void task_hold(procq_handle *t);
 void task_unhold(procq_handle *t);
 void task_collect(procq_handle *t);
+void task_listen(procq_queue *q, void (*fn)(procq_handle *t));
 
 /* queue.c */
 bool queue_forked(const procq_queue *q);
@@ -350,15 +359,18 @@ int waiter_init(struct waiter *w);
 void waiter_release(struct waiter *w);
 void waiter_watch(struct waiter *w, procq_handle *h, size_t pos);
 void waiter_unwatch(struct waiter *w, procq_handle *h);
-void waiter_notify_all(procq_handle *t);
+void waiter_task_final(procq_handle *t);
 
 /* group.c */
 int gate_admit_or_hold(procq_handle *t);
-void gate_finished(procq_handle *t);
+void gate_task_final(procq_handle *t);
 void gates_free(procq_queue *q);
 
+/* run.c */
+void run_task_final(procq_handle *t);
+
 /* notify.c */
-void notify_completion(procq_handle *t);
+void notify_task_final(procq_handle *t);
 void notify_forget(procq_handle *t);
 void notify_release(procq_queue *q);
 
@@ -380,7 +392,7 @@ void tuple_buf_release(struct tuple_buf *tb);
 
 /* hook.c */
 void hook_start(procq_handle *t);
-void hook_complete(procq_handle *t);
+void hook_task_final(procq_handle *t);
 void hook_retry(procq_handle *t, const procq_error *err);
 void hook_done(procq_handle *t, procq_done_fn fn, void *arg);
 void hook_progress(procq_handle *t, const char *data, size_t len);
@@ -394,7 +406,7 @@ int loop_start(procq_queue *q);
 void loop_wake(procq_queue *q);
 bool loop_in_callback(const procq_queue *q);
 double loop_now(procq_queue *q);
-void loop_signal_finished(procq_queue *q);
+void loop_task_final(procq_handle *t);
 void loop_stop(procq_queue *q);
 void loop_after(procq_queue *q);
 void loop_leave(procq_queue *q);

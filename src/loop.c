@@ -197,10 +197,15 @@ loop_now(procq_queue *q)
 }
 
 /* Tells threads waiting on q->cond that tasks finished: once per
- * callback, however many finished in it. */
+ * callback, however many finished in it.  Runs and joins wait for the
+ * last task only: they are not woken for each.  A final-task listener. */
 void
-loop_signal_finished(procq_queue *q)
+loop_task_final(procq_handle *t)
 {
+	procq_queue *q = t->q;
+
+	if (q->finish_waiters == 0 && q->outstanding > 0)
+		return;
 	if (loop_in_callback(q))
 		q->finish_pending = true;
 	else

@@ -13,9 +13,9 @@
 
 #include "internal.h"
 
-/* Called by task_finish() with q->lock held. */
+/* A final task is queued for procq_poll(): a final-task listener. */
 void
-notify_completion(procq_handle *t)
+notify_task_final(procq_handle *t)
 {
 	procq_queue *q = t->q;
 	uint64_t one = 1;

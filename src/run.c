@@ -11,6 +11,17 @@
 #include "internal.h"
 #include "clock.h"
 
+/* Under fail-first, a failed task cancels every other one but those that
+ * must complete and futures: a final-task listener. */
+void
+run_task_final(procq_handle *t)
+{
+	if (!t->future && task_status(t) == PROCQ_FAILED &&
+	    queue_fail_policy(t->q) == PROCQ_FAIL_FIRST)
+		task_cancel_all(t->q, CANCEL_SPARE_MUST_COMPLETE |
+		    CANCEL_SPARE_FUTURES);
+}
+
 /* True when the run is over: finite runs end when nothing is left,
  * infinite ones when the queue is also closed. */
 static bool

@@ -343,20 +343,6 @@ queue_grow_results(procq_queue *q)
 	return 0;
 }
 
-/* Done callbacks run like hooks: later, without the lock. */
-static void
-task_run_callbacks(procq_handle *t)
-{
-	struct done_cb *cb, *next;
-
-	for (cb = t->callbacks; cb != NULL; cb = next) {
-		next = cb->next;
-		hook_done(t, cb->fn, cb->arg);
-		free(cb);
-	}
-	t->callbacks = NULL;
-}
-
 /*
  * The one place a task is finished: it leaves wherever it was, gets its
  * result, and waiters are woken.  Called with q->lock held.
@@ -386,22 +372,23 @@ task_finish(procq_handle *t, procq_status status,
 			q->results[q->nresults++] = result_ref(t->result);
 		q->outstanding--;
 	}
-	if (t->gate != NULL)
-		gate_finished(t);
-	/* Runs and joins wait for the last task only: not woken for each. */
-	if (q->finish_waiters > 0 || q->outstanding == 0)
-		loop_signal_finished(q);
-	waiter_notify_all(t);
-	notify_completion(t);
-	task_run_callbacks(t);
-	if (!t->future)
-		hook_complete(t);
+	for (int i = 0; i < q->nfinal_listeners; i++)
+		q->final_listeners[i](t);
 	/* Released before it ended: its hooks hold it until they ran. */
 	task_collect(t);
-	if (!t->future && task_status(t) == PROCQ_FAILED &&
-	    queue_fail_policy(q) == PROCQ_FAIL_FIRST)
-		task_cancel_all(q, CANCEL_SPARE_MUST_COMPLETE |
-		    CANCEL_SPARE_FUTURES);
+}
+
+/*
+ * Modules above this one hear that a task became final through the
+ * listeners they register here, called in the order registered, with
+ * q->lock held, once per task.  The task has its result and has left
+ * every place; a listener may finish or cancel other tasks.
+ */
+void
+task_listen(procq_queue *q, void (*fn)(procq_handle *t))
+{
+	if (q->nfinal_listeners < TASK_LISTENERS_MAX)
+		q->final_listeners[q->nfinal_listeners++] = fn;
 }
 
 /* An attempt failed: retry it under its policy, or finish it failed. */

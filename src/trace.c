@@ -4,7 +4,7 @@
  * mix, and nothing goes through the caller's stdio buffers:
  *
  *   procq 4711 +0.001234 task 0000000000000003 square: ready -> sent (worker 4713)
- *   procq 4711 +0.004210 worker 4713: died: worker died: SIGSEGV
+ *   procq 4711 +0.004210 worker 4713: reaped: killed by signal 11 (SIGSEGV)
  *
  * The number after "procq" is the caller's process, the time is seconds
  * since the queue was created.  Called only with q->lock held or on the

@@ -113,9 +113,10 @@ waiter_unwatch(struct waiter *w, procq_handle *h)
 	pthread_mutex_unlock(&q->lock);
 }
 
-/* Called by task_finish() with the queue's lock held. */
+/* Everyone waiting for the task hears it is final: a final-task
+ * listener. */
 void
-waiter_notify_all(procq_handle *t)
+waiter_task_final(procq_handle *t)
 {
 	struct waiter_link *l, *next;
 
