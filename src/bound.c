@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "queue.h"
+#include "submit.h"
 
 struct procq_bound {
 	procq_queue	*q;

@@ -13,7 +13,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "dispatch.h"
+#include "loop.h"
+#include "pool.h"
+#include "queue.h"
+#include "wire.h"
 #include "trace.h"
 #include "clock.h"
 #include "sigpipe.h"

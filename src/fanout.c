@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "loop.h"
+#include "queue.h"
+#include "result.h"
 
 int
 procq_map(procq_queue *q, const char *name, const procq_args *args,

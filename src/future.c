@@ -10,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "loop.h"
+#include "pack.h"
+#include "queue.h"
+#include "wire.h"
 
 procq_handle *
 procq_future_create(procq_queue *q, const char *name, int *err)

@@ -11,8 +11,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "group.h"
+#include "loop.h"
+#include "queue.h"
+#include "result.h"
+#include "submit.h"
+#include "wait.h"
 #include "clock.h"
+
+/* A group's admission control: concurrency and rate.  Owned by the queue,
+ * since its tasks may outlive the procq_group; freed once the group is
+ * freed and no unfinished task points at it (a final task never does). */
+struct group_gate {
+	TAILQ_ENTRY(group_gate)	 link;
+	int			 limit;		/* 0 = no limit */
+	int			 admitted;
+	bool			 orphaned;	/* its group was freed */
+	bool			 releasing;	/* in gate_release() */
+	struct rate_gate	 rate;
+	TAILQ_HEAD(, procq_handle) backlog;
+};
 
 /* g->w.lock also guards handles, n, cap and next: groups may be used from
  * several threads at once. */
@@ -88,6 +106,14 @@ gate_reclaim(procq_queue *q, struct group_gate *gate)
 		return;
 	TAILQ_REMOVE(&q->gates, gate, link);
 	free(gate);
+}
+
+/* A task leaves its gate's backlog without being admitted (task_unplace()). */
+void
+gate_leave_backlog(procq_handle *t)
+{
+	TAILQ_REMOVE(&t->gate->backlog, t, worker_link);
+	t->q->backlogged--;
 }
 
 /* A task of a gate is final: its place goes to the next one, and it no

@@ -9,7 +9,10 @@
 #include <math.h>
 #include <string.h>
 
-#include "internal.h"
+#include "loop.h"
+#include "notify.h"
+#include "queue.h"
+#include "result.h"
 #include "clock.h"
 
 int

@@ -3,7 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "hook.h"
+#include "loop.h"
+#include "queue.h"
+#include "result.h"
 
 /*
  * The queue whose hooks this thread is running, if any: calls that would

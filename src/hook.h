@@ -34,4 +34,14 @@ struct hook_list {
 	size_t			 cap;
 };
 
+void hook_start(procq_handle *t);
+void hook_task_final(procq_handle *t);
+void hook_retry(procq_handle *t, const procq_error *err);
+void hook_done(procq_handle *t, procq_done_fn fn, void *arg);
+void hook_progress(procq_handle *t, const char *data, size_t len);
+bool hook_pending(const procq_queue *q);
+bool hook_on_this_thread(const procq_queue *q);
+void hook_run(procq_queue *q);
+void hook_discard(procq_queue *q);
+
 #endif

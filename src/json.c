@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "result.h"
 #include "jsonstr.h"
 
 static void

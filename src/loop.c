@@ -13,7 +13,10 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "dispatch.h"
+#include "loop.h"
+#include "pool.h"
+#include "queue.h"
 #include "clock.h"
 
 /* True on the supervisor thread, and on a thread running this queue's

@@ -11,7 +11,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "notify.h"
+#include "queue.h"
 
 /* A final task is queued for procq_poll(): a final-task listener. */
 void

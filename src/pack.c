@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "pack.h"
+#include "task.h"
 
 /* Number of conversions in fmt, or -1 if it holds an unknown character. */
 int

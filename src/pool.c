@@ -16,9 +16,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "dispatch.h"
+#include "loop.h"
+#include "pool.h"
+#include "queue.h"
 #include "trace.h"
 #include "clock.h"
+#include "../worker/worker.h"
 
 static void pool_reap(struct worker *w);
 

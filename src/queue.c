@@ -18,7 +18,15 @@
 
 #include <linux/capability.h>
 
-#include "internal.h"
+#include "group.h"
+#include "loop.h"
+#include "notify.h"
+#include "pool.h"
+#include "queue.h"
+#include "result.h"
+#include "run.h"
+#include "wait.h"
+#include "wire.h"
 #include "trace.h"
 #include "clock.h"
 #include "forkgen.h"

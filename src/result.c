@@ -8,8 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
-#include "clock.h"
+#include "loop.h"
+#include "result.h"
+#include "task.h"
 
 static size_t
 result_strlen(const char *s)

@@ -8,7 +8,11 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "internal.h"
+#include "loop.h"
+#include "pool.h"
+#include "queue.h"
+#include "result.h"
+#include "run.h"
 #include "clock.h"
 
 /* Under fail-first, a failed task cancels every other one but those that

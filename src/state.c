@@ -17,8 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "internal.h"
+#include "queue.h"
+#include "state.h"
 #include "trace.h"
+#include "result.h"
 
 #define TO(s)	(1u << (s))
 

@@ -22,7 +22,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "pool.h"
+#include "queue.h"
 #include "sigpipe.h"
 
 /* Room after the tail for the line that says what was dropped. */

@@ -8,7 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "dispatch.h"
+#include "group.h"
+#include "loop.h"
+#include "pack.h"
+#include "queue.h"
+#include "submit.h"
+#include "wire.h"
 #include "clock.h"
 
 static int

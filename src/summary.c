@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "result.h"
 
 struct procq_summary {
 	procq_result	**results;

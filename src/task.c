@@ -11,8 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "loop.h"
+#include "pool.h"
+#include "queue.h"
+#include "result.h"
+#include "task.h"
 #include "clock.h"
+#include "group.h"
 
 /* Is this heap entry still where its task waits?  The entries of tasks
  * that left stay behind until they surface (heap.h). */
@@ -293,8 +298,7 @@ task_unplace(procq_handle *t)
 			task_unlink(t);
 		break;
 	case TASK_BACKLOG:
-		TAILQ_REMOVE(&t->gate->backlog, t, worker_link);
-		t->q->backlogged--;
+		gate_leave_backlog(t);
 		break;
 	default:
 		break;

@@ -19,7 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "pool.h"
+#include "queue.h"
 #include "clock.h"
 #include "trace.h"
 

@@ -13,7 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "loop.h"
+#include "queue.h"
+#include "wait.h"
 #include "clock.h"
 #include "forkgen.h"
 

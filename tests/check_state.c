@@ -14,7 +14,10 @@
 
 #include <check.h>
 
-#include "../src/internal.h"
+#include "../src/pool.h"
+#include "../src/queue.h"
+#include "../src/result.h"
+#include "../src/task.h"
 #include "../src/trace.h"
 
 /* A handle and a queue with only the fields state.c and trace.c read. */

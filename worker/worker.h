@@ -10,6 +10,7 @@
 
 #include "procq.h"
 #include "../src/board.h"
+#include "../src/pack.h"
 #include "../src/registry.h"
 
 /* Fixed descriptors of a worker: tasks arrive on 3, results leave on 4. */
@@ -50,9 +51,6 @@ struct procq_call {
 	size_t			 max_frame;
 	bool			 can_report;	/* progress: tasks only */
 };
-
-/* src/pack.c */
-int procq_format_count(const char *fmt);
 
 /* limits.c */
 void limits_apply(const struct worker_ctx *ctx);

@@ -1,0 +1,131 @@
+/*
+ * The queue (queue.c): the engine's state, owned by the queue and
+ * guarded by q->lock (see HACKING.md for who takes it when).
+ */
+#ifndef PROCQ_QUEUE_H
+#define PROCQ_QUEUE_H
+
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <event2/event.h>
+#include <msgpack.h>
+
+#include "procq.h"
+#include "heap.h"
+#include "hook.h"
+#include "rate.h"
+#include "registry.h"
+#include "task.h"
+
+struct worker;
+
+enum queue_state {
+	QUEUE_NEW = 0,
+	QUEUE_STARTED,
+	QUEUE_STOPPING,		/* workers told to stop; loop about to end */
+	QUEUE_STOPPED
+};
+
+struct procq_queue {
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 cond;		/* a task finished; state moved */
+	procq_config		 cfg;
+	struct registry		 registry;
+	enum queue_state	 state;
+	bool			 closed;	/* no more submissions */
+	pid_t			 pid;		/* the creator's process */
+	bool			 trace;		/* PROCQ_DEBUG: see trace.c */
+	double			 trace_epoch;	/* the queue's creation */
+	unsigned		 forkgen;	/* its copy (forkgen.c): a
+						 * child forked from it may
+						 * not use the queue */
+
+	struct event_base	*base;
+	pthread_t		 thread;
+	atomic_bool		 thread_running;
+	int			 wake_fd;
+	bool			 wake_pending;
+	bool			 in_callback;	/* the loop is in a callback */
+	bool			 finish_pending; /* q->cond to be broadcast */
+	int			 finish_waiters; /* threads woken by any finish */
+	double			 now;		/* loop_now(), or 0 */
+	struct event		*wake_ev;
+	struct event		*delay_ev;	/* earliest retry in q->delayed */
+	struct event		*spawn_ev;	/* retry after a failed fork */
+	struct event		*stall_ev;	/* look for stalled heads */
+	bool			 stall_armed;
+	int			 spawn_failures;
+	double			 spawn_backoff;	/* after a failed initializer */
+	double			 spawn_after;	/* no spawn before this time */
+	bool			 prewarmed;	/* the first workers were started */
+	struct rate_gate	 rate;
+	struct event		*rate_ev;	/* the gate reopens */
+
+	struct heap		 ready;		/* by priority, then FIFO */
+	struct heap		 delayed;	/* by due time */
+	size_t			 nready;	/* live entries of each */
+	size_t			 ndelayed;
+	struct worker		*workers;
+	int			 nworkers;
+	int			 live_workers;
+	double			 task_time;	/* average attempt, seconds */
+	bool			 want_spare;	/* a worker has died */
+	int			 spare_failures; /* spares dead before hello */
+
+	struct task_list	 tasks;		/* every handle, for free */
+	struct task_list	 dead;		/* to be freed by queue_reap() */
+	size_t			 outstanding;	/* submitted, not final */
+	uint64_t		 next_seq;
+	uint64_t		 next_id;
+	uint64_t		 id_base;
+
+	procq_result		**results;	/* completion order */
+	size_t			 nresults;
+	size_t			 results_cap;
+	size_t			 run_cursor;	/* first result of this run */
+	double			 run_started;
+	int			 runs_active;	/* procq_run() calls in flight */
+	procq_fail_policy	 run_policy;	/* of the run in flight */
+
+	struct hook_list	 hooks;		/* recorded, not yet run */
+	int			 hooks_running;
+	size_t			 tombstones;	/* cancelled tasks in pipes */
+	TAILQ_HEAD(, group_gate) gates;
+	size_t			 backlogged;	/* tasks in gate backlogs */
+	int			 watchers;	/* groups and iterators alive */
+
+	int			 notify_fd;	/* procq_notify_fd(), or -1 */
+	procq_handle		**completions;	/* for procq_poll() */
+	size_t			 ncompletions;
+	size_t			 completions_cap;
+	bool			 external_base;	/* cfg.event_base */
+
+	/* Told that a task is final: see task_listen(). */
+	void			(*final_listeners[TASK_LISTENERS_MAX])
+				    (procq_handle *);
+	int			 nfinal_listeners;
+
+	msgpack_sbuffer		 sbuf;		/* frames being built */
+	msgpack_zone		 zone;		/* frames being decoded */
+};
+
+/* A time or rate that must be a number, not negative. */
+static inline bool
+finite_nonneg(double x)
+{
+	return isfinite(x) && x >= 0;
+}
+
+bool queue_forked(const procq_queue *q);
+procq_fail_policy queue_fail_policy(const procq_queue *q);
+int queue_start_locked(procq_queue *q);
+void queue_free_tasks(procq_queue *q);
+void queue_clear_results(procq_queue *q);
+void queue_reap(procq_queue *q);
+
+#endif

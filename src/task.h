@@ -1,0 +1,121 @@
+/*
+ * Tasks: the handle of each submitted task, where an unfinished one
+ * waits, and the one place a task is finished (task.c).
+ */
+#ifndef PROCQ_TASK_H
+#define PROCQ_TASK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "procq.h"
+#include "registry.h"
+#include "state.h"
+
+struct group_gate;
+struct waiter;
+struct worker;
+
+struct waiter_link {
+	struct waiter_link	*next;
+	struct waiter		*waiter;
+	size_t			 pos;
+};
+
+struct done_cb {
+	struct done_cb		*next;
+	procq_done_fn		 fn;
+	void			*arg;
+};
+
+/* How many modules may listen for final tasks (task_listen()). */
+#define TASK_LISTENERS_MAX	8
+
+/*
+ * One per submitted task, and kept small: a million may be queued.  The
+ * argument bytes follow it in the same allocation.
+ *
+ * A handle is freed before the queue only once nothing points at it: the
+ * caller released it, it is final, no worker's list has it, and holds is
+ * zero.  Every other pointer kept beyond a call is counted in holds: each
+ * heap entry (even one left behind), each pending hook event, each waiter
+ * watching it (procq_wait, iterators, groups).
+ */
+struct procq_handle {
+	procq_queue			*q;
+	TAILQ_ENTRY(procq_handle)	 all_link;
+	/* A worker's in-flight list, a gate's backlog, or, once the task
+	 * can be freed, q->dead: never two at once. */
+	TAILQ_ENTRY(procq_handle)	 worker_link;
+	uint64_t			 seq;		/* FIFO order in the heap */
+	uint64_t			 wire_id;
+	double				 due;		/* retry time, monotonic */
+	double				 started;	/* first attempt began */
+	const struct registry_entry	*entry;
+	const char			*name;		/* entry's, or owned */
+	char				*group;
+	double				 retry_delay;
+	double				 backoff;
+	double				 timeout;
+	char				*metadata;
+	size_t				 metadata_len;
+	struct worker			*worker;
+	struct group_gate		*gate;
+	struct waiter_link		*waiters;
+	struct done_cb			*callbacks;
+	char				*progress;	/* latest report */
+	size_t				 progress_len;
+	procq_result			*result;
+	int				 priority;
+	int				 retries;
+	int				 attempts;
+	enum task_state			 state;		/* only task_move() sets
+							 * it: see state.c */
+	uint32_t			 args_len;
+	uint16_t			 holds;		/* see above */
+	unsigned			 admitted : 1;	/* counted by gate */
+	unsigned			 future : 1;
+	unsigned			 cancel_requested : 1;
+	unsigned			 cancel_sent : 1;
+	unsigned			 tombstone : 1;	/* cancelled, still in a
+							 * worker's pipe */
+	unsigned			 must_complete : 1;
+	unsigned			 detached : 1;
+	unsigned			 name_owned : 1;
+	unsigned			 released : 1;	/* the caller let go */
+	unsigned			 polled : 1;	/* in q->completions */
+	unsigned			 dead : 1;	/* in q->dead */
+	short				 slot;		/* on the worker's board,
+							 * or -1 */
+	char				 id[17];
+	char				 args[];	/* msgpack array */
+};
+TAILQ_HEAD(task_list, procq_handle);
+
+procq_handle *task_new(procq_queue *q, const struct registry_entry *entry,
+    const void *args, size_t args_len, const procq_opts *opts);
+void task_free(procq_handle *t);
+void task_format_id(procq_handle *t);
+int task_enqueue(procq_handle *t);
+void task_requeue(procq_handle *t);
+extern const procq_error task_cancelled;
+void task_unplace(procq_handle *t);
+void task_unlink(procq_handle *t);
+void task_finish(procq_handle *t, procq_status status,
+    const procq_error *err, const char *value, size_t value_len);
+void task_attempt_failed(procq_handle *t, const procq_error *err);
+void task_cancel(procq_handle *t);
+/* What task_cancel_all() leaves alone. */
+#define CANCEL_SPARE_MUST_COMPLETE	0x1
+#define CANCEL_SPARE_FUTURES		0x2
+void task_cancel_all(procq_queue *q, unsigned spare);
+procq_handle *task_ready_pop(procq_queue *q);
+procq_handle *task_delayed_top(procq_queue *q);
+void task_hold(procq_handle *t);
+void task_unhold(procq_handle *t);
+void task_collect(procq_handle *t);
+void task_listen(procq_queue *q, void (*fn)(procq_handle *t));
+
+#endif
