@@ -32,7 +32,7 @@ struct group_gate {
 	TAILQ_HEAD(, procq_handle) backlog;
 };
 
-/* g->w.lock also guards handles, n, cap and next: groups may be used from
+/* g->w's lock also guards handles, n, cap and next: groups may be used from
  * several threads at once. */
 struct procq_group {
 	procq_queue		*q;
@@ -42,7 +42,7 @@ struct procq_group {
 	size_t			 n;
 	size_t			 cap;
 	size_t			 next;		/* procq_group_next() cursor */
-	struct waiter		 w;
+	struct waiter		*w;
 };
 
 /* Admits a task now, or keeps it in its gate's backlog.  q->lock held. */
@@ -202,14 +202,14 @@ procq_group_create(procq_queue *q, const procq_group_opts *opts, int *err)
 	}
 	g->q = q;
 	g->id = strdup(opts->id != NULL ? opts->id : id);
-	if (g->id == NULL || waiter_init(&g->w) != 0) {
+	if (g->id == NULL || (g->w = waiter_new()) == NULL) {
 		free(g->id);
 		free(g);
 		goto fail;
 	}
 	if ((opts->concurrency > 0 || opts->rate > 0) &&
 	    (g->gate = group_gate_new(q, opts)) == NULL) {
-		waiter_release(&g->w);
+		waiter_free(g->w);
 		free(g->id);
 		free(g);
 		goto fail;
@@ -227,7 +227,7 @@ fail:
 }
 
 /* Makes room for one more handle, so that adding cannot fail after the
- * task was submitted.  g->w.lock held. */
+ * task was submitted.  g->w's lock held. */
 static int
 group_reserve(procq_group *g)
 {
@@ -249,9 +249,9 @@ group_reserve_locked(procq_group *g)
 {
 	int rc;
 
-	pthread_mutex_lock(&g->w.lock);
+	waiter_lock(g->w);
 	rc = group_reserve(g);
-	pthread_mutex_unlock(&g->w.lock);
+	waiter_unlock(g->w);
 	return rc;
 }
 
@@ -263,14 +263,14 @@ group_append(procq_group *g, procq_handle *h)
 	size_t pos;
 	int rc;
 
-	pthread_mutex_lock(&g->w.lock);
+	waiter_lock(g->w);
 	if ((rc = group_reserve(g)) == 0) {
 		pos = g->n++;
 		g->handles[pos] = h;
 	}
-	pthread_mutex_unlock(&g->w.lock);
+	waiter_unlock(g->w);
 	if (rc == 0)
-		waiter_watch(&g->w, h, pos);
+		waiter_watch(g->w, h, pos);
 	return rc;
 }
 
@@ -280,11 +280,11 @@ group_snapshot(procq_group *g, size_t *n)
 {
 	procq_handle **hs;
 
-	pthread_mutex_lock(&g->w.lock);
+	waiter_lock(g->w);
 	*n = g->n;
 	if ((hs = malloc((g->n ? g->n : 1) * sizeof *hs)) != NULL && g->n > 0)
 		memcpy(hs, g->handles, g->n * sizeof *hs);
-	pthread_mutex_unlock(&g->w.lock);
+	waiter_unlock(g->w);
 	return hs;
 }
 
@@ -406,7 +406,7 @@ procq_group_add(procq_group *g, procq_handle *h)
 		return PROCQ_EINVAL;
 	if (queue_forked(g->q))
 		return PROCQ_EFORKED;
-	pthread_mutex_lock(&g->w.lock);
+	waiter_lock(g->w);
 	for (size_t i = 0; i < g->n && rc == 0; i++) {
 		if (g->handles[i] == h)
 			rc = PROCQ_EEXIST;
@@ -415,9 +415,9 @@ procq_group_add(procq_group *g, procq_handle *h)
 		pos = g->n++;
 		g->handles[pos] = h;
 	}
-	pthread_mutex_unlock(&g->w.lock);
+	waiter_unlock(g->w);
 	if (rc == 0)
-		waiter_watch(&g->w, h, pos);
+		waiter_watch(g->w, h, pos);
 	return rc;
 }
 
@@ -434,9 +434,9 @@ procq_group_size(procq_group *g)
 
 	if (g == NULL || queue_forked(g->q))
 		return 0;
-	pthread_mutex_lock(&g->w.lock);
+	waiter_lock(g->w);
 	n = g->n;
-	pthread_mutex_unlock(&g->w.lock);
+	waiter_unlock(g->w);
 	return n;
 }
 
@@ -447,10 +447,10 @@ procq_group_handle(procq_group *g, size_t i)
 
 	if (g == NULL || queue_forked(g->q))
 		return NULL;
-	pthread_mutex_lock(&g->w.lock);
+	waiter_lock(g->w);
 	if (i < g->n)
 		h = g->handles[i];
-	pthread_mutex_unlock(&g->w.lock);
+	waiter_unlock(g->w);
 	return h;
 }
 
@@ -590,23 +590,18 @@ procq_group_next(procq_group *g, double timeout, int *err)
 	}
 	if (timeout > 0)
 		deadline = procq_clock_deadline(timeout);
-	pthread_mutex_lock(&g->w.lock);
-	if (g->next < g->n && g->next == g->w.nready && timeout != 0 &&
+	waiter_lock(g->w);
+	if (g->next < g->n && g->next == waiter_count(g->w) && timeout != 0 &&
 	    loop_on_thread(g->q))
 		rc = PROCQ_EDEADLK;
-	while (rc == 0 && g->next < g->n && g->next == g->w.nready &&
-	    timeout != 0 && wrc == 0) {
-		if (timeout < 0)
-			pthread_cond_wait(&g->w.cond, &g->w.lock);
-		else
-			wrc = pthread_cond_timedwait(&g->w.cond, &g->w.lock,
-			    &deadline);
-	}
-	if (rc == 0 && g->next < g->w.nready)
-		h = g->handles[g->w.ready[g->next++]];
+	while (rc == 0 && g->next < g->n &&
+	    g->next == waiter_count(g->w) && timeout != 0 && wrc == 0)
+		wrc = waiter_sleep(g->w, timeout < 0 ? NULL : &deadline);
+	if (rc == 0 && g->next < waiter_count(g->w))
+		h = g->handles[waiter_position(g->w, g->next++)];
 	else if (rc == 0 && g->next < g->n)
 		rc = PROCQ_ETIMEDOUT;
-	pthread_mutex_unlock(&g->w.lock);
+	waiter_unlock(g->w);
 	if (err != NULL)
 		*err = rc;
 	return h;
@@ -618,7 +613,7 @@ procq_group_next(procq_group *g, double timeout, int *err)
 static void
 group_free_forked(procq_group *g)
 {
-	free(g->w.ready);
+	waiter_free_forked(g->w);
 	free(g->handles);
 	free(g->id);
 	free(g);
@@ -636,7 +631,7 @@ procq_group_free(procq_group *g)
 	/* Freeing a group while using it elsewhere is the caller's error:
 	 * no other call on it may be in progress here. */
 	for (size_t i = 0; i < g->n; i++)
-		waiter_unwatch(&g->w, g->handles[i]);
+		waiter_unwatch(g->w, g->handles[i]);
 	if (g->gate != NULL) {
 		/* The backlog no longer has a group to answer to. */
 		pthread_mutex_lock(&g->q->lock);
@@ -649,7 +644,7 @@ procq_group_free(procq_group *g)
 	pthread_mutex_lock(&g->q->lock);
 	g->q->watchers--;
 	pthread_mutex_unlock(&g->q->lock);
-	waiter_release(&g->w);
+	waiter_free(g->w);
 	free(g->handles);
 	free(g->id);
 	free(g);

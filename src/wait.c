@@ -19,6 +19,19 @@
 #include "clock.h"
 #include "forkgen.h"
 
+/* Someone waiting for handles to finish (procq_wait, as_completed,
+ * groups): told the position of each handle as it becomes final.  Only
+ * this file sees inside; a group uses it through the functions below. */
+struct waiter {
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 cond;
+	size_t			*ready;		/* positions, completion order */
+	size_t			 nready;
+	size_t			 cap;
+	size_t			 failed;	/* how many ended FAILED */
+};
+
+
 int
 waiter_init(struct waiter *w)
 {
@@ -46,6 +59,64 @@ waiter_release(struct waiter *w)
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->cond);
 	free(w->ready);
+}
+
+struct waiter *
+waiter_new(void)
+{
+	struct waiter *w = malloc(sizeof *w);
+
+	if (w != NULL && waiter_init(w) != 0) {
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+void
+waiter_free(struct waiter *w)
+{
+	if (w == NULL)
+		return;
+	waiter_release(w);
+	free(w);
+}
+
+/* In a forked child: memory only, since its lock may have been held at the
+ * fork. */
+void
+waiter_free_forked(struct waiter *w)
+{
+	if (w == NULL)
+		return;
+	free(w->ready);
+	free(w);
+}
+
+void
+waiter_lock(struct waiter *w)
+{
+	pthread_mutex_lock(&w->lock);
+}
+
+void
+waiter_unlock(struct waiter *w)
+{
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* How many of the watched handles are final so far; w's lock held. */
+size_t
+waiter_count(const struct waiter *w)
+{
+	return w->nready;
+}
+
+/* The position of the i-th handle to become final; i < waiter_count(). */
+size_t
+waiter_position(const struct waiter *w, size_t i)
+{
+	return w->ready[i];
 }
 
 /* Records that the handle at pos is final.  Called with its queue's lock
@@ -175,14 +246,14 @@ wait_args_check(procq_handle *const *hs, size_t n, double timeout)
 	return 0;
 }
 
-/* Sleeps on the waiter until ok() or the deadline; w->lock held. */
-static void
+/* Sleeps until a handle is final or the deadline (NULL: none) passes;
+ * w's lock held.  Returns 0, or ETIMEDOUT. */
+int
 waiter_sleep(struct waiter *w, const struct timespec *deadline)
 {
 	if (deadline == NULL)
-		pthread_cond_wait(&w->cond, &w->lock);
-	else
-		pthread_cond_timedwait(&w->cond, &w->lock, deadline);
+		return pthread_cond_wait(&w->cond, &w->lock);
+	return pthread_cond_timedwait(&w->cond, &w->lock, deadline);
 }
 
 static bool
