@@ -64,6 +64,9 @@ class Job:
     impl: str
     scenarios: list
     argv: list
+    # The name the program prints for itself, when the report shows it
+    # under another (an older build of procq is "procq_before").
+    prints: str = ""
 
 
 @dataclass
@@ -133,6 +136,9 @@ def parse_args(argv):
                    help="peers.py, the Python pools to compare with")
     p.add_argument("--pingpong", metavar="PATH",
                    help="the pipe round-trip program (the physical limit)")
+    p.add_argument("--baseline", metavar="PATH",
+                   help="an older build's procq-bench, run interleaved "
+                   "with the others and shown as procq_before")
     p.add_argument("--python", metavar="PATH", default="/usr/bin/python3",
                    help="interpreter for peers.py (default: %(default)s)")
     p.add_argument("--runs", metavar="N", type=positive_int, default=3,
@@ -164,6 +170,8 @@ def check_paths(parser, args):
         needed += [("--peers", args.peers), ("--python", args.python)]
     if any(i in PIPES for i in impls):
         needed.append(("--pingpong", args.pingpong))
+    if args.baseline:
+        needed.append(("--baseline", args.baseline))
     for opt, path in needed:
         if not path:
             parser.error(f"{opt} is required for the implementations chosen")
@@ -172,7 +180,7 @@ def check_paths(parser, args):
         if not os.path.isfile(path):
             parser.error(f"{opt} {path}: no such file")
     # A bare name would be looked up in PATH, not in the current directory.
-    for opt in ("procq", "pingpong"):
+    for opt in ("procq", "pingpong", "baseline"):
         path = getattr(args, opt)
         if path and os.sep not in path:
             setattr(args, opt, os.path.join(os.curdir, path))
@@ -191,6 +199,9 @@ def make_jobs(args):
     jobs = []
     if "procq" in impls:
         jobs += [Job("procq", [s], [args.procq, s]) for s in scenarios]
+    if args.baseline:
+        jobs += [Job("procq_before", [s], [args.baseline, s], "procq")
+                 for s in scenarios]
     for peer in PEERS:
         if peer in impls:
             jobs += [Job(peer, [s], [args.python, args.peers, peer, s])
@@ -297,6 +308,8 @@ def record_run(results, job, lines):
             log(f"report: ignoring a malformed line from {job.impl}: {line}")
             continue
         impl, scenario, metric, number, note = parsed
+        if job.prints and impl == job.prints:
+            impl = job.impl
         if impl != job.impl or scenario not in job.scenarios:
             log(f"report: ignoring a line {job.impl} was not asked for: "
                 f"{line}")
