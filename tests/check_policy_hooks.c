@@ -4,11 +4,9 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "policy_tasks.h"
 #include "util.h"
@@ -103,17 +101,6 @@ on_start(procq_handle *h, void *arg)
 	pthread_mutex_unlock(&l->lock);
 	if (act != NULL)
 		act(l, h);
-}
-
-static void
-nap(double s)
-{
-	struct timespec ts;
-
-	ts.tv_sec = (time_t)s;
-	ts.tv_nsec = (long)((s - ts.tv_sec) * 1e9);
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
 }
 
 static void

@@ -25,11 +25,13 @@ now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void
+void
 nap(double s)
 {
 	struct timespec ts;
 
+	if (s <= 0)
+		return;
 	ts.tv_sec = (time_t)s;
 	ts.tv_nsec = (long)((s - ts.tv_sec) * 1e9);
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)

@@ -33,6 +33,11 @@
 /* Seconds on the monotonic clock. */
 double now(void);
 
+/* Sleeps s seconds, through signals; nothing when s <= 0.  For tasks that
+ * must take time and for pacing; a test that waits for something polls
+ * for it with wait_until(). */
+void nap(double s);
+
 /* Poll cond(arg) until it is true or timeout seconds have passed; returns
  * the last value of cond.  The interval starts at 1 ms and grows to 20 ms. */
 bool wait_until(bool (*cond)(void *), void *arg, double timeout);
