@@ -5,7 +5,6 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,21 +35,12 @@ static int
 task_loud_pause(procq_call *c)
 {
 	static char buf[LOUD_BYTES];
-	size_t off = 0;
-	ssize_t n;
 
 	(void)c;
 	memset(buf, 'x', sizeof buf);
-	while (off < sizeof buf) {
-		n = write(STDERR_FILENO, buf + off, sizeof buf - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		off += (size_t)n;
-	}
-	for (;;)
-		pause();
+	if (!write_all(STDERR_FILENO, buf, sizeof buf))
+		return -1;
+	sleep_forever();
 }
 
 static double
@@ -100,8 +90,7 @@ task_raw_limit(procq_call *c)
 	(void)c;
 	if (write(4, frame, sizeof frame - 1) < 0)
 		return -1;
-	for (;;)
-		pause();
+	sleep_forever();
 }
 
 static procq_queue *

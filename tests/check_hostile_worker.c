@@ -48,17 +48,6 @@ task_family(procq_call *c)
 	return 0;
 }
 
-static void
-write_pid(const char *path)
-{
-	FILE *fp = fopen(path, "w");
-
-	if (fp != NULL) {
-		fprintf(fp, "%d\n", (int)getpid());
-		fclose(fp);
-	}
-}
-
 /* Moves its worker into the process group of a child of its own (which
  * dies with it), writes the worker's pid to the file, then waits. */
 static int
@@ -72,17 +61,15 @@ task_leave_group(procq_call *c)
 	if ((child = fork()) == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		setpgid(0, 0);
-		for (;;)
-			pause();
+		sleep_forever();
 	}
 	setpgid(child, child);	/* whoever runs first */
 	if (setpgid(0, child) != 0)
 		return procq_call_fail(c, "OSError", "setpgid: %s",
 		    strerror(errno));
-	write_pid(path);
+	write_pid(path, getpid());
 	free(path);
-	for (;;)
-		pause();
+	sleep_forever();
 }
 
 /* Moves its worker into the caller's process group, writes the worker's
@@ -97,10 +84,9 @@ task_join_caller_group(procq_call *c)
 	if (setpgid(0, getpgid(getppid())) != 0)
 		return procq_call_fail(c, "OSError", "setpgid: %s",
 		    strerror(errno));
-	write_pid(path);
+	write_pid(path, getpid());
 	free(path);
-	for (;;)
-		pause();
+	sleep_forever();
 }
 
 /* Forks; the child returns from the task as if it were the worker. */
@@ -210,8 +196,7 @@ family_dies_as(unsigned uid, unsigned gid)
 		    .uid = uid, .gid = gid });
 
 		procq_submitf(q, "family", NULL, NULL, "s", path);
-		for (;;)
-			pause();
+		sleep_forever();
 	}
 	ck_assert_int_gt(caller, 0);
 	ck_assert_msg(wait_until(file_written, path, 20),
@@ -325,15 +310,13 @@ START_TEST(test_orphan_spares_callers_group)
 
 		setpgid(0, 0);
 		if ((b = fork()) == 0) {
-			for (;;)
-				pause();
+			sleep_forever();
 		}
 		if (write(fds[1], &b, sizeof b) != sizeof b)
 			_exit(1);
 		q = hostile_queue(&(procq_config){ .workers = 1 });
 		procq_submitf(q, "join_caller_group", NULL, NULL, "s", path);
-		for (;;)
-			pause();
+		sleep_forever();
 	}
 	ck_assert_int_gt(caller, 0);
 	close(fds[1]);

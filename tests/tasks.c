@@ -13,46 +13,6 @@
 #include "tasks.h"
 #include "util.h"
 
-static void __attribute__((noreturn))
-sleep_forever(void)
-{
-	for (;;)
-		pause();
-}
-
-static bool
-write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		p += n;
-		len -= (size_t)n;
-	}
-	return true;
-}
-
-static bool
-write_pid(const char *path, pid_t pid)
-{
-	char buf[32];
-	int fd, n;
-	bool ok;
-
-	n = snprintf(buf, sizeof buf, "%d\n", (int)pid);
-	if ((fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)) == -1)
-		return false;
-	ok = write_all(fd, buf, (size_t)n);
-	close(fd);
-	return ok;
-}
-
 static int
 task_double(procq_call *c)
 {
@@ -212,18 +172,15 @@ task_sleep(procq_call *c)
 static int
 task_gate(procq_call *c)
 {
-	char *path = NULL, buf[64];
-	int fd;
+	char *path = NULL;
+	int rc;
 
 	if (procq_call_unpack(c, "s", &path) != 0 || path == NULL)
 		return procq_call_fail(c, "ArgError", "gate wants (s)");
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	rc = gate_pass(path);
 	free(path);
-	if (fd == -1)
+	if (rc == -1)
 		return procq_call_fail(c, "OSError", "open: %s", strerror(errno));
-	while (read(fd, buf, sizeof buf) != 0)
-		;
-	close(fd);
 	return 0;
 }
 
@@ -367,8 +324,6 @@ task_stubborn_gate(procq_call *c)
 	const char *gate, *pidfile;
 	size_t glen, plen;
 	char g[512], p[512];
-	char buf[64];
-	int fd;
 
 	if (procq_call_unpack(c, "SS", &gate, &glen, &pidfile, &plen) != 0 ||
 	    glen >= sizeof g || plen >= sizeof p)
@@ -380,11 +335,8 @@ task_stubborn_gate(procq_call *c)
 	signal(SIGTERM, SIG_IGN);
 	if (!write_pid(p, getpid()))
 		return procq_call_fail(c, "OSError", "write %s", p);
-	if ((fd = open(g, O_RDONLY | O_CLOEXEC)) == -1)
+	if (gate_pass(g) == -1)
 		return procq_call_fail(c, "OSError", "open: %s", strerror(errno));
-	while (read(fd, buf, sizeof buf) != 0)
-		;
-	close(fd);
 	return 0;
 }
 

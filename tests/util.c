@@ -289,6 +289,72 @@ gate_destroy(struct gate *g)
 	rmdir(g->dir);
 }
 
+bool
+write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		p += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+static bool
+put_pid(const char *path, pid_t pid, int mode)
+{
+	char buf[32];
+	int fd, n;
+	bool ok;
+
+	n = snprintf(buf, sizeof buf, "%d\n", (int)pid);
+	if ((fd = open(path, O_WRONLY | mode | O_CLOEXEC)) == -1)
+		return false;
+	ok = write_all(fd, buf, (size_t)n);
+	close(fd);
+	return ok;
+}
+
+bool
+write_pid(const char *path, pid_t pid)
+{
+	return put_pid(path, pid, O_TRUNC);
+}
+
+bool
+append_pid(const char *path, pid_t pid)
+{
+	return put_pid(path, pid, O_APPEND);
+}
+
+void
+sleep_forever(void)
+{
+	for (;;)
+		pause();
+}
+
+int
+gate_pass(const char *path)
+{
+	char buf[64];
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	while (read(fd, buf, sizeof buf) != 0)
+		;
+	close(fd);
+	return 0;
+}
+
 procq_queue *
 new_queue_config(const procq_config *cfg)
 {

@@ -92,6 +92,27 @@ void gate_release(struct gate *g);
 /* Release and remove the FIFO and its directory. */
 void gate_destroy(struct gate *g);
 
+/*
+ * Inside a worker, for the task functions.
+ */
+
+/* write(2) until all of buf is written; false on an error. */
+bool write_all(int fd, const void *buf, size_t len);
+
+/* Writes "PID\n" in one write(2) to the existing file at path, over what
+ * it held (write_pid) or after it (append_pid), so that read_pid_file()
+ * never sees half a line. */
+bool write_pid(const char *path, pid_t pid);
+bool append_pid(const char *path, pid_t pid);
+
+/* Waits for ever: only a signal that kills ends it. */
+void sleep_forever(void) __attribute__((noreturn));
+
+/* The task's side of a gate: opens the FIFO at path and reads it until
+ * end of file, that is until the test releases the gate.  0, or -1 with
+ * errno set when the FIFO cannot be opened. */
+int gate_pass(const char *path);
+
 /* A new queue with the common tasks registered, or a failed assertion. */
 procq_queue *new_queue(int workers, int prefetch);
 procq_queue *new_queue_config(const procq_config *cfg);
