@@ -341,22 +341,18 @@ START_TEST(test_spare_gives_up)
 {
 	struct watch w = { .want = 2 };
 	struct roles r = { .killed = 0 };
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
+	procq_args ia;
 	char flag[128];
 	procq_queue *q;
 	procq_handle *h;
 	int k;
 
 	make_tmpfile(flag, sizeof flag);
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 1);
-	ck_assert_int_eq(procq_pack(&pk, "s", flag), 0);
+	args_pack(&ia, "s", flag);
 	w.q = q = engine_queue_config(&(procq_config){ .workers = 1,
-	    .initializer = init_hold, .initargs = sb.data,
-	    .initargs_len = sb.size });
-	msgpack_sbuffer_destroy(&sb);
+	    .initializer = init_hold, .initargs = ia.data,
+	    .initargs_len = ia.len });
+	args_free(&ia, 1);
 	ck_assert_int_eq(procq_start(q), 0);
 	run_getpid(q);
 

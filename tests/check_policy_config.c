@@ -131,16 +131,16 @@ static void *
 submitter_main(void *arg)
 {
 	struct submitter *sb = arg;
-	struct packed args;
+	procq_args args;
 
-	pack_array(&args, "i", 7);
+	args_pack(&args, "i", 7);
 	if (sb->timeout < 0)
 		sb->rc = procq_submit(sb->q, "ident", args.data, args.len, NULL,
 		    &sb->h);
 	else
 		sb->rc = procq_submit_timeout(sb->q, "ident", args.data,
 		    args.len, NULL, sb->timeout, &sb->h);
-	packed_free(&args);
+	args_free(&args, 1);
 	atomic_store(&sb->done, true);
 	return NULL;
 }
@@ -186,13 +186,13 @@ START_TEST(test_size_try_and_timeout)
 	struct gate g;
 	procq_handle *hg, *hq, *h = NULL;
 	procq_queue *q;
-	struct packed args;
+	procq_args args;
 	double t0, dt;
 	int rc;
 
 	gate_create(&g);
 	q = full_queue(&g, &hg, &hq);
-	pack_array(&args, "i", 2);
+	args_pack(&args, "i", 2);
 
 	t0 = now();
 	rc = procq_try_submit(q, "ident", args.data, args.len, NULL, &h);
@@ -219,7 +219,7 @@ START_TEST(test_size_try_and_timeout)
 	wait_done(h, 10);
 	ck_assert_int_eq(int_of(h), 2);
 	ck_assert_int_eq(procq_handle_status(hg), PROCQ_SUCCEEDED);
-	packed_free(&args);
+	args_free(&args, 1);
 	procq_free(q);
 	gate_destroy(&g);
 }

@@ -53,11 +53,11 @@ START_TEST(test_opts_invalid)
 	procq_queue *q = policy_queue(&(procq_config){ .workers = 1 });
 	procq_summary *s = NULL;
 	procq_handle *h;
-	struct packed args;
+	procq_args args;
 	size_t i;
 	int rc;
 
-	pack_array(&args, "i", 1);
+	args_pack(&args, "i", 1);
 	for (i = 0; i < sizeof bad_opts / sizeof bad_opts[0]; i++) {
 		const procq_opts *o = &bad_opts[i].opts;
 
@@ -89,7 +89,7 @@ START_TEST(test_opts_invalid)
 	ck_assert_int_eq(procq_run(q, NULL, &s), 0);
 	ck_assert_uint_eq(procq_summary_submitted(s), 0);
 	procq_summary_free(s);
-	packed_free(&args);
+	args_free(&args, 1);
 	procq_free(q);
 }
 END_TEST

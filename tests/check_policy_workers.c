@@ -30,16 +30,16 @@
 /* The initializer runs once per worker, with initargs, before any task. */
 START_TEST(test_initializer_state)
 {
-	struct packed ia;
+	procq_args ia;
 	procq_queue *q;
 	procq_handle *h[6];
 	int value, runs, i;
 
-	pack_array(&ia, "i", 42);
+	args_pack(&ia, "i", 42);
 	q = policy_queue(&(procq_config){ .workers = 2,
 	    .initializer = init_keep, .initargs = ia.data,
 	    .initargs_len = ia.len });
-	packed_free(&ia);	/* the queue keeps its own copy */
+	args_free(&ia, 1);	/* the queue keeps its own copy */
 	for (i = 0; i < 6; i++)
 		h[i] = submit_ok(q, "init_value", NULL, "");
 	ck_assert_int_eq(procq_run(q, NULL, NULL), 0);
@@ -55,9 +55,9 @@ START_TEST(test_initializer_state)
 END_TEST
 
 static procq_queue *
-init_log_queue(const char *path, int fail_calls, struct packed *ia)
+init_log_queue(const char *path, int fail_calls, procq_args *ia)
 {
-	pack_array(ia, "si", path, fail_calls);
+	args_pack(ia, "si", path, fail_calls);
 	return policy_queue(&(procq_config){ .workers = 1,
 	    .initializer = init_log, .initargs = ia->data,
 	    .initargs_len = ia->len });
@@ -84,7 +84,7 @@ file_grew_past(void *p)
 START_TEST(test_initializer_fails)
 {
 	char path[128];
-	struct packed ia;
+	procq_args ia;
 	procq_queue *q;
 	procq_handle *a, *b;
 	struct size_arg grew;
@@ -116,7 +116,7 @@ START_TEST(test_initializer_fails)
 	wait_done(b, 10);
 	ck_assert_int_eq(procq_handle_status(b), PROCQ_CANCELLED);
 	procq_free(q);
-	packed_free(&ia);
+	args_free(&ia, 1);
 	unlink(path);
 }
 END_TEST
@@ -126,7 +126,7 @@ END_TEST
 START_TEST(test_initializer_recovers)
 {
 	char path[128];
-	struct packed ia;
+	procq_args ia;
 	procq_queue *q;
 	procq_handle *a, *b;
 
@@ -146,7 +146,7 @@ START_TEST(test_initializer_recovers)
 	ck_assert_int_eq(int_of(b), 5);
 	ck_assert_int_eq(file_size(path), 2);
 	procq_free(q);
-	packed_free(&ia);
+	args_free(&ia, 1);
 	unlink(path);
 }
 END_TEST

@@ -1,7 +1,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -163,42 +162,6 @@ start_warm(procq_queue *q, int n)
 
 	ck_assert_int_eq(procq_start(q), 0);
 	ck_assert_msg(wait_until(workers_alive, &a, 10), "%d workers", n);
-}
-
-void
-args_pack(procq_args *a, const char *fmt, ...)
-{
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-	const char *f;
-	size_t n = 0;
-	va_list ap;
-	int rc;
-
-	for (f = fmt; *f != '\0'; f++)
-		if (*f != ' ')
-			n++;
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, n);
-	va_start(ap, fmt);
-	rc = procq_vpack(&pk, fmt, ap);
-	va_end(ap);
-	ck_assert_msg(rc == 0, "pack '%s': %s", fmt, procq_strerror(rc));
-	a->data = sb.data;	/* ownership passes to a */
-	a->len = sb.size;
-}
-
-void
-args_free(procq_args *a, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		free((void *)a[i].data);
-		a[i].data = NULL;
-		a[i].len = 0;
-	}
 }
 
 int

@@ -38,11 +38,6 @@ procq_queue *collect_queue_config(const procq_config *cfg);
  * afterwards do not include a worker's start. */
 void start_warm(procq_queue *q, int n);
 
-/* Packs the conversions of fmt as one msgpack array into a (malloc'd);
- * free with args_free(). */
-void args_pack(procq_args *a, const char *fmt, ...);
-void args_free(procq_args *a, size_t n);
-
 /* The integer / double value of a finished, succeeded handle. */
 int int_value(procq_handle *h);
 double double_value(procq_handle *h);

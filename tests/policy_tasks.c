@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,38 +215,6 @@ policy_queue(const procq_config *cfg)
 
 	register_policy_tasks(q);
 	return q;
-}
-
-void
-pack_array(struct packed *p, const char *fmt, ...)
-{
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-	const char *f;
-	size_t n = 0;
-	va_list ap;
-	int rc;
-
-	for (f = fmt; *f != '\0'; f++)
-		if (*f != ' ')
-			n++;
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, n);
-	va_start(ap, fmt);
-	rc = procq_vpack(&pk, fmt, ap);
-	va_end(ap);
-	ck_assert_msg(rc == 0, "pack '%s': %s", fmt, procq_strerror(rc));
-	p->data = sb.data;	/* msgpack_sbuffer_destroy() is free() */
-	p->len = sb.size;
-}
-
-void
-packed_free(struct packed *p)
-{
-	free(p->data);
-	p->data = NULL;
-	p->len = 0;
 }
 
 static void *

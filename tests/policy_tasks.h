@@ -43,15 +43,6 @@ int init_ignore_term(procq_call *c);
 /* A new queue with the common and the policy tasks registered. */
 procq_queue *policy_queue(const procq_config *cfg);
 
-/* Packs the conversions of fmt as one msgpack array (an argument tuple
- * or initargs); free with packed_free(). */
-struct packed {
-	char	*data;
-	size_t	 len;
-};
-void pack_array(struct packed *p, const char *fmt, ...);
-void packed_free(struct packed *p);
-
 /* procq_run() on a thread of its own. */
 struct run_thread {
 	pthread_t	 thread;

@@ -375,16 +375,13 @@ new_queue(int workers, int prefetch)
 	return new_queue_config(&cfg);
 }
 
-procq_handle *
-submit_ok(procq_queue *q, const char *name, const procq_opts *opts,
-    const char *fmt, ...)
+void
+args_vpack(procq_args *a, const char *fmt, va_list ap)
 {
-	procq_handle *h = NULL;
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
 	const char *f;
 	size_t n = 0;
-	va_list ap;
 	int rc;
 
 	/* the argument tuple, as procq_submitf() packs it */
@@ -394,12 +391,48 @@ submit_ok(procq_queue *q, const char *name, const procq_opts *opts,
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	msgpack_pack_array(&pk, n);
-	va_start(ap, fmt);
 	rc = procq_vpack(&pk, fmt, ap);
-	va_end(ap);
 	ck_assert_msg(rc == 0, "pack '%s': %s", fmt, procq_strerror(rc));
-	rc = procq_submit(q, name, sb.data, sb.size, opts, &h);
-	msgpack_sbuffer_destroy(&sb);
+	a->data = sb.data;	/* msgpack_sbuffer_destroy() is free() */
+	a->len = sb.size;
+}
+
+void
+args_pack(procq_args *a, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	args_vpack(a, fmt, ap);
+	va_end(ap);
+}
+
+void
+args_free(procq_args *a, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free((void *)a[i].data);
+		a[i].data = NULL;
+		a[i].len = 0;
+	}
+}
+
+procq_handle *
+submit_ok(procq_queue *q, const char *name, const procq_opts *opts,
+    const char *fmt, ...)
+{
+	procq_handle *h = NULL;
+	procq_args a;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	args_vpack(&a, fmt, ap);
+	va_end(ap);
+	rc = procq_submit(q, name, a.data, a.len, opts, &h);
+	args_free(&a, 1);
 	ck_assert_msg(rc == 0, "submit %s: %s", name, procq_strerror(rc));
 	ck_assert_ptr_nonnull(h);
 	return h;

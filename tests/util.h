@@ -5,6 +5,7 @@
 #ifndef PROCQ_TEST_UTIL_H
 #define PROCQ_TEST_UTIL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -116,6 +117,12 @@ int gate_pass(const char *path);
 /* A new queue with the common tasks registered, or a failed assertion. */
 procq_queue *new_queue(int workers, int prefetch);
 procq_queue *new_queue_config(const procq_config *cfg);
+
+/* Packs the conversions of fmt as one msgpack array, an argument tuple or
+ * initargs, into a (malloc'd), asserting success; free with args_free(). */
+void args_pack(procq_args *a, const char *fmt, ...);
+void args_vpack(procq_args *a, const char *fmt, va_list ap);
+void args_free(procq_args *a, size_t n);
 
 /* Like procq_submitf(), asserting success; returns the handle.  (A
  * function, not a macro around procq_submitf(), so that compound-literal
