@@ -10,17 +10,6 @@
 #include "util.h"
 
 static int
-task_spin(procq_call *c)
-{
-	volatile unsigned long n = 0;
-
-	(void)c;
-	while (n + 1 != 0)	/* 2^64 turns: for ever, in practice */
-		n++;
-	return 0;
-}
-
-static int
 task_grand(procq_call *c)
 {
 	char *path = NULL, *how = NULL;
@@ -73,7 +62,6 @@ task_victim(procq_call *c)
 void
 register_chaos_tasks(procq_queue *q)
 {
-	ck_assert_int_eq(procq_register(q, "chaos_spin", task_spin), 0);
 	ck_assert_int_eq(procq_register(q, "chaos_grand", task_grand), 0);
 	ck_assert_int_eq(procq_register(q, "chaos_victim", task_victim), 0);
 }

@@ -49,7 +49,7 @@ enum kind {
 	K_SEGV,		/* crash segv-raise */
 	K_ABORT,	/* crash abort */
 	K_EXIT,		/* crash _exit3 */
-	K_LOOP,		/* chaos_spin with a per-attempt timeout */
+	K_LOOP,		/* busy_loop with a per-attempt timeout */
 	K_GRAND,	/* chaos_grand: forks a grandchild, then crashes */
 	K_HUGE,		/* bigstr of a few MiB */
 	K_GARBAGE,	/* garbage bytes on the result pipe, then pause */
@@ -213,7 +213,7 @@ submit_task(procq_queue *q, struct task *t, const char *gpath)
 		break;
 	case K_LOOP:
 		o.timeout = LOOP_TIMEOUT;
-		t->h = submit_ok(q, "chaos_spin", &o, "");
+		t->h = submit_ok(q, "busy_loop", &o, "");
 		break;
 	case K_GRAND:
 		t->h = submit_ok(q, "chaos_grand", &o, "ss", gpath,

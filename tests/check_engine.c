@@ -16,13 +16,6 @@
 
 #include "util.h"
 
-/* getpid (): the worker's pid. */
-static int
-task_getpid(procq_call *c)
-{
-	return procq_call_return(c, "i", (int)getpid());
-}
-
 /* gate_crash (s path): like "gate", then dies of SIGSEGV, so that the
  * test decides when the crash happens and can look at the queue first. */
 static int
@@ -64,7 +57,6 @@ engine_queue_config(const procq_config *cfg)
 {
 	procq_queue *q = new_queue_config(cfg);
 
-	ck_assert_int_eq(procq_register(q, "getpid", task_getpid), 0);
 	ck_assert_int_eq(procq_register(q, "gate_crash", task_gate_crash), 0);
 	return q;
 }

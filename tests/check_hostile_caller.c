@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tasks.h"
 #include "util.h"
 
 #define NITEMS(a) (sizeof(a) / sizeof((a)[0]))
@@ -77,13 +78,6 @@ check_queue_works(procq_queue *q, int n)
 	}
 }
 
-static int
-task_unused(procq_call *c)
-{
-	(void)c;
-	return 0;
-}
-
 static void
 done_unused(procq_handle *h, void *arg)
 {
@@ -126,7 +120,7 @@ forked_queue_calls(procq_queue *q)
 	procq_stats st;
 	int err = 0;
 
-	if (procq_register(q, "x", task_unused) != PROCQ_EFORKED ||
+	if (procq_register(q, "x", task_nil) != PROCQ_EFORKED ||
 	    procq_start(q) != PROCQ_EFORKED)
 		return 1;
 	if (procq_run(q, NULL, NULL) != PROCQ_EFORKED ||

@@ -24,30 +24,6 @@
 #include "util.h"
 #include "../worker/worker.h"
 
-/* Writes "WORKER GRANDCHILD" to the file named by its argument, having
- * forked a grandchild that sleeps for ever, then waits. */
-static int
-task_family(procq_call *c)
-{
-	char *path = NULL;
-	FILE *fp;
-	pid_t child;
-
-	if (procq_call_unpack(c, "s", &path) != 0 || path == NULL)
-		return procq_call_fail(c, "ArgumentError", "expected [path]");
-	if ((child = fork()) == 0) {
-		execl("/bin/sleep", "sleep", "1000", (char *)NULL);
-		_exit(127);
-	}
-	if ((fp = fopen(path, "w")) != NULL) {
-		fprintf(fp, "%d %d\n", (int)getpid(), (int)child);
-		fclose(fp);
-	}
-	free(path);
-	pause();
-	return 0;
-}
-
 /* Moves its worker into the process group of a child of its own (which
  * dies with it), writes the worker's pid to the file, then waits. */
 static int
@@ -138,7 +114,6 @@ hostile_queue(const procq_config *cfg)
 {
 	procq_queue *q = new_queue_config(cfg);
 
-	ck_assert_int_eq(procq_register(q, "family", task_family), 0);
 	ck_assert_int_eq(procq_register(q, "leave_group", task_leave_group),
 	    0);
 	ck_assert_int_eq(procq_register(q, "join_caller_group",

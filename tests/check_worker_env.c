@@ -20,6 +20,7 @@
 
 #include <event2/event.h>
 
+#include "tasks.h"
 #include "util.h"
 
 static int
@@ -75,30 +76,6 @@ static int
 task_exit0(procq_call *c)
 {
 	exit(0);	/* flushes whatever stdio buffers the worker has */
-}
-
-/* Forks a grandchild that would sleep for ever, writes its pid and the
- * worker's to the file named by the argument, then waits. */
-static int
-task_family(procq_call *c)
-{
-	char *path = NULL;
-	FILE *fp;
-	pid_t child;
-
-	if (procq_call_unpack(c, "s", &path) != 0 || path == NULL)
-		return procq_call_fail(c, "ArgumentError", "expected [path]");
-	if ((child = fork()) == 0) {
-		execl("/bin/sleep", "sleep", "1000", (char *)NULL);
-		_exit(127);
-	}
-	if ((fp = fopen(path, "w")) != NULL) {
-		fprintf(fp, "%d %d\n", (int)getpid(), (int)child);
-		fclose(fp);
-	}
-	free(path);
-	pause();
-	return 0;
 }
 
 static int

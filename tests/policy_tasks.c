@@ -86,23 +86,6 @@ task_burn(procq_call *c)
 }
 
 static int
-task_busy_loop(procq_call *c)
-{
-	volatile unsigned long n = 0;
-
-	(void)c;
-	for (;;)
-		n++;
-	return 0;
-}
-
-static int
-task_getpid(procq_call *c)
-{
-	return procq_call_return(c, "i", (int)getpid());
-}
-
-static int
 task_alloc_mib(procq_call *c)
 {
 	int mib = 0;
@@ -194,8 +177,6 @@ register_policy_tasks(procq_queue *q)
 		{ "gate_fail", task_gate_fail },
 		{ "hog", task_hog },
 		{ "burn", task_burn },
-		{ "busy_loop", task_busy_loop },
-		{ "getpid", task_getpid },
 		{ "alloc_mib", task_alloc_mib },
 		{ "init_value", task_init_value },
 	};

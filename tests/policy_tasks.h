@@ -9,8 +9,6 @@
  *   hog ()                  allocates and touches 1 MiB chunks until malloc
  *                           fails, then writes through the NULL it got
  *   burn (d seconds)        uses that much CPU time, then returns nil
- *   busy_loop ()            burns CPU for ever
- *   getpid ()               the worker's pid
  *   alloc_mib (i n)         allocates and touches n MiB, frees them
  *   init_value ()           [value kept by init_keep, times it ran]
  *

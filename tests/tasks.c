@@ -124,7 +124,7 @@ task_packer(procq_call *c)
 	return 0;
 }
 
-static int
+int
 task_nil(procq_call *c)
 {
 	return 0;
@@ -317,6 +317,45 @@ task_garbage(procq_call *c)
 	sleep_forever();
 }
 
+int
+task_family(procq_call *c)
+{
+	char *path = NULL;
+	FILE *fp;
+	pid_t child;
+
+	if (procq_call_unpack(c, "s", &path) != 0 || path == NULL)
+		return procq_call_fail(c, "ArgumentError", "expected [path]");
+	if ((child = fork()) == 0) {
+		execl("/bin/sleep", "sleep", "1000", (char *)NULL);
+		_exit(127);
+	}
+	if ((fp = fopen(path, "w")) != NULL) {
+		fprintf(fp, "%d %d\n", (int)getpid(), (int)child);
+		fclose(fp);
+	}
+	free(path);
+	pause();
+	return 0;
+}
+
+static int
+task_getpid(procq_call *c)
+{
+	return procq_call_return(c, "i", (int)getpid());
+}
+
+static int
+task_busy_loop(procq_call *c)
+{
+	volatile unsigned long n = 0;
+
+	(void)c;
+	for (;;)
+		n++;
+	return 0;
+}
+
 /* Ignores SIGTERM, writes its pid, then behaves like "gate". */
 static int
 task_stubborn_gate(procq_call *c)
@@ -448,6 +487,9 @@ static const struct {
 	{ "bigstr", task_bigstr },
 	{ "stubborn_gate", task_stubborn_gate },
 	{ "env", task_env },
+	{ "family", task_family },
+	{ "getpid", task_getpid },
+	{ "busy_loop", task_busy_loop },
 };
 
 void
