@@ -68,33 +68,10 @@ engine_queue(int workers, int prefetch)
 	    .prefetch = prefetch });
 }
 
-static procq_stats
-stats_of(procq_queue *q)
-{
-	procq_stats st;
-
-	ck_assert_int_eq(procq_stats_get(q, &st), 0);
-	return st;
-}
-
 static size_t
 children(void)
 {
 	return list_children(NULL, 0);
-}
-
-/* The int a task returned, asserting it succeeded. */
-static int
-int_value(procq_handle *h)
-{
-	int v = -1;
-
-	ck_assert_msg(procq_handle_status(h) == PROCQ_SUCCEEDED,
-	    "%s: %s: %s", procq_handle_name(h),
-	    procq_status_name(procq_handle_status(h)),
-	    procq_handle_error_message(h));
-	ck_assert_int_eq(procq_handle_value(h, "i", &v), 0);
-	return v;
 }
 
 /* procq_run() with a deadline, so that a task that is never run fails

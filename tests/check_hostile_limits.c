@@ -108,14 +108,6 @@ limits_queue(const procq_config *cfg)
 	return q;
 }
 
-static const char *
-message_of(procq_handle *h)
-{
-	const char *m = procq_handle_error_message(h);
-
-	return m != NULL ? m : "(none)";
-}
-
 struct stats_call {
 	procq_queue *q;
 	int rc;

@@ -402,7 +402,7 @@ START_TEST(test_hook_calls_procq)
 	gate_release(&g);
 	ck_assert_int_eq(procq_join(q, 10), 0);
 	ck_assert_int_eq(procq_handle_status(c.gate_h), PROCQ_SUCCEEDED);
-	ck_assert_int_eq(int_of(c.submitted), 8);
+	ck_assert_int_eq(int_value(c.submitted), 8);
 	procq_summary_free(c.results);
 	procq_free(q);
 	log_destroy(&l);

@@ -150,7 +150,7 @@ expect(struct matrix *m, int k, int s, procq_status want)
 	if (want == PROCQ_SUCCEEDED && s == RUNNING)	/* a gate: nil */
 		ck_assert_int_eq(procq_handle_value(h, "n"), 0);
 	else if (want == PROCQ_SUCCEEDED)
-		ck_assert_int_eq(int_of(h), 10 * s + k);
+		ck_assert_int_eq(int_value(h), 10 * s + k);
 }
 
 /* Every task of kind k ended want. */
@@ -270,7 +270,7 @@ row_fail_first(struct matrix *m)
 	matrix_release(m);
 	ck_assert_int_eq(procq_join(m->q, 10), 0);
 	expect_all(m, MC, PROCQ_SUCCEEDED);
-	ck_assert_int_eq(int_of(later), 5);
+	ck_assert_int_eq(int_value(later), 5);
 }
 
 static void

@@ -143,7 +143,7 @@ START_TEST(test_initializer_recovers)
 	wait_done(b, 10);
 	ck_assert_msg(procq_handle_status(b) == PROCQ_SUCCEEDED, "%s: %s",
 	    procq_status_name(procq_handle_status(b)), message_of(b));
-	ck_assert_int_eq(int_of(b), 5);
+	ck_assert_int_eq(int_value(b), 5);
 	ck_assert_int_eq(file_size(path), 2);
 	procq_free(q);
 	args_free(&ia, 1);
@@ -212,7 +212,7 @@ recycle_case(int prefetch)
 		h[i] = submit_ok(q, "getpid", NULL, "");
 	ck_assert_int_eq(procq_run(q, NULL, NULL), 0);
 	for (i = 0; i < 6; i++)
-		pid[i] = int_of(h[i]);
+		pid[i] = int_value(h[i]);
 	for (i = 0; i < 6; i += 2) {
 		ck_assert_msg(pid[i] == pid[i + 1], "tasks %d and %d ran in "
 		    "%d and %d", i, i + 1, pid[i], pid[i + 1]);

@@ -164,30 +164,6 @@ start_warm(procq_queue *q, int n)
 	ck_assert_msg(wait_until(workers_alive, &a, 10), "%d workers", n);
 }
 
-int
-int_value(procq_handle *h)
-{
-	int v = -12345, rc;
-
-	rc = procq_handle_value(h, "i", &v);
-	ck_assert_msg(rc == 0, "value of %s (%s): %s, status %s",
-	    procq_handle_id(h), procq_handle_name(h), procq_strerror(rc),
-	    procq_status_name(procq_handle_status(h)));
-	return v;
-}
-
-double
-double_value(procq_handle *h)
-{
-	double v = -12345;
-	int rc;
-
-	rc = procq_handle_value(h, "d", &v);
-	ck_assert_msg(rc == 0, "value of %s: %s", procq_handle_id(h),
-	    procq_strerror(rc));
-	return v;
-}
-
 long long
 obj_int(const msgpack_object *o)
 {

@@ -38,10 +38,6 @@ procq_queue *collect_queue_config(const procq_config *cfg);
  * afterwards do not include a worker's start. */
 void start_warm(procq_queue *q, int n);
 
-/* The integer / double value of a finished, succeeded handle. */
-int int_value(procq_handle *h);
-double double_value(procq_handle *h);
-
 /* The integer a msgpack object holds (asserting it is one). */
 long long obj_int(const msgpack_object *o);
 

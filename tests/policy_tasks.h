@@ -65,20 +65,4 @@ bool flag_is_set(void *flag);
 /* wait_until() condition: the handle is final (arg: a procq_handle). */
 bool handle_is_done(void *h);
 
-/* A stats snapshot, asserting success. */
-procq_stats stats_of(procq_queue *q);
-
-/* Wait until the queue has n live workers. */
-bool wait_workers(procq_queue *q, int n, double timeout);
-
-/* Wait until the queue has n scheduled tasks. */
-bool wait_scheduled(procq_queue *q, size_t n, double timeout);
-
-/* The value a "stamp" or "pid" task returned. */
-double stamp_of(procq_handle *h);
-int int_of(procq_handle *h);
-
-/* The message of a finished task, "" when it has none (for ck_assert). */
-const char *message_of(procq_handle *h);
-
 #endif /* PROCQ_TEST_POLICY_TASKS_H */

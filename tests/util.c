@@ -450,6 +450,90 @@ wait_done(procq_handle *h, double timeout)
 }
 
 int
+int_value(procq_handle *h)
+{
+	int v = -1;
+	int rc = procq_handle_value(h, "i", &v);
+
+	ck_assert_msg(rc == 0, "value of %s (%s): %s, status %s: %s",
+	    procq_handle_id(h), procq_handle_name(h), procq_strerror(rc),
+	    procq_status_name(procq_handle_status(h)), message_of(h));
+	return v;
+}
+
+double
+double_value(procq_handle *h)
+{
+	double v = -1;
+	int rc = procq_handle_value(h, "d", &v);
+
+	ck_assert_msg(rc == 0, "value of %s (%s): %s, status %s: %s",
+	    procq_handle_id(h), procq_handle_name(h), procq_strerror(rc),
+	    procq_status_name(procq_handle_status(h)), message_of(h));
+	return v;
+}
+
+const char *
+message_of(procq_handle *h)
+{
+	const char *m = procq_handle_error_message(h);
+
+	return m != NULL ? m : "";
+}
+
+procq_stats
+stats_of(procq_queue *q)
+{
+	procq_stats st;
+
+	memset(&st, 0xa5, sizeof st);
+	ck_assert_int_eq(procq_stats_get(q, &st), 0);
+	return st;
+}
+
+struct workers_arg {
+	procq_queue *q;
+	int n;
+};
+
+static bool
+workers_cond(void *p)
+{
+	struct workers_arg *a = p;
+
+	return stats_of(a->q).workers == a->n;
+}
+
+bool
+wait_workers(procq_queue *q, int n, double timeout)
+{
+	struct workers_arg a = { q, n };
+
+	return wait_until(workers_cond, &a, timeout);
+}
+
+struct scheduled_arg {
+	procq_queue *q;
+	size_t n;
+};
+
+static bool
+scheduled_cond(void *p)
+{
+	struct scheduled_arg *a = p;
+
+	return stats_of(a->q).scheduled == a->n;
+}
+
+bool
+wait_scheduled(procq_queue *q, size_t n, double timeout)
+{
+	struct scheduled_arg a = { q, n };
+
+	return wait_until(scheduled_cond, &a, timeout);
+}
+
+int
 join_within(pthread_t t, double timeout)
 {
 	struct timespec ts;

@@ -133,6 +133,22 @@ procq_handle *submit_ok(procq_queue *q, const char *name,
 /* Wait for h up to timeout seconds, asserting it finished. */
 void wait_done(procq_handle *h, double timeout);
 
+/* The integer / double value of a finished handle, asserting it
+ * succeeded with one. */
+int int_value(procq_handle *h);
+double double_value(procq_handle *h);
+
+/* The error message of a finished task, "" when it has none (for
+ * ck_assert messages and strstr()). */
+const char *message_of(procq_handle *h);
+
+/* A stats snapshot, asserting success. */
+procq_stats stats_of(procq_queue *q);
+
+/* Wait until the queue has n live workers / n scheduled tasks. */
+bool wait_workers(procq_queue *q, int n, double timeout);
+bool wait_scheduled(procq_queue *q, size_t n, double timeout);
+
 /* pthread_join() with a deadline: 0, or ETIMEDOUT when the thread is
  * still running after timeout seconds. */
 int join_within(pthread_t t, double timeout);
