@@ -124,7 +124,7 @@ struct submitter {
 	double timeout;		/* < 0: procq_submit, else submit_timeout */
 	procq_handle *h;
 	int rc;
-	atomic_bool done;
+	atomic_int done;
 };
 
 static void *
@@ -141,7 +141,7 @@ submitter_main(void *arg)
 		sb->rc = procq_submit_timeout(sb->q, "ident", args.data,
 		    args.len, NULL, sb->timeout, &sb->h);
 	args_free(&args, 1);
-	atomic_store(&sb->done, true);
+	atomic_store(&sb->done, 1);
 	return NULL;
 }
 
@@ -151,7 +151,7 @@ submitter_start(struct submitter *sb, procq_queue *q, double timeout)
 	memset(sb, 0, sizeof *sb);
 	sb->q = q;
 	sb->timeout = timeout;
-	atomic_init(&sb->done, false);
+	atomic_init(&sb->done, 0);
 	ck_assert_int_eq(pthread_create(&sb->thread, NULL, submitter_main, sb),
 	    0);
 }

@@ -51,7 +51,7 @@ struct hook_log {
 	double complete_nap;		/* seconds each on_complete takes */
 	procq_queue *q;
 	void *data;
-	atomic_bool acted;
+	atomic_int acted;
 };
 
 static void
@@ -61,7 +61,7 @@ log_init(struct hook_log *l)
 	l->magic = LOG_MAGIC;
 	pthread_mutex_init(&l->lock, NULL);
 	l->test_thread = pthread_self();
-	atomic_init(&l->acted, false);
+	atomic_init(&l->acted, 0);
 }
 
 static void
@@ -356,7 +356,7 @@ call_everything(struct hook_log *l, procq_handle *h)
 	c->results = procq_results(q);
 	c->closed = procq_closed(q);
 	procq_free(q);		/* refused: the queue stays usable */
-	atomic_store(&l->acted, true);
+	atomic_store(&l->acted, 1);
 }
 
 START_TEST(test_hook_calls_procq)
@@ -417,7 +417,7 @@ cancel_queue(struct hook_log *l, procq_handle *h)
 	if (atomic_load(&l->acted))
 		return;
 	((struct calls *)l->data)->cancel_rc = procq_cancel(l->q);
-	atomic_store(&l->acted, true);
+	atomic_store(&l->acted, 1);
 }
 
 /* procq_cancel(q) from a hook stops the run under way. */
@@ -477,7 +477,7 @@ submit_when_full(struct hook_log *l, procq_handle *h)
 	    NULL);
 	c->try_rc = procq_try_submit(l->q, "ident", NULL, 0, NULL, NULL);
 	c->took = now() - t0;
-	atomic_store(&l->acted, true);
+	atomic_store(&l->acted, 1);
 }
 
 /* From a hook a submit never waits for room. */

@@ -172,7 +172,7 @@ struct shutdown_thread {
 	pthread_t thread;
 	procq_queue *q;
 	int rc;
-	atomic_bool done;
+	atomic_int done;
 };
 
 static void *
@@ -181,7 +181,7 @@ shutdown_main(void *arg)
 	struct shutdown_thread *t = arg;
 
 	t->rc = procq_shutdown(t->q, 0);
-	atomic_store(&t->done, true);
+	atomic_store(&t->done, 1);
 	return NULL;
 }
 
@@ -196,7 +196,7 @@ row_graceful(struct matrix *m)
 {
 	struct shutdown_thread t = { .q = m->q };
 
-	atomic_init(&t.done, false);
+	atomic_init(&t.done, 0);
 	ck_assert_int_eq(pthread_create(&t.thread, NULL, shutdown_main, &t), 0);
 	ck_assert(wait_until(closed_cond, m->q, 10));
 	/* shutting down, with everything still to do */

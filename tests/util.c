@@ -533,6 +533,125 @@ wait_scheduled(procq_queue *q, size_t n, double timeout)
 	return wait_until(scheduled_cond, &a, timeout);
 }
 
+static bool
+workers_alive(void *p)
+{
+	struct workers_arg *a = p;
+	procq_stats st;
+
+	return procq_stats_get(a->q, &st) == 0 && st.workers >= a->n;
+}
+
+void
+start_warm(procq_queue *q, int n)
+{
+	struct workers_arg a = { q, n };
+
+	ck_assert_int_eq(procq_start(q), 0);
+	ck_assert_msg(wait_until(workers_alive, &a, 10), "%d workers", n);
+}
+
+long long
+obj_int(const msgpack_object *o)
+{
+	ck_assert_ptr_nonnull(o);
+	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return (long long)o->via.u64;
+	ck_assert_msg(o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER,
+	    "msgpack type %d is not an integer", (int)o->type);
+	return (long long)o->via.i64;
+}
+
+int
+index_of(procq_handle *const *hs, size_t n, const procq_handle *h)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (hs[i] == h)
+			return (int)i;
+	return -1;
+}
+
+bool
+flag_is_set(void *flag)
+{
+	return atomic_load((atomic_int *)flag) != 0;
+}
+
+static void *
+setter_main(void *arg)
+{
+	struct setter *s = arg;
+
+	if (s->trigger != NULL)
+		wait_until(flag_is_set, s->trigger, 10);
+	if (s->is_error)
+		s->rc = procq_future_set_error(s->f, "FutErr", "boom");
+	else
+		s->rc = procq_future_set_valuef(s->f, "i", s->value);
+	return NULL;
+}
+
+void
+setter_start(struct setter *s, procq_handle *f, int value, bool is_error,
+    atomic_int *trigger)
+{
+	s->f = f;
+	s->value = value;
+	s->is_error = is_error;
+	s->trigger = trigger;
+	s->rc = 12345;
+	ck_assert_int_eq(pthread_create(&s->thread, NULL, setter_main, s), 0);
+}
+
+int
+setter_join(struct setter *s)
+{
+	ck_assert_int_eq(join_within(s->thread, 10), 0);
+	return s->rc;
+}
+
+static void *
+run_thread_main(void *arg)
+{
+	struct run_thread *rt = arg;
+	double t0 = now();
+
+	rt->rc = procq_run(rt->q, &rt->opts, &rt->summary);
+	rt->elapsed = now() - t0;
+	atomic_store(&rt->done, 1);
+	return NULL;
+}
+
+void
+run_thread_start(struct run_thread *rt, procq_queue *q,
+    const procq_run_opts *opts)
+{
+	memset(rt, 0, sizeof *rt);
+	rt->q = q;
+	if (opts != NULL)
+		rt->opts = *opts;
+	atomic_init(&rt->done, 0);
+	ck_assert_int_eq(pthread_create(&rt->thread, NULL, run_thread_main,
+	    rt), 0);
+}
+
+bool
+run_thread_returned(void *rt)
+{
+	return atomic_load(&((struct run_thread *)rt)->done) != 0;
+}
+
+int
+run_thread_join(struct run_thread *rt, double timeout)
+{
+	ck_assert_msg(wait_until(run_thread_returned, rt, timeout),
+	    "procq_run did not return within %.1f s", timeout);
+	ck_assert_int_eq(pthread_join(rt->thread, NULL), 0);
+	return rt->rc;
+}
+
 int
 join_within(pthread_t t, double timeout)
 {

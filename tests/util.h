@@ -6,6 +6,7 @@
 #define PROCQ_TEST_UTIL_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -148,6 +149,52 @@ procq_stats stats_of(procq_queue *q);
 /* Wait until the queue has n live workers / n scheduled tasks. */
 bool wait_workers(procq_queue *q, int n, double timeout);
 bool wait_scheduled(procq_queue *q, size_t n, double timeout);
+
+/* Starts q and waits until it has n live workers, so that tasks timed
+ * afterwards do not include a worker's start. */
+void start_warm(procq_queue *q, int n);
+
+/* The integer a msgpack object holds (asserting it is one). */
+long long obj_int(const msgpack_object *o);
+
+/* Index of h in hs[n], or -1. */
+int index_of(procq_handle *const *hs, size_t n, const procq_handle *h);
+
+/* wait_until() condition: *(atomic_int *)arg != 0. */
+bool flag_is_set(void *flag);
+
+/* procq_run() on a thread of its own. */
+struct run_thread {
+	pthread_t	 thread;
+	procq_queue	*q;
+	procq_run_opts	 opts;
+	procq_summary	*summary;
+	int		 rc;
+	double		 elapsed;	/* seconds procq_run() took */
+	atomic_int	 done;
+};
+void run_thread_start(struct run_thread *rt, procq_queue *q,
+    const procq_run_opts *opts);
+/* wait_until() condition: the run has returned (arg: the run_thread). */
+bool run_thread_returned(void *rt);
+/* Joins the thread (asserting the run returned within timeout seconds)
+ * and returns procq_run()'s result; rt->summary is the caller's. */
+int run_thread_join(struct run_thread *rt, double timeout);
+
+/* A thread that completes a future after an optional trigger: it waits
+ * (up to 10 s) until *trigger is non-zero when trigger is not NULL, then
+ * sets the value i (error when is_error: type "FutErr", message "boom"). */
+struct setter {
+	pthread_t	 thread;
+	procq_handle	*f;
+	int		 value;
+	bool		 is_error;
+	atomic_int	*trigger;
+	int		 rc;
+};
+void setter_start(struct setter *s, procq_handle *f, int value,
+    bool is_error, atomic_int *trigger);
+int setter_join(struct setter *s);
 
 /* pthread_join() with a deadline: 0, or ETIMEDOUT when the thread is
  * still running after timeout seconds. */
