@@ -12,7 +12,6 @@
 #include "config.h"
 
 #include <inttypes.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -24,16 +23,6 @@
 #include "tasks.h"
 #include "util.h"
 
-#if defined(__SANITIZE_THREAD__)
-#define TEST_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define TEST_TSAN 1
-#endif
-#endif
-#ifndef TEST_TSAN
-#define TEST_TSAN 0
-#endif
 #define TEST_SANITIZED (TEST_ASAN || TEST_TSAN)
 
 #define DEFAULT_SEED 20240611u
@@ -518,12 +507,6 @@ print_tally(const struct tally *ty)
 	    ty->attempts, ty->retried, ty->grandchildren, ty->cancel_ok,
 	    ty->cancel_tried, ty->cancel_running, ty->cancel_lost, ty->secs);
 	fflush(stdout);
-}
-
-static size_t
-heap_in_use(void)
-{
-	return mallinfo2().uordblks;
 }
 
 /* Anything opened once per process is opened now. */

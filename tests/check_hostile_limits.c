@@ -11,22 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "util.h"
-
-/* Compiled with ThreadSanitizer? */
-#if defined(__SANITIZE_THREAD__)
-#define TEST_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define TEST_TSAN 1
-#endif
-#endif
-#ifndef TEST_TSAN
-#define TEST_TSAN 0
-#endif
 
 #define LOUD_BYTES	(100 * 1024)
 
@@ -41,15 +28,6 @@ task_loud_pause(procq_call *c)
 	if (!write_all(STDERR_FILENO, buf, sizeof buf))
 		return -1;
 	sleep_forever();
-}
-
-static double
-cpu_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* Ignores SIGXCPU and spins for 8 CPU-seconds, then succeeds. */

@@ -126,12 +126,6 @@ hostile_queue(const procq_config *cfg)
 	return q;
 }
 
-static bool
-file_written(void *arg)
-{
-	return file_size(arg) > 0;
-}
-
 static void *
 free_thread(void *arg)
 {
@@ -174,7 +168,7 @@ family_dies_as(unsigned uid, unsigned gid)
 		sleep_forever();
 	}
 	ck_assert_int_gt(caller, 0);
-	ck_assert_msg(wait_until(file_written, path, 20),
+	ck_assert_msg(wait_until(file_nonempty, path, 20),
 	    "the task never wrote its pids");
 	fp = fopen(path, "r");
 	ck_assert_ptr_nonnull(fp);
@@ -250,7 +244,7 @@ START_TEST(test_group_leaver_cancelled)
 
 	make_tmpfile(path, sizeof path);
 	h = submit_ok(q, "leave_group", NULL, "s", path);
-	ck_assert_msg(wait_until(file_written, path, 15),
+	ck_assert_msg(wait_until(file_nonempty, path, 15),
 	    "the task never left its group");
 	ck_assert_int_eq(procq_handle_cancel(h), 0);
 	ck_assert_msg(procq_handle_wait(h, 15) == 0,
@@ -298,7 +292,7 @@ START_TEST(test_orphan_spares_callers_group)
 	ck_assert_int_eq(read(fds[0], &bystander, sizeof bystander),
 	    sizeof bystander);
 	close(fds[0]);
-	ck_assert_msg(wait_until(file_written, path, 20),
+	ck_assert_msg(wait_until(file_nonempty, path, 20),
 	    "the task never joined the caller's group");
 	worker = read_pid_file(path);
 	kill(caller, SIGKILL);

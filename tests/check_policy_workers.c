@@ -15,18 +15,6 @@
 #include "policy_tasks.h"
 #include "util.h"
 
-/* Compiled with ThreadSanitizer? */
-#if defined(__SANITIZE_THREAD__)
-#define TEST_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define TEST_TSAN 1
-#endif
-#endif
-#ifndef TEST_TSAN
-#define TEST_TSAN 0
-#endif
-
 /* The initializer runs once per worker, with initargs, before any task. */
 START_TEST(test_initializer_state)
 {

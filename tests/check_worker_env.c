@@ -277,12 +277,6 @@ START_TEST(test_worker_stdio_not_duplicated)
 }
 END_TEST
 
-static bool
-pids_written(void *arg)
-{
-	return file_size(arg) > 0;
-}
-
 /* The caller dies: its worker and what the task started go with it. */
 START_TEST(test_worker_family_dies_with_caller)
 {
@@ -304,7 +298,7 @@ START_TEST(test_worker_family_dies_with_caller)
 		_exit(0);
 	}
 	ck_assert_int_gt(caller, 0);
-	ck_assert_msg(wait_until(pids_written, path, 20),
+	ck_assert_msg(wait_until(file_nonempty, path, 20),
 	    "the task never wrote its pids");
 	fp = fopen(path, "r");
 	ck_assert_ptr_nonnull(fp);

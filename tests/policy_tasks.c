@@ -7,27 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "policy_tasks.h"
 #include "util.h"
-
-static double
-mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* CLOCK_MONOTONIC is one clock for every process of the machine, so the
  * test can compare these with its own now(). */
 static int
 task_stamp(procq_call *c)
 {
-	return procq_call_return(c, "d", mono_now());
+	return procq_call_return(c, "d", now());
 }
 
 static int
@@ -70,18 +60,15 @@ task_hog(procq_call *c)
 static int
 task_burn(procq_call *c)
 {
-	struct timespec ts;
 	double s = 0, start;
 	volatile unsigned long n = 0;
 
 	procq_call_unpack(c, "d", &s);
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	start = ts.tv_sec + ts.tv_nsec / 1e9;
+	start = cpu_now();
 	do {
 		for (int i = 0; i < 100000; i++)
 			n++;
-		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	} while (ts.tv_sec + ts.tv_nsec / 1e9 - start < s);
+	} while (cpu_now() - start < s);
 	return 0;
 }
 

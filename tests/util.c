@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -22,6 +23,15 @@ now(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+double
+cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
@@ -73,6 +83,12 @@ wait_status(procq_handle *h, procq_status st, double timeout)
 	struct status_arg a = { h, st };
 
 	return wait_until(status_is, &a, timeout);
+}
+
+size_t
+heap_in_use(void)
+{
+	return mallinfo2().uordblks;
 }
 
 int
@@ -242,6 +258,12 @@ file_size(const char *path)
 	return (long)st.st_size;
 }
 
+bool
+file_nonempty(void *path)
+{
+	return file_size(path) > 0;
+}
+
 void
 gate_create(struct gate *g)
 {
@@ -373,6 +395,30 @@ new_queue(int workers, int prefetch)
 	procq_config cfg = { .workers = workers, .prefetch = prefetch };
 
 	return new_queue_config(&cfg);
+}
+
+int
+vpack(msgpack_packer *pk, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = procq_vpack(pk, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int
+vunpack(const msgpack_object *o, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = procq_vunpack(o, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 void
@@ -650,6 +696,13 @@ run_thread_join(struct run_thread *rt, double timeout)
 	    "procq_run did not return within %.1f s", timeout);
 	ck_assert_int_eq(pthread_join(rt->thread, NULL), 0);
 	return rt->rc;
+}
+
+void
+done_noop(procq_handle *h, void *arg)
+{
+	(void)h;
+	(void)arg;
 }
 
 int

@@ -28,12 +28,27 @@
 #define TEST_ASAN 0
 #endif
 
+/* Compiled with ThreadSanitizer? */
+#if defined(__SANITIZE_THREAD__)
+#define TEST_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TEST_TSAN 1
+#endif
+#endif
+#ifndef TEST_TSAN
+#define TEST_TSAN 0
+#endif
+
 /* Lower bounds on elapsed time allow this much: the supervisor's timers
  * run on a clock that may be a few milliseconds coarser than now(). */
 #define TIMER_SLACK 0.02
 
 /* Seconds on the monotonic clock. */
 double now(void);
+
+/* CPU time this process has used, in seconds. */
+double cpu_now(void);
 
 /* Sleeps s seconds, through signals; nothing when s <= 0.  For tasks that
  * must take time and for pacing; a test that waits for something polls
@@ -46,6 +61,10 @@ bool wait_until(bool (*cond)(void *), void *arg, double timeout);
 
 /* Wait until the handle's status is st, up to timeout seconds. */
 bool wait_status(procq_handle *h, procq_status st, double timeout);
+
+/* Bytes the allocator has handed out and not had back, or 0 where it does
+ * not say (sanitizers, valgrind): assertions on it are skipped then. */
+size_t heap_in_use(void);
 
 /* Number of open file descriptors of this process. */
 int count_fds(void);
@@ -76,6 +95,9 @@ pid_t wait_pid_file(const char *path, double timeout);
 
 /* Size of the file at path, -1 if it does not exist. */
 long file_size(const char *path);
+
+/* wait_until() condition: the file at path (arg) is not empty. */
+bool file_nonempty(void *path);
 
 /* A gate is a FIFO that the "gate" task opens for reading and reads until
  * end of file: the task runs exactly as long as the test holds the gate.
@@ -124,6 +146,11 @@ procq_queue *new_queue_config(const procq_config *cfg);
 void args_pack(procq_args *a, const char *fmt, ...);
 void args_vpack(procq_args *a, const char *fmt, va_list ap);
 void args_free(procq_args *a, size_t n);
+
+/* procq_vpack() and procq_vunpack() called the way procq_pack() and
+ * procq_unpack() are, so that one test can run through both. */
+int vpack(msgpack_packer *pk, const char *fmt, ...);
+int vunpack(const msgpack_object *o, const char *fmt, ...);
 
 /* Like procq_submitf(), asserting success; returns the handle.  (A
  * function, not a macro around procq_submitf(), so that compound-literal
@@ -195,6 +222,9 @@ struct setter {
 void setter_start(struct setter *s, procq_handle *f, int value,
     bool is_error, atomic_int *trigger);
 int setter_join(struct setter *s);
+
+/* A procq_done_fn that does nothing. */
+void done_noop(procq_handle *h, void *arg);
 
 /* pthread_join() with a deadline: 0, or ETIMEDOUT when the thread is
  * still running after timeout seconds. */
