@@ -99,10 +99,7 @@ collect_square(procq_call *c)
 	return procq_call_return(c, "i", n * n);
 }
 
-static const struct {
-	const char *name;
-	procq_fn fn;
-} collect_tasks[] = {
+static const struct task_entry collect_tasks[] = {
 	{ "sleep_ret", task_sleep_ret },
 	{ "span", task_span },
 	{ "gate_ret", task_gate_ret },
@@ -113,15 +110,8 @@ static const struct {
 void
 register_collect_tasks(procq_queue *q)
 {
-	size_t i;
-	int rc;
-
-	for (i = 0; i < sizeof collect_tasks / sizeof collect_tasks[0]; i++) {
-		rc = procq_register(q, collect_tasks[i].name,
-		    collect_tasks[i].fn);
-		ck_assert_msg(rc == 0, "register %s: %s", collect_tasks[i].name,
-		    procq_strerror(rc));
-	}
+	register_tasks(q, collect_tasks,
+	    sizeof collect_tasks / sizeof collect_tasks[0]);
 }
 
 procq_queue *

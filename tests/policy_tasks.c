@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "policy_tasks.h"
+#include "tasks.h"
 #include "util.h"
 
 /* CLOCK_MONOTONIC is one clock for every process of the machine, so the
@@ -156,10 +157,7 @@ init_ignore_term(procq_call *c)
 void
 register_policy_tasks(procq_queue *q)
 {
-	static const struct {
-		const char *name;
-		procq_fn fn;
-	} tasks[] = {
+	static const struct task_entry tasks[] = {
 		{ "stamp", task_stamp },
 		{ "gate_fail", task_gate_fail },
 		{ "hog", task_hog },
@@ -167,13 +165,8 @@ register_policy_tasks(procq_queue *q)
 		{ "alloc_mib", task_alloc_mib },
 		{ "init_value", task_init_value },
 	};
-	int rc;
 
-	for (size_t i = 0; i < sizeof tasks / sizeof tasks[0]; i++) {
-		rc = procq_register(q, tasks[i].name, tasks[i].fn);
-		ck_assert_msg(rc == 0, "register %s: %s", tasks[i].name,
-		    procq_strerror(rc));
-	}
+	register_tasks(q, tasks, sizeof tasks / sizeof tasks[0]);
 }
 
 procq_queue *

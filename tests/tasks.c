@@ -460,10 +460,7 @@ task_bigstr(procq_call *c)
 	return rc;
 }
 
-static const struct {
-	const char *name;
-	procq_fn fn;
-} common_tasks[] = {
+static const struct task_entry common_tasks[] = {
 	{ "double", task_double },
 	{ "ident", task_ident },
 	{ "echo", task_echo },
@@ -493,14 +490,20 @@ static const struct {
 };
 
 void
-register_common_tasks(procq_queue *q)
+register_tasks(procq_queue *q, const struct task_entry *tasks, size_t n)
 {
-	size_t i;
 	int rc;
 
-	for (i = 0; i < sizeof common_tasks / sizeof common_tasks[0]; i++) {
-		rc = procq_register(q, common_tasks[i].name, common_tasks[i].fn);
-		ck_assert_msg(rc == 0, "register %s: %s", common_tasks[i].name,
+	for (size_t i = 0; i < n; i++) {
+		rc = procq_register(q, tasks[i].name, tasks[i].fn);
+		ck_assert_msg(rc == 0, "register %s: %s", tasks[i].name,
 		    procq_strerror(rc));
 	}
+}
+
+void
+register_common_tasks(procq_queue *q)
+{
+	register_tasks(q, common_tasks,
+	    sizeof common_tasks / sizeof common_tasks[0]);
 }

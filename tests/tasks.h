@@ -48,6 +48,14 @@
 
 void register_common_tasks(procq_queue *q);
 
+/* Registers each task of a table, asserting success. */
+struct task_entry {
+	const char	*name;
+	procq_fn	 fn;
+};
+void register_tasks(procq_queue *q, const struct task_entry *tasks,
+    size_t n);
+
 /* "nil" and "family", for registering on their own: under other names,
  * or on a queue without the common tasks. */
 int task_nil(procq_call *c);
