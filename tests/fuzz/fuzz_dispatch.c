@@ -26,22 +26,12 @@
 
 /* dispatch_frames() and dispatch_assign() are private to dispatch.c. */
 #include "../../src/dispatch.c"
-
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "%s:%d: invariant failed: %s\n",	\
-		    __FILE__, __LINE__, #cond);				\
-		abort();						\
-	}								\
-} while (0)
+#include "fuzz.h"
 
 #define MAX_TASKS	3
 
 static pid_t victim;
 static struct event_base *base;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int
 dummy_task(procq_call *call)
