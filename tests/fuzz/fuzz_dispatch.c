@@ -20,12 +20,17 @@
  *   bit 6     fail_first policy (a failure cancels everything)
  *   bit 7     the smallest frame limit instead of the default
  */
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
+#include "config.h"
 
-/* dispatch_frames() and dispatch_assign() are private to dispatch.c. */
-#include "../../src/dispatch.c"
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "internal.h"
 #include "fuzz.h"
 
 #define MAX_TASKS	3
