@@ -1,6 +1,8 @@
 /*
  * Helpers shared by the procq test suites: deadlines, fd and child-process
- * accounting, FIFO gates, temporary files and the suite runner.
+ * accounting, FIFO gates, temporary files, what task functions need in a
+ * worker, queues, handles and threads seen from the test, and the suite
+ * runner.  Each is defined once, in util.c.
  */
 #ifndef PROCQ_TEST_UTIL_H
 #define PROCQ_TEST_UTIL_H
@@ -136,6 +138,10 @@ void sleep_forever(void) __attribute__((noreturn));
  * end of file, that is until the test releases the gate.  0, or -1 with
  * errno set when the FIFO cannot be opened. */
 int gate_pass(const char *path);
+
+/*
+ * In the test: queues, handles, threads and the suite runner.
+ */
 
 /* A new queue with the common tasks registered, or a failed assertion. */
 procq_queue *new_queue(int workers, int prefetch);
