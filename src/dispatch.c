@@ -253,7 +253,7 @@ dispatch_watch_stalls(procq_queue *q)
 		q->stall_armed = true;
 }
 
-static void
+void
 dispatch_assign(struct worker *w, procq_handle *t)
 {
 	dispatch_link(w, t);
@@ -792,7 +792,7 @@ dispatch_message(struct worker *w, const struct wire_msg *msg)
 
 /* Decodes every complete frame in the worker's input.  A length beyond the
  * limit condemns the worker before anything is allocated for it. */
-static void
+void
 dispatch_frames(struct worker *w)
 {
 	procq_queue *q = w->q;

@@ -13,6 +13,10 @@
 struct worker;
 
 void dispatch_run(procq_queue *q);
+/* One step of dispatch_run() and one of the read callback, on their own
+ * for the dispatcher's fuzz target: hand t to w, decode w->in. */
+void dispatch_assign(struct worker *w, procq_handle *t);
+void dispatch_frames(struct worker *w);
 int dispatch_direct(procq_queue *q, procq_handle *t);
 void dispatch_send_cancels(procq_queue *q);
 void dispatch_drain(struct worker *w);

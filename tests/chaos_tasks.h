@@ -1,7 +1,6 @@
 /*
  * Task functions of the chaos suite.  They run inside worker processes.
  *
- *   chaos_spin ()             loops forever (only a timeout ends it)
  *   chaos_grand (s path, s how)
  *                             forks a child that appends its pid to path
  *                             and then sleeps forever; once the pid is

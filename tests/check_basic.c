@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tasks.h"
 #include "util.h"
 
 #define N_DOUBLE 20
@@ -457,12 +458,6 @@ START_TEST(test_submit_errors)
 }
 END_TEST
 
-static int
-dummy_task(procq_call *c)
-{
-	return 0;
-}
-
 START_TEST(test_register_errors)
 {
 	procq_queue *q;
@@ -471,15 +466,15 @@ START_TEST(test_register_errors)
 	q = procq_create(NULL, &err);
 	ck_assert_ptr_nonnull(q);
 	ck_assert_int_eq(procq_register(q, "null", NULL), PROCQ_EINVAL);
-	ck_assert_int_eq(procq_register(q, "dup", dummy_task), 0);
-	ck_assert_int_eq(procq_register(q, "dup", dummy_task), PROCQ_EEXIST);
+	ck_assert_int_eq(procq_register(q, "dup", task_nil), 0);
+	ck_assert_int_eq(procq_register(q, "dup", task_nil), PROCQ_EEXIST);
 	procq_free(q);
 
 	q = new_queue(1, 0);
-	ck_assert_int_eq(procq_register(q, "double", dummy_task),
+	ck_assert_int_eq(procq_register(q, "double", task_nil),
 	    PROCQ_EEXIST);
 	ck_assert_int_eq(procq_start(q), 0);
-	ck_assert_int_eq(procq_register(q, "late", dummy_task),
+	ck_assert_int_eq(procq_register(q, "late", task_nil),
 	    PROCQ_ESTATE);
 	/* the queue still works */
 	{

@@ -11,31 +11,18 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <inttypes.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "chaos_tasks.h"
 #include "tasks.h"
 #include "util.h"
 
-#if defined(__SANITIZE_THREAD__)
-#define TEST_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define TEST_TSAN 1
-#endif
-#endif
-#ifndef TEST_TSAN
-#define TEST_TSAN 0
-#endif
 #define TEST_SANITIZED (TEST_ASAN || TEST_TSAN)
 
 #define DEFAULT_SEED 20240611u
@@ -51,7 +38,7 @@ enum kind {
 	K_SEGV,		/* crash segv-raise */
 	K_ABORT,	/* crash abort */
 	K_EXIT,		/* crash _exit3 */
-	K_LOOP,		/* chaos_spin with a per-attempt timeout */
+	K_LOOP,		/* busy_loop with a per-attempt timeout */
 	K_GRAND,	/* chaos_grand: forks a grandchild, then crashes */
 	K_HUGE,		/* bigstr of a few MiB */
 	K_GARBAGE,	/* garbage bytes on the result pipe, then pause */
@@ -89,17 +76,6 @@ static unsigned
 rnd_below(uint64_t *s, unsigned n)
 {
 	return (unsigned)((rnd(s) >> 33) % n);
-}
-
-static void
-nap(double s)
-{
-	struct timespec ts;
-
-	ts.tv_sec = (time_t)s;
-	ts.tv_nsec = (long)((s - ts.tv_sec) * 1e9);
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
 }
 
 static unsigned long
@@ -226,7 +202,7 @@ submit_task(procq_queue *q, struct task *t, const char *gpath)
 		break;
 	case K_LOOP:
 		o.timeout = LOOP_TIMEOUT;
-		t->h = submit_ok(q, "chaos_spin", &o, "");
+		t->h = submit_ok(q, "busy_loop", &o, "");
 		break;
 	case K_GRAND:
 		t->h = submit_ok(q, "chaos_grand", &o, "ss", gpath,
@@ -531,12 +507,6 @@ print_tally(const struct tally *ty)
 	    ty->attempts, ty->retried, ty->grandchildren, ty->cancel_ok,
 	    ty->cancel_tried, ty->cancel_running, ty->cancel_lost, ty->secs);
 	fflush(stdout);
-}
-
-static size_t
-heap_in_use(void)
-{
-	return mallinfo2().uordblks;
 }
 
 /* Anything opened once per process is opened now. */

@@ -332,11 +332,11 @@ START_TEST(test_event_base)
 	ck_assert_int_eq(procq_handle_on_done(late, on_done_here, &cb), 0);
 	w.h = late;
 	ck_assert_int_eq(pthread_create(&w.thread, NULL, waiter_main, &w), 0);
-	ck_assert(dispatch_until(base, &ls, flag_set, &w.returned));
+	ck_assert(dispatch_until(base, &ls, flag_is_set, &w.returned));
 	ck_assert_int_eq(join_within(w.thread, 10), 0);
 	ck_assert_int_eq(w.rc, 0);
 	ck_assert_int_eq(int_value(late), 42);
-	ck_assert(dispatch_until(base, &ls, flag_set, &cb.called));
+	ck_assert(dispatch_until(base, &ls, flag_is_set, &cb.called));
 	ck_assert(cb.on_loop_thread);
 
 	/* force shutdown and free from the loop's thread */

@@ -396,7 +396,7 @@ START_TEST(test_wait_hook_edeadlk)
 	hw.held = held;
 	ck_assert(gate_enter(&ga, 10));
 	submit_ok(q, "ident", NULL, "i", 1);
-	ck_assert(wait_until(flag_set, &hw.fired, 10));
+	ck_assert(wait_until(flag_is_set, &hw.fired, 10));
 	ck_assert_int_eq(hw.rc_block, PROCQ_EDEADLK);
 	ck_assert_int_eq(hw.rc_poll, 0);
 	ck_assert_uint_eq(hw.ndone, 0);

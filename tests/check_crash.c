@@ -352,8 +352,7 @@ START_TEST(test_parent_killed)
 				_exit(1);
 		if (procq_start(q) != 0)
 			_exit(1);
-		for (;;)
-			pause();
+		sleep_forever();
 	}
 	wp[0] = wait_pid_file(path[0], 10);
 	wp[1] = wait_pid_file(path[1], 10);

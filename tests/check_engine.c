@@ -16,30 +16,20 @@
 
 #include "util.h"
 
-/* getpid (): the worker's pid. */
-static int
-task_getpid(procq_call *c)
-{
-	return procq_call_return(c, "i", (int)getpid());
-}
-
 /* gate_crash (s path): like "gate", then dies of SIGSEGV, so that the
  * test decides when the crash happens and can look at the queue first. */
 static int
 task_gate_crash(procq_call *c)
 {
-	char *path = NULL, buf[64];
-	FILE *fp;
+	char *path = NULL;
+	int rc;
 
 	if (procq_call_unpack(c, "s", &path) != 0 || path == NULL)
 		return procq_call_fail(c, "ArgError", "gate_crash wants (s)");
-	fp = fopen(path, "re");
+	rc = gate_pass(path);
 	free(path);
-	if (fp == NULL)
+	if (rc == -1)
 		return procq_call_fail(c, "OSError", "cannot open the gate");
-	while (fread(buf, 1, sizeof buf, fp) > 0)
-		;
-	fclose(fp);
 	raise(SIGSEGV);
 	return procq_call_fail(c, "NoCrash", "survived SIGSEGV");
 }
@@ -67,7 +57,6 @@ engine_queue_config(const procq_config *cfg)
 {
 	procq_queue *q = new_queue_config(cfg);
 
-	ck_assert_int_eq(procq_register(q, "getpid", task_getpid), 0);
 	ck_assert_int_eq(procq_register(q, "gate_crash", task_gate_crash), 0);
 	return q;
 }
@@ -79,33 +68,10 @@ engine_queue(int workers, int prefetch)
 	    .prefetch = prefetch });
 }
 
-static procq_stats
-stats_of(procq_queue *q)
-{
-	procq_stats st;
-
-	ck_assert_int_eq(procq_stats_get(q, &st), 0);
-	return st;
-}
-
 static size_t
 children(void)
 {
 	return list_children(NULL, 0);
-}
-
-/* The int a task returned, asserting it succeeded. */
-static int
-int_value(procq_handle *h)
-{
-	int v = -1;
-
-	ck_assert_msg(procq_handle_status(h) == PROCQ_SUCCEEDED,
-	    "%s: %s: %s", procq_handle_name(h),
-	    procq_status_name(procq_handle_status(h)),
-	    procq_handle_error_message(h));
-	ck_assert_int_eq(procq_handle_value(h, "i", &v), 0);
-	return v;
 }
 
 /* procq_run() with a deadline, so that a task that is never run fails
@@ -344,22 +310,18 @@ START_TEST(test_spare_gives_up)
 {
 	struct watch w = { .want = 2 };
 	struct roles r = { .killed = 0 };
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
+	procq_args ia;
 	char flag[128];
 	procq_queue *q;
 	procq_handle *h;
 	int k;
 
 	make_tmpfile(flag, sizeof flag);
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 1);
-	ck_assert_int_eq(procq_pack(&pk, "s", flag), 0);
+	args_pack(&ia, "s", flag);
 	w.q = q = engine_queue_config(&(procq_config){ .workers = 1,
-	    .initializer = init_hold, .initargs = sb.data,
-	    .initargs_len = sb.size });
-	msgpack_sbuffer_destroy(&sb);
+	    .initializer = init_hold, .initargs = ia.data,
+	    .initargs_len = ia.len });
+	args_free(&ia, 1);
 	ck_assert_int_eq(procq_start(q), 0);
 	run_getpid(q);
 

@@ -6,13 +6,13 @@
 #include "config.h"
 
 #include <errno.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tasks.h"
 #include "util.h"
 
 #define NITEMS(a) (sizeof(a) / sizeof((a)[0]))
@@ -77,20 +77,6 @@ check_queue_works(procq_queue *q, int n)
 	}
 }
 
-static int
-task_unused(procq_call *c)
-{
-	(void)c;
-	return 0;
-}
-
-static void
-done_unused(procq_handle *h, void *arg)
-{
-	(void)h;
-	(void)arg;
-}
-
 /* What the child of a fork is given.  It answers with its exit status:
  * 0, or the number of the first check that found a call not failing as
  * it should. */
@@ -126,7 +112,7 @@ forked_queue_calls(procq_queue *q)
 	procq_stats st;
 	int err = 0;
 
-	if (procq_register(q, "x", task_unused) != PROCQ_EFORKED ||
+	if (procq_register(q, "x", task_nil) != PROCQ_EFORKED ||
 	    procq_start(q) != PROCQ_EFORKED)
 		return 1;
 	if (procq_run(q, NULL, NULL) != PROCQ_EFORKED ||
@@ -161,7 +147,7 @@ forked_handle_calls(procq_handle *h)
 	    procq_handle_value(h, "i", &v) != PROCQ_EFORKED)
 		return 11;
 	if (procq_handle_cancel(h) != PROCQ_EFORKED ||
-	    procq_handle_on_done(h, done_unused, NULL) != PROCQ_EFORKED ||
+	    procq_handle_on_done(h, done_noop, NULL) != PROCQ_EFORKED ||
 	    procq_handle_id(h) != NULL ||
 	    procq_handle_metadata(h, &len) != NULL || len != 0)
 		return 12;
@@ -309,16 +295,6 @@ START_TEST(test_start_short_of_descriptors)
 	    status);
 }
 END_TEST
-
-/* Bytes the allocator has handed out and not had back; 0 under a
- * sanitizer whose allocator does not report. */
-static size_t
-heap_in_use(void)
-{
-	struct mallinfo2 mi = mallinfo2();
-
-	return mi.uordblks;
-}
 
 /* Creates n groups with opts, one task in each, waits for them and frees
  * them, in batches; the queue is reset after each. */

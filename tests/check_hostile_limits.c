@@ -5,29 +5,15 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "util.h"
-
-/* Compiled with ThreadSanitizer? */
-#if defined(__SANITIZE_THREAD__)
-#define TEST_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define TEST_TSAN 1
-#endif
-#endif
-#ifndef TEST_TSAN
-#define TEST_TSAN 0
-#endif
 
 #define LOUD_BYTES	(100 * 1024)
 
@@ -36,30 +22,12 @@ static int
 task_loud_pause(procq_call *c)
 {
 	static char buf[LOUD_BYTES];
-	size_t off = 0;
-	ssize_t n;
 
 	(void)c;
 	memset(buf, 'x', sizeof buf);
-	while (off < sizeof buf) {
-		n = write(STDERR_FILENO, buf + off, sizeof buf - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		off += (size_t)n;
-	}
-	for (;;)
-		pause();
-}
-
-static double
-cpu_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	if (!write_all(STDERR_FILENO, buf, sizeof buf))
+		return -1;
+	sleep_forever();
 }
 
 /* Ignores SIGXCPU and spins for 8 CPU-seconds, then succeeds. */
@@ -100,8 +68,7 @@ task_raw_limit(procq_call *c)
 	(void)c;
 	if (write(4, frame, sizeof frame - 1) < 0)
 		return -1;
-	for (;;)
-		pause();
+	sleep_forever();
 }
 
 static procq_queue *
@@ -117,14 +84,6 @@ limits_queue(const procq_config *cfg)
 	ck_assert_int_eq(procq_register(q, "raw_limit", task_raw_limit), 0);
 	ck_assert_int_eq(procq_start(q), 0);
 	return q;
-}
-
-static const char *
-message_of(procq_handle *h)
-{
-	const char *m = procq_handle_error_message(h);
-
-	return m != NULL ? m : "(none)";
 }
 
 struct stats_call {

@@ -24,41 +24,6 @@
 #include "util.h"
 #include "../worker/worker.h"
 
-/* Writes "WORKER GRANDCHILD" to the file named by its argument, having
- * forked a grandchild that sleeps for ever, then waits. */
-static int
-task_family(procq_call *c)
-{
-	char *path = NULL;
-	FILE *fp;
-	pid_t child;
-
-	if (procq_call_unpack(c, "s", &path) != 0 || path == NULL)
-		return procq_call_fail(c, "ArgumentError", "expected [path]");
-	if ((child = fork()) == 0) {
-		execl("/bin/sleep", "sleep", "1000", (char *)NULL);
-		_exit(127);
-	}
-	if ((fp = fopen(path, "w")) != NULL) {
-		fprintf(fp, "%d %d\n", (int)getpid(), (int)child);
-		fclose(fp);
-	}
-	free(path);
-	pause();
-	return 0;
-}
-
-static void
-write_pid(const char *path)
-{
-	FILE *fp = fopen(path, "w");
-
-	if (fp != NULL) {
-		fprintf(fp, "%d\n", (int)getpid());
-		fclose(fp);
-	}
-}
-
 /* Moves its worker into the process group of a child of its own (which
  * dies with it), writes the worker's pid to the file, then waits. */
 static int
@@ -72,17 +37,15 @@ task_leave_group(procq_call *c)
 	if ((child = fork()) == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		setpgid(0, 0);
-		for (;;)
-			pause();
+		sleep_forever();
 	}
 	setpgid(child, child);	/* whoever runs first */
 	if (setpgid(0, child) != 0)
 		return procq_call_fail(c, "OSError", "setpgid: %s",
 		    strerror(errno));
-	write_pid(path);
+	write_pid(path, getpid());
 	free(path);
-	for (;;)
-		pause();
+	sleep_forever();
 }
 
 /* Moves its worker into the caller's process group, writes the worker's
@@ -97,10 +60,9 @@ task_join_caller_group(procq_call *c)
 	if (setpgid(0, getpgid(getppid())) != 0)
 		return procq_call_fail(c, "OSError", "setpgid: %s",
 		    strerror(errno));
-	write_pid(path);
+	write_pid(path, getpid());
 	free(path);
-	for (;;)
-		pause();
+	sleep_forever();
 }
 
 /* Forks; the child returns from the task as if it were the worker. */
@@ -152,7 +114,6 @@ hostile_queue(const procq_config *cfg)
 {
 	procq_queue *q = new_queue_config(cfg);
 
-	ck_assert_int_eq(procq_register(q, "family", task_family), 0);
 	ck_assert_int_eq(procq_register(q, "leave_group", task_leave_group),
 	    0);
 	ck_assert_int_eq(procq_register(q, "join_caller_group",
@@ -163,12 +124,6 @@ hostile_queue(const procq_config *cfg)
 	    task_double_result), 0);
 	ck_assert_int_eq(procq_start(q), 0);
 	return q;
-}
-
-static bool
-file_written(void *arg)
-{
-	return file_size(arg) > 0;
 }
 
 static void *
@@ -210,11 +165,10 @@ family_dies_as(unsigned uid, unsigned gid)
 		    .uid = uid, .gid = gid });
 
 		procq_submitf(q, "family", NULL, NULL, "s", path);
-		for (;;)
-			pause();
+		sleep_forever();
 	}
 	ck_assert_int_gt(caller, 0);
-	ck_assert_msg(wait_until(file_written, path, 20),
+	ck_assert_msg(wait_until(file_nonempty, path, 20),
 	    "the task never wrote its pids");
 	fp = fopen(path, "r");
 	ck_assert_ptr_nonnull(fp);
@@ -290,7 +244,7 @@ START_TEST(test_group_leaver_cancelled)
 
 	make_tmpfile(path, sizeof path);
 	h = submit_ok(q, "leave_group", NULL, "s", path);
-	ck_assert_msg(wait_until(file_written, path, 15),
+	ck_assert_msg(wait_until(file_nonempty, path, 15),
 	    "the task never left its group");
 	ck_assert_int_eq(procq_handle_cancel(h), 0);
 	ck_assert_msg(procq_handle_wait(h, 15) == 0,
@@ -325,22 +279,20 @@ START_TEST(test_orphan_spares_callers_group)
 
 		setpgid(0, 0);
 		if ((b = fork()) == 0) {
-			for (;;)
-				pause();
+			sleep_forever();
 		}
 		if (write(fds[1], &b, sizeof b) != sizeof b)
 			_exit(1);
 		q = hostile_queue(&(procq_config){ .workers = 1 });
 		procq_submitf(q, "join_caller_group", NULL, NULL, "s", path);
-		for (;;)
-			pause();
+		sleep_forever();
 	}
 	ck_assert_int_gt(caller, 0);
 	close(fds[1]);
 	ck_assert_int_eq(read(fds[0], &bystander, sizeof bystander),
 	    sizeof bystander);
 	close(fds[0]);
-	ck_assert_msg(wait_until(file_written, path, 20),
+	ck_assert_msg(wait_until(file_nonempty, path, 20),
 	    "the task never joined the caller's group");
 	worker = read_pid_file(path);
 	kill(caller, SIGKILL);

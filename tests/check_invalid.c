@@ -12,7 +12,6 @@
 
 #include <math.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1046,12 +1045,6 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* Handles                                                             */
 
-static void
-noop_done(procq_handle *h, void *arg)
-{
-	(void)h, (void)arg;
-}
-
 START_TEST(test_handle_null)
 {
 	procq_queue *q = mkq();
@@ -1074,7 +1067,7 @@ START_TEST(test_handle_null)
 	ck_assert_ptr_null(procq_handle_id(NULL));
 	ck_assert_ptr_null(procq_handle_name(NULL));
 	ck_assert_int_eq(procq_handle_cancel(NULL), PROCQ_EINVAL);
-	ck_assert_int_eq(procq_handle_on_done(NULL, noop_done, NULL),
+	ck_assert_int_eq(procq_handle_on_done(NULL, done_noop, NULL),
 	    PROCQ_EINVAL);
 	ck_assert_int_eq(procq_handle_progress(NULL, "i", &x), PROCQ_EINVAL);
 	ck_assert_uint_eq(procq_handle_progress_data(NULL, buf, sizeof buf),
@@ -1256,30 +1249,6 @@ END_TEST
 
 /* ------------------------------------------------------------------ */
 /* Format-string packing                                               */
-
-static int
-vpack(msgpack_packer *pk, const char *fmt, ...)
-{
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	rc = procq_vpack(pk, fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
-static int
-vunpack(const msgpack_object *o, const char *fmt, ...)
-{
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	rc = procq_vunpack(o, fmt, ap);
-	va_end(ap);
-	return rc;
-}
 
 START_TEST(test_pack)
 {

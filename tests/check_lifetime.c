@@ -6,7 +6,6 @@
  */
 #include "config.h"
 
-#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -15,17 +14,6 @@
 #include <time.h>
 
 #include "util.h"
-
-#if defined(__SANITIZE_THREAD__)
-#define TEST_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define TEST_TSAN 1
-#endif
-#endif
-#ifndef TEST_TSAN
-#define TEST_TSAN 0
-#endif
 
 /* Fewer tasks where each costs more; LIFETIME_TASKS overrides (valgrind). */
 static size_t
@@ -36,14 +24,6 @@ round_size(size_t full)
 	if (env != NULL && atol(env) > 0)
 		return (size_t)atol(env);
 	return TEST_ASAN || TEST_TSAN ? full / 10 : full;
-}
-
-/* The heap in use, or 0 where the allocator does not say (sanitizers,
- * valgrind): assertions on it are skipped then. */
-static size_t
-heap_in_use(void)
-{
-	return mallinfo2().uordblks;
 }
 
 static procq_queue *

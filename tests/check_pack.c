@@ -6,7 +6,6 @@
 
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,30 +50,6 @@ static void
 buf_end(struct buf *b)
 {
 	ck_assert_uint_eq(b->off, b->sb.size);
-}
-
-static int
-pack_wrap(msgpack_packer *pk, const char *fmt, ...)
-{
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	rc = procq_vpack(pk, fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
-static int
-unpack_wrap(const msgpack_object *obj, const char *fmt, ...)
-{
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	rc = procq_vunpack(obj, fmt, ap);
-	va_end(ap);
-	return rc;
 }
 
 START_TEST(test_pack_each_conversion)
@@ -178,13 +153,13 @@ START_TEST(test_vpack_vunpack)
 
 	buf_init(&b);
 	msgpack_pack_array(&b.pk, 2);
-	ck_assert_int_eq(pack_wrap(&b.pk, "is", 41, "va"), 0);
+	ck_assert_int_eq(vpack(&b.pk, "is", 41, "va"), 0);
 	o = buf_next(&b);
-	ck_assert_int_eq(unpack_wrap(o, "is", &i, &s), 0);
+	ck_assert_int_eq(vunpack(o, "is", &i, &s), 0);
 	ck_assert_int_eq(i, 41);
 	ck_assert_str_eq(s, "va");
 	free(s);
-	ck_assert_int_eq(unpack_wrap(o, "ii", &i, &i), PROCQ_EFORMAT);
+	ck_assert_int_eq(vunpack(o, "ii", &i, &i), PROCQ_EFORMAT);
 	buf_free(&b);
 }
 END_TEST

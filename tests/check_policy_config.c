@@ -124,24 +124,24 @@ struct submitter {
 	double timeout;		/* < 0: procq_submit, else submit_timeout */
 	procq_handle *h;
 	int rc;
-	atomic_bool done;
+	atomic_int done;
 };
 
 static void *
 submitter_main(void *arg)
 {
 	struct submitter *sb = arg;
-	struct packed args;
+	procq_args args;
 
-	pack_array(&args, "i", 7);
+	args_pack(&args, "i", 7);
 	if (sb->timeout < 0)
 		sb->rc = procq_submit(sb->q, "ident", args.data, args.len, NULL,
 		    &sb->h);
 	else
 		sb->rc = procq_submit_timeout(sb->q, "ident", args.data,
 		    args.len, NULL, sb->timeout, &sb->h);
-	packed_free(&args);
-	atomic_store(&sb->done, true);
+	args_free(&args, 1);
+	atomic_store(&sb->done, 1);
 	return NULL;
 }
 
@@ -151,7 +151,7 @@ submitter_start(struct submitter *sb, procq_queue *q, double timeout)
 	memset(sb, 0, sizeof *sb);
 	sb->q = q;
 	sb->timeout = timeout;
-	atomic_init(&sb->done, false);
+	atomic_init(&sb->done, 0);
 	ck_assert_int_eq(pthread_create(&sb->thread, NULL, submitter_main, sb),
 	    0);
 }
@@ -186,13 +186,13 @@ START_TEST(test_size_try_and_timeout)
 	struct gate g;
 	procq_handle *hg, *hq, *h = NULL;
 	procq_queue *q;
-	struct packed args;
+	procq_args args;
 	double t0, dt;
 	int rc;
 
 	gate_create(&g);
 	q = full_queue(&g, &hg, &hq);
-	pack_array(&args, "i", 2);
+	args_pack(&args, "i", 2);
 
 	t0 = now();
 	rc = procq_try_submit(q, "ident", args.data, args.len, NULL, &h);
@@ -217,9 +217,9 @@ START_TEST(test_size_try_and_timeout)
 	rc = procq_try_submit(q, "ident", args.data, args.len, NULL, &h);
 	ck_assert_int_eq(rc, 0);
 	wait_done(h, 10);
-	ck_assert_int_eq(int_of(h), 2);
+	ck_assert_int_eq(int_value(h), 2);
 	ck_assert_int_eq(procq_handle_status(hg), PROCQ_SUCCEEDED);
-	packed_free(&args);
+	args_free(&args, 1);
 	procq_free(q);
 	gate_destroy(&g);
 }
@@ -252,8 +252,8 @@ START_TEST(test_size_blocks)
 	ck_assert_ptr_nonnull(sb.h);
 	ck_assert_ptr_nonnull(st.h);
 	ck_assert_int_eq(procq_join(q, 10), 0);
-	ck_assert_int_eq(int_of(sb.h), 7);
-	ck_assert_int_eq(int_of(st.h), 7);
+	ck_assert_int_eq(int_value(sb.h), 7);
+	ck_assert_int_eq(int_value(st.h), 7);
 	ck_assert_int_eq(procq_handle_status(hg), PROCQ_SUCCEEDED);
 	ck_assert_int_eq(procq_handle_status(hq), PROCQ_SUCCEEDED);
 	procq_free(q);
@@ -313,7 +313,7 @@ START_TEST(test_mode_infinite_shutdown)
 	ck_assert_uint_eq(procq_summary_submitted(rt.summary), 5);
 	ck_assert_uint_eq(procq_summary_succeeded(rt.summary), 5);
 	for (i = 0; i < 5; i++)
-		ck_assert_int_eq(int_of(h[i]), i);
+		ck_assert_int_eq(int_value(h[i]), i);
 	procq_summary_free(rt.summary);
 	procq_free(q);
 }
@@ -415,7 +415,7 @@ assert_failed_first(procq_handle *f, procq_handle *rest[3],
 			ck_assert_msg(procq_handle_status(rest[i]) ==
 			    PROCQ_SUCCEEDED, "task %d ended %s", i,
 			    procq_status_name(procq_handle_status(rest[i])));
-			ck_assert_int_eq(int_of(rest[i]), i);
+			ck_assert_int_eq(int_value(rest[i]), i);
 		}
 	}
 	ck_assert_uint_eq(procq_summary_submitted(s), 4);
@@ -611,7 +611,7 @@ rate_stamps(const procq_config *cfg, double *stamps, int n)
 		h[i] = submit_ok(q, "stamp", NULL, "");
 	ck_assert_int_eq(procq_join(q, 30), 0);
 	for (int i = 0; i < n; i++)
-		stamps[i] = stamp_of(h[i]);
+		stamps[i] = double_value(h[i]);
 	qsort(stamps, (size_t)n, sizeof *stamps, cmp_double);
 	procq_free(q);
 }
@@ -656,7 +656,7 @@ START_TEST(test_rate_retry)
 	h = submit_ok(q, "flaky", &(procq_opts){ .retries = 2 }, "i", 3);
 	wait_done(h, 10);
 	ck_assert_int_eq(procq_handle_status(h), PROCQ_SUCCEEDED);
-	ck_assert_int_eq(int_of(h), 3);
+	ck_assert_int_eq(int_value(h), 3);
 	ck_assert_msg(now() - t0 >= 0.4 - TIMER_SLACK, "3 attempts within "
 	    "%.3f s at 5 per second", now() - t0);
 	procq_free(q);

@@ -4,11 +4,9 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "policy_tasks.h"
 #include "util.h"
@@ -53,7 +51,7 @@ struct hook_log {
 	double complete_nap;		/* seconds each on_complete takes */
 	procq_queue *q;
 	void *data;
-	atomic_bool acted;
+	atomic_int acted;
 };
 
 static void
@@ -63,7 +61,7 @@ log_init(struct hook_log *l)
 	l->magic = LOG_MAGIC;
 	pthread_mutex_init(&l->lock, NULL);
 	l->test_thread = pthread_self();
-	atomic_init(&l->acted, false);
+	atomic_init(&l->acted, 0);
 }
 
 static void
@@ -103,17 +101,6 @@ on_start(procq_handle *h, void *arg)
 	pthread_mutex_unlock(&l->lock);
 	if (act != NULL)
 		act(l, h);
-}
-
-static void
-nap(double s)
-{
-	struct timespec ts;
-
-	ts.tv_sec = (time_t)s;
-	ts.tv_nsec = (long)((s - ts.tv_sec) * 1e9);
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
 }
 
 static void
@@ -369,7 +356,7 @@ call_everything(struct hook_log *l, procq_handle *h)
 	c->results = procq_results(q);
 	c->closed = procq_closed(q);
 	procq_free(q);		/* refused: the queue stays usable */
-	atomic_store(&l->acted, true);
+	atomic_store(&l->acted, 1);
 }
 
 START_TEST(test_hook_calls_procq)
@@ -415,7 +402,7 @@ START_TEST(test_hook_calls_procq)
 	gate_release(&g);
 	ck_assert_int_eq(procq_join(q, 10), 0);
 	ck_assert_int_eq(procq_handle_status(c.gate_h), PROCQ_SUCCEEDED);
-	ck_assert_int_eq(int_of(c.submitted), 8);
+	ck_assert_int_eq(int_value(c.submitted), 8);
 	procq_summary_free(c.results);
 	procq_free(q);
 	log_destroy(&l);
@@ -430,7 +417,7 @@ cancel_queue(struct hook_log *l, procq_handle *h)
 	if (atomic_load(&l->acted))
 		return;
 	((struct calls *)l->data)->cancel_rc = procq_cancel(l->q);
-	atomic_store(&l->acted, true);
+	atomic_store(&l->acted, 1);
 }
 
 /* procq_cancel(q) from a hook stops the run under way. */
@@ -490,7 +477,7 @@ submit_when_full(struct hook_log *l, procq_handle *h)
 	    NULL);
 	c->try_rc = procq_try_submit(l->q, "ident", NULL, 0, NULL, NULL);
 	c->took = now() - t0;
-	atomic_store(&l->acted, true);
+	atomic_store(&l->acted, 1);
 }
 
 /* From a hook a submit never waits for room. */

@@ -123,7 +123,7 @@ START_TEST(test_join)
 
 	b = submit_ok(q, "getpid", NULL, "");
 	ck_assert_int_eq(procq_join(q, 10), 0);
-	ck_assert_int_eq(int_of(a), int_of(b));
+	ck_assert_int_eq(int_value(a), int_value(b));
 	ck_assert_int_eq(stats_of(q).workers, 1);
 	ck_assert(!procq_closed(q));
 
@@ -296,7 +296,7 @@ START_TEST(test_reset_new_batch)
 	submit_ok(q, "fail", NULL, "i", 2);
 	h = submit_ok(q, "getpid", NULL, "");
 	ck_assert_int_eq(procq_run(q, NULL, NULL), 0);
-	pid = int_of(h);
+	pid = int_value(h);
 	all = procq_results(q);
 	ck_assert_uint_eq(procq_summary_count(all), 3);
 	procq_summary_free(all);
@@ -317,7 +317,7 @@ START_TEST(test_reset_new_batch)
 	ck_assert_uint_eq(procq_summary_submitted(s), 2);
 	ck_assert_uint_eq(procq_summary_succeeded(s), 2);
 	ck_assert(procq_summary_ok(s));
-	ck_assert_int_eq(int_of(h), pid);	/* same worker */
+	ck_assert_int_eq(int_value(h), pid);	/* same worker */
 	procq_summary_free(s);
 	all = procq_results(q);
 	ck_assert_uint_eq(procq_summary_count(all), 2);
@@ -360,8 +360,8 @@ START_TEST(test_clear_results)
 	procq_summary_free(all);
 	/* handles keep theirs */
 	ck_assert_ptr_nonnull(procq_handle_result(a));
-	ck_assert_int_eq(int_of(a), 1);
-	ck_assert_int_eq(int_of(b), 2);
+	ck_assert_int_eq(int_value(a), 1);
+	ck_assert_int_eq(int_value(b), 2);
 
 	/* a task that finished before the clear is not in the next run */
 	c = submit_ok(q, "ident", NULL, "i", 3);
@@ -370,7 +370,7 @@ START_TEST(test_clear_results)
 	ck_assert_int_eq(procq_run(q, NULL, &s), 0);
 	ck_assert_uint_eq(procq_summary_submitted(s), 0);
 	ck_assert_ptr_null(procq_summary_by_id(s, procq_handle_id(c)));
-	ck_assert_int_eq(int_of(c), 3);
+	ck_assert_int_eq(int_value(c), 3);
 	procq_summary_free(s);
 	procq_free(q);
 }

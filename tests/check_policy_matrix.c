@@ -150,7 +150,7 @@ expect(struct matrix *m, int k, int s, procq_status want)
 	if (want == PROCQ_SUCCEEDED && s == RUNNING)	/* a gate: nil */
 		ck_assert_int_eq(procq_handle_value(h, "n"), 0);
 	else if (want == PROCQ_SUCCEEDED)
-		ck_assert_int_eq(int_of(h), 10 * s + k);
+		ck_assert_int_eq(int_value(h), 10 * s + k);
 }
 
 /* Every task of kind k ended want. */
@@ -172,7 +172,7 @@ struct shutdown_thread {
 	pthread_t thread;
 	procq_queue *q;
 	int rc;
-	atomic_bool done;
+	atomic_int done;
 };
 
 static void *
@@ -181,7 +181,7 @@ shutdown_main(void *arg)
 	struct shutdown_thread *t = arg;
 
 	t->rc = procq_shutdown(t->q, 0);
-	atomic_store(&t->done, true);
+	atomic_store(&t->done, 1);
 	return NULL;
 }
 
@@ -196,7 +196,7 @@ row_graceful(struct matrix *m)
 {
 	struct shutdown_thread t = { .q = m->q };
 
-	atomic_init(&t.done, false);
+	atomic_init(&t.done, 0);
 	ck_assert_int_eq(pthread_create(&t.thread, NULL, shutdown_main, &t), 0);
 	ck_assert(wait_until(closed_cond, m->q, 10));
 	/* shutting down, with everything still to do */
@@ -270,7 +270,7 @@ row_fail_first(struct matrix *m)
 	matrix_release(m);
 	ck_assert_int_eq(procq_join(m->q, 10), 0);
 	expect_all(m, MC, PROCQ_SUCCEEDED);
-	ck_assert_int_eq(int_of(later), 5);
+	ck_assert_int_eq(int_value(later), 5);
 }
 
 static void

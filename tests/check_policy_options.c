@@ -53,11 +53,11 @@ START_TEST(test_opts_invalid)
 	procq_queue *q = policy_queue(&(procq_config){ .workers = 1 });
 	procq_summary *s = NULL;
 	procq_handle *h;
-	struct packed args;
+	procq_args args;
 	size_t i;
 	int rc;
 
-	pack_array(&args, "i", 1);
+	args_pack(&args, "i", 1);
 	for (i = 0; i < sizeof bad_opts / sizeof bad_opts[0]; i++) {
 		const procq_opts *o = &bad_opts[i].opts;
 
@@ -89,7 +89,7 @@ START_TEST(test_opts_invalid)
 	ck_assert_int_eq(procq_run(q, NULL, &s), 0);
 	ck_assert_uint_eq(procq_summary_submitted(s), 0);
 	procq_summary_free(s);
-	packed_free(&args);
+	args_free(&args, 1);
 	procq_free(q);
 }
 END_TEST
@@ -116,7 +116,7 @@ START_TEST(test_opts_valid_bounds)
 	ck_assert_int_eq(procq_run(q, NULL, NULL), 0);
 	for (i = 0; i < sizeof good / sizeof good[0]; i++) {
 		ck_assert_int_eq(procq_handle_status(h[i]), PROCQ_SUCCEEDED);
-		ck_assert_int_eq(int_of(h[i]), (int)i);
+		ck_assert_int_eq(int_value(h[i]), (int)i);
 	}
 	procq_free(q);
 }
@@ -154,9 +154,9 @@ START_TEST(test_delay)
 
 	wait_done(a, 10);
 	ck_assert_int_eq(procq_handle_status(a), PROCQ_SUCCEEDED);
-	ck_assert_msg(stamp_of(a) - t0 >= 0.4 - TIMER_SLACK,
-	    "started %.3f s after submission", stamp_of(a) - t0);
-	ck_assert_double_lt(stamp_of(b), stamp_of(a));
+	ck_assert_msg(double_value(a) - t0 >= 0.4 - TIMER_SLACK,
+	    "started %.3f s after submission", double_value(a) - t0);
+	ck_assert_double_lt(double_value(b), double_value(a));
 	st = stats_of(q);
 	ck_assert_uint_eq(st.scheduled, 0);
 	ck_assert_uint_eq(st.completed, 2);
@@ -175,7 +175,7 @@ START_TEST(test_delay_before_start)
 	ck_assert_uint_eq(stats_of(q).scheduled, 1);
 	ck_assert_int_eq(procq_run(q, NULL, NULL), 0);
 	ck_assert_int_eq(procq_handle_status(a), PROCQ_SUCCEEDED);
-	ck_assert_double_ge(stamp_of(a) - t0, 0.3 - TIMER_SLACK);
+	ck_assert_double_ge(double_value(a) - t0, 0.3 - TIMER_SLACK);
 	procq_free(q);
 }
 END_TEST
@@ -207,7 +207,7 @@ START_TEST(test_delay_priority)
 	gate_release(&g);
 	ck_assert_int_eq(procq_join(q, 10), 0);
 	ck_assert_int_eq(procq_handle_status(hg), PROCQ_SUCCEEDED);
-	ck_assert_msg(stamp_of(high) < stamp_of(low),
+	ck_assert_msg(double_value(high) < double_value(low),
 	    "the priority 0 task ran after the priority 10 one");
 	procq_free(q);
 	gate_destroy(&g);
@@ -230,8 +230,8 @@ START_TEST(test_run_at_future)
 	ck_assert_int_eq(procq_handle_status(a), PROCQ_PENDING);
 	wait_done(a, 10);
 	ck_assert_int_eq(procq_handle_status(a), PROCQ_SUCCEEDED);
-	ck_assert_msg(stamp_of(a) - t0 >= 0.3 - TIMER_SLACK,
-	    "started %.3f s after submission", stamp_of(a) - t0);
+	ck_assert_msg(double_value(a) - t0 >= 0.3 - TIMER_SLACK,
+	    "started %.3f s after submission", double_value(a) - t0);
 	procq_free(q);
 }
 END_TEST
@@ -278,7 +278,7 @@ START_TEST(test_detached)
 	ck_assert_ptr_null(procq_summary_by_id(s, procq_handle_id(df)));
 	/* the handles tell */
 	ck_assert_int_eq(procq_handle_status(d), PROCQ_SUCCEEDED);
-	ck_assert_int_eq(int_of(d), 2);
+	ck_assert_int_eq(int_value(d), 2);
 	ck_assert_int_eq(procq_handle_status(df), PROCQ_FAILED);
 	ck_assert_str_eq(procq_handle_error_message(df), "bad 3");
 	/* and so does procq_results() */

@@ -145,7 +145,7 @@ tally(struct shared *sh, size_t *n, size_t *succeeded, size_t *cancelled)
 		st = procq_handle_status(h);
 		if (st == PROCQ_SUCCEEDED) {
 			(*succeeded)++;
-			ck_assert_int_eq(int_of(h), idx);
+			ck_assert_int_eq(int_value(h), idx);
 		} else {
 			ck_assert_msg(st == PROCQ_CANCELLED, "task %d ended %s: "
 			    "%s", idx, procq_status_name(st), message_of(h));

@@ -15,31 +15,19 @@
 #include "policy_tasks.h"
 #include "util.h"
 
-/* Compiled with ThreadSanitizer? */
-#if defined(__SANITIZE_THREAD__)
-#define TEST_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define TEST_TSAN 1
-#endif
-#endif
-#ifndef TEST_TSAN
-#define TEST_TSAN 0
-#endif
-
 /* The initializer runs once per worker, with initargs, before any task. */
 START_TEST(test_initializer_state)
 {
-	struct packed ia;
+	procq_args ia;
 	procq_queue *q;
 	procq_handle *h[6];
 	int value, runs, i;
 
-	pack_array(&ia, "i", 42);
+	args_pack(&ia, "i", 42);
 	q = policy_queue(&(procq_config){ .workers = 2,
 	    .initializer = init_keep, .initargs = ia.data,
 	    .initargs_len = ia.len });
-	packed_free(&ia);	/* the queue keeps its own copy */
+	args_free(&ia, 1);	/* the queue keeps its own copy */
 	for (i = 0; i < 6; i++)
 		h[i] = submit_ok(q, "init_value", NULL, "");
 	ck_assert_int_eq(procq_run(q, NULL, NULL), 0);
@@ -55,9 +43,9 @@ START_TEST(test_initializer_state)
 END_TEST
 
 static procq_queue *
-init_log_queue(const char *path, int fail_calls, struct packed *ia)
+init_log_queue(const char *path, int fail_calls, procq_args *ia)
 {
-	pack_array(ia, "si", path, fail_calls);
+	args_pack(ia, "si", path, fail_calls);
 	return policy_queue(&(procq_config){ .workers = 1,
 	    .initializer = init_log, .initargs = ia->data,
 	    .initargs_len = ia->len });
@@ -84,7 +72,7 @@ file_grew_past(void *p)
 START_TEST(test_initializer_fails)
 {
 	char path[128];
-	struct packed ia;
+	procq_args ia;
 	procq_queue *q;
 	procq_handle *a, *b;
 	struct size_arg grew;
@@ -116,7 +104,7 @@ START_TEST(test_initializer_fails)
 	wait_done(b, 10);
 	ck_assert_int_eq(procq_handle_status(b), PROCQ_CANCELLED);
 	procq_free(q);
-	packed_free(&ia);
+	args_free(&ia, 1);
 	unlink(path);
 }
 END_TEST
@@ -126,7 +114,7 @@ END_TEST
 START_TEST(test_initializer_recovers)
 {
 	char path[128];
-	struct packed ia;
+	procq_args ia;
 	procq_queue *q;
 	procq_handle *a, *b;
 
@@ -143,10 +131,10 @@ START_TEST(test_initializer_recovers)
 	wait_done(b, 10);
 	ck_assert_msg(procq_handle_status(b) == PROCQ_SUCCEEDED, "%s: %s",
 	    procq_status_name(procq_handle_status(b)), message_of(b));
-	ck_assert_int_eq(int_of(b), 5);
+	ck_assert_int_eq(int_value(b), 5);
 	ck_assert_int_eq(file_size(path), 2);
 	procq_free(q);
-	packed_free(&ia);
+	args_free(&ia, 1);
 	unlink(path);
 }
 END_TEST
@@ -212,7 +200,7 @@ recycle_case(int prefetch)
 		h[i] = submit_ok(q, "getpid", NULL, "");
 	ck_assert_int_eq(procq_run(q, NULL, NULL), 0);
 	for (i = 0; i < 6; i++)
-		pid[i] = int_of(h[i]);
+		pid[i] = int_value(h[i]);
 	for (i = 0; i < 6; i += 2) {
 		ck_assert_msg(pid[i] == pid[i + 1], "tasks %d and %d ran in "
 		    "%d and %d", i, i + 1, pid[i], pid[i + 1]);

@@ -20,6 +20,7 @@
 
 #include <event2/event.h>
 
+#include "tasks.h"
 #include "util.h"
 
 static int
@@ -75,30 +76,6 @@ static int
 task_exit0(procq_call *c)
 {
 	exit(0);	/* flushes whatever stdio buffers the worker has */
-}
-
-/* Forks a grandchild that would sleep for ever, writes its pid and the
- * worker's to the file named by the argument, then waits. */
-static int
-task_family(procq_call *c)
-{
-	char *path = NULL;
-	FILE *fp;
-	pid_t child;
-
-	if (procq_call_unpack(c, "s", &path) != 0 || path == NULL)
-		return procq_call_fail(c, "ArgumentError", "expected [path]");
-	if ((child = fork()) == 0) {
-		execl("/bin/sleep", "sleep", "1000", (char *)NULL);
-		_exit(127);
-	}
-	if ((fp = fopen(path, "w")) != NULL) {
-		fprintf(fp, "%d %d\n", (int)getpid(), (int)child);
-		fclose(fp);
-	}
-	free(path);
-	pause();
-	return 0;
 }
 
 static int
@@ -300,12 +277,6 @@ START_TEST(test_worker_stdio_not_duplicated)
 }
 END_TEST
 
-static bool
-pids_written(void *arg)
-{
-	return file_size(arg) > 0;
-}
-
 /* The caller dies: its worker and what the task started go with it. */
 START_TEST(test_worker_family_dies_with_caller)
 {
@@ -327,7 +298,7 @@ START_TEST(test_worker_family_dies_with_caller)
 		_exit(0);
 	}
 	ck_assert_int_gt(caller, 0);
-	ck_assert_msg(wait_until(pids_written, path, 20),
+	ck_assert_msg(wait_until(file_nonempty, path, 20),
 	    "the task never wrote its pids");
 	fp = fopen(path, "r");
 	ck_assert_ptr_nonnull(fp);

@@ -1,49 +1,25 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "collect_tasks.h"
 #include "tasks.h"
 #include "util.h"
 
-static void
-nap(double s)
-{
-	struct timespec ts;
-
-	if (s <= 0)
-		return;
-	ts.tv_sec = (time_t)s;
-	ts.tv_nsec = (long)((s - ts.tv_sec) * 1e9);
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
-/* Opens the FIFO at path (NUL-terminated copy of path/len) and reads it
- * until end of file. */
+/* gate_pass() for a path unpacked with "S" (not NUL-terminated). */
 static int
 hold_gate(const char *path, size_t len)
 {
-	char p[512], buf[64];
-	int fd;
+	char p[512];
 
 	if (len >= sizeof p)
 		return -1;
 	memcpy(p, path, len);
 	p[len] = '\0';
-	if ((fd = open(p, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
-	while (read(fd, buf, sizeof buf) != 0)
-		;
-	close(fd);
-	return 0;
+	return gate_pass(p);
 }
 
 static int
@@ -123,10 +99,7 @@ collect_square(procq_call *c)
 	return procq_call_return(c, "i", n * n);
 }
 
-static const struct {
-	const char *name;
-	procq_fn fn;
-} collect_tasks[] = {
+static const struct task_entry collect_tasks[] = {
 	{ "sleep_ret", task_sleep_ret },
 	{ "span", task_span },
 	{ "gate_ret", task_gate_ret },
@@ -137,15 +110,8 @@ static const struct {
 void
 register_collect_tasks(procq_queue *q)
 {
-	size_t i;
-	int rc;
-
-	for (i = 0; i < sizeof collect_tasks / sizeof collect_tasks[0]; i++) {
-		rc = procq_register(q, collect_tasks[i].name,
-		    collect_tasks[i].fn);
-		ck_assert_msg(rc == 0, "register %s: %s", collect_tasks[i].name,
-		    procq_strerror(rc));
-	}
+	register_tasks(q, collect_tasks,
+	    sizeof collect_tasks / sizeof collect_tasks[0]);
 }
 
 procq_queue *
@@ -163,154 +129,4 @@ collect_queue(int workers)
 	procq_config cfg = { .workers = workers };
 
 	return collect_queue_config(&cfg);
-}
-
-struct workers_arg {
-	procq_queue	*q;
-	int		 n;
-};
-
-static bool
-workers_alive(void *p)
-{
-	struct workers_arg *a = p;
-	procq_stats st;
-
-	return procq_stats_get(a->q, &st) == 0 && st.workers >= a->n;
-}
-
-void
-start_warm(procq_queue *q, int n)
-{
-	struct workers_arg a = { q, n };
-
-	ck_assert_int_eq(procq_start(q), 0);
-	ck_assert_msg(wait_until(workers_alive, &a, 10), "%d workers", n);
-}
-
-void
-args_pack(procq_args *a, const char *fmt, ...)
-{
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-	const char *f;
-	size_t n = 0;
-	va_list ap;
-	int rc;
-
-	for (f = fmt; *f != '\0'; f++)
-		if (*f != ' ')
-			n++;
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, n);
-	va_start(ap, fmt);
-	rc = procq_vpack(&pk, fmt, ap);
-	va_end(ap);
-	ck_assert_msg(rc == 0, "pack '%s': %s", fmt, procq_strerror(rc));
-	a->data = sb.data;	/* ownership passes to a */
-	a->len = sb.size;
-}
-
-void
-args_free(procq_args *a, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		free((void *)a[i].data);
-		a[i].data = NULL;
-		a[i].len = 0;
-	}
-}
-
-int
-int_value(procq_handle *h)
-{
-	int v = -12345, rc;
-
-	rc = procq_handle_value(h, "i", &v);
-	ck_assert_msg(rc == 0, "value of %s (%s): %s, status %s",
-	    procq_handle_id(h), procq_handle_name(h), procq_strerror(rc),
-	    procq_status_name(procq_handle_status(h)));
-	return v;
-}
-
-double
-double_value(procq_handle *h)
-{
-	double v = -12345;
-	int rc;
-
-	rc = procq_handle_value(h, "d", &v);
-	ck_assert_msg(rc == 0, "value of %s: %s", procq_handle_id(h),
-	    procq_strerror(rc));
-	return v;
-}
-
-long long
-obj_int(const msgpack_object *o)
-{
-	ck_assert_ptr_nonnull(o);
-	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-		return (long long)o->via.u64;
-	ck_assert_msg(o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER,
-	    "msgpack type %d is not an integer", (int)o->type);
-	return (long long)o->via.i64;
-}
-
-int
-index_of(procq_handle *const *hs, size_t n, const procq_handle *h)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (hs[i] == h)
-			return (int)i;
-	return -1;
-}
-
-bool
-flag_set(void *flag)
-{
-	return atomic_load((atomic_int *)flag) != 0;
-}
-
-bool
-is_done(void *h)
-{
-	return procq_handle_done(h);
-}
-
-static void *
-setter_main(void *arg)
-{
-	struct setter *s = arg;
-
-	if (s->trigger != NULL)
-		wait_until(flag_set, s->trigger, 10);
-	if (s->is_error)
-		s->rc = procq_future_set_error(s->f, "FutErr", "boom");
-	else
-		s->rc = procq_future_set_valuef(s->f, "i", s->value);
-	return NULL;
-}
-
-void
-setter_start(struct setter *s, procq_handle *f, int value, bool is_error,
-    atomic_int *trigger)
-{
-	s->f = f;
-	s->value = value;
-	s->is_error = is_error;
-	s->trigger = trigger;
-	s->rc = 12345;
-	ck_assert_int_eq(pthread_create(&s->thread, NULL, setter_main, s), 0);
-}
-
-int
-setter_join(struct setter *s)
-{
-	ck_assert_int_eq(join_within(s->thread, 10), 0);
-	return s->rc;
 }

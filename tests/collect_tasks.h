@@ -1,7 +1,7 @@
 /*
- * Task functions and helpers of the fan-out and collection suites
- * (tests/check_collect_*.c), on top of the common ones in tasks.h and
- * util.h.
+ * Task functions of the fan-out and collection suites
+ * (tests/check_collect_*.c), on top of the common tasks of tasks.h; their
+ * helpers are util.h's.
  *
  * Tasks (registered by register_collect_tasks()):
  *   sleep_ret (d seconds, i v)   sleeps, then returns v
@@ -17,11 +17,6 @@
 #ifndef PROCQ_TEST_COLLECT_TASKS_H
 #define PROCQ_TEST_COLLECT_TASKS_H
 
-#include <pthread.h>
-#include <stdatomic.h>
-#include <stdbool.h>
-#include <stddef.h>
-
 #include "procq.h"
 
 /* sleeps the given seconds, then returns n * n; fails with ValueError
@@ -33,45 +28,5 @@ void register_collect_tasks(procq_queue *q);
 /* A new queue with the common and the collect tasks registered. */
 procq_queue *collect_queue(int workers);
 procq_queue *collect_queue_config(const procq_config *cfg);
-
-/* Starts q and waits until it has n live workers, so that tasks timed
- * afterwards do not include a worker's start. */
-void start_warm(procq_queue *q, int n);
-
-/* Packs the conversions of fmt as one msgpack array into a (malloc'd);
- * free with args_free(). */
-void args_pack(procq_args *a, const char *fmt, ...);
-void args_free(procq_args *a, size_t n);
-
-/* The integer / double value of a finished, succeeded handle. */
-int int_value(procq_handle *h);
-double double_value(procq_handle *h);
-
-/* The integer a msgpack object holds (asserting it is one). */
-long long obj_int(const msgpack_object *o);
-
-/* Index of h in hs[n], or -1. */
-int index_of(procq_handle *const *hs, size_t n, const procq_handle *h);
-
-/* wait_until() condition: *(atomic_int *)arg != 0. */
-bool flag_set(void *flag);
-
-/* wait_until() condition: the handle is final. */
-bool is_done(void *h);
-
-/* A thread that completes a future after an optional trigger: it waits
- * (up to 10 s) until *trigger is non-zero when trigger is not NULL, then
- * sets the value i (error when is_error: type "FutErr", message "boom"). */
-struct setter {
-	pthread_t	 thread;
-	procq_handle	*f;
-	int		 value;
-	bool		 is_error;
-	atomic_int	*trigger;
-	int		 rc;
-};
-void setter_start(struct setter *s, procq_handle *f, int value,
-    bool is_error, atomic_int *trigger);
-int setter_join(struct setter *s);
 
 #endif /* PROCQ_TEST_COLLECT_TASKS_H */

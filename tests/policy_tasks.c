@@ -3,49 +3,36 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "policy_tasks.h"
+#include "tasks.h"
 #include "util.h"
-
-static double
-mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* CLOCK_MONOTONIC is one clock for every process of the machine, so the
  * test can compare these with its own now(). */
 static int
 task_stamp(procq_call *c)
 {
-	return procq_call_return(c, "d", mono_now());
+	return procq_call_return(c, "d", now());
 }
 
 static int
 task_gate_fail(procq_call *c)
 {
-	char *path = NULL, buf[64];
-	int fd;
+	char *path = NULL;
+	int rc;
 
 	if (procq_call_unpack(c, "s", &path) != 0 || path == NULL)
 		return procq_call_fail(c, "ArgError", "gate_fail wants (s)");
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	rc = gate_pass(path);
 	free(path);
-	if (fd == -1)
+	if (rc == -1)
 		return procq_call_fail(c, "OSError", "open: %s", strerror(errno));
-	while (read(fd, buf, sizeof buf) != 0)
-		;
-	close(fd);
 	return procq_call_fail(c, "GateError", "released");
 }
 
@@ -74,36 +61,16 @@ task_hog(procq_call *c)
 static int
 task_burn(procq_call *c)
 {
-	struct timespec ts;
 	double s = 0, start;
 	volatile unsigned long n = 0;
 
 	procq_call_unpack(c, "d", &s);
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	start = ts.tv_sec + ts.tv_nsec / 1e9;
+	start = cpu_now();
 	do {
 		for (int i = 0; i < 100000; i++)
 			n++;
-		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	} while (ts.tv_sec + ts.tv_nsec / 1e9 - start < s);
+	} while (cpu_now() - start < s);
 	return 0;
-}
-
-static int
-task_busy_loop(procq_call *c)
-{
-	volatile unsigned long n = 0;
-
-	(void)c;
-	for (;;)
-		n++;
-	return 0;
-}
-
-static int
-task_getpid(procq_call *c)
-{
-	return procq_call_return(c, "i", (int)getpid());
 }
 
 static int
@@ -190,26 +157,16 @@ init_ignore_term(procq_call *c)
 void
 register_policy_tasks(procq_queue *q)
 {
-	static const struct {
-		const char *name;
-		procq_fn fn;
-	} tasks[] = {
+	static const struct task_entry tasks[] = {
 		{ "stamp", task_stamp },
 		{ "gate_fail", task_gate_fail },
 		{ "hog", task_hog },
 		{ "burn", task_burn },
-		{ "busy_loop", task_busy_loop },
-		{ "getpid", task_getpid },
 		{ "alloc_mib", task_alloc_mib },
 		{ "init_value", task_init_value },
 	};
-	int rc;
 
-	for (size_t i = 0; i < sizeof tasks / sizeof tasks[0]; i++) {
-		rc = procq_register(q, tasks[i].name, tasks[i].fn);
-		ck_assert_msg(rc == 0, "register %s: %s", tasks[i].name,
-		    procq_strerror(rc));
-	}
+	register_tasks(q, tasks, sizeof tasks / sizeof tasks[0]);
 }
 
 procq_queue *
@@ -219,172 +176,4 @@ policy_queue(const procq_config *cfg)
 
 	register_policy_tasks(q);
 	return q;
-}
-
-void
-pack_array(struct packed *p, const char *fmt, ...)
-{
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-	const char *f;
-	size_t n = 0;
-	va_list ap;
-	int rc;
-
-	for (f = fmt; *f != '\0'; f++)
-		if (*f != ' ')
-			n++;
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, n);
-	va_start(ap, fmt);
-	rc = procq_vpack(&pk, fmt, ap);
-	va_end(ap);
-	ck_assert_msg(rc == 0, "pack '%s': %s", fmt, procq_strerror(rc));
-	p->data = sb.data;	/* msgpack_sbuffer_destroy() is free() */
-	p->len = sb.size;
-}
-
-void
-packed_free(struct packed *p)
-{
-	free(p->data);
-	p->data = NULL;
-	p->len = 0;
-}
-
-static void *
-run_thread_main(void *arg)
-{
-	struct run_thread *rt = arg;
-	double t0 = now();
-
-	rt->rc = procq_run(rt->q, &rt->opts, &rt->summary);
-	rt->elapsed = now() - t0;
-	atomic_store(&rt->done, true);
-	return NULL;
-}
-
-void
-run_thread_start(struct run_thread *rt, procq_queue *q,
-    const procq_run_opts *opts)
-{
-	memset(rt, 0, sizeof *rt);
-	rt->q = q;
-	if (opts != NULL)
-		rt->opts = *opts;
-	atomic_init(&rt->done, false);
-	ck_assert_int_eq(pthread_create(&rt->thread, NULL, run_thread_main,
-	    rt), 0);
-}
-
-bool
-run_thread_returned(void *rt)
-{
-	return atomic_load(&((struct run_thread *)rt)->done);
-}
-
-int
-run_thread_join(struct run_thread *rt, double timeout)
-{
-	ck_assert_msg(wait_until(run_thread_returned, rt, timeout),
-	    "procq_run did not return within %.1f s", timeout);
-	ck_assert_int_eq(pthread_join(rt->thread, NULL), 0);
-	return rt->rc;
-}
-
-bool
-flag_is_set(void *flag)
-{
-	return atomic_load((atomic_bool *)flag);
-}
-
-bool
-handle_is_done(void *h)
-{
-	return procq_handle_done(h);
-}
-
-procq_stats
-stats_of(procq_queue *q)
-{
-	procq_stats st;
-
-	memset(&st, 0xa5, sizeof st);
-	ck_assert_int_eq(procq_stats_get(q, &st), 0);
-	return st;
-}
-
-struct workers_arg {
-	procq_queue *q;
-	int n;
-};
-
-static bool
-workers_cond(void *p)
-{
-	struct workers_arg *a = p;
-
-	return stats_of(a->q).workers == a->n;
-}
-
-bool
-wait_workers(procq_queue *q, int n, double timeout)
-{
-	struct workers_arg a = { q, n };
-
-	return wait_until(workers_cond, &a, timeout);
-}
-
-struct scheduled_arg {
-	procq_queue *q;
-	size_t n;
-};
-
-static bool
-scheduled_cond(void *p)
-{
-	struct scheduled_arg *a = p;
-
-	return stats_of(a->q).scheduled == a->n;
-}
-
-bool
-wait_scheduled(procq_queue *q, size_t n, double timeout)
-{
-	struct scheduled_arg a = { q, n };
-
-	return wait_until(scheduled_cond, &a, timeout);
-}
-
-double
-stamp_of(procq_handle *h)
-{
-	double v = -1;
-	int rc = procq_handle_value(h, "d", &v);
-
-	ck_assert_msg(rc == 0, "value of %s: %s (%s: %s)", procq_handle_name(h),
-	    procq_strerror(rc), procq_status_name(procq_handle_status(h)),
-	    message_of(h));
-	return v;
-}
-
-int
-int_of(procq_handle *h)
-{
-	int v = -1;
-	int rc = procq_handle_value(h, "i", &v);
-
-	ck_assert_msg(rc == 0, "value of %s: %s (%s: %s)", procq_handle_name(h),
-	    procq_strerror(rc), procq_status_name(procq_handle_status(h)),
-	    message_of(h));
-	return v;
-}
-
-const char *
-message_of(procq_handle *h)
-{
-	const char *m = procq_handle_error_message(h);
-
-	return m != NULL ? m : "";
 }

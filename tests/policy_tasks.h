@@ -1,7 +1,7 @@
 /*
- * Task functions, worker initializers and helpers of the policy suites
- * (tests/check_policy*.c), on top of the common ones in tasks.h and
- * util.h.
+ * Task functions and worker initializers of the policy suites
+ * (tests/check_policy*.c), on top of the common tasks of tasks.h; their
+ * helpers are util.h's.
  *
  * Tasks (registered by register_policy_tasks()):
  *   stamp ()                returns the CLOCK_MONOTONIC time it started at
@@ -9,8 +9,6 @@
  *   hog ()                  allocates and touches 1 MiB chunks until malloc
  *                           fails, then writes through the NULL it got
  *   burn (d seconds)        uses that much CPU time, then returns nil
- *   busy_loop ()            burns CPU for ever
- *   getpid ()               the worker's pid
  *   alloc_mib (i n)         allocates and touches n MiB, frees them
  *   init_value ()           [value kept by init_keep, times it ran]
  *
@@ -26,11 +24,6 @@
 #ifndef PROCQ_TEST_POLICY_TASKS_H
 #define PROCQ_TEST_POLICY_TASKS_H
 
-#include <pthread.h>
-#include <stdatomic.h>
-#include <stdbool.h>
-#include <stddef.h>
-
 #include "procq.h"
 
 void register_policy_tasks(procq_queue *q);
@@ -42,54 +35,5 @@ int init_ignore_term(procq_call *c);
 
 /* A new queue with the common and the policy tasks registered. */
 procq_queue *policy_queue(const procq_config *cfg);
-
-/* Packs the conversions of fmt as one msgpack array (an argument tuple
- * or initargs); free with packed_free(). */
-struct packed {
-	char	*data;
-	size_t	 len;
-};
-void pack_array(struct packed *p, const char *fmt, ...);
-void packed_free(struct packed *p);
-
-/* procq_run() on a thread of its own. */
-struct run_thread {
-	pthread_t	 thread;
-	procq_queue	*q;
-	procq_run_opts	 opts;
-	procq_summary	*summary;
-	int		 rc;
-	double		 elapsed;	/* seconds procq_run() took */
-	atomic_bool	 done;
-};
-void run_thread_start(struct run_thread *rt, procq_queue *q,
-    const procq_run_opts *opts);
-/* wait_until() condition: the run has returned (arg: the run_thread). */
-bool run_thread_returned(void *rt);
-/* Joins the thread (asserting the run returned within timeout seconds)
- * and returns procq_run()'s result; rt->summary is the caller's. */
-int run_thread_join(struct run_thread *rt, double timeout);
-
-/* wait_until() condition: *(atomic_bool *)arg. */
-bool flag_is_set(void *flag);
-
-/* wait_until() condition: the handle is final (arg: a procq_handle). */
-bool handle_is_done(void *h);
-
-/* A stats snapshot, asserting success. */
-procq_stats stats_of(procq_queue *q);
-
-/* Wait until the queue has n live workers. */
-bool wait_workers(procq_queue *q, int n, double timeout);
-
-/* Wait until the queue has n scheduled tasks. */
-bool wait_scheduled(procq_queue *q, size_t n, double timeout);
-
-/* The value a "stamp" or "pid" task returned. */
-double stamp_of(procq_handle *h);
-int int_of(procq_handle *h);
-
-/* The message of a finished task, "" when it has none (for ck_assert). */
-const char *message_of(procq_handle *h);
 
 #endif /* PROCQ_TEST_POLICY_TASKS_H */

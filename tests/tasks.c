@@ -8,62 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "tasks.h"
 #include "util.h"
-
-static void
-nap(double s)
-{
-	struct timespec ts;
-
-	ts.tv_sec = (time_t)s;
-	ts.tv_nsec = (long)((s - ts.tv_sec) * 1e9);
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
-static void __attribute__((noreturn))
-sleep_forever(void)
-{
-	for (;;)
-		pause();
-}
-
-static bool
-write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		p += n;
-		len -= (size_t)n;
-	}
-	return true;
-}
-
-static bool
-write_pid(const char *path, pid_t pid)
-{
-	char buf[32];
-	int fd, n;
-	bool ok;
-
-	n = snprintf(buf, sizeof buf, "%d\n", (int)pid);
-	if ((fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)) == -1)
-		return false;
-	ok = write_all(fd, buf, (size_t)n);
-	close(fd);
-	return ok;
-}
 
 static int
 task_double(procq_call *c)
@@ -176,7 +124,7 @@ task_packer(procq_call *c)
 	return 0;
 }
 
-static int
+int
 task_nil(procq_call *c)
 {
 	return 0;
@@ -224,18 +172,15 @@ task_sleep(procq_call *c)
 static int
 task_gate(procq_call *c)
 {
-	char *path = NULL, buf[64];
-	int fd;
+	char *path = NULL;
+	int rc;
 
 	if (procq_call_unpack(c, "s", &path) != 0 || path == NULL)
 		return procq_call_fail(c, "ArgError", "gate wants (s)");
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	rc = gate_pass(path);
 	free(path);
-	if (fd == -1)
+	if (rc == -1)
 		return procq_call_fail(c, "OSError", "open: %s", strerror(errno));
-	while (read(fd, buf, sizeof buf) != 0)
-		;
-	close(fd);
 	return 0;
 }
 
@@ -372,6 +317,45 @@ task_garbage(procq_call *c)
 	sleep_forever();
 }
 
+int
+task_family(procq_call *c)
+{
+	char *path = NULL;
+	FILE *fp;
+	pid_t child;
+
+	if (procq_call_unpack(c, "s", &path) != 0 || path == NULL)
+		return procq_call_fail(c, "ArgumentError", "expected [path]");
+	if ((child = fork()) == 0) {
+		execl("/bin/sleep", "sleep", "1000", (char *)NULL);
+		_exit(127);
+	}
+	if ((fp = fopen(path, "w")) != NULL) {
+		fprintf(fp, "%d %d\n", (int)getpid(), (int)child);
+		fclose(fp);
+	}
+	free(path);
+	pause();
+	return 0;
+}
+
+static int
+task_getpid(procq_call *c)
+{
+	return procq_call_return(c, "i", (int)getpid());
+}
+
+static int
+task_busy_loop(procq_call *c)
+{
+	volatile unsigned long n = 0;
+
+	(void)c;
+	for (;;)
+		n++;
+	return 0;
+}
+
 /* Ignores SIGTERM, writes its pid, then behaves like "gate". */
 static int
 task_stubborn_gate(procq_call *c)
@@ -379,8 +363,6 @@ task_stubborn_gate(procq_call *c)
 	const char *gate, *pidfile;
 	size_t glen, plen;
 	char g[512], p[512];
-	char buf[64];
-	int fd;
 
 	if (procq_call_unpack(c, "SS", &gate, &glen, &pidfile, &plen) != 0 ||
 	    glen >= sizeof g || plen >= sizeof p)
@@ -392,11 +374,8 @@ task_stubborn_gate(procq_call *c)
 	signal(SIGTERM, SIG_IGN);
 	if (!write_pid(p, getpid()))
 		return procq_call_fail(c, "OSError", "write %s", p);
-	if ((fd = open(g, O_RDONLY | O_CLOEXEC)) == -1)
+	if (gate_pass(g) == -1)
 		return procq_call_fail(c, "OSError", "open: %s", strerror(errno));
-	while (read(fd, buf, sizeof buf) != 0)
-		;
-	close(fd);
 	return 0;
 }
 
@@ -481,10 +460,7 @@ task_bigstr(procq_call *c)
 	return rc;
 }
 
-static const struct {
-	const char *name;
-	procq_fn fn;
-} common_tasks[] = {
+static const struct task_entry common_tasks[] = {
 	{ "double", task_double },
 	{ "ident", task_ident },
 	{ "echo", task_echo },
@@ -508,17 +484,26 @@ static const struct {
 	{ "bigstr", task_bigstr },
 	{ "stubborn_gate", task_stubborn_gate },
 	{ "env", task_env },
+	{ "family", task_family },
+	{ "getpid", task_getpid },
+	{ "busy_loop", task_busy_loop },
 };
+
+void
+register_tasks(procq_queue *q, const struct task_entry *tasks, size_t n)
+{
+	int rc;
+
+	for (size_t i = 0; i < n; i++) {
+		rc = procq_register(q, tasks[i].name, tasks[i].fn);
+		ck_assert_msg(rc == 0, "register %s: %s", tasks[i].name,
+		    procq_strerror(rc));
+	}
+}
 
 void
 register_common_tasks(procq_queue *q)
 {
-	size_t i;
-	int rc;
-
-	for (i = 0; i < sizeof common_tasks / sizeof common_tasks[0]; i++) {
-		rc = procq_register(q, common_tasks[i].name, common_tasks[i].fn);
-		ck_assert_msg(rc == 0, "register %s: %s", common_tasks[i].name,
-		    procq_strerror(rc));
-	}
+	register_tasks(q, common_tasks,
+	    sizeof common_tasks / sizeof common_tasks[0]);
 }

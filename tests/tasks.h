@@ -32,6 +32,10 @@
  *                           ignores SIGTERM, writes its pid, then like gate
  *   env ()                  [open fds, own process group, bytes read from
  *                           stdin, empty signal mask, SIGUSR1 default]
+ *   family (s path)         forks a grandchild that sleeps for ever, writes
+ *                           "WORKER GRANDCHILD" (pids) to path, waits
+ *   getpid ()               the worker's pid
+ *   busy_loop ()            burns CPU for ever
  */
 #ifndef PROCQ_TEST_TASKS_H
 #define PROCQ_TEST_TASKS_H
@@ -43,5 +47,18 @@
 #define WORKER_WRITE_FD 4
 
 void register_common_tasks(procq_queue *q);
+
+/* Registers each task of a table, asserting success. */
+struct task_entry {
+	const char	*name;
+	procq_fn	 fn;
+};
+void register_tasks(procq_queue *q, const struct task_entry *tasks,
+    size_t n);
+
+/* "nil" and "family", for registering on their own: under other names,
+ * or on a queue without the common tasks. */
+int task_nil(procq_call *c);
+int task_family(procq_call *c);
 
 #endif /* PROCQ_TEST_TASKS_H */

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -25,11 +26,22 @@ now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void
+double
+cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void
 nap(double s)
 {
 	struct timespec ts;
 
+	if (s <= 0)
+		return;
 	ts.tv_sec = (time_t)s;
 	ts.tv_nsec = (long)((s - ts.tv_sec) * 1e9);
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
@@ -71,6 +83,12 @@ wait_status(procq_handle *h, procq_status st, double timeout)
 	struct status_arg a = { h, st };
 
 	return wait_until(status_is, &a, timeout);
+}
+
+size_t
+heap_in_use(void)
+{
+	return mallinfo2().uordblks;
 }
 
 int
@@ -240,6 +258,12 @@ file_size(const char *path)
 	return (long)st.st_size;
 }
 
+bool
+file_nonempty(void *path)
+{
+	return file_size(path) > 0;
+}
+
 void
 gate_create(struct gate *g)
 {
@@ -287,6 +311,72 @@ gate_destroy(struct gate *g)
 	rmdir(g->dir);
 }
 
+bool
+write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		p += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+static bool
+put_pid(const char *path, pid_t pid, int mode)
+{
+	char buf[32];
+	int fd, n;
+	bool ok;
+
+	n = snprintf(buf, sizeof buf, "%d\n", (int)pid);
+	if ((fd = open(path, O_WRONLY | mode | O_CLOEXEC)) == -1)
+		return false;
+	ok = write_all(fd, buf, (size_t)n);
+	close(fd);
+	return ok;
+}
+
+bool
+write_pid(const char *path, pid_t pid)
+{
+	return put_pid(path, pid, O_TRUNC);
+}
+
+bool
+append_pid(const char *path, pid_t pid)
+{
+	return put_pid(path, pid, O_APPEND);
+}
+
+void
+sleep_forever(void)
+{
+	for (;;)
+		pause();
+}
+
+int
+gate_pass(const char *path)
+{
+	char buf[64];
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	while (read(fd, buf, sizeof buf) != 0)
+		;
+	close(fd);
+	return 0;
+}
+
 procq_queue *
 new_queue_config(const procq_config *cfg)
 {
@@ -307,16 +397,37 @@ new_queue(int workers, int prefetch)
 	return new_queue_config(&cfg);
 }
 
-procq_handle *
-submit_ok(procq_queue *q, const char *name, const procq_opts *opts,
-    const char *fmt, ...)
+int
+vpack(msgpack_packer *pk, const char *fmt, ...)
 {
-	procq_handle *h = NULL;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = procq_vpack(pk, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int
+vunpack(const msgpack_object *o, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = procq_vunpack(o, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+void
+args_vpack(procq_args *a, const char *fmt, va_list ap)
+{
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
 	const char *f;
 	size_t n = 0;
-	va_list ap;
 	int rc;
 
 	/* the argument tuple, as procq_submitf() packs it */
@@ -326,12 +437,48 @@ submit_ok(procq_queue *q, const char *name, const procq_opts *opts,
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	msgpack_pack_array(&pk, n);
-	va_start(ap, fmt);
 	rc = procq_vpack(&pk, fmt, ap);
-	va_end(ap);
 	ck_assert_msg(rc == 0, "pack '%s': %s", fmt, procq_strerror(rc));
-	rc = procq_submit(q, name, sb.data, sb.size, opts, &h);
-	msgpack_sbuffer_destroy(&sb);
+	a->data = sb.data;	/* msgpack_sbuffer_destroy() is free() */
+	a->len = sb.size;
+}
+
+void
+args_pack(procq_args *a, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	args_vpack(a, fmt, ap);
+	va_end(ap);
+}
+
+void
+args_free(procq_args *a, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free((void *)a[i].data);
+		a[i].data = NULL;
+		a[i].len = 0;
+	}
+}
+
+procq_handle *
+submit_ok(procq_queue *q, const char *name, const procq_opts *opts,
+    const char *fmt, ...)
+{
+	procq_handle *h = NULL;
+	procq_args a;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	args_vpack(&a, fmt, ap);
+	va_end(ap);
+	rc = procq_submit(q, name, a.data, a.len, opts, &h);
+	args_free(&a, 1);
 	ck_assert_msg(rc == 0, "submit %s: %s", name, procq_strerror(rc));
 	ck_assert_ptr_nonnull(h);
 	return h;
@@ -346,6 +493,216 @@ wait_done(procq_handle *h, double timeout)
 	    procq_handle_id(h), procq_handle_name(h), procq_strerror(rc),
 	    procq_status_name(procq_handle_status(h)));
 	ck_assert(procq_handle_done(h));
+}
+
+int
+int_value(procq_handle *h)
+{
+	int v = -1;
+	int rc = procq_handle_value(h, "i", &v);
+
+	ck_assert_msg(rc == 0, "value of %s (%s): %s, status %s: %s",
+	    procq_handle_id(h), procq_handle_name(h), procq_strerror(rc),
+	    procq_status_name(procq_handle_status(h)), message_of(h));
+	return v;
+}
+
+double
+double_value(procq_handle *h)
+{
+	double v = -1;
+	int rc = procq_handle_value(h, "d", &v);
+
+	ck_assert_msg(rc == 0, "value of %s (%s): %s, status %s: %s",
+	    procq_handle_id(h), procq_handle_name(h), procq_strerror(rc),
+	    procq_status_name(procq_handle_status(h)), message_of(h));
+	return v;
+}
+
+const char *
+message_of(procq_handle *h)
+{
+	const char *m = procq_handle_error_message(h);
+
+	return m != NULL ? m : "";
+}
+
+procq_stats
+stats_of(procq_queue *q)
+{
+	procq_stats st;
+
+	memset(&st, 0xa5, sizeof st);
+	ck_assert_int_eq(procq_stats_get(q, &st), 0);
+	return st;
+}
+
+struct workers_arg {
+	procq_queue *q;
+	int n;
+};
+
+static bool
+workers_cond(void *p)
+{
+	struct workers_arg *a = p;
+
+	return stats_of(a->q).workers == a->n;
+}
+
+bool
+wait_workers(procq_queue *q, int n, double timeout)
+{
+	struct workers_arg a = { q, n };
+
+	return wait_until(workers_cond, &a, timeout);
+}
+
+struct scheduled_arg {
+	procq_queue *q;
+	size_t n;
+};
+
+static bool
+scheduled_cond(void *p)
+{
+	struct scheduled_arg *a = p;
+
+	return stats_of(a->q).scheduled == a->n;
+}
+
+bool
+wait_scheduled(procq_queue *q, size_t n, double timeout)
+{
+	struct scheduled_arg a = { q, n };
+
+	return wait_until(scheduled_cond, &a, timeout);
+}
+
+static bool
+workers_alive(void *p)
+{
+	struct workers_arg *a = p;
+	procq_stats st;
+
+	return procq_stats_get(a->q, &st) == 0 && st.workers >= a->n;
+}
+
+void
+start_warm(procq_queue *q, int n)
+{
+	struct workers_arg a = { q, n };
+
+	ck_assert_int_eq(procq_start(q), 0);
+	ck_assert_msg(wait_until(workers_alive, &a, 10), "%d workers", n);
+}
+
+long long
+obj_int(const msgpack_object *o)
+{
+	ck_assert_ptr_nonnull(o);
+	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return (long long)o->via.u64;
+	ck_assert_msg(o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER,
+	    "msgpack type %d is not an integer", (int)o->type);
+	return (long long)o->via.i64;
+}
+
+int
+index_of(procq_handle *const *hs, size_t n, const procq_handle *h)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (hs[i] == h)
+			return (int)i;
+	return -1;
+}
+
+bool
+flag_is_set(void *flag)
+{
+	return atomic_load((atomic_int *)flag) != 0;
+}
+
+static void *
+setter_main(void *arg)
+{
+	struct setter *s = arg;
+
+	if (s->trigger != NULL)
+		wait_until(flag_is_set, s->trigger, 10);
+	if (s->is_error)
+		s->rc = procq_future_set_error(s->f, "FutErr", "boom");
+	else
+		s->rc = procq_future_set_valuef(s->f, "i", s->value);
+	return NULL;
+}
+
+void
+setter_start(struct setter *s, procq_handle *f, int value, bool is_error,
+    atomic_int *trigger)
+{
+	s->f = f;
+	s->value = value;
+	s->is_error = is_error;
+	s->trigger = trigger;
+	s->rc = 12345;
+	ck_assert_int_eq(pthread_create(&s->thread, NULL, setter_main, s), 0);
+}
+
+int
+setter_join(struct setter *s)
+{
+	ck_assert_int_eq(join_within(s->thread, 10), 0);
+	return s->rc;
+}
+
+static void *
+run_thread_main(void *arg)
+{
+	struct run_thread *rt = arg;
+	double t0 = now();
+
+	rt->rc = procq_run(rt->q, &rt->opts, &rt->summary);
+	rt->elapsed = now() - t0;
+	atomic_store(&rt->done, 1);
+	return NULL;
+}
+
+void
+run_thread_start(struct run_thread *rt, procq_queue *q,
+    const procq_run_opts *opts)
+{
+	memset(rt, 0, sizeof *rt);
+	rt->q = q;
+	if (opts != NULL)
+		rt->opts = *opts;
+	atomic_init(&rt->done, 0);
+	ck_assert_int_eq(pthread_create(&rt->thread, NULL, run_thread_main,
+	    rt), 0);
+}
+
+bool
+run_thread_returned(void *rt)
+{
+	return atomic_load(&((struct run_thread *)rt)->done) != 0;
+}
+
+int
+run_thread_join(struct run_thread *rt, double timeout)
+{
+	ck_assert_msg(wait_until(run_thread_returned, rt, timeout),
+	    "procq_run did not return within %.1f s", timeout);
+	ck_assert_int_eq(pthread_join(rt->thread, NULL), 0);
+	return rt->rc;
+}
+
+void
+done_noop(procq_handle *h, void *arg)
+{
+	(void)h;
+	(void)arg;
 }
 
 int

@@ -1,10 +1,14 @@
 /*
  * Helpers shared by the procq test suites: deadlines, fd and child-process
- * accounting, FIFO gates, temporary files and the suite runner.
+ * accounting, FIFO gates, temporary files, what task functions need in a
+ * worker, queues, handles and threads seen from the test, and the suite
+ * runner.  Each is defined once, in util.c.
  */
 #ifndef PROCQ_TEST_UTIL_H
 #define PROCQ_TEST_UTIL_H
 
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -26,6 +30,18 @@
 #define TEST_ASAN 0
 #endif
 
+/* Compiled with ThreadSanitizer? */
+#if defined(__SANITIZE_THREAD__)
+#define TEST_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TEST_TSAN 1
+#endif
+#endif
+#ifndef TEST_TSAN
+#define TEST_TSAN 0
+#endif
+
 /* Lower bounds on elapsed time allow this much: the supervisor's timers
  * run on a clock that may be a few milliseconds coarser than now(). */
 #define TIMER_SLACK 0.02
@@ -33,12 +49,24 @@
 /* Seconds on the monotonic clock. */
 double now(void);
 
+/* CPU time this process has used, in seconds. */
+double cpu_now(void);
+
+/* Sleeps s seconds, through signals; nothing when s <= 0.  For tasks that
+ * must take time and for pacing; a test that waits for something polls
+ * for it with wait_until(). */
+void nap(double s);
+
 /* Poll cond(arg) until it is true or timeout seconds have passed; returns
  * the last value of cond.  The interval starts at 1 ms and grows to 20 ms. */
 bool wait_until(bool (*cond)(void *), void *arg, double timeout);
 
 /* Wait until the handle's status is st, up to timeout seconds. */
 bool wait_status(procq_handle *h, procq_status st, double timeout);
+
+/* Bytes the allocator has handed out and not had back, or 0 where it does
+ * not say (sanitizers, valgrind): assertions on it are skipped then. */
+size_t heap_in_use(void);
 
 /* Number of open file descriptors of this process. */
 int count_fds(void);
@@ -70,6 +98,9 @@ pid_t wait_pid_file(const char *path, double timeout);
 /* Size of the file at path, -1 if it does not exist. */
 long file_size(const char *path);
 
+/* wait_until() condition: the file at path (arg) is not empty. */
+bool file_nonempty(void *path);
+
 /* A gate is a FIFO that the "gate" task opens for reading and reads until
  * end of file: the task runs exactly as long as the test holds the gate.
  * gate_create() makes a FIFO in a new temporary directory. */
@@ -87,9 +118,45 @@ void gate_release(struct gate *g);
 /* Release and remove the FIFO and its directory. */
 void gate_destroy(struct gate *g);
 
+/*
+ * Inside a worker, for the task functions.
+ */
+
+/* write(2) until all of buf is written; false on an error. */
+bool write_all(int fd, const void *buf, size_t len);
+
+/* Writes "PID\n" in one write(2) to the existing file at path, over what
+ * it held (write_pid) or after it (append_pid), so that read_pid_file()
+ * never sees half a line. */
+bool write_pid(const char *path, pid_t pid);
+bool append_pid(const char *path, pid_t pid);
+
+/* Waits for ever: only a signal that kills ends it. */
+void sleep_forever(void) __attribute__((noreturn));
+
+/* The task's side of a gate: opens the FIFO at path and reads it until
+ * end of file, that is until the test releases the gate.  0, or -1 with
+ * errno set when the FIFO cannot be opened. */
+int gate_pass(const char *path);
+
+/*
+ * In the test: queues, handles, threads and the suite runner.
+ */
+
 /* A new queue with the common tasks registered, or a failed assertion. */
 procq_queue *new_queue(int workers, int prefetch);
 procq_queue *new_queue_config(const procq_config *cfg);
+
+/* Packs the conversions of fmt as one msgpack array, an argument tuple or
+ * initargs, into a (malloc'd), asserting success; free with args_free(). */
+void args_pack(procq_args *a, const char *fmt, ...);
+void args_vpack(procq_args *a, const char *fmt, va_list ap);
+void args_free(procq_args *a, size_t n);
+
+/* procq_vpack() and procq_vunpack() called the way procq_pack() and
+ * procq_unpack() are, so that one test can run through both. */
+int vpack(msgpack_packer *pk, const char *fmt, ...);
+int vunpack(const msgpack_object *o, const char *fmt, ...);
 
 /* Like procq_submitf(), asserting success; returns the handle.  (A
  * function, not a macro around procq_submitf(), so that compound-literal
@@ -99,6 +166,71 @@ procq_handle *submit_ok(procq_queue *q, const char *name,
 
 /* Wait for h up to timeout seconds, asserting it finished. */
 void wait_done(procq_handle *h, double timeout);
+
+/* The integer / double value of a finished handle, asserting it
+ * succeeded with one. */
+int int_value(procq_handle *h);
+double double_value(procq_handle *h);
+
+/* The error message of a finished task, "" when it has none (for
+ * ck_assert messages and strstr()). */
+const char *message_of(procq_handle *h);
+
+/* A stats snapshot, asserting success. */
+procq_stats stats_of(procq_queue *q);
+
+/* Wait until the queue has n live workers / n scheduled tasks. */
+bool wait_workers(procq_queue *q, int n, double timeout);
+bool wait_scheduled(procq_queue *q, size_t n, double timeout);
+
+/* Starts q and waits until it has n live workers, so that tasks timed
+ * afterwards do not include a worker's start. */
+void start_warm(procq_queue *q, int n);
+
+/* The integer a msgpack object holds (asserting it is one). */
+long long obj_int(const msgpack_object *o);
+
+/* Index of h in hs[n], or -1. */
+int index_of(procq_handle *const *hs, size_t n, const procq_handle *h);
+
+/* wait_until() condition: *(atomic_int *)arg != 0. */
+bool flag_is_set(void *flag);
+
+/* procq_run() on a thread of its own. */
+struct run_thread {
+	pthread_t	 thread;
+	procq_queue	*q;
+	procq_run_opts	 opts;
+	procq_summary	*summary;
+	int		 rc;
+	double		 elapsed;	/* seconds procq_run() took */
+	atomic_int	 done;
+};
+void run_thread_start(struct run_thread *rt, procq_queue *q,
+    const procq_run_opts *opts);
+/* wait_until() condition: the run has returned (arg: the run_thread). */
+bool run_thread_returned(void *rt);
+/* Joins the thread (asserting the run returned within timeout seconds)
+ * and returns procq_run()'s result; rt->summary is the caller's. */
+int run_thread_join(struct run_thread *rt, double timeout);
+
+/* A thread that completes a future after an optional trigger: it waits
+ * (up to 10 s) until *trigger is non-zero when trigger is not NULL, then
+ * sets the value i (error when is_error: type "FutErr", message "boom"). */
+struct setter {
+	pthread_t	 thread;
+	procq_handle	*f;
+	int		 value;
+	bool		 is_error;
+	atomic_int	*trigger;
+	int		 rc;
+};
+void setter_start(struct setter *s, procq_handle *f, int value,
+    bool is_error, atomic_int *trigger);
+int setter_join(struct setter *s);
+
+/* A procq_done_fn that does nothing. */
+void done_noop(procq_handle *h, void *arg);
 
 /* pthread_join() with a deadline: 0, or ETIMEDOUT when the thread is
  * still running after timeout seconds. */

@@ -20,28 +20,28 @@
  *   bit 6     fail_first policy (a failure cancels everything)
  *   bit 7     the smallest frame limit instead of the default
  */
+#include "config.h"
+
 #include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/prctl.h>
-#include <sys/wait.h>
+#include <unistd.h>
 
-/* dispatch_frames() and dispatch_assign() are private to dispatch.c. */
-#include "../../src/dispatch.c"
-
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "%s:%d: invariant failed: %s\n",	\
-		    __FILE__, __LINE__, #cond);				\
-		abort();						\
-	}								\
-} while (0)
+#include "dispatch.h"
+#include "pool.h"
+#include "queue.h"
+#include "result.h"
+#include "task.h"
+#include "wire.h"
+#include "fuzz.h"
 
 #define MAX_TASKS	3
 
 static pid_t victim;
 static struct event_base *base;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int
 dummy_task(procq_call *call)

@@ -21,16 +21,9 @@
 #include <string.h>
 
 #include "wire.h"
+#include "fuzz.h"
 
 #define FUZZ_MAX_FRAME	(1u << 20)
-
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "%s:%d: invariant failed: %s\n",	\
-		    __FILE__, __LINE__, #cond);				\
-		abort();						\
-	}								\
-} while (0)
 
 static msgpack_zone zone;
 
@@ -171,9 +164,6 @@ split_frames(const uint8_t *data, size_t size)
 		pos += WIRE_HEADER + len;
 	}
 }
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)

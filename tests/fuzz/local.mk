@@ -6,6 +6,7 @@
 
 EXTRA_DIST += \
 	scripts/fuzz \
+	tests/fuzz/fuzz.h \
 	tests/fuzz/fuzz_wire.c \
 	tests/fuzz/fuzz_dispatch.c
 
