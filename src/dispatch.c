@@ -24,7 +24,7 @@ dispatch_frame_out(struct worker *w, size_t start)
 	procq_queue *q = w->q;
 	int rc = -1;
 
-	if (wire_frame_end(&q->sbuf, start, q->cfg.max_frame) == 0)
+	if (channel_frame_end(&q->sbuf, start, q->cfg.max_frame) == 0)
 		rc = evbuffer_add(w->out, q->sbuf.data + start,
 		    q->sbuf.size - start);
 	q->sbuf.size = start;
@@ -36,12 +36,12 @@ static size_t
 dispatch_pack_task(procq_queue *q, const procq_handle *t)
 {
 	msgpack_packer pk;
-	size_t start = wire_frame_begin(&q->sbuf);
+	size_t start = channel_frame_begin(&q->sbuf);
 	const char *fn = t->entry->name;
 
 	msgpack_packer_init(&pk, &q->sbuf, msgpack_sbuffer_write);
 	msgpack_pack_array(&pk, 6);
-	msgpack_pack_uint8(&pk, WIRE_TASK);
+	msgpack_pack_uint8(&pk, PROTOCOL_TASK);
 	msgpack_pack_uint64(&pk, t->wire_id);
 	msgpack_pack_str_with_body(&pk, fn, strlen(fn));
 	msgpack_pack_bin_with_body(&pk, t->args, t->args_len);
@@ -61,11 +61,11 @@ dispatch_encode_cancel(struct worker *w, procq_handle *t)
 {
 	procq_queue *q = w->q;
 	msgpack_packer pk;
-	size_t start = wire_frame_begin(&q->sbuf);
+	size_t start = channel_frame_begin(&q->sbuf);
 
 	msgpack_packer_init(&pk, &q->sbuf, msgpack_sbuffer_write);
 	msgpack_pack_array(&pk, 2);
-	msgpack_pack_uint8(&pk, WIRE_CANCEL);
+	msgpack_pack_uint8(&pk, PROTOCOL_CANCEL);
 	msgpack_pack_uint64(&pk, t->wire_id);
 	return dispatch_frame_out(w, start);
 }
@@ -396,7 +396,7 @@ dispatch_direct(procq_queue *q, procq_handle *t)
 	    (w = dispatch_idle_worker(q)) == NULL)
 		return -1;
 	start = dispatch_pack_task(q, t);
-	if (wire_frame_end(&q->sbuf, start, q->cfg.max_frame) != 0 ||
+	if (channel_frame_end(&q->sbuf, start, q->cfg.max_frame) != 0 ||
 	    (len = q->sbuf.size - start) > PIPE_BUF) {
 		q->sbuf.size = start;
 		return -1;
@@ -520,7 +520,7 @@ dispatch_string(const msgpack_object *o)
 
 static void
 dispatch_result_error(struct worker *w, procq_handle *head,
-    const struct wire_msg *msg)
+    const struct protocol_msg *msg)
 {
 	procq_error err = {
 		.kind = PROCQ_ERR_TASK, .type = NULL,
@@ -561,14 +561,14 @@ dispatch_duplicate(struct worker *w)
 }
 
 static void
-dispatch_result(struct worker *w, const struct wire_msg *msg)
+dispatch_result(struct worker *w, const struct protocol_msg *msg)
 {
 	procq_handle *head = TAILQ_FIRST(&w->inflight);
 	const char *value;
 	size_t len;
 	uint64_t id;
 
-	if (!wire_uint(msg, 1, &id) || msg->argc < 3 ||
+	if (!protocol_uint(msg, 1, &id) || msg->argc < 3 ||
 	    msg->argv[2].type != MSGPACK_OBJECT_BOOLEAN) {
 		dispatch_protocol_error(w, "malformed result from worker");
 		return;
@@ -594,8 +594,8 @@ dispatch_result(struct worker *w, const struct wire_msg *msg)
 	}
 	if (!msg->argv[2].via.boolean)
 		dispatch_result_error(w, head, msg);
-	else if (msg->argc != 4 || !wire_bytes(msg, 3, &value, &len) ||
-	    !wire_check(value, len)) {
+	else if (msg->argc != 4 || !protocol_bytes(msg, 3, &value, &len) ||
+	    !protocol_check(value, len)) {
 		dispatch_protocol_error(w, "malformed result value from worker");
 		return;
 	} else
@@ -605,12 +605,12 @@ dispatch_result(struct worker *w, const struct wire_msg *msg)
 
 /* The worker dropped a prefetched task that was cancelled. */
 static void
-dispatch_cancelled(struct worker *w, const struct wire_msg *msg)
+dispatch_cancelled(struct worker *w, const struct protocol_msg *msg)
 {
 	procq_handle *t, *head = TAILQ_FIRST(&w->inflight);
 	uint64_t id;
 
-	if (!wire_uint(msg, 1, &id) || msg->argc != 2) {
+	if (!protocol_uint(msg, 1, &id) || msg->argc != 2) {
 		dispatch_protocol_error(w, "malformed cancel acknowledgement");
 		return;
 	}
@@ -631,11 +631,11 @@ dispatch_cancelled(struct worker *w, const struct wire_msg *msg)
  * skip procq did not ask for would leave a task unrun: the worker is
  * broken. */
 static void
-dispatch_skipped(struct worker *w, const struct wire_msg *msg)
+dispatch_skipped(struct worker *w, const struct protocol_msg *msg)
 {
 	uint64_t slot;
 
-	if (msg->argc != 2 || !wire_uint(msg, 1, &slot) ||
+	if (msg->argc != 2 || !protocol_uint(msg, 1, &slot) ||
 	    slot >= BOARD_SLOTS ||
 	    board_skipped(&w->board, (int)slot) != 0)
 		dispatch_protocol_error(w, "worker skipped a task it was "
@@ -644,7 +644,7 @@ dispatch_skipped(struct worker *w, const struct wire_msg *msg)
 
 /* The running task reports progress: the handle keeps the latest. */
 static void
-dispatch_progress(struct worker *w, const struct wire_msg *msg)
+dispatch_progress(struct worker *w, const struct protocol_msg *msg)
 {
 	procq_handle *head = TAILQ_FIRST(&w->inflight);
 	const char *value;
@@ -652,8 +652,9 @@ dispatch_progress(struct worker *w, const struct wire_msg *msg)
 	size_t len;
 	uint64_t id;
 
-	if (msg->argc != 3 || !wire_uint(msg, 1, &id) ||
-	    !wire_bytes(msg, 2, &value, &len) || !wire_check(value, len)) {
+	if (msg->argc != 3 || !protocol_uint(msg, 1, &id) ||
+	    !protocol_bytes(msg, 2, &value, &len) ||
+	    !protocol_check(value, len)) {
 		dispatch_protocol_error(w, "malformed progress report");
 		return;
 	}
@@ -672,7 +673,7 @@ dispatch_progress(struct worker *w, const struct wire_msg *msg)
 }
 
 static void
-dispatch_init_failed(struct worker *w, const struct wire_msg *msg)
+dispatch_init_failed(struct worker *w, const struct protocol_msg *msg)
 {
 	char *type = NULL, *message = NULL;
 
@@ -687,7 +688,7 @@ dispatch_init_failed(struct worker *w, const struct wire_msg *msg)
 }
 
 static void
-dispatch_setup_failed(struct worker *w, const struct wire_msg *msg)
+dispatch_setup_failed(struct worker *w, const struct protocol_msg *msg)
 {
 	char *message = NULL;
 
@@ -699,20 +700,20 @@ dispatch_setup_failed(struct worker *w, const struct wire_msg *msg)
 }
 
 static void
-dispatch_hello(struct worker *w, const struct wire_msg *msg)
+dispatch_hello(struct worker *w, const struct protocol_msg *msg)
 {
 	uint64_t version;
 
-	if (msg->type == WIRE_INIT_FAILED) {
+	if (msg->type == PROTOCOL_INIT_FAILED) {
 		dispatch_init_failed(w, msg);
 		return;
 	}
-	if (msg->type == WIRE_SETUP_FAILED) {
+	if (msg->type == PROTOCOL_SETUP_FAILED) {
 		dispatch_setup_failed(w, msg);
 		return;
 	}
-	if (msg->type != WIRE_HELLO || msg->argc != 3 ||
-	    !wire_uint(msg, 1, &version) || version != WIRE_VERSION) {
+	if (msg->type != PROTOCOL_HELLO || msg->argc != 3 ||
+	    !protocol_uint(msg, 1, &version) || version != PROTOCOL_VERSION) {
 		dispatch_protocol_error(w, "worker did not say hello");
 		return;
 	}
@@ -729,7 +730,7 @@ dispatch_hello(struct worker *w, const struct wire_msg *msg)
  * may say so, and only in words procq sends: anything else would put a
  * limit that was never set in the report. */
 static void
-dispatch_limit(struct worker *w, const struct wire_msg *msg)
+dispatch_limit(struct worker *w, const struct protocol_msg *msg)
 {
 	const char *what;
 	size_t len;
@@ -739,7 +740,7 @@ dispatch_limit(struct worker *w, const struct wire_msg *msg)
 		    "limit report from a worker without a memory limit");
 		return;
 	}
-	if (msg->argc != 2 || !wire_bytes(msg, 1, &what, &len)) {
+	if (msg->argc != 2 || !protocol_bytes(msg, 1, &what, &len)) {
 		dispatch_protocol_error(w, "malformed limit report");
 		return;
 	}
@@ -752,7 +753,7 @@ dispatch_limit(struct worker *w, const struct wire_msg *msg)
 }
 
 static void
-dispatch_message(struct worker *w, const struct wire_msg *msg)
+dispatch_message(struct worker *w, const struct protocol_msg *msg)
 {
 	char buf[64];
 
@@ -761,19 +762,19 @@ dispatch_message(struct worker *w, const struct wire_msg *msg)
 		return;
 	}
 	switch (msg->type) {
-	case WIRE_RESULT:
+	case PROTOCOL_RESULT:
 		dispatch_result(w, msg);
 		break;
-	case WIRE_CANCELLED:
+	case PROTOCOL_CANCELLED:
 		dispatch_cancelled(w, msg);
 		break;
-	case WIRE_LIMIT:
+	case PROTOCOL_LIMIT:
 		dispatch_limit(w, msg);
 		break;
-	case WIRE_PROGRESS:
+	case PROTOCOL_PROGRESS:
 		dispatch_progress(w, msg);
 		break;
-	case WIRE_SKIPPED:
+	case PROTOCOL_SKIPPED:
 		dispatch_skipped(w, msg);
 		break;
 	default:
@@ -790,18 +791,18 @@ static void
 dispatch_frames(struct worker *w)
 {
 	procq_queue *q = w->q;
-	unsigned char header[WIRE_HEADER];
-	struct wire_msg msg;
+	unsigned char header[CHANNEL_HEADER];
+	struct protocol_msg msg;
 	char buf[96];
 
 	while (w->kill_kind != PROCQ_ERR_PROTOCOL &&
-	    evbuffer_get_length(w->in) >= WIRE_HEADER) {
+	    evbuffer_get_length(w->in) >= CHANNEL_HEADER) {
 		size_t have = evbuffer_get_length(w->in);
 		uint32_t len;
 		char *data;
 
 		evbuffer_copyout(w->in, header, sizeof header);
-		len = wire_frame_length(header);
+		len = channel_frame_length(header);
 		if (len == 0 || len > q->cfg.max_frame) {
 			snprintf(buf, sizeof buf, "frame of %u bytes from "
 			    "worker exceeds the limit of %zu bytes", len,
@@ -810,17 +811,17 @@ dispatch_frames(struct worker *w)
 			    "empty frame from worker" : buf);
 			break;
 		}
-		if (have < WIRE_HEADER + (size_t)len)
+		if (have < CHANNEL_HEADER + (size_t)len)
 			break;
-		data = (char *)evbuffer_pullup(w->in, WIRE_HEADER + len);
-		if (data == NULL ||
-		    wire_decode(data + WIRE_HEADER, len, &q->zone, &msg) != 0)
+		data = (char *)evbuffer_pullup(w->in, CHANNEL_HEADER + len);
+		if (data == NULL || protocol_decode(data + CHANNEL_HEADER, len,
+		    &q->zone, &msg) != 0)
 			dispatch_protocol_error(w, "malformed frame from worker");
 		else
 			dispatch_message(w, &msg);
 		msgpack_zone_clear(&q->zone);
 		if (w->in != NULL)
-			evbuffer_drain(w->in, WIRE_HEADER + len);
+			evbuffer_drain(w->in, CHANNEL_HEADER + len);
 	}
 }
 

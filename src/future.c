@@ -70,7 +70,7 @@ procq_future_set_value(procq_handle *f, const void *data, size_t len)
 		data = "\xc0";	/* nil */
 		len = 1;
 	}
-	if (!wire_check(data, len))
+	if (!protocol_check(data, len))
 		return PROCQ_EINVAL;
 	return future_finish(f, PROCQ_SUCCEEDED, NULL, data, len);
 }

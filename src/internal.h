@@ -21,7 +21,8 @@
 #include "hook.h"
 #include "rate.h"
 #include "registry.h"
-#include "wire.h"
+#include "channel.h"
+#include "protocol.h"
 #include "../worker/worker.h"
 
 /* Where an unfinished task lives: exactly one place at a time. */

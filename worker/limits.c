@@ -27,7 +27,8 @@
 #include <unistd.h>
 
 #include "worker.h"
-#include "../src/wire.h"
+#include "../src/channel.h"
+#include "../src/protocol.h"
 
 /* Read by the signal handler; set once in the worker before any task. */
 static size_t limits_probe;
@@ -102,11 +103,11 @@ limits_build_frame(struct limits_frame *f, const char *what)
 
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	start = wire_frame_begin(&sb);
+	start = channel_frame_begin(&sb);
 	msgpack_pack_array(&pk, 2);
-	msgpack_pack_uint8(&pk, WIRE_LIMIT);
+	msgpack_pack_uint8(&pk, PROTOCOL_LIMIT);
 	msgpack_pack_str_with_body(&pk, what, strlen(what));
-	if (wire_frame_end(&sb, start, UINT32_MAX) == 0 &&
+	if (channel_frame_end(&sb, start, UINT32_MAX) == 0 &&
 	    sb.size <= sizeof f->data) {
 		memcpy(f->data, sb.data, sb.size);
 		f->len = sb.size;

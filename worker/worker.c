@@ -22,7 +22,8 @@
 #include <unistd.h>
 
 #include "worker.h"
-#include "../src/wire.h"
+#include "../src/channel.h"
+#include "../src/protocol.h"
 
 /* Exit status of a worker that received a frame it cannot understand. */
 #define WORKER_EXIT_PROTOCOL	70
@@ -148,11 +149,11 @@ worker_setup_failed(int fd, const char *what, int err)
 	snprintf(text, sizeof text, "%s: %s", what, strerror(err));
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	start = wire_frame_begin(&sb);
+	start = channel_frame_begin(&sb);
 	msgpack_pack_array(&pk, 2);
-	msgpack_pack_uint8(&pk, WIRE_SETUP_FAILED);
+	msgpack_pack_uint8(&pk, PROTOCOL_SETUP_FAILED);
 	msgpack_pack_str_with_body(&pk, text, strlen(text));
-	if (wire_frame_end(&sb, start, UINT32_MAX) == 0) {
+	if (channel_frame_end(&sb, start, UINT32_MAX) == 0) {
 		const char *p = sb.data;
 		size_t len = sb.size;
 		ssize_t n;
@@ -278,27 +279,27 @@ static void
 worker_send_hello(struct worker_state *ws)
 {
 	msgpack_packer pk;
-	size_t start = wire_frame_begin(&ws->out);
+	size_t start = channel_frame_begin(&ws->out);
 
 	msgpack_packer_init(&pk, &ws->out, msgpack_sbuffer_write);
 	msgpack_pack_array(&pk, 3);
-	msgpack_pack_uint8(&pk, WIRE_HELLO);
-	msgpack_pack_uint8(&pk, WIRE_VERSION);
+	msgpack_pack_uint8(&pk, PROTOCOL_HELLO);
+	msgpack_pack_uint8(&pk, PROTOCOL_VERSION);
 	msgpack_pack_int64(&pk, getpid());
-	wire_frame_end(&ws->out, start, ws->ctx->max_frame);
+	channel_frame_end(&ws->out, start, ws->ctx->max_frame);
 }
 
 static void
 worker_send_cancelled(struct worker_state *ws, uint64_t id)
 {
 	msgpack_packer pk;
-	size_t start = wire_frame_begin(&ws->out);
+	size_t start = channel_frame_begin(&ws->out);
 
 	msgpack_packer_init(&pk, &ws->out, msgpack_sbuffer_write);
 	msgpack_pack_array(&pk, 2);
-	msgpack_pack_uint8(&pk, WIRE_CANCELLED);
+	msgpack_pack_uint8(&pk, PROTOCOL_CANCELLED);
 	msgpack_pack_uint64(&pk, id);
-	wire_frame_end(&ws->out, start, ws->ctx->max_frame);
+	channel_frame_end(&ws->out, start, ws->ctx->max_frame);
 }
 
 static void
@@ -306,18 +307,18 @@ worker_send_error(struct worker_state *ws, uint64_t id, const char *type,
     const char *message)
 {
 	msgpack_packer pk;
-	size_t start = wire_frame_begin(&ws->out);
+	size_t start = channel_frame_begin(&ws->out);
 	size_t tlen = strnlen(type, WORKER_MAX_MESSAGE);
 	size_t mlen = strnlen(message, WORKER_MAX_MESSAGE);
 
 	msgpack_packer_init(&pk, &ws->out, msgpack_sbuffer_write);
 	msgpack_pack_array(&pk, 5);
-	msgpack_pack_uint8(&pk, WIRE_RESULT);
+	msgpack_pack_uint8(&pk, PROTOCOL_RESULT);
 	msgpack_pack_uint64(&pk, id);
 	msgpack_pack_false(&pk);
 	msgpack_pack_str_with_body(&pk, type, tlen);
 	msgpack_pack_str_with_body(&pk, message, mlen);
-	wire_frame_end(&ws->out, start, ws->ctx->max_frame);
+	channel_frame_end(&ws->out, start, ws->ctx->max_frame);
 }
 
 static void
@@ -325,16 +326,16 @@ worker_send_value(struct worker_state *ws, uint64_t id, const char *value,
     size_t len)
 {
 	msgpack_packer pk;
-	size_t start = wire_frame_begin(&ws->out);
+	size_t start = channel_frame_begin(&ws->out);
 	char msg[128];
 
 	msgpack_packer_init(&pk, &ws->out, msgpack_sbuffer_write);
 	msgpack_pack_array(&pk, 4);
-	msgpack_pack_uint8(&pk, WIRE_RESULT);
+	msgpack_pack_uint8(&pk, PROTOCOL_RESULT);
 	msgpack_pack_uint64(&pk, id);
 	msgpack_pack_true(&pk);
 	msgpack_pack_bin_with_body(&pk, value, len);
-	if (wire_frame_end(&ws->out, start, ws->ctx->max_frame) != 0) {
+	if (channel_frame_end(&ws->out, start, ws->ctx->max_frame) != 0) {
 		snprintf(msg, sizeof msg, "result of %zu bytes exceeds the "
 		    "frame limit of %zu bytes", len, ws->ctx->max_frame);
 		worker_send_error(ws, id, "ResultTooLarge", msg);
@@ -355,18 +356,18 @@ worker_flush_stdio(void)
 
 static void
 worker_take_task(struct worker_state *ws, const char *payload, size_t len,
-    const struct wire_msg *msg)
+    const struct protocol_msg *msg)
 {
 	struct local_task *lt;
 	const char *fn, *args;
 	size_t fn_len, args_len;
 	uint64_t id, attempt, slot = 0;
 
-	if (msg->argc < 5 || msg->argc > 6 || !wire_uint(msg, 1, &id) ||
-	    !wire_bytes(msg, 2, &fn, &fn_len) ||
-	    !wire_bytes(msg, 3, &args, &args_len) ||
-	    !wire_uint(msg, 4, &attempt) ||
-	    (msg->argc == 6 && !wire_uint(msg, 5, &slot)) ||
+	if (msg->argc < 5 || msg->argc > 6 || !protocol_uint(msg, 1, &id) ||
+	    !protocol_bytes(msg, 2, &fn, &fn_len) ||
+	    !protocol_bytes(msg, 3, &args, &args_len) ||
+	    !protocol_uint(msg, 4, &attempt) ||
+	    (msg->argc == 6 && !protocol_uint(msg, 5, &slot)) ||
 	    slot > BOARD_SLOTS || (slot > 0 && ws->ctx->board == NULL))
 		_exit(WORKER_EXIT_PROTOCOL);
 	if ((lt = malloc(sizeof *lt + len)) == NULL)
@@ -385,12 +386,12 @@ worker_take_task(struct worker_state *ws, const char *payload, size_t len,
 /* A prefetched task that has not started is dropped and acknowledged; one
  * that already ran has had its result sent, so the cancel is moot. */
 static void
-worker_cancel(struct worker_state *ws, const struct wire_msg *msg)
+worker_cancel(struct worker_state *ws, const struct protocol_msg *msg)
 {
 	struct local_task *lt;
 	uint64_t id;
 
-	if (!wire_uint(msg, 1, &id))
+	if (!protocol_uint(msg, 1, &id))
 		_exit(WORKER_EXIT_PROTOCOL);
 	TAILQ_FOREACH(lt, &ws->tasks, link) {
 		if (lt->id == id) {
@@ -405,13 +406,13 @@ worker_cancel(struct worker_state *ws, const struct wire_msg *msg)
 static void
 worker_frame(struct worker_state *ws, const char *payload, size_t len)
 {
-	struct wire_msg msg;
+	struct protocol_msg msg;
 
-	if (wire_decode(payload, len, &ws->zone, &msg) != 0)
+	if (protocol_decode(payload, len, &ws->zone, &msg) != 0)
 		_exit(WORKER_EXIT_PROTOCOL);
-	if (msg.type == WIRE_TASK)
+	if (msg.type == PROTOCOL_TASK)
 		worker_take_task(ws, payload, len, &msg);
-	else if (msg.type == WIRE_CANCEL)
+	else if (msg.type == PROTOCOL_CANCEL)
 		worker_cancel(ws, &msg);
 	else
 		_exit(WORKER_EXIT_PROTOCOL);
@@ -423,15 +424,15 @@ worker_frames(struct worker_state *ws)
 {
 	size_t pos = 0;
 
-	while (ws->in_len - pos >= WIRE_HEADER) {
-		uint32_t len = wire_frame_length(ws->in + pos);
+	while (ws->in_len - pos >= CHANNEL_HEADER) {
+		uint32_t len = channel_frame_length(ws->in + pos);
 
 		if (len == 0 || len > ws->ctx->max_frame)
 			_exit(WORKER_EXIT_PROTOCOL);
-		if (ws->in_len - pos - WIRE_HEADER < len)
+		if (ws->in_len - pos - CHANNEL_HEADER < len)
 			break;
-		worker_frame(ws, ws->in + pos + WIRE_HEADER, len);
-		pos += WIRE_HEADER + len;
+		worker_frame(ws, ws->in + pos + CHANNEL_HEADER, len);
+		pos += CHANNEL_HEADER + len;
 	}
 	memmove(ws->in, ws->in + pos, ws->in_len - pos);
 	ws->in_len -= pos;
@@ -488,13 +489,13 @@ static void
 worker_send_skipped(struct worker_state *ws, int slot)
 {
 	msgpack_packer pk;
-	size_t start = wire_frame_begin(&ws->out);
+	size_t start = channel_frame_begin(&ws->out);
 
 	msgpack_packer_init(&pk, &ws->out, msgpack_sbuffer_write);
 	msgpack_pack_array(&pk, 2);
-	msgpack_pack_uint8(&pk, WIRE_SKIPPED);
+	msgpack_pack_uint8(&pk, PROTOCOL_SKIPPED);
 	msgpack_pack_uint32(&pk, (uint32_t)slot);
-	wire_frame_end(&ws->out, start, ws->ctx->max_frame);
+	channel_frame_end(&ws->out, start, ws->ctx->max_frame);
 }
 
 static void
@@ -536,7 +537,7 @@ worker_run(struct worker_state *ws, struct local_task *lt)
 	worker_flush_stdio();
 	if (rc == 0 && ws->ret.size == 0)
 		worker_send_value(ws, lt->id, "\xc0", 1);	/* nil */
-	else if (rc == 0 && !wire_check(ws->ret.data, ws->ret.size))
+	else if (rc == 0 && !protocol_check(ws->ret.data, ws->ret.size))
 		worker_send_error(ws, lt->id, "TaskError",
 		    "return value is not a single msgpack value nested at "
 		    "most 32 deep");
@@ -562,14 +563,14 @@ worker_init_failed(struct worker_state *ws, const char *type,
     const char *text)
 {
 	msgpack_packer pk;
-	size_t start = wire_frame_begin(&ws->out);
+	size_t start = channel_frame_begin(&ws->out);
 
 	msgpack_packer_init(&pk, &ws->out, msgpack_sbuffer_write);
 	msgpack_pack_array(&pk, 3);
-	msgpack_pack_uint8(&pk, WIRE_INIT_FAILED);
+	msgpack_pack_uint8(&pk, PROTOCOL_INIT_FAILED);
 	msgpack_pack_str_with_body(&pk, type, strnlen(type, WORKER_MAX_MESSAGE));
 	msgpack_pack_str_with_body(&pk, text, strnlen(text, WORKER_MAX_MESSAGE));
-	wire_frame_end(&ws->out, start, ws->ctx->max_frame);
+	channel_frame_end(&ws->out, start, ws->ctx->max_frame);
 	worker_flush(ws);
 	_exit(0);
 }

@@ -167,12 +167,12 @@ check_state(procq_queue *q, struct worker *w)
 	 * frame, or a length the dispatcher refuses. */
 	if (w->kill_kind == PROCQ_ERR_PROTOCOL)
 		CHECK(evbuffer_get_length(w->in) == 0);
-	else if (evbuffer_get_length(w->in) >= WIRE_HEADER) {
-		size_t len = wire_frame_length(evbuffer_pullup(w->in,
-		    WIRE_HEADER));
+	else if (evbuffer_get_length(w->in) >= CHANNEL_HEADER) {
+		size_t len = channel_frame_length(evbuffer_pullup(w->in,
+		    CHANNEL_HEADER));
 
 		CHECK(len == 0 || len > q->cfg.max_frame ||
-		    evbuffer_get_length(w->in) < WIRE_HEADER + len);
+		    evbuffer_get_length(w->in) < CHANNEL_HEADER + len);
 	}
 	CHECK(w->state == WORKER_LIVE || w->kill_kind != PROCQ_ERR_NONE);
 }
@@ -219,7 +219,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	cfg.workers = 1;
 	cfg.prefetch = MAX_TASKS;
-	cfg.max_frame = (flags & 0x80) ? WIRE_MIN_FRAME : 0;
+	cfg.max_frame = (flags & 0x80) ? CHANNEL_MIN_FRAME : 0;
 	cfg.fail_policy = (flags & 0x40) ? PROCQ_FAIL_FIRST : PROCQ_FAIL_CONTINUE;
 	cfg.on_start = on_start;
 	cfg.on_complete = on_complete;

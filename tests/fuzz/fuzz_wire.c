@@ -1,13 +1,13 @@
 /*
- * Fuzz target for the wire format: wire_check(), wire_decode() and the
- * frame splitting the supervisor applies to a worker's output.
+ * Fuzz target for the wire format: protocol_check(), protocol_decode()
+ * and the frame splitting the supervisor applies to a worker's output.
  *
  * The input is read twice: once as a frame payload, once as a stream of
  * length-prefixed frames.  Invariants checked:
- *   - what wire_check() accepts, msgpack_unpack() decodes completely
+ *   - what protocol_check() accepts, msgpack_unpack() decodes completely
  *     (success, every byte consumed), and no strict prefix or extension
  *     of it is accepted;
- *   - what wire_decode() accepts is an array led by a type of 0..255;
+ *   - what protocol_decode() accepts is an array led by a type of 0..255;
  *   - an accepted value packed again is accepted and decodes equal;
  *   - a frame longer than the limit is refused before anything is
  *     allocated for it, and each payload is decoded from a buffer of
@@ -20,7 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wire.h"
+#include "channel.h"
+#include "protocol.h"
 
 #define FUZZ_MAX_FRAME	(1u << 20)
 
@@ -55,7 +56,7 @@ check_roundtrip(const msgpack_object *obj)
 	size_t off = 0;
 
 	pack(&sb, obj);
-	CHECK(wire_check(sb.data, sb.size));
+	CHECK(protocol_check(sb.data, sb.size));
 	msgpack_zone_init(&z, 1024);
 	CHECK(msgpack_unpack(sb.data, sb.size, &off, &z, &again) ==
 	    MSGPACK_UNPACK_SUCCESS);
@@ -71,14 +72,14 @@ check_roundtrip(const msgpack_object *obj)
 static void
 check_payload(const char *data, size_t len)
 {
-	struct wire_msg msg;
+	struct protocol_msg msg;
 	msgpack_object obj;
 	size_t off = 0;
-	bool ok = wire_check(data, len);
+	bool ok = protocol_check(data, len);
 	msgpack_unpack_return ret;
 	int rc;
 
-	rc = wire_decode(data, len, &zone, &msg);
+	rc = protocol_decode(data, len, &zone, &msg);
 	msgpack_zone_clear(&zone);
 	if (!ok) {
 		CHECK(rc != 0);
@@ -87,7 +88,7 @@ check_payload(const char *data, size_t len)
 	/* Complete, alone and honest: msgpack_unpack() agrees. */
 	ret = msgpack_unpack(data, len, &off, &zone, &obj);
 	if (ret != MSGPACK_UNPACK_SUCCESS)
-		fprintf(stderr, "wire_check() accepted %zu bytes that "
+		fprintf(stderr, "protocol_check() accepted %zu bytes that "
 		    "msgpack_unpack() refuses (%d)\n", len, (int)ret);
 	CHECK(ret == MSGPACK_UNPACK_SUCCESS);
 	CHECK(off == len);
@@ -103,14 +104,14 @@ check_payload(const char *data, size_t len)
 		    MSGPACK_OBJECT_POSITIVE_INTEGER);
 		CHECK(obj.via.array.ptr[0].via.u64 <= 255);
 		msgpack_zone_clear(&zone);
-		CHECK(wire_decode(data, len, &zone, &msg) == 0);
+		CHECK(protocol_decode(data, len, &zone, &msg) == 0);
 		CHECK(msg.argc == obj.via.array.size);
 		CHECK(msg.type >= 0 && msg.type <= 255);
-		CHECK(wire_uint(&msg, 0, &u) && u == (uint64_t)msg.type);
+		CHECK(protocol_uint(&msg, 0, &u) && u == (uint64_t)msg.type);
 		for (uint32_t i = 0; i <= msg.argc; i++) {
-			if (wire_uint(&msg, i, &u))
+			if (protocol_uint(&msg, i, &u))
 				CHECK(i < msg.argc);
-			if (wire_bytes(&msg, i, &p, &n)) {
+			if (protocol_bytes(&msg, i, &p, &n)) {
 				CHECK(i < msg.argc);
 				CHECK(n == 0 || (p >= data && p + n <= data + len));
 			}
@@ -124,14 +125,14 @@ check_payload(const char *data, size_t len)
 	msgpack_zone_clear(&zone);
 	/* msgpack is prefix-free: no strict prefix is a whole value, and
 	 * nothing may follow the value. */
-	CHECK(!wire_check(data, len - 1));
+	CHECK(!protocol_check(data, len - 1));
 	{
 		char *more = malloc(len + 1);
 
 		CHECK(more != NULL);
 		memcpy(more, data, len);
 		more[len] = '\xc0';
-		CHECK(!wire_check(more, len + 1));
+		CHECK(!protocol_check(more, len + 1));
 		free(more);
 	}
 }
@@ -142,17 +143,17 @@ split_frames(const uint8_t *data, size_t size)
 {
 	size_t pos = 0;
 
-	while (size - pos >= WIRE_HEADER) {
-		uint32_t len = wire_frame_length(data + pos);
+	while (size - pos >= CHANNEL_HEADER) {
+		uint32_t len = channel_frame_length(data + pos);
 		char *copy;
 
 		if (len == 0 || len > FUZZ_MAX_FRAME)
 			return;	/* refused: nothing allocated */
-		if (size - pos - WIRE_HEADER < len)
+		if (size - pos - CHANNEL_HEADER < len)
 			return;	/* incomplete: wait for more */
 		copy = malloc(len);
 		CHECK(copy != NULL);
-		memcpy(copy, data + pos + WIRE_HEADER, len);
+		memcpy(copy, data + pos + CHANNEL_HEADER, len);
 		check_payload(copy, len);
 		/* Framing the payload again gives back the same header. */
 		{
@@ -160,15 +161,16 @@ split_frames(const uint8_t *data, size_t size)
 			size_t start;
 
 			msgpack_sbuffer_init(&sb);
-			start = wire_frame_begin(&sb);
+			start = channel_frame_begin(&sb);
 			msgpack_sbuffer_write(&sb, copy, len);
-			CHECK(wire_frame_end(&sb, start, FUZZ_MAX_FRAME) == 0);
-			CHECK(sb.size == WIRE_HEADER + len);
+			CHECK(channel_frame_end(&sb, start,
+			    FUZZ_MAX_FRAME) == 0);
+			CHECK(sb.size == CHANNEL_HEADER + len);
 			CHECK(memcmp(sb.data, data + pos, sb.size) == 0);
 			msgpack_sbuffer_destroy(&sb);
 		}
 		free(copy);
-		pos += WIRE_HEADER + len;
+		pos += CHANNEL_HEADER + len;
 	}
 }
 
@@ -191,8 +193,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size > FUZZ_MAX_FRAME)
 		return 0;
-	/* wire_check() of nothing is false, and must not read. */
-	CHECK(!wire_check(NULL, 0));
+	/* protocol_check() of nothing is false, and must not read. */
+	CHECK(!protocol_check(NULL, 0));
 	if (size > 0) {
 		copy = malloc(size);
 		CHECK(copy != NULL);

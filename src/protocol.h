@@ -1,7 +1,7 @@
 /*
- * The wire protocol between the supervisor and its workers, shared by both
- * sides.  A frame is a 4-byte big-endian length followed by one msgpack
- * array whose first element is the message type.
+ * The protocol between the supervisor and its workers, shared by both
+ * sides: the messages frames carry (channel.h).  Each frame holds one
+ * msgpack array whose first element is the message type.
  *
  *   worker -> supervisor             supervisor -> worker
  *   HELLO       [1, version, pid]    TASK    [10, id, fn, bin args, attempt,
@@ -19,8 +19,8 @@
  *
  * Values travel as opaque bin payloads so neither side re-encodes them.
  */
-#ifndef PROCQ_WIRE_H
-#define PROCQ_WIRE_H
+#ifndef PROCQ_PROTOCOL_H
+#define PROCQ_PROTOCOL_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -28,41 +28,35 @@
 
 #include <msgpack.h>
 
-#define WIRE_VERSION		1
-#define WIRE_HEADER		4
-#define WIRE_MAX_FRAME		(64u << 20)
-#define WIRE_MIN_FRAME		4096u
+#define PROTOCOL_VERSION	1
 /* msgpack-c's unpacker follows containers this deep (its stack size). */
-#define WIRE_MAX_DEPTH		32
+#define PROTOCOL_MAX_DEPTH	32
 
-enum wire_type {
-	WIRE_HELLO = 1,
-	WIRE_INIT_FAILED = 2,
-	WIRE_RESULT = 3,
-	WIRE_CANCELLED = 4,
-	WIRE_LIMIT = 5,
-	WIRE_PROGRESS = 6,
-	WIRE_SETUP_FAILED = 7,
-	WIRE_SKIPPED = 8,
-	WIRE_TASK = 10,
-	WIRE_CANCEL = 11
+enum protocol_type {
+	PROTOCOL_HELLO = 1,
+	PROTOCOL_INIT_FAILED = 2,
+	PROTOCOL_RESULT = 3,
+	PROTOCOL_CANCELLED = 4,
+	PROTOCOL_LIMIT = 5,
+	PROTOCOL_PROGRESS = 6,
+	PROTOCOL_SETUP_FAILED = 7,
+	PROTOCOL_SKIPPED = 8,
+	PROTOCOL_TASK = 10,
+	PROTOCOL_CANCEL = 11
 };
 
 /* A decoded frame: its elements, borrowed from the frame's bytes. */
-struct wire_msg {
+struct protocol_msg {
 	int			 type;
 	uint32_t		 argc;
 	const msgpack_object	*argv;	/* argv[0] is the type */
 };
 
-size_t wire_frame_begin(msgpack_sbuffer *sb);
-int wire_frame_end(msgpack_sbuffer *sb, size_t start, size_t max_frame);
-uint32_t wire_frame_length(const void *header);
-bool wire_check(const char *data, size_t len);
-int wire_decode(const char *data, size_t len, msgpack_zone *zone,
-    struct wire_msg *msg);
-bool wire_uint(const struct wire_msg *msg, uint32_t i, uint64_t *out);
-bool wire_bytes(const struct wire_msg *msg, uint32_t i, const char **ptr,
-    size_t *len);
+bool protocol_check(const char *data, size_t len);
+int protocol_decode(const char *data, size_t len, msgpack_zone *zone,
+    struct protocol_msg *msg);
+bool protocol_uint(const struct protocol_msg *msg, uint32_t i, uint64_t *out);
+bool protocol_bytes(const struct protocol_msg *msg, uint32_t i,
+    const char **ptr, size_t *len);
 
 #endif

@@ -1,51 +1,15 @@
+/*
+ * The protocol (protocol.h): checking and decoding the msgpack a frame
+ * carries.
+ */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <string.h>
 
-#include "wire.h"
-
-/* Reserves room for the length prefix; returns where the frame starts. */
-size_t
-wire_frame_begin(msgpack_sbuffer *sb)
-{
-	size_t start = sb->size;
-
-	msgpack_sbuffer_write(sb, "\0\0\0\0", WIRE_HEADER);
-	return start;
-}
-
-/* Fills in the length prefix; -1 (and the frame dropped) if it is too big
- * or could not be written. */
-int
-wire_frame_end(msgpack_sbuffer *sb, size_t start, size_t max_frame)
-{
-	size_t len;
-	uint32_t be;
-
-	if (sb->size < start + WIRE_HEADER)
-		return -1;
-	len = sb->size - start - WIRE_HEADER;
-	if (len > max_frame || len == 0) {
-		sb->size = start;
-		return -1;
-	}
-	be = htonl((uint32_t)len);
-	memcpy(sb->data + start, &be, sizeof be);
-	return 0;
-}
-
-uint32_t
-wire_frame_length(const void *header)
-{
-	uint32_t be;
-
-	memcpy(&be, header, sizeof be);
-	return ntohl(be);
-}
+#include "protocol.h"
 
 static uint64_t
-wire_be(const unsigned char *p, size_t n)
+protocol_be(const unsigned char *p, size_t n)
 {
 	uint64_t v = 0;
 
@@ -57,7 +21,7 @@ wire_be(const unsigned char *p, size_t n)
 /* The sizes of a value whose type byte (p[0], 0xc1..0xdf) carries a
  * length field or a fixed payload. */
 static bool
-wire_check_header(const unsigned char *p, size_t avail, size_t *hdr,
+protocol_check_header(const unsigned char *p, size_t avail, size_t *hdr,
     uint64_t *skip, uint64_t *items)
 {
 	static const unsigned char fixed[] = {
@@ -93,7 +57,7 @@ wire_check_header(const unsigned char *p, size_t avail, size_t *hdr,
 	}
 	if (avail - 1 < width)
 		return false;
-	n = wire_be(p + 1, width);
+	n = protocol_be(p + 1, width);
 	*hdr = 1 + width;
 	if (b == 0xdc || b == 0xdd)
 		*items = n;
@@ -112,10 +76,10 @@ wire_check_header(const unsigned char *p, size_t avail, size_t *hdr,
  * containers nest no deeper than msgpack-c's unpacker can follow.
  */
 bool
-wire_check(const char *data, size_t len)
+protocol_check(const char *data, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)data;
-	uint64_t left[WIRE_MAX_DEPTH + 1];	/* items still due per level */
+	uint64_t left[PROTOCOL_MAX_DEPTH + 1];	/* items due per level */
 	size_t pos = 0;
 	int depth = 0;
 
@@ -143,7 +107,7 @@ wire_check(const char *data, size_t len)
 			items = b & 0x0f;
 		else if (b >= 0xa0 && b <= 0xbf)
 			skip = b & 0x1f;
-		else if (!wire_check_header(p + pos, len - pos, &hdr, &skip,
+		else if (!protocol_check_header(p + pos, len - pos, &hdr, &skip,
 		    &items))
 			return false;
 		if (len - pos < hdr || skip > len - pos - hdr)
@@ -152,7 +116,7 @@ wire_check(const char *data, size_t len)
 		/* msgpack-c counts every container, even an empty one, against
 		 * its stack. */
 		container = (b >= 0x80 && b <= 0x9f) || (b >= 0xdc && b <= 0xdf);
-		if (container && depth == WIRE_MAX_DEPTH)
+		if (container && depth == PROTOCOL_MAX_DEPTH)
 			return false;
 		if (items == 0)
 			continue;
@@ -166,14 +130,14 @@ wire_check(const char *data, size_t len)
 /* Decodes one frame's payload into msg; its objects live in zone and
  * point into data.  -1 if the payload is not a well-formed message. */
 int
-wire_decode(const char *data, size_t len, msgpack_zone *zone,
-    struct wire_msg *msg)
+protocol_decode(const char *data, size_t len, msgpack_zone *zone,
+    struct protocol_msg *msg)
 {
 	msgpack_object obj;
 	size_t off = 0;
 	const msgpack_object *type;
 
-	if (!wire_check(data, len))
+	if (!protocol_check(data, len))
 		return -1;
 	if (msgpack_unpack(data, len, &off, zone, &obj) !=
 	    MSGPACK_UNPACK_SUCCESS)
@@ -191,7 +155,7 @@ wire_decode(const char *data, size_t len, msgpack_zone *zone,
 }
 
 bool
-wire_uint(const struct wire_msg *msg, uint32_t i, uint64_t *out)
+protocol_uint(const struct protocol_msg *msg, uint32_t i, uint64_t *out)
 {
 	if (i >= msg->argc ||
 	    msg->argv[i].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
@@ -201,7 +165,7 @@ wire_uint(const struct wire_msg *msg, uint32_t i, uint64_t *out)
 }
 
 bool
-wire_bytes(const struct wire_msg *msg, uint32_t i, const char **ptr,
+protocol_bytes(const struct protocol_msg *msg, uint32_t i, const char **ptr,
     size_t *len)
 {
 	const msgpack_object *o;
