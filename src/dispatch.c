@@ -17,57 +17,54 @@
 #include "clock.h"
 #include "sigpipe.h"
 
-/* Packs one frame into q->sbuf and queues it on the worker's output. */
+/* The frame encoded into q->sbuf from start goes on the worker's output;
+ * encoded is what the encoder returned. */
 static int
-dispatch_frame_out(struct worker *w, size_t start)
+dispatch_frame_out(struct worker *w, size_t start, int encoded)
 {
 	procq_queue *q = w->q;
 	int rc = -1;
 
-	if (channel_frame_end(&q->sbuf, start, q->cfg.max_frame) == 0)
+	if (encoded == 0)
 		rc = evbuffer_add(w->out, q->sbuf.data + start,
 		    q->sbuf.size - start);
 	q->sbuf.size = start;
 	return rc;
 }
 
-/* Packs a TASK frame into q->sbuf from start; returns its start. */
-static size_t
+/* Encodes t's TASK frame into q->sbuf. */
+static int
 dispatch_pack_task(procq_queue *q, const procq_handle *t)
 {
-	msgpack_packer pk;
-	size_t start = channel_frame_begin(&q->sbuf);
-	const char *fn = t->entry->name;
+	struct protocol_task pt = {
+		.id = t->wire_id,
+		.fn = t->entry->name,
+		.fn_len = strlen(t->entry->name),
+		.args = t->args,
+		.args_len = t->args_len,
+		.attempt = t->attempts + 1,
+		.slot = t->slot
+	};
 
-	msgpack_packer_init(&pk, &q->sbuf, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 6);
-	msgpack_pack_uint8(&pk, PROTOCOL_TASK);
-	msgpack_pack_uint64(&pk, t->wire_id);
-	msgpack_pack_str_with_body(&pk, fn, strlen(fn));
-	msgpack_pack_bin_with_body(&pk, t->args, t->args_len);
-	msgpack_pack_int(&pk, t->attempts + 1);
-	msgpack_pack_uint32(&pk, (uint32_t)(t->slot + 1));
-	return start;
+	return protocol_encode_task(&q->sbuf, q->cfg.max_frame, &pt);
 }
 
 static int
 dispatch_encode_task(struct worker *w, procq_handle *t)
 {
-	return dispatch_frame_out(w, dispatch_pack_task(w->q, t));
+	size_t start = w->q->sbuf.size;
+
+	return dispatch_frame_out(w, start, dispatch_pack_task(w->q, t));
 }
 
 static int
 dispatch_encode_cancel(struct worker *w, procq_handle *t)
 {
 	procq_queue *q = w->q;
-	msgpack_packer pk;
-	size_t start = channel_frame_begin(&q->sbuf);
+	size_t start = q->sbuf.size;
 
-	msgpack_packer_init(&pk, &q->sbuf, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 2);
-	msgpack_pack_uint8(&pk, PROTOCOL_CANCEL);
-	msgpack_pack_uint64(&pk, t->wire_id);
-	return dispatch_frame_out(w, start);
+	return dispatch_frame_out(w, start,
+	    protocol_encode_cancel(&q->sbuf, q->cfg.max_frame, t->wire_id));
 }
 
 /* The bookkeeping of a head that starts, without the loop's events. */
@@ -395,8 +392,8 @@ dispatch_direct(procq_queue *q, procq_handle *t)
 	    hook_pending(q) || q->hooks_running > 0 ||
 	    (w = dispatch_idle_worker(q)) == NULL)
 		return -1;
-	start = dispatch_pack_task(q, t);
-	if (channel_frame_end(&q->sbuf, start, q->cfg.max_frame) != 0 ||
+	start = q->sbuf.size;
+	if (dispatch_pack_task(q, t) != 0 ||
 	    (len = q->sbuf.size - start) > PIPE_BUF) {
 		q->sbuf.size = start;
 		return -1;
@@ -503,24 +500,23 @@ dispatch_head_done(struct worker *w, procq_handle *head)
 }
 
 static char *
-dispatch_string(const msgpack_object *o)
+dispatch_string(const char *p, size_t len)
 {
 	char *s;
 
-	if (o->type != MSGPACK_OBJECT_STR)
-		return NULL;
 	/* not strndup(): the bytes have no terminating NUL to look for */
-	if ((s = malloc(o->via.str.size + 1)) == NULL)
+	if ((s = malloc(len + 1)) == NULL)
 		return NULL;
-	if (o->via.str.size > 0)	/* an empty string may have no bytes */
-		memcpy(s, o->via.str.ptr, o->via.str.size);
-	s[o->via.str.size] = '\0';
+	if (len > 0)	/* an empty string may have no bytes */
+		memcpy(s, p, len);
+	s[len] = '\0';
 	return s;
 }
 
+/* f is NULL when the failure could not be decoded. */
 static void
 dispatch_result_error(struct worker *w, procq_handle *head,
-    const struct protocol_msg *msg)
+    const struct protocol_failure *f)
 {
 	procq_error err = {
 		.kind = PROCQ_ERR_TASK, .type = NULL,
@@ -529,9 +525,9 @@ dispatch_result_error(struct worker *w, procq_handle *head,
 	};
 	char *type = NULL, *message = NULL;
 
-	if (msg->argc != 5 ||
-	    (type = dispatch_string(&msg->argv[3])) == NULL ||
-	    (message = dispatch_string(&msg->argv[4])) == NULL) {
+	if (f == NULL ||
+	    (type = dispatch_string(f->type, f->type_len)) == NULL ||
+	    (message = dispatch_string(f->message, f->message_len)) == NULL) {
 		free(type);
 		dispatch_protocol_error(w, "malformed error result from worker");
 		return;
@@ -564,27 +560,25 @@ static void
 dispatch_result(struct worker *w, const struct protocol_msg *msg)
 {
 	procq_handle *head = TAILQ_FIRST(&w->inflight);
-	const char *value;
-	size_t len;
-	uint64_t id;
+	struct protocol_result r;
+	int rc;
 
-	if (!protocol_uint(msg, 1, &id) || msg->argc < 3 ||
-	    msg->argv[2].type != MSGPACK_OBJECT_BOOLEAN) {
+	if ((rc = protocol_decode_result(msg, &r)) == PROTOCOL_MALFORMED) {
 		dispatch_protocol_error(w, "malformed result from worker");
 		return;
 	}
-	if ((head == NULL || head->wire_id != id) && w->has_last &&
-	    id == w->last_id) {
+	if ((head == NULL || head->wire_id != r.id) && w->has_last &&
+	    r.id == w->last_id) {
 		dispatch_duplicate(w);
 		return;
 	}
-	if (head == NULL || head->wire_id != id) {
+	if (head == NULL || head->wire_id != r.id) {
 		dispatch_protocol_error(w,
 		    "result for a task the worker was not running");
 		return;
 	}
 	w->has_last = true;
-	w->last_id = id;
+	w->last_id = r.id;
 	dispatch_time_head(w);
 	if (head->tombstone) {
 		/* It ran before the cancel reached it; it stays cancelled. */
@@ -592,14 +586,13 @@ dispatch_result(struct worker *w, const struct protocol_msg *msg)
 		dispatch_head_done(w, head);
 		return;
 	}
-	if (!msg->argv[2].via.boolean)
-		dispatch_result_error(w, head, msg);
-	else if (msg->argc != 4 || !protocol_bytes(msg, 3, &value, &len) ||
-	    !protocol_check(value, len)) {
+	if (!r.ok)
+		dispatch_result_error(w, head, rc == 0 ? &r.error : NULL);
+	else if (rc != 0) {
 		dispatch_protocol_error(w, "malformed result value from worker");
 		return;
 	} else
-		task_finish(head, PROCQ_SUCCEEDED, NULL, value, len);
+		task_finish(head, PROCQ_SUCCEEDED, NULL, r.value, r.value_len);
 	dispatch_head_done(w, head);
 }
 
@@ -610,7 +603,7 @@ dispatch_cancelled(struct worker *w, const struct protocol_msg *msg)
 	procq_handle *t, *head = TAILQ_FIRST(&w->inflight);
 	uint64_t id;
 
-	if (!protocol_uint(msg, 1, &id) || msg->argc != 2) {
+	if (protocol_decode_cancelled(msg, &id) != 0) {
 		dispatch_protocol_error(w, "malformed cancel acknowledgement");
 		return;
 	}
@@ -633,11 +626,10 @@ dispatch_cancelled(struct worker *w, const struct protocol_msg *msg)
 static void
 dispatch_skipped(struct worker *w, const struct protocol_msg *msg)
 {
-	uint64_t slot;
+	int slot;
 
-	if (msg->argc != 2 || !protocol_uint(msg, 1, &slot) ||
-	    slot >= BOARD_SLOTS ||
-	    board_skipped(&w->board, (int)slot) != 0)
+	if (protocol_decode_skipped(msg, &slot) != 0 || slot >= BOARD_SLOTS ||
+	    board_skipped(&w->board, slot) != 0)
 		dispatch_protocol_error(w, "worker skipped a task it was "
 		    "given");
 }
@@ -647,39 +639,36 @@ static void
 dispatch_progress(struct worker *w, const struct protocol_msg *msg)
 {
 	procq_handle *head = TAILQ_FIRST(&w->inflight);
-	const char *value;
+	struct protocol_progress p;
 	char *copy;
-	size_t len;
-	uint64_t id;
 
-	if (msg->argc != 3 || !protocol_uint(msg, 1, &id) ||
-	    !protocol_bytes(msg, 2, &value, &len) ||
-	    !protocol_check(value, len)) {
+	if (protocol_decode_progress(msg, &p) != 0) {
 		dispatch_protocol_error(w, "malformed progress report");
 		return;
 	}
-	if (head == NULL || head->wire_id != id) {
+	if (head == NULL || head->wire_id != p.id) {
 		dispatch_protocol_error(w,
 		    "progress for a task the worker was not running");
 		return;
 	}
-	if (head->tombstone || (copy = malloc(len)) == NULL)
+	if (head->tombstone || (copy = malloc(p.value_len)) == NULL)
 		return;
-	memcpy(copy, value, len);
+	memcpy(copy, p.value, p.value_len);
 	free(head->progress);
 	head->progress = copy;
-	head->progress_len = len;
-	hook_progress(head, value, len);
+	head->progress_len = p.value_len;
+	hook_progress(head, p.value, p.value_len);
 }
 
 static void
 dispatch_init_failed(struct worker *w, const struct protocol_msg *msg)
 {
+	struct protocol_failure f;
 	char *type = NULL, *message = NULL;
 
-	if (msg->argc != 3 ||
-	    (type = dispatch_string(&msg->argv[1])) == NULL ||
-	    (message = dispatch_string(&msg->argv[2])) == NULL)
+	if (protocol_decode_init_failed(msg, &f) != 0 ||
+	    (type = dispatch_string(f.type, f.type_len)) == NULL ||
+	    (message = dispatch_string(f.message, f.message_len)) == NULL)
 		dispatch_protocol_error(w, "malformed initializer failure");
 	else
 		pool_init_failed(w, type, message);
@@ -690,9 +679,11 @@ dispatch_init_failed(struct worker *w, const struct protocol_msg *msg)
 static void
 dispatch_setup_failed(struct worker *w, const struct protocol_msg *msg)
 {
+	struct protocol_failure f;
 	char *message = NULL;
 
-	if (msg->argc != 2 || (message = dispatch_string(&msg->argv[1])) == NULL)
+	if (protocol_decode_setup_failed(msg, &f) != 0 ||
+	    (message = dispatch_string(f.message, f.message_len)) == NULL)
 		dispatch_protocol_error(w, "malformed setup failure");
 	else
 		pool_setup_failed(w, message);
@@ -702,8 +693,6 @@ dispatch_setup_failed(struct worker *w, const struct protocol_msg *msg)
 static void
 dispatch_hello(struct worker *w, const struct protocol_msg *msg)
 {
-	uint64_t version;
-
 	if (msg->type == PROTOCOL_INIT_FAILED) {
 		dispatch_init_failed(w, msg);
 		return;
@@ -712,8 +701,7 @@ dispatch_hello(struct worker *w, const struct protocol_msg *msg)
 		dispatch_setup_failed(w, msg);
 		return;
 	}
-	if (msg->type != PROTOCOL_HELLO || msg->argc != 3 ||
-	    !protocol_uint(msg, 1, &version) || version != PROTOCOL_VERSION) {
+	if (protocol_decode_hello(msg) != 0) {
 		dispatch_protocol_error(w, "worker did not say hello");
 		return;
 	}
@@ -727,29 +715,23 @@ dispatch_hello(struct worker *w, const struct protocol_msg *msg)
 
 /* The worker says it is dying of its memory limit: its address space is
  * used up, or an allocation had just failed.  Only a worker that has one
- * may say so, and only in words procq sends: anything else would put a
- * limit that was never set in the report. */
+ * may say so. */
 static void
 dispatch_limit(struct worker *w, const struct protocol_msg *msg)
 {
-	const char *what;
-	size_t len;
+	enum protocol_limit what;
 
 	if (w->q->cfg.max_memory == 0) {
 		dispatch_protocol_error(w,
 		    "limit report from a worker without a memory limit");
 		return;
 	}
-	if (msg->argc != 2 || !protocol_bytes(msg, 1, &what, &len)) {
+	if (protocol_decode_limit(msg, &what) != 0)
 		dispatch_protocol_error(w, "malformed limit report");
-		return;
-	}
-	if (len == 6 && memcmp(what, "memory", 6) == 0)
+	else if (what == PROTOCOL_LIMIT_MEMORY)
 		w->memory = MEMORY_EXHAUSTED;
-	else if (len == 10 && memcmp(what, "allocation", 10) == 0)
-		w->memory = MEMORY_ALLOC_FAILED;
 	else
-		dispatch_protocol_error(w, "malformed limit report");
+		w->memory = MEMORY_ALLOC_FAILED;
 }
 
 static void

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <string.h>
 
 #include "protocol.h"
@@ -178,4 +179,173 @@ protocol_bytes(const struct protocol_msg *msg, uint32_t i, const char **ptr,
 	*ptr = o->via.bin.ptr;
 	*len = o->via.bin.size;
 	return true;
+}
+
+/* Text only: a failure's type and message are never bin. */
+static bool
+protocol_str(const struct protocol_msg *msg, uint32_t i, const char **ptr,
+    size_t *len)
+{
+	const msgpack_object *o;
+
+	if (i >= msg->argc)
+		return false;
+	o = &msg->argv[i];
+	if (o->type != MSGPACK_OBJECT_STR)
+		return false;
+	*ptr = o->via.str.ptr;
+	*len = o->via.str.size;
+	return true;
+}
+
+/* Starts a frame holding an array of n elements, the type first. */
+static size_t
+protocol_begin(msgpack_sbuffer *sb, msgpack_packer *pk, int type, size_t n)
+{
+	size_t start = channel_frame_begin(sb);
+
+	msgpack_packer_init(pk, sb, msgpack_sbuffer_write);
+	msgpack_pack_array(pk, n);
+	msgpack_pack_uint8(pk, (uint8_t)type);
+	return start;
+}
+
+int
+protocol_encode_task(msgpack_sbuffer *sb, size_t max_frame,
+    const struct protocol_task *t)
+{
+	msgpack_packer pk;
+	size_t start = protocol_begin(sb, &pk, PROTOCOL_TASK, 6);
+
+	msgpack_pack_uint64(&pk, t->id);
+	msgpack_pack_str_with_body(&pk, t->fn, t->fn_len);
+	msgpack_pack_bin_with_body(&pk, t->args, t->args_len);
+	msgpack_pack_int(&pk, t->attempt);
+	msgpack_pack_uint32(&pk, (uint32_t)(t->slot + 1));
+	return channel_frame_end(sb, start, max_frame);
+}
+
+int
+protocol_encode_cancel(msgpack_sbuffer *sb, size_t max_frame, uint64_t id)
+{
+	msgpack_packer pk;
+	size_t start = protocol_begin(sb, &pk, PROTOCOL_CANCEL, 2);
+
+	msgpack_pack_uint64(&pk, id);
+	return channel_frame_end(sb, start, max_frame);
+}
+
+/* The version check: 0 if the worker speaks this protocol. */
+int
+protocol_decode_hello(const struct protocol_msg *msg)
+{
+	uint64_t version;
+
+	if (msg->type != PROTOCOL_HELLO || msg->argc != 3 ||
+	    !protocol_uint(msg, 1, &version) || version != PROTOCOL_VERSION)
+		return PROTOCOL_MALFORMED;
+	return 0;
+}
+
+int
+protocol_decode_init_failed(const struct protocol_msg *msg,
+    struct protocol_failure *f)
+{
+	if (msg->type != PROTOCOL_INIT_FAILED || msg->argc != 3 ||
+	    !protocol_str(msg, 1, &f->type, &f->type_len) ||
+	    !protocol_str(msg, 2, &f->message, &f->message_len))
+		return PROTOCOL_MALFORMED;
+	return 0;
+}
+
+/*
+ * PROTOCOL_BAD_BODY leaves r->id and r->ok set: the supervisor matches
+ * the id first, since a result for the wrong task says more than a bad
+ * value does.
+ */
+int
+protocol_decode_result(const struct protocol_msg *msg,
+    struct protocol_result *r)
+{
+	if (msg->type != PROTOCOL_RESULT || !protocol_uint(msg, 1, &r->id) ||
+	    msg->argc < 3 || msg->argv[2].type != MSGPACK_OBJECT_BOOLEAN)
+		return PROTOCOL_MALFORMED;
+	r->ok = msg->argv[2].via.boolean;
+	if (r->ok) {
+		if (msg->argc != 4 ||
+		    !protocol_bytes(msg, 3, &r->value, &r->value_len) ||
+		    !protocol_check(r->value, r->value_len))
+			return PROTOCOL_BAD_BODY;
+	} else if (msg->argc != 5 ||
+	    !protocol_str(msg, 3, &r->error.type, &r->error.type_len) ||
+	    !protocol_str(msg, 4, &r->error.message, &r->error.message_len))
+		return PROTOCOL_BAD_BODY;
+	return 0;
+}
+
+int
+protocol_decode_cancelled(const struct protocol_msg *msg, uint64_t *id)
+{
+	if (msg->type != PROTOCOL_CANCELLED || msg->argc != 2 ||
+	    !protocol_uint(msg, 1, id))
+		return PROTOCOL_MALFORMED;
+	return 0;
+}
+
+/* Only the words procq sends: anything else would report a limit that
+ * was never hit. */
+int
+protocol_decode_limit(const struct protocol_msg *msg,
+    enum protocol_limit *what)
+{
+	const char *p;
+	size_t len;
+
+	if (msg->type != PROTOCOL_LIMIT || msg->argc != 2 ||
+	    !protocol_bytes(msg, 1, &p, &len))
+		return PROTOCOL_MALFORMED;
+	if (len == 6 && memcmp(p, "memory", 6) == 0)
+		*what = PROTOCOL_LIMIT_MEMORY;
+	else if (len == 10 && memcmp(p, "allocation", 10) == 0)
+		*what = PROTOCOL_LIMIT_ALLOCATION;
+	else
+		return PROTOCOL_MALFORMED;
+	return 0;
+}
+
+int
+protocol_decode_progress(const struct protocol_msg *msg,
+    struct protocol_progress *p)
+{
+	if (msg->type != PROTOCOL_PROGRESS || msg->argc != 3 ||
+	    !protocol_uint(msg, 1, &p->id) ||
+	    !protocol_bytes(msg, 2, &p->value, &p->value_len) ||
+	    !protocol_check(p->value, p->value_len))
+		return PROTOCOL_MALFORMED;
+	return 0;
+}
+
+int
+protocol_decode_setup_failed(const struct protocol_msg *msg,
+    struct protocol_failure *f)
+{
+	if (msg->type != PROTOCOL_SETUP_FAILED || msg->argc != 2 ||
+	    !protocol_str(msg, 1, &f->message, &f->message_len))
+		return PROTOCOL_MALFORMED;
+	f->type = NULL;
+	f->type_len = 0;
+	return 0;
+}
+
+/* The slot itself, not slot + 1: only TASK has none to say. */
+int
+protocol_decode_skipped(const struct protocol_msg *msg, int *slot)
+{
+	uint64_t v;
+
+	if (msg->type != PROTOCOL_SKIPPED || msg->argc != 2 ||
+	    !protocol_uint(msg, 1, &v) || v > INT_MAX)
+		return PROTOCOL_MALFORMED;
+	*slot = (int)v;
+	return 0;
 }

@@ -28,6 +28,8 @@
 
 #include <msgpack.h>
 
+#include "channel.h"
+
 #define PROTOCOL_VERSION	1
 /* msgpack-c's unpacker follows containers this deep (its stack size). */
 #define PROTOCOL_MAX_DEPTH	32
@@ -45,11 +47,58 @@ enum protocol_type {
 	PROTOCOL_CANCEL = 11
 };
 
+/*
+ * What the decoders return besides 0: the message cannot be used, or (a
+ * RESULT) its task id and outcome can, but not what follows them.
+ */
+#define PROTOCOL_MALFORMED	-1
+#define PROTOCOL_BAD_BODY	-2
+
 /* A decoded frame: its elements, borrowed from the frame's bytes. */
 struct protocol_msg {
 	int			 type;
 	uint32_t		 argc;
 	const msgpack_object	*argv;	/* argv[0] is the type */
+};
+
+/*
+ * The messages, decoded.  Strings and values point into the frame, and
+ * have no terminating NUL; a value is one packed msgpack value.
+ */
+struct protocol_task {
+	uint64_t		 id;
+	const char		*fn;
+	size_t			 fn_len;
+	const char		*args;
+	size_t			 args_len;
+	int			 attempt;
+	int			 slot;		/* on the board, or -1 */
+};
+
+struct protocol_failure {
+	const char		*type;		/* NULL for SETUP_FAILED */
+	size_t			 type_len;
+	const char		*message;
+	size_t			 message_len;
+};
+
+struct protocol_result {
+	uint64_t		 id;
+	bool			 ok;
+	const char		*value;		/* if ok */
+	size_t			 value_len;
+	struct protocol_failure	 error;		/* if not */
+};
+
+struct protocol_progress {
+	uint64_t		 id;
+	const char		*value;
+	size_t			 value_len;
+};
+
+enum protocol_limit {
+	PROTOCOL_LIMIT_MEMORY,		/* "memory" */
+	PROTOCOL_LIMIT_ALLOCATION	/* "allocation" */
 };
 
 bool protocol_check(const char *data, size_t len);
@@ -58,5 +107,29 @@ int protocol_decode(const char *data, size_t len, msgpack_zone *zone,
 bool protocol_uint(const struct protocol_msg *msg, uint32_t i, uint64_t *out);
 bool protocol_bytes(const struct protocol_msg *msg, uint32_t i,
     const char **ptr, size_t *len);
+
+/*
+ * The encoders append one whole frame to sb and return 0, or leave sb as
+ * it was and return -1 when the frame would exceed max_frame.
+ */
+int protocol_encode_task(msgpack_sbuffer *sb, size_t max_frame,
+    const struct protocol_task *t);
+int protocol_encode_cancel(msgpack_sbuffer *sb, size_t max_frame,
+    uint64_t id);
+
+/* The decoders take a decoded frame of their type (or refuse it). */
+int protocol_decode_hello(const struct protocol_msg *msg);
+int protocol_decode_init_failed(const struct protocol_msg *msg,
+    struct protocol_failure *f);
+int protocol_decode_result(const struct protocol_msg *msg,
+    struct protocol_result *r);
+int protocol_decode_cancelled(const struct protocol_msg *msg, uint64_t *id);
+int protocol_decode_limit(const struct protocol_msg *msg,
+    enum protocol_limit *what);
+int protocol_decode_progress(const struct protocol_msg *msg,
+    struct protocol_progress *p);
+int protocol_decode_setup_failed(const struct protocol_msg *msg,
+    struct protocol_failure *f);
+int protocol_decode_skipped(const struct protocol_msg *msg, int *slot);
 
 #endif
