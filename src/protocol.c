@@ -155,7 +155,7 @@ protocol_decode(const char *data, size_t len, msgpack_zone *zone,
 	return 0;
 }
 
-bool
+static bool
 protocol_uint(const struct protocol_msg *msg, uint32_t i, uint64_t *out)
 {
 	if (i >= msg->argc ||
@@ -165,7 +165,7 @@ protocol_uint(const struct protocol_msg *msg, uint32_t i, uint64_t *out)
 	return true;
 }
 
-bool
+static bool
 protocol_bytes(const struct protocol_msg *msg, uint32_t i, const char **ptr,
     size_t *len)
 {
@@ -196,6 +196,24 @@ protocol_str(const struct protocol_msg *msg, uint32_t i, const char **ptr,
 	*ptr = o->via.str.ptr;
 	*len = o->via.str.size;
 	return true;
+}
+
+/* A TASK's slot travels as slot + 1, 0 for none. */
+static bool
+protocol_slot(const struct protocol_msg *msg, uint32_t i, int *slot)
+{
+	uint64_t v;
+
+	if (!protocol_uint(msg, i, &v) || v > INT_MAX)
+		return false;
+	*slot = (int)v - 1;
+	return true;
+}
+
+static void
+protocol_pack_text(msgpack_packer *pk, const char *s)
+{
+	msgpack_pack_str_with_body(pk, s, strnlen(s, PROTOCOL_MAX_TEXT));
 }
 
 /* Starts a frame holding an array of n elements, the type first. */
@@ -233,6 +251,137 @@ protocol_encode_cancel(msgpack_sbuffer *sb, size_t max_frame, uint64_t id)
 
 	msgpack_pack_uint64(&pk, id);
 	return channel_frame_end(sb, start, max_frame);
+}
+
+int
+protocol_encode_hello(msgpack_sbuffer *sb, size_t max_frame, int64_t pid)
+{
+	msgpack_packer pk;
+	size_t start = protocol_begin(sb, &pk, PROTOCOL_HELLO, 3);
+
+	msgpack_pack_uint8(&pk, PROTOCOL_VERSION);
+	msgpack_pack_int64(&pk, pid);
+	return channel_frame_end(sb, start, max_frame);
+}
+
+int
+protocol_encode_init_failed(msgpack_sbuffer *sb, size_t max_frame,
+    const char *type, const char *message)
+{
+	msgpack_packer pk;
+	size_t start = protocol_begin(sb, &pk, PROTOCOL_INIT_FAILED, 3);
+
+	protocol_pack_text(&pk, type);
+	protocol_pack_text(&pk, message);
+	return channel_frame_end(sb, start, max_frame);
+}
+
+int
+protocol_encode_result(msgpack_sbuffer *sb, size_t max_frame, uint64_t id,
+    const char *value, size_t len)
+{
+	msgpack_packer pk;
+	size_t start = protocol_begin(sb, &pk, PROTOCOL_RESULT, 4);
+
+	msgpack_pack_uint64(&pk, id);
+	msgpack_pack_true(&pk);
+	msgpack_pack_bin_with_body(&pk, value, len);
+	return channel_frame_end(sb, start, max_frame);
+}
+
+int
+protocol_encode_result_error(msgpack_sbuffer *sb, size_t max_frame,
+    uint64_t id, const char *type, const char *message)
+{
+	msgpack_packer pk;
+	size_t start = protocol_begin(sb, &pk, PROTOCOL_RESULT, 5);
+
+	msgpack_pack_uint64(&pk, id);
+	msgpack_pack_false(&pk);
+	protocol_pack_text(&pk, type);
+	protocol_pack_text(&pk, message);
+	return channel_frame_end(sb, start, max_frame);
+}
+
+int
+protocol_encode_cancelled(msgpack_sbuffer *sb, size_t max_frame, uint64_t id)
+{
+	msgpack_packer pk;
+	size_t start = protocol_begin(sb, &pk, PROTOCOL_CANCELLED, 2);
+
+	msgpack_pack_uint64(&pk, id);
+	return channel_frame_end(sb, start, max_frame);
+}
+
+int
+protocol_encode_limit(msgpack_sbuffer *sb, size_t max_frame,
+    enum protocol_limit what)
+{
+	msgpack_packer pk;
+	size_t start = protocol_begin(sb, &pk, PROTOCOL_LIMIT, 2);
+
+	protocol_pack_text(&pk,
+	    what == PROTOCOL_LIMIT_MEMORY ? "memory" : "allocation");
+	return channel_frame_end(sb, start, max_frame);
+}
+
+int
+protocol_encode_progress(msgpack_sbuffer *sb, size_t max_frame, uint64_t id,
+    const char *value, size_t len)
+{
+	msgpack_packer pk;
+	size_t start = protocol_begin(sb, &pk, PROTOCOL_PROGRESS, 3);
+
+	msgpack_pack_uint64(&pk, id);
+	msgpack_pack_bin_with_body(&pk, value, len);
+	return channel_frame_end(sb, start, max_frame);
+}
+
+int
+protocol_encode_setup_failed(msgpack_sbuffer *sb, size_t max_frame,
+    const char *message)
+{
+	msgpack_packer pk;
+	size_t start = protocol_begin(sb, &pk, PROTOCOL_SETUP_FAILED, 2);
+
+	protocol_pack_text(&pk, message);
+	return channel_frame_end(sb, start, max_frame);
+}
+
+int
+protocol_encode_skipped(msgpack_sbuffer *sb, size_t max_frame, int slot)
+{
+	msgpack_packer pk;
+	size_t start = protocol_begin(sb, &pk, PROTOCOL_SKIPPED, 2);
+
+	msgpack_pack_uint32(&pk, (uint32_t)slot);
+	return channel_frame_end(sb, start, max_frame);
+}
+
+/* The slot is checked against the board by the worker. */
+int
+protocol_decode_task(const struct protocol_msg *msg, struct protocol_task *t)
+{
+	uint64_t attempt;
+
+	t->slot = -1;
+	if (msg->type != PROTOCOL_TASK || msg->argc < 5 || msg->argc > 6 ||
+	    !protocol_uint(msg, 1, &t->id) ||
+	    !protocol_bytes(msg, 2, &t->fn, &t->fn_len) ||
+	    !protocol_bytes(msg, 3, &t->args, &t->args_len) ||
+	    !protocol_uint(msg, 4, &attempt) ||
+	    (msg->argc == 6 && !protocol_slot(msg, 5, &t->slot)))
+		return PROTOCOL_MALFORMED;
+	t->attempt = (int)attempt;
+	return 0;
+}
+
+int
+protocol_decode_cancel(const struct protocol_msg *msg, uint64_t *id)
+{
+	if (msg->type != PROTOCOL_CANCEL || !protocol_uint(msg, 1, id))
+		return PROTOCOL_MALFORMED;
+	return 0;
 }
 
 /* The version check: 0 if the worker speaks this protocol. */

@@ -31,6 +31,8 @@
 #include "channel.h"
 
 #define PROTOCOL_VERSION	1
+/* A failure's type and message are cut to this many bytes. */
+#define PROTOCOL_MAX_TEXT	65536
 /* msgpack-c's unpacker follows containers this deep (its stack size). */
 #define PROTOCOL_MAX_DEPTH	32
 
@@ -104,20 +106,39 @@ enum protocol_limit {
 bool protocol_check(const char *data, size_t len);
 int protocol_decode(const char *data, size_t len, msgpack_zone *zone,
     struct protocol_msg *msg);
-bool protocol_uint(const struct protocol_msg *msg, uint32_t i, uint64_t *out);
-bool protocol_bytes(const struct protocol_msg *msg, uint32_t i,
-    const char **ptr, size_t *len);
 
 /*
  * The encoders append one whole frame to sb and return 0, or leave sb as
- * it was and return -1 when the frame would exceed max_frame.
+ * it was and return -1 when the frame would exceed max_frame.  Text is
+ * NUL-terminated.
  */
 int protocol_encode_task(msgpack_sbuffer *sb, size_t max_frame,
     const struct protocol_task *t);
 int protocol_encode_cancel(msgpack_sbuffer *sb, size_t max_frame,
     uint64_t id);
+int protocol_encode_hello(msgpack_sbuffer *sb, size_t max_frame,
+    int64_t pid);
+int protocol_encode_init_failed(msgpack_sbuffer *sb, size_t max_frame,
+    const char *type, const char *message);
+int protocol_encode_result(msgpack_sbuffer *sb, size_t max_frame,
+    uint64_t id, const char *value, size_t len);
+int protocol_encode_result_error(msgpack_sbuffer *sb, size_t max_frame,
+    uint64_t id, const char *type, const char *message);
+int protocol_encode_cancelled(msgpack_sbuffer *sb, size_t max_frame,
+    uint64_t id);
+int protocol_encode_limit(msgpack_sbuffer *sb, size_t max_frame,
+    enum protocol_limit what);
+int protocol_encode_progress(msgpack_sbuffer *sb, size_t max_frame,
+    uint64_t id, const char *value, size_t len);
+int protocol_encode_setup_failed(msgpack_sbuffer *sb, size_t max_frame,
+    const char *message);
+int protocol_encode_skipped(msgpack_sbuffer *sb, size_t max_frame,
+    int slot);
 
 /* The decoders take a decoded frame of their type (or refuse it). */
+int protocol_decode_task(const struct protocol_msg *msg,
+    struct protocol_task *t);
+int protocol_decode_cancel(const struct protocol_msg *msg, uint64_t *id);
 int protocol_decode_hello(const struct protocol_msg *msg);
 int protocol_decode_init_failed(const struct protocol_msg *msg,
     struct protocol_failure *f);

@@ -27,7 +27,6 @@
 
 /* Exit status of a worker that received a frame it cannot understand. */
 #define WORKER_EXIT_PROTOCOL	70
-#define WORKER_MAX_MESSAGE	65536
 /* The most a worker keeps allocated for return values between tasks. */
 #define WORKER_KEEP_RET		65536
 /* Seconds between looks for CANCEL frames while tasks are short. */
@@ -142,18 +141,11 @@ static void
 worker_setup_failed(int fd, const char *what, int err)
 {
 	msgpack_sbuffer sb;
-	msgpack_packer pk;
 	char text[160];
-	size_t start;
 
 	snprintf(text, sizeof text, "%s: %s", what, strerror(err));
 	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	start = channel_frame_begin(&sb);
-	msgpack_pack_array(&pk, 2);
-	msgpack_pack_uint8(&pk, PROTOCOL_SETUP_FAILED);
-	msgpack_pack_str_with_body(&pk, text, strlen(text));
-	if (channel_frame_end(&sb, start, UINT32_MAX) == 0) {
+	if (protocol_encode_setup_failed(&sb, UINT32_MAX, text) == 0) {
 		const char *p = sb.data;
 		size_t len = sb.size;
 		ssize_t n;
@@ -276,66 +268,21 @@ worker_flush(struct worker_state *ws)
 }
 
 static void
-worker_send_hello(struct worker_state *ws)
-{
-	msgpack_packer pk;
-	size_t start = channel_frame_begin(&ws->out);
-
-	msgpack_packer_init(&pk, &ws->out, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 3);
-	msgpack_pack_uint8(&pk, PROTOCOL_HELLO);
-	msgpack_pack_uint8(&pk, PROTOCOL_VERSION);
-	msgpack_pack_int64(&pk, getpid());
-	channel_frame_end(&ws->out, start, ws->ctx->max_frame);
-}
-
-static void
-worker_send_cancelled(struct worker_state *ws, uint64_t id)
-{
-	msgpack_packer pk;
-	size_t start = channel_frame_begin(&ws->out);
-
-	msgpack_packer_init(&pk, &ws->out, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 2);
-	msgpack_pack_uint8(&pk, PROTOCOL_CANCELLED);
-	msgpack_pack_uint64(&pk, id);
-	channel_frame_end(&ws->out, start, ws->ctx->max_frame);
-}
-
-static void
 worker_send_error(struct worker_state *ws, uint64_t id, const char *type,
     const char *message)
 {
-	msgpack_packer pk;
-	size_t start = channel_frame_begin(&ws->out);
-	size_t tlen = strnlen(type, WORKER_MAX_MESSAGE);
-	size_t mlen = strnlen(message, WORKER_MAX_MESSAGE);
-
-	msgpack_packer_init(&pk, &ws->out, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 5);
-	msgpack_pack_uint8(&pk, PROTOCOL_RESULT);
-	msgpack_pack_uint64(&pk, id);
-	msgpack_pack_false(&pk);
-	msgpack_pack_str_with_body(&pk, type, tlen);
-	msgpack_pack_str_with_body(&pk, message, mlen);
-	channel_frame_end(&ws->out, start, ws->ctx->max_frame);
+	protocol_encode_result_error(&ws->out, ws->ctx->max_frame, id, type,
+	    message);
 }
 
 static void
 worker_send_value(struct worker_state *ws, uint64_t id, const char *value,
     size_t len)
 {
-	msgpack_packer pk;
-	size_t start = channel_frame_begin(&ws->out);
 	char msg[128];
 
-	msgpack_packer_init(&pk, &ws->out, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 4);
-	msgpack_pack_uint8(&pk, PROTOCOL_RESULT);
-	msgpack_pack_uint64(&pk, id);
-	msgpack_pack_true(&pk);
-	msgpack_pack_bin_with_body(&pk, value, len);
-	if (channel_frame_end(&ws->out, start, ws->ctx->max_frame) != 0) {
+	if (protocol_encode_result(&ws->out, ws->ctx->max_frame, id, value,
+	    len) != 0) {
 		snprintf(msg, sizeof msg, "result of %zu bytes exceeds the "
 		    "frame limit of %zu bytes", len, ws->ctx->max_frame);
 		worker_send_error(ws, id, "ResultTooLarge", msg);
@@ -354,32 +301,27 @@ worker_flush_stdio(void)
 		fflush(stderr);
 }
 
+/* The task keeps a copy of its frame, which its strings point into. */
 static void
 worker_take_task(struct worker_state *ws, const char *payload, size_t len,
     const struct protocol_msg *msg)
 {
 	struct local_task *lt;
-	const char *fn, *args;
-	size_t fn_len, args_len;
-	uint64_t id, attempt, slot = 0;
+	struct protocol_task t;
 
-	if (msg->argc < 5 || msg->argc > 6 || !protocol_uint(msg, 1, &id) ||
-	    !protocol_bytes(msg, 2, &fn, &fn_len) ||
-	    !protocol_bytes(msg, 3, &args, &args_len) ||
-	    !protocol_uint(msg, 4, &attempt) ||
-	    (msg->argc == 6 && !protocol_uint(msg, 5, &slot)) ||
-	    slot > BOARD_SLOTS || (slot > 0 && ws->ctx->board == NULL))
+	if (protocol_decode_task(msg, &t) != 0 || t.slot >= BOARD_SLOTS ||
+	    (t.slot >= 0 && ws->ctx->board == NULL))
 		_exit(WORKER_EXIT_PROTOCOL);
 	if ((lt = malloc(sizeof *lt + len)) == NULL)
 		_exit(WORKER_EXIT_PROTOCOL);
 	memcpy(lt->payload, payload, len);
-	lt->id = id;
-	lt->attempt = (int)attempt;
-	lt->slot = (int)slot - 1;
-	lt->fn = lt->payload + (fn - payload);
-	lt->fn_len = fn_len;
-	lt->args = lt->payload + (args - payload);
-	lt->args_len = args_len;
+	lt->id = t.id;
+	lt->attempt = t.attempt;
+	lt->slot = t.slot;
+	lt->fn = lt->payload + (t.fn - payload);
+	lt->fn_len = t.fn_len;
+	lt->args = lt->payload + (t.args - payload);
+	lt->args_len = t.args_len;
 	TAILQ_INSERT_TAIL(&ws->tasks, lt, link);
 }
 
@@ -391,13 +333,14 @@ worker_cancel(struct worker_state *ws, const struct protocol_msg *msg)
 	struct local_task *lt;
 	uint64_t id;
 
-	if (!protocol_uint(msg, 1, &id))
+	if (protocol_decode_cancel(msg, &id) != 0)
 		_exit(WORKER_EXIT_PROTOCOL);
 	TAILQ_FOREACH(lt, &ws->tasks, link) {
 		if (lt->id == id) {
 			TAILQ_REMOVE(&ws->tasks, lt, link);
 			free(lt);
-			worker_send_cancelled(ws, id);
+			protocol_encode_cancelled(&ws->out,
+			    ws->ctx->max_frame, id);
 			return;
 		}
 	}
@@ -483,21 +426,6 @@ worker_read(struct worker_state *ws, bool block)
 	}
 }
 
-/* The supervisor took this task back while an earlier one ran: it is
- * not ours to run any more. */
-static void
-worker_send_skipped(struct worker_state *ws, int slot)
-{
-	msgpack_packer pk;
-	size_t start = channel_frame_begin(&ws->out);
-
-	msgpack_packer_init(&pk, &ws->out, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 2);
-	msgpack_pack_uint8(&pk, PROTOCOL_SKIPPED);
-	msgpack_pack_uint32(&pk, (uint32_t)slot);
-	channel_frame_end(&ws->out, start, ws->ctx->max_frame);
-}
-
 static void
 worker_run(struct worker_state *ws, struct local_task *lt)
 {
@@ -507,8 +435,11 @@ worker_run(struct worker_state *ws, struct local_task *lt)
 	char msg[64];
 	int rc;
 
+	/* The supervisor took this task back while an earlier one ran:
+	 * it is not ours to run any more. */
 	if (lt->slot >= 0 && !board_claim(ws->ctx->board, lt->slot)) {
-		worker_send_skipped(ws, lt->slot);
+		protocol_encode_skipped(&ws->out, ws->ctx->max_frame,
+		    lt->slot);
 		return;
 	}
 	e = registry_find(ws->ctx->registry, lt->fn, lt->fn_len);
@@ -562,15 +493,7 @@ static void
 worker_init_failed(struct worker_state *ws, const char *type,
     const char *text)
 {
-	msgpack_packer pk;
-	size_t start = channel_frame_begin(&ws->out);
-
-	msgpack_packer_init(&pk, &ws->out, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 3);
-	msgpack_pack_uint8(&pk, PROTOCOL_INIT_FAILED);
-	msgpack_pack_str_with_body(&pk, type, strnlen(type, WORKER_MAX_MESSAGE));
-	msgpack_pack_str_with_body(&pk, text, strnlen(text, WORKER_MAX_MESSAGE));
-	channel_frame_end(&ws->out, start, ws->ctx->max_frame);
+	protocol_encode_init_failed(&ws->out, ws->ctx->max_frame, type, text);
 	worker_flush(ws);
 	_exit(0);
 }
@@ -641,7 +564,7 @@ worker_main(const struct worker_ctx *ctx)
 	msgpack_zone_init(&ws.zone, 4096);
 	TAILQ_INIT(&ws.tasks);
 	worker_init(&ws);
-	worker_send_hello(&ws);
+	protocol_encode_hello(&ws.out, ctx->max_frame, getpid());
 	worker_flush(&ws);
 	for (;;) {
 		if ((lt = TAILQ_FIRST(&ws.tasks)) == NULL) {
