@@ -1,5 +1,6 @@
 /*
- * The channel (channel.h): the framing of payloads.
+ * The channel (channel.h): the framing both ends share.  Nothing here
+ * needs libevent.
  */
 #include "config.h"
 
@@ -45,4 +46,26 @@ channel_frame_length(const void *header)
 
 	memcpy(&be, header, sizeof be);
 	return ntohl(be);
+}
+
+/*
+ * What avail bytes of input starting with data hold: the length is judged
+ * as soon as the header is in, so that a frame that can never be taken
+ * condemns the peer before its bytes are waited for.  Only the header is
+ * read from data.
+ */
+enum channel_next
+channel_frame_next(const void *data, size_t avail, size_t max_frame,
+    uint32_t *len)
+{
+	if (avail < CHANNEL_HEADER)
+		return CHANNEL_PARTIAL;
+	*len = channel_frame_length(data);
+	if (*len == 0)
+		return CHANNEL_EMPTY;
+	if (*len > max_frame)
+		return CHANNEL_OVERSIZED;
+	if (avail - CHANNEL_HEADER < *len)
+		return CHANNEL_PARTIAL;
+	return CHANNEL_FRAME;
 }

@@ -3,6 +3,11 @@
  * carry.  A frame is a 4-byte big-endian length followed by that many
  * bytes of payload; a length of 0, or one beyond the frame limit, is
  * refused from the header alone, before anything is allocated for it.
+ *
+ * The supervisor's end (struct channel, channel_event.c) lives on an
+ * event loop: its descriptors are non-blocking, its input and output are
+ * evbuffers, and output the pipe cannot take yet waits for the loop to
+ * say it can.
  */
 #ifndef PROCQ_CHANNEL_H
 #define PROCQ_CHANNEL_H
@@ -17,8 +22,44 @@
 #define CHANNEL_MAX_FRAME	(64u << 20)	/* the default limit */
 #define CHANNEL_MIN_FRAME	4096u		/* the lowest limit allowed */
 
+/* What an input buffer holds next. */
+enum channel_next {
+	CHANNEL_PARTIAL,	/* less than a whole frame */
+	CHANNEL_FRAME,		/* a whole frame */
+	CHANNEL_EMPTY,		/* a length of 0 */
+	CHANNEL_OVERSIZED	/* a length beyond the limit */
+};
+
+struct evbuffer;
+
+struct channel {
+	int		 rfd;		/* the peer's frames come in */
+	int		 wfd;		/* frames go out; -1 once closed */
+	size_t		 max_frame;
+	struct evbuffer	*in;
+	struct evbuffer	*out;
+};
+
+/* Frames in a msgpack_sbuffer, as the protocol's encoders build them. */
 size_t channel_frame_begin(msgpack_sbuffer *sb);
 int channel_frame_end(msgpack_sbuffer *sb, size_t start, size_t max_frame);
 uint32_t channel_frame_length(const void *header);
+enum channel_next channel_frame_next(const void *data, size_t avail,
+    size_t max_frame, uint32_t *len);
+
+void channel_init(struct channel *ch, int rfd, int wfd, size_t max_frame);
+int channel_open(struct channel *ch);
+void channel_close_write(struct channel *ch);
+void channel_close(struct channel *ch);
+
+bool channel_read(struct channel *ch);
+enum channel_next channel_next(struct channel *ch, const char **payload,
+    uint32_t *len);
+void channel_consume(struct channel *ch, uint32_t len);
+void channel_discard(struct channel *ch);
+
+int channel_queue(struct channel *ch, const char *frame, size_t len);
+int channel_flush(struct channel *ch, bool guard);
+int channel_send_now(struct channel *ch, const char *frame, size_t len);
 
 #endif

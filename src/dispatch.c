@@ -5,17 +5,13 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "internal.h"
 #include "clock.h"
-#include "sigpipe.h"
 
 /* The frame encoded into q->sbuf from start goes on the worker's output;
  * encoded is what the encoder returned. */
@@ -26,7 +22,7 @@ dispatch_frame_out(struct worker *w, size_t start, int encoded)
 	int rc = -1;
 
 	if (encoded == 0)
-		rc = evbuffer_add(w->out, q->sbuf.data + start,
+		rc = channel_queue(&w->ch, q->sbuf.data + start,
 		    q->sbuf.size - start);
 	q->sbuf.size = start;
 	return rc;
@@ -100,40 +96,13 @@ dispatch_head_started(struct worker *w)
 	}
 }
 
-/* See sigpipe.h: only a caller's thread needs the guard. */
-static int
-dispatch_write(struct worker *w)
-{
-	struct sigpipe_guard g;
-	int n;
-
-	if (!w->q->external_base)
-		return evbuffer_write(w->out, w->to_fd);
-	sigpipe_block(&g);
-	n = evbuffer_write(w->out, w->to_fd);
-	sigpipe_unblock(&g, n < 0 && errno == EPIPE);
-	return n;
-}
-
+/* Only a caller's thread needs the guard against SIGPIPE (sigpipe.h). */
 void
 dispatch_flush(struct worker *w)
 {
-	int n;
-
-	if (w->to_fd < 0 || w->out == NULL)
+	if (w->ch.wfd < 0 || w->ch.out == NULL)
 		return;
-	if (evbuffer_get_length(w->out) == 0) {
-		event_del(w->write_ev);
-		return;
-	}
-	n = dispatch_write(w);
-	if (n < 0 && errno != EAGAIN && errno != EINTR) {
-		/* The worker is gone or broken; its death settles it. */
-		evbuffer_drain(w->out, evbuffer_get_length(w->out));
-		event_del(w->write_ev);
-		return;
-	}
-	if (evbuffer_get_length(w->out) > 0)
+	if (channel_flush(&w->ch, w->q->external_base) > 0)
 		event_add(w->write_ev, NULL);
 	else
 		event_del(w->write_ev);
@@ -380,10 +349,9 @@ dispatch_idle_worker(procq_queue *q)
 int
 dispatch_direct(procq_queue *q, procq_handle *t)
 {
-	struct sigpipe_guard g;
 	struct worker *w;
-	size_t start, len;
-	ssize_t n;
+	size_t start;
+	int rc;
 
 	if (q->state != QUEUE_STARTED || q->external_base ||
 	    !q->thread_running || q->nready > 0 || t->due > 0 ||
@@ -393,18 +361,12 @@ dispatch_direct(procq_queue *q, procq_handle *t)
 	    (w = dispatch_idle_worker(q)) == NULL)
 		return -1;
 	start = q->sbuf.size;
-	if (dispatch_pack_task(q, t) != 0 ||
-	    (len = q->sbuf.size - start) > PIPE_BUF) {
-		q->sbuf.size = start;
+	if (dispatch_pack_task(q, t) != 0)
 		return -1;
-	}
-	sigpipe_block(&g);
-	do
-		n = write(w->to_fd, q->sbuf.data + start, len);
-	while (n < 0 && errno == EINTR);
-	sigpipe_unblock(&g, n < 0 && errno == EPIPE);
+	rc = channel_send_now(&w->ch, q->sbuf.data + start,
+	    q->sbuf.size - start);
 	q->sbuf.size = start;
-	if (n != (ssize_t)len)
+	if (rc != 0)
 		return -1;	/* full, or the worker is going: the loop's job */
 	dispatch_link(w, t);
 	dispatch_head_begin(w, t);
@@ -773,81 +735,35 @@ static void
 dispatch_frames(struct worker *w)
 {
 	procq_queue *q = w->q;
-	unsigned char header[CHANNEL_HEADER];
 	struct protocol_msg msg;
+	const char *data;
+	uint32_t len;
 	char buf[96];
 
-	while (w->kill_kind != PROCQ_ERR_PROTOCOL &&
-	    evbuffer_get_length(w->in) >= CHANNEL_HEADER) {
-		size_t have = evbuffer_get_length(w->in);
-		uint32_t len;
-		char *data;
-
-		evbuffer_copyout(w->in, header, sizeof header);
-		len = channel_frame_length(header);
-		if (len == 0 || len > q->cfg.max_frame) {
+	while (w->kill_kind != PROCQ_ERR_PROTOCOL) {
+		switch (channel_next(&w->ch, &data, &len)) {
+		case CHANNEL_PARTIAL:
+			return;
+		case CHANNEL_EMPTY:
+			dispatch_protocol_error(w, "empty frame from worker");
+			return;
+		case CHANNEL_OVERSIZED:
 			snprintf(buf, sizeof buf, "frame of %u bytes from "
 			    "worker exceeds the limit of %zu bytes", len,
-			    q->cfg.max_frame);
-			dispatch_protocol_error(w, len == 0 ?
-			    "empty frame from worker" : buf);
+			    w->ch.max_frame);
+			dispatch_protocol_error(w, buf);
+			return;
+		case CHANNEL_FRAME:
 			break;
 		}
-		if (have < CHANNEL_HEADER + (size_t)len)
-			break;
-		data = (char *)evbuffer_pullup(w->in, CHANNEL_HEADER + len);
-		if (data == NULL || protocol_decode(data + CHANNEL_HEADER, len,
-		    &q->zone, &msg) != 0)
+		if (data == NULL ||
+		    protocol_decode(data, len, &q->zone, &msg) != 0)
 			dispatch_protocol_error(w, "malformed frame from worker");
 		else
 			dispatch_message(w, &msg);
 		msgpack_zone_clear(&q->zone);
-		if (w->in != NULL)
-			evbuffer_drain(w->in, CHANNEL_HEADER + len);
+		channel_consume(&w->ch, len);
 	}
-}
-
-/* One read(2) straight into the input buffer (evbuffer_read() would ask
- * the pipe's size first).  Returns what read() returned. */
-static ssize_t
-dispatch_read(struct worker *w, size_t want)
-{
-	struct evbuffer_iovec v;
-	ssize_t n;
-
-	if (evbuffer_reserve_space(w->in, (ev_ssize_t)want, &v, 1) < 1) {
-		errno = ENOMEM;
-		return -1;
-	}
-	do
-		n = read(w->from_fd, v.iov_base, want);
-	while (n < 0 && errno == EINTR);
-	v.iov_len = n > 0 ? (size_t)n : 0;
-	evbuffer_commit_space(w->in, &v, 1);
-	return n;
-}
-
-/*
- * Reads what the worker has written, up to a fair share per call; a
- * short read means the pipe is empty, no need to be told so by EAGAIN.
- * False when the pipe gave EOF or failed (errno is taken at once: what
- * runs afterwards may change it).
- */
-static bool
-dispatch_read_batch(struct worker *w)
-{
-	const size_t want = 65536;
-	size_t budget = 1 << 20;
-	ssize_t n;
-
-	while (budget > 0) {
-		if ((n = dispatch_read(w, want)) <= 0)
-			return n < 0 && errno == EAGAIN;
-		budget -= (size_t)n < budget ? (size_t)n : budget;
-		if ((size_t)n < want)
-			break;
-	}
-	return true;
 }
 
 /* Reads and acts on what the worker has written.  Called with q->lock
@@ -857,9 +773,9 @@ dispatch_drain(struct worker *w)
 {
 	bool open;
 
-	if (w->from_fd < 0 || w->eof || w->kill_kind == PROCQ_ERR_PROTOCOL)
+	if (w->ch.rfd < 0 || w->eof || w->kill_kind == PROCQ_ERR_PROTOCOL)
 		return;
-	open = dispatch_read_batch(w);
+	open = channel_read(&w->ch);
 	dispatch_frames(w);
 	if (!open)
 		pool_lost(w);	/* EOF, or the pipe is unusable */
@@ -884,7 +800,7 @@ dispatch_read_cb(evutil_socket_t fd, short what, void *arg)
 		loop_leave(q);
 		return;
 	}
-	open = dispatch_read_batch(w);
+	open = channel_read(&w->ch);
 	loop_enter(q);
 	q->now = procq_clock_now();	/* one reading for the whole batch */
 	if (w->state != WORKER_EMPTY && w->kill_kind != PROCQ_ERR_PROTOCOL)

@@ -180,8 +180,7 @@ struct worker {
 	enum worker_state	 state;
 	pid_t			 pid;
 	int			 pidfd;
-	int			 to_fd;		/* supervisor writes tasks */
-	int			 from_fd;	/* supervisor reads results */
+	struct channel		 ch;		/* tasks out, results in */
 	int			 err_fd;	/* the worker's stderr, or -1 */
 	struct event		*err_ev;
 	char			*tail;		/* the end of its stderr */
@@ -198,8 +197,6 @@ struct worker {
 	struct event		*pid_ev;
 	struct event		*timeout_ev;	/* the running attempt's */
 	struct event		*kill_ev;	/* SIGTERM grace, EOF grace */
-	struct evbuffer		*in;
-	struct evbuffer		*out;
 	struct task_list	 inflight;	/* head = the running task */
 	struct board		 board;		/* claims on tasks sent ahead */
 	double			 head_since;	/* when the head started */

@@ -23,6 +23,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 /* dispatch_frames() and dispatch_assign() are private to dispatch.c. */
 #include "../../src/dispatch.c"
@@ -120,13 +121,13 @@ worker_wire(struct worker *w, bool hello)
 	w->state = WORKER_LIVE;
 	w->pid = victim;
 	w->hello = hello;
-	w->in = evbuffer_new();
-	w->out = evbuffer_new();
+	channel_init(&w->ch, -1, -1, w->q->cfg.max_frame);
+	CHECK(channel_open(&w->ch) == 0);
 	w->read_ev = event_new(base, -1, EV_READ | EV_PERSIST, never_cb, w);
 	w->write_ev = event_new(base, -1, EV_WRITE | EV_PERSIST, never_cb, w);
 	w->timeout_ev = evtimer_new(base, never_cb, w);
 	w->kill_ev = evtimer_new(base, never_cb, w);
-	CHECK(w->in != NULL && w->out != NULL && w->read_ev != NULL &&
+	CHECK(w->read_ev != NULL &&
 	    w->write_ev != NULL && w->timeout_ev != NULL &&
 	    w->kill_ev != NULL);
 	w->q->live_workers++;
@@ -166,13 +167,13 @@ check_state(procq_queue *q, struct worker *w)
 	/* Every complete frame was consumed: what is left is less than a
 	 * frame, or a length the dispatcher refuses. */
 	if (w->kill_kind == PROCQ_ERR_PROTOCOL)
-		CHECK(evbuffer_get_length(w->in) == 0);
-	else if (evbuffer_get_length(w->in) >= CHANNEL_HEADER) {
-		size_t len = channel_frame_length(evbuffer_pullup(w->in,
+		CHECK(evbuffer_get_length(w->ch.in) == 0);
+	else if (evbuffer_get_length(w->ch.in) >= CHANNEL_HEADER) {
+		size_t len = channel_frame_length(evbuffer_pullup(w->ch.in,
 		    CHANNEL_HEADER));
 
 		CHECK(len == 0 || len > q->cfg.max_frame ||
-		    evbuffer_get_length(w->in) < CHANNEL_HEADER + len);
+		    evbuffer_get_length(w->ch.in) < CHANNEL_HEADER + len);
 	}
 	CHECK(w->state == WORKER_LIVE || w->kill_kind != PROCQ_ERR_NONE);
 }
@@ -250,7 +251,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	check_state(q, w);
 
-	CHECK(evbuffer_add(w->in, data, size) == 0);
+	CHECK(evbuffer_add(w->ch.in, data, size) == 0);
 	dispatch_frames(w);
 	check_state(q, w);
 	/* As the loop does after each read batch. */
