@@ -7,7 +7,9 @@
  * The supervisor's end (struct channel, channel_event.c) lives on an
  * event loop: its descriptors are non-blocking, its input and output are
  * evbuffers, and output the pipe cannot take yet waits for the loop to
- * say it can.
+ * say it can.  The worker's end (struct channel_sync, channel.c) has one
+ * thread and no loop, and no libevent: it waits for input in poll(2),
+ * keeps it in a flat buffer, and writes its output whole, blocking.
  */
 #ifndef PROCQ_CHANNEL_H
 #define PROCQ_CHANNEL_H
@@ -40,12 +42,33 @@ struct channel {
 	struct evbuffer	*out;
 };
 
+struct channel_sync {
+	int		 rfd;		/* made non-blocking */
+	int		 wfd;
+	size_t		 max_frame;
+	char		*in;
+	size_t		 in_len;
+	size_t		 in_pos;	/* where the next frame starts */
+	size_t		 in_cap;
+	bool		 eof;
+	msgpack_sbuffer	 out;		/* frames are encoded straight in */
+};
+
 /* Frames in a msgpack_sbuffer, as the protocol's encoders build them. */
 size_t channel_frame_begin(msgpack_sbuffer *sb);
 int channel_frame_end(msgpack_sbuffer *sb, size_t start, size_t max_frame);
 uint32_t channel_frame_length(const void *header);
 enum channel_next channel_frame_next(const void *data, size_t avail,
     size_t max_frame, uint32_t *len);
+int channel_write_all(int fd, const char *p, size_t len);
+
+void channel_sync_init(struct channel_sync *cs, int rfd, int wfd,
+    size_t max_frame);
+void channel_sync_wait(struct channel_sync *cs);
+int channel_sync_read(struct channel_sync *cs);
+enum channel_next channel_sync_next(struct channel_sync *cs,
+    const char **payload, uint32_t *len);
+int channel_sync_flush(struct channel_sync *cs);
 
 void channel_init(struct channel *ch, int rfd, int wfd, size_t max_frame);
 int channel_open(struct channel *ch);

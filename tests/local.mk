@@ -60,6 +60,15 @@ tests_check_protocol_SOURCES = tests/check_protocol.c \
 tests_check_protocol_CFLAGS = $(PROCQ_TEST_CFLAGS)
 tests_check_protocol_LDADD = $(CHECK_LIBS) $(MSGPACK_LIBS)
 
+# The channel, compiled in on its own: both ends over a pair of pipes.
+check_PROGRAMS += tests/check_channel
+TESTS += tests/check_channel
+tests_check_channel_SOURCES = tests/check_channel.c \
+	src/channel.c src/channel_event.c src/channel.h \
+	src/sigpipe.c src/sigpipe.h
+tests_check_channel_CFLAGS = $(PROCQ_TEST_CFLAGS)
+tests_check_channel_LDADD = $(CHECK_LIBS) $(LIBEVENT_LIBS) $(MSGPACK_LIBS)
+
 # Run the clean suites in-process (CK_FORK=no) under valgrind.  Worker
 # processes are forked without exec, so they run under valgrind too;
 # their own reports are silenced and only the caller's process counts.

@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -96,11 +95,7 @@ worker_leave_if_copy(void)
 
 struct worker_state {
 	const struct worker_ctx	*ctx;
-	char			*in;
-	size_t			 in_len;
-	size_t			 in_cap;
-	bool			 eof;
-	msgpack_sbuffer		 out;
+	struct channel_sync	 ch;		/* tasks in, results out */
 	msgpack_sbuffer		 ret;		/* tasks' return values */
 	msgpack_zone		 zone;
 	struct local_list	 tasks;
@@ -145,19 +140,8 @@ worker_setup_failed(int fd, const char *what, int err)
 
 	snprintf(text, sizeof text, "%s: %s", what, strerror(err));
 	msgpack_sbuffer_init(&sb);
-	if (protocol_encode_setup_failed(&sb, UINT32_MAX, text) == 0) {
-		const char *p = sb.data;
-		size_t len = sb.size;
-		ssize_t n;
-
-		while (len > 0 && ((n = write(fd, p, len)) > 0 ||
-		    (n < 0 && errno == EINTR))) {
-			if (n > 0) {
-				p += n;
-				len -= (size_t)n;
-			}
-		}
-	}
+	if (protocol_encode_setup_failed(&sb, UINT32_MAX, text) == 0)
+		channel_write_all(fd, sb.data, sb.size);
 	_exit(WORKER_EXIT_PROTOCOL);
 }
 
@@ -187,7 +171,6 @@ worker_setup_fds(const struct worker_ctx *ctx)
 	/* A task that execs a program must not hand it our pipes. */
 	fcntl(WORKER_IN_FD, F_SETFD, FD_CLOEXEC);
 	fcntl(WORKER_OUT_FD, F_SETFD, FD_CLOEXEC);
-	fcntl(WORKER_IN_FD, F_SETFL, O_NONBLOCK);
 }
 
 /*
@@ -248,30 +231,23 @@ void
 worker_write_all(const char *p, size_t len)
 {
 	worker_leave_if_copy();
-	while (len > 0) {
-		ssize_t n = write(WORKER_OUT_FD, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			_exit(0);	/* the supervisor is gone */
-		p += n;
-		len -= (size_t)n;
-	}
+	if (channel_write_all(WORKER_OUT_FD, p, len) != 0)
+		_exit(0);	/* the supervisor is gone */
 }
 
 static void
 worker_flush(struct worker_state *ws)
 {
-	worker_write_all(ws->out.data, ws->out.size);
-	ws->out.size = 0;
+	worker_leave_if_copy();
+	if (channel_sync_flush(&ws->ch) != 0)
+		_exit(0);	/* the supervisor is gone */
 }
 
 static void
 worker_send_error(struct worker_state *ws, uint64_t id, const char *type,
     const char *message)
 {
-	protocol_encode_result_error(&ws->out, ws->ctx->max_frame, id, type,
+	protocol_encode_result_error(&ws->ch.out, ws->ctx->max_frame, id, type,
 	    message);
 }
 
@@ -281,7 +257,7 @@ worker_send_value(struct worker_state *ws, uint64_t id, const char *value,
 {
 	char msg[128];
 
-	if (protocol_encode_result(&ws->out, ws->ctx->max_frame, id, value,
+	if (protocol_encode_result(&ws->ch.out, ws->ctx->max_frame, id, value,
 	    len) != 0) {
 		snprintf(msg, sizeof msg, "result of %zu bytes exceeds the "
 		    "frame limit of %zu bytes", len, ws->ctx->max_frame);
@@ -339,7 +315,7 @@ worker_cancel(struct worker_state *ws, const struct protocol_msg *msg)
 		if (lt->id == id) {
 			TAILQ_REMOVE(&ws->tasks, lt, link);
 			free(lt);
-			protocol_encode_cancelled(&ws->out,
+			protocol_encode_cancelled(&ws->ch.out,
 			    ws->ctx->max_frame, id);
 			return;
 		}
@@ -365,65 +341,30 @@ worker_frame(struct worker_state *ws, const char *payload, size_t len)
 static void
 worker_frames(struct worker_state *ws)
 {
-	size_t pos = 0;
+	const char *payload;
+	uint32_t len;
+	enum channel_next next;
 
-	while (ws->in_len - pos >= CHANNEL_HEADER) {
-		uint32_t len = channel_frame_length(ws->in + pos);
-
-		if (len == 0 || len > ws->ctx->max_frame)
-			_exit(WORKER_EXIT_PROTOCOL);
-		if (ws->in_len - pos - CHANNEL_HEADER < len)
-			break;
-		worker_frame(ws, ws->in + pos + CHANNEL_HEADER, len);
-		pos += CHANNEL_HEADER + len;
-	}
-	memmove(ws->in, ws->in + pos, ws->in_len - pos);
-	ws->in_len -= pos;
-}
-
-static void
-worker_wait_input(void)
-{
-	struct pollfd pfd = { .fd = WORKER_IN_FD, .events = POLLIN };
-
-	while (poll(&pfd, 1, -1) < 0 && errno == EINTR)
-		;
+	while ((next = channel_sync_next(&ws->ch, &payload, &len)) ==
+	    CHANNEL_FRAME)
+		worker_frame(ws, payload, len);
+	if (next != CHANNEL_PARTIAL)
+		_exit(WORKER_EXIT_PROTOCOL);	/* empty or oversized */
 }
 
 /* Reads every frame available; waits for one when block is set. */
 static void
 worker_read(struct worker_state *ws, bool block)
 {
+	int more;
+
 	if (block)
-		worker_wait_input();
-	for (;;) {
-		size_t want;
-		ssize_t n;
-
-		if (ws->in_cap - ws->in_len < 65536) {
-			size_t cap = ws->in_cap ? ws->in_cap * 2 : 131072;
-			char *in = realloc(ws->in, cap);
-
-			if (in == NULL)
-				_exit(WORKER_EXIT_PROTOCOL);
-			ws->in = in;
-			ws->in_cap = cap;
-		}
-		want = ws->in_cap - ws->in_len;
-		n = read(WORKER_IN_FD, ws->in + ws->in_len, want);
-		if (n > 0) {
-			ws->in_len += (size_t)n;
-			worker_frames(ws);
-			if ((size_t)n < want)
-				return;	/* the pipe is empty */
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n == 0)
-			ws->eof = true;
-		return;
-	}
+		channel_sync_wait(&ws->ch);
+	do {
+		if ((more = channel_sync_read(&ws->ch)) < 0)
+			_exit(WORKER_EXIT_PROTOCOL);
+		worker_frames(ws);
+	} while (more);
 }
 
 static void
@@ -438,7 +379,7 @@ worker_run(struct worker_state *ws, struct local_task *lt)
 	/* The supervisor took this task back while an earlier one ran:
 	 * it is not ours to run any more. */
 	if (lt->slot >= 0 && !board_claim(ws->ctx->board, lt->slot)) {
-		protocol_encode_skipped(&ws->out, ws->ctx->max_frame,
+		protocol_encode_skipped(&ws->ch.out, ws->ctx->max_frame,
 		    lt->slot);
 		return;
 	}
@@ -493,7 +434,7 @@ static void
 worker_init_failed(struct worker_state *ws, const char *type,
     const char *text)
 {
-	protocol_encode_init_failed(&ws->out, ws->ctx->max_frame, type, text);
+	protocol_encode_init_failed(&ws->ch.out, ws->ctx->max_frame, type, text);
 	worker_flush(ws);
 	_exit(0);
 }
@@ -559,16 +500,16 @@ worker_main(const struct worker_ctx *ctx)
 	double last_read = 0, t;
 
 	worker_setup(ctx);
-	msgpack_sbuffer_init(&ws.out);
+	channel_sync_init(&ws.ch, WORKER_IN_FD, WORKER_OUT_FD, ctx->max_frame);
 	msgpack_sbuffer_init(&ws.ret);
 	msgpack_zone_init(&ws.zone, 4096);
 	TAILQ_INIT(&ws.tasks);
 	worker_init(&ws);
-	protocol_encode_hello(&ws.out, ctx->max_frame, getpid());
+	protocol_encode_hello(&ws.ch.out, ctx->max_frame, getpid());
 	worker_flush(&ws);
 	for (;;) {
 		if ((lt = TAILQ_FIRST(&ws.tasks)) == NULL) {
-			if (ws.eof)
+			if (ws.ch.eof)
 				_exit(0);
 			worker_read(&ws, true);
 			worker_flush(&ws);
