@@ -54,7 +54,8 @@ struct channel_sync {
 	msgpack_sbuffer	 out;		/* frames are encoded straight in */
 };
 
-/* Frames in a msgpack_sbuffer, as the protocol's encoders build them. */
+/* Both ends: frames built in a msgpack_sbuffer (by the protocol's
+ * encoders), and found in input. */
 size_t channel_frame_begin(msgpack_sbuffer *sb);
 int channel_frame_end(msgpack_sbuffer *sb, size_t start, size_t max_frame);
 uint32_t channel_frame_length(const void *header);
@@ -62,6 +63,7 @@ enum channel_next channel_frame_next(const void *data, size_t avail,
     size_t max_frame, uint32_t *len);
 int channel_write_all(int fd, const char *p, size_t len);
 
+/* The worker's end. */
 void channel_sync_init(struct channel_sync *cs, int rfd, int wfd,
     size_t max_frame);
 void channel_sync_wait(struct channel_sync *cs);
@@ -70,6 +72,7 @@ enum channel_next channel_sync_next(struct channel_sync *cs,
     const char **payload, uint32_t *len);
 int channel_sync_flush(struct channel_sync *cs);
 
+/* The supervisor's end. */
 void channel_init(struct channel *ch, int rfd, int wfd, size_t max_frame);
 int channel_open(struct channel *ch);
 void channel_close_write(struct channel *ch);

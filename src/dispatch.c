@@ -1,7 +1,9 @@
 /*
  * Moving tasks between the ready heap and the workers: TASK and CANCEL
- * frames out, RESULT and CANCELLED frames back.  Everything here runs on
- * the supervisor thread with q->lock held.
+ * frames out, RESULT, CANCELLED and the rest back, and what each message
+ * means to the engine (its bytes are protocol.c's, its frames the
+ * channel's).  Everything here runs on the supervisor thread with q->lock
+ * held.
  */
 #include "config.h"
 

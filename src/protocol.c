@@ -1,6 +1,7 @@
 /*
- * The protocol (protocol.h): checking and decoding the msgpack a frame
- * carries.
+ * The protocol (protocol.h): the check of a msgpack value, the decoding
+ * of a frame into its elements, and each message's encoder and decoder.
+ * Nothing else packs a message or picks one apart.
  */
 #include "config.h"
 
