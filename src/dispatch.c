@@ -1,78 +1,73 @@
 /*
  * Moving tasks between the ready heap and the workers: TASK and CANCEL
- * frames out, RESULT and CANCELLED frames back.  Everything here runs on
- * the supervisor thread with q->lock held.
+ * frames out, RESULT, CANCELLED and the rest back, and what each message
+ * means to the engine (its bytes are protocol.c's, its frames the
+ * channel's).  Everything here runs on the supervisor thread with q->lock
+ * held.
  */
 #include "config.h"
 
-#include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "dispatch.h"
 #include "loop.h"
 #include "pool.h"
 #include "queue.h"
-#include "wire.h"
+#include "protocol.h"
 #include "trace.h"
 #include "clock.h"
-#include "sigpipe.h"
 
-/* Packs one frame into q->sbuf and queues it on the worker's output. */
+/* The frame encoded into q->sbuf from start goes on the worker's output;
+ * encoded is what the encoder returned. */
 static int
-dispatch_frame_out(struct worker *w, size_t start)
+dispatch_frame_out(struct worker *w, size_t start, int encoded)
 {
 	procq_queue *q = w->q;
 	int rc = -1;
 
-	if (wire_frame_end(&q->sbuf, start, q->cfg.max_frame) == 0)
-		rc = evbuffer_add(w->out, q->sbuf.data + start,
+	if (encoded == 0)
+		rc = channel_queue(&w->ch, q->sbuf.data + start,
 		    q->sbuf.size - start);
 	q->sbuf.size = start;
 	return rc;
 }
 
-/* Packs a TASK frame into q->sbuf from start; returns its start. */
-static size_t
+/* Encodes t's TASK frame into q->sbuf. */
+static int
 dispatch_pack_task(procq_queue *q, const procq_handle *t)
 {
-	msgpack_packer pk;
-	size_t start = wire_frame_begin(&q->sbuf);
-	const char *fn = t->entry->name;
+	struct protocol_task pt = {
+		.id = t->wire_id,
+		.fn = t->entry->name,
+		.fn_len = strlen(t->entry->name),
+		.args = t->args,
+		.args_len = t->args_len,
+		.attempt = t->attempts + 1,
+		.slot = t->slot
+	};
 
-	msgpack_packer_init(&pk, &q->sbuf, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 6);
-	msgpack_pack_uint8(&pk, WIRE_TASK);
-	msgpack_pack_uint64(&pk, t->wire_id);
-	msgpack_pack_str_with_body(&pk, fn, strlen(fn));
-	msgpack_pack_bin_with_body(&pk, t->args, t->args_len);
-	msgpack_pack_int(&pk, t->attempts + 1);
-	msgpack_pack_uint32(&pk, (uint32_t)(t->slot + 1));
-	return start;
+	return protocol_encode_task(&q->sbuf, q->cfg.max_frame, &pt);
 }
 
 static int
 dispatch_encode_task(struct worker *w, procq_handle *t)
 {
-	return dispatch_frame_out(w, dispatch_pack_task(w->q, t));
+	size_t start = w->q->sbuf.size;
+
+	return dispatch_frame_out(w, start, dispatch_pack_task(w->q, t));
 }
 
 static int
 dispatch_encode_cancel(struct worker *w, procq_handle *t)
 {
 	procq_queue *q = w->q;
-	msgpack_packer pk;
-	size_t start = wire_frame_begin(&q->sbuf);
+	size_t start = q->sbuf.size;
 
-	msgpack_packer_init(&pk, &q->sbuf, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 2);
-	msgpack_pack_uint8(&pk, WIRE_CANCEL);
-	msgpack_pack_uint64(&pk, t->wire_id);
-	return dispatch_frame_out(w, start);
+	return dispatch_frame_out(w, start,
+	    protocol_encode_cancel(&q->sbuf, q->cfg.max_frame, t->wire_id));
 }
 
 /* The bookkeeping of a head that starts, without the loop's events. */
@@ -108,40 +103,13 @@ dispatch_head_started(struct worker *w)
 	}
 }
 
-/* See sigpipe.h: only a caller's thread needs the guard. */
-static int
-dispatch_write(struct worker *w)
-{
-	struct sigpipe_guard g;
-	int n;
-
-	if (!w->q->external_base)
-		return evbuffer_write(w->out, w->to_fd);
-	sigpipe_block(&g);
-	n = evbuffer_write(w->out, w->to_fd);
-	sigpipe_unblock(&g, n < 0 && errno == EPIPE);
-	return n;
-}
-
+/* Only a caller's thread needs the guard against SIGPIPE (sigpipe.h). */
 void
 dispatch_flush(struct worker *w)
 {
-	int n;
-
-	if (w->to_fd < 0 || w->out == NULL)
+	if (w->ch.wfd < 0 || w->ch.out == NULL)
 		return;
-	if (evbuffer_get_length(w->out) == 0) {
-		event_del(w->write_ev);
-		return;
-	}
-	n = dispatch_write(w);
-	if (n < 0 && errno != EAGAIN && errno != EINTR) {
-		/* The worker is gone or broken; its death settles it. */
-		evbuffer_drain(w->out, evbuffer_get_length(w->out));
-		event_del(w->write_ev);
-		return;
-	}
-	if (evbuffer_get_length(w->out) > 0)
+	if (channel_flush(&w->ch, w->q->external_base) > 0)
 		event_add(w->write_ev, NULL);
 	else
 		event_del(w->write_ev);
@@ -388,10 +356,9 @@ dispatch_idle_worker(procq_queue *q)
 int
 dispatch_direct(procq_queue *q, procq_handle *t)
 {
-	struct sigpipe_guard g;
 	struct worker *w;
-	size_t start, len;
-	ssize_t n;
+	size_t start;
+	int rc;
 
 	if (q->state != QUEUE_STARTED || q->external_base ||
 	    !q->thread_running || q->nready > 0 || t->due > 0 ||
@@ -400,19 +367,13 @@ dispatch_direct(procq_queue *q, procq_handle *t)
 	    hook_pending(q) || q->hooks_running > 0 ||
 	    (w = dispatch_idle_worker(q)) == NULL)
 		return -1;
-	start = dispatch_pack_task(q, t);
-	if (wire_frame_end(&q->sbuf, start, q->cfg.max_frame) != 0 ||
-	    (len = q->sbuf.size - start) > PIPE_BUF) {
-		q->sbuf.size = start;
+	start = q->sbuf.size;
+	if (dispatch_pack_task(q, t) != 0)
 		return -1;
-	}
-	sigpipe_block(&g);
-	do
-		n = write(w->to_fd, q->sbuf.data + start, len);
-	while (n < 0 && errno == EINTR);
-	sigpipe_unblock(&g, n < 0 && errno == EPIPE);
+	rc = channel_send_now(&w->ch, q->sbuf.data + start,
+	    q->sbuf.size - start);
 	q->sbuf.size = start;
-	if (n != (ssize_t)len)
+	if (rc != 0)
 		return -1;	/* full, or the worker is going: the loop's job */
 	dispatch_link(w, t);
 	dispatch_head_begin(w, t);
@@ -508,24 +469,23 @@ dispatch_head_done(struct worker *w, procq_handle *head)
 }
 
 static char *
-dispatch_string(const msgpack_object *o)
+dispatch_string(const char *p, size_t len)
 {
 	char *s;
 
-	if (o->type != MSGPACK_OBJECT_STR)
-		return NULL;
 	/* not strndup(): the bytes have no terminating NUL to look for */
-	if ((s = malloc(o->via.str.size + 1)) == NULL)
+	if ((s = malloc(len + 1)) == NULL)
 		return NULL;
-	if (o->via.str.size > 0)	/* an empty string may have no bytes */
-		memcpy(s, o->via.str.ptr, o->via.str.size);
-	s[o->via.str.size] = '\0';
+	if (len > 0)	/* an empty string may have no bytes */
+		memcpy(s, p, len);
+	s[len] = '\0';
 	return s;
 }
 
+/* f is NULL when the failure could not be decoded. */
 static void
 dispatch_result_error(struct worker *w, procq_handle *head,
-    const struct wire_msg *msg)
+    const struct protocol_failure *f)
 {
 	procq_error err = {
 		.kind = PROCQ_ERR_TASK, .type = NULL,
@@ -534,9 +494,9 @@ dispatch_result_error(struct worker *w, procq_handle *head,
 	};
 	char *type = NULL, *message = NULL;
 
-	if (msg->argc != 5 ||
-	    (type = dispatch_string(&msg->argv[3])) == NULL ||
-	    (message = dispatch_string(&msg->argv[4])) == NULL) {
+	if (f == NULL ||
+	    (type = dispatch_string(f->type, f->type_len)) == NULL ||
+	    (message = dispatch_string(f->message, f->message_len)) == NULL) {
 		free(type);
 		dispatch_protocol_error(w, "malformed error result from worker");
 		return;
@@ -566,30 +526,28 @@ dispatch_duplicate(struct worker *w)
 }
 
 static void
-dispatch_result(struct worker *w, const struct wire_msg *msg)
+dispatch_result(struct worker *w, const struct protocol_msg *msg)
 {
 	procq_handle *head = TAILQ_FIRST(&w->inflight);
-	const char *value;
-	size_t len;
-	uint64_t id;
+	struct protocol_result r;
+	int rc;
 
-	if (!wire_uint(msg, 1, &id) || msg->argc < 3 ||
-	    msg->argv[2].type != MSGPACK_OBJECT_BOOLEAN) {
+	if ((rc = protocol_decode_result(msg, &r)) == PROTOCOL_MALFORMED) {
 		dispatch_protocol_error(w, "malformed result from worker");
 		return;
 	}
-	if ((head == NULL || head->wire_id != id) && w->has_last &&
-	    id == w->last_id) {
+	if ((head == NULL || head->wire_id != r.id) && w->has_last &&
+	    r.id == w->last_id) {
 		dispatch_duplicate(w);
 		return;
 	}
-	if (head == NULL || head->wire_id != id) {
+	if (head == NULL || head->wire_id != r.id) {
 		dispatch_protocol_error(w,
 		    "result for a task the worker was not running");
 		return;
 	}
 	w->has_last = true;
-	w->last_id = id;
+	w->last_id = r.id;
 	dispatch_time_head(w);
 	if (head->tombstone) {
 		/* It ran before the cancel reached it; it stays cancelled. */
@@ -597,25 +555,24 @@ dispatch_result(struct worker *w, const struct wire_msg *msg)
 		dispatch_head_done(w, head);
 		return;
 	}
-	if (!msg->argv[2].via.boolean)
-		dispatch_result_error(w, head, msg);
-	else if (msg->argc != 4 || !wire_bytes(msg, 3, &value, &len) ||
-	    !wire_check(value, len)) {
+	if (!r.ok)
+		dispatch_result_error(w, head, rc == 0 ? &r.error : NULL);
+	else if (rc != 0) {
 		dispatch_protocol_error(w, "malformed result value from worker");
 		return;
 	} else
-		task_finish(head, PROCQ_SUCCEEDED, NULL, value, len);
+		task_finish(head, PROCQ_SUCCEEDED, NULL, r.value, r.value_len);
 	dispatch_head_done(w, head);
 }
 
 /* The worker dropped a prefetched task that was cancelled. */
 static void
-dispatch_cancelled(struct worker *w, const struct wire_msg *msg)
+dispatch_cancelled(struct worker *w, const struct protocol_msg *msg)
 {
 	procq_handle *t, *head = TAILQ_FIRST(&w->inflight);
 	uint64_t id;
 
-	if (!wire_uint(msg, 1, &id) || msg->argc != 2) {
+	if (protocol_decode_cancelled(msg, &id) != 0) {
 		dispatch_protocol_error(w, "malformed cancel acknowledgement");
 		return;
 	}
@@ -636,54 +593,51 @@ dispatch_cancelled(struct worker *w, const struct wire_msg *msg)
  * skip procq did not ask for would leave a task unrun: the worker is
  * broken. */
 static void
-dispatch_skipped(struct worker *w, const struct wire_msg *msg)
+dispatch_skipped(struct worker *w, const struct protocol_msg *msg)
 {
-	uint64_t slot;
+	int slot;
 
-	if (msg->argc != 2 || !wire_uint(msg, 1, &slot) ||
-	    slot >= BOARD_SLOTS ||
-	    board_skipped(&w->board, (int)slot) != 0)
+	if (protocol_decode_skipped(msg, &slot) != 0 || slot >= BOARD_SLOTS ||
+	    board_skipped(&w->board, slot) != 0)
 		dispatch_protocol_error(w, "worker skipped a task it was "
 		    "given");
 }
 
 /* The running task reports progress: the handle keeps the latest. */
 static void
-dispatch_progress(struct worker *w, const struct wire_msg *msg)
+dispatch_progress(struct worker *w, const struct protocol_msg *msg)
 {
 	procq_handle *head = TAILQ_FIRST(&w->inflight);
-	const char *value;
+	struct protocol_progress p;
 	char *copy;
-	size_t len;
-	uint64_t id;
 
-	if (msg->argc != 3 || !wire_uint(msg, 1, &id) ||
-	    !wire_bytes(msg, 2, &value, &len) || !wire_check(value, len)) {
+	if (protocol_decode_progress(msg, &p) != 0) {
 		dispatch_protocol_error(w, "malformed progress report");
 		return;
 	}
-	if (head == NULL || head->wire_id != id) {
+	if (head == NULL || head->wire_id != p.id) {
 		dispatch_protocol_error(w,
 		    "progress for a task the worker was not running");
 		return;
 	}
-	if (head->tombstone || (copy = malloc(len)) == NULL)
+	if (head->tombstone || (copy = malloc(p.value_len)) == NULL)
 		return;
-	memcpy(copy, value, len);
+	memcpy(copy, p.value, p.value_len);
 	free(head->progress);
 	head->progress = copy;
-	head->progress_len = len;
-	hook_progress(head, value, len);
+	head->progress_len = p.value_len;
+	hook_progress(head, p.value, p.value_len);
 }
 
 static void
-dispatch_init_failed(struct worker *w, const struct wire_msg *msg)
+dispatch_init_failed(struct worker *w, const struct protocol_msg *msg)
 {
+	struct protocol_failure f;
 	char *type = NULL, *message = NULL;
 
-	if (msg->argc != 3 ||
-	    (type = dispatch_string(&msg->argv[1])) == NULL ||
-	    (message = dispatch_string(&msg->argv[2])) == NULL)
+	if (protocol_decode_init_failed(msg, &f) != 0 ||
+	    (type = dispatch_string(f.type, f.type_len)) == NULL ||
+	    (message = dispatch_string(f.message, f.message_len)) == NULL)
 		dispatch_protocol_error(w, "malformed initializer failure");
 	else
 		pool_init_failed(w, type, message);
@@ -692,11 +646,13 @@ dispatch_init_failed(struct worker *w, const struct wire_msg *msg)
 }
 
 static void
-dispatch_setup_failed(struct worker *w, const struct wire_msg *msg)
+dispatch_setup_failed(struct worker *w, const struct protocol_msg *msg)
 {
+	struct protocol_failure f;
 	char *message = NULL;
 
-	if (msg->argc != 2 || (message = dispatch_string(&msg->argv[1])) == NULL)
+	if (protocol_decode_setup_failed(msg, &f) != 0 ||
+	    (message = dispatch_string(f.message, f.message_len)) == NULL)
 		dispatch_protocol_error(w, "malformed setup failure");
 	else
 		pool_setup_failed(w, message);
@@ -704,20 +660,17 @@ dispatch_setup_failed(struct worker *w, const struct wire_msg *msg)
 }
 
 static void
-dispatch_hello(struct worker *w, const struct wire_msg *msg)
+dispatch_hello(struct worker *w, const struct protocol_msg *msg)
 {
-	uint64_t version;
-
-	if (msg->type == WIRE_INIT_FAILED) {
+	if (msg->type == PROTOCOL_INIT_FAILED) {
 		dispatch_init_failed(w, msg);
 		return;
 	}
-	if (msg->type == WIRE_SETUP_FAILED) {
+	if (msg->type == PROTOCOL_SETUP_FAILED) {
 		dispatch_setup_failed(w, msg);
 		return;
 	}
-	if (msg->type != WIRE_HELLO || msg->argc != 3 ||
-	    !wire_uint(msg, 1, &version) || version != WIRE_VERSION) {
+	if (protocol_decode_hello(msg) != 0) {
 		dispatch_protocol_error(w, "worker did not say hello");
 		return;
 	}
@@ -732,33 +685,27 @@ dispatch_hello(struct worker *w, const struct wire_msg *msg)
 
 /* The worker says it is dying of its memory limit: its address space is
  * used up, or an allocation had just failed.  Only a worker that has one
- * may say so, and only in words procq sends: anything else would put a
- * limit that was never set in the report. */
+ * may say so. */
 static void
-dispatch_limit(struct worker *w, const struct wire_msg *msg)
+dispatch_limit(struct worker *w, const struct protocol_msg *msg)
 {
-	const char *what;
-	size_t len;
+	enum protocol_limit what;
 
 	if (w->q->cfg.max_memory == 0) {
 		dispatch_protocol_error(w,
 		    "limit report from a worker without a memory limit");
 		return;
 	}
-	if (msg->argc != 2 || !wire_bytes(msg, 1, &what, &len)) {
+	if (protocol_decode_limit(msg, &what) != 0)
 		dispatch_protocol_error(w, "malformed limit report");
-		return;
-	}
-	if (len == 6 && memcmp(what, "memory", 6) == 0)
+	else if (what == PROTOCOL_LIMIT_MEMORY)
 		w->memory = MEMORY_EXHAUSTED;
-	else if (len == 10 && memcmp(what, "allocation", 10) == 0)
-		w->memory = MEMORY_ALLOC_FAILED;
 	else
-		dispatch_protocol_error(w, "malformed limit report");
+		w->memory = MEMORY_ALLOC_FAILED;
 }
 
 static void
-dispatch_message(struct worker *w, const struct wire_msg *msg)
+dispatch_message(struct worker *w, const struct protocol_msg *msg)
 {
 	char buf[64];
 
@@ -767,19 +714,19 @@ dispatch_message(struct worker *w, const struct wire_msg *msg)
 		return;
 	}
 	switch (msg->type) {
-	case WIRE_RESULT:
+	case PROTOCOL_RESULT:
 		dispatch_result(w, msg);
 		break;
-	case WIRE_CANCELLED:
+	case PROTOCOL_CANCELLED:
 		dispatch_cancelled(w, msg);
 		break;
-	case WIRE_LIMIT:
+	case PROTOCOL_LIMIT:
 		dispatch_limit(w, msg);
 		break;
-	case WIRE_PROGRESS:
+	case PROTOCOL_PROGRESS:
 		dispatch_progress(w, msg);
 		break;
-	case WIRE_SKIPPED:
+	case PROTOCOL_SKIPPED:
 		dispatch_skipped(w, msg);
 		break;
 	default:
@@ -796,81 +743,35 @@ void
 dispatch_frames(struct worker *w)
 {
 	procq_queue *q = w->q;
-	unsigned char header[WIRE_HEADER];
-	struct wire_msg msg;
+	struct protocol_msg msg;
+	const char *data;
+	uint32_t len;
 	char buf[96];
 
-	while (w->kill_kind != PROCQ_ERR_PROTOCOL &&
-	    evbuffer_get_length(w->in) >= WIRE_HEADER) {
-		size_t have = evbuffer_get_length(w->in);
-		uint32_t len;
-		char *data;
-
-		evbuffer_copyout(w->in, header, sizeof header);
-		len = wire_frame_length(header);
-		if (len == 0 || len > q->cfg.max_frame) {
+	while (w->kill_kind != PROCQ_ERR_PROTOCOL) {
+		switch (channel_next(&w->ch, &data, &len)) {
+		case CHANNEL_PARTIAL:
+			return;
+		case CHANNEL_EMPTY:
+			dispatch_protocol_error(w, "empty frame from worker");
+			return;
+		case CHANNEL_OVERSIZED:
 			snprintf(buf, sizeof buf, "frame of %u bytes from "
 			    "worker exceeds the limit of %zu bytes", len,
-			    q->cfg.max_frame);
-			dispatch_protocol_error(w, len == 0 ?
-			    "empty frame from worker" : buf);
+			    w->ch.max_frame);
+			dispatch_protocol_error(w, buf);
+			return;
+		case CHANNEL_FRAME:
 			break;
 		}
-		if (have < WIRE_HEADER + (size_t)len)
-			break;
-		data = (char *)evbuffer_pullup(w->in, WIRE_HEADER + len);
 		if (data == NULL ||
-		    wire_decode(data + WIRE_HEADER, len, &q->zone, &msg) != 0)
+		    protocol_decode(data, len, &q->zone, &msg) != 0)
 			dispatch_protocol_error(w, "malformed frame from worker");
 		else
 			dispatch_message(w, &msg);
 		msgpack_zone_clear(&q->zone);
-		if (w->in != NULL)
-			evbuffer_drain(w->in, WIRE_HEADER + len);
+		channel_consume(&w->ch, len);
 	}
-}
-
-/* One read(2) straight into the input buffer (evbuffer_read() would ask
- * the pipe's size first).  Returns what read() returned. */
-static ssize_t
-dispatch_read(struct worker *w, size_t want)
-{
-	struct evbuffer_iovec v;
-	ssize_t n;
-
-	if (evbuffer_reserve_space(w->in, (ev_ssize_t)want, &v, 1) < 1) {
-		errno = ENOMEM;
-		return -1;
-	}
-	do
-		n = read(w->from_fd, v.iov_base, want);
-	while (n < 0 && errno == EINTR);
-	v.iov_len = n > 0 ? (size_t)n : 0;
-	evbuffer_commit_space(w->in, &v, 1);
-	return n;
-}
-
-/*
- * Reads what the worker has written, up to a fair share per call; a
- * short read means the pipe is empty, no need to be told so by EAGAIN.
- * False when the pipe gave EOF or failed (errno is taken at once: what
- * runs afterwards may change it).
- */
-static bool
-dispatch_read_batch(struct worker *w)
-{
-	const size_t want = 65536;
-	size_t budget = 1 << 20;
-	ssize_t n;
-
-	while (budget > 0) {
-		if ((n = dispatch_read(w, want)) <= 0)
-			return n < 0 && errno == EAGAIN;
-		budget -= (size_t)n < budget ? (size_t)n : budget;
-		if ((size_t)n < want)
-			break;
-	}
-	return true;
 }
 
 /* Reads and acts on what the worker has written.  Called with q->lock
@@ -880,9 +781,9 @@ dispatch_drain(struct worker *w)
 {
 	bool open;
 
-	if (w->from_fd < 0 || w->eof || w->kill_kind == PROCQ_ERR_PROTOCOL)
+	if (w->ch.rfd < 0 || w->eof || w->kill_kind == PROCQ_ERR_PROTOCOL)
 		return;
-	open = dispatch_read_batch(w);
+	open = channel_read(&w->ch);
 	dispatch_frames(w);
 	if (!open)
 		pool_lost(w);	/* EOF, or the pipe is unusable */
@@ -907,7 +808,7 @@ dispatch_read_cb(evutil_socket_t fd, short what, void *arg)
 		loop_leave(q);
 		return;
 	}
-	open = dispatch_read_batch(w);
+	open = channel_read(&w->ch);
 	loop_enter(q);
 	q->now = procq_clock_now();	/* one reading for the whole batch */
 	if (w->state != WORKER_EMPTY && w->kill_kind != PROCQ_ERR_PROTOCOL)

@@ -13,7 +13,7 @@
 #include "loop.h"
 #include "pack.h"
 #include "queue.h"
-#include "wire.h"
+#include "protocol.h"
 
 procq_handle *
 procq_future_create(procq_queue *q, const char *name, int *err)
@@ -73,7 +73,7 @@ procq_future_set_value(procq_handle *f, const void *data, size_t len)
 		data = "\xc0";	/* nil */
 		len = 1;
 	}
-	if (!wire_check(data, len))
+	if (!protocol_check(data, len))
 		return PROCQ_EINVAL;
 	return future_finish(f, PROCQ_SUCCEEDED, NULL, data, len);
 }

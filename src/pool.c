@@ -88,7 +88,8 @@ pool_init(procq_queue *q)
 		struct worker *w = &q->workers[i];
 
 		w->q = q;
-		w->pidfd = w->to_fd = w->from_fd = w->err_fd = -1;
+		w->pidfd = w->err_fd = -1;
+		channel_init(&w->ch, -1, -1, q->cfg.max_frame);
 		w->spare = i == q->cfg.workers;
 		TAILQ_INIT(&w->inflight);
 	}
@@ -143,18 +144,10 @@ worker_close(struct worker *w)
 			event_free(*evs[i]);
 		*evs[i] = NULL;
 	}
-	if (w->in != NULL)
-		evbuffer_free(w->in);
-	if (w->out != NULL)
-		evbuffer_free(w->out);
-	w->in = w->out = NULL;
+	channel_close(&w->ch);
 	if (w->pidfd >= 0)
 		close(w->pidfd);
-	if (w->to_fd >= 0)
-		close(w->to_fd);
-	if (w->from_fd >= 0)
-		close(w->from_fd);
-	w->pidfd = w->to_fd = w->from_fd = -1;
+	w->pidfd = -1;
 	stderr_close(w);
 	board_close(&w->board);
 	w->state = WORKER_EMPTY;
@@ -195,7 +188,7 @@ pool_forget(procq_queue *q)
 		return;
 	for (int i = 0; i < q->nworkers; i++) {
 		struct worker *w = &q->workers[i];
-		int fds[] = { w->pidfd, w->to_fd, w->from_fd, w->err_fd };
+		int fds[] = { w->pidfd, w->ch.wfd, w->ch.rfd, w->err_fd };
 
 		for (size_t k = 0; k < sizeof fds / sizeof fds[0]; k++) {
 			if (fds[k] >= 0)
@@ -256,18 +249,17 @@ static int
 pool_events(struct worker *w)
 {
 	struct event_base *base = w->q->base;
+	int buffers = channel_open(&w->ch);
 
-	w->in = evbuffer_new();
-	w->out = evbuffer_new();
-	w->read_ev = event_new(base, w->from_fd, EV_READ | EV_PERSIST,
+	w->read_ev = event_new(base, w->ch.rfd, EV_READ | EV_PERSIST,
 	    dispatch_read_cb, w);
-	w->write_ev = event_new(base, w->to_fd, EV_WRITE | EV_PERSIST,
+	w->write_ev = event_new(base, w->ch.wfd, EV_WRITE | EV_PERSIST,
 	    dispatch_write_cb, w);
 	w->timeout_ev = evtimer_new(base, pool_timeout_cb, w);
 	w->kill_ev = evtimer_new(base, pool_kill_cb, w);
 	if (w->pidfd >= 0)
 		w->pid_ev = event_new(base, w->pidfd, EV_READ, pool_pid_cb, w);
-	if (w->in == NULL || w->out == NULL || w->read_ev == NULL ||
+	if (buffers != 0 || w->read_ev == NULL ||
 	    w->write_ev == NULL || w->timeout_ev == NULL ||
 	    w->kill_ev == NULL || (w->pidfd >= 0 && w->pid_ev == NULL))
 		return -1;
@@ -351,8 +343,7 @@ pool_spawn(struct worker *w)
 	w->err_fd = err[0];
 	setpgid(pid, pid);	/* the child does it too: whoever runs first */
 	w->pid = pid;
-	w->to_fd = down[1];
-	w->from_fd = up[0];
+	channel_init(&w->ch, up[0], down[1], q->cfg.max_frame);
 	w->pidfd = pool_pidfd(pid);
 	w->state = WORKER_LIVE;
 	w->hello = false;
@@ -368,8 +359,6 @@ pool_spawn(struct worker *w)
 	w->setup_failed = false;
 	w->stalled = false;
 	w->has_last = false;
-	evutil_make_socket_nonblocking(w->to_fd);
-	evutil_make_socket_nonblocking(w->from_fd);
 	q->live_workers++;
 	TRACE_WORKER(w, "forked");
 	if (pool_events(w) != 0 || stderr_open(w) != 0) {
@@ -471,8 +460,7 @@ pool_dismiss(struct worker *w)
 	w->q->live_workers--;
 	pool_hand_over(w);
 	event_del(w->write_ev);
-	close(w->to_fd);
-	w->to_fd = -1;
+	channel_close_write(&w->ch);
 	evtimer_add(w->kill_ev, &tv);
 }
 
@@ -559,7 +547,7 @@ pool_kill(struct worker *w, procq_error_kind kind, procq_handle *target,
 	evtimer_del(w->timeout_ev);
 	if (kind == PROCQ_ERR_PROTOCOL) {
 		event_del(w->read_ev);
-		evbuffer_drain(w->in, evbuffer_get_length(w->in));
+		channel_discard(&w->ch);
 	}
 	if (kind == PROCQ_ERR_PROTOCOL || w->q->cfg.kill_grace < 0) {
 		pool_signal(w, SIGKILL);

@@ -14,6 +14,7 @@
 
 #include "procq.h"
 #include "board.h"
+#include "channel.h"
 #include "task.h"
 
 /* What a worker with a memory limit said as it died (a LIMIT frame). */
@@ -34,8 +35,7 @@ struct worker {
 	enum worker_state	 state;
 	pid_t			 pid;
 	int			 pidfd;
-	int			 to_fd;		/* supervisor writes tasks */
-	int			 from_fd;	/* supervisor reads results */
+	struct channel		 ch;		/* tasks out, results in */
 	int			 err_fd;	/* the worker's stderr, or -1 */
 	struct event		*err_ev;
 	char			*tail;		/* the end of its stderr */
@@ -52,8 +52,6 @@ struct worker {
 	struct event		*pid_ev;
 	struct event		*timeout_ev;	/* the running attempt's */
 	struct event		*kill_ev;	/* SIGTERM grace, EOF grace */
-	struct evbuffer		*in;
-	struct evbuffer		*out;
 	struct task_list	 inflight;	/* head = the running task */
 	struct board		 board;		/* claims on tasks sent ahead */
 	double			 head_since;	/* when the head started */

@@ -26,7 +26,7 @@
 #include "result.h"
 #include "run.h"
 #include "wait.h"
-#include "wire.h"
+#include "protocol.h"
 #include "trace.h"
 #include "clock.h"
 #include "forkgen.h"
@@ -37,7 +37,7 @@ config_valid(const procq_config *c)
 	if (c->workers < 0 || c->prefetch < 0 || !isfinite(c->kill_grace))
 		return false;
 	if (c->max_frame != 0 &&
-	    (c->max_frame < WIRE_MIN_FRAME || c->max_frame > UINT32_MAX))
+	    (c->max_frame < CHANNEL_MIN_FRAME || c->max_frame > UINT32_MAX))
 		return false;
 	if (c->size < 0 || !finite_nonneg(c->timeout) ||
 	    !finite_nonneg(c->rate) || c->burst < 0 ||
@@ -48,7 +48,7 @@ config_valid(const procq_config *c)
 	    (unsigned)c->on_timeout > PROCQ_ON_TIMEOUT_CANCEL)
 		return false;
 	if (c->initargs_len > 0 && (c->initargs == NULL ||
-	    !wire_check(c->initargs, c->initargs_len)))
+	    !protocol_check(c->initargs, c->initargs_len)))
 		return false;
 	if (c->max_files < 0 || c->max_procs < 0 ||
 	    (c->ngroups > 0 && c->groups == NULL))
@@ -114,7 +114,7 @@ config_resolve(const procq_config *in, procq_config *out)
 	if (cfg.kill_grace == 0)
 		cfg.kill_grace = 0.5;
 	if (cfg.max_frame == 0)
-		cfg.max_frame = WIRE_MAX_FRAME;
+		cfg.max_frame = CHANNEL_MAX_FRAME;
 	if (cfg.burst == 0)
 		cfg.burst = 1;
 	if (cfg.fail_policy == PROCQ_FAIL_DEFAULT)

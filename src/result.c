@@ -43,7 +43,7 @@ value_needs_zone(const char *data)
 	    b == 0xc3 || (b >= 0xca && b <= 0xd3));
 }
 
-/* The value was checked by whoever had it (wire_check()): the dispatcher
+/* The value was checked by whoever had it (protocol_check()): the dispatcher
  * for a worker's result, procq_future_set_value() for a future's. */
 static int
 result_decode(procq_result *r)

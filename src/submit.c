@@ -14,7 +14,7 @@
 #include "pack.h"
 #include "queue.h"
 #include "submit.h"
-#include "wire.h"
+#include "protocol.h"
 #include "clock.h"
 
 static int
@@ -45,7 +45,7 @@ args_check(const void *args, size_t args_len, size_t max_frame)
 	b = *(const unsigned char *)args;
 	if (!((b >= 0x90 && b <= 0x9f) || b == 0xdc || b == 0xdd))
 		return PROCQ_EINVAL;
-	return wire_check(args, args_len) ? 0 : PROCQ_EINVAL;
+	return protocol_check(args, args_len) ? 0 : PROCQ_EINVAL;
 }
 
 /*

@@ -51,6 +51,24 @@ tests_check_wire_SOURCES = tests/check_wire.c $(PROCQ_TEST_COMMON)
 tests_check_wire_CFLAGS = $(PROCQ_TEST_CFLAGS)
 tests_check_wire_LDADD = $(PROCQ_TEST_LDADD)
 
+# The protocol, compiled in on its own: each message's bytes, and what
+# its decoder refuses.
+check_PROGRAMS += tests/check_protocol
+TESTS += tests/check_protocol
+tests_check_protocol_SOURCES = tests/check_protocol.c \
+	src/protocol.c src/protocol.h src/channel.c src/channel.h
+tests_check_protocol_CFLAGS = $(PROCQ_TEST_CFLAGS)
+tests_check_protocol_LDADD = $(CHECK_LIBS) $(MSGPACK_LIBS)
+
+# The channel, compiled in on its own: both ends over a pair of pipes.
+check_PROGRAMS += tests/check_channel
+TESTS += tests/check_channel
+tests_check_channel_SOURCES = tests/check_channel.c \
+	src/channel.c src/channel_event.c src/channel.h \
+	src/sigpipe.c src/sigpipe.h
+tests_check_channel_CFLAGS = $(PROCQ_TEST_CFLAGS)
+tests_check_channel_LDADD = $(CHECK_LIBS) $(LIBEVENT_LIBS) $(MSGPACK_LIBS)
+
 # Run the clean suites in-process (CK_FORK=no) under valgrind.  Worker
 # processes are forked without exec, so they run under valgrind too;
 # their own reports are silenced and only the caller's process counts.

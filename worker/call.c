@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "worker.h"
-#include "../src/wire.h"
+#include "../src/protocol.h"
 
 /* ret, the buffer for the return value, is the worker's: it is emptied
  * here, and kept from call to call. */
@@ -155,7 +155,6 @@ procq_call_progress(procq_call *c, const char *fmt, ...)
 {
 	msgpack_sbuffer value, frame;
 	msgpack_packer pk;
-	size_t start;
 	va_list ap;
 	int n, rc;
 
@@ -174,13 +173,8 @@ procq_call_progress(procq_call *c, const char *fmt, ...)
 	va_end(ap);
 	msgpack_sbuffer_init(&frame);
 	if (rc == 0) {
-		msgpack_packer_init(&pk, &frame, msgpack_sbuffer_write);
-		start = wire_frame_begin(&frame);
-		msgpack_pack_array(&pk, 3);
-		msgpack_pack_uint8(&pk, WIRE_PROGRESS);
-		msgpack_pack_uint64(&pk, c->wire_id);
-		msgpack_pack_bin_with_body(&pk, value.data, value.size);
-		if (wire_frame_end(&frame, start, c->max_frame) != 0)
+		if (protocol_encode_progress(&frame, c->max_frame, c->wire_id,
+		    value.data, value.size) != 0)
 			rc = PROCQ_EINVAL;	/* larger than a frame */
 		else
 			worker_write_all(frame.data, frame.size);

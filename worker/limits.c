@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include "worker.h"
-#include "../src/wire.h"
+#include "../src/protocol.h"
 
 /* Read by the signal handler; set once in the worker before any task. */
 static size_t limits_probe;
@@ -94,19 +94,12 @@ limits_fatal(int sig, siginfo_t *si, void *uc)
 
 /* Built ahead: the handler may not allocate. */
 static void
-limits_build_frame(struct limits_frame *f, const char *what)
+limits_build_frame(struct limits_frame *f, enum protocol_limit what)
 {
 	msgpack_sbuffer sb;
-	msgpack_packer pk;
-	size_t start;
 
 	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	start = wire_frame_begin(&sb);
-	msgpack_pack_array(&pk, 2);
-	msgpack_pack_uint8(&pk, WIRE_LIMIT);
-	msgpack_pack_str_with_body(&pk, what, strlen(what));
-	if (wire_frame_end(&sb, start, UINT32_MAX) == 0 &&
+	if (protocol_encode_limit(&sb, UINT32_MAX, what) == 0 &&
 	    sb.size <= sizeof f->data) {
 		memcpy(f->data, sb.data, sb.size);
 		f->len = sb.size;
@@ -126,8 +119,8 @@ limits_watch_memory(size_t max_memory)
 		limits_probe = 256 * 1024;
 	if (limits_probe > 16 * 1024 * 1024)
 		limits_probe = 16 * 1024 * 1024;
-	limits_build_frame(&limits_frame_memory, "memory");
-	limits_build_frame(&limits_frame_alloc, "allocation");
+	limits_build_frame(&limits_frame_memory, PROTOCOL_LIMIT_MEMORY);
+	limits_build_frame(&limits_frame_alloc, PROTOCOL_LIMIT_ALLOCATION);
 	/* The handler must run even when the stack is what ran out. */
 	ss.ss_size = 64 * 1024;
 	ss.ss_flags = 0;

@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,11 +21,11 @@
 #include <unistd.h>
 
 #include "worker.h"
-#include "../src/wire.h"
+#include "../src/channel.h"
+#include "../src/protocol.h"
 
 /* Exit status of a worker that received a frame it cannot understand. */
 #define WORKER_EXIT_PROTOCOL	70
-#define WORKER_MAX_MESSAGE	65536
 /* The most a worker keeps allocated for return values between tasks. */
 #define WORKER_KEEP_RET		65536
 /* Seconds between looks for CANCEL frames while tasks are short. */
@@ -96,11 +95,7 @@ worker_leave_if_copy(void)
 
 struct worker_state {
 	const struct worker_ctx	*ctx;
-	char			*in;
-	size_t			 in_len;
-	size_t			 in_cap;
-	bool			 eof;
-	msgpack_sbuffer		 out;
+	struct channel_sync	 ch;		/* tasks in, results out */
 	msgpack_sbuffer		 ret;		/* tasks' return values */
 	msgpack_zone		 zone;
 	struct local_list	 tasks;
@@ -141,30 +136,12 @@ static void
 worker_setup_failed(int fd, const char *what, int err)
 {
 	msgpack_sbuffer sb;
-	msgpack_packer pk;
 	char text[160];
-	size_t start;
 
 	snprintf(text, sizeof text, "%s: %s", what, strerror(err));
 	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	start = wire_frame_begin(&sb);
-	msgpack_pack_array(&pk, 2);
-	msgpack_pack_uint8(&pk, WIRE_SETUP_FAILED);
-	msgpack_pack_str_with_body(&pk, text, strlen(text));
-	if (wire_frame_end(&sb, start, UINT32_MAX) == 0) {
-		const char *p = sb.data;
-		size_t len = sb.size;
-		ssize_t n;
-
-		while (len > 0 && ((n = write(fd, p, len)) > 0 ||
-		    (n < 0 && errno == EINTR))) {
-			if (n > 0) {
-				p += n;
-				len -= (size_t)n;
-			}
-		}
-	}
+	if (protocol_encode_setup_failed(&sb, UINT32_MAX, text) == 0)
+		channel_write_all(fd, sb.data, sb.size);
 	_exit(WORKER_EXIT_PROTOCOL);
 }
 
@@ -194,7 +171,6 @@ worker_setup_fds(const struct worker_ctx *ctx)
 	/* A task that execs a program must not hand it our pipes. */
 	fcntl(WORKER_IN_FD, F_SETFD, FD_CLOEXEC);
 	fcntl(WORKER_OUT_FD, F_SETFD, FD_CLOEXEC);
-	fcntl(WORKER_IN_FD, F_SETFL, O_NONBLOCK);
 }
 
 /*
@@ -255,86 +231,34 @@ void
 worker_write_all(const char *p, size_t len)
 {
 	worker_leave_if_copy();
-	while (len > 0) {
-		ssize_t n = write(WORKER_OUT_FD, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			_exit(0);	/* the supervisor is gone */
-		p += n;
-		len -= (size_t)n;
-	}
+	if (channel_write_all(WORKER_OUT_FD, p, len) != 0)
+		_exit(0);	/* the supervisor is gone */
 }
 
 static void
 worker_flush(struct worker_state *ws)
 {
-	worker_write_all(ws->out.data, ws->out.size);
-	ws->out.size = 0;
-}
-
-static void
-worker_send_hello(struct worker_state *ws)
-{
-	msgpack_packer pk;
-	size_t start = wire_frame_begin(&ws->out);
-
-	msgpack_packer_init(&pk, &ws->out, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 3);
-	msgpack_pack_uint8(&pk, WIRE_HELLO);
-	msgpack_pack_uint8(&pk, WIRE_VERSION);
-	msgpack_pack_int64(&pk, getpid());
-	wire_frame_end(&ws->out, start, ws->ctx->max_frame);
-}
-
-static void
-worker_send_cancelled(struct worker_state *ws, uint64_t id)
-{
-	msgpack_packer pk;
-	size_t start = wire_frame_begin(&ws->out);
-
-	msgpack_packer_init(&pk, &ws->out, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 2);
-	msgpack_pack_uint8(&pk, WIRE_CANCELLED);
-	msgpack_pack_uint64(&pk, id);
-	wire_frame_end(&ws->out, start, ws->ctx->max_frame);
+	worker_leave_if_copy();
+	if (channel_sync_flush(&ws->ch) != 0)
+		_exit(0);	/* the supervisor is gone */
 }
 
 static void
 worker_send_error(struct worker_state *ws, uint64_t id, const char *type,
     const char *message)
 {
-	msgpack_packer pk;
-	size_t start = wire_frame_begin(&ws->out);
-	size_t tlen = strnlen(type, WORKER_MAX_MESSAGE);
-	size_t mlen = strnlen(message, WORKER_MAX_MESSAGE);
-
-	msgpack_packer_init(&pk, &ws->out, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 5);
-	msgpack_pack_uint8(&pk, WIRE_RESULT);
-	msgpack_pack_uint64(&pk, id);
-	msgpack_pack_false(&pk);
-	msgpack_pack_str_with_body(&pk, type, tlen);
-	msgpack_pack_str_with_body(&pk, message, mlen);
-	wire_frame_end(&ws->out, start, ws->ctx->max_frame);
+	protocol_encode_result_error(&ws->ch.out, ws->ctx->max_frame, id, type,
+	    message);
 }
 
 static void
 worker_send_value(struct worker_state *ws, uint64_t id, const char *value,
     size_t len)
 {
-	msgpack_packer pk;
-	size_t start = wire_frame_begin(&ws->out);
 	char msg[128];
 
-	msgpack_packer_init(&pk, &ws->out, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 4);
-	msgpack_pack_uint8(&pk, WIRE_RESULT);
-	msgpack_pack_uint64(&pk, id);
-	msgpack_pack_true(&pk);
-	msgpack_pack_bin_with_body(&pk, value, len);
-	if (wire_frame_end(&ws->out, start, ws->ctx->max_frame) != 0) {
+	if (protocol_encode_result(&ws->ch.out, ws->ctx->max_frame, id, value,
+	    len) != 0) {
 		snprintf(msg, sizeof msg, "result of %zu bytes exceeds the "
 		    "frame limit of %zu bytes", len, ws->ctx->max_frame);
 		worker_send_error(ws, id, "ResultTooLarge", msg);
@@ -353,50 +277,46 @@ worker_flush_stdio(void)
 		fflush(stderr);
 }
 
+/* The task keeps a copy of its frame, which its strings point into. */
 static void
 worker_take_task(struct worker_state *ws, const char *payload, size_t len,
-    const struct wire_msg *msg)
+    const struct protocol_msg *msg)
 {
 	struct local_task *lt;
-	const char *fn, *args;
-	size_t fn_len, args_len;
-	uint64_t id, attempt, slot = 0;
+	struct protocol_task t;
 
-	if (msg->argc < 5 || msg->argc > 6 || !wire_uint(msg, 1, &id) ||
-	    !wire_bytes(msg, 2, &fn, &fn_len) ||
-	    !wire_bytes(msg, 3, &args, &args_len) ||
-	    !wire_uint(msg, 4, &attempt) ||
-	    (msg->argc == 6 && !wire_uint(msg, 5, &slot)) ||
-	    slot > BOARD_SLOTS || (slot > 0 && ws->ctx->board == NULL))
+	if (protocol_decode_task(msg, &t) != 0 || t.slot >= BOARD_SLOTS ||
+	    (t.slot >= 0 && ws->ctx->board == NULL))
 		_exit(WORKER_EXIT_PROTOCOL);
 	if ((lt = malloc(sizeof *lt + len)) == NULL)
 		_exit(WORKER_EXIT_PROTOCOL);
 	memcpy(lt->payload, payload, len);
-	lt->id = id;
-	lt->attempt = (int)attempt;
-	lt->slot = (int)slot - 1;
-	lt->fn = lt->payload + (fn - payload);
-	lt->fn_len = fn_len;
-	lt->args = lt->payload + (args - payload);
-	lt->args_len = args_len;
+	lt->id = t.id;
+	lt->attempt = t.attempt;
+	lt->slot = t.slot;
+	lt->fn = lt->payload + (t.fn - payload);
+	lt->fn_len = t.fn_len;
+	lt->args = lt->payload + (t.args - payload);
+	lt->args_len = t.args_len;
 	TAILQ_INSERT_TAIL(&ws->tasks, lt, link);
 }
 
 /* A prefetched task that has not started is dropped and acknowledged; one
  * that already ran has had its result sent, so the cancel is moot. */
 static void
-worker_cancel(struct worker_state *ws, const struct wire_msg *msg)
+worker_cancel(struct worker_state *ws, const struct protocol_msg *msg)
 {
 	struct local_task *lt;
 	uint64_t id;
 
-	if (!wire_uint(msg, 1, &id))
+	if (protocol_decode_cancel(msg, &id) != 0)
 		_exit(WORKER_EXIT_PROTOCOL);
 	TAILQ_FOREACH(lt, &ws->tasks, link) {
 		if (lt->id == id) {
 			TAILQ_REMOVE(&ws->tasks, lt, link);
 			free(lt);
-			worker_send_cancelled(ws, id);
+			protocol_encode_cancelled(&ws->ch.out,
+			    ws->ctx->max_frame, id);
 			return;
 		}
 	}
@@ -405,13 +325,13 @@ worker_cancel(struct worker_state *ws, const struct wire_msg *msg)
 static void
 worker_frame(struct worker_state *ws, const char *payload, size_t len)
 {
-	struct wire_msg msg;
+	struct protocol_msg msg;
 
-	if (wire_decode(payload, len, &ws->zone, &msg) != 0)
+	if (protocol_decode(payload, len, &ws->zone, &msg) != 0)
 		_exit(WORKER_EXIT_PROTOCOL);
-	if (msg.type == WIRE_TASK)
+	if (msg.type == PROTOCOL_TASK)
 		worker_take_task(ws, payload, len, &msg);
-	else if (msg.type == WIRE_CANCEL)
+	else if (msg.type == PROTOCOL_CANCEL)
 		worker_cancel(ws, &msg);
 	else
 		_exit(WORKER_EXIT_PROTOCOL);
@@ -421,80 +341,30 @@ worker_frame(struct worker_state *ws, const char *payload, size_t len)
 static void
 worker_frames(struct worker_state *ws)
 {
-	size_t pos = 0;
+	const char *payload;
+	uint32_t len;
+	enum channel_next next;
 
-	while (ws->in_len - pos >= WIRE_HEADER) {
-		uint32_t len = wire_frame_length(ws->in + pos);
-
-		if (len == 0 || len > ws->ctx->max_frame)
-			_exit(WORKER_EXIT_PROTOCOL);
-		if (ws->in_len - pos - WIRE_HEADER < len)
-			break;
-		worker_frame(ws, ws->in + pos + WIRE_HEADER, len);
-		pos += WIRE_HEADER + len;
-	}
-	memmove(ws->in, ws->in + pos, ws->in_len - pos);
-	ws->in_len -= pos;
-}
-
-static void
-worker_wait_input(void)
-{
-	struct pollfd pfd = { .fd = WORKER_IN_FD, .events = POLLIN };
-
-	while (poll(&pfd, 1, -1) < 0 && errno == EINTR)
-		;
+	while ((next = channel_sync_next(&ws->ch, &payload, &len)) ==
+	    CHANNEL_FRAME)
+		worker_frame(ws, payload, len);
+	if (next != CHANNEL_PARTIAL)
+		_exit(WORKER_EXIT_PROTOCOL);	/* empty or oversized */
 }
 
 /* Reads every frame available; waits for one when block is set. */
 static void
 worker_read(struct worker_state *ws, bool block)
 {
+	int more;
+
 	if (block)
-		worker_wait_input();
-	for (;;) {
-		size_t want;
-		ssize_t n;
-
-		if (ws->in_cap - ws->in_len < 65536) {
-			size_t cap = ws->in_cap ? ws->in_cap * 2 : 131072;
-			char *in = realloc(ws->in, cap);
-
-			if (in == NULL)
-				_exit(WORKER_EXIT_PROTOCOL);
-			ws->in = in;
-			ws->in_cap = cap;
-		}
-		want = ws->in_cap - ws->in_len;
-		n = read(WORKER_IN_FD, ws->in + ws->in_len, want);
-		if (n > 0) {
-			ws->in_len += (size_t)n;
-			worker_frames(ws);
-			if ((size_t)n < want)
-				return;	/* the pipe is empty */
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n == 0)
-			ws->eof = true;
-		return;
-	}
-}
-
-/* The supervisor took this task back while an earlier one ran: it is
- * not ours to run any more. */
-static void
-worker_send_skipped(struct worker_state *ws, int slot)
-{
-	msgpack_packer pk;
-	size_t start = wire_frame_begin(&ws->out);
-
-	msgpack_packer_init(&pk, &ws->out, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 2);
-	msgpack_pack_uint8(&pk, WIRE_SKIPPED);
-	msgpack_pack_uint32(&pk, (uint32_t)slot);
-	wire_frame_end(&ws->out, start, ws->ctx->max_frame);
+		channel_sync_wait(&ws->ch);
+	do {
+		if ((more = channel_sync_read(&ws->ch)) < 0)
+			_exit(WORKER_EXIT_PROTOCOL);
+		worker_frames(ws);
+	} while (more);
 }
 
 static void
@@ -506,8 +376,11 @@ worker_run(struct worker_state *ws, struct local_task *lt)
 	char msg[64];
 	int rc;
 
+	/* The supervisor took this task back while an earlier one ran:
+	 * it is not ours to run any more. */
 	if (lt->slot >= 0 && !board_claim(ws->ctx->board, lt->slot)) {
-		worker_send_skipped(ws, lt->slot);
+		protocol_encode_skipped(&ws->ch.out, ws->ctx->max_frame,
+		    lt->slot);
 		return;
 	}
 	e = registry_find(ws->ctx->registry, lt->fn, lt->fn_len);
@@ -536,7 +409,7 @@ worker_run(struct worker_state *ws, struct local_task *lt)
 	worker_flush_stdio();
 	if (rc == 0 && ws->ret.size == 0)
 		worker_send_value(ws, lt->id, "\xc0", 1);	/* nil */
-	else if (rc == 0 && !wire_check(ws->ret.data, ws->ret.size))
+	else if (rc == 0 && !protocol_check(ws->ret.data, ws->ret.size))
 		worker_send_error(ws, lt->id, "TaskError",
 		    "return value is not a single msgpack value nested at "
 		    "most 32 deep");
@@ -561,15 +434,7 @@ static void
 worker_init_failed(struct worker_state *ws, const char *type,
     const char *text)
 {
-	msgpack_packer pk;
-	size_t start = wire_frame_begin(&ws->out);
-
-	msgpack_packer_init(&pk, &ws->out, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 3);
-	msgpack_pack_uint8(&pk, WIRE_INIT_FAILED);
-	msgpack_pack_str_with_body(&pk, type, strnlen(type, WORKER_MAX_MESSAGE));
-	msgpack_pack_str_with_body(&pk, text, strnlen(text, WORKER_MAX_MESSAGE));
-	wire_frame_end(&ws->out, start, ws->ctx->max_frame);
+	protocol_encode_init_failed(&ws->ch.out, ws->ctx->max_frame, type, text);
 	worker_flush(ws);
 	_exit(0);
 }
@@ -635,16 +500,16 @@ worker_main(const struct worker_ctx *ctx)
 	double last_read = 0, t;
 
 	worker_setup(ctx);
-	msgpack_sbuffer_init(&ws.out);
+	channel_sync_init(&ws.ch, WORKER_IN_FD, WORKER_OUT_FD, ctx->max_frame);
 	msgpack_sbuffer_init(&ws.ret);
 	msgpack_zone_init(&ws.zone, 4096);
 	TAILQ_INIT(&ws.tasks);
 	worker_init(&ws);
-	worker_send_hello(&ws);
+	protocol_encode_hello(&ws.ch.out, ctx->max_frame, getpid());
 	worker_flush(&ws);
 	for (;;) {
 		if ((lt = TAILQ_FIRST(&ws.tasks)) == NULL) {
-			if (ws.eof)
+			if (ws.ch.eof)
 				_exit(0);
 			worker_read(&ws, true);
 			worker_flush(&ws);

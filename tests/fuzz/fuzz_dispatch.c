@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "dispatch.h"
@@ -35,7 +36,7 @@
 #include "queue.h"
 #include "result.h"
 #include "task.h"
-#include "wire.h"
+#include "channel.h"
 #include "fuzz.h"
 
 #define MAX_TASKS	3
@@ -120,13 +121,13 @@ worker_wire(struct worker *w, bool hello)
 	w->state = WORKER_LIVE;
 	w->pid = victim;
 	w->hello = hello;
-	w->in = evbuffer_new();
-	w->out = evbuffer_new();
+	channel_init(&w->ch, -1, -1, w->q->cfg.max_frame);
+	CHECK(channel_open(&w->ch) == 0);
 	w->read_ev = event_new(base, -1, EV_READ | EV_PERSIST, never_cb, w);
 	w->write_ev = event_new(base, -1, EV_WRITE | EV_PERSIST, never_cb, w);
 	w->timeout_ev = evtimer_new(base, never_cb, w);
 	w->kill_ev = evtimer_new(base, never_cb, w);
-	CHECK(w->in != NULL && w->out != NULL && w->read_ev != NULL &&
+	CHECK(w->read_ev != NULL &&
 	    w->write_ev != NULL && w->timeout_ev != NULL &&
 	    w->kill_ev != NULL);
 	w->q->live_workers++;
@@ -168,13 +169,13 @@ check_state(procq_queue *q, struct worker *w)
 	/* Every complete frame was consumed: what is left is less than a
 	 * frame, or a length the dispatcher refuses. */
 	if (w->kill_kind == PROCQ_ERR_PROTOCOL)
-		CHECK(evbuffer_get_length(w->in) == 0);
-	else if (evbuffer_get_length(w->in) >= WIRE_HEADER) {
-		size_t len = wire_frame_length(evbuffer_pullup(w->in,
-		    WIRE_HEADER));
+		CHECK(evbuffer_get_length(w->ch.in) == 0);
+	else if (evbuffer_get_length(w->ch.in) >= CHANNEL_HEADER) {
+		size_t len = channel_frame_length(evbuffer_pullup(w->ch.in,
+		    CHANNEL_HEADER));
 
 		CHECK(len == 0 || len > q->cfg.max_frame ||
-		    evbuffer_get_length(w->in) < WIRE_HEADER + len);
+		    evbuffer_get_length(w->ch.in) < CHANNEL_HEADER + len);
 	}
 	CHECK(w->state == WORKER_LIVE || w->kill_kind != PROCQ_ERR_NONE);
 }
@@ -221,7 +222,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	cfg.workers = 1;
 	cfg.prefetch = MAX_TASKS;
-	cfg.max_frame = (flags & 0x80) ? WIRE_MIN_FRAME : 0;
+	cfg.max_frame = (flags & 0x80) ? CHANNEL_MIN_FRAME : 0;
 	cfg.fail_policy = (flags & 0x40) ? PROCQ_FAIL_FIRST : PROCQ_FAIL_CONTINUE;
 	cfg.on_start = on_start;
 	cfg.on_complete = on_complete;
@@ -252,7 +253,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	check_state(q, w);
 
-	CHECK(evbuffer_add(w->in, data, size) == 0);
+	CHECK(evbuffer_add(w->ch.in, data, size) == 0);
 	dispatch_frames(w);
 	check_state(q, w);
 	/* As the loop does after each read batch. */

@@ -1,26 +1,29 @@
 /*
- * Fuzz target for the wire format: wire_check(), wire_decode() and the
- * frame splitting the supervisor applies to a worker's output.
+ * Fuzz target for the wire format: protocol_check(), protocol_decode(),
+ * the decoders of each message and the frame splitting the supervisor
+ * applies to a worker's output.
  *
  * The input is read twice: once as a frame payload, once as a stream of
  * length-prefixed frames.  Invariants checked:
- *   - what wire_check() accepts, msgpack_unpack() decodes completely
+ *   - what protocol_check() accepts, msgpack_unpack() decodes completely
  *     (success, every byte consumed), and no strict prefix or extension
  *     of it is accepted;
- *   - what wire_decode() accepts is an array led by a type of 0..255;
+ *   - what protocol_decode() accepts is an array led by a type of 0..255;
+ *   - a message decoder accepts only its own type, what it accepts points
+ *     into the payload, and TASK and RESULT encode again to frames that
+ *     decode the same;
  *   - an accepted value packed again is accepted and decodes equal;
  *   - a frame longer than the limit is refused before anything is
  *     allocated for it, and each payload is decoded from a buffer of
  *     exactly its length, so any overread is caught.
  */
-#include "config.h"
-
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "wire.h"
+/* protocol_uint() and protocol_bytes() are private to protocol.c. */
+#include "../../src/protocol.c"
 #include "fuzz.h"
 
 #define FUZZ_MAX_FRAME	(1u << 20)
@@ -48,7 +51,7 @@ check_roundtrip(const msgpack_object *obj)
 	size_t off = 0;
 
 	pack(&sb, obj);
-	CHECK(wire_check(sb.data, sb.size));
+	CHECK(protocol_check(sb.data, sb.size));
 	msgpack_zone_init(&z, 1024);
 	CHECK(msgpack_unpack(sb.data, sb.size, &off, &z, &again) ==
 	    MSGPACK_UNPACK_SUCCESS);
@@ -60,18 +63,156 @@ check_roundtrip(const msgpack_object *obj)
 	msgpack_sbuffer_destroy(&sb);
 }
 
+static void
+check_within(const char *p, size_t n, const char *data, size_t len)
+{
+	CHECK(n == 0 || (p >= data && p + n <= data + len));
+}
+
+/* The frame sb holds, decoded with z. */
+static void
+decode_again(msgpack_sbuffer *sb, msgpack_zone *z, struct protocol_msg *msg)
+{
+	CHECK(sb->size > CHANNEL_HEADER);
+	CHECK(channel_frame_length(sb->data) == sb->size - CHANNEL_HEADER);
+	CHECK(protocol_decode(sb->data + CHANNEL_HEADER,
+	    sb->size - CHANNEL_HEADER, z, msg) == 0);
+}
+
+static void
+check_task(const struct protocol_task *t, const char *data, size_t len)
+{
+	struct protocol_task t2;
+	struct protocol_msg msg;
+	msgpack_sbuffer sb;
+	msgpack_zone z;
+
+	check_within(t->fn, t->fn_len, data, len);
+	check_within(t->args, t->args_len, data, len);
+	CHECK(t->slot >= -1);
+	if (t->attempt < 0)
+		return;	/* an attempt beyond INT_MAX does not come back */
+	msgpack_sbuffer_init(&sb);
+	msgpack_zone_init(&z, 1024);
+	CHECK(protocol_encode_task(&sb, UINT32_MAX, t) == 0);
+	decode_again(&sb, &z, &msg);
+	CHECK(protocol_decode_task(&msg, &t2) == 0);
+	CHECK(t2.id == t->id && t2.attempt == t->attempt &&
+	    t2.slot == t->slot);
+	CHECK(t2.fn_len == t->fn_len && t2.args_len == t->args_len);
+	CHECK(t->fn_len == 0 || memcmp(t2.fn, t->fn, t->fn_len) == 0);
+	CHECK(t->args_len == 0 || memcmp(t2.args, t->args, t->args_len) == 0);
+	msgpack_zone_destroy(&z);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+static void
+check_result(const struct protocol_result *r, const char *data, size_t len)
+{
+	struct protocol_result r2;
+	struct protocol_msg msg;
+	msgpack_sbuffer sb;
+	msgpack_zone z;
+	int rc;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_zone_init(&z, 1024);
+	if (r->ok) {
+		check_within(r->value, r->value_len, data, len);
+		rc = protocol_encode_result(&sb, UINT32_MAX, r->id, r->value,
+		    r->value_len);
+	} else {
+		char *type, *message;
+
+		check_within(r->error.type, r->error.type_len, data, len);
+		check_within(r->error.message, r->error.message_len, data,
+		    len);
+		/* The encoder takes text: what precedes a NUL goes. */
+		type = strndup(r->error.type != NULL ? r->error.type : "",
+		    r->error.type_len);
+		message = strndup(r->error.message != NULL ?
+		    r->error.message : "", r->error.message_len);
+		CHECK(type != NULL && message != NULL);
+		rc = protocol_encode_result_error(&sb, UINT32_MAX, r->id, type,
+		    message);
+		free(type);
+		free(message);
+	}
+	CHECK(rc == 0);
+	decode_again(&sb, &z, &msg);
+	CHECK(protocol_decode_result(&msg, &r2) == 0);
+	CHECK(r2.id == r->id && r2.ok == r->ok);
+	if (r->ok)
+		CHECK(r2.value_len == r->value_len &&
+		    memcmp(r2.value, r->value, r->value_len) == 0);
+	else
+		CHECK(r2.error.type_len <= r->error.type_len &&
+		    r2.error.message_len <= r->error.message_len);
+	msgpack_zone_destroy(&z);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/* Every message decoder on one decoded frame. */
+static void
+check_messages(const struct protocol_msg *msg, const char *data, size_t len)
+{
+	struct protocol_task t;
+	struct protocol_result r;
+	struct protocol_progress p;
+	struct protocol_failure f;
+	enum protocol_limit what;
+	uint64_t id;
+	int slot, rc, accepted = 0;
+
+	if (protocol_decode_task(msg, &t) == 0) {
+		accepted++;
+		check_task(&t, data, len);
+	}
+	rc = protocol_decode_result(msg, &r);
+	if (rc != PROTOCOL_MALFORMED)
+		CHECK(msg->type == PROTOCOL_RESULT);
+	if (rc == 0) {
+		accepted++;
+		check_result(&r, data, len);
+	}
+	if (protocol_decode_progress(msg, &p) == 0) {
+		accepted++;
+		check_within(p.value, p.value_len, data, len);
+		CHECK(protocol_check(p.value, p.value_len));
+	}
+	if (protocol_decode_init_failed(msg, &f) == 0) {
+		accepted++;
+		check_within(f.type, f.type_len, data, len);
+		check_within(f.message, f.message_len, data, len);
+	}
+	if (protocol_decode_setup_failed(msg, &f) == 0) {
+		accepted++;
+		CHECK(f.type == NULL);
+		check_within(f.message, f.message_len, data, len);
+	}
+	accepted += protocol_decode_cancel(msg, &id) == 0;
+	accepted += protocol_decode_cancelled(msg, &id) == 0;
+	accepted += protocol_decode_hello(msg) == 0;
+	accepted += protocol_decode_limit(msg, &what) == 0;
+	if (protocol_decode_skipped(msg, &slot) == 0) {
+		accepted++;
+		CHECK(slot >= 0);
+	}
+	CHECK(accepted <= 1);
+}
+
 /* One payload, in a buffer of exactly len bytes. */
 static void
 check_payload(const char *data, size_t len)
 {
-	struct wire_msg msg;
+	struct protocol_msg msg;
 	msgpack_object obj;
 	size_t off = 0;
-	bool ok = wire_check(data, len);
+	bool ok = protocol_check(data, len);
 	msgpack_unpack_return ret;
 	int rc;
 
-	rc = wire_decode(data, len, &zone, &msg);
+	rc = protocol_decode(data, len, &zone, &msg);
 	msgpack_zone_clear(&zone);
 	if (!ok) {
 		CHECK(rc != 0);
@@ -80,7 +221,7 @@ check_payload(const char *data, size_t len)
 	/* Complete, alone and honest: msgpack_unpack() agrees. */
 	ret = msgpack_unpack(data, len, &off, &zone, &obj);
 	if (ret != MSGPACK_UNPACK_SUCCESS)
-		fprintf(stderr, "wire_check() accepted %zu bytes that "
+		fprintf(stderr, "protocol_check() accepted %zu bytes that "
 		    "msgpack_unpack() refuses (%d)\n", len, (int)ret);
 	CHECK(ret == MSGPACK_UNPACK_SUCCESS);
 	CHECK(off == len);
@@ -96,18 +237,19 @@ check_payload(const char *data, size_t len)
 		    MSGPACK_OBJECT_POSITIVE_INTEGER);
 		CHECK(obj.via.array.ptr[0].via.u64 <= 255);
 		msgpack_zone_clear(&zone);
-		CHECK(wire_decode(data, len, &zone, &msg) == 0);
+		CHECK(protocol_decode(data, len, &zone, &msg) == 0);
 		CHECK(msg.argc == obj.via.array.size);
 		CHECK(msg.type >= 0 && msg.type <= 255);
-		CHECK(wire_uint(&msg, 0, &u) && u == (uint64_t)msg.type);
+		CHECK(protocol_uint(&msg, 0, &u) && u == (uint64_t)msg.type);
 		for (uint32_t i = 0; i <= msg.argc; i++) {
-			if (wire_uint(&msg, i, &u))
+			if (protocol_uint(&msg, i, &u))
 				CHECK(i < msg.argc);
-			if (wire_bytes(&msg, i, &p, &n)) {
+			if (protocol_bytes(&msg, i, &p, &n)) {
 				CHECK(i < msg.argc);
 				CHECK(n == 0 || (p >= data && p + n <= data + len));
 			}
 		}
+		check_messages(&msg, data, len);
 	} else
 		CHECK(obj.type != MSGPACK_OBJECT_ARRAY ||
 		    obj.via.array.size == 0 ||
@@ -117,14 +259,14 @@ check_payload(const char *data, size_t len)
 	msgpack_zone_clear(&zone);
 	/* msgpack is prefix-free: no strict prefix is a whole value, and
 	 * nothing may follow the value. */
-	CHECK(!wire_check(data, len - 1));
+	CHECK(!protocol_check(data, len - 1));
 	{
 		char *more = malloc(len + 1);
 
 		CHECK(more != NULL);
 		memcpy(more, data, len);
 		more[len] = '\xc0';
-		CHECK(!wire_check(more, len + 1));
+		CHECK(!protocol_check(more, len + 1));
 		free(more);
 	}
 }
@@ -135,17 +277,17 @@ split_frames(const uint8_t *data, size_t size)
 {
 	size_t pos = 0;
 
-	while (size - pos >= WIRE_HEADER) {
-		uint32_t len = wire_frame_length(data + pos);
+	while (size - pos >= CHANNEL_HEADER) {
+		uint32_t len = channel_frame_length(data + pos);
 		char *copy;
 
 		if (len == 0 || len > FUZZ_MAX_FRAME)
 			return;	/* refused: nothing allocated */
-		if (size - pos - WIRE_HEADER < len)
+		if (size - pos - CHANNEL_HEADER < len)
 			return;	/* incomplete: wait for more */
 		copy = malloc(len);
 		CHECK(copy != NULL);
-		memcpy(copy, data + pos + WIRE_HEADER, len);
+		memcpy(copy, data + pos + CHANNEL_HEADER, len);
 		check_payload(copy, len);
 		/* Framing the payload again gives back the same header. */
 		{
@@ -153,15 +295,16 @@ split_frames(const uint8_t *data, size_t size)
 			size_t start;
 
 			msgpack_sbuffer_init(&sb);
-			start = wire_frame_begin(&sb);
+			start = channel_frame_begin(&sb);
 			msgpack_sbuffer_write(&sb, copy, len);
-			CHECK(wire_frame_end(&sb, start, FUZZ_MAX_FRAME) == 0);
-			CHECK(sb.size == WIRE_HEADER + len);
+			CHECK(channel_frame_end(&sb, start,
+			    FUZZ_MAX_FRAME) == 0);
+			CHECK(sb.size == CHANNEL_HEADER + len);
 			CHECK(memcmp(sb.data, data + pos, sb.size) == 0);
 			msgpack_sbuffer_destroy(&sb);
 		}
 		free(copy);
-		pos += WIRE_HEADER + len;
+		pos += CHANNEL_HEADER + len;
 	}
 }
 
@@ -181,8 +324,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size > FUZZ_MAX_FRAME)
 		return 0;
-	/* wire_check() of nothing is false, and must not read. */
-	CHECK(!wire_check(NULL, 0));
+	/* protocol_check() of nothing is false, and must not read. */
+	CHECK(!protocol_check(NULL, 0));
 	if (size > 0) {
 		copy = malloc(size);
 		CHECK(copy != NULL);
