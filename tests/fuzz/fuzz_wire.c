@@ -106,6 +106,20 @@ check_task(const struct protocol_task *t, const char *data, size_t len)
 	msgpack_sbuffer_destroy(&sb);
 }
 
+/* The n bytes at p as a string.  Not strndup(): the bytes are not
+ * NUL-terminated, and a strict string check reads on to the NUL. */
+static char *
+text_of(const char *p, size_t n)
+{
+	char *s = malloc(n + 1);
+
+	if (s != NULL && n > 0)
+		memcpy(s, p, n);
+	if (s != NULL)
+		s[n] = '\0';
+	return s;
+}
+
 static void
 check_result(const struct protocol_result *r, const char *data, size_t len)
 {
@@ -128,10 +142,8 @@ check_result(const struct protocol_result *r, const char *data, size_t len)
 		check_within(r->error.message, r->error.message_len, data,
 		    len);
 		/* The encoder takes text: what precedes a NUL goes. */
-		type = strndup(r->error.type != NULL ? r->error.type : "",
-		    r->error.type_len);
-		message = strndup(r->error.message != NULL ?
-		    r->error.message : "", r->error.message_len);
+		type = text_of(r->error.type, r->error.type_len);
+		message = text_of(r->error.message, r->error.message_len);
 		CHECK(type != NULL && message != NULL);
 		rc = protocol_encode_result_error(&sb, UINT32_MAX, r->id, type,
 		    message);
