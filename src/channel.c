@@ -44,37 +44,6 @@ channel_frame_end(msgpack_sbuffer *sb, size_t start, size_t max_frame)
 	return 0;
 }
 
-uint32_t
-channel_frame_length(const void *header)
-{
-	uint32_t be;
-
-	memcpy(&be, header, sizeof be);
-	return ntohl(be);
-}
-
-/*
- * What avail bytes of input starting with data hold: the length is judged
- * as soon as the header is in, so that a frame that can never be taken
- * condemns the peer before its bytes are waited for.  Only the header is
- * read from data.
- */
-enum channel_next
-channel_frame_next(const void *data, size_t avail, size_t max_frame,
-    uint32_t *len)
-{
-	if (avail < CHANNEL_HEADER)
-		return CHANNEL_PARTIAL;
-	*len = channel_frame_length(data);
-	if (*len == 0)
-		return CHANNEL_EMPTY;
-	if (*len > max_frame)
-		return CHANNEL_OVERSIZED;
-	if (avail - CHANNEL_HEADER < *len)
-		return CHANNEL_PARTIAL;
-	return CHANNEL_FRAME;
-}
-
 /* 0, or -1 if the descriptor stopped taking bytes (the reader is gone). */
 int
 channel_write_all(int fd, const char *p, size_t len)

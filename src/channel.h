@@ -14,9 +14,11 @@
 #ifndef PROCQ_CHANNEL_H
 #define PROCQ_CHANNEL_H
 
+#include <arpa/inet.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <msgpack.h>
 
@@ -55,12 +57,9 @@ struct channel_sync {
 };
 
 /* Both ends: frames built in a msgpack_sbuffer (by the protocol's
- * encoders), and found in input. */
+ * encoders), and found in input (channel_frame_next(), below). */
 size_t channel_frame_begin(msgpack_sbuffer *sb);
 int channel_frame_end(msgpack_sbuffer *sb, size_t start, size_t max_frame);
-uint32_t channel_frame_length(const void *header);
-enum channel_next channel_frame_next(const void *data, size_t avail,
-    size_t max_frame, uint32_t *len);
 int channel_write_all(int fd, const char *p, size_t len);
 
 /* The worker's end. */
@@ -87,5 +86,36 @@ void channel_discard(struct channel *ch);
 int channel_queue(struct channel *ch, const char *frame, size_t len);
 int channel_flush(struct channel *ch, bool guard);
 int channel_send_now(struct channel *ch, const char *frame, size_t len);
+
+static inline uint32_t
+channel_frame_length(const void *header)
+{
+	uint32_t be;
+
+	memcpy(&be, header, sizeof be);
+	return ntohl(be);
+}
+
+/*
+ * What avail bytes of input starting with data hold: the length is judged
+ * as soon as the header is in, so that a frame that can never be taken
+ * condemns the peer before its bytes are waited for.  Only the header is
+ * read from data.  Inline: both ends ask it of every frame.
+ */
+static inline enum channel_next
+channel_frame_next(const void *data, size_t avail, size_t max_frame,
+    uint32_t *len)
+{
+	if (avail < CHANNEL_HEADER)
+		return CHANNEL_PARTIAL;
+	*len = channel_frame_length(data);
+	if (*len == 0)
+		return CHANNEL_EMPTY;
+	if (*len > max_frame)
+		return CHANNEL_OVERSIZED;
+	if (avail - CHANNEL_HEADER < *len)
+		return CHANNEL_PARTIAL;
+	return CHANNEL_FRAME;
+}
 
 #endif

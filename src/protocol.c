@@ -217,8 +217,12 @@ protocol_pack_text(msgpack_packer *pk, const char *s)
 	msgpack_pack_str_with_body(pk, s, strnlen(s, PROTOCOL_MAX_TEXT));
 }
 
-/* Starts a frame holding an array of n elements, the type first. */
-static size_t
+/*
+ * Starts a frame holding an array of n elements, the type first.  Inlined
+ * into each encoder, so that the packer's writes are seen to go to an
+ * sbuffer and become plain stores instead of calls through a pointer.
+ */
+static inline __attribute__((always_inline)) size_t
 protocol_begin(msgpack_sbuffer *sb, msgpack_packer *pk, int type, size_t n)
 {
 	size_t start = channel_frame_begin(sb);

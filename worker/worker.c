@@ -434,7 +434,8 @@ static void
 worker_init_failed(struct worker_state *ws, const char *type,
     const char *text)
 {
-	protocol_encode_init_failed(&ws->ch.out, ws->ctx->max_frame, type, text);
+	protocol_encode_init_failed(&ws->ch.out, ws->ctx->max_frame, type,
+	    text);
 	worker_flush(ws);
 	_exit(0);
 }
