@@ -187,16 +187,8 @@ static bool
 protocol_str(const struct protocol_msg *msg, uint32_t i, const char **ptr,
     size_t *len)
 {
-	const msgpack_object *o;
-
-	if (i >= msg->argc)
-		return false;
-	o = &msg->argv[i];
-	if (o->type != MSGPACK_OBJECT_STR)
-		return false;
-	*ptr = o->via.str.ptr;
-	*len = o->via.str.size;
-	return true;
+	return i < msg->argc && msg->argv[i].type == MSGPACK_OBJECT_STR &&
+	    protocol_bytes(msg, i, ptr, len);
 }
 
 /* A TASK's slot travels as slot + 1, 0 for none. */

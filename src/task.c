@@ -391,8 +391,11 @@ task_finish(procq_handle *t, procq_status status,
 void
 task_listen(procq_queue *q, void (*fn)(procq_handle *t))
 {
-	if (q->nfinal_listeners < TASK_LISTENERS_MAX)
-		q->final_listeners[q->nfinal_listeners++] = fn;
+	/* A listener dropped would break the engine quietly: the table is
+	 * filled once, in procq_create(), and sized for it. */
+	if (q->nfinal_listeners == TASK_LISTENERS_MAX)
+		abort();
+	q->final_listeners[q->nfinal_listeners++] = fn;
 }
 
 /* An attempt failed: retry it under its policy, or finish it failed. */
