@@ -15,8 +15,10 @@ registry_init(struct registry *r)
 void
 registry_release(struct registry *r)
 {
-	for (size_t i = 0; i < r->len; i++)
-		free(r->entries[i].name);
+	for (size_t i = 0; i < r->len; i++) {
+		free(r->entries[i]->name);
+		free(r->entries[i]);
+	}
 	free(r->entries);
 	registry_init(r);
 }
@@ -30,18 +32,22 @@ registry_add(struct registry *r, const char *name, procq_fn fn)
 		return PROCQ_EEXIST;
 	if (r->len == r->cap) {
 		size_t cap = r->cap ? r->cap * 2 : 8;
+		struct registry_entry **grown;
 
-		e = realloc(r->entries, cap * sizeof *e);
-		if (e == NULL)
+		grown = realloc(r->entries, cap * sizeof *grown);
+		if (grown == NULL)
 			return PROCQ_ENOMEM;
-		r->entries = e;
+		r->entries = grown;
 		r->cap = cap;
 	}
-	e = &r->entries[r->len];
-	if ((e->name = strdup(name)) == NULL)
+	if ((e = malloc(sizeof *e)) == NULL)
 		return PROCQ_ENOMEM;
+	if ((e->name = strdup(name)) == NULL) {
+		free(e);
+		return PROCQ_ENOMEM;
+	}
 	e->fn = fn;
-	r->len++;
+	r->entries[r->len++] = e;
 	return 0;
 }
 
@@ -50,7 +56,7 @@ const struct registry_entry *
 registry_find(const struct registry *r, const char *name, size_t len)
 {
 	for (size_t i = 0; i < r->len; i++) {
-		const struct registry_entry *e = &r->entries[i];
+		const struct registry_entry *e = r->entries[i];
 
 		if (strncmp(e->name, name, len) == 0 && e->name[len] == '\0')
 			return e;

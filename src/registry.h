@@ -1,5 +1,6 @@
 /* Task functions by name.  Frozen once workers start: the children inherit
- * it through fork. */
+ * it through fork.  An entry never moves once added, so a task may keep a
+ * pointer to it while more names are registered. */
 #ifndef PROCQ_REGISTRY_H
 #define PROCQ_REGISTRY_H
 
@@ -13,7 +14,7 @@ struct registry_entry {
 };
 
 struct registry {
-	struct registry_entry	*entries;
+	struct registry_entry	**entries;
 	size_t			 len;
 	size_t			 cap;
 };

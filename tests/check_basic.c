@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -489,6 +490,29 @@ START_TEST(test_register_errors)
 }
 END_TEST
 
+/* A task submitted before the queue starts keeps its function's entry
+ * while more names are registered: the registry grows without moving
+ * entries (a use after free under AddressSanitizer and valgrind before). */
+START_TEST(test_register_after_submit)
+{
+	procq_queue *q = new_queue(1, 0);
+	procq_handle *h = submit_ok(q, "double", NULL, "d", 4.0);
+	char name[32];
+	double v = 0;
+
+	for (int i = 0; i < 40; i++) {
+		snprintf(name, sizeof name, "late%d", i);
+		ck_assert_int_eq(procq_register(q, name, task_nil), 0);
+	}
+	ck_assert_int_eq(procq_start(q), 0);
+	wait_done(h, 10);
+	ck_assert_int_eq(procq_handle_value(h, "d", &v), 0);
+	ck_assert_double_eq(v, 8.0);
+	ck_assert_str_eq(procq_handle_name(h), "double");
+	procq_free(q);
+}
+END_TEST
+
 START_TEST(test_create_errors)
 {
 	int err = 0;
@@ -700,6 +724,7 @@ basic_suite(void)
 	tc = add_tcase(s, "errors", 30);
 	tcase_add_test(tc, test_submit_errors);
 	tcase_add_test(tc, test_register_errors);
+	tcase_add_test(tc, test_register_after_submit);
 	tcase_add_test(tc, test_create_errors);
 	tcase_add_test(tc, test_submit_after_shutdown);
 
