@@ -85,7 +85,6 @@ void channel_discard(struct channel *ch);
 
 int channel_queue(struct channel *ch, const char *frame, size_t len);
 int channel_flush(struct channel *ch, bool guard);
-int channel_send_now(struct channel *ch, const char *frame, size_t len);
 
 static inline uint32_t
 channel_frame_length(const void *header)

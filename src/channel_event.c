@@ -175,26 +175,3 @@ channel_flush(struct channel *ch, bool guard)
 	}
 	return evbuffer_get_length(ch->out) > 0;
 }
-
-/*
- * Writes one frame at once, from any thread, past the output: only when
- * the output is empty and nothing else writes to the pipe.  The pipe
- * takes a frame of PIPE_BUF bytes or less whole or not at all, so a
- * frame either goes or leaves no trace: 0 if it went, -1 if not (larger,
- * the pipe is full, or the peer is going).
- */
-int
-channel_send_now(struct channel *ch, const char *frame, size_t len)
-{
-	struct sigpipe_guard g;
-	ssize_t n;
-
-	if (len > PIPE_BUF)
-		return -1;
-	sigpipe_block(&g);
-	do
-		n = write(ch->wfd, frame, len);
-	while (n < 0 && errno == EINTR);
-	sigpipe_unblock(&g, n < 0 && errno == EPIPE);
-	return n == (ssize_t)len ? 0 : -1;
-}

@@ -325,61 +325,6 @@ dispatch_stall_cb(evutil_socket_t fd, short what, void *arg)
 	loop_leave(q);
 }
 
-/* A worker with nothing to do and nothing left to write. */
-static struct worker *
-dispatch_idle_worker(procq_queue *q)
-{
-	int max = q->cfg.max_tasks_per_worker;
-
-	for (int i = 0; i < q->nworkers; i++) {
-		struct worker *w = &q->workers[i];
-
-		if (w->state == WORKER_LIVE && !w->spare && w->hello &&
-		    !w->eof && w->ninflight == 0 &&
-		    (max == 0 || w->dispatched < max))
-			return w;
-	}
-	return NULL;
-}
-
-/*
- * A task submitted while a worker is idle and no other task waits goes
- * straight to that worker from the submitting thread: one wake-up fewer
- * than through the loop.  Only when the loop has nothing to do for it:
- * procq's own loop thread runs, no timeout to arm, no start hook, no rate,
- * no hook of an earlier task still to run (it runs before the next task
- * starts), and a frame the pipe takes whole or not at all (PIPE_BUF).  An idle
- * worker has no bytes of its own waiting to be written, so the loop
- * thread, which writes without the lock, cannot be writing to it.  Called
- * with q->lock held; returns 0 if the task went.
- */
-int
-dispatch_direct(procq_queue *q, procq_handle *t)
-{
-	struct worker *w;
-	size_t start;
-	int rc;
-
-	if (q->state != QUEUE_STARTED || q->external_base ||
-	    !q->thread_running || q->nready > 0 || t->due > 0 ||
-	    t->timeout > 0 || q->cfg.on_start != NULL ||
-	    q->rate.interval > 0 || loop_on_thread(q) ||
-	    hook_pending(q) || q->hooks_running > 0 ||
-	    (w = dispatch_idle_worker(q)) == NULL)
-		return -1;
-	start = q->sbuf.size;
-	if (dispatch_pack_task(q, t) != 0)
-		return -1;
-	rc = channel_send_now(&w->ch, q->sbuf.data + start,
-	    q->sbuf.size - start);
-	q->sbuf.size = start;
-	if (rc != 0)
-		return -1;	/* full, or the worker is going: the loop's job */
-	dispatch_link(w, t);
-	dispatch_head_begin(w, t);
-	return 0;
-}
-
 /* Hands ready tasks to workers, lowest priority value first, as fast as
  * the rate gate allows. */
 void

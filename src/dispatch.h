@@ -17,7 +17,6 @@ void dispatch_run(procq_queue *q);
  * for the dispatcher's fuzz target: hand t to w, decode w->in. */
 void dispatch_assign(struct worker *w, procq_handle *t);
 void dispatch_frames(struct worker *w);
-int dispatch_direct(procq_queue *q, procq_handle *t);
 void dispatch_send_cancels(procq_queue *q);
 void dispatch_drain(struct worker *w);
 void dispatch_read_cb(evutil_socket_t fd, short what, void *arg);

@@ -33,7 +33,7 @@ procq_future_create(procq_queue *q, const char *name, int *err)
 	}
 	t->future = 1;
 	task_move(t, TASK_FUTURE);
-	pthread_mutex_lock(&q->lock);
+	queue_lock(q);
 	t->wire_id = q->next_id++;
 	task_format_id(t);
 	TAILQ_INSERT_TAIL(&q->tasks, t, all_link);
@@ -55,7 +55,7 @@ future_finish(procq_handle *f, procq_status status, const procq_error *err,
 	q = f->q;
 	if (queue_forked(q))
 		return PROCQ_EFORKED;
-	pthread_mutex_lock(&q->lock);
+	queue_lock(q);
 	if (f->state == TASK_DONE)
 		rc = PROCQ_EDONE;
 	else

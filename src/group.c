@@ -168,7 +168,7 @@ group_gate_new(procq_queue *q, const procq_group_opts *o)
 	gate->limit = o->concurrency;
 	rate_init(&gate->rate, o->rate, o->burst > 0 ? o->burst : 1);
 	TAILQ_INIT(&gate->backlog);
-	pthread_mutex_lock(&q->lock);
+	queue_lock(q);
 	TAILQ_INSERT_TAIL(&q->gates, gate, link);
 	pthread_mutex_unlock(&q->lock);
 	return gate;
@@ -195,7 +195,7 @@ procq_group_create(procq_queue *q, const procq_group_opts *opts, int *err)
 	if ((g = calloc(1, sizeof *g)) == NULL)
 		goto fail;
 	if (opts->id == NULL) {
-		pthread_mutex_lock(&q->lock);
+		queue_lock(q);
 		snprintf(id, sizeof id, "g-%016" PRIx64,
 		    q->id_base + q->next_id++);
 		pthread_mutex_unlock(&q->lock);
@@ -214,7 +214,7 @@ procq_group_create(procq_queue *q, const procq_group_opts *opts, int *err)
 		free(g);
 		goto fail;
 	}
-	pthread_mutex_lock(&q->lock);
+	queue_lock(q);
 	q->watchers++;
 	pthread_mutex_unlock(&q->lock);
 	if (err != NULL)
@@ -308,9 +308,7 @@ procq_group_submit(procq_group *g, const char *name, const void *args,
 		return rc;
 	if ((rc = group_reserve_locked(g)) != 0)
 		return rc;
-	pthread_mutex_lock(&g->q->lock);
-	rc = submit_locked(g->q, name, args, args_len, op, -1, g->gate, &h);
-	pthread_mutex_unlock(&g->q->lock);
+	rc = submit_post(g->q, name, args, args_len, op, -1, g->gate, &h);
 	if (rc != 0)
 		return rc;
 	if (group_append(g, h) != 0) {
@@ -489,7 +487,7 @@ procq_group_wait(procq_group *g, double timeout, procq_summary **summary)
 		return PROCQ_EINVAL;
 	if (queue_forked(g->q))
 		return PROCQ_EFORKED;
-	pthread_mutex_lock(&g->q->lock);
+	queue_lock(g->q);
 	if (g->q->state == QUEUE_NEW && g->q->outstanding > 0 &&
 	    !loop_on_thread(g->q))
 		rc = queue_start_locked(g->q);
@@ -559,7 +557,7 @@ procq_group_cancel(procq_group *g)
 	if (g == NULL || queue_forked(g->q) ||
 	    (hs = group_snapshot(g, &n)) == NULL)
 		return 0;
-	pthread_mutex_lock(&g->q->lock);
+	queue_lock(g->q);
 	for (size_t i = 0; i < n; i++) {
 		if (hs[i]->state != TASK_DONE && !hs[i]->cancel_requested) {
 			task_cancel(hs[i]);
@@ -634,14 +632,14 @@ procq_group_free(procq_group *g)
 		waiter_unwatch(g->w, g->handles[i]);
 	if (g->gate != NULL) {
 		/* The backlog no longer has a group to answer to. */
-		pthread_mutex_lock(&g->q->lock);
+		queue_lock(g->q);
 		g->gate->limit = 0;
 		g->gate->orphaned = true;
 		gate_release(g->gate);
 		gate_reclaim(g->q, g->gate);
 		queue_unlock(g->q);
 	}
-	pthread_mutex_lock(&g->q->lock);
+	queue_lock(g->q);
 	g->q->watchers--;
 	pthread_mutex_unlock(&g->q->lock);
 	waiter_free(g->w);

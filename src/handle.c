@@ -9,6 +9,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "command.h"
 #include "loop.h"
 #include "notify.h"
 #include "queue.h"
@@ -164,46 +165,51 @@ procq_handle_name(const procq_handle *h)
 }
 
 /*
- * The caller lets go of its handle.  The task is freed once it is final
- * and nothing inside the queue still points at it; until then it runs on
- * as before.  An unfinished future is cancelled: no one is left to
- * complete it.
+ * The owner's side of procq_handle_release(): the task is freed once it
+ * is final and nothing inside the queue still points at it; until then
+ * it runs on as before.  An unfinished future is cancelled: no one is
+ * left to complete it.
  */
 void
-procq_handle_release(procq_handle *h)
+handle_let_go(procq_handle *h)
 {
-	procq_queue *q;
-
-	/* In a forked child the handle is the parent's copy, and its lock
-	 * may have been held at the fork: leave it alone. */
-	if (h == NULL || queue_forked(h->q))
-		return;
-	q = h->q;
-	pthread_mutex_lock(&q->lock);
 	h->released = 1;
 	notify_forget(h);
 	if (h->future && h->state != TASK_DONE)
 		task_cancel(h);
 	task_collect(h);
-	queue_unlock(q);
+}
+
+void
+procq_handle_release(procq_handle *h)
+{
+	/* In a forked child the handle is the parent's copy, and its lock
+	 * may have been held at the fork: leave it alone. */
+	if (h == NULL || queue_forked(h->q))
+		return;
+	command_release(h->q, h);
+}
+
+static int
+handle_cancel_cmd(procq_queue *q, void *arg)
+{
+	procq_handle *h = arg;
+
+	(void)q;
+	if (h->state == TASK_DONE)
+		return PROCQ_EDONE;
+	task_cancel(h);
+	return 0;
 }
 
 int
 procq_handle_cancel(procq_handle *h)
 {
-	int rc = 0;
-
 	if (h == NULL)
 		return PROCQ_EINVAL;
 	if (queue_forked(h->q))
 		return PROCQ_EFORKED;
-	pthread_mutex_lock(&h->q->lock);
-	if (h->state == TASK_DONE)
-		rc = PROCQ_EDONE;
-	else
-		task_cancel(h);
-	queue_unlock(h->q);	/* with no loop, its hooks run here */
-	return rc;
+	return command_call(h->q, handle_cancel_cmd, h);
 }
 
 /* Reads the latest progress report: only conversions that copy, since the

@@ -13,6 +13,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "command.h"
 #include "dispatch.h"
 #include "loop.h"
 #include "pool.h"
@@ -69,11 +70,26 @@ loop_workers_gone(const procq_queue *q)
 
 static void loop_release(procq_queue *q);
 
+/* How long the owner looks for a waiter's next command (command_linger):
+ * about what waking the loop would cost. */
+#define LOOP_LINGER	50e-6
+
+/* A callback that runs what other threads posted. */
+static void
+loop_commands(procq_queue *q)
+{
+	loop_enter(q);
+	q->wake_pending = false;
+	command_run(q);
+	loop_leave(q);
+}
+
 /* The workers are gone: the loop ends.  Procq's own thread leaves its
  * loop; on a caller's loop, procq's events leave it. */
 static void
 loop_finish(procq_queue *q)
 {
+	command_own(q, false);
 	if (!q->external_base) {
 		event_base_loopbreak(q->base);
 		return;
@@ -117,7 +133,7 @@ loop_flush_finished(procq_queue *q)
 void
 loop_leave(procq_queue *q)
 {
-	bool wake;
+	bool wake, linger;
 
 	/* Hooks first: a task's on_complete has run before the task that
 	 * takes its worker starts. */
@@ -143,11 +159,14 @@ loop_leave(procq_queue *q)
 	 * lock at once.  procq_free() joins this thread before q goes. */
 	wake = q->finish_pending;
 	q->finish_pending = false;
+	linger = wake && q->outstanding == 0;
 	pthread_mutex_unlock(&q->lock);
 	if (wake)
 		pthread_cond_broadcast(&q->cond);
 	if (q->workers != NULL)
 		dispatch_flush_all(q);
+	if (linger && command_linger(q, LOOP_LINGER))
+		loop_commands(q);
 }
 
 /* Starts every callback: changes made from here on are acted on by
@@ -167,9 +186,17 @@ loop_wake_cb(evutil_socket_t fd, short what, void *arg)
 
 	while (read(fd, &n, sizeof n) < 0 && errno == EINTR)
 		;
-	loop_enter(q);
-	q->wake_pending = false;
-	loop_leave(q);
+	loop_commands(q);
+}
+
+/* Tells the owner that commands wait (command.c decides when). */
+void
+loop_kick(procq_queue *q)
+{
+	uint64_t one = 1;
+
+	while (write(q->wake_fd, &one, sizeof one) < 0 && errno == EINTR)
+		;
 }
 
 static void
@@ -362,6 +389,7 @@ loop_start(procq_queue *q)
 		goto fail;
 	}
 	q->thread_running = true;
+	command_own(q, true);
 	return 0;
 fail:
 	saved = errno;
@@ -386,6 +414,7 @@ loop_external_here(const procq_queue *q)
 static void
 loop_teardown_now(procq_queue *q)
 {
+	command_own(q, false);
 	task_cancel_all(q, 0);
 	for (int i = 0; i < q->nworkers; i++) {
 		struct worker *w = &q->workers[i];

@@ -94,7 +94,7 @@ procq_notify_fd(procq_queue *q)
 		return PROCQ_EINVAL;
 	if (queue_forked(q))
 		return PROCQ_EFORKED;
-	pthread_mutex_lock(&q->lock);
+	queue_lock(q);
 	if (q->notify_fd < 0)
 		q->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	fd = q->notify_fd >= 0 ? q->notify_fd : PROCQ_ESYS;
@@ -109,7 +109,7 @@ procq_poll(procq_queue *q, procq_handle **done, size_t max)
 
 	if (q == NULL || (done == NULL && max > 0) || queue_forked(q))
 		return 0;
-	pthread_mutex_lock(&q->lock);
+	queue_lock(q);
 	k = q->ncompletions < max ? q->ncompletions : max;
 	for (size_t i = 0; i < k; i++)
 		q->completions[i]->polled = 0;

@@ -154,6 +154,11 @@ queue_init_sync(procq_queue *q)
 		pthread_cond_destroy(&q->cond);
 		return -1;
 	}
+	if (command_init(&q->commands) != 0) {
+		pthread_mutex_destroy(&q->lock);
+		pthread_cond_destroy(&q->cond);
+		return -1;
+	}
 	return 0;
 }
 
@@ -194,6 +199,7 @@ procq_create(const procq_config *config, int *err)
 	}
 	q->cfg = cfg;
 	if (queue_copy_initargs(q) != 0) {
+		command_destroy(&q->commands);
 		pthread_mutex_destroy(&q->lock);
 		pthread_cond_destroy(&q->cond);
 		free(q);
@@ -315,6 +321,18 @@ queue_fail_policy(const procq_queue *q)
  * when no supervisor thread will run them (the queue is not started or
  * has stopped).
  */
+/*
+ * Takes q->lock on a caller's thread, with every task posted so far
+ * placed: a call that still changes or reads the engine under the lock
+ * (not yet a command of its own) sees what was submitted before it.
+ */
+void
+queue_lock(procq_queue *q)
+{
+	pthread_mutex_lock(&q->lock);
+	command_run(q);
+}
+
 void
 queue_unlock(procq_queue *q)
 {
@@ -429,6 +447,7 @@ procq_free(procq_queue *q)
 	hook_discard(q);
 	pthread_mutex_unlock(&q->lock);
 	queue_release(q);
+	command_destroy(&q->commands);
 	pthread_mutex_destroy(&q->lock);
 	pthread_cond_destroy(&q->cond);
 	free(q);

@@ -17,6 +17,7 @@
 
 #include "procq.h"
 #include "heap.h"
+#include "command.h"
 #include "hook.h"
 #include "rate.h"
 #include "registry.h"
@@ -77,11 +78,14 @@ struct procq_queue {
 	bool			 want_spare;	/* a worker has died */
 	int			 spare_failures; /* spares dead before hello */
 
-	struct task_list	 tasks;		/* every handle, for free */
+	struct command_queue	 commands;	/* to the owner: command.c */
+	struct task_list	 tasks;		/* every placed handle */
 	struct task_list	 dead;		/* to be freed by queue_reap() */
-	size_t			 outstanding;	/* submitted, not final */
+	/* Submitted (counted before posting), not final: written by
+	 * posters and the owner, hence atomic. */
+	_Atomic size_t		 outstanding;
 	uint64_t		 next_seq;
-	uint64_t		 next_id;
+	_Atomic uint64_t	 next_id;	/* taken by posters */
 	uint64_t		 id_base;
 
 	procq_result		**results;	/* completion order */
@@ -127,5 +131,6 @@ int queue_start_locked(procq_queue *q);
 void queue_free_tasks(procq_queue *q);
 void queue_clear_results(procq_queue *q);
 void queue_reap(procq_queue *q);
+void queue_lock(procq_queue *q);
 
 #endif

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "command.h"
 #include "loop.h"
 #include "pool.h"
 #include "queue.h"
@@ -113,7 +114,7 @@ procq_run(procq_queue *q, const procq_run_opts *opts,
 		return PROCQ_EFORKED;
 	if (loop_on_thread(q))
 		return PROCQ_EDEADLK;
-	pthread_mutex_lock(&q->lock);
+	queue_lock(q);
 	/* In flight from here: starting may wait for the first workers. */
 	q->runs_active++;
 	q->run_policy = opts->fail_policy;
@@ -156,7 +157,7 @@ procq_join(procq_queue *q, double timeout)
 		return PROCQ_EDEADLK;
 	if (timeout >= 0)
 		deadline = procq_clock_deadline(timeout);
-	pthread_mutex_lock(&q->lock);
+	queue_lock(q);
 	if (q->state == QUEUE_NEW && q->outstanding > 0 &&
 	    (rc = queue_start_locked(q)) != 0) {
 		pthread_mutex_unlock(&q->lock);
@@ -169,18 +170,37 @@ procq_join(procq_queue *q, double timeout)
 	return rc;
 }
 
+/* No more submissions; threads waiting for room hear of it. */
+static int
+run_close_cmd(procq_queue *q, void *arg)
+{
+	(void)arg;
+	command_close(q);
+	pthread_cond_broadcast(&q->cond);
+	return 0;
+}
+
+/* And every unfinished task is cancelled. */
+static int
+run_cancel_cmd(procq_queue *q, void *arg)
+{
+	run_close_cmd(q, arg);
+	task_cancel_all(q, 0);
+	return 0;
+}
+
 /* Shutdown on the thread of the caller's event loop: nothing can be
  * waited for there, so only a shutdown with nothing left to wait for (or a
  * forced one) is possible. */
 static int
 run_shutdown_here(procq_queue *q, int flags)
 {
-	pthread_mutex_lock(&q->lock);
+	queue_lock(q);
 	if (!(flags & PROCQ_SHUTDOWN_FORCE) && q->outstanding > 0) {
 		pthread_mutex_unlock(&q->lock);
 		return PROCQ_EDEADLK;
 	}
-	q->closed = true;
+	command_close(q);
 	if (q->state == QUEUE_STARTED)
 		loop_stop(q);
 	else if (q->state == QUEUE_NEW)
@@ -201,11 +221,9 @@ procq_shutdown(procq_queue *q, int flags)
 		return run_shutdown_here(q, flags);
 	if (loop_on_thread(q))
 		return PROCQ_EDEADLK;
-	pthread_mutex_lock(&q->lock);
-	q->closed = true;
-	pthread_cond_broadcast(&q->cond);
-	if (flags & PROCQ_SHUTDOWN_FORCE)
-		task_cancel_all(q, 0);
+	command_call(q, (flags & PROCQ_SHUTDOWN_FORCE) ? run_cancel_cmd :
+	    run_close_cmd, NULL);
+	queue_lock(q);
 	/* Queued work must drain; if no worker can be had, it is cancelled
 	 * rather than waited for forever. */
 	if (q->state == QUEUE_NEW && q->outstanding > 0 &&
@@ -232,12 +250,7 @@ procq_cancel(procq_queue *q)
 		return PROCQ_EINVAL;
 	if (queue_forked(q))
 		return PROCQ_EFORKED;
-	pthread_mutex_lock(&q->lock);
-	q->closed = true;
-	pthread_cond_broadcast(&q->cond);
-	task_cancel_all(q, 0);
-	queue_unlock(q);
-	return 0;
+	return command_call(q, run_cancel_cmd, NULL);
 }
 
 /* Unfinished futures are cancelled, so their waiters and callbacks hear
@@ -253,6 +266,30 @@ cancel_futures(procq_queue *q)
 	}
 }
 
+/* Groups and iterators hold handles that reset would free. */
+static int
+reset_begin_cmd(procq_queue *q, void *arg)
+{
+	(void)arg;
+	if (q->outstanding > 0 || q->runs_active > 0 || q->watchers > 0)
+		return PROCQ_EBUSY;
+	cancel_futures(q);
+	return 0;
+}
+
+static int
+reset_end_cmd(procq_queue *q, void *arg)
+{
+	(void)arg;
+	if (hook_pending(q))
+		hook_run(q);	/* no loop: they run here */
+	queue_free_tasks(q);
+	queue_clear_results(q);
+	q->ncompletions = 0;	/* they pointed at the freed handles */
+	q->run_started = procq_clock_now();
+	return 0;
+}
+
 int
 procq_reset(procq_queue *q)
 {
@@ -264,25 +301,23 @@ procq_reset(procq_queue *q)
 		return PROCQ_EFORKED;
 	if (loop_on_thread(q))
 		return PROCQ_EDEADLK;
-	pthread_mutex_lock(&q->lock);
-	/* Groups and iterators hold handles that reset would free. */
-	if (q->outstanding > 0 || q->runs_active > 0 || q->watchers > 0)
-		rc = PROCQ_EBUSY;
-	else {
-		/* Recorded hooks point at the handles about to go. */
-		cancel_futures(q);
-		while (q->thread_running && (hook_pending(q) ||
-		    q->hooks_running > 0 || q->tombstones > 0))
-			loop_wait(q, NULL, NULL);
-		if (hook_pending(q))
-			hook_run(q);
-		queue_free_tasks(q);
-		queue_clear_results(q);
-		q->ncompletions = 0;	/* they pointed at the freed handles */
-		q->run_started = procq_clock_now();
-	}
+	if ((rc = command_call(q, reset_begin_cmd, NULL)) != 0)
+		return rc;
+	/* Recorded hooks point at the handles about to go. */
+	queue_lock(q);
+	while (q->thread_running && (hook_pending(q) ||
+	    q->hooks_running > 0 || q->tombstones > 0))
+		loop_wait(q, NULL, NULL);
 	pthread_mutex_unlock(&q->lock);
-	return rc;
+	return command_call(q, reset_end_cmd, NULL);
+}
+
+static int
+clear_results_cmd(procq_queue *q, void *arg)
+{
+	(void)arg;
+	queue_clear_results(q);
+	return 0;
 }
 
 int
@@ -292,10 +327,7 @@ procq_clear_results(procq_queue *q)
 		return PROCQ_EINVAL;
 	if (queue_forked(q))
 		return PROCQ_EFORKED;
-	pthread_mutex_lock(&q->lock);
-	queue_clear_results(q);
-	pthread_mutex_unlock(&q->lock);
-	return 0;
+	return command_call(q, clear_results_cmd, NULL);
 }
 
 procq_summary *
@@ -305,7 +337,7 @@ procq_results(procq_queue *q)
 
 	if (q == NULL || queue_forked(q))
 		return NULL;
-	pthread_mutex_lock(&q->lock);
+	queue_lock(q);
 	s = summary_new(q->results, q->nresults,
 	    procq_clock_now() - q->run_started);
 	pthread_mutex_unlock(&q->lock);
@@ -319,7 +351,7 @@ procq_closed(procq_queue *q)
 
 	if (q == NULL || queue_forked(q))
 		return true;
-	pthread_mutex_lock(&q->lock);
+	queue_lock(q);
 	closed = q->closed;
 	pthread_mutex_unlock(&q->lock);
 	return closed;
@@ -355,7 +387,7 @@ procq_stats_get(procq_queue *q, procq_stats *st)
 		return PROCQ_EINVAL;
 	if (queue_forked(q))
 		return PROCQ_EFORKED;
-	pthread_mutex_lock(&q->lock);
+	queue_lock(q);
 	st->pending = q->nready;
 	st->scheduled = q->ndelayed + q->backlogged;
 	st->active = stats_active(q);

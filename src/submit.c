@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dispatch.h"
+#include "command.h"
 #include "group.h"
 #include "loop.h"
 #include "pack.h"
@@ -50,8 +50,8 @@ args_check(const void *args, size_t args_len, size_t max_frame)
 
 /*
  * Waits for room under the size limit: timeout < 0 waits for ever, 0 not
- * at all.  The supervisor thread (a hook) never waits: only the loop can
- * make room.
+ * at all.  The loop's thread (a hook) never waits: only the loop can make
+ * room.  q->lock held.
  */
 static int
 submit_wait_room(procq_queue *q, double timeout)
@@ -59,7 +59,7 @@ submit_wait_room(procq_queue *q, double timeout)
 	struct timespec deadline;
 	int rc = 0;
 
-	if (q->cfg.size == 0 || q->outstanding < (size_t)q->cfg.size)
+	if (q->outstanding < (size_t)q->cfg.size)
 		return 0;
 	if (timeout == 0 || loop_on_thread(q))
 		return PROCQ_EFULL;
@@ -74,42 +74,109 @@ submit_wait_room(procq_queue *q, double timeout)
 	return rc != 0 ? PROCQ_EFULL : 0;
 }
 
-/* Places a new task; q->lock held, arguments already checked. */
+/* Under a size limit, a task's place is counted (reserved) before it is
+ * posted: two threads cannot both take the last one. */
+static int
+submit_reserve(procq_queue *q, double timeout)
+{
+	int rc;
+
+	if (q->cfg.size == 0)
+		return 0;
+	pthread_mutex_lock(&q->lock);
+	if ((rc = submit_wait_room(q, timeout)) == 0)
+		q->outstanding++;
+	pthread_mutex_unlock(&q->lock);
+	return rc;
+}
+
+static void
+submit_unreserve(procq_queue *q)
+{
+	if (q->cfg.size == 0)
+		return;
+	pthread_mutex_lock(&q->lock);
+	q->outstanding--;
+	pthread_cond_broadcast(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+}
+
+/*
+ * Finds the task function of a batch of new tasks.  The registry is read
+ * either under q->lock or once the queue has started, when it is frozen
+ * (command.c calls this at the point where one of the two holds).
+ */
 int
-submit_locked(procq_queue *q, const char *name, const void *args,
-    size_t args_len, const procq_opts *opts, double timeout,
-    struct group_gate *gate, procq_handle **handle)
+submit_resolve(procq_queue *q, struct task_list *batch, const char *name)
 {
 	const struct registry_entry *entry;
 	procq_handle *t;
-	int rc;
 
-	if (q->closed)
-		return PROCQ_ECLOSED;
 	entry = registry_find(&q->registry, name, strlen(name));
 	if (entry == NULL)
 		return PROCQ_ENOTASK;
-	if ((rc = submit_wait_room(q, timeout)) != 0)
-		return rc;
-	if ((t = task_new(q, entry, args, args_len, opts)) == NULL)
+	TAILQ_FOREACH(t, batch, worker_link) {
+		t->entry = entry;
+		if (!t->name_owned)
+			t->name = entry->name;
+	}
+	return 0;
+}
+
+/* The owner places a posted task: through its group's gate, or in the
+ * ready or delayed heap.  Out of memory, it fails at once: every task
+ * ends in a final state. */
+void
+submit_place(procq_queue *q, procq_handle *t)
+{
+	static const procq_error nomem = {
+		.kind = PROCQ_ERR_SPAWN,
+		.type = "MemoryError",
+		.message = "out of memory placing the task"
+	};
+	int rc;
+
+	t->seq = q->next_seq++;
+	TAILQ_INSERT_TAIL(&q->tasks, t, all_link);
+	rc = t->gate != NULL ? gate_admit_or_hold(t) : task_enqueue(t);
+	if (rc != 0)
+		task_finish(t, PROCQ_FAILED, &nomem, NULL, 0);
+}
+
+/*
+ * Makes a new task and posts it to the engine; *handle is set before the
+ * task can run, so that a hook never sees a handle its submitter does not
+ * have yet.  The arguments are already checked.
+ */
+int
+submit_post(procq_queue *q, const char *name, const void *args,
+    size_t args_len, const procq_opts *opts, double timeout,
+    struct group_gate *gate, procq_handle **handle)
+{
+	struct task_list batch;
+	procq_handle *t;
+	int rc;
+
+	if ((t = task_new(q, NULL, args, args_len, opts)) == NULL)
 		return PROCQ_ENOMEM;
 	t->wire_id = q->next_id++;
 	task_format_id(t);
-	t->seq = q->next_seq++;
 	t->gate = gate;
-	if (gate != NULL)
-		rc = gate_admit_or_hold(t);
-	else
-		rc = dispatch_direct(q, t) == 0 ? 0 : task_enqueue(t);
-	if (rc != 0) {
+	if ((rc = submit_reserve(q, timeout)) != 0) {
 		task_free(t);
-		return PROCQ_ENOMEM;
+		return rc;
 	}
-	TAILQ_INSERT_TAIL(&q->tasks, t, all_link);
-	q->outstanding++;
 	if (handle != NULL)
 		*handle = t;
-	return 0;
+	TAILQ_INIT(&batch);
+	TAILQ_INSERT_TAIL(&batch, t, worker_link);
+	if ((rc = command_submit(q, &batch, 1, name, q->cfg.size != 0)) != 0) {
+		if (handle != NULL)
+			*handle = NULL;
+		submit_unreserve(q);
+		task_free(t);
+	}
+	return rc;
 }
 
 /* Checks what can be checked without the lock; fills in defaults. */
@@ -150,11 +217,8 @@ submit_common(procq_queue *q, const char *name, const void *args,
 		return PROCQ_EINVAL;
 	if ((rc = submit_prepare(q, &args, &args_len, &opts, timeout)) != 0)
 		return rc;
-	pthread_mutex_lock(&q->lock);
-	rc = submit_locked(q, name, args, args_len, opts, timeout, NULL,
+	return submit_post(q, name, args, args_len, opts, timeout, NULL,
 	    handle);
-	pthread_mutex_unlock(&q->lock);
-	return rc;
 }
 
 int

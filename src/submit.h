@@ -11,7 +11,7 @@
 
 struct group_gate;
 
-int submit_locked(procq_queue *q, const char *name, const void *args,
+int submit_post(procq_queue *q, const char *name, const void *args,
     size_t args_len, const procq_opts *opts, double timeout,
     struct group_gate *gate, procq_handle **handle);
 int submit_prepare(procq_queue *q, const void **args, size_t *args_len,

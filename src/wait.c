@@ -151,7 +151,7 @@ waiter_watch(struct waiter *w, procq_handle *h, size_t pos)
 	procq_queue *q = h->q;
 	struct waiter_link *l;
 
-	pthread_mutex_lock(&q->lock);
+	queue_lock(q);
 	task_hold(h);
 	if (h->state == TASK_DONE)
 		waiter_notify(w, pos, task_status(h));
@@ -173,7 +173,7 @@ waiter_unwatch(struct waiter *w, procq_handle *h)
 	procq_queue *q = h->q;
 	struct waiter_link **lp, *l;
 
-	pthread_mutex_lock(&q->lock);
+	queue_lock(q);
 	for (lp = &h->waiters; (l = *lp) != NULL; lp = &l->next) {
 		if (l->waiter == w) {
 			*lp = l->next;
@@ -343,7 +343,7 @@ procq_wait(procq_handle *const *hs, size_t n, procq_wait_mode mode,
 static void
 iter_hold(procq_queue *q, int delta)
 {
-	pthread_mutex_lock(&q->lock);
+	queue_lock(q);
 	q->watchers += delta;
 	pthread_mutex_unlock(&q->lock);
 }
@@ -487,7 +487,7 @@ procq_handle_on_done(procq_handle *h, procq_done_fn fn, void *arg)
 	cb->fn = fn;
 	cb->arg = arg;
 	cb->next = NULL;
-	pthread_mutex_lock(&q->lock);
+	queue_lock(q);
 	if (h->state != TASK_DONE) {
 		for (tail = &h->callbacks; *tail != NULL; tail = &(*tail)->next)
 			;

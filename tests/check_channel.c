@@ -244,24 +244,6 @@ START_TEST(test_sync_flush_and_eof)
 }
 END_TEST
 
-/* A direct send goes whole or not at all, and never past PIPE_BUF. */
-START_TEST(test_send_now)
-{
-	char frame[PIPE_BUF + 1];
-	int sent = 0;
-
-	memset(frame, 'x', sizeof frame);
-	ck_assert_int_eq(channel_send_now(&ch, frame, sizeof frame), -1);
-	ck_assert_int_eq(channel_sync_read(&cs), 0);
-	ck_assert_uint_eq(cs.in_len, 0);
-	while (channel_send_now(&ch, frame, PIPE_BUF) == 0)
-		sent++;
-	ck_assert_int_gt(sent, 0);
-	ck_assert_int_eq(channel_sync_read(&cs), 0);
-	ck_assert_uint_eq(cs.in_len, (size_t)sent * PIPE_BUF);
-}
-END_TEST
-
 /* Writing to a peer that is gone drops the output, and SIGPIPE with the
  * guard is not delivered. */
 START_TEST(test_flush_peer_gone)
@@ -295,7 +277,6 @@ main(void)
 	tcase_add_test(tc, test_supervisor_to_worker);
 	tcase_add_test(tc, test_refused_lengths);
 	tcase_add_test(tc, test_sync_flush_and_eof);
-	tcase_add_test(tc, test_send_now);
 	tcase_add_test(tc, test_flush_peer_gone);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

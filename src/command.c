@@ -1,0 +1,355 @@
+/*
+ * Commands to the engine.
+ *
+ * THE RULE.  Engine state (the queue, its tasks, workers and gates) is
+ * changed by one thread only, its owner: procq's own loop thread, or the
+ * thread that runs the caller's event_base.  The owner holds q->lock
+ * while it changes anything, so that other threads may read engine state
+ * under q->lock; no other thread changes it.  A thread that is not the
+ * owner changes the engine by posting a command here: new tasks and
+ * released handles are posted and not waited for, every other command is
+ * waited for (command_call()).  The owner takes everything posted at once
+ * (command_run(), from the eventfd's callback) and a poster writes the
+ * eventfd only when the owner has not been told yet: one wake-up for a
+ * whole batch, whoever posts it.
+ *
+ * Before the queue starts, and after its loop has ended, there is no
+ * owner: a call then runs its command itself, under q->lock.  On the
+ * owner's own thread (in a hook, or on the caller's event loop) a command
+ * also runs at once.
+ *
+ * cq->lock is taken after q->lock, never before, and held only to append
+ * or take lists: no engine code runs under it.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+
+#include "clock.h"
+#include "command.h"
+#include "loop.h"
+#include "queue.h"
+
+int
+command_init(struct command_queue *cq)
+{
+	if (pthread_mutex_init(&cq->lock, NULL) != 0)
+		return -1;
+	if (pthread_cond_init(&cq->ran, NULL) != 0) {
+		pthread_mutex_destroy(&cq->lock);
+		return -1;
+	}
+	TAILQ_INIT(&cq->submits);
+	cq->releases = NULL;
+	cq->nreleases = cq->releases_cap = 0;
+	cq->head = NULL;
+	cq->tail = &cq->head;
+	cq->owner = false;
+	cq->woken = false;
+	cq->closed = false;
+	atomic_init(&cq->posted, false);
+	return 0;
+}
+
+void
+command_destroy(struct command_queue *cq)
+{
+	free(cq->releases);
+	pthread_cond_destroy(&cq->ran);
+	pthread_mutex_destroy(&cq->lock);
+}
+
+/*
+ * Decides where a command runs.  True: here, by the caller, with q->lock
+ * held (on the owner's thread, or with no owner).  False: it is to be
+ * posted, and cq->lock is held.
+ */
+static bool
+command_enter(procq_queue *q)
+{
+	struct command_queue *cq = &q->commands;
+
+	if (loop_on_thread(q)) {
+		pthread_mutex_lock(&q->lock);
+		return true;
+	}
+	pthread_mutex_lock(&cq->lock);
+	if (cq->owner)
+		return false;
+	pthread_mutex_unlock(&cq->lock);
+	/* No owner: under q->lock none can start before this is done. */
+	pthread_mutex_lock(&q->lock);
+	pthread_mutex_lock(&cq->lock);
+	if (cq->owner) {
+		pthread_mutex_unlock(&q->lock);
+		return false;
+	}
+	pthread_mutex_unlock(&cq->lock);
+	return true;
+}
+
+/* Ends a command run here: the loop, if any, acts on what changed. */
+static void
+command_leave_here(procq_queue *q)
+{
+	loop_wake(q);
+	queue_unlock(q);
+}
+
+/* Ends a post, cq->lock held: tells the owner unless it was told. */
+static void
+command_leave_posted(procq_queue *q)
+{
+	struct command_queue *cq = &q->commands;
+	bool kick = !cq->woken;
+
+	cq->woken = true;
+	atomic_store_explicit(&cq->posted, true, memory_order_release);
+	pthread_mutex_unlock(&cq->lock);
+	if (kick)
+		loop_kick(q);
+}
+
+/*
+ * Runs fn(q, arg) on the owner, q->lock held, and returns what it
+ * returned.  The caller waits: a command from a hook that another thread
+ * waits for would never run, so hooks never wait for each other's calls.
+ */
+int
+command_call(procq_queue *q, command_fn fn, void *arg)
+{
+	struct command_queue *cq = &q->commands;
+	struct command c = { .fn = fn, .arg = arg };
+
+	if (command_enter(q)) {
+		c.rc = fn(q, arg);
+		command_leave_here(q);
+		return c.rc;
+	}
+	*cq->tail = &c;
+	cq->tail = &c.next;
+	atomic_store_explicit(&cq->posted, true, memory_order_release);
+	if (!cq->woken) {
+		cq->woken = true;
+		loop_kick(q);
+	}
+	while (!c.done)
+		pthread_cond_wait(&cq->ran, &cq->lock);
+	pthread_mutex_unlock(&cq->lock);
+	return c.rc;
+}
+
+/*
+ * New tasks are counted as outstanding before they are posted, so that a
+ * join or a shutdown waits for them (counted: the caller did already),
+ * and their function is found (the registry may be read here: see
+ * submit_resolve()).
+ */
+static int
+command_admit(procq_queue *q, struct task_list *batch, size_t n,
+    const char *name, bool counted)
+{
+	int rc;
+
+	if (q->commands.closed)
+		return PROCQ_ECLOSED;
+	if ((rc = submit_resolve(q, batch, name)) != 0)
+		return rc;
+	if (!counted)
+		q->outstanding += n;
+	return 0;
+}
+
+/*
+ * Posts a batch of n new tasks of the function name, in order; the owner
+ * places them (submit_place()).  On success the batch belongs to the
+ * queue; on an error nothing of it was taken.
+ */
+int
+command_submit(procq_queue *q, struct task_list *batch, size_t n,
+    const char *name, bool counted)
+{
+	struct command_queue *cq = &q->commands;
+	procq_handle *t;
+	int rc;
+
+	if (!command_enter(q)) {
+		rc = command_admit(q, batch, n, name, counted);
+		if (rc != 0) {
+			pthread_mutex_unlock(&cq->lock);
+			return rc;
+		}
+		TAILQ_CONCAT(&cq->submits, batch, worker_link);
+		command_leave_posted(q);
+		return 0;
+	}
+	pthread_mutex_lock(&cq->lock);
+	rc = command_admit(q, batch, n, name, counted);
+	pthread_mutex_unlock(&cq->lock);
+	while (rc == 0 && (t = TAILQ_FIRST(batch)) != NULL) {
+		TAILQ_REMOVE(batch, t, worker_link);
+		submit_place(q, t);
+	}
+	command_leave_here(q);
+	return rc;
+}
+
+static int
+command_release_grow(struct command_queue *cq)
+{
+	size_t cap = cq->releases_cap ? cq->releases_cap * 2 : 64;
+	procq_handle **grown;
+
+	if ((grown = realloc(cq->releases, cap * sizeof *grown)) == NULL)
+		return -1;
+	cq->releases = grown;
+	cq->releases_cap = cap;
+	return 0;
+}
+
+static int
+command_let_go(procq_queue *q, void *arg)
+{
+	(void)q;
+	handle_let_go(arg);
+	return 0;
+}
+
+/* Posts a handle the caller let go of.  Out of memory, the caller waits
+ * for the owner instead. */
+void
+command_release(procq_queue *q, procq_handle *t)
+{
+	struct command_queue *cq = &q->commands;
+
+	if (command_enter(q)) {
+		handle_let_go(t);
+		command_leave_here(q);
+		return;
+	}
+	if (cq->nreleases == cq->releases_cap &&
+	    command_release_grow(cq) != 0) {
+		pthread_mutex_unlock(&cq->lock);
+		command_call(q, command_let_go, t);
+		return;
+	}
+	cq->releases[cq->nreleases++] = t;
+	command_leave_posted(q);
+}
+
+/* The commands run by the last command_run() are done: their callers go
+ * on. */
+static void
+command_done(struct command_queue *cq, struct command *c)
+{
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&cq->lock);
+	for (; c != NULL; c = c->next)
+		c->done = true;
+	pthread_cond_broadcast(&cq->ran);
+	pthread_mutex_unlock(&cq->lock);
+}
+
+/*
+ * The owner runs everything posted, q->lock held: new tasks first, then
+ * releases, then the commands waited for, so that each thread's calls
+ * take effect in the order it made them.
+ */
+void
+command_run(procq_queue *q)
+{
+	struct command_queue *cq = &q->commands;
+	struct task_list submits;
+	procq_handle **releases;
+	struct command *c, *first;
+	size_t nreleases;
+	procq_handle *t;
+
+	TAILQ_INIT(&submits);
+	pthread_mutex_lock(&cq->lock);
+	TAILQ_CONCAT(&submits, &cq->submits, worker_link);
+	releases = cq->releases;
+	nreleases = cq->nreleases;
+	cq->releases = NULL;
+	cq->nreleases = cq->releases_cap = 0;
+	first = cq->head;
+	cq->head = NULL;
+	cq->tail = &cq->head;
+	cq->woken = false;
+	atomic_store_explicit(&cq->posted, false, memory_order_relaxed);
+	pthread_mutex_unlock(&cq->lock);
+
+	while ((t = TAILQ_FIRST(&submits)) != NULL) {
+		TAILQ_REMOVE(&submits, t, worker_link);
+		submit_place(q, t);
+	}
+	for (size_t i = 0; i < nreleases; i++)
+		handle_let_go(releases[i]);
+	free(releases);
+	for (c = first; c != NULL; c = c->next)
+		c->rc = c->fn(q, c->arg);
+	command_done(cq, first);
+}
+
+/*
+ * The owner, idle after waking a thread that waited for a task, looks
+ * for that thread's next command for a moment before it goes back to
+ * sleep in the loop: a caller that submits one task at a time and waits
+ * for each would otherwise pay a wake-up of the loop on every round trip.
+ * Meanwhile the owner counts as told, so posters write no eventfd.  Only
+ * with nothing outstanding: it never takes a core from a running task.
+ * True when something was posted; the caller then runs it.
+ */
+bool
+command_linger(procq_queue *q, double seconds)
+{
+	struct command_queue *cq = &q->commands;
+	double until = procq_clock_now() + seconds;
+	bool posted;
+
+	pthread_mutex_lock(&cq->lock);
+	if (cq->woken || !cq->owner) {
+		pthread_mutex_unlock(&cq->lock);
+		return false;	/* the eventfd is written already */
+	}
+	cq->woken = true;
+	pthread_mutex_unlock(&cq->lock);
+	while (!atomic_load_explicit(&cq->posted, memory_order_acquire) &&
+	    procq_clock_now() < until)
+		;
+	pthread_mutex_lock(&cq->lock);
+	posted = atomic_load_explicit(&cq->posted, memory_order_relaxed);
+	if (!posted)
+		cq->woken = false;
+	pthread_mutex_unlock(&cq->lock);
+	return posted;
+}
+
+/*
+ * The loop starts or ends owning the engine; q->lock held.  An owner
+ * that ends runs what was posted before it did: nothing posted is lost.
+ */
+void
+command_own(procq_queue *q, bool owner)
+{
+	struct command_queue *cq = &q->commands;
+
+	pthread_mutex_lock(&cq->lock);
+	cq->owner = owner;
+	pthread_mutex_unlock(&cq->lock);
+	if (!owner)
+		command_run(q);
+}
+
+/* No more submissions; q->lock held. */
+void
+command_close(procq_queue *q)
+{
+	struct command_queue *cq = &q->commands;
+
+	q->closed = true;
+	pthread_mutex_lock(&cq->lock);
+	cq->closed = true;
+	pthread_mutex_unlock(&cq->lock);
+}

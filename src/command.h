@@ -1,0 +1,64 @@
+/*
+ * Commands to the engine (command.c): how a thread that is not the
+ * engine's changes engine state.  The rule is stated at the top of
+ * command.c.
+ */
+#ifndef PROCQ_COMMAND_H
+#define PROCQ_COMMAND_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "procq.h"
+#include "task.h"
+
+typedef int (*command_fn)(procq_queue *q, void *arg);
+
+/* A command that its caller waits for: it lives on the caller's stack. */
+struct command {
+	struct command		*next;
+	command_fn		 fn;
+	void			*arg;
+	int			 rc;
+	bool			 done;
+};
+
+struct command_queue {
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 ran;		/* a waited-for command ran */
+	struct task_list	 submits;	/* new tasks, in order */
+	procq_handle		**releases;	/* handles let go of */
+	size_t			 nreleases;
+	size_t			 releases_cap;
+	struct command		*head;		/* commands waited for */
+	struct command		**tail;
+	bool			 owner;		/* a loop runs commands */
+	bool			 woken;		/* the loop is told, and has
+						 * not yet taken them */
+	bool			 closed;	/* no more submissions */
+	atomic_bool		 posted;	/* something waits: read
+						 * without the lock by a
+						 * lingering owner */
+};
+
+int command_init(struct command_queue *cq);
+void command_destroy(struct command_queue *cq);
+int command_call(procq_queue *q, command_fn fn, void *arg);
+int command_submit(procq_queue *q, struct task_list *batch, size_t n,
+    const char *name, bool counted);
+void command_release(procq_queue *q, procq_handle *t);
+void command_run(procq_queue *q);
+bool command_linger(procq_queue *q, double seconds);
+void command_own(procq_queue *q, bool owner);
+void command_close(procq_queue *q);
+
+/* The two sides of a submit (submit.c): finding the function, on the
+ * caller's side; placing the task, on the owner's. */
+int submit_resolve(procq_queue *q, struct task_list *batch, const char *name);
+void submit_place(procq_queue *q, procq_handle *t);
+/* And of a release (handle.c). */
+void handle_let_go(procq_handle *t);
+
+#endif
