@@ -289,6 +289,9 @@ command_run(procq_queue *q)
 	free(releases);
 	for (c = first; c != NULL; c = c->next)
 		c->rc = c->fn(q, c->arg);
+	/* What the releases and commands let go of is freed before their
+	 * callers go on: procq_clear_results() returns the memory. */
+	queue_reap(q);
 	command_done(cq, first);
 }
 
