@@ -1,7 +1,9 @@
 /*
  * The caller's view of one task.  Handles belong to the queue until the
- * caller releases them; every call takes the queue's lock, so they are
- * safe from any thread.
+ * caller releases them.  Calls are safe from any thread: the status, the
+ * wait and the result read what the owner published (task_published()),
+ * without the engine's lock; the rest read under it; a cancel or a
+ * release is a command to the owner.
  */
 #include "config.h"
 
@@ -16,74 +18,75 @@
 #include "result.h"
 #include "clock.h"
 
+/* Sleeps until h is final or the deadline (NULL: none) passes, without
+ * the engine's lock: see loop_task_final() for why no wake-up is lost. */
+static int
+handle_sleep(procq_handle *h, const struct timespec *deadline)
+{
+	procq_queue *q = h->q;
+	int err = 0;
+
+	pthread_mutex_lock(&q->final_lock);
+	atomic_fetch_add(&q->handle_waiters, 1);
+	while (!task_status_final(task_published(h)) && err != ETIMEDOUT) {
+		if (deadline == NULL)
+			pthread_cond_wait(&q->final_cond, &q->final_lock);
+		else
+			err = pthread_cond_timedwait(&q->final_cond,
+			    &q->final_lock, deadline);
+	}
+	atomic_fetch_sub(&q->handle_waiters, 1);
+	pthread_mutex_unlock(&q->final_lock);
+	return task_status_final(task_published(h)) ? 0 : PROCQ_ETIMEDOUT;
+}
+
 int
 procq_handle_wait(procq_handle *h, double timeout)
 {
-	procq_queue *q;
 	struct timespec deadline;
-	int rc = 0;
 
 	if (h == NULL || isnan(timeout))
 		return PROCQ_EINVAL;
-	q = h->q;
-	if (queue_forked(q))
+	if (queue_forked(h->q))
 		return PROCQ_EFORKED;
-	if (timeout >= 0)
-		deadline = procq_clock_deadline(timeout);
-	pthread_mutex_lock(&q->lock);
-	/* On the supervisor thread (a hook) nothing could finish the task
+	if (task_status_final(task_published(h)))
+		return 0;
+	if (timeout == 0)
+		return PROCQ_ETIMEDOUT;
+	/* On the owner's thread (a hook) nothing could finish the task
 	 * while we wait. */
-	if (h->state != TASK_DONE && timeout != 0 && loop_on_thread(q)) {
-		pthread_mutex_unlock(&q->lock);
+	if (loop_on_thread(h->q))
 		return PROCQ_EDEADLK;
-	}
-	q->finish_waiters++;
-	while (h->state != TASK_DONE && rc == 0)
-		loop_wait(q, timeout >= 0 ? &deadline : NULL, &rc);
-	q->finish_waiters--;
-	rc = h->state == TASK_DONE ? 0 : PROCQ_ETIMEDOUT;
-	pthread_mutex_unlock(&q->lock);
-	return rc;
+	if (timeout < 0)
+		return handle_sleep(h, NULL);
+	deadline = procq_clock_deadline(timeout);
+	return handle_sleep(h, &deadline);
 }
 
 bool
 procq_handle_done(procq_handle *h)
 {
-	bool done;
-
 	if (h == NULL || queue_forked(h->q))
 		return false;
-	pthread_mutex_lock(&h->q->lock);
-	done = h->state == TASK_DONE;
-	pthread_mutex_unlock(&h->q->lock);
-	return done;
+	return task_status_final(task_published(h));
 }
 
 procq_status
 procq_handle_status(procq_handle *h)
 {
-	procq_status status;
-
 	if (h == NULL || queue_forked(h->q))
 		return PROCQ_PENDING;
-	pthread_mutex_lock(&h->q->lock);
-	status = task_status(h);
-	pthread_mutex_unlock(&h->q->lock);
-	return status;
+	return task_published(h);
 }
 
-/* The result is immutable once set, so it may be read without the lock. */
+/* The result is immutable once the status is final. */
 const procq_result *
 procq_handle_result(procq_handle *h)
 {
-	const procq_result *r;
-
-	if (h == NULL || queue_forked(h->q))
+	if (h == NULL || queue_forked(h->q) ||
+	    !task_status_final(task_published(h)))
 		return NULL;
-	pthread_mutex_lock(&h->q->lock);
-	r = h->state == TASK_DONE ? h->result : NULL;
-	pthread_mutex_unlock(&h->q->lock);
-	return r;
+	return h->result;
 }
 
 int
@@ -132,6 +135,8 @@ procq_handle_attempts(procq_handle *h)
 
 	if (h == NULL || queue_forked(h->q))
 		return 0;
+	if (task_status_final(task_published(h)))
+		return h->attempts;	/* no longer changes */
 	pthread_mutex_lock(&h->q->lock);
 	attempts = h->attempts;
 	pthread_mutex_unlock(&h->q->lock);

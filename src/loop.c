@@ -119,12 +119,25 @@ loop_after(procq_queue *q)
 	}
 }
 
+/* Tells waiting threads that tasks became final: those on q->cond
+ * (runs, joins, room) and those in procq_handle_wait(). */
+static void
+loop_broadcast_final(procq_queue *q)
+{
+	pthread_cond_broadcast(&q->cond);
+	if (atomic_load(&q->handle_waiters) > 0) {
+		pthread_mutex_lock(&q->final_lock);
+		pthread_cond_broadcast(&q->final_cond);
+		pthread_mutex_unlock(&q->final_lock);
+	}
+}
+
 static void
 loop_flush_finished(procq_queue *q)
 {
 	if (q->finish_pending) {
 		q->finish_pending = false;
-		pthread_cond_broadcast(&q->cond);
+		loop_broadcast_final(q);
 	}
 }
 
@@ -162,7 +175,7 @@ loop_leave(procq_queue *q)
 	linger = wake && q->outstanding == 0;
 	pthread_mutex_unlock(&q->lock);
 	if (wake)
-		pthread_cond_broadcast(&q->cond);
+		loop_broadcast_final(q);
 	if (q->workers != NULL)
 		dispatch_flush_all(q);
 	if (linger && command_linger(q, LOOP_LINGER))
@@ -234,12 +247,13 @@ loop_task_final(procq_handle *t)
 {
 	procq_queue *q = t->q;
 
-	if (q->finish_waiters == 0 && q->outstanding > 0)
+	if (q->finish_waiters == 0 && q->outstanding > 0 &&
+	    atomic_load(&q->handle_waiters) == 0)
 		return;
 	if (loop_in_callback(q))
 		q->finish_pending = true;
 	else
-		pthread_cond_broadcast(&q->cond);
+		loop_broadcast_final(q);
 }
 
 /* Callbacks of pool.c and dispatch.c finish through here too. */

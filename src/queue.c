@@ -137,8 +137,9 @@ queue_id_base(void)
 	return base;
 }
 
+/* Deadlines are on the monotonic clock. */
 static int
-queue_init_sync(procq_queue *q)
+queue_cond_init(pthread_cond_t *cond)
 {
 	pthread_condattr_t attr;
 	int rc;
@@ -146,20 +147,46 @@ queue_init_sync(procq_queue *q)
 	if (pthread_condattr_init(&attr) != 0)
 		return -1;
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	rc = pthread_cond_init(&q->cond, &attr);
+	rc = pthread_cond_init(cond, &attr);
 	pthread_condattr_destroy(&attr);
-	if (rc != 0)
+	return rc != 0 ? -1 : 0;
+}
+
+static int
+queue_init_sync(procq_queue *q)
+{
+	if (queue_cond_init(&q->cond) != 0)
 		return -1;
 	if (pthread_mutex_init(&q->lock, NULL) != 0) {
 		pthread_cond_destroy(&q->cond);
 		return -1;
 	}
-	if (command_init(&q->commands) != 0) {
-		pthread_mutex_destroy(&q->lock);
-		pthread_cond_destroy(&q->cond);
-		return -1;
-	}
+	if (command_init(&q->commands) != 0)
+		goto fail_commands;
+	if (pthread_mutex_init(&q->final_lock, NULL) != 0)
+		goto fail_final_lock;
+	if (queue_cond_init(&q->final_cond) != 0)
+		goto fail_final_cond;
 	return 0;
+fail_final_cond:
+	pthread_mutex_destroy(&q->final_lock);
+fail_final_lock:
+	command_destroy(&q->commands);
+fail_commands:
+	pthread_mutex_destroy(&q->lock);
+	pthread_cond_destroy(&q->cond);
+	return -1;
+}
+
+/* The queue's own synchronisation, once nothing uses it. */
+static void
+queue_destroy_sync(procq_queue *q)
+{
+	pthread_cond_destroy(&q->final_cond);
+	pthread_mutex_destroy(&q->final_lock);
+	command_destroy(&q->commands);
+	pthread_mutex_destroy(&q->lock);
+	pthread_cond_destroy(&q->cond);
 }
 
 /* The queue keeps its own copy of the initializer's arguments. */
@@ -199,9 +226,7 @@ procq_create(const procq_config *config, int *err)
 	}
 	q->cfg = cfg;
 	if (queue_copy_initargs(q) != 0) {
-		command_destroy(&q->commands);
-		pthread_mutex_destroy(&q->lock);
-		pthread_cond_destroy(&q->cond);
+		queue_destroy_sync(q);
 		free(q);
 		if (err != NULL)
 			*err = PROCQ_ENOMEM;
@@ -447,8 +472,6 @@ procq_free(procq_queue *q)
 	hook_discard(q);
 	pthread_mutex_unlock(&q->lock);
 	queue_release(q);
-	command_destroy(&q->commands);
-	pthread_mutex_destroy(&q->lock);
-	pthread_cond_destroy(&q->cond);
+	queue_destroy_sync(q);
 	free(q);
 }

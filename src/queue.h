@@ -54,6 +54,12 @@ struct procq_queue {
 	bool			 in_callback;	/* the loop is in a callback */
 	bool			 finish_pending; /* q->cond to be broadcast */
 	int			 finish_waiters; /* threads woken by any finish */
+	/* procq_handle_wait() sleeps here, not on the engine's lock: the
+	 * owner broadcasts after a callback in which tasks became final
+	 * while handle_waiters > 0. */
+	pthread_mutex_t		 final_lock;
+	pthread_cond_t		 final_cond;
+	atomic_int		 handle_waiters;
 	double			 now;		/* loop_now(), or 0 */
 	struct event		*wake_ev;
 	struct event		*delay_ev;	/* earliest retry in q->delayed */

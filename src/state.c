@@ -10,7 +10,8 @@
  * it was sent ahead.  TASK_DONE is never left.  A build configured with
  * --enable-checks aborts on any other move, naming it.
  *
- * The public status is read off the state, not stored beside it.
+ * The public status is read off the state, and published beside it for
+ * threads that read it without the lock (task_published()).
  */
 #include "config.h"
 
@@ -79,6 +80,10 @@ task_move(procq_handle *t, enum task_state to)
 	if (t->q->trace)
 		trace_task(t, to);
 	t->state = to;
+	/* Sequentially consistent: a thread that counts itself a waiter
+	 * and then reads the status either sees it final or is woken
+	 * (loop_task_final()). */
+	atomic_store(&t->status, (unsigned char)task_status(t));
 }
 
 procq_status

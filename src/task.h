@@ -5,6 +5,7 @@
 #ifndef PROCQ_TASK_H
 #define PROCQ_TASK_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -73,6 +74,9 @@ struct procq_handle {
 	int				 attempts;
 	enum task_state			 state;		/* only task_move() sets
 							 * it: see state.c */
+	/* procq_status, published by task_move() for threads that read
+	 * it without the lock; a final one is stored after the result. */
+	_Atomic unsigned char		 status;
 	uint32_t			 args_len;
 	uint16_t			 holds;		/* see above */
 	unsigned			 admitted : 1;	/* counted by gate */
@@ -117,5 +121,21 @@ void task_hold(procq_handle *t);
 void task_unhold(procq_handle *t);
 void task_collect(procq_handle *t);
 void task_listen(procq_queue *q, void (*fn)(procq_handle *t));
+
+/* The status published by the owner, and whether it is final: safe from
+ * any thread without the lock.  Once final, the result and the attempt
+ * count no longer change. */
+static inline procq_status
+task_published(const procq_handle *t)
+{
+	return (procq_status)atomic_load_explicit(
+	    &((procq_handle *)t)->status, memory_order_acquire);
+}
+
+static inline bool
+task_status_final(procq_status s)
+{
+	return s >= PROCQ_SUCCEEDED;
+}
 
 #endif
