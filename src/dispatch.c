@@ -140,7 +140,8 @@ dispatch_pick(procq_queue *q)
 	for (int i = 0; i < q->nslots; i++) {
 		struct slot *s = q->slots[i];
 
-		if (!slot_takes_tasks(s) || s->stalled || s->ninflight >= window)
+		if (!slot_takes_tasks(s) || s->stalled ||
+		    s->ninflight >= window)
 			continue;
 		if (q->cfg.max_tasks_per_worker > 0 &&
 		    s->dispatched >= q->cfg.max_tasks_per_worker)

@@ -179,7 +179,7 @@ loop_in_callback(const procq_queue *q)
 }
 
 /* The time for the task events of this callback: on the loop thread, a
- * batch of results shares one reading of the clock (dispatch_read_cb). */
+ * batch of results shares one reading of the clock (local_read_cb). */
 double
 loop_now(procq_queue *q)
 {

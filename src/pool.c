@@ -133,7 +133,8 @@ pool_promote_spare(struct worker *w)
 		return false;
 	spare->slot.spare = false;
 	w->slot.spare = true;
-	TRACE_WORKER(&spare->slot, "takes the place of worker %ld", (long)w->pid);
+	TRACE_WORKER(&spare->slot, "takes the place of worker %ld",
+	    (long)w->pid);
 	w->was_regular = true;
 	return true;
 }
@@ -252,8 +253,8 @@ pool_events(struct worker *w)
 	w->kill_ev = evtimer_new(base, pool_kill_cb, w);
 	if (w->pidfd >= 0)
 		w->pid_ev = event_new(base, w->pidfd, EV_READ, pool_pid_cb, w);
-	if (buffers != 0 || w->read_ev == NULL ||
-	    w->write_ev == NULL || w->kill_ev == NULL || (w->pidfd >= 0 && w->pid_ev == NULL))
+	if (buffers != 0 || w->read_ev == NULL || w->write_ev == NULL ||
+	    w->kill_ev == NULL || (w->pidfd >= 0 && w->pid_ev == NULL))
 		return -1;
 	if (event_add(w->read_ev, NULL) != 0)
 		return -1;

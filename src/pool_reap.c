@@ -151,7 +151,8 @@ pool_trace_reaped(const struct worker *w, int status)
 		    WTERMSIG(status), sigabbrev_np(WTERMSIG(status)) != NULL ?
 		    sigabbrev_np(WTERMSIG(status)) : "?");
 	else
-		trace_worker(&w->slot, "reaped: exit status %d", WEXITSTATUS(status));
+		trace_worker(&w->slot, "reaped: exit status %d",
+		    WEXITSTATUS(status));
 }
 
 /*
