@@ -1,136 +1,96 @@
 /*
- * Moving tasks between the ready heap and the workers: TASK and CANCEL
- * frames out, RESULT, CANCELLED and the rest back, and what each message
- * means to the engine (its bytes are protocol.c's, its frames the
- * channel's).  Everything here runs on the supervisor thread with q->lock
- * held.
+ * The scheduler: which slot gets which task, how many tasks a slot may
+ * hold, taking back tasks that wait behind a long one, and what each
+ * event a transport reports means for its task (retried, finished, given
+ * back).  How a task reaches a slot, and how its news comes back, is the
+ * transport's business (transport.h).  Everything here runs on the loop
+ * thread with q->lock held.
  */
 #include "config.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dispatch.h"
 #include "loop.h"
-#include "pool.h"
 #include "queue.h"
-#include "protocol.h"
-#include "trace.h"
+#include "transport.h"
 #include "clock.h"
 
-/* The frame encoded into q->sbuf from start goes on the worker's output;
- * encoded is what the encoder returned. */
-static int
-dispatch_frame_out(struct worker *w, size_t start, int encoded)
+static void
+dispatch_disarm(struct slot *s)
 {
-	procq_queue *q = w->q;
-	int rc = -1;
-
-	if (encoded == 0)
-		rc = channel_queue(&w->ch, q->sbuf.data + start,
-		    q->sbuf.size - start);
-	q->sbuf.size = start;
-	return rc;
-}
-
-/* Encodes t's TASK frame into q->sbuf. */
-static int
-dispatch_pack_task(procq_queue *q, const procq_handle *t)
-{
-	struct protocol_task pt = {
-		.id = t->wire_id,
-		.fn = t->entry->name,
-		.fn_len = strlen(t->entry->name),
-		.args = t->args,
-		.args_len = t->args_len,
-		.attempt = t->attempts + 1,
-		.slot = t->slot
-	};
-
-	return protocol_encode_task(&q->sbuf, q->cfg.max_frame, &pt);
-}
-
-static int
-dispatch_encode_task(struct worker *w, procq_handle *t)
-{
-	size_t start = w->q->sbuf.size;
-
-	return dispatch_frame_out(w, start, dispatch_pack_task(w->q, t));
-}
-
-static int
-dispatch_encode_cancel(struct worker *w, procq_handle *t)
-{
-	procq_queue *q = w->q;
-	size_t start = q->sbuf.size;
-
-	return dispatch_frame_out(w, start,
-	    protocol_encode_cancel(&q->sbuf, q->cfg.max_frame, t->wire_id));
+	if (s->timing) {
+		evtimer_del(s->timeout_ev);
+		s->timing = false;
+	}
 }
 
 /* The bookkeeping of a head that starts, without the loop's events. */
 static void
-dispatch_head_begin(struct worker *w, procq_handle *t)
+dispatch_head_begin(struct slot *s, procq_handle *t)
 {
 	task_move(t, TASK_RUNNING);
 	t->attempts++;
-	w->tail_len = 0;	/* its crash report starts here */
-	w->err_dropped = 0;
-	w->head_since = loop_now(w->q);
+	s->head_since = loop_now(s->q);
 	if (t->started == 0)
-		t->started = w->head_since;
+		t->started = s->head_since;
 }
 
-/* The head of a worker's in-flight list is the task it is running. */
+/* The head of a slot's in-flight list is the task it is running. */
 void
-dispatch_head_started(struct worker *w)
+dispatch_started(struct slot *s, procq_handle *t)
 {
-	procq_handle *t = TAILQ_FIRST(&w->inflight);
 	struct timeval tv;
 
-	w->stalled = false;
-	evtimer_del(w->timeout_ev);
-	if (t == NULL || t->tombstone)
+	s->stalled = false;
+	dispatch_disarm(s);
+	if (t->tombstone)
 		return;	/* a tombstone at the head is dealt with by a kill */
-	dispatch_head_begin(w, t);
-	if (w->hello)
+	dispatch_head_begin(s, t);
+	if (s->ready)
 		hook_start(t);	/* else once the worker is initialised */
 	if (t->timeout > 0) {
 		tv = procq_clock_timeval(t->timeout);
-		evtimer_add(w->timeout_ev, &tv);
+		if (evtimer_add(s->timeout_ev, &tv) == 0)
+			s->timing = true;
 	}
 }
 
-/* Only a caller's thread needs the guard against SIGPIPE (sigpipe.h). */
-void
-dispatch_flush(struct worker *w)
+/* The head left; the transport says when the next one starts. */
+static void
+dispatch_head_left(struct slot *s)
 {
-	if (w->ch.wfd < 0 || w->ch.out == NULL)
-		return;
-	if (channel_flush(&w->ch, w->q->external_base) > 0)
-		event_add(w->write_ev, NULL);
-	else
-		event_del(w->write_ev);
+	s->stalled = false;
+	dispatch_disarm(s);
 }
 
 void
-dispatch_write_cb(evutil_socket_t fd, short what, void *arg)
+dispatch_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct worker *w = arg;
+	struct slot *s = arg;
+	procq_queue *q = s->q;
+	procq_handle *head;
+	char msg[96];
 
-	pthread_mutex_lock(&w->q->lock);
-	dispatch_flush(w);
-	pthread_mutex_unlock(&w->q->lock);
+	loop_enter(q);
+	s->timing = false;
+	head = slot_head(s);
+	if (head != NULL && s->state == SLOT_LIVE) {
+		snprintf(msg, sizeof msg, "attempt timed out after %g s",
+		    head->timeout);
+		q->transport->kill(s, PROCQ_ERR_TIMEOUT, head, msg);
+	}
+	loop_leave(q);
 }
 
 /*
- * How many tasks a worker may hold: the configured prefetch, or by
- * default as many as it runs in about DISPATCH_WINDOW_SPAN seconds (at
- * least one, at most DISPATCH_WINDOW_MAX).  Short tasks then travel in
- * batches, while a long one never leaves others waiting behind it for
- * longer than the span when another worker could run them.
+ * How many tasks a slot may hold: the configured prefetch, or by default
+ * as many as it runs in about DISPATCH_WINDOW_SPAN seconds (at least one,
+ * at most DISPATCH_WINDOW_MAX).  Short tasks then travel in batches,
+ * while a long one never leaves others waiting behind it for longer than
+ * the span when another worker could run them.
  */
 #define DISPATCH_WINDOW_SPAN	1e-3
 #define DISPATCH_WINDOW_MAX	512
@@ -159,10 +119,10 @@ dispatch_window(const procq_queue *q)
 /* The time the head took, seen from here: a moving average of it sets
  * the window. */
 static void
-dispatch_time_head(struct worker *w)
+dispatch_time_head(struct slot *s)
 {
-	procq_queue *q = w->q;
-	double d = loop_now(q) - w->head_since;
+	procq_queue *q = s->q;
+	double d = loop_now(q) - s->head_since;
 
 	if (d < 0)
 		d = 0;
@@ -170,41 +130,37 @@ dispatch_time_head(struct worker *w)
 	    d + 1e-9;
 }
 
-/* The live worker with the fewest tasks in flight and room for more. */
-static struct worker *
+/* The live slot with the fewest tasks in flight and room for more. */
+static struct slot *
 dispatch_pick(procq_queue *q)
 {
-	struct worker *best = NULL;
+	struct slot *best = NULL;
 	int window = dispatch_window(q);
 
-	for (int i = 0; i < q->nworkers; i++) {
-		struct worker *w = &q->workers[i];
+	for (int i = 0; i < q->nslots; i++) {
+		struct slot *s = q->slots[i];
 
-		if (w->state != WORKER_LIVE || w->spare || w->stalled ||
-		    w->ninflight >= window)
+		if (!slot_takes_tasks(s) || s->stalled ||
+		    s->ninflight >= window)
 			continue;
 		if (q->cfg.max_tasks_per_worker > 0 &&
-		    w->dispatched >= q->cfg.max_tasks_per_worker)
+		    s->dispatched >= q->cfg.max_tasks_per_worker)
 			continue;
-		if (best == NULL || w->ninflight < best->ninflight)
-			best = w;
+		if (best == NULL || s->ninflight < best->ninflight)
+			best = s;
 	}
 	return best;
 }
 
 static void
-dispatch_link(struct worker *w, procq_handle *t)
+dispatch_link(struct slot *s, procq_handle *t)
 {
-	t->worker = w;
+	t->slot = s;
 	task_move(t, TASK_SENT);
 	t->cancel_sent = 0;
-	/* A task sent ahead gets a slot on the board, so that it can be
-	 * taken back if the one before it runs long. */
-	t->slot = w->ninflight > 0 && w->q->cfg.prefetch == 0 ?
-	    (short)board_take_slot(&w->board) : -1;
-	TAILQ_INSERT_TAIL(&w->inflight, t, worker_link);
-	w->ninflight++;
-	w->dispatched++;
+	TAILQ_INSERT_TAIL(&s->inflight, t, worker_link);
+	s->ninflight++;
+	s->dispatched++;
 }
 
 /* Tasks now wait behind a head: look again in a while whether the head
@@ -221,64 +177,77 @@ dispatch_watch_stalls(procq_queue *q)
 		q->stall_armed = true;
 }
 
+/* A task sent ahead may be taken back if the one before it runs long:
+ * only with the adaptive window. */
 void
-dispatch_assign(struct worker *w, procq_handle *t)
+dispatch_assign(struct slot *s, procq_handle *t)
 {
-	dispatch_link(w, t);
-	if (dispatch_encode_task(w, t) != 0) {
-		pool_kill(w, PROCQ_ERR_SPAWN, NULL, "out of memory");
-		return;
-	}
-	if (w->ninflight == 1)
-		dispatch_head_started(w);
-	else
-		dispatch_watch_stalls(w->q);
+	procq_queue *q = s->q;
+	bool ahead;
+
+	dispatch_link(s, t);
+	ahead = s->ninflight > 1;
+	if (q->transport->send(s, t, ahead && q->cfg.prefetch == 0) != 0)
+		return;	/* the transport killed the slot */
+	if (ahead)
+		dispatch_watch_stalls(q);
 }
 
-/* A worker, other than w, that could run more tasks now. */
+/* Gives a task back to the ready heap without charging it an attempt. */
+static void
+dispatch_requeue(procq_handle *t, bool started)
+{
+	if (started)
+		t->attempts--;
+	if (t->cancel_requested) {
+		task_finish(t, PROCQ_CANCELLED, &task_cancelled, NULL, 0);
+		return;
+	}
+	task_unplace(t);
+	t->due = 0;
+	task_requeue(t);
+}
+
+/* A slot, other than s, that could run more tasks now. */
 static bool
-dispatch_other_has_room(const procq_queue *q, const struct worker *w)
+dispatch_other_has_room(const procq_queue *q, const struct slot *s)
 {
 	int window = dispatch_window(q);
 	int max = q->cfg.max_tasks_per_worker;
 
-	for (int i = 0; i < q->nworkers; i++) {
-		const struct worker *o = &q->workers[i];
+	for (int i = 0; i < q->nslots; i++) {
+		const struct slot *o = q->slots[i];
 
-		if (o != w && o->state == WORKER_LIVE && !o->spare &&
-		    o->hello && !o->stalled && o->ninflight < window &&
-		    (max == 0 || o->dispatched < max))
+		if (o != s && slot_takes_tasks(o) && o->ready && !o->stalled &&
+		    o->ninflight < window && (max == 0 || o->dispatched < max))
 			return true;
 	}
 	return false;
 }
 
-/* Takes back from a stalled worker the tasks it has not started: they
- * go back in line, in their turn, and the worker will skip them. */
+/* Takes back from a stalled slot the tasks it has not started: they go
+ * back in line, in their turn. */
 static void
-dispatch_reclaim(struct worker *w)
+dispatch_reclaim(struct slot *s)
 {
-	procq_handle *t, *next, *head = TAILQ_FIRST(&w->inflight);
+	procq_handle *t, *next, *head = slot_head(s);
 
 	for (t = TAILQ_NEXT(head, worker_link); t != NULL; t = next) {
 		next = TAILQ_NEXT(t, worker_link);
-		if (t->tombstone || t->slot < 0 ||
-		    !board_reclaim(&w->board, t->slot))
-			continue;
-		t->slot = -1;	/* the slot waits for the worker's SKIPPED */
-		pool_requeue(t, false);
+		if (!t->tombstone && s->q->transport->reclaim(s, t))
+			dispatch_requeue(t, false);
 	}
 }
 
-/* Tasks wait behind w's head that could be taken back. */
+/* Tasks wait behind s's head that the transport could take back. */
 static bool
-dispatch_has_waiting(const struct worker *w)
+dispatch_has_waiting(const struct slot *s)
 {
-	const procq_handle *t, *head = TAILQ_FIRST(&w->inflight);
+	const procq_handle *t, *head = slot_head(s);
 
 	for (t = TAILQ_NEXT(head, worker_link); t != NULL;
 	    t = TAILQ_NEXT(t, worker_link)) {
-		if (!t->tombstone && t->slot >= 0)
+		if (!t->tombstone && t->claim >= 0)
 			return true;
 	}
 	return false;
@@ -286,7 +255,7 @@ dispatch_has_waiting(const struct worker *w)
 
 /*
  * Tasks sent ahead never wait long behind a long (or hung) task while
- * another worker could run them: a worker whose head has run longer than
+ * another worker could run them: a slot whose head has run longer than
  * DISPATCH_STALL is given nothing more, and gives back what it has not
  * started.  Looked at every DISPATCH_STALL while tasks wait behind heads.
  */
@@ -296,16 +265,16 @@ dispatch_check_stalls(procq_queue *q)
 	double now = procq_clock_now();
 	bool again = false;
 
-	for (int i = 0; i < q->nworkers; i++) {
-		struct worker *w = &q->workers[i];
+	for (int i = 0; i < q->nslots; i++) {
+		struct slot *s = q->slots[i];
 
-		if (w->state != WORKER_LIVE || w->ninflight < 2 ||
-		    !dispatch_has_waiting(w))
+		if (s->state != SLOT_LIVE || s->ninflight < 2 ||
+		    !dispatch_has_waiting(s))
 			continue;
-		if (now - w->head_since > DISPATCH_STALL)
-			w->stalled = true;
-		if (w->stalled && dispatch_other_has_room(q, w))
-			dispatch_reclaim(w);
+		if (now - s->head_since > DISPATCH_STALL)
+			s->stalled = true;
+		if (s->stalled && dispatch_other_has_room(q, s))
+			dispatch_reclaim(s);
 		else
 			again = true;
 	}
@@ -325,20 +294,20 @@ dispatch_stall_cb(evutil_socket_t fd, short what, void *arg)
 	loop_leave(q);
 }
 
-/* Hands ready tasks to workers, lowest priority value first, as fast as
+/* Hands ready tasks to slots, lowest priority value first, as fast as
  * the rate gate allows. */
 void
 dispatch_run(procq_queue *q)
 {
-	struct worker *w;
+	struct slot *s;
 	procq_handle *t;
 	struct timeval tv;
 	double wait;
 
 	if (q->state != QUEUE_STARTED)
 		return;
-	pool_fill(q);
-	while (q->nready > 0 && (w = dispatch_pick(q)) != NULL) {
+	q->transport->fill(q);
+	while (q->nready > 0 && (s = dispatch_pick(q)) != NULL) {
 		if (q->rate.interval > 0 &&
 		    !rate_take(&q->rate, procq_clock_now(), &wait)) {
 			tv = procq_clock_timeval(wait);
@@ -346,7 +315,7 @@ dispatch_run(procq_queue *q)
 			break;
 		}
 		if ((t = task_ready_pop(q)) != NULL)
-			dispatch_assign(w, t);
+			dispatch_assign(s, t);
 	}
 	if (q->external_base)
 		dispatch_flush_all(q);	/* else once the lock is dropped */
@@ -358,408 +327,120 @@ dispatch_run(procq_queue *q)
 void
 dispatch_flush_all(procq_queue *q)
 {
-	for (int i = 0; i < q->nworkers; i++) {
-		if (q->workers[i].state == WORKER_LIVE)
-			dispatch_flush(&q->workers[i]);
-	}
+	if (q->nslots > 0)
+		q->transport->flush(q);
 }
 
 /*
  * Acts on cancels of in-flight tasks: a running one costs its worker (the
- * process group is killed); a prefetched one is dropped by the worker on a
- * CANCEL frame, which it acknowledges.
+ * process group is killed); one sent ahead is dropped by the worker when
+ * asked, which it acknowledges.
  */
 void
 dispatch_send_cancels(procq_queue *q)
 {
-	for (int i = 0; i < q->nworkers; i++) {
-		struct worker *w = &q->workers[i];
-		procq_handle *t, *head = TAILQ_FIRST(&w->inflight);
-		bool sent = false;
+	for (int i = 0; i < q->nslots; i++) {
+		struct slot *s = q->slots[i];
+		procq_handle *head = slot_head(s);
 
-		if (w->state != WORKER_LIVE || head == NULL)
+		if (s->state != SLOT_LIVE || head == NULL)
 			continue;
 		/* A cancelled task at the head is running, or about to: only
 		 * a kill stops it.  Its worker is killed only now, after the
 		 * whole read batch, where an acknowledgement would have been. */
 		if (head->cancel_requested || head->tombstone) {
-			pool_kill(w, PROCQ_ERR_CANCELLED, head, "cancelled");
+			q->transport->kill(s, PROCQ_ERR_CANCELLED, head,
+			    "cancelled");
 			continue;
 		}
-		if (q->tombstones == 0)
-			continue;	/* no CANCEL frame to send */
-		TAILQ_FOREACH(t, &w->inflight, worker_link) {
-			if (!t->tombstone || t->cancel_sent)
-				continue;
-			t->cancel_sent = 1;
-			sent = dispatch_encode_cancel(w, t) == 0 || sent;
-		}
-		if (sent)
-			dispatch_flush(w);
+		if (q->tombstones > 0)
+			q->transport->cancel(s);
 	}
 }
 
-static void
-dispatch_protocol_error(struct worker *w, const char *message)
+/* The transport's reports (transport.h). */
+
+void
+dispatch_ready(struct slot *s)
 {
-	pool_kill(w, PROCQ_ERR_PROTOCOL, TAILQ_FIRST(&w->inflight), message);
+	procq_handle *head = slot_head(s);
+
+	if (head != NULL && !head->tombstone)
+		hook_start(head);
 }
 
-/* Removing the head starts the next one (as far as we can tell). */
-static void
-dispatch_head_done(struct worker *w, procq_handle *head)
+void
+dispatch_result(struct slot *s, procq_handle *t, const procq_error *err,
+    const char *value, size_t value_len)
 {
-	if (TAILQ_FIRST(&w->inflight) != head)
-		dispatch_head_started(w);
+	dispatch_time_head(s);
+	if (t->tombstone)
+		task_unlink(t);	/* it ran before the cancel reached it */
+	else if (err != NULL)
+		task_attempt_failed(t, err);
+	else
+		task_finish(t, PROCQ_SUCCEEDED, NULL, value, value_len);
+	dispatch_head_left(s);
 }
 
-static char *
-dispatch_string(const char *p, size_t len)
+/* The handle keeps the latest report. */
+void
+dispatch_progress(struct slot *s, procq_handle *t, const char *value,
+    size_t value_len)
 {
-	char *s;
-
-	/* not strndup(): the bytes have no terminating NUL to look for */
-	if ((s = malloc(len + 1)) == NULL)
-		return NULL;
-	if (len > 0)	/* an empty string may have no bytes */
-		memcpy(s, p, len);
-	s[len] = '\0';
-	return s;
-}
-
-/* f is NULL when the failure could not be decoded. */
-static void
-dispatch_result_error(struct worker *w, procq_handle *head,
-    const struct protocol_failure *f)
-{
-	procq_error err = {
-		.kind = PROCQ_ERR_TASK, .type = NULL,
-		.message = NULL,
-		.exit_status = -1, .signal = -1
-	};
-	char *type = NULL, *message = NULL;
-
-	if (f == NULL ||
-	    (type = dispatch_string(f->type, f->type_len)) == NULL ||
-	    (message = dispatch_string(f->message, f->message_len)) == NULL) {
-		free(type);
-		dispatch_protocol_error(w, "malformed error result from worker");
-		return;
-	}
-	err.type = type;
-	err.message = message;
-	task_attempt_failed(head, &err);
-	free(type);
-	free(message);
-}
-
-/*
- * A second result for the task this worker ended last: the task wrote one
- * itself, or a process it forked did.  That task has its result and keeps
- * it; the worker cannot be trusted (two processes may be reading its
- * tasks) and is killed, and the task now at its head, which did nothing
- * wrong, goes back in line without an attempt charged.
- */
-static void
-dispatch_duplicate(struct worker *w)
-{
-	char buf[128];
-
-	snprintf(buf, sizeof buf, "worker sent a second result for task "
-	    "%016" PRIx64, w->q->id_base + w->last_id);
-	pool_kill(w, PROCQ_ERR_PROTOCOL, NULL, buf);
-}
-
-static void
-dispatch_result(struct worker *w, const struct protocol_msg *msg)
-{
-	procq_handle *head = TAILQ_FIRST(&w->inflight);
-	struct protocol_result r;
-	int rc;
-
-	if ((rc = protocol_decode_result(msg, &r)) == PROTOCOL_MALFORMED) {
-		dispatch_protocol_error(w, "malformed result from worker");
-		return;
-	}
-	if ((head == NULL || head->wire_id != r.id) && w->has_last &&
-	    r.id == w->last_id) {
-		dispatch_duplicate(w);
-		return;
-	}
-	if (head == NULL || head->wire_id != r.id) {
-		dispatch_protocol_error(w,
-		    "result for a task the worker was not running");
-		return;
-	}
-	w->has_last = true;
-	w->last_id = r.id;
-	dispatch_time_head(w);
-	if (head->tombstone) {
-		/* It ran before the cancel reached it; it stays cancelled. */
-		task_unlink(head);
-		dispatch_head_done(w, head);
-		return;
-	}
-	if (!r.ok)
-		dispatch_result_error(w, head, rc == 0 ? &r.error : NULL);
-	else if (rc != 0) {
-		dispatch_protocol_error(w, "malformed result value from worker");
-		return;
-	} else
-		task_finish(head, PROCQ_SUCCEEDED, NULL, r.value, r.value_len);
-	dispatch_head_done(w, head);
-}
-
-/* The worker dropped a prefetched task that was cancelled. */
-static void
-dispatch_cancelled(struct worker *w, const struct protocol_msg *msg)
-{
-	procq_handle *t, *head = TAILQ_FIRST(&w->inflight);
-	uint64_t id;
-
-	if (protocol_decode_cancelled(msg, &id) != 0) {
-		dispatch_protocol_error(w, "malformed cancel acknowledgement");
-		return;
-	}
-	TAILQ_FOREACH(t, &w->inflight, worker_link) {
-		if (t->wire_id == id && t->tombstone && t->cancel_sent)
-			break;
-	}
-	if (t == NULL) {
-		dispatch_protocol_error(w,
-		    "cancel acknowledgement for an unknown task");
-		return;
-	}
-	task_unlink(t);
-	dispatch_head_done(w, head);
-}
-
-/* The worker skipped a task taken back from it: its slot is free.  A
- * skip procq did not ask for would leave a task unrun: the worker is
- * broken. */
-static void
-dispatch_skipped(struct worker *w, const struct protocol_msg *msg)
-{
-	int slot;
-
-	if (protocol_decode_skipped(msg, &slot) != 0 || slot >= BOARD_SLOTS ||
-	    board_skipped(&w->board, slot) != 0)
-		dispatch_protocol_error(w, "worker skipped a task it was "
-		    "given");
-}
-
-/* The running task reports progress: the handle keeps the latest. */
-static void
-dispatch_progress(struct worker *w, const struct protocol_msg *msg)
-{
-	procq_handle *head = TAILQ_FIRST(&w->inflight);
-	struct protocol_progress p;
 	char *copy;
 
-	if (protocol_decode_progress(msg, &p) != 0) {
-		dispatch_protocol_error(w, "malformed progress report");
+	(void)s;
+	if (t->tombstone || (copy = malloc(value_len)) == NULL)
 		return;
-	}
-	if (head == NULL || head->wire_id != p.id) {
-		dispatch_protocol_error(w,
-		    "progress for a task the worker was not running");
-		return;
-	}
-	if (head->tombstone || (copy = malloc(p.value_len)) == NULL)
-		return;
-	memcpy(copy, p.value, p.value_len);
-	free(head->progress);
-	head->progress = copy;
-	head->progress_len = p.value_len;
-	hook_progress(head, p.value, p.value_len);
+	memcpy(copy, value, value_len);
+	free(t->progress);
+	t->progress = copy;
+	t->progress_len = value_len;
+	hook_progress(t, value, value_len);
 }
 
-static void
-dispatch_init_failed(struct worker *w, const struct protocol_msg *msg)
-{
-	struct protocol_failure f;
-	char *type = NULL, *message = NULL;
-
-	if (protocol_decode_init_failed(msg, &f) != 0 ||
-	    (type = dispatch_string(f.type, f.type_len)) == NULL ||
-	    (message = dispatch_string(f.message, f.message_len)) == NULL)
-		dispatch_protocol_error(w, "malformed initializer failure");
-	else
-		pool_init_failed(w, type, message);
-	free(type);
-	free(message);
-}
-
-static void
-dispatch_setup_failed(struct worker *w, const struct protocol_msg *msg)
-{
-	struct protocol_failure f;
-	char *message = NULL;
-
-	if (protocol_decode_setup_failed(msg, &f) != 0 ||
-	    (message = dispatch_string(f.message, f.message_len)) == NULL)
-		dispatch_protocol_error(w, "malformed setup failure");
-	else
-		pool_setup_failed(w, message);
-	free(message);
-}
-
-static void
-dispatch_hello(struct worker *w, const struct protocol_msg *msg)
-{
-	if (msg->type == PROTOCOL_INIT_FAILED) {
-		dispatch_init_failed(w, msg);
-		return;
-	}
-	if (msg->type == PROTOCOL_SETUP_FAILED) {
-		dispatch_setup_failed(w, msg);
-		return;
-	}
-	if (protocol_decode_hello(msg) != 0) {
-		dispatch_protocol_error(w, "worker did not say hello");
-		return;
-	}
-	w->hello = true;
-	TRACE_WORKER(w, "said hello");
-	w->q->spawn_backoff = 0;
-	w->q->spawn_failures = 0;
-	if (TAILQ_FIRST(&w->inflight) != NULL &&
-	    !TAILQ_FIRST(&w->inflight)->tombstone)
-		hook_start(TAILQ_FIRST(&w->inflight));
-}
-
-/* The worker says it is dying of its memory limit: its address space is
- * used up, or an allocation had just failed.  Only a worker that has one
- * may say so. */
-static void
-dispatch_limit(struct worker *w, const struct protocol_msg *msg)
-{
-	enum protocol_limit what;
-
-	if (w->q->cfg.max_memory == 0) {
-		dispatch_protocol_error(w,
-		    "limit report from a worker without a memory limit");
-		return;
-	}
-	if (protocol_decode_limit(msg, &what) != 0)
-		dispatch_protocol_error(w, "malformed limit report");
-	else if (what == PROTOCOL_LIMIT_MEMORY)
-		w->memory = MEMORY_EXHAUSTED;
-	else
-		w->memory = MEMORY_ALLOC_FAILED;
-}
-
-static void
-dispatch_message(struct worker *w, const struct protocol_msg *msg)
-{
-	char buf[64];
-
-	if (!w->hello) {
-		dispatch_hello(w, msg);
-		return;
-	}
-	switch (msg->type) {
-	case PROTOCOL_RESULT:
-		dispatch_result(w, msg);
-		break;
-	case PROTOCOL_CANCELLED:
-		dispatch_cancelled(w, msg);
-		break;
-	case PROTOCOL_LIMIT:
-		dispatch_limit(w, msg);
-		break;
-	case PROTOCOL_PROGRESS:
-		dispatch_progress(w, msg);
-		break;
-	case PROTOCOL_SKIPPED:
-		dispatch_skipped(w, msg);
-		break;
-	default:
-		snprintf(buf, sizeof buf, "unexpected message type %d",
-		    msg->type);
-		dispatch_protocol_error(w, buf);
-		break;
-	}
-}
-
-/* Decodes every complete frame in the worker's input.  A length beyond the
- * limit condemns the worker before anything is allocated for it. */
 void
-dispatch_frames(struct worker *w)
+dispatch_cancelled(struct slot *s, procq_handle *t)
 {
-	procq_queue *q = w->q;
-	struct protocol_msg msg;
-	const char *data;
-	uint32_t len;
-	char buf[96];
+	bool head = slot_head(s) == t;
 
-	while (w->kill_kind != PROCQ_ERR_PROTOCOL) {
-		switch (channel_next(&w->ch, &data, &len)) {
-		case CHANNEL_PARTIAL:
-			return;
-		case CHANNEL_EMPTY:
-			dispatch_protocol_error(w, "empty frame from worker");
-			return;
-		case CHANNEL_OVERSIZED:
-			snprintf(buf, sizeof buf, "frame of %u bytes from "
-			    "worker exceeds the limit of %zu bytes", len,
-			    w->ch.max_frame);
-			dispatch_protocol_error(w, buf);
-			return;
-		case CHANNEL_FRAME:
-			break;
-		}
-		if (data == NULL ||
-		    protocol_decode(data, len, &q->zone, &msg) != 0)
-			dispatch_protocol_error(w, "malformed frame from worker");
+	task_unlink(t);
+	if (head)
+		dispatch_head_left(s);
+}
+
+/* Settles the tasks of a slot whose worker is gone: the running one
+ * failed for the reason given, or is a bystander and goes back; those
+ * sent ahead go back without an attempt charged. */
+void
+dispatch_died(struct slot *s, const procq_error *why, bool charged)
+{
+	procq_handle *t;
+
+	dispatch_head_left(s);
+	if ((t = slot_head(s)) != NULL && !t->tombstone) {
+		if (charged)
+			task_attempt_failed(t, why);
 		else
-			dispatch_message(w, &msg);
-		msgpack_zone_clear(&q->zone);
-		channel_consume(&w->ch, len);
+			dispatch_requeue(t, t->state == TASK_RUNNING);
 	}
+	while ((t = slot_head(s)) != NULL) {
+		if (t->tombstone)
+			task_unlink(t);
+		else
+			dispatch_requeue(t, false);
+	}
+	s->dispatched = 0;	/* the next worker in the slot starts afresh */
 }
 
-/* Reads and acts on what the worker has written.  Called with q->lock
- * held. */
 void
-dispatch_drain(struct worker *w)
+dispatch_unstartable(procq_queue *q, const procq_error *why)
 {
-	bool open;
+	procq_handle *t = task_ready_pop(q);
 
-	if (w->ch.rfd < 0 || w->eof || w->kill_kind == PROCQ_ERR_PROTOCOL)
-		return;
-	open = channel_read(&w->ch);
-	dispatch_frames(w);
-	if (!open)
-		pool_lost(w);	/* EOF, or the pipe is unusable */
-}
-
-/*
- * On procq's own loop thread, which alone touches a worker's input, the
- * reading is done before taking the lock: no system call holds up the
- * threads that submit.  (A caller's loop reads under the lock: another
- * thread of the caller may free the queue as soon as it is released.)
- */
-void
-dispatch_read_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct worker *w = arg;
-	procq_queue *q = w->q;
-	bool open;
-
-	if (q->external_base) {
-		loop_enter(q);
-		dispatch_drain(w);
-		loop_leave(q);
-		return;
+	if (t != NULL) {
+		t->attempts++;
+		task_attempt_failed(t, why);
 	}
-	open = channel_read(&w->ch);
-	loop_enter(q);
-	q->now = procq_clock_now();	/* one reading for the whole batch */
-	if (w->state != WORKER_EMPTY && w->kill_kind != PROCQ_ERR_PROTOCOL)
-		dispatch_frames(w);
-	/* What comes meanwhile is the next callback's. */
-	if (!open && w->state != WORKER_EMPTY && !w->eof)
-		pool_lost(w);	/* EOF, or the pipe is unusable */
-	loop_leave(q);
 }

@@ -16,7 +16,6 @@
 #include "command.h"
 #include "dispatch.h"
 #include "loop.h"
-#include "pool.h"
 #include "queue.h"
 #include "clock.h"
 
@@ -56,16 +55,6 @@ loop_rearm_delay(procq_queue *q)
 	}
 	tv = procq_clock_timeval(t->due - procq_clock_now());
 	evtimer_add(q->delay_ev, &tv);
-}
-
-static bool
-loop_workers_gone(const procq_queue *q)
-{
-	for (int i = 0; i < q->nworkers; i++) {
-		if (q->workers[i].state != WORKER_EMPTY)
-			return false;
-	}
-	return true;
 }
 
 static void loop_release(procq_queue *q);
@@ -109,12 +98,12 @@ loop_after(procq_queue *q)
 		return;	/* an external loop's events are already gone */
 	loop_release_due(q);
 	dispatch_send_cancels(q);
-	pool_retire(q);
+	dispatch_retire(q);
 	dispatch_run(q);
 	loop_rearm_delay(q);
 	if (q->state == QUEUE_STOPPING) {
-		pool_stop(q);
-		if (loop_workers_gone(q))
+		dispatch_stop(q);
+		if (dispatch_slots_empty(q))
 			loop_finish(q);
 	}
 }
@@ -176,7 +165,7 @@ loop_leave(procq_queue *q)
 	pthread_mutex_unlock(&q->lock);
 	if (wake)
 		loop_broadcast_final(q);
-	if (q->workers != NULL)
+	if (q->slots != NULL)
 		dispatch_flush_all(q);
 	if (linger && command_linger(q, LOOP_LINGER))
 		loop_commands(q);
@@ -230,7 +219,7 @@ loop_in_callback(const procq_queue *q)
 }
 
 /* The time for the task events of this callback: on the loop thread, a
- * batch of results shares one reading of the clock (dispatch_read_cb). */
+ * batch of results shares one reading of the clock (local_read_cb). */
 double
 loop_now(procq_queue *q)
 {
@@ -285,7 +274,7 @@ loop_main(void *arg)
 static void
 loop_release(procq_queue *q)
 {
-	pool_release(q);
+	dispatch_release(q);
 	if (q->wake_ev != NULL)
 		event_free(q->wake_ev);
 	if (q->delay_ev != NULL)
@@ -394,7 +383,7 @@ loop_start(procq_queue *q)
 	q->stall_ev = evtimer_new(q->base, dispatch_stall_cb, q);
 	if (q->wake_ev == NULL || q->delay_ev == NULL || q->rate_ev == NULL ||
 	    q->spawn_ev == NULL || q->stall_ev == NULL ||
-	    event_add(q->wake_ev, NULL) != 0 || pool_init(q) != 0)
+	    event_add(q->wake_ev, NULL) != 0 || dispatch_start(q) != 0)
 		goto fail;
 	if (q->external_base)
 		q->thread = pthread_self();	/* the caller runs the loop */
@@ -430,16 +419,7 @@ loop_teardown_now(procq_queue *q)
 {
 	command_own(q, false);
 	task_cancel_all(q, 0);
-	for (int i = 0; i < q->nworkers; i++) {
-		struct worker *w = &q->workers[i];
-
-		if (w->state == WORKER_EMPTY)
-			continue;
-		pool_kill(w, PROCQ_ERR_CANCELLED, TAILQ_FIRST(&w->inflight),
-		    "cancelled");
-		pool_signal(w, SIGKILL);
-		pool_reap_now(w);
-	}
+	dispatch_teardown(q);
 	hook_run(q);
 	loop_release(q);
 	q->thread_running = false;

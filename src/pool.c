@@ -1,7 +1,8 @@
 /*
- * The worker pool: forking workers, killing them, and settling their
- * tasks when they die.  Death is seen on a pidfd (or, without one, as EOF
- * on the result pipe): procq never takes SIGCHLD from its host.
+ * The forked-pipe transport's workers: forking them, killing them, and
+ * reporting their deaths (the scheduler settles their tasks).  Death is
+ * seen on a pidfd (or, without one, as EOF on the result pipe): procq
+ * never takes SIGCHLD from its host.
  */
 #include "config.h"
 
@@ -16,15 +17,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "dispatch.h"
 #include "loop.h"
-#include "pool.h"
+#include "transport_local.h"
 #include "queue.h"
 #include "trace.h"
 #include "clock.h"
 #include "../worker/worker.h"
-
-static void pool_reap(struct worker *w);
 
 #ifndef P_PIDFD
 #define P_PIDFD	3	/* Linux 5.4; not yet in every libc's headers */
@@ -36,7 +34,7 @@ static void pool_reap(struct worker *w);
  * ignored)?  Only then is its pid, and the process group named after it,
  * still procq's to signal.  Without a pidfd there is no telling: yes.
  */
-static bool
+bool
 pool_owns(const struct worker *w)
 {
 	siginfo_t si;
@@ -78,30 +76,48 @@ pool_signal(struct worker *w, int sig)
  * are promoted.
  */
 int
-pool_init(procq_queue *q)
+pool_open(procq_queue *q)
 {
-	q->workers = calloc((size_t)q->cfg.workers + 1, sizeof *q->workers);
-	if (q->workers == NULL)
-		return -1;
-	q->nworkers = q->cfg.workers + 1;
-	for (int i = 0; i < q->nworkers; i++) {
-		struct worker *w = &q->workers[i];
+	int n = q->cfg.workers + 1;
+	struct worker *workers = calloc((size_t)n, sizeof *workers);
 
-		w->q = q;
+	q->slots = calloc((size_t)n, sizeof *q->slots);
+	if (workers == NULL || q->slots == NULL) {
+		free(workers);
+		free(q->slots);
+		q->slots = NULL;
+		return -1;
+	}
+	q->nslots = n;
+	for (int i = 0; i < n; i++) {
+		struct worker *w = &workers[i];
+
+		w->slot.q = q;
 		w->pidfd = w->err_fd = -1;
 		channel_init(&w->ch, -1, -1, q->cfg.max_frame);
-		w->spare = i == q->cfg.workers;
-		TAILQ_INIT(&w->inflight);
+		w->slot.spare = i == q->cfg.workers;
+		TAILQ_INIT(&w->slot.inflight);
+		q->slots[i] = &w->slot;
 	}
 	return 0;
+}
+
+/* The workers are one array, the first slot's the first. */
+static void
+pool_free(procq_queue *q)
+{
+	free(local_worker(q->slots[0]));
+	free(q->slots);
+	q->slots = NULL;
+	q->nslots = 0;
 }
 
 static struct worker *
 pool_spare(procq_queue *q)
 {
-	for (int i = 0; i < q->nworkers; i++) {
-		if (q->workers[i].spare)
-			return &q->workers[i];
+	for (int i = 0; i < q->nslots; i++) {
+		if (q->slots[i]->spare)
+			return local_worker(q->slots[i]);
 	}
 	return NULL;
 }
@@ -111,13 +127,14 @@ pool_spare(procq_queue *q)
 static bool
 pool_promote_spare(struct worker *w)
 {
-	struct worker *spare = pool_spare(w->q);
+	struct worker *spare = pool_spare(w->slot.q);
 
-	if (w->spare || spare == NULL || spare->state != WORKER_LIVE)
+	if (w->slot.spare || spare == NULL || spare->slot.state != SLOT_LIVE)
 		return false;
-	spare->spare = false;
-	w->spare = true;
-	TRACE_WORKER(spare, "takes the place of worker %ld", (long)w->pid);
+	spare->slot.spare = false;
+	w->slot.spare = true;
+	TRACE_WORKER(&spare->slot, "takes the place of worker %ld",
+	    (long)w->pid);
 	w->was_regular = true;
 	return true;
 }
@@ -127,16 +144,15 @@ pool_promote_spare(struct worker *w)
 static void
 pool_hand_over(struct worker *w)
 {
-	if (w->q->state == QUEUE_STARTED)
+	if (w->slot.q->state == QUEUE_STARTED)
 		pool_promote_spare(w);
 }
 
-static void
-worker_close(struct worker *w)
+void
+pool_close(struct worker *w)
 {
 	struct event **evs[] = {
-		&w->read_ev, &w->write_ev, &w->pid_ev, &w->timeout_ev,
-		&w->kill_ev
+		&w->read_ev, &w->write_ev, &w->pid_ev, &w->kill_ev
 	};
 
 	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++) {
@@ -150,17 +166,18 @@ worker_close(struct worker *w)
 	w->pidfd = -1;
 	stderr_close(w);
 	board_close(&w->board);
-	w->state = WORKER_EMPTY;
+	w->slot.state = SLOT_EMPTY;
+	w->slot.id = 0;
 	w->pid = 0;
 }
 
 void
 pool_release(procq_queue *q)
 {
-	if (q->workers == NULL)
+	if (q->slots == NULL)
 		return;
-	for (int i = 0; i < q->nworkers; i++) {
-		struct worker *w = &q->workers[i];
+	for (int i = 0; i < q->nslots; i++) {
+		struct worker *w = local_worker(q->slots[i]);
 
 		/* Only reached once the loop has reaped every worker; a
 		 * leftover would be a bug, but must not become a zombie. */
@@ -168,11 +185,9 @@ pool_release(procq_queue *q)
 			pool_signal(w, SIGKILL);
 			waitpid(w->pid, NULL, 0);
 		}
-		worker_close(w);
+		pool_close(w);
 	}
-	free(q->workers);
-	q->workers = NULL;
-	q->nworkers = 0;
+	pool_free(q);
 }
 
 /*
@@ -184,10 +199,10 @@ pool_release(procq_queue *q)
 void
 pool_forget(procq_queue *q)
 {
-	if (q->workers == NULL)
+	if (q->slots == NULL)
 		return;
-	for (int i = 0; i < q->nworkers; i++) {
-		struct worker *w = &q->workers[i];
+	for (int i = 0; i < q->nslots; i++) {
+		struct worker *w = local_worker(q->slots[i]);
 		int fds[] = { w->pidfd, w->ch.wfd, w->ch.rfd, w->err_fd };
 
 		for (size_t k = 0; k < sizeof fds / sizeof fds[0]; k++) {
@@ -196,16 +211,14 @@ pool_forget(procq_queue *q)
 		}
 		free(w->tail);
 	}
-	free(q->workers);
-	q->workers = NULL;
-	q->nworkers = 0;
+	pool_free(q);
 }
 
 static void
 pool_pid_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
-	procq_queue *q = w->q;
+	procq_queue *q = w->slot.q;
 
 	loop_enter(q);
 	pool_reap(w);
@@ -216,51 +229,31 @@ static void
 pool_kill_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
-	procq_queue *q = w->q;
+	procq_queue *q = w->slot.q;
 
 	loop_enter(q);
-	if (w->state == WORKER_LIVE)	/* EOF without death: broken */
-		pool_kill(w, PROCQ_ERR_PROTOCOL, TAILQ_FIRST(&w->inflight),
+	if (w->slot.state == SLOT_LIVE)	/* EOF without death: broken */
+		pool_kill(w, PROCQ_ERR_PROTOCOL, slot_head(&w->slot),
 		    "worker closed its result pipe");
 	else if (w->pid > 0)
 		pool_signal(w, SIGKILL);
 	loop_leave(q);
 }
 
-static void
-pool_timeout_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct worker *w = arg;
-	procq_queue *q = w->q;
-	procq_handle *head;
-	char msg[96];
-
-	loop_enter(q);
-	head = TAILQ_FIRST(&w->inflight);
-	if (head != NULL && w->state == WORKER_LIVE) {
-		snprintf(msg, sizeof msg, "attempt timed out after %g s",
-		    head->timeout);
-		pool_kill(w, PROCQ_ERR_TIMEOUT, head, msg);
-	}
-	loop_leave(q);
-}
-
 static int
 pool_events(struct worker *w)
 {
-	struct event_base *base = w->q->base;
+	struct event_base *base = w->slot.q->base;
 	int buffers = channel_open(&w->ch);
 
 	w->read_ev = event_new(base, w->ch.rfd, EV_READ | EV_PERSIST,
-	    dispatch_read_cb, w);
+	    local_read_cb, w);
 	w->write_ev = event_new(base, w->ch.wfd, EV_WRITE | EV_PERSIST,
-	    dispatch_write_cb, w);
-	w->timeout_ev = evtimer_new(base, pool_timeout_cb, w);
+	    local_write_cb, w);
 	w->kill_ev = evtimer_new(base, pool_kill_cb, w);
 	if (w->pidfd >= 0)
 		w->pid_ev = event_new(base, w->pidfd, EV_READ, pool_pid_cb, w);
-	if (buffers != 0 || w->read_ev == NULL ||
-	    w->write_ev == NULL || w->timeout_ev == NULL ||
+	if (buffers != 0 || w->read_ev == NULL || w->write_ev == NULL ||
 	    w->kill_ev == NULL || (w->pidfd >= 0 && w->pid_ev == NULL))
 		return -1;
 	if (event_add(w->read_ev, NULL) != 0)
@@ -287,7 +280,7 @@ pool_pidfd(pid_t pid)
 static int
 pool_spawn(struct worker *w)
 {
-	procq_queue *q = w->q;
+	procq_queue *q = w->slot.q;
 	int down[2], up[2], err[2] = { -1, -1 };
 	struct worker_ctx ctx;
 	pid_t pid;
@@ -343,24 +336,23 @@ pool_spawn(struct worker *w)
 	w->err_fd = err[0];
 	setpgid(pid, pid);	/* the child does it too: whoever runs first */
 	w->pid = pid;
+	w->slot.id = (long)pid;
 	channel_init(&w->ch, up[0], down[1], q->cfg.max_frame);
 	w->pidfd = pool_pidfd(pid);
-	w->state = WORKER_LIVE;
-	w->hello = false;
+	w->slot.state = SLOT_LIVE;
+	w->slot.ready = false;
 	w->eof = false;
 	w->kill_kind = PROCQ_ERR_NONE;
-	w->kill_target = NULL;
+	w->kill_targeted = false;
 	w->kill_type[0] = '\0';
 	w->kill_message[0] = '\0';
-	w->dispatched = 0;
 	w->was_regular = false;
 	w->memory = MEMORY_UNSAID;
 	w->reaped_elsewhere = false;
 	w->setup_failed = false;
-	w->stalled = false;
 	w->has_last = false;
 	q->live_workers++;
-	TRACE_WORKER(w, "forked");
+	TRACE_WORKER(&w->slot, "forked");
 	if (pool_events(w) != 0 || stderr_open(w) != 0) {
 		pool_kill(w, PROCQ_ERR_SPAWN, NULL, "out of memory");
 		return 0;	/* reaped through the usual path */
@@ -370,7 +362,7 @@ pool_spawn(struct worker *w)
 
 /* A fork failed: try again later, and if no worker at all is alive, fail
  * the next task rather than let it wait forever. */
-static void
+void
 pool_spawn_failed(procq_queue *q, const char *why)
 {
 	procq_error err = {
@@ -379,7 +371,6 @@ pool_spawn_failed(procq_queue *q, const char *why)
 		.exit_status = -1, .signal = -1
 	};
 	struct timeval tv = procq_clock_timeval(0.1);
-	procq_handle *t;
 	char buf[256];
 
 	if (why != NULL) {
@@ -389,11 +380,8 @@ pool_spawn_failed(procq_queue *q, const char *why)
 
 	q->spawn_failures++;
 	evtimer_add(q->spawn_ev, &tv);
-	if (q->live_workers == 0 && q->spawn_failures >= 3 &&
-	    (t = task_ready_pop(q)) != NULL) {
-		t->attempts++;
-		task_attempt_failed(t, &err);
-	}
+	if (q->live_workers == 0 && q->spawn_failures >= 3)
+		dispatch_unstartable(q, &err);
 }
 
 /* Forks the spare once workers have been seen to die, unless spares
@@ -403,7 +391,7 @@ pool_fill_spare(procq_queue *q)
 {
 	struct worker *w = pool_spare(q);
 
-	if (w == NULL || w->state != WORKER_EMPTY || !q->want_spare ||
+	if (w == NULL || w->slot.state != SLOT_EMPTY || !q->want_spare ||
 	    q->spare_failures >= 3)
 		return;
 	if (pool_spawn(w) != 0)
@@ -428,10 +416,10 @@ pool_fill(procq_queue *q)
 		evtimer_add(q->spawn_ev, &tv);
 		return;
 	}
-	for (int i = 0; i < q->nworkers; i++) {
-		struct worker *w = &q->workers[i];
+	for (int i = 0; i < q->nslots; i++) {
+		struct worker *w = local_worker(q->slots[i]);
 
-		if (w->state != WORKER_EMPTY || w->spare ||
+		if (w->slot.state != SLOT_EMPTY || w->slot.spare ||
 		    pool_promote_spare(w))
 			continue;
 		if (q->prewarmed && q->nready == 0)
@@ -450,46 +438,18 @@ pool_fill(procq_queue *q)
 }
 
 /* Asks an idle worker to leave: EOF on its task pipe ends its loop. */
-static void
+void
 pool_dismiss(struct worker *w)
 {
 	struct timeval tv = procq_clock_timeval(2.0);
 
-	TRACE_WORKER(w, "dismissed after %d tasks", w->dispatched);
-	w->state = WORKER_DYING;
-	w->q->live_workers--;
+	TRACE_WORKER(&w->slot, "dismissed after %d tasks", w->slot.dispatched);
+	w->slot.state = SLOT_DYING;
+	w->slot.q->live_workers--;
 	pool_hand_over(w);
 	event_del(w->write_ev);
 	channel_close_write(&w->ch);
 	evtimer_add(w->kill_ev, &tv);
-}
-
-void
-pool_stop(procq_queue *q)
-{
-	for (int i = 0; i < q->nworkers; i++) {
-		struct worker *w = &q->workers[i];
-
-		if (w->state == WORKER_LIVE && w->ninflight == 0)
-			pool_dismiss(w);
-	}
-}
-
-/* Workers that have run their share of tasks are replaced once idle. */
-void
-pool_retire(procq_queue *q)
-{
-	int max = q->cfg.max_tasks_per_worker;
-
-	if (max == 0)
-		return;
-	for (int i = 0; i < q->nworkers; i++) {
-		struct worker *w = &q->workers[i];
-
-		if (w->state == WORKER_LIVE && w->ninflight == 0 &&
-		    w->dispatched >= max)
-			pool_dismiss(w);
-	}
 }
 
 /* The initializer failed in this worker: the task that was waiting for it
@@ -497,9 +457,9 @@ pool_retire(procq_queue *q)
 void
 pool_init_failed(struct worker *w, const char *type, const char *message)
 {
-	procq_queue *q = w->q;
+	procq_queue *q = w->slot.q;
 
-	pool_kill(w, PROCQ_ERR_SPAWN, TAILQ_FIRST(&w->inflight), message);
+	pool_kill(w, PROCQ_ERR_SPAWN, slot_head(&w->slot), message);
 	snprintf(w->kill_type, sizeof w->kill_type, "%s", type);
 	q->spawn_backoff = q->spawn_backoff > 0 ?
 	    q->spawn_backoff * 2 : 0.05;
@@ -529,27 +489,27 @@ void
 pool_kill(struct worker *w, procq_error_kind kind, procq_handle *target,
     const char *message)
 {
-	struct timeval tv = procq_clock_timeval(w->q->cfg.kill_grace);
+	struct timeval tv = procq_clock_timeval(w->slot.q->cfg.kill_grace);
 
-	if (w->state != WORKER_LIVE)
+	if (w->slot.state != SLOT_LIVE)
 		return;
-	w->state = WORKER_DYING;
-	w->q->live_workers--;
+	w->slot.state = SLOT_DYING;
+	w->slot.q->live_workers--;
 	pool_hand_over(w);
 	w->kill_kind = kind;
-	w->kill_target = target;
+	w->kill_targeted = target != NULL;
+	w->kill_target = target != NULL ? target->wire_id : 0;
 	snprintf(w->kill_type, sizeof w->kill_type, "%s",
 	    kind == PROCQ_ERR_TIMEOUT ? "Timeout" :
 	    kind == PROCQ_ERR_CANCELLED ? "Cancelled" :
 	    kind == PROCQ_ERR_SPAWN ? "SpawnError" : "ProtocolError");
 	snprintf(w->kill_message, sizeof w->kill_message, "%s", message);
-	TRACE_WORKER(w, "killed (%s): %s", w->kill_type, message);
-	evtimer_del(w->timeout_ev);
+	TRACE_WORKER(&w->slot, "killed (%s): %s", w->kill_type, message);
 	if (kind == PROCQ_ERR_PROTOCOL) {
 		event_del(w->read_ev);
 		channel_discard(&w->ch);
 	}
-	if (kind == PROCQ_ERR_PROTOCOL || w->q->cfg.kill_grace < 0) {
+	if (kind == PROCQ_ERR_PROTOCOL || w->slot.q->cfg.kill_grace < 0) {
 		pool_signal(w, SIGKILL);
 		return;
 	}
@@ -564,230 +524,16 @@ pool_lost(struct worker *w)
 {
 	struct timeval tv = procq_clock_timeval(1.0);
 
-	TRACE_WORKER(w, "its pipe closed");
+	TRACE_WORKER(&w->slot, "its pipe closed");
 	w->eof = true;
 	event_del(w->read_ev);
-	if (w->state == WORKER_LIVE)
+	if (w->slot.state == SLOT_LIVE)
 		pool_hand_over(w);	/* it is dead or about to be */
 	if (w->pidfd < 0) {
 		pool_signal(w, SIGKILL);
 		pool_reap(w);
 		return;
 	}
-	if (w->state == WORKER_LIVE)
+	if (w->slot.state == SLOT_LIVE)
 		evtimer_add(w->kill_ev, &tv);
-}
-
-static double
-crash_cpu_time(const struct rusage *ru)
-{
-	return (double)ru->ru_utime.tv_sec + ru->ru_utime.tv_usec / 1e6 +
-	    (double)ru->ru_stime.tv_sec + ru->ru_stime.tv_usec / 1e6;
-}
-
-/*
- * Names the limit a worker ran into, when it ran into one.  A worker that
- * ignored SIGXCPU is killed by its CPU timer (worker/limits.c) with
- * SIGKILL, which procq itself did not send (this is not a kill of its
- * own); the CPU time it used over its life must then be at least the
- * timer's max_cpu + 1 s.
- */
-static const char *
-crash_limit(const struct worker *w, int sig, const struct rusage *ru,
-    char *buf, size_t len)
-{
-	const procq_config *cfg = &w->q->cfg;
-
-	if (cfg->max_cpu > 0 && (sig == SIGXCPU || (sig == SIGKILL &&
-	    crash_cpu_time(ru) >= cfg->max_cpu + 1)))
-		snprintf(buf, len, " (CPU time limit of %g s exceeded)",
-		    cfg->max_cpu);
-	else if (w->memory == MEMORY_EXHAUSTED)
-		snprintf(buf, len, " (memory limit of %zu bytes exceeded)",
-		    cfg->max_memory);
-	else if (w->memory == MEMORY_ALLOC_FAILED)
-		/* errno was ENOMEM when it died: the allocation that failed
-		 * is the likely cause, but a stale errno cannot be ruled out */
-		snprintf(buf, len, " (likely the memory limit of %zu bytes: "
-		    "an allocation had failed)", cfg->max_memory);
-	else
-		return "";
-	return buf;
-}
-
-static void
-crash_error(const struct worker *w, int status, const struct rusage *ru,
-    procq_error *err, char *buf, size_t len)
-{
-	char limit[128];
-
-	err->kind = PROCQ_ERR_CRASH;
-	err->type = "WorkerCrash";
-	err->exit_status = -1;
-	err->signal = -1;
-	if (w->reaped_elsewhere) {
-		snprintf(buf, len, "worker reaped by another part of the "
-		    "program: its exit status is unknown");
-	} else if (WIFSIGNALED(status)) {
-		int sig = WTERMSIG(status);
-		const char *abbrev = sigabbrev_np(sig);
-
-		err->signal = sig;
-		if (abbrev != NULL)
-			snprintf(buf, len, "worker died: SIG%s%s%s", abbrev,
-			    WCOREDUMP(status) ? " (core dumped)" : "",
-			    crash_limit(w, sig, ru, limit, sizeof limit));
-		else
-			snprintf(buf, len, "worker died: signal %d%s%s", sig,
-			    WCOREDUMP(status) ? " (core dumped)" : "",
-			    crash_limit(w, sig, ru, limit, sizeof limit));
-	} else {
-		err->exit_status = WEXITSTATUS(status);
-		snprintf(buf, len, "worker exited with status %d%s",
-		    err->exit_status,
-		    crash_limit(w, 0, ru, limit, sizeof limit));
-	}
-	err->message = buf;
-}
-
-/* Gives a task back to the ready heap without charging it an attempt. */
-void
-pool_requeue(procq_handle *t, bool started)
-{
-	if (started)
-		t->attempts--;
-	if (t->cancel_requested) {
-		task_finish(t, PROCQ_CANCELLED, &task_cancelled, NULL, 0);
-		return;
-	}
-	task_unplace(t);
-	t->due = 0;
-	task_requeue(t);
-}
-
-/* Settles the running task of a dead worker: it failed for the reason
- * the worker was killed, or crashed; a bystander is given back. */
-static void
-pool_settle_head(struct worker *w, procq_handle *head, int status,
-    const struct rusage *ru)
-{
-	procq_error err;
-	char buf[256];
-
-	if (w->kill_kind != PROCQ_ERR_NONE && w->kill_target != head) {
-		pool_requeue(head, true);
-		return;
-	}
-	if (w->kill_kind != PROCQ_ERR_NONE && w->kill_target == head) {
-		err.kind = w->kill_kind;
-		err.type = w->kill_type;
-		err.message = w->kill_message;
-		err.exit_status = -1;
-		err.signal = -1;
-	} else
-		crash_error(w, status, ru, &err, buf, sizeof buf);
-	/* What the job printed before it died belongs in the report. */
-	err.output = NULL;
-	err.output_len = 0;
-	if (err.kind == PROCQ_ERR_CRASH || err.kind == PROCQ_ERR_TIMEOUT)
-		err.output = stderr_report(w, &err.output_len);
-	task_attempt_failed(head, &err);
-}
-
-/*
- * Waits for a dead (or SIGKILLed) worker, and takes its resource usage.
- * The leader is a zombie until
- * waited for, so its group id cannot be reused: the processes its tasks
- * started are killed first.  False when someone else reaped the worker:
- * its status is lost, and neither its pid nor its group is procq's any
- * more.
- */
-static bool
-pool_wait(struct worker *w, int *status, struct rusage *ru)
-{
-	pid_t r;
-
-	if (!pool_owns(w))
-		return false;
-	pool_signal(w, SIGKILL);
-	while ((r = wait4(w->pid, status, 0, ru)) < 0 && errno == EINTR)
-		;
-	return r == w->pid;
-}
-
-/* For a teardown without the loop: the worker was just SIGKILLed. */
-void
-pool_reap_now(struct worker *w)
-{
-	pool_reap(w);
-}
-
-/* A worker died while it should have lived (crash, kill, lost): from
- * now on a spare is kept ready. */
-static void
-pool_note_death(struct worker *w, bool was_live)
-{
-	procq_queue *q = w->q;
-
-	if (q->state != QUEUE_STARTED)
-		return;
-	if (w->spare && !w->was_regular) {
-		if (!w->hello)
-			q->spare_failures++;
-		else
-			q->spare_failures = 0;
-		return;
-	}
-	/* A worker whose initializer failed is no reason for a spare. */
-	if (w->kill_kind != PROCQ_ERR_SPAWN &&
-	    (was_live || w->kill_kind != PROCQ_ERR_NONE))
-		q->want_spare = true;
-}
-
-/* The worker has exited: read what it wrote before dying (a result in the
- * pipe wins over a cancel or timeout), reap it, settle its tasks. */
-static void
-pool_trace_reaped(const struct worker *w, int status)
-{
-	if (!w->q->trace)
-		return;
-	if (w->reaped_elsewhere)
-		trace_worker(w, "reaped by another part of the program");
-	else if (WIFSIGNALED(status))
-		trace_worker(w, "reaped: killed by signal %d (SIG%s)",
-		    WTERMSIG(status), sigabbrev_np(WTERMSIG(status)) != NULL ?
-		    sigabbrev_np(WTERMSIG(status)) : "?");
-	else
-		trace_worker(w, "reaped: exit status %d", WEXITSTATUS(status));
-}
-
-static void
-pool_reap(struct worker *w)
-{
-	procq_queue *q = w->q;
-	procq_handle *t;
-	struct rusage ru = { 0 };
-	int status = 0;
-	bool was_live = w->state == WORKER_LIVE;
-
-	if (w->kill_kind != PROCQ_ERR_PROTOCOL && !w->eof)
-		dispatch_drain(w);
-	stderr_drain(w);
-	w->reaped_elsewhere = !pool_wait(w, &status, &ru);
-	pool_trace_reaped(w, status);
-	if (was_live && w->state == WORKER_LIVE)
-		q->live_workers--;
-	w->state = WORKER_DYING;
-	pool_note_death(w, was_live);
-	if ((t = TAILQ_FIRST(&w->inflight)) != NULL && !t->tombstone)
-		pool_settle_head(w, t, status, &ru);
-	while ((t = TAILQ_FIRST(&w->inflight)) != NULL) {
-		if (t->tombstone)
-			task_unlink(t);
-		else
-			pool_requeue(t, false);
-	}
-	if (w->setup_failed && q->state == QUEUE_STARTED)
-		pool_spawn_failed(q, w->kill_message);
-	worker_close(w);
 }

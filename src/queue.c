@@ -21,7 +21,7 @@
 #include "group.h"
 #include "loop.h"
 #include "notify.h"
-#include "pool.h"
+#include "dispatch.h"
 #include "queue.h"
 #include "result.h"
 #include "run.h"
@@ -443,7 +443,7 @@ queue_free_forked(procq_queue *q)
 	 * may be half changed, and is left as it is. */
 	if (pthread_mutex_trylock(&q->lock) != 0)
 		return;
-	pool_forget(q);
+	dispatch_forget(q);
 	if (q->wake_fd >= 0)
 		close(q->wake_fd);
 	hook_discard(q);

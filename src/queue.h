@@ -23,7 +23,8 @@
 #include "registry.h"
 #include "task.h"
 
-struct worker;
+struct slot;
+struct transport_ops;
 
 enum queue_state {
 	QUEUE_NEW = 0,
@@ -77,8 +78,9 @@ struct procq_queue {
 	struct heap		 delayed;	/* by due time */
 	size_t			 nready;	/* live entries of each */
 	size_t			 ndelayed;
-	struct worker		*workers;
-	int			 nworkers;
+	const struct transport_ops *transport;	/* how tasks reach slots */
+	struct slot		**slots;	/* the transport's */
+	int			 nslots;
 	int			 live_workers;
 	double			 task_time;	/* average attempt, seconds */
 	bool			 want_spare;	/* a worker has died */

@@ -10,7 +10,7 @@
 
 #include "command.h"
 #include "loop.h"
-#include "pool.h"
+#include "dispatch.h"
 #include "queue.h"
 #include "result.h"
 #include "run.h"
@@ -357,29 +357,6 @@ procq_closed(procq_queue *q)
 	return closed;
 }
 
-static size_t
-stats_active(const procq_queue *q)
-{
-	size_t n = 0;
-
-	for (int i = 0; i < q->nworkers; i++)
-		n += (size_t)q->workers[i].ninflight;
-	return n - q->tombstones;
-}
-
-/* The spare runs nothing: it is not counted. */
-static int
-stats_workers(const procq_queue *q)
-{
-	int n = 0;
-
-	for (int i = 0; i < q->nworkers; i++) {
-		if (q->workers[i].state == WORKER_LIVE && !q->workers[i].spare)
-			n++;
-	}
-	return n;
-}
-
 int
 procq_stats_get(procq_queue *q, procq_stats *st)
 {
@@ -390,9 +367,9 @@ procq_stats_get(procq_queue *q, procq_stats *st)
 	queue_lock(q);
 	st->pending = q->nready;
 	st->scheduled = q->ndelayed + q->backlogged;
-	st->active = stats_active(q);
+	st->active = dispatch_active(q);
 	st->completed = q->nresults;
-	st->workers = stats_workers(q);
+	st->workers = dispatch_workers(q);
 	st->closed = q->closed;
 	pthread_mutex_unlock(&q->lock);
 	return 0;

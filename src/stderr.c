@@ -22,7 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "pool.h"
+#include "transport_local.h"
 #include "queue.h"
 #include "sigpipe.h"
 
@@ -47,7 +47,7 @@ stderr_cap(const procq_queue *q)
 static void
 stderr_keep(struct worker *w, const char *p, size_t n)
 {
-	size_t cap = stderr_cap(w->q);
+	size_t cap = stderr_cap(w->slot.q);
 
 	if (n >= cap) {
 		memcpy(w->tail, p + n - cap, cap);
@@ -194,7 +194,7 @@ stderr_drain(struct worker *w)
 
 	while (budget > 0 && (n = stderr_read(w, buf, sizeof buf)) > 0) {
 		stderr_account(w, buf, (size_t)n,
-		    stderr_forward(w->q, buf, (size_t)n));
+		    stderr_forward(w->slot.q, buf, (size_t)n));
 		budget -= (size_t)n < budget ? (size_t)n : budget;
 	}
 }
@@ -212,7 +212,7 @@ static void
 stderr_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
-	procq_queue *q = w->q;
+	procq_queue *q = w->slot.q;
 	char buf[65536];
 	size_t dropped;
 	ssize_t n;
@@ -241,9 +241,9 @@ stderr_open(struct worker *w)
 		return 0;
 	evutil_make_socket_nonblocking(w->err_fd);
 	if (w->tail == NULL &&
-	    (w->tail = malloc(stderr_cap(w->q) + STDERR_NOTE)) == NULL)
+	    (w->tail = malloc(stderr_cap(w->slot.q) + STDERR_NOTE)) == NULL)
 		return -1;
-	w->err_ev = event_new(w->q->base, w->err_fd, EV_READ | EV_PERSIST,
+	w->err_ev = event_new(w->slot.q->base, w->err_fd, EV_READ | EV_PERSIST,
 	    stderr_cb, w);
 	if (w->err_ev == NULL || event_add(w->err_ev, NULL) != 0)
 		return -1;

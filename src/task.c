@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "loop.h"
-#include "pool.h"
+#include "transport.h"
 #include "queue.h"
 #include "result.h"
 #include "task.h"
@@ -111,7 +111,7 @@ task_heaps_compact(procq_queue *q)
 static bool
 task_unused(const procq_handle *t)
 {
-	return t->released && t->state == TASK_DONE && t->worker == NULL &&
+	return t->released && t->state == TASK_DONE && t->slot == NULL &&
 	    t->holds == 0;
 }
 
@@ -201,7 +201,7 @@ task_new(procq_queue *q, const struct registry_entry *entry,
 	t->timeout = opts->timeout;
 	t->must_complete = opts->must_complete;
 	t->detached = opts->detached;
-	t->slot = -1;
+	t->claim = -1;
 	if (opts->delay > 0)
 		t->due = procq_clock_now() + opts->delay;
 	else if (opts->run_at > 0)
@@ -307,22 +307,16 @@ task_unplace(procq_handle *t)
 	task_heaps_compact(t->q);
 }
 
-/* Drops a task (or tombstone) from its worker's in-flight list. */
+/* Drops a task (or tombstone) from its slot's in-flight list.  What the
+ * transport kept for it there (a claim) it let go of before reporting. */
 void
 task_unlink(procq_handle *t)
 {
-	if (t->worker == NULL)
+	if (t->slot == NULL)
 		return;
-	TAILQ_REMOVE(&t->worker->inflight, t, worker_link);
-	t->worker->ninflight--;
-	if (t->slot >= 0)
-		board_release(&t->worker->board, t->slot);
-	/* The reaper compares its head with the target: a task that left
-	 * can be neither, and its memory may go. */
-	if (t->worker->kill_target == t)
-		t->worker->kill_target = NULL;
-	t->slot = -1;
-	t->worker = NULL;
+	TAILQ_REMOVE(&t->slot->inflight, t, worker_link);
+	t->slot->ninflight--;
+	t->slot = NULL;
 	if (t->tombstone) {
 		t->tombstone = 0;
 		t->q->tombstones--;
@@ -433,7 +427,7 @@ task_cancel(procq_handle *t)
 {
 	bool on_worker = t->state == TASK_SENT || t->state == TASK_RUNNING;
 
-	if (on_worker && TAILQ_FIRST(&t->worker->inflight) == t) {
+	if (on_worker && slot_head(t->slot) == t) {
 		if (!t->cancel_requested) {
 			t->cancel_requested = 1;
 			loop_wake(t->q);

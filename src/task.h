@@ -17,7 +17,7 @@
 
 struct group_gate;
 struct waiter;
-struct worker;
+struct slot;
 
 struct waiter_link {
 	struct waiter_link	*next;
@@ -39,7 +39,7 @@ struct done_cb {
  * argument bytes follow it in the same allocation.
  *
  * A handle is freed before the queue only once nothing points at it: the
- * caller released it, it is final, no worker's list has it, and holds is
+ * caller released it, it is final, no slot's list has it, and holds is
  * zero.  Every other pointer kept beyond a call is counted in holds: each
  * heap entry (even one left behind), each pending hook event, each waiter
  * watching it (procq_wait, iterators, groups).
@@ -47,7 +47,7 @@ struct done_cb {
 struct procq_handle {
 	procq_queue			*q;
 	TAILQ_ENTRY(procq_handle)	 all_link;
-	/* A worker's in-flight list, a gate's backlog, or, once the task
+	/* A slot's in-flight list, a gate's backlog, or, once the task
 	 * can be freed, q->dead: never two at once. */
 	TAILQ_ENTRY(procq_handle)	 worker_link;
 	uint64_t			 seq;		/* FIFO order in the heap */
@@ -62,7 +62,7 @@ struct procq_handle {
 	double				 timeout;
 	char				*metadata;
 	size_t				 metadata_len;
-	struct worker			*worker;
+	struct slot			*slot;		/* sent to it */
 	struct group_gate		*gate;
 	struct waiter_link		*waiters;
 	struct done_cb			*callbacks;
@@ -83,16 +83,16 @@ struct procq_handle {
 	unsigned			 future : 1;
 	unsigned			 cancel_requested : 1;
 	unsigned			 cancel_sent : 1;
-	unsigned			 tombstone : 1;	/* cancelled, still in a
-							 * worker's pipe */
+	unsigned			 tombstone : 1;	/* cancelled, still on a
+							 * slot */
 	unsigned			 must_complete : 1;
 	unsigned			 detached : 1;
 	unsigned			 name_owned : 1;
 	unsigned			 released : 1;	/* the caller let go */
 	unsigned			 polled : 1;	/* in q->completions */
 	unsigned			 dead : 1;	/* in q->dead */
-	short				 slot;		/* on the worker's board,
-							 * or -1 */
+	short				 claim;		/* the transport's ticket
+							 * to take it back, or -1 */
 	char				 id[17];
 	char				 args[];	/* msgpack array */
 };

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pool.h"
+#include "transport.h"
 #include "queue.h"
 #include "clock.h"
 #include "trace.h"
@@ -51,8 +51,8 @@ trace_task(const procq_handle *t, enum task_state to)
 {
 	char line[512], via[32] = "";
 
-	if (t->worker != NULL)
-		snprintf(via, sizeof via, " (worker %ld)", (long)t->worker->pid);
+	if (t->slot != NULL)
+		snprintf(via, sizeof via, " (worker %ld)", t->slot->id);
 	trace_write(line, sizeof line, snprintf(line, sizeof line,
 	    "procq %ld +%.6f task %s %s: %s -> %s%s", (long)t->q->pid,
 	    procq_clock_now() - t->q->trace_epoch, t->id,
@@ -61,7 +61,7 @@ trace_task(const procq_handle *t, enum task_state to)
 }
 
 void
-trace_worker(const struct worker *w, const char *fmt, ...)
+trace_worker(const struct slot *s, const char *fmt, ...)
 {
 	char line[512];
 	va_list ap;
@@ -69,8 +69,7 @@ trace_worker(const struct worker *w, const char *fmt, ...)
 
 	/* The prefix is short: it always fits. */
 	n = snprintf(line, sizeof line, "procq %ld +%.6f worker %ld: ",
-	    (long)w->q->pid, procq_clock_now() - w->q->trace_epoch,
-	    (long)w->pid);
+	    (long)s->q->pid, procq_clock_now() - s->q->trace_epoch, s->id);
 	va_start(ap, fmt);
 	n += vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
 	va_end(ap);

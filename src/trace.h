@@ -9,17 +9,17 @@
 
 #include "state.h"
 
-struct worker;
+struct slot;
 
 bool trace_wanted(void);
 void trace_task(const procq_handle *t, enum task_state to);
-void trace_worker(const struct worker *w, const char *fmt, ...)
+void trace_worker(const struct slot *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* A worker event, formatted only when traced. */
-#define TRACE_WORKER(w, ...) do {					\
-	if ((w)->q->trace)						\
-		trace_worker((w), __VA_ARGS__);				\
+/* An event of the worker in slot s, formatted only when traced. */
+#define TRACE_WORKER(s, ...) do {					\
+	if ((s)->q->trace)						\
+		trace_worker((s), __VA_ARGS__);				\
 } while (0)
 
 #endif

@@ -14,7 +14,7 @@
 
 #include <check.h>
 
-#include "../src/pool.h"
+#include "../src/transport.h"
 #include "../src/queue.h"
 #include "../src/result.h"
 #include "../src/task.h"
@@ -126,24 +126,24 @@ END_TEST
 START_TEST(test_trace_line)
 {
 	struct fixture f;
-	struct worker w = { 0 };
+	struct slot s = { 0 };
 	char line[512];
 	int fds[2], saved;
 	ssize_t n;
 
 	fixture_init(&f);
 	f.q.trace = true;
-	w.q = &f.q;
-	w.pid = 4713;
+	s.q = &f.q;
+	s.id = 4713;
 	ck_assert_int_eq(pipe(fds), 0);
 	saved = dup(STDERR_FILENO);
 	ck_assert_int_ge(saved, 0);
 	ck_assert_int_eq(dup2(fds[1], STDERR_FILENO), STDERR_FILENO);
 	task_move(&f.t, TASK_READY);
 	task_move(&f.t, TASK_LOOSE);
-	f.t.worker = &w;
+	f.t.slot = &s;
 	task_move(&f.t, TASK_SENT);
-	trace_worker(&w, "killed (%s): %s", "Timeout", "too slow");
+	trace_worker(&s, "killed (%s): %s", "Timeout", "too slow");
 	ck_assert_int_eq(dup2(saved, STDERR_FILENO), STDERR_FILENO);
 	close(saved);
 	close(fds[1]);

@@ -1,15 +1,17 @@
 /*
- * Fuzz target for the supervisor's dispatcher: what a hostile or broken
- * worker may write on its result pipe.
+ * Fuzz target for the supervisor's dispatcher and the forked-pipe
+ * transport under it: what a hostile or broken worker may write on its
+ * result pipe.
  *
  * Each input builds a real queue (one worker slot, one registered task)
  * that is never started: the worker slot is wired by hand the way
  * pool_spawn() leaves it, with tasks handed to it the way dispatch_run()
- * does, its pid that of a child forked once at start-up that only waits
- * in its own process group (so the kills of pool_kill() reach nothing
- * else).  The rest of the input is appended to the worker's input buffer
- * and dispatch_frames() decodes it.  The engine's bookkeeping is checked
- * afterwards, and everything is freed: leaks across inputs are caught.
+ * does (dispatch_assign()), its pid that of a child forked once at
+ * start-up that only waits in its own process group (so the kills of
+ * pool_kill() reach nothing else).  The rest of the input is appended to
+ * the worker's input buffer and local_frames() decodes it, reporting to
+ * the scheduler.  The engine's bookkeeping is checked afterwards, and
+ * everything is freed: leaks across inputs are caught.
  *
  * The first input byte chooses the set-up:
  *   bits 0-1  tasks handed to the worker: 1 + (bits % 3)
@@ -32,7 +34,7 @@
 #include <unistd.h>
 
 #include "dispatch.h"
-#include "pool.h"
+#include "transport_local.h"
 #include "queue.h"
 #include "result.h"
 #include "task.h"
@@ -118,19 +120,20 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 static void
 worker_wire(struct worker *w, bool hello)
 {
-	w->state = WORKER_LIVE;
+	w->slot.state = SLOT_LIVE;
 	w->pid = victim;
-	w->hello = hello;
-	channel_init(&w->ch, -1, -1, w->q->cfg.max_frame);
+	w->slot.id = victim;
+	w->slot.ready = hello;
+	channel_init(&w->ch, -1, -1, w->slot.q->cfg.max_frame);
 	CHECK(channel_open(&w->ch) == 0);
 	w->read_ev = event_new(base, -1, EV_READ | EV_PERSIST, never_cb, w);
 	w->write_ev = event_new(base, -1, EV_WRITE | EV_PERSIST, never_cb, w);
-	w->timeout_ev = evtimer_new(base, never_cb, w);
+	w->slot.timeout_ev = evtimer_new(base, never_cb, &w->slot);
 	w->kill_ev = evtimer_new(base, never_cb, w);
 	CHECK(w->read_ev != NULL &&
-	    w->write_ev != NULL && w->timeout_ev != NULL &&
+	    w->write_ev != NULL && w->slot.timeout_ev != NULL &&
 	    w->kill_ev != NULL);
-	w->q->live_workers++;
+	w->slot.q->live_workers++;
 }
 
 /* The engine's bookkeeping after a batch of frames. */
@@ -141,16 +144,16 @@ check_state(procq_queue *q, struct worker *w)
 	int n = 0;
 	size_t tombstones = 0, outstanding = 0;
 
-	TAILQ_FOREACH(t, &w->inflight, worker_link) {
+	TAILQ_FOREACH(t, &w->slot.inflight, worker_link) {
 		n++;
-		CHECK(t->worker == w);
+		CHECK(t->slot == &w->slot);
 		if (t->tombstone)
 			CHECK(t->state == TASK_DONE);
 		else
 			CHECK(t->state == TASK_SENT ||
 			    t->state == TASK_RUNNING);
 	}
-	CHECK(n == w->ninflight);
+	CHECK(n == w->slot.ninflight);
 	TAILQ_FOREACH(t, &q->tasks, all_link) {
 		if (t->tombstone)
 			tombstones++;
@@ -158,14 +161,14 @@ check_state(procq_queue *q, struct worker *w)
 			outstanding++;
 		if (t->state == TASK_SENT || t->state == TASK_RUNNING ||
 		    t->tombstone)
-			CHECK(t->worker == w);
+			CHECK(t->slot == &w->slot);
 		else
-			CHECK(t->worker == NULL);
+			CHECK(t->slot == NULL);
 		CHECK((t->state == TASK_DONE) == (t->result != NULL));
 	}
 	CHECK(tombstones == q->tombstones);
 	CHECK(outstanding == q->outstanding);
-	CHECK(q->live_workers == (w->state == WORKER_LIVE ? 1 : 0));
+	CHECK(q->live_workers == (w->slot.state == SLOT_LIVE ? 1 : 0));
 	/* Every complete frame was consumed: what is left is less than a
 	 * frame, or a length the dispatcher refuses. */
 	if (w->kill_kind == PROCQ_ERR_PROTOCOL)
@@ -177,7 +180,7 @@ check_state(procq_queue *q, struct worker *w)
 		CHECK(len == 0 || len > q->cfg.max_frame ||
 		    evbuffer_get_length(w->ch.in) < CHANNEL_HEADER + len);
 	}
-	CHECK(w->state == WORKER_LIVE || w->kill_kind != PROCQ_ERR_NONE);
+	CHECK(w->slot.state == SLOT_LIVE || w->kill_kind != PROCQ_ERR_NONE);
 }
 
 /* What the reaper would do, without reaping: the worker's tasks leave
@@ -187,14 +190,14 @@ teardown(procq_queue *q, struct worker *w)
 {
 	procq_handle *t;
 
-	while ((t = TAILQ_FIRST(&w->inflight)) != NULL) {
+	while ((t = slot_head(&w->slot)) != NULL) {
 		task_unlink(t);
 		if (t->state == TASK_SENT || t->state == TASK_RUNNING)
 			task_move(t, TASK_LOOSE);
 	}
 	CHECK(q->tombstones == 0);
 	w->pid = 0;	/* not ours to reap */
-	pool_release(q);
+	dispatch_release(q);
 	/* procq_free() would start the engine for unfinished work: there
 	 * must be none left once everything is cancelled. */
 	task_cancel_all(q, 0);
@@ -236,15 +239,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int i = 0; i < ntasks; i++)
 		CHECK(procq_submit(q, "task", NULL, 0, &opts, &h[i]) == 0);
 
-	CHECK(pool_init(q) == 0);
-	w = &q->workers[0];
+	q->transport = &transport_local;
+	CHECK(q->transport->open(q) == 0);
+	w = local_worker(q->slots[0]);
 	worker_wire(w, (flags & 0x10) != 0);
 	/* Handed out as dispatch_run() does: wire ids 0, 1, 2. */
 	for (int i = 0; i < ntasks; i++) {
 		procq_handle *t = task_ready_pop(q);
 
 		CHECK(t == h[i]);
-		dispatch_assign(w, t);
+		dispatch_assign(&w->slot, t);
 	}
 	if ((flags & 0x20) && ntasks > 1) {
 		task_cancel(h[1]);
@@ -254,7 +258,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_state(q, w);
 
 	CHECK(evbuffer_add(w->ch.in, data, size) == 0);
-	dispatch_frames(w);
+	local_frames(w);
 	check_state(q, w);
 	/* As the loop does after each read batch. */
 	dispatch_send_cancels(q);

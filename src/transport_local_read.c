@@ -1,0 +1,385 @@
+/*
+ * What a forked worker writes back: its frames are read from the channel,
+ * decoded (protocol.c), matched to the tasks on its slot, and reported to
+ * the scheduler (transport.h).  A frame that breaks the rules condemns
+ * the worker: it is killed for a protocol error.  Runs on the loop thread
+ * with q->lock held, but for the reading itself (local_read_cb()).
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "loop.h"
+#include "protocol.h"
+#include "queue.h"
+#include "trace.h"
+#include "transport_local.h"
+#include "clock.h"
+
+static void
+local_protocol_error(struct worker *w, const char *message)
+{
+	pool_kill(w, PROCQ_ERR_PROTOCOL, slot_head(&w->slot), message);
+}
+
+/* The task at the head left: the next one, if any, starts (as far as we
+ * can tell: a worker runs its tasks in order). */
+static void
+local_head_done(struct worker *w, procq_handle *head)
+{
+	procq_handle *next = slot_head(&w->slot);
+
+	if (next != NULL && next != head)
+		local_started(w, next);
+}
+
+/* Its cell on the board is free once the task leaves the worker. */
+static void
+local_unclaim(struct worker *w, procq_handle *t)
+{
+	if (t->claim >= 0)
+		board_release(&w->board, t->claim);
+	t->claim = -1;
+}
+
+static char *
+local_string(const char *p, size_t len)
+{
+	char *s;
+
+	/* not strndup(): the bytes have no terminating NUL to look for */
+	if ((s = malloc(len + 1)) == NULL)
+		return NULL;
+	if (len > 0)	/* an empty string may have no bytes */
+		memcpy(s, p, len);
+	s[len] = '\0';
+	return s;
+}
+
+/* f is NULL when the failure could not be decoded. */
+static void
+local_result_error(struct worker *w, procq_handle *head,
+    const struct protocol_failure *f)
+{
+	procq_error err = {
+		.kind = PROCQ_ERR_TASK, .type = NULL,
+		.message = NULL,
+		.exit_status = -1, .signal = -1
+	};
+	char *type = NULL, *message = NULL;
+
+	if (f == NULL ||
+	    (type = local_string(f->type, f->type_len)) == NULL ||
+	    (message = local_string(f->message, f->message_len)) == NULL) {
+		free(type);
+		local_protocol_error(w, "malformed error result from worker");
+		return;
+	}
+	err.type = type;
+	err.message = message;
+	local_unclaim(w, head);
+	dispatch_result(&w->slot, head, &err, NULL, 0);
+	free(type);
+	free(message);
+	local_head_done(w, head);
+}
+
+/*
+ * A second result for the task this worker ended last: the task wrote one
+ * itself, or a process it forked did.  That task has its result and keeps
+ * it; the worker cannot be trusted (two processes may be reading its
+ * tasks) and is killed, and the task now at its head, which did nothing
+ * wrong, goes back in line without an attempt charged.
+ */
+static void
+local_duplicate(struct worker *w)
+{
+	char buf[128];
+
+	snprintf(buf, sizeof buf, "worker sent a second result for task "
+	    "%016" PRIx64, w->slot.q->id_base + w->last_id);
+	pool_kill(w, PROCQ_ERR_PROTOCOL, NULL, buf);
+}
+
+static void
+local_result(struct worker *w, const struct protocol_msg *msg)
+{
+	procq_handle *head = slot_head(&w->slot);
+	struct protocol_result r;
+	int rc;
+
+	if ((rc = protocol_decode_result(msg, &r)) == PROTOCOL_MALFORMED) {
+		local_protocol_error(w, "malformed result from worker");
+		return;
+	}
+	if ((head == NULL || head->wire_id != r.id) && w->has_last &&
+	    r.id == w->last_id) {
+		local_duplicate(w);
+		return;
+	}
+	if (head == NULL || head->wire_id != r.id) {
+		local_protocol_error(w,
+		    "result for a task the worker was not running");
+		return;
+	}
+	w->has_last = true;
+	w->last_id = r.id;
+	if (!r.ok && !head->tombstone) {
+		local_result_error(w, head, rc == 0 ? &r.error : NULL);
+		return;
+	}
+	if (rc != 0 && !head->tombstone) {
+		local_protocol_error(w, "malformed result value from worker");
+		return;
+	}
+	local_unclaim(w, head);
+	dispatch_result(&w->slot, head, NULL, r.value, r.value_len);
+	local_head_done(w, head);
+}
+
+/* The worker dropped a task sent ahead that was cancelled. */
+static void
+local_cancelled(struct worker *w, const struct protocol_msg *msg)
+{
+	procq_handle *t, *head = slot_head(&w->slot);
+	uint64_t id;
+
+	if (protocol_decode_cancelled(msg, &id) != 0) {
+		local_protocol_error(w, "malformed cancel acknowledgement");
+		return;
+	}
+	TAILQ_FOREACH(t, &w->slot.inflight, worker_link) {
+		if (t->wire_id == id && t->tombstone && t->cancel_sent)
+			break;
+	}
+	if (t == NULL) {
+		local_protocol_error(w,
+		    "cancel acknowledgement for an unknown task");
+		return;
+	}
+	local_unclaim(w, t);
+	dispatch_cancelled(&w->slot, t);
+	local_head_done(w, head);
+}
+
+/* The worker skipped a task taken back from it: its cell is free.  A
+ * skip procq did not ask for would leave a task unrun: the worker is
+ * broken.  The scheduler took the task back when the cell was taken. */
+static void
+local_skipped(struct worker *w, const struct protocol_msg *msg)
+{
+	int cell;
+
+	if (protocol_decode_skipped(msg, &cell) != 0 || cell >= BOARD_SLOTS ||
+	    board_skipped(&w->board, cell) != 0)
+		local_protocol_error(w, "worker skipped a task it was given");
+}
+
+static void
+local_progress(struct worker *w, const struct protocol_msg *msg)
+{
+	procq_handle *head = slot_head(&w->slot);
+	struct protocol_progress p;
+
+	if (protocol_decode_progress(msg, &p) != 0) {
+		local_protocol_error(w, "malformed progress report");
+		return;
+	}
+	if (head == NULL || head->wire_id != p.id) {
+		local_protocol_error(w,
+		    "progress for a task the worker was not running");
+		return;
+	}
+	dispatch_progress(&w->slot, head, p.value, p.value_len);
+}
+
+static void
+local_init_failed(struct worker *w, const struct protocol_msg *msg)
+{
+	struct protocol_failure f;
+	char *type = NULL, *message = NULL;
+
+	if (protocol_decode_init_failed(msg, &f) != 0 ||
+	    (type = local_string(f.type, f.type_len)) == NULL ||
+	    (message = local_string(f.message, f.message_len)) == NULL)
+		local_protocol_error(w, "malformed initializer failure");
+	else
+		pool_init_failed(w, type, message);
+	free(type);
+	free(message);
+}
+
+static void
+local_setup_failed(struct worker *w, const struct protocol_msg *msg)
+{
+	struct protocol_failure f;
+	char *message = NULL;
+
+	if (protocol_decode_setup_failed(msg, &f) != 0 ||
+	    (message = local_string(f.message, f.message_len)) == NULL)
+		local_protocol_error(w, "malformed setup failure");
+	else
+		pool_setup_failed(w, message);
+	free(message);
+}
+
+static void
+local_hello(struct worker *w, const struct protocol_msg *msg)
+{
+	if (msg->type == PROTOCOL_INIT_FAILED) {
+		local_init_failed(w, msg);
+		return;
+	}
+	if (msg->type == PROTOCOL_SETUP_FAILED) {
+		local_setup_failed(w, msg);
+		return;
+	}
+	if (protocol_decode_hello(msg) != 0) {
+		local_protocol_error(w, "worker did not say hello");
+		return;
+	}
+	w->slot.ready = true;
+	TRACE_WORKER(&w->slot, "said hello");
+	w->slot.q->spawn_backoff = 0;
+	w->slot.q->spawn_failures = 0;
+	dispatch_ready(&w->slot);
+}
+
+/* The worker says it is dying of its memory limit: its address space is
+ * used up, or an allocation had just failed.  Only a worker that has one
+ * may say so. */
+static void
+local_limit(struct worker *w, const struct protocol_msg *msg)
+{
+	enum protocol_limit what;
+
+	if (w->slot.q->cfg.max_memory == 0) {
+		local_protocol_error(w,
+		    "limit report from a worker without a memory limit");
+		return;
+	}
+	if (protocol_decode_limit(msg, &what) != 0)
+		local_protocol_error(w, "malformed limit report");
+	else if (what == PROTOCOL_LIMIT_MEMORY)
+		w->memory = MEMORY_EXHAUSTED;
+	else
+		w->memory = MEMORY_ALLOC_FAILED;
+}
+
+static void
+local_message(struct worker *w, const struct protocol_msg *msg)
+{
+	char buf[64];
+
+	if (!w->slot.ready) {
+		local_hello(w, msg);
+		return;
+	}
+	switch (msg->type) {
+	case PROTOCOL_RESULT:
+		local_result(w, msg);
+		break;
+	case PROTOCOL_CANCELLED:
+		local_cancelled(w, msg);
+		break;
+	case PROTOCOL_LIMIT:
+		local_limit(w, msg);
+		break;
+	case PROTOCOL_PROGRESS:
+		local_progress(w, msg);
+		break;
+	case PROTOCOL_SKIPPED:
+		local_skipped(w, msg);
+		break;
+	default:
+		snprintf(buf, sizeof buf, "unexpected message type %d",
+		    msg->type);
+		local_protocol_error(w, buf);
+		break;
+	}
+}
+
+/* Decodes every complete frame in the worker's input.  A length beyond the
+ * limit condemns the worker before anything is allocated for it. */
+void
+local_frames(struct worker *w)
+{
+	procq_queue *q = w->slot.q;
+	struct protocol_msg msg;
+	const char *data;
+	uint32_t len;
+	char buf[96];
+
+	while (w->kill_kind != PROCQ_ERR_PROTOCOL) {
+		switch (channel_next(&w->ch, &data, &len)) {
+		case CHANNEL_PARTIAL:
+			return;
+		case CHANNEL_EMPTY:
+			local_protocol_error(w, "empty frame from worker");
+			return;
+		case CHANNEL_OVERSIZED:
+			snprintf(buf, sizeof buf, "frame of %u bytes from "
+			    "worker exceeds the limit of %zu bytes", len,
+			    w->ch.max_frame);
+			local_protocol_error(w, buf);
+			return;
+		case CHANNEL_FRAME:
+			break;
+		}
+		if (data == NULL ||
+		    protocol_decode(data, len, &q->zone, &msg) != 0)
+			local_protocol_error(w, "malformed frame from worker");
+		else
+			local_message(w, &msg);
+		msgpack_zone_clear(&q->zone);
+		channel_consume(&w->ch, len);
+	}
+}
+
+/* Reads and acts on what the worker has written.  Called with q->lock
+ * held. */
+void
+local_drain(struct worker *w)
+{
+	bool open;
+
+	if (w->ch.rfd < 0 || w->eof || w->kill_kind == PROCQ_ERR_PROTOCOL)
+		return;
+	open = channel_read(&w->ch);
+	local_frames(w);
+	if (!open)
+		pool_lost(w);	/* EOF, or the pipe is unusable */
+}
+
+/*
+ * On procq's own loop thread, which alone touches a worker's input, the
+ * reading is done before taking the lock: no system call holds up the
+ * threads that submit.  (A caller's loop reads under the lock: another
+ * thread of the caller may free the queue as soon as it is released.)
+ */
+void
+local_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	procq_queue *q = w->slot.q;
+	bool open;
+
+	if (q->external_base) {
+		loop_enter(q);
+		local_drain(w);
+		loop_leave(q);
+		return;
+	}
+	open = channel_read(&w->ch);
+	loop_enter(q);
+	q->now = procq_clock_now();	/* one reading for the whole batch */
+	if (w->slot.state != SLOT_EMPTY && w->kill_kind != PROCQ_ERR_PROTOCOL)
+		local_frames(w);
+	/* What comes meanwhile is the next callback's. */
+	if (!open && w->slot.state != SLOT_EMPTY && !w->eof)
+		pool_lost(w);	/* EOF, or the pipe is unusable */
+	loop_leave(q);
+}
