@@ -6,9 +6,10 @@
  * thread that runs the caller's event_base.  The owner holds q->lock
  * while it changes anything, so that other threads may read engine state
  * under q->lock; no other thread changes it.  A thread that is not the
- * owner changes the engine by posting a command here: new tasks and
- * released handles are posted and not waited for, every other command is
- * waited for (command_call()).  The owner takes everything posted at once
+ * owner changes the engine by posting a command here: new tasks
+ * (command_submit()) and commands whose caller needs no answer, such as
+ * a release (command_post()), are posted and not waited for; every other
+ * command is waited for (command_call()).  The owner takes everything posted at once
  * (command_run(), from the eventfd's callback) and a poster writes the
  * eventfd only when the owner has not been told yet: one wake-up for a
  * whole batch, whoever posts it.
@@ -40,8 +41,8 @@ command_init(struct command_queue *cq)
 		return -1;
 	}
 	TAILQ_INIT(&cq->submits);
-	cq->releases = NULL;
-	cq->nreleases = cq->releases_cap = 0;
+	cq->posts = NULL;
+	cq->nposts = cq->posts_cap = 0;
 	cq->head = NULL;
 	cq->tail = &cq->head;
 	cq->owner = false;
@@ -54,7 +55,7 @@ command_init(struct command_queue *cq)
 void
 command_destroy(struct command_queue *cq)
 {
-	free(cq->releases);
+	free(cq->posts);
 	pthread_cond_destroy(&cq->ran);
 	pthread_mutex_destroy(&cq->lock);
 }
@@ -195,45 +196,46 @@ command_submit(procq_queue *q, struct task_list *batch, size_t n,
 }
 
 static int
-command_release_grow(struct command_queue *cq)
+command_post_grow(struct command_queue *cq)
 {
-	size_t cap = cq->releases_cap ? cq->releases_cap * 2 : 64;
-	procq_handle **grown;
+	size_t cap = cq->posts_cap ? cq->posts_cap * 2 : 64;
+	struct post *grown;
 
-	if ((grown = realloc(cq->releases, cap * sizeof *grown)) == NULL)
+	if ((grown = realloc(cq->posts, cap * sizeof *grown)) == NULL)
 		return -1;
-	cq->releases = grown;
-	cq->releases_cap = cap;
+	cq->posts = grown;
+	cq->posts_cap = cap;
 	return 0;
 }
 
 static int
-command_let_go(procq_queue *q, void *arg)
+command_post_run(procq_queue *q, void *arg)
 {
-	(void)q;
-	handle_let_go(arg);
+	struct post *p = arg;
+
+	p->fn(q, p->a, p->b, p->n);
 	return 0;
 }
 
-/* Posts a handle the caller let go of.  Out of memory, the caller waits
- * for the owner instead. */
+/* Posts fn(q, a, b, n), to run on the owner in order with the others.
+ * Out of memory, the caller waits for the owner instead. */
 void
-command_release(procq_queue *q, procq_handle *t)
+command_post(procq_queue *q, post_fn fn, void *a, void *b, size_t n)
 {
 	struct command_queue *cq = &q->commands;
+	struct post p = { fn, a, b, n };
 
 	if (command_enter(q)) {
-		handle_let_go(t);
+		fn(q, a, b, n);
 		command_leave_here(q);
 		return;
 	}
-	if (cq->nreleases == cq->releases_cap &&
-	    command_release_grow(cq) != 0) {
+	if (cq->nposts == cq->posts_cap && command_post_grow(cq) != 0) {
 		pthread_mutex_unlock(&cq->lock);
-		command_call(q, command_let_go, t);
+		command_call(q, command_post_run, &p);
 		return;
 	}
-	cq->releases[cq->nreleases++] = t;
+	cq->posts[cq->nposts++] = p;
 	command_leave_posted(q);
 }
 
@@ -253,7 +255,7 @@ command_done(struct command_queue *cq, struct command *c)
 
 /*
  * The owner runs everything posted, q->lock held: new tasks first, then
- * releases, then the commands waited for, so that each thread's calls
+ * the posted commands, then the commands waited for, so that each thread's calls
  * take effect in the order it made them.
  */
 void
@@ -261,18 +263,18 @@ command_run(procq_queue *q)
 {
 	struct command_queue *cq = &q->commands;
 	struct task_list submits;
-	procq_handle **releases;
+	struct post *posts;
 	struct command *c, *first;
-	size_t nreleases;
+	size_t nposts;
 	procq_handle *t;
 
 	TAILQ_INIT(&submits);
 	pthread_mutex_lock(&cq->lock);
 	TAILQ_CONCAT(&submits, &cq->submits, worker_link);
-	releases = cq->releases;
-	nreleases = cq->nreleases;
-	cq->releases = NULL;
-	cq->nreleases = cq->releases_cap = 0;
+	posts = cq->posts;
+	nposts = cq->nposts;
+	cq->posts = NULL;
+	cq->nposts = cq->posts_cap = 0;
 	first = cq->head;
 	cq->head = NULL;
 	cq->tail = &cq->head;
@@ -284,12 +286,12 @@ command_run(procq_queue *q)
 		TAILQ_REMOVE(&submits, t, worker_link);
 		submit_place(q, t);
 	}
-	for (size_t i = 0; i < nreleases; i++)
-		handle_let_go(releases[i]);
-	free(releases);
+	for (size_t i = 0; i < nposts; i++)
+		posts[i].fn(q, posts[i].a, posts[i].b, posts[i].n);
+	free(posts);
 	for (c = first; c != NULL; c = c->next)
 		c->rc = c->fn(q, c->arg);
-	/* What the releases and commands let go of is freed before their
+	/* What the commands let go of is freed before their
 	 * callers go on: procq_clear_results() returns the memory. */
 	queue_reap(q);
 	command_done(cq, first);

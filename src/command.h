@@ -25,13 +25,23 @@ struct command {
 	bool			 done;
 };
 
+/* A command posted and not waited for: copied into the queue. */
+typedef void (*post_fn)(procq_queue *q, void *a, void *b, size_t n);
+
+struct post {
+	post_fn			 fn;
+	void			*a;
+	void			*b;
+	size_t			 n;
+};
+
 struct command_queue {
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 ran;		/* a waited-for command ran */
 	struct task_list	 submits;	/* new tasks, in order */
-	procq_handle		**releases;	/* handles let go of */
-	size_t			 nreleases;
-	size_t			 releases_cap;
+	struct post		*posts;		/* in order */
+	size_t			 nposts;
+	size_t			 posts_cap;
 	struct command		*head;		/* commands waited for */
 	struct command		**tail;
 	bool			 owner;		/* a loop runs commands */
@@ -48,7 +58,7 @@ void command_destroy(struct command_queue *cq);
 int command_call(procq_queue *q, command_fn fn, void *arg);
 int command_submit(procq_queue *q, struct task_list *batch, size_t n,
     const char *name, bool counted);
-void command_release(procq_queue *q, procq_handle *t);
+void command_post(procq_queue *q, post_fn fn, void *a, void *b, size_t n);
 void command_run(procq_queue *q);
 bool command_linger(procq_queue *q, double seconds);
 void command_own(procq_queue *q, bool owner);
@@ -58,7 +68,5 @@ void command_close(procq_queue *q);
  * caller's side; placing the task, on the owner's. */
 int submit_resolve(procq_queue *q, struct task_list *batch, const char *name);
 void submit_place(procq_queue *q, procq_handle *t);
-/* And of a release (handle.c). */
-void handle_let_go(procq_handle *t);
 
 #endif

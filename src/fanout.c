@@ -163,7 +163,7 @@ procq_race(procq_queue *q, const procq_job *jobs, size_t n, double timeout,
 		free(hs);
 		return rc;
 	}
-	queue_lock(q);
+	pthread_mutex_lock(&q->lock);
 	if (q->state == QUEUE_NEW && !loop_on_thread(q))
 		rc = queue_start_locked(q);
 	pthread_mutex_unlock(&q->lock);

@@ -1,7 +1,7 @@
 /*
  * Futures: handles that no worker runs, completed by the caller from any
- * thread.  They share the queue's lock and finish through task_finish(),
- * so they work wherever a task's handle does.
+ * thread.  Setting one is a command to the queue's owner, which finishes
+ * it through task_finish(), so they work wherever a task's handle does.
  */
 #include "config.h"
 
@@ -10,10 +10,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "command.h"
 #include "loop.h"
 #include "pack.h"
 #include "queue.h"
 #include "protocol.h"
+
+/* The owner learns of a new future: the queue frees it with the rest. */
+static void
+future_place(procq_queue *q, void *a, void *b, size_t n)
+{
+	procq_handle *t = a;
+
+	(void)b;
+	(void)n;
+	TAILQ_INSERT_TAIL(&q->tasks, t, all_link);
+}
 
 procq_handle *
 procq_future_create(procq_queue *q, const char *name, int *err)
@@ -33,35 +45,45 @@ procq_future_create(procq_queue *q, const char *name, int *err)
 	}
 	t->future = 1;
 	task_move(t, TASK_FUTURE);
-	queue_lock(q);
 	t->wire_id = q->next_id++;
 	task_format_id(t);
-	TAILQ_INSERT_TAIL(&q->tasks, t, all_link);
-	pthread_mutex_unlock(&q->lock);
+	command_post(q, future_place, t, NULL, 0);
 	if (err != NULL)
 		*err = 0;
 	return t;
+}
+
+struct future_end {
+	procq_handle		*f;
+	procq_status		 status;
+	const procq_error	*err;
+	const char		*value;
+	size_t			 len;
+};
+
+static int
+future_finish_cmd(procq_queue *q, void *arg)
+{
+	const struct future_end *e = arg;
+
+	(void)q;
+	if (e->f->state == TASK_DONE)
+		return PROCQ_EDONE;
+	task_finish(e->f, e->status, e->err, e->value, e->len);
+	return 0;
 }
 
 static int
 future_finish(procq_handle *f, procq_status status, const procq_error *err,
     const char *value, size_t len)
 {
-	procq_queue *q;
-	int rc = 0;
+	struct future_end e = { f, status, err, value, len };
 
 	if (f == NULL || !f->future)
 		return PROCQ_EINVAL;
-	q = f->q;
-	if (queue_forked(q))
+	if (queue_forked(f->q))
 		return PROCQ_EFORKED;
-	queue_lock(q);
-	if (f->state == TASK_DONE)
-		rc = PROCQ_EDONE;
-	else
-		task_finish(f, status, err, value, len);
-	queue_unlock(q);
-	return rc;
+	return command_call(f->q, future_finish_cmd, &e);
 }
 
 int

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "command.h"
 #include "group.h"
 #include "loop.h"
 #include "queue.h"
@@ -156,6 +157,15 @@ group_opts_check(const procq_group_opts *o)
 	return 0;
 }
 
+static int
+gate_link_cmd(procq_queue *q, void *arg)
+{
+	struct group_gate *gate = arg;
+
+	TAILQ_INSERT_TAIL(&q->gates, gate, link);
+	return 0;
+}
+
 static struct group_gate *
 group_gate_new(procq_queue *q, const procq_group_opts *o)
 {
@@ -168,9 +178,9 @@ group_gate_new(procq_queue *q, const procq_group_opts *o)
 	gate->limit = o->concurrency;
 	rate_init(&gate->rate, o->rate, o->burst > 0 ? o->burst : 1);
 	TAILQ_INIT(&gate->backlog);
-	queue_lock(q);
-	TAILQ_INSERT_TAIL(&q->gates, gate, link);
-	pthread_mutex_unlock(&q->lock);
+	/* Waited for: the group's first submit may land in the same batch,
+	 * and submits are placed before posted commands run. */
+	command_call(q, gate_link_cmd, gate);
 	return gate;
 }
 
@@ -194,12 +204,9 @@ procq_group_create(procq_queue *q, const procq_group_opts *opts, int *err)
 	}
 	if ((g = calloc(1, sizeof *g)) == NULL)
 		goto fail;
-	if (opts->id == NULL) {
-		queue_lock(q);
+	if (opts->id == NULL)
 		snprintf(id, sizeof id, "g-%016" PRIx64,
 		    q->id_base + q->next_id++);
-		pthread_mutex_unlock(&q->lock);
-	}
 	g->q = q;
 	g->id = strdup(opts->id != NULL ? opts->id : id);
 	if (g->id == NULL || (g->w = waiter_new()) == NULL) {
@@ -214,9 +221,7 @@ procq_group_create(procq_queue *q, const procq_group_opts *opts, int *err)
 		free(g);
 		goto fail;
 	}
-	queue_lock(q);
 	q->watchers++;
-	pthread_mutex_unlock(&q->lock);
 	if (err != NULL)
 		*err = 0;
 	return g;
@@ -487,7 +492,7 @@ procq_group_wait(procq_group *g, double timeout, procq_summary **summary)
 		return PROCQ_EINVAL;
 	if (queue_forked(g->q))
 		return PROCQ_EFORKED;
-	queue_lock(g->q);
+	pthread_mutex_lock(&g->q->lock);
 	if (g->q->state == QUEUE_NEW && g->q->outstanding > 0 &&
 	    !loop_on_thread(g->q))
 		rc = queue_start_locked(g->q);
@@ -546,27 +551,42 @@ procq_group_values(procq_group *g, const msgpack_object **values,
 	return rc;
 }
 
-/* Every unfinished handle at once, under one hold of the queue's lock: the
- * loop cannot start a waiting task of the group in between. */
-size_t
-procq_group_cancel(procq_group *g)
-{
-	procq_handle **hs;
-	size_t n, k = 0;
+struct group_cancel {
+	procq_handle	**hs;
+	size_t		  n;
+};
 
-	if (g == NULL || queue_forked(g->q) ||
-	    (hs = group_snapshot(g, &n)) == NULL)
-		return 0;
-	queue_lock(g->q);
-	for (size_t i = 0; i < n; i++) {
-		if (hs[i]->state != TASK_DONE && !hs[i]->cancel_requested) {
-			task_cancel(hs[i]);
+/* Every unfinished handle at once, in one command: the loop cannot start
+ * a waiting task of the group in between.  Returns how many. */
+static int
+group_cancel_cmd(procq_queue *q, void *arg)
+{
+	const struct group_cancel *c = arg;
+	int k = 0;
+
+	(void)q;
+	for (size_t i = 0; i < c->n; i++) {
+		if (c->hs[i]->state != TASK_DONE &&
+		    !c->hs[i]->cancel_requested) {
+			task_cancel(c->hs[i]);
 			k++;
 		}
 	}
-	queue_unlock(g->q);
-	free(hs);
 	return k;
+}
+
+size_t
+procq_group_cancel(procq_group *g)
+{
+	struct group_cancel c;
+	int k;
+
+	if (g == NULL || queue_forked(g->q) ||
+	    (c.hs = group_snapshot(g, &c.n)) == NULL)
+		return 0;
+	k = command_call(g->q, group_cancel_cmd, &c);
+	free(c.hs);
+	return (size_t)k;
 }
 
 procq_handle *
@@ -617,6 +637,19 @@ group_free_forked(procq_group *g)
 	free(g);
 }
 
+/* The backlog no longer has a group to answer to. */
+static int
+gate_orphan_cmd(procq_queue *q, void *arg)
+{
+	struct group_gate *gate = arg;
+
+	gate->limit = 0;
+	gate->orphaned = true;
+	gate_release(gate);
+	gate_reclaim(q, gate);
+	return 0;
+}
+
 void
 procq_group_free(procq_group *g)
 {
@@ -628,20 +661,10 @@ procq_group_free(procq_group *g)
 	}
 	/* Freeing a group while using it elsewhere is the caller's error:
 	 * no other call on it may be in progress here. */
-	for (size_t i = 0; i < g->n; i++)
-		waiter_unwatch(g->w, g->handles[i]);
-	if (g->gate != NULL) {
-		/* The backlog no longer has a group to answer to. */
-		queue_lock(g->q);
-		g->gate->limit = 0;
-		g->gate->orphaned = true;
-		gate_release(g->gate);
-		gate_reclaim(g->q, g->gate);
-		queue_unlock(g->q);
-	}
-	queue_lock(g->q);
+	waiter_unwatch_all(g->w, g->handles, g->n);
+	if (g->gate != NULL)
+		command_call(g->q, gate_orphan_cmd, g->gate);
 	g->q->watchers--;
-	pthread_mutex_unlock(&g->q->lock);
 	waiter_free(g->w);
 	free(g->handles);
 	free(g->id);

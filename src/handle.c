@@ -175,9 +175,14 @@ procq_handle_name(const procq_handle *h)
  * it runs on as before.  An unfinished future is cancelled: no one is
  * left to complete it.
  */
-void
-handle_let_go(procq_handle *h)
+static void
+handle_let_go(procq_queue *q, void *a, void *b, size_t n)
 {
+	procq_handle *h = a;
+
+	(void)q;
+	(void)b;
+	(void)n;
 	h->released = 1;
 	notify_forget(h);
 	if (h->future && h->state != TASK_DONE)
@@ -192,7 +197,7 @@ procq_handle_release(procq_handle *h)
 	 * may have been held at the fork: leave it alone. */
 	if (h == NULL || queue_forked(h->q))
 		return;
-	command_release(h->q, h);
+	command_post(h->q, handle_let_go, h, NULL, 0);
 }
 
 static int

@@ -427,6 +427,16 @@ loop_teardown_now(procq_queue *q)
 	pthread_cond_broadcast(&q->cond);
 }
 
+/* The owner stops the workers; the loop ends once they are gone
+ * (loop_after()). */
+static int
+loop_stopping_cmd(procq_queue *q, void *arg)
+{
+	(void)arg;
+	q->state = QUEUE_STOPPING;
+	return 0;
+}
+
 /*
  * Stops the workers and the supervisor thread, once nothing is
  * outstanding.  Called with q->lock held; drops it while joining.
@@ -438,9 +448,9 @@ loop_stop(procq_queue *q)
 		loop_teardown_now(q);
 		return;
 	}
-	q->state = QUEUE_STOPPING;
-	q->wake_pending = false;
-	loop_wake(q);
+	pthread_mutex_unlock(&q->lock);
+	command_call(q, loop_stopping_cmd, NULL);
+	pthread_mutex_lock(&q->lock);
 	if (q->external_base) {
 		/* The caller's loop reaps the workers and says when. */
 		while (q->state != QUEUE_STOPPED)

@@ -11,6 +11,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "command.h"
 #include "notify.h"
 #include "queue.h"
 
@@ -85,42 +86,60 @@ notify_release(procq_queue *q)
 	q->ncompletions = q->completions_cap = 0;
 }
 
+static int
+notify_fd_cmd(procq_queue *q, void *arg)
+{
+	(void)arg;
+	if (q->notify_fd < 0)
+		q->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	return q->notify_fd >= 0 ? q->notify_fd : PROCQ_ESYS;
+}
+
 int
 procq_notify_fd(procq_queue *q)
 {
-	int fd;
-
 	if (q == NULL)
 		return PROCQ_EINVAL;
 	if (queue_forked(q))
 		return PROCQ_EFORKED;
-	queue_lock(q);
-	if (q->notify_fd < 0)
-		q->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	fd = q->notify_fd >= 0 ? q->notify_fd : PROCQ_ESYS;
-	pthread_mutex_unlock(&q->lock);
-	return fd;
+	return command_call(q, notify_fd_cmd, NULL);
+}
+
+struct poll_args {
+	procq_handle	**done;
+	size_t		  max;
+	size_t		  k;
+};
+
+/* On the owner: the completions are its own, and a release its caller
+ * made before is taken first. */
+static int
+poll_cmd(procq_queue *q, void *arg)
+{
+	struct poll_args *p = arg;
+	size_t k = q->ncompletions < p->max ? q->ncompletions : p->max;
+
+	for (size_t i = 0; i < k; i++)
+		q->completions[i]->polled = 0;
+	if (k > 0) {
+		memcpy(p->done, q->completions, k * sizeof *p->done);
+		memmove(q->completions, q->completions + k,
+		    (q->ncompletions - k) * sizeof *p->done);
+		q->ncompletions -= k;
+	}
+	if (q->ncompletions == 0)
+		notify_drain(q);
+	p->k = k;
+	return 0;
 }
 
 size_t
 procq_poll(procq_queue *q, procq_handle **done, size_t max)
 {
-	size_t k;
+	struct poll_args p = { done, max, 0 };
 
 	if (q == NULL || (done == NULL && max > 0) || queue_forked(q))
 		return 0;
-	queue_lock(q);
-	k = q->ncompletions < max ? q->ncompletions : max;
-	for (size_t i = 0; i < k; i++)
-		q->completions[i]->polled = 0;
-	if (k > 0) {
-		memcpy(done, q->completions, k * sizeof *done);
-		memmove(q->completions, q->completions + k,
-		    (q->ncompletions - k) * sizeof *done);
-		q->ncompletions -= k;
-	}
-	if (q->ncompletions == 0)
-		notify_drain(q);
-	pthread_mutex_unlock(&q->lock);
-	return k;
+	command_call(q, poll_cmd, &p);
+	return p.k;
 }

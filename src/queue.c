@@ -346,18 +346,6 @@ queue_fail_policy(const procq_queue *q)
  * when no supervisor thread will run them (the queue is not started or
  * has stopped).
  */
-/*
- * Takes q->lock on a caller's thread, with every task posted so far
- * placed: a call that still changes or reads the engine under the lock
- * (not yet a command of its own) sees what was submitted before it.
- */
-void
-queue_lock(procq_queue *q)
-{
-	pthread_mutex_lock(&q->lock);
-	command_run(q);
-}
-
 void
 queue_unlock(procq_queue *q)
 {

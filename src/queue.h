@@ -109,7 +109,7 @@ struct procq_queue {
 	size_t			 tombstones;	/* cancelled tasks in pipes */
 	TAILQ_HEAD(, group_gate) gates;
 	size_t			 backlogged;	/* tasks in gate backlogs */
-	int			 watchers;	/* groups and iterators alive */
+	atomic_int		 watchers;	/* groups and iterators alive */
 
 	int			 notify_fd;	/* procq_notify_fd(), or -1 */
 	procq_handle		**completions;	/* for procq_poll() */
@@ -139,6 +139,5 @@ int queue_start_locked(procq_queue *q);
 void queue_free_tasks(procq_queue *q);
 void queue_clear_results(procq_queue *q);
 void queue_reap(procq_queue *q);
-void queue_lock(procq_queue *q);
 
 #endif

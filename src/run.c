@@ -37,8 +37,21 @@ run_over(const procq_queue *q)
 	return q->cfg.mode == PROCQ_MODE_FINITE || q->closed;
 }
 
+/* A run's deadline passed: what the on_timeout policy says is cancelled.
+ * A future is the caller's: only a full stop cancels it. */
+static int
+run_timeout_cmd(procq_queue *q, void *arg)
+{
+	(void)arg;
+	task_cancel_all(q, CANCEL_SPARE_FUTURES |
+	    (q->cfg.on_timeout == PROCQ_ON_TIMEOUT_COMPLETE ?
+	    CANCEL_SPARE_MUST_COMPLETE : 0));
+	return 0;
+}
+
 /* Waits for the run to end; on the deadline, cancels under the on_timeout
- * policy and waits for that.  Called with q->lock held. */
+ * policy and waits for that.  Called with q->lock held, which it drops
+ * while the owner cancels. */
 static int
 run_wait(procq_queue *q, double timeout)
 {
@@ -51,10 +64,9 @@ run_wait(procq_queue *q, double timeout)
 		loop_wait(q, timeout > 0 ? &deadline : NULL, &rc);
 	if (run_over(q))
 		return 0;
-	/* A future is the caller's: only a full stop cancels it. */
-	task_cancel_all(q, CANCEL_SPARE_FUTURES |
-	    (q->cfg.on_timeout == PROCQ_ON_TIMEOUT_COMPLETE ?
-	    CANCEL_SPARE_MUST_COMPLETE : 0));
+	pthread_mutex_unlock(&q->lock);
+	command_call(q, run_timeout_cmd, NULL);
+	pthread_mutex_lock(&q->lock);
 	while (q->outstanding > 0)
 		loop_wait(q, NULL, NULL);
 	return PROCQ_ETIMEDOUT;
@@ -94,15 +106,45 @@ run_opts_check(const procq_run_opts *o)
 	return 0;
 }
 
+/* A run is in flight from here: fail-first reads its policy. */
+static int
+run_begin_cmd(procq_queue *q, void *arg)
+{
+	q->runs_active++;
+	q->run_policy = *(const procq_fail_policy *)arg;
+	return 0;
+}
+
+struct run_end {
+	procq_summary	*summary;
+	size_t		 failed;
+	bool		 collect;	/* false: the run never started */
+};
+
+/* The run's summary, and the next run starts from here. */
+static int
+run_end_cmd(procq_queue *q, void *arg)
+{
+	struct run_end *e = arg;
+	double now = procq_clock_now();
+
+	if (e->collect) {
+		e->summary = run_summary(q, now - q->run_started, &e->failed);
+		q->run_cursor = q->nresults;
+		q->run_started = now;
+	}
+	if (--q->runs_active == 0)
+		q->run_policy = PROCQ_FAIL_DEFAULT;
+	return 0;
+}
+
 int
 procq_run(procq_queue *q, const procq_run_opts *opts,
     procq_summary **summary)
 {
 	static const procq_run_opts defaults;
-	procq_summary *s;
-	size_t failed;
-	double now;
-	int rc;
+	struct run_end end = { .collect = true };
+	int rc = 0;
 
 	if (summary != NULL)
 		*summary = NULL;
@@ -114,32 +156,26 @@ procq_run(procq_queue *q, const procq_run_opts *opts,
 		return PROCQ_EFORKED;
 	if (loop_on_thread(q))
 		return PROCQ_EDEADLK;
-	queue_lock(q);
-	/* In flight from here: starting may wait for the first workers. */
-	q->runs_active++;
-	q->run_policy = opts->fail_policy;
-	if (q->state == QUEUE_NEW && (rc = queue_start_locked(q)) != 0) {
-		if (--q->runs_active == 0)
-			q->run_policy = PROCQ_FAIL_DEFAULT;
-		pthread_mutex_unlock(&q->lock);
-		return rc;
-	}
-	rc = run_wait(q, opts->timeout > 0 ? opts->timeout : q->cfg.timeout);
-	now = procq_clock_now();
-	s = run_summary(q, now - q->run_started, &failed);
-	if (s == NULL)
-		rc = PROCQ_ENOMEM;
-	else if (rc == 0 && opts->strict && failed > 0)
-		rc = PROCQ_ETASK;
-	q->run_cursor = q->nresults;
-	q->run_started = now;
-	if (--q->runs_active == 0)
-		q->run_policy = PROCQ_FAIL_DEFAULT;
-	queue_unlock(q);
-	if (summary != NULL)
-		*summary = s;
+	command_call(q, run_begin_cmd, (void *)&opts->fail_policy);
+	/* Starting may wait for the first workers. */
+	pthread_mutex_lock(&q->lock);
+	if (q->state == QUEUE_NEW && (rc = queue_start_locked(q)) != 0)
+		end.collect = false;
 	else
-		procq_summary_free(s);
+		rc = run_wait(q, opts->timeout > 0 ? opts->timeout :
+		    q->cfg.timeout);
+	pthread_mutex_unlock(&q->lock);
+	command_call(q, run_end_cmd, &end);
+	if (!end.collect)
+		return rc;
+	if (end.summary == NULL)
+		rc = PROCQ_ENOMEM;
+	else if (rc == 0 && opts->strict && end.failed > 0)
+		rc = PROCQ_ETASK;
+	if (summary != NULL)
+		*summary = end.summary;
+	else
+		procq_summary_free(end.summary);
 	return rc;
 }
 
@@ -157,7 +193,7 @@ procq_join(procq_queue *q, double timeout)
 		return PROCQ_EDEADLK;
 	if (timeout >= 0)
 		deadline = procq_clock_deadline(timeout);
-	queue_lock(q);
+	pthread_mutex_lock(&q->lock);
 	if (q->state == QUEUE_NEW && q->outstanding > 0 &&
 	    (rc = queue_start_locked(q)) != 0) {
 		pthread_mutex_unlock(&q->lock);
@@ -195,7 +231,7 @@ run_cancel_cmd(procq_queue *q, void *arg)
 static int
 run_shutdown_here(procq_queue *q, int flags)
 {
-	queue_lock(q);
+	pthread_mutex_lock(&q->lock);
 	if (!(flags & PROCQ_SHUTDOWN_FORCE) && q->outstanding > 0) {
 		pthread_mutex_unlock(&q->lock);
 		return PROCQ_EDEADLK;
@@ -223,7 +259,7 @@ procq_shutdown(procq_queue *q, int flags)
 		return PROCQ_EDEADLK;
 	command_call(q, (flags & PROCQ_SHUTDOWN_FORCE) ? run_cancel_cmd :
 	    run_close_cmd, NULL);
-	queue_lock(q);
+	pthread_mutex_lock(&q->lock);
 	/* Queued work must drain; if no worker can be had, it is cancelled
 	 * rather than waited for forever. */
 	if (q->state == QUEUE_NEW && q->outstanding > 0 &&
@@ -304,7 +340,7 @@ procq_reset(procq_queue *q)
 	if ((rc = command_call(q, reset_begin_cmd, NULL)) != 0)
 		return rc;
 	/* Recorded hooks point at the handles about to go. */
-	queue_lock(q);
+	pthread_mutex_lock(&q->lock);
 	while (q->thread_running && (hook_pending(q) ||
 	    q->hooks_running > 0 || q->tombstones > 0))
 		loop_wait(q, NULL, NULL);
@@ -337,7 +373,7 @@ procq_results(procq_queue *q)
 
 	if (q == NULL || queue_forked(q))
 		return NULL;
-	queue_lock(q);
+	pthread_mutex_lock(&q->lock);
 	s = summary_new(q->results, q->nresults,
 	    procq_clock_now() - q->run_started);
 	pthread_mutex_unlock(&q->lock);
@@ -351,10 +387,25 @@ procq_closed(procq_queue *q)
 
 	if (q == NULL || queue_forked(q))
 		return true;
-	queue_lock(q);
+	pthread_mutex_lock(&q->lock);
 	closed = q->closed;
 	pthread_mutex_unlock(&q->lock);
 	return closed;
+}
+
+/* On the owner, so that the tasks its caller submitted are counted. */
+static int
+stats_cmd(procq_queue *q, void *arg)
+{
+	procq_stats *st = arg;
+
+	st->pending = q->nready;
+	st->scheduled = q->ndelayed + q->backlogged;
+	st->active = dispatch_active(q);
+	st->completed = q->nresults;
+	st->workers = dispatch_workers(q);
+	st->closed = q->closed;
+	return 0;
 }
 
 int
@@ -364,15 +415,7 @@ procq_stats_get(procq_queue *q, procq_stats *st)
 		return PROCQ_EINVAL;
 	if (queue_forked(q))
 		return PROCQ_EFORKED;
-	queue_lock(q);
-	st->pending = q->nready;
-	st->scheduled = q->ndelayed + q->backlogged;
-	st->active = dispatch_active(q);
-	st->completed = q->nresults;
-	st->workers = dispatch_workers(q);
-	st->closed = q->closed;
-	pthread_mutex_unlock(&q->lock);
-	return 0;
+	return command_call(q, stats_cmd, st);
 }
 
 size_t

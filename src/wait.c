@@ -1,9 +1,9 @@
 /*
  * Waiting on many handles at once, possibly from several queues: a waiter
- * is linked to each handle it watches and told, under that handle's queue
- * lock, the position of every handle that becomes final.  Lock order:
- * queue lock, then waiter lock; a waiter never takes a queue lock while
- * holding its own.
+ * is linked to each handle it watches (a command to the handle's queue)
+ * and told, by that queue's owner, the position of every handle that
+ * becomes final.  Lock order: queue lock, then waiter lock; a waiter
+ * never waits for a queue while holding its own lock.
  */
 #include "config.h"
 
@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "command.h"
 #include "loop.h"
 #include "queue.h"
 #include "wait.h"
@@ -144,14 +145,16 @@ waiter_notify(struct waiter *w, size_t pos, procq_status status)
 }
 
 /* The waiter holds h until it unwatches it, final or not: its owner
- * (procq_wait, an iterator, a group) keeps the pointer. */
-void
-waiter_watch(struct waiter *w, procq_handle *h, size_t pos)
+ * (procq_wait, an iterator, a group) keeps the pointer.  On the engine's
+ * owner, posted by waiter_watch(). */
+static void
+waiter_watch_post(procq_queue *q, void *a, void *b, size_t pos)
 {
-	procq_queue *q = h->q;
+	struct waiter *w = a;
+	procq_handle *h = b;
 	struct waiter_link *l;
 
-	queue_lock(q);
+	(void)q;
 	task_hold(h);
 	if (h->state == TASK_DONE)
 		waiter_notify(w, pos, task_status(h));
@@ -162,28 +165,69 @@ waiter_watch(struct waiter *w, procq_handle *h, size_t pos)
 		h->waiters = l;
 	} else
 		waiter_notify(w, pos, task_status(h));	/* better early than never */
-	pthread_mutex_unlock(&q->lock);
 }
 
-/* Lets go of h: if the caller released it, it may be freed as soon as
- * this returns. */
+/* w hears of h, at position pos, once h is final (at once if it is). */
 void
-waiter_unwatch(struct waiter *w, procq_handle *h)
+waiter_watch(struct waiter *w, procq_handle *h, size_t pos)
 {
-	procq_queue *q = h->q;
+	command_post(h->q, waiter_watch_post, w, h, pos);
+}
+
+struct unwatch {
+	struct waiter		*w;
+	procq_handle *const	*hs;
+	size_t			 n;
+	bool			 held;	/* each counted in q->watchers */
+};
+
+static int
+waiter_unwatch_cmd(procq_queue *q, void *arg)
+{
+	const struct unwatch *u = arg;
 	struct waiter_link **lp, *l;
 
-	queue_lock(q);
-	for (lp = &h->waiters; (l = *lp) != NULL; lp = &l->next) {
-		if (l->waiter == w) {
-			*lp = l->next;
-			free(l);
-			break;
+	for (size_t i = 0; i < u->n; i++) {
+		procq_handle *h = u->hs[i];
+
+		for (lp = &h->waiters; (l = *lp) != NULL; lp = &l->next) {
+			if (l->waiter == u->w) {
+				*lp = l->next;
+				free(l);
+				break;
+			}
 		}
+		task_unhold(h);
+		if (u->held)
+			q->watchers--;
 	}
-	task_unhold(h);
-	queue_reap(q);
-	pthread_mutex_unlock(&q->lock);
+	return 0;
+}
+
+/*
+ * Lets go of the n handles w watched, waiting until the owner of each
+ * one's queue no longer points at w: w may be freed when this returns,
+ * and a handle the caller released may be freed too.  One command for
+ * each run of handles of one queue.
+ */
+static void
+waiter_unwatch_runs(struct waiter *w, procq_handle *const *hs, size_t n,
+    bool held)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && hs[j]->q == hs[i]->q; j++)
+			;
+		command_call(hs[i]->q, waiter_unwatch_cmd,
+		    &(struct unwatch){ w, hs + i, j - i, held });
+	}
+}
+
+void
+waiter_unwatch_all(struct waiter *w, procq_handle *const *hs, size_t n)
+{
+	waiter_unwatch_runs(w, hs, n, false);
 }
 
 /* Everyone waiting for the task hears it is final: a final-task
@@ -328,8 +372,7 @@ procq_wait(procq_handle *const *hs, size_t n, procq_wait_mode mode,
 	    !deadline_passed(timeout >= 0 ? &deadline : NULL))
 		waiter_sleep(&w, timeout >= 0 ? &deadline : NULL);
 	pthread_mutex_unlock(&w.lock);
-	for (size_t i = 0; i < n; i++)
-		waiter_unwatch(&w, hs[i]);
+	waiter_unwatch_all(&w, hs, n);
 	for (size_t i = 0; i < w.nready; i++)
 		final[w.ready[i]] = true;
 	if (rc == 0)
@@ -343,9 +386,7 @@ procq_wait(procq_handle *const *hs, size_t n, procq_wait_mode mode,
 static void
 iter_hold(procq_queue *q, int delta)
 {
-	queue_lock(q);
 	q->watchers += delta;
-	pthread_mutex_unlock(&q->lock);
 }
 
 struct procq_iter {
@@ -459,22 +500,35 @@ procq_iter_free(procq_iter *it, bool cancel_unfinished)
 		if (!it->returned[i])
 			procq_handle_cancel(it->handles[i]);
 	}
-	for (size_t i = 0; i < it->n; i++) {
-		procq_queue *q = it->handles[i]->q;
-
-		waiter_unwatch(&it->w, it->handles[i]);
-		iter_hold(q, -1);
-	}
+	/* The handles may be freed as soon as they are unwatched: their
+	 * queues count the iterator off on the way. */
+	waiter_unwatch_runs(&it->w, it->handles, it->n, true);
 	waiter_release(&it->w);
 	free(it->handles);
 	free(it->returned);
 	free(it);
 }
 
+/* Attaches the callback to its unfinished task; PROCQ_EDONE if final. */
+static int
+on_done_cmd(procq_queue *q, void *arg)
+{
+	struct done_cb *cb = arg, **tail;
+	procq_handle *h = cb->handle;
+
+	(void)q;
+	if (h->state == TASK_DONE)
+		return PROCQ_EDONE;
+	for (tail = &h->callbacks; *tail != NULL; tail = &(*tail)->next)
+		;
+	*tail = cb;
+	return 0;
+}
+
 int
 procq_handle_on_done(procq_handle *h, procq_done_fn fn, void *arg)
 {
-	struct done_cb *cb, **tail;
+	struct done_cb *cb;
 	procq_queue *q;
 
 	if (h == NULL || fn == NULL)
@@ -487,15 +541,9 @@ procq_handle_on_done(procq_handle *h, procq_done_fn fn, void *arg)
 	cb->fn = fn;
 	cb->arg = arg;
 	cb->next = NULL;
-	queue_lock(q);
-	if (h->state != TASK_DONE) {
-		for (tail = &h->callbacks; *tail != NULL; tail = &(*tail)->next)
-			;
-		*tail = cb;
-		pthread_mutex_unlock(&q->lock);
+	cb->handle = h;
+	if (command_call(q, on_done_cmd, cb) == 0)
 		return 0;
-	}
-	pthread_mutex_unlock(&q->lock);
 	free(cb);
 	fn(h, arg);	/* already final: at once, in this thread */
 	return 0;

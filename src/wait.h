@@ -26,7 +26,8 @@ int waiter_sleep(struct waiter *w, const struct timespec *deadline);
 int waiter_init(struct waiter *w);
 void waiter_release(struct waiter *w);
 void waiter_watch(struct waiter *w, procq_handle *h, size_t pos);
-void waiter_unwatch(struct waiter *w, procq_handle *h);
+void waiter_unwatch_all(struct waiter *w, procq_handle *const *hs,
+    size_t n);
 void waiter_task_final(procq_handle *t);
 
 #endif
