@@ -33,7 +33,7 @@ dispatch_head_begin(struct slot *s, procq_handle *t)
 {
 	task_move(t, TASK_RUNNING);
 	t->attempts++;
-	s->head_since = loop_now(s->q);
+	s->head_since = queue_now(s->q);
 	if (t->started == 0)
 		t->started = s->head_since;
 }
@@ -122,7 +122,7 @@ static void
 dispatch_time_head(struct slot *s)
 {
 	procq_queue *q = s->q;
-	double d = loop_now(q) - s->head_since;
+	double d = queue_now(q) - s->head_since;
 
 	if (d < 0)
 		d = 0;

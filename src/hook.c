@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "hook.h"
-#include "loop.h"
 #include "queue.h"
 #include "result.h"
 
@@ -40,7 +39,6 @@ hook_push(procq_queue *q, enum hook_kind kind, procq_handle *h)
 	ev->kind = kind;
 	ev->handle = h;
 	task_hold(h);	/* until the hook has run */
-	loop_wake(q);
 	return ev;
 }
 

@@ -218,16 +218,6 @@ loop_in_callback(const procq_queue *q)
 	return q->in_callback && pthread_equal(pthread_self(), q->thread);
 }
 
-/* The time for the task events of this callback: on the loop thread, a
- * batch of results shares one reading of the clock (local_read_cb). */
-double
-loop_now(procq_queue *q)
-{
-	if (q->now > 0 && loop_in_callback(q))
-		return q->now;
-	return procq_clock_now();
-}
-
 /* Tells threads waiting on q->cond that tasks finished: once per
  * callback, however many finished in it.  Runs and joins wait for the
  * last task only: they are not woken for each.  A final-task listener. */

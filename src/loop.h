@@ -16,7 +16,6 @@ int loop_start(procq_queue *q);
 void loop_wake(procq_queue *q);
 void loop_kick(procq_queue *q);
 bool loop_in_callback(const procq_queue *q);
-double loop_now(procq_queue *q);
 void loop_task_final(procq_handle *t);
 void loop_stop(procq_queue *q);
 void loop_after(procq_queue *q);

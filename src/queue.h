@@ -17,6 +17,7 @@
 
 #include "procq.h"
 #include "heap.h"
+#include "clock.h"
 #include "command.h"
 #include "hook.h"
 #include "rate.h"
@@ -61,7 +62,7 @@ struct procq_queue {
 	pthread_mutex_t		 final_lock;
 	pthread_cond_t		 final_cond;
 	atomic_int		 handle_waiters;
-	double			 now;		/* loop_now(), or 0 */
+	double			 now;		/* queue_now(), or 0 */
 	struct event		*wake_ev;
 	struct event		*delay_ev;	/* earliest retry in q->delayed */
 	struct event		*spawn_ev;	/* retry after a failed fork */
@@ -131,6 +132,18 @@ static inline bool
 finite_nonneg(double x)
 {
 	return isfinite(x) && x >= 0;
+}
+
+/*
+ * The time for the task events of a callback: a batch of results shares
+ * one reading of the clock (the transport's read callback sets q->now,
+ * loop_leave() clears it).  Engine code runs on the owner only, so no
+ * other thread sees a callback's reading.
+ */
+static inline double
+queue_now(const procq_queue *q)
+{
+	return q->now > 0 ? q->now : procq_clock_now();
 }
 
 bool queue_forked(const procq_queue *q);

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "loop.h"
+#include "queue.h"
 #include "result.h"
 #include "task.h"
 
@@ -85,7 +85,7 @@ result_new(const procq_handle *t, procq_status status,
 	r->signal = err != NULL ? err->signal : -1;
 	r->duration = duration;
 	r->started = t->started;
-	r->finished = loop_now(t->q);
+	r->finished = queue_now(t->q);
 	r->value.type = MSGPACK_OBJECT_NIL;
 	cursor = (char *)(r + 1);
 	r->id = result_copy(&cursor, t->id);

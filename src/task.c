@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "loop.h"
 #include "transport.h"
 #include "queue.h"
 #include "result.h"
@@ -248,7 +247,6 @@ task_enqueue(procq_handle *t)
 		task_hold(t);
 		task_move(t, TASK_DELAYED);
 		q->ndelayed++;
-		loop_wake(q);	/* the loop re-arms its delay timer */
 		return 0;
 	}
 	if (heap_push(&q->ready, t->priority, t->seq, t) != 0)
@@ -256,7 +254,6 @@ task_enqueue(procq_handle *t)
 	task_hold(t);
 	task_move(t, TASK_READY);
 	q->nready++;
-	loop_wake(q);
 	return 0;
 }
 
@@ -350,7 +347,7 @@ task_finish(procq_handle *t, procq_status status,
     const procq_error *err, const char *value, size_t value_len)
 {
 	procq_queue *q = t->q;
-	double duration = t->started > 0 ? loop_now(q) - t->started : 0;
+	double duration = t->started > 0 ? queue_now(q) - t->started : 0;
 	static const procq_error nomem = {
 		.kind = PROCQ_ERR_TASK, .type = "MemoryError",
 		.message = "out of memory recording the result",
@@ -428,16 +425,12 @@ task_cancel(procq_handle *t)
 	bool on_worker = t->state == TASK_SENT || t->state == TASK_RUNNING;
 
 	if (on_worker && slot_head(t->slot) == t) {
-		if (!t->cancel_requested) {
-			t->cancel_requested = 1;
-			loop_wake(t->q);
-		}
+		t->cancel_requested = 1;	/* loop_after() kills it */
 		return;
 	}
 	if (on_worker) {
 		t->tombstone = 1;
 		t->q->tombstones++;
-		loop_wake(t->q);
 	}
 	task_finish(t, PROCQ_CANCELLED, &task_cancelled, NULL, 0);
 }

@@ -167,10 +167,28 @@ waiter_watch_post(procq_queue *q, void *a, void *b, size_t pos)
 		waiter_notify(w, pos, task_status(h));	/* better early than never */
 }
 
-/* w hears of h, at position pos, once h is final (at once if it is). */
+/* A handle already final when watched: w has heard of it already. */
+static void
+waiter_hold_post(procq_queue *q, void *a, void *b, size_t pos)
+{
+	(void)q;
+	(void)a;
+	(void)pos;
+	task_hold(b);
+}
+
+/* w hears of h, at position pos, once h is final: at once, on this
+ * thread, if it is, so that a call made next sees it. */
 void
 waiter_watch(struct waiter *w, procq_handle *h, size_t pos)
 {
+	procq_status status = task_published(h);
+
+	if (task_status_final(status)) {
+		waiter_notify(w, pos, status);
+		command_post(h->q, waiter_hold_post, w, h, pos);
+		return;
+	}
 	command_post(h->q, waiter_watch_post, w, h, pos);
 }
 
