@@ -111,6 +111,23 @@ command_leave_posted(procq_queue *q)
 		loop_kick(q);
 }
 
+/* Has the owner run a callback, for a change made on its own thread
+ * outside one (the caller's event loop): the same one wake-up as a post. */
+void
+command_wake(procq_queue *q)
+{
+	struct command_queue *cq = &q->commands;
+	bool kick;
+
+	pthread_mutex_lock(&cq->lock);
+	kick = cq->owner && !cq->woken;
+	if (kick)
+		cq->woken = true;
+	pthread_mutex_unlock(&cq->lock);
+	if (kick)
+		loop_kick(q);
+}
+
 /*
  * Runs fn(q, arg) on the owner, q->lock held, and returns what it
  * returned.  The caller waits: a command from a hook that another thread

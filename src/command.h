@@ -60,6 +60,7 @@ int command_submit(procq_queue *q, struct task_list *batch, size_t n,
     const char *name, bool counted);
 void command_post(procq_queue *q, post_fn fn, void *a, void *b, size_t n);
 void command_run(procq_queue *q);
+void command_wake(procq_queue *q);
 bool command_linger(procq_queue *q, double seconds);
 void command_own(procq_queue *q, bool owner);
 void command_close(procq_queue *q);

@@ -68,7 +68,6 @@ static void
 loop_commands(procq_queue *q)
 {
 	loop_enter(q);
-	q->wake_pending = false;
 	command_run(q);
 	loop_leave(q);
 }
@@ -235,19 +234,14 @@ loop_task_final(procq_handle *t)
 		loop_broadcast_final(q);
 }
 
-/* Callbacks of pool.c and dispatch.c finish through here too. */
+/* Has the loop act on a change made outside its callbacks: a command run
+ * on the owner's own thread, or the queue's start. */
 void
 loop_wake(procq_queue *q)
 {
-	uint64_t one = 1;
-
-	if (!q->thread_running || q->wake_pending)
-		return;
-	if (loop_in_callback(q))
-		return;	/* loop_leave() will see to it */
-	q->wake_pending = true;
-	while (write(q->wake_fd, &one, sizeof one) < 0 && errno == EINTR)
-		;
+	if (!q->thread_running || loop_in_callback(q))
+		return;	/* no loop, or loop_leave() will see to it */
+	command_wake(q);
 }
 
 static void *

@@ -52,7 +52,6 @@ struct procq_queue {
 	pthread_t		 thread;
 	atomic_bool		 thread_running;
 	int			 wake_fd;
-	bool			 wake_pending;
 	bool			 in_callback;	/* the loop is in a callback */
 	bool			 finish_pending; /* q->cond to be broadcast */
 	int			 finish_waiters; /* threads woken by any finish */
