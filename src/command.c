@@ -97,18 +97,32 @@ command_leave_here(procq_queue *q)
 	queue_unlock(q);
 }
 
-/* Ends a post, cq->lock held: tells the owner unless it was told. */
+/*
+ * Tells the owner, unless it was told; cq->lock held.  The eventfd is
+ * written under the lock: an owner that ends takes the lock to say so
+ * (command_own()) before its loop closes the descriptor, so a poster
+ * never writes to a closed one, or to another file that took its number.
+ */
+static void
+command_tell(procq_queue *q)
+{
+	struct command_queue *cq = &q->commands;
+
+	if (cq->woken)
+		return;
+	cq->woken = true;
+	loop_kick(q);
+}
+
+/* Ends a post, cq->lock held. */
 static void
 command_leave_posted(procq_queue *q)
 {
 	struct command_queue *cq = &q->commands;
-	bool kick = !cq->woken;
 
-	cq->woken = true;
 	atomic_store_explicit(&cq->posted, true, memory_order_release);
+	command_tell(q);
 	pthread_mutex_unlock(&cq->lock);
-	if (kick)
-		loop_kick(q);
 }
 
 /* Has the owner run a callback, for a change made on its own thread
@@ -117,15 +131,11 @@ void
 command_wake(procq_queue *q)
 {
 	struct command_queue *cq = &q->commands;
-	bool kick;
 
 	pthread_mutex_lock(&cq->lock);
-	kick = cq->owner && !cq->woken;
-	if (kick)
-		cq->woken = true;
+	if (cq->owner)
+		command_tell(q);
 	pthread_mutex_unlock(&cq->lock);
-	if (kick)
-		loop_kick(q);
 }
 
 /*
@@ -147,10 +157,7 @@ command_call(procq_queue *q, command_fn fn, void *arg)
 	*cq->tail = &c;
 	cq->tail = &c.next;
 	atomic_store_explicit(&cq->posted, true, memory_order_release);
-	if (!cq->woken) {
-		cq->woken = true;
-		loop_kick(q);
-	}
+	command_tell(q);
 	while (!c.done)
 		pthread_cond_wait(&cq->ran, &cq->lock);
 	pthread_mutex_unlock(&cq->lock);
