@@ -10,6 +10,7 @@
 
 #include "loop.h"
 #include "queue.h"
+#include "submit.h"
 #include "result.h"
 
 int
@@ -26,6 +27,8 @@ procq_map(procq_queue *q, const char *name, const procq_args *args,
 		return PROCQ_EINVAL;
 	if (queue_forked(q))
 		return PROCQ_EFORKED;
+	if (q->cfg.size == 0)
+		return submit_post_batch(q, name, args, n, opts, NULL, handles);
 	for (i = 0; i < n && rc == 0; i++)
 		rc = procq_submit(q, name, args[i].data, args[i].len, opts,
 		    &handles[i]);

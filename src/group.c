@@ -360,6 +360,36 @@ group_cancel_from(procq_group *g, size_t from)
 	free(hs);
 }
 
+/* The whole map as one command to the engine; then each handle joins the
+ * group.  One that cannot (out of memory) is cancelled with the rest. */
+static int
+group_map_batch(procq_group *g, const char *name, const procq_args *args,
+    size_t n, const procq_opts *opts)
+{
+	procq_opts o = opts != NULL ? *opts : (procq_opts){ 0 };
+	procq_handle **hs;
+	size_t first = procq_group_size(g), joined = 0;
+	int rc;
+
+	o.group = g->id;
+	if ((hs = calloc(n, sizeof *hs)) == NULL)
+		return PROCQ_ENOMEM;
+	if ((rc = submit_post_batch(g->q, name, args, n, &o, g->gate,
+	    hs)) != 0) {
+		free(hs);
+		return rc;
+	}
+	while (joined < n && (rc = group_append(g, hs[joined])) == 0)
+		joined++;
+	if (rc != 0) {
+		for (size_t k = joined; k < n; k++)
+			procq_handle_cancel(hs[k]);
+		group_cancel_from(g, first);
+	}
+	free(hs);
+	return rc;
+}
+
 int
 procq_group_map(procq_group *g, const char *name, const procq_args *args,
     size_t n, const procq_opts *opts)
@@ -371,6 +401,8 @@ procq_group_map(procq_group *g, const char *name, const procq_args *args,
 		return PROCQ_EINVAL;
 	if (queue_forked(g->q))
 		return PROCQ_EFORKED;
+	if (g->q->cfg.size == 0 && n > 0)
+		return group_map_batch(g, name, args, n, opts);
 	first = procq_group_size(g);
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = procq_group_submit(g, name, args[i].data, args[i].len,

@@ -179,6 +179,51 @@ submit_post(procq_queue *q, const char *name, const void *args,
 	return rc;
 }
 
+/*
+ * Posts n tasks of one function as one command: each is made and checked
+ * first, then all are posted together (one lock, one wake-up), or none
+ * is.  The queue has no size limit: under one, tasks wait for room one by
+ * one (submit_post()).
+ */
+int
+submit_post_batch(procq_queue *q, const char *name, const procq_args *args,
+    size_t n, const procq_opts *opts, struct group_gate *gate,
+    procq_handle **hs)
+{
+	struct task_list batch;
+	procq_handle *t;
+	int rc = 0;
+
+	TAILQ_INIT(&batch);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		const void *a = args[i].data;
+		const procq_opts *o = opts;
+		size_t len = args[i].len;
+
+		if ((rc = submit_prepare(q, &a, &len, &o, -1)) != 0)
+			break;
+		if ((t = task_new(q, NULL, a, len, o)) == NULL) {
+			rc = PROCQ_ENOMEM;
+			break;
+		}
+		t->wire_id = q->next_id++;
+		task_format_id(t);
+		t->gate = gate;
+		TAILQ_INSERT_TAIL(&batch, t, worker_link);
+		hs[i] = t;
+	}
+	if (rc == 0)
+		rc = command_submit(q, &batch, n, name, false);
+	if (rc != 0) {
+		while ((t = TAILQ_FIRST(&batch)) != NULL) {
+			TAILQ_REMOVE(&batch, t, worker_link);
+			task_free(t);
+		}
+		memset(hs, 0, n * sizeof *hs);
+	}
+	return rc;
+}
+
 /* Checks what can be checked without the lock; fills in defaults. */
 int
 submit_prepare(procq_queue *q, const void **args, size_t *args_len,

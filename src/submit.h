@@ -14,6 +14,9 @@ struct group_gate;
 int submit_post(procq_queue *q, const char *name, const void *args,
     size_t args_len, const procq_opts *opts, double timeout,
     struct group_gate *gate, procq_handle **handle);
+int submit_post_batch(procq_queue *q, const char *name,
+    const procq_args *args, size_t n, const procq_opts *opts,
+    struct group_gate *gate, procq_handle **hs);
 int submit_prepare(procq_queue *q, const void **args, size_t *args_len,
     const procq_opts **opts, double timeout);
 /* An argument tuple being packed; see pack_tuple(). */

@@ -95,8 +95,8 @@ fill_junk(procq_handle **hs, size_t n)
 		hs[i] = (procq_handle *)(uintptr_t)0x1;
 }
 
-/* A bad argument tuple in the middle: the tasks the call already submitted
- * are cancelled and never run, every handle is NULL. */
+/* A bad argument tuple in the middle: no task of the call is submitted
+ * (all are checked, then posted as one batch), every handle is NULL. */
 START_TEST(test_map_error_cancels)
 {
 	procq_queue *q = collect_queue(2);
@@ -120,6 +120,7 @@ START_TEST(test_map_error_cancels)
 	ck_assert(all_null(hs, 5));
 	ck_assert_int_eq(procq_stats_get(q, &st), 0);
 	ck_assert_uint_eq(st.pending + st.active + st.scheduled, 0);
+	ck_assert_uint_eq(st.completed, 0);	/* not even cancelled */
 
 	/* not an array */
 	free((void *)args[1].data);

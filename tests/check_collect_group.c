@@ -122,6 +122,17 @@ START_TEST(test_group_fill)
 	ck_assert_int_eq(procq_group_submitf(g, "no-such-task", NULL, &h,
 	    "i", 1), PROCQ_ENOTASK);
 	ck_assert_uint_eq(procq_group_size(g), 8);
+	/* a map with a bad tuple in the middle submits none of its tasks */
+	args_pack(&margs[0], "i", 1);
+	margs[1] = (procq_args){ .data = "\x07", .len = 1 };
+	args_pack(&margs[2], "i", 3);
+	ck_assert_int_eq(procq_group_map(g, "ident", margs, 3, NULL),
+	    PROCQ_EINVAL);
+	ck_assert_int_eq(procq_group_map(g, "no-such-task", &margs[2], 1,
+	    NULL), PROCQ_ENOTASK);
+	args_free(&margs[0], 1);
+	args_free(&margs[2], 1);
+	ck_assert_uint_eq(procq_group_size(g), 8);
 
 	ck_assert_ptr_eq(procq_group_handle(g, 0), h0);
 	ck_assert_ptr_eq(procq_group_handle(g, 1), h1);
