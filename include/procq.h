@@ -168,6 +168,9 @@ typedef struct procq_config {
 	size_t ngroups;
 	bool no_new_privs;	/* workers may not gain privileges by exec
 				 * (always so when uid or gid is set) */
+	double spawn_timeout;	/* seconds a new worker has to say hello
+				 * (its initializer included); 0 = 10,
+				 * negative = no limit */
 } procq_config;
 
 /* Per-task options; a zero-initialised struct means all defaults. */

@@ -152,7 +152,8 @@ void
 pool_close(struct worker *w)
 {
 	struct event **evs[] = {
-		&w->read_ev, &w->write_ev, &w->pid_ev, &w->kill_ev
+		&w->read_ev, &w->write_ev, &w->pid_ev, &w->kill_ev,
+		&w->hello_ev
 	};
 
 	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++) {
@@ -225,6 +226,29 @@ pool_pid_cb(evutil_socket_t fd, short what, void *arg)
 	loop_leave(q);
 }
 
+/*
+ * A new worker has not said hello in time: hung before it could run a
+ * task (a lock held at the fork, an initializer that never returns).  A
+ * failure to start a worker, not of the task it was given, which goes
+ * back in line uncharged; repeated, the next task fails with it.
+ */
+static void
+pool_hello_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	procq_queue *q = w->slot.q;
+	char msg[128];
+
+	loop_enter(q);
+	if (w->slot.state == SLOT_LIVE && !w->slot.ready) {
+		snprintf(msg, sizeof msg, "the worker (start method fork) did "
+		    "not say hello within %g s: it was silent",
+		    q->cfg.spawn_timeout);
+		pool_setup_failed(w, msg);
+	}
+	loop_leave(q);
+}
+
 static void
 pool_kill_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -251,13 +275,22 @@ pool_events(struct worker *w)
 	w->write_ev = event_new(base, w->ch.wfd, EV_WRITE | EV_PERSIST,
 	    local_write_cb, w);
 	w->kill_ev = evtimer_new(base, pool_kill_cb, w);
+	w->hello_ev = evtimer_new(base, pool_hello_cb, w);
 	if (w->pidfd >= 0)
 		w->pid_ev = event_new(base, w->pidfd, EV_READ, pool_pid_cb, w);
 	if (buffers != 0 || w->read_ev == NULL || w->write_ev == NULL ||
-	    w->kill_ev == NULL || (w->pidfd >= 0 && w->pid_ev == NULL))
+	    w->kill_ev == NULL || w->hello_ev == NULL ||
+	    (w->pidfd >= 0 && w->pid_ev == NULL))
 		return -1;
 	if (event_add(w->read_ev, NULL) != 0)
 		return -1;
+	if (w->slot.q->cfg.spawn_timeout > 0) {
+		struct timeval tv =
+		    procq_clock_timeval(w->slot.q->cfg.spawn_timeout);
+
+		if (evtimer_add(w->hello_ev, &tv) != 0)
+			return -1;
+	}
 	if (w->pid_ev != NULL && event_add(w->pid_ev, NULL) != 0)
 		return -1;
 	return 0;

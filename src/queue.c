@@ -31,10 +31,15 @@
 #include "clock.h"
 #include "forkgen.h"
 
+/* Long enough for an initializer that loads something, short enough that
+ * a worker hung at birth is noticed while someone still waits. */
+#define QUEUE_SPAWN_TIMEOUT	10.0
+
 static bool
 config_valid(const procq_config *c)
 {
-	if (c->workers < 0 || c->prefetch < 0 || !isfinite(c->kill_grace))
+	if (c->workers < 0 || c->prefetch < 0 || !isfinite(c->kill_grace) ||
+	    !isfinite(c->spawn_timeout))
 		return false;
 	if (c->max_frame != 0 &&
 	    (c->max_frame < CHANNEL_MIN_FRAME || c->max_frame > UINT32_MAX))
@@ -113,6 +118,8 @@ config_resolve(const procq_config *in, procq_config *out)
 	}
 	if (cfg.kill_grace == 0)
 		cfg.kill_grace = 0.5;
+	if (cfg.spawn_timeout == 0)
+		cfg.spawn_timeout = QUEUE_SPAWN_TIMEOUT;
 	if (cfg.max_frame == 0)
 		cfg.max_frame = CHANNEL_MAX_FRAME;
 	if (cfg.burst == 0)

@@ -47,6 +47,7 @@ struct worker {
 	struct event		*write_ev;
 	struct event		*pid_ev;
 	struct event		*kill_ev;	/* SIGTERM grace, EOF grace */
+	struct event		*hello_ev;	/* the spawn timeout */
 	struct board		 board;		/* claims on tasks sent ahead */
 	enum memory_report	 memory;	/* what it said of its limit */
 	bool			 reaped_elsewhere; /* status unknown */

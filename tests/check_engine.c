@@ -304,6 +304,48 @@ set_flag(const char *path, bool on)
 	fclose(fp);
 }
 
+/*
+ * A worker that never says hello (its initializer hangs) is killed at the
+ * spawn timeout and counted as a failure to start a worker: the task
+ * waiting for one goes back uncharged, and after three such failures it
+ * fails with the spawn error (one attempt, as after three failed forks)
+ * instead of waiting for ever.
+ */
+START_TEST(test_spawn_timeout)
+{
+	procq_args ia;
+	char flag[128];
+	procq_queue *q;
+	procq_handle *h;
+	const char *msg;
+
+	make_tmpfile(flag, sizeof flag);
+	set_flag(flag, true);
+	args_pack(&ia, "s", flag);
+	q = engine_queue_config(&(procq_config){ .workers = 1,
+	    .initializer = init_hold, .initargs = ia.data,
+	    .initargs_len = ia.len, .spawn_timeout = 1.0 });
+	args_free(&ia, 1);
+	ck_assert_int_eq(procq_start(q), 0);
+	h = submit_ok(q, "getpid", NULL, "");
+	wait_done(h, 30);
+	ck_assert_int_eq(procq_handle_status(h), PROCQ_FAILED);
+	ck_assert_int_eq(procq_handle_error_kind(h), PROCQ_ERR_SPAWN);
+	msg = procq_handle_error_message(h);
+	ck_assert_msg(strstr(msg, "did not say hello within 1 s") != NULL,
+	    "message: %s", msg);
+	ck_assert_int_eq(procq_handle_attempts(h), 1);
+
+	/* The hang is over: the next worker says hello and runs tasks. */
+	set_flag(flag, false);
+	h = submit_ok(q, "getpid", NULL, "");
+	wait_done(h, 30);
+	ck_assert_int_eq(procq_handle_status(h), PROCQ_SUCCEEDED);
+	procq_free(q);
+	unlink(flag);
+}
+END_TEST
+
 /* Spares that die before they are ready (here: killed while their
  * initializer holds them) stop being made after three in a row. */
 START_TEST(test_spare_gives_up)
@@ -320,7 +362,7 @@ START_TEST(test_spare_gives_up)
 	args_pack(&ia, "s", flag);
 	w.q = q = engine_queue_config(&(procq_config){ .workers = 1,
 	    .initializer = init_hold, .initargs = ia.data,
-	    .initargs_len = ia.len });
+	    .initargs_len = ia.len, .spawn_timeout = PROCQ_FOREVER });
 	args_free(&ia, 1);
 	ck_assert_int_eq(procq_start(q), 0);
 	run_getpid(q);
@@ -902,6 +944,7 @@ engine_suite(void)
 	tc = add_tcase(s, "spare", 30);
 	tcase_add_loop_test(tc, test_spare_after_death, 0, N_DEATHS);
 	tcase_add_test(tc, test_spare_gives_up);
+	tcase_add_test(tc, test_spawn_timeout);
 	tcase_add_test(tc, test_no_spare_without_deaths);
 
 	tc = add_tcase(s, "window", 30);

@@ -766,6 +766,8 @@ static const struct bad_config {
 	{ "kill_grace NaN", { .kill_grace = NAN } },
 	{ "kill_grace inf", { .kill_grace = INFINITY } },
 	{ "kill_grace -inf", { .kill_grace = -INFINITY } },
+	{ "spawn_timeout NaN", { .spawn_timeout = NAN } },
+	{ "spawn_timeout inf", { .spawn_timeout = INFINITY } },
 	{ "timeout -1", { .timeout = -1 } },
 	{ "timeout NaN", { .timeout = NAN } },
 	{ "timeout inf", { .timeout = INFINITY } },
