@@ -6,8 +6,10 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -246,6 +248,49 @@ START_TEST(test_fork_every_call_fails)
 }
 END_TEST
 
+
+/* Held by a thread of the caller while workers are forked. */
+static pthread_mutex_t held_at_fork = PTHREAD_MUTEX_INITIALIZER;
+
+static int
+init_takes_lock(procq_call *c)
+{
+	(void)c;
+	pthread_mutex_lock(&held_at_fork);
+	pthread_mutex_unlock(&held_at_fork);
+	return 0;
+}
+
+/*
+ * The hazard of forking a threaded program: a worker forked while one of
+ * the caller's threads holds a lock inherits the lock held, with no
+ * thread to release it, and hangs the first time it takes it.  The spawn
+ * timeout reports it instead of the queue waiting for ever; once the lock
+ * is free at the fork, workers start.
+ */
+START_TEST(test_lock_held_at_fork)
+{
+	procq_queue *q;
+	procq_handle *h;
+
+	pthread_mutex_lock(&held_at_fork);
+	q = new_queue_config(&(procq_config){ .workers = 1,
+	    .initializer = init_takes_lock, .spawn_timeout = 1.0 });
+	ck_assert_int_eq(procq_start(q), 0);
+	h = submit_ok(q, "ident", NULL, "i", 1);
+	wait_done(h, 30);
+	ck_assert_int_eq(procq_handle_status(h), PROCQ_FAILED);
+	ck_assert_int_eq(procq_handle_error_kind(h), PROCQ_ERR_SPAWN);
+	ck_assert_ptr_nonnull(strstr(procq_handle_error_message(h),
+	    "did not say hello"));
+	pthread_mutex_unlock(&held_at_fork);
+	h = submit_ok(q, "ident", NULL, "i", 2);
+	wait_done(h, 30);
+	ck_assert_int_eq(procq_handle_status(h), PROCQ_SUCCEEDED);
+	procq_free(q);
+}
+END_TEST
+
 /*
  * procq_start() with the descriptor limit just above what is open, for
  * several margins, each with a new queue: it starts, or fails with
@@ -412,6 +457,7 @@ main(void)
 
 	tcase_add_test(fork_tc, test_fork_child_cannot_use_queue);
 	tcase_add_test(fork_tc, test_fork_every_call_fails);
+	tcase_add_test(fork_tc, test_lock_held_at_fork);
 	tcase_add_test(fds_tc, test_start_short_of_descriptors);
 	tcase_add_test(groups_tc, test_group_gate_reclaimed);
 	tcase_add_test(groups_tc, test_group_freed_with_backlog);
