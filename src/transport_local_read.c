@@ -242,7 +242,8 @@ local_hello(struct worker *w, const struct protocol_msg *msg)
 		return;
 	}
 	w->slot.ready = true;
-	evtimer_del(w->hello_ev);
+	if (w->hello_ev != NULL)	/* none in the dispatcher's fuzz target */
+		evtimer_del(w->hello_ev);
 	TRACE_WORKER(&w->slot, "said hello");
 	w->slot.q->spawn_backoff = 0;
 	w->slot.q->spawn_failures = 0;
