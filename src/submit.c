@@ -143,6 +143,21 @@ submit_place(procq_queue *q, procq_handle *t)
 		task_finish(t, PROCQ_FAILED, &nomem, NULL, 0);
 }
 
+/* A new task, not yet posted: only the caller's thread sees it. */
+static procq_handle *
+submit_new(procq_queue *q, const void *args, size_t args_len,
+    const procq_opts *opts, struct group_gate *gate)
+{
+	procq_handle *t;
+
+	if ((t = task_new(q, NULL, args, args_len, opts)) == NULL)
+		return NULL;
+	t->wire_id = q->next_id++;
+	task_format_id(t);
+	t->gate = gate;
+	return t;
+}
+
 /*
  * Makes a new task and posts it to the engine; *handle is set before the
  * task can run, so that a hook never sees a handle its submitter does not
@@ -157,11 +172,8 @@ submit_post(procq_queue *q, const char *name, const void *args,
 	procq_handle *t;
 	int rc;
 
-	if ((t = task_new(q, NULL, args, args_len, opts)) == NULL)
+	if ((t = submit_new(q, args, args_len, opts, gate)) == NULL)
 		return PROCQ_ENOMEM;
-	t->wire_id = q->next_id++;
-	task_format_id(t);
-	t->gate = gate;
 	if ((rc = submit_reserve(q, timeout)) != 0) {
 		task_free(t);
 		return rc;
@@ -202,13 +214,10 @@ submit_post_batch(procq_queue *q, const char *name, const procq_args *args,
 
 		if ((rc = submit_prepare(q, &a, &len, &o, -1)) != 0)
 			break;
-		if ((t = task_new(q, NULL, a, len, o)) == NULL) {
+		if ((t = submit_new(q, a, len, o, gate)) == NULL) {
 			rc = PROCQ_ENOMEM;
 			break;
 		}
-		t->wire_id = q->next_id++;
-		task_format_id(t);
-		t->gate = gate;
 		TAILQ_INSERT_TAIL(&batch, t, worker_link);
 		hs[i] = t;
 	}

@@ -29,7 +29,6 @@ struct done_cb {
 	struct done_cb		*next;
 	procq_done_fn		 fn;
 	void			*arg;
-	procq_handle		*handle;	/* while it is being attached */
 };
 
 /* How many modules may listen for final tasks (task_listen()). */

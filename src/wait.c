@@ -527,12 +527,18 @@ procq_iter_free(procq_iter *it, bool cancel_unfinished)
 	free(it);
 }
 
+struct on_done {
+	procq_handle	*h;
+	struct done_cb	*cb;
+};
+
 /* Attaches the callback to its unfinished task; PROCQ_EDONE if final. */
 static int
 on_done_cmd(procq_queue *q, void *arg)
 {
-	struct done_cb *cb = arg, **tail;
-	procq_handle *h = cb->handle;
+	const struct on_done *d = arg;
+	struct done_cb *cb = d->cb, **tail;
+	procq_handle *h = d->h;
 
 	(void)q;
 	if (h->state == TASK_DONE)
@@ -559,8 +565,7 @@ procq_handle_on_done(procq_handle *h, procq_done_fn fn, void *arg)
 	cb->fn = fn;
 	cb->arg = arg;
 	cb->next = NULL;
-	cb->handle = h;
-	if (command_call(q, on_done_cmd, cb) == 0)
+	if (command_call(q, on_done_cmd, &(struct on_done){ h, cb }) == 0)
 		return 0;
 	free(cb);
 	fn(h, arg);	/* already final: at once, in this thread */
