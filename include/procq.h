@@ -89,6 +89,15 @@ typedef enum procq_mode {
 	PROCQ_MODE_INFINITE	/* until the queue is shut down or cancelled */
 } procq_mode;
 
+/* How worker processes are started: procq(7), "Start methods". */
+typedef enum procq_start_method {
+	PROCQ_START_DEFAULT = 0,	/* = PROCQ_START_FORKSERVER */
+	PROCQ_START_FORKSERVER,		/* forked by a single-threaded server
+					 * made at procq_start() */
+	PROCQ_START_FORK,		/* forked from the supervisor */
+	PROCQ_START_EXEC		/* a separate program, worker_path */
+} procq_start_method;
+
 /* What a failed task does to the rest of the run. */
 typedef enum procq_fail_policy {
 	PROCQ_FAIL_DEFAULT = 0,	/* config: continue; run: the queue's policy */
@@ -171,6 +180,11 @@ typedef struct procq_config {
 	double spawn_timeout;	/* seconds a new worker has to say hello
 				 * (its initializer included); 0 = 10,
 				 * negative = no limit */
+	procq_start_method start_method;
+	const char *worker_path;	/* exec: the worker program */
+	char *const *worker_argv;	/* exec: its argv; NULL = the path */
+	char *const *worker_envp;	/* exec: its environment; NULL = the
+					 * caller's at each start */
 } procq_config;
 
 /* Per-task options; a zero-initialised struct means all defaults. */

@@ -8,18 +8,33 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "board.h"
 
+/*
+ * The page is a memory file, so that a worker not forked from this
+ * process (from the fork server, or exec'd) can map it too: b->fd until
+ * the worker has it.
+ */
 int
 board_open(struct board *b)
 {
-	void *p = mmap(NULL, BOARD_SLOTS, PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	void *p;
 
 	memset(b, 0, sizeof *b);
-	if (p == MAP_FAILED)
+	if ((b->fd = memfd_create("procq-board", MFD_CLOEXEC)) < 0)
 		return -1;
+	if (ftruncate(b->fd, BOARD_SLOTS) != 0) {
+		board_close(b);
+		return -1;
+	}
+	p = mmap(NULL, BOARD_SLOTS, PROT_READ | PROT_WRITE, MAP_SHARED,
+	    b->fd, 0);
+	if (p == MAP_FAILED) {
+		board_close(b);
+		return -1;
+	}
 	b->cells = p;
 	b->free = malloc(BOARD_SLOTS * sizeof *b->free);
 	b->taken = calloc(BOARD_SLOTS, 1);
@@ -38,9 +53,20 @@ board_close(struct board *b)
 {
 	if (b->cells != NULL)
 		munmap((void *)b->cells, BOARD_SLOTS);
+	board_close_fd(b);
 	free(b->free);
 	free(b->taken);
 	memset(b, 0, sizeof *b);
+	b->fd = -1;
+}
+
+/* The worker has its mapping, or its own copy of the descriptor. */
+void
+board_close_fd(struct board *b)
+{
+	if (b->fd >= 0)
+		close(b->fd);
+	b->fd = -1;
 }
 
 /* A slot for a task about to be sent, or -1 when none is free. */

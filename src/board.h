@@ -30,10 +30,13 @@ struct board {
 	uint16_t	*free;		/* slots not in use, a stack */
 	int		 nfree;
 	unsigned char	*taken;		/* taken back, not yet skipped */
+	int		 fd;		/* the page's memory file, until
+					 * the worker has it; or -1 */
 };
 
 int board_open(struct board *b);
 void board_close(struct board *b);
+void board_close_fd(struct board *b);
 int board_take_slot(struct board *b);
 void board_release(struct board *b, int slot);
 bool board_reclaim(struct board *b, int slot);

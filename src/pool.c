@@ -22,6 +22,8 @@
 #include "queue.h"
 #include "trace.h"
 #include "clock.h"
+#include "forkserver.h"
+#include "spawn.h"
 #include "../worker/worker.h"
 
 #ifndef P_PIDFD
@@ -41,6 +43,9 @@ pool_owns(const struct worker *w)
 
 	if (w->pid <= 0)
 		return false;
+	/* The server's child, reaped only when the supervisor asks. */
+	if (w->slot.q->cfg.start_method == PROCQ_START_FORKSERVER)
+		return forkserver_alive(&w->slot.q->forkserver);
 	if (w->pidfd < 0)
 		return true;
 	return waitid((idtype_t)P_PIDFD, (id_t)w->pidfd, &si,
@@ -69,6 +74,24 @@ pool_signal(struct worker *w, int sig)
 	kill(-w->pid, sig);
 }
 
+/* What every worker of the queue is told; its descriptors are its own. */
+static void
+pool_ctx(procq_queue *q, struct worker_ctx *ctx)
+{
+	memset(ctx, 0, sizeof *ctx);
+	ctx->registry = &q->registry;
+	ctx->id_base = q->id_base;
+	ctx->max_frame = q->cfg.max_frame;
+	ctx->parent = getpid();
+	ctx->in_fd = ctx->out_fd = ctx->err_fd = ctx->board_fd = -1;
+	ctx->initializer = q->cfg.initializer;
+	ctx->initargs = q->cfg.initargs;
+	ctx->initargs_len = q->cfg.initargs_len;
+	ctx->max_memory = q->cfg.max_memory;
+	ctx->max_cpu = q->cfg.max_cpu;
+	ctx->config = &q->cfg;
+}
+
 /*
  * One slot more than there are workers: the spare, forked ahead of need
  * once a worker has died, so that the next death is replaced at once
@@ -80,7 +103,9 @@ pool_open(procq_queue *q)
 {
 	int n = q->cfg.workers + 1;
 	struct worker *workers = calloc((size_t)n, sizeof *workers);
+	struct worker_ctx tmpl;
 
+	forkserver_init(&q->forkserver);
 	q->slots = calloc((size_t)n, sizeof *q->slots);
 	if (workers == NULL || q->slots == NULL) {
 		free(workers);
@@ -88,12 +113,22 @@ pool_open(procq_queue *q)
 		q->slots = NULL;
 		return -1;
 	}
+	/* Before the loop thread exists: see forkserver.h. */
+	if (q->cfg.start_method == PROCQ_START_FORKSERVER) {
+		pool_ctx(q, &tmpl);
+		if (forkserver_open(&q->forkserver, &tmpl) != 0) {
+			free(workers);
+			free(q->slots);
+			q->slots = NULL;
+			return -1;
+		}
+	}
 	q->nslots = n;
 	for (int i = 0; i < n; i++) {
 		struct worker *w = &workers[i];
 
 		w->slot.q = q;
-		w->pidfd = w->err_fd = -1;
+		w->pidfd = w->err_fd = w->board.fd = -1;
 		channel_init(&w->ch, -1, -1, q->cfg.max_frame);
 		w->slot.spare = i == q->cfg.workers;
 		TAILQ_INIT(&w->slot.inflight);
@@ -189,6 +224,7 @@ pool_release(procq_queue *q)
 		pool_close(w);
 	}
 	pool_free(q);
+	forkserver_close(&q->forkserver);
 }
 
 /*
@@ -211,8 +247,11 @@ pool_forget(procq_queue *q)
 				close(fds[k]);
 		}
 		free(w->tail);
+		if (w->board.fd >= 0)
+			close(w->board.fd);
 	}
 	pool_free(q);
+	forkserver_forget(&q->forkserver);
 }
 
 static void
@@ -241,8 +280,9 @@ pool_hello_cb(evutil_socket_t fd, short what, void *arg)
 
 	loop_enter(q);
 	if (w->slot.state == SLOT_LIVE && !w->slot.ready) {
-		snprintf(msg, sizeof msg, "the worker (start method fork) did "
+		snprintf(msg, sizeof msg, "the worker (start method %s) did "
 		    "not say hello within %g s: it was silent",
+		    spawn_method_name(q->cfg.start_method),
 		    q->cfg.spawn_timeout);
 		pool_setup_failed(w, msg);
 	}
@@ -308,26 +348,38 @@ pool_pidfd(pid_t pid)
 #endif
 }
 
-/* Forks one worker into slot w.  Called on the supervisor thread, so that
- * the children's parent-death signal follows this thread's life. */
-static int
-pool_spawn(struct worker *w)
+/* Starts the worker's process by the queue's start method; -1 with
+ * errno set if it could not be started. */
+static pid_t
+pool_start_process(procq_queue *q, const struct worker_ctx *ctx)
 {
-	procq_queue *q = w->slot.q;
-	int down[2], up[2], err[2] = { -1, -1 };
-	struct worker_ctx ctx;
 	pid_t pid;
 
-	if (board_open(&w->board) != 0)
-		return -1;
-	if (pipe2(down, O_CLOEXEC) != 0) {
-		board_close(&w->board);
-		return -1;
+	switch (q->cfg.start_method) {
+	case PROCQ_START_FORKSERVER:
+		return forkserver_spawn(&q->forkserver, ctx);
+	case PROCQ_START_EXEC:
+		return spawn_exec(q, ctx);
+	default:
+		if ((pid = fork()) == 0)
+			worker_main(ctx);
+		return pid;
 	}
+}
+
+/* The pipes of a new worker: tasks down, results up, and its stderr
+ * unless no tail is kept.  The child's ends are in ctx. */
+static int
+pool_pipes(procq_queue *q, struct worker_ctx *ctx, int *down_w, int *up_r,
+    int *err_r)
+{
+	int down[2], up[2], err[2] = { -1, -1 };
+
+	if (pipe2(down, O_CLOEXEC) != 0)
+		return -1;
 	if (pipe2(up, O_CLOEXEC) != 0) {
 		close(down[0]);
 		close(down[1]);
-		board_close(&w->board);
 		return -1;
 	}
 	if (q->cfg.stderr_tail >= 0 && pipe2(err, O_CLOEXEC) != 0) {
@@ -335,42 +387,66 @@ pool_spawn(struct worker *w)
 		close(down[1]);
 		close(up[0]);
 		close(up[1]);
+		return -1;
+	}
+	ctx->in_fd = down[0];
+	ctx->out_fd = up[1];
+	ctx->err_fd = err[1];
+	*down_w = down[1];
+	*up_r = up[0];
+	*err_r = err[0];
+	return 0;
+}
+
+static void
+pool_close_child_ends(const struct worker_ctx *ctx)
+{
+	close(ctx->in_fd);
+	close(ctx->out_fd);
+	if (ctx->err_fd >= 0)
+		close(ctx->err_fd);
+}
+
+/* Starts one worker in slot w.  Called on the supervisor thread, so that
+ * the children of a fork have their parent-death signal follow this
+ * thread's life. */
+static int
+pool_spawn(struct worker *w)
+{
+	procq_queue *q = w->slot.q;
+	struct worker_ctx ctx;
+	int down_w, up_r, err_r, saved;
+	pid_t pid;
+
+	if (board_open(&w->board) != 0)
+		return -1;
+	pool_ctx(q, &ctx);
+	if (pool_pipes(q, &ctx, &down_w, &up_r, &err_r) != 0) {
 		board_close(&w->board);
 		return -1;
 	}
-	ctx.registry = &q->registry;
-	ctx.id_base = q->id_base;
-	ctx.max_frame = q->cfg.max_frame;
-	ctx.parent = getpid();
-	ctx.in_fd = down[0];
-	ctx.out_fd = up[1];
-	ctx.initializer = q->cfg.initializer;
-	ctx.initargs = q->cfg.initargs;
-	ctx.initargs_len = q->cfg.initargs_len;
-	ctx.max_memory = q->cfg.max_memory;
-	ctx.max_cpu = q->cfg.max_cpu;
-	ctx.err_fd = err[1];
-	ctx.config = &q->cfg;
 	ctx.board = w->board.cells;
-	if ((pid = fork()) == 0)
-		worker_main(&ctx);
-	close(down[0]);
-	close(up[1]);
-	if (err[1] >= 0)
-		close(err[1]);
+	ctx.board_fd = w->board.fd;
+	pid = pool_start_process(q, &ctx);
+	saved = errno;
+	pool_close_child_ends(&ctx);
+	board_close_fd(&w->board);
 	if (pid < 0) {
-		close(down[1]);
-		close(up[0]);
-		if (err[0] >= 0)
-			close(err[0]);
+		close(down_w);
+		close(up_r);
+		if (err_r >= 0)
+			close(err_r);
 		board_close(&w->board);
+		errno = saved;
 		return -1;
 	}
-	w->err_fd = err[0];
-	setpgid(pid, pid);	/* the child does it too: whoever runs first */
+	w->err_fd = err_r;
+	if (q->cfg.start_method != PROCQ_START_FORKSERVER)
+		setpgid(pid, pid);	/* the child does it too: whoever
+					 * runs first */
 	w->pid = pid;
 	w->slot.id = (long)pid;
-	channel_init(&w->ch, up[0], down[1], q->cfg.max_frame);
+	channel_init(&w->ch, up_r, down_w, q->cfg.max_frame);
 	w->pidfd = pool_pidfd(pid);
 	w->slot.state = SLOT_LIVE;
 	w->slot.ready = false;

@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 
+#include "forkserver.h"
 #include "queue.h"
 #include "trace.h"
 #include "transport_local.h"
@@ -63,7 +64,11 @@ crash_error(const struct worker *w, int status, const struct rusage *ru,
 	err->type = "WorkerCrash";
 	err->exit_status = -1;
 	err->signal = -1;
-	if (w->reaped_elsewhere) {
+	if (w->reaped_elsewhere && w->slot.q->cfg.start_method ==
+	    PROCQ_START_FORKSERVER) {
+		snprintf(buf, len, "worker lost with the fork server: its "
+		    "exit status is unknown");
+	} else if (w->reaped_elsewhere) {
 		snprintf(buf, len, "worker reaped by another part of the "
 		    "program: its exit status is unknown");
 	} else if (WIFSIGNALED(status)) {
@@ -104,6 +109,9 @@ pool_wait(struct worker *w, int *status, struct rusage *ru)
 	if (!pool_owns(w))
 		return false;
 	pool_signal(w, SIGKILL);
+	if (w->slot.q->cfg.start_method == PROCQ_START_FORKSERVER)
+		return forkserver_reap(&w->slot.q->forkserver, w->pid, status,
+		    ru) == 0;
 	while ((r = wait4(w->pid, status, 0, ru)) < 0 && errno == EINTR)
 		;
 	return r == w->pid;

@@ -58,6 +58,14 @@ config_valid(const procq_config *c)
 	if (c->max_files < 0 || c->max_procs < 0 ||
 	    (c->ngroups > 0 && c->groups == NULL))
 		return false;
+	if ((unsigned)c->start_method > PROCQ_START_EXEC)
+		return false;
+	/* An exec'd worker runs the worker program's code, not the
+	 * caller's: it has a path to run and no initializer to call. */
+	if (c->start_method == PROCQ_START_EXEC &&
+	    (c->worker_path == NULL || *c->worker_path == '\0' ||
+	    c->initializer != NULL))
+		return false;
 	return true;
 }
 
@@ -128,6 +136,8 @@ config_resolve(const procq_config *in, procq_config *out)
 		cfg.fail_policy = PROCQ_FAIL_CONTINUE;
 	if (cfg.on_timeout == PROCQ_ON_TIMEOUT_DEFAULT)
 		cfg.on_timeout = PROCQ_ON_TIMEOUT_COMPLETE;
+	if (cfg.start_method == PROCQ_START_DEFAULT)
+		cfg.start_method = PROCQ_START_FORKSERVER;
 	if (cfg.uid != 0 && cfg.gid == 0 && config_user_group(&cfg) != 0)
 		return PROCQ_EINVAL;
 	*out = cfg;

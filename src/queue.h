@@ -19,6 +19,7 @@
 #include "heap.h"
 #include "clock.h"
 #include "command.h"
+#include "forkserver.h"
 #include "hook.h"
 #include "rate.h"
 #include "registry.h"
@@ -80,6 +81,8 @@ struct procq_queue {
 	size_t			 ndelayed;
 	const struct transport_ops *transport;	/* how tasks reach slots */
 	struct slot		**slots;	/* the transport's */
+	struct forkserver	 forkserver;	/* its workers' maker, if the
+						 * start method is the server */
 	int			 nslots;
 	int			 live_workers;
 	double			 task_time;	/* average attempt, seconds */

@@ -249,7 +249,7 @@ START_TEST(test_fork_every_call_fails)
 END_TEST
 
 
-/* Held by a thread of the caller while workers are forked. */
+/* Held by a thread of the caller while workers are started. */
 static pthread_mutex_t held_at_fork = PTHREAD_MUTEX_INITIALIZER;
 
 static int
@@ -261,30 +261,74 @@ init_takes_lock(procq_call *c)
 	return 0;
 }
 
+static int
+init_takes_stdout(procq_call *c)
+{
+	(void)c;
+	flockfile(stdout);
+	funlockfile(stdout);
+	return 0;
+}
+
+static const struct {
+	procq_start_method	 method;
+	bool			 stdout_lock;	/* else held_at_fork */
+} lock_cases[] = {
+	{ PROCQ_START_FORK, false },
+	{ PROCQ_START_FORKSERVER, false },
+	{ PROCQ_START_FORKSERVER, true },
+};
+
 /*
- * The hazard of forking a threaded program: a worker forked while one of
- * the caller's threads holds a lock inherits the lock held, with no
- * thread to release it, and hangs the first time it takes it.  The spawn
- * timeout reports it instead of the queue waiting for ever; once the lock
- * is free at the fork, workers start.
+ * The hazard of forking a threaded program, and why the fork server is
+ * the default: a worker forked while one of the caller's threads holds a
+ * lock (a mutex of its own, or stdout's) inherits the lock held, with no
+ * thread to release it, and hangs the first time it takes it.  With
+ * fork, the spawn timeout reports it instead of the queue waiting for
+ * ever.  The fork server was made at start, when the lock was free, and
+ * its workers never see it held.  (stdout's lock held at a fork does
+ * not hang the child: glibc's fork() resets the locks of its streams in
+ * the child.)  One worker, replaced after each task,
+ * so that the second task needs a worker started while the lock is held.
  */
 START_TEST(test_lock_held_at_fork)
 {
+	procq_start_method m = lock_cases[_i].method;
+	bool on_stdout = lock_cases[_i].stdout_lock;
 	procq_queue *q;
 	procq_handle *h;
 
-	pthread_mutex_lock(&held_at_fork);
 	q = new_queue_config(&(procq_config){ .workers = 1,
-	    .initializer = init_takes_lock, .spawn_timeout = 1.0 });
+	    .initializer = on_stdout ? init_takes_stdout : init_takes_lock,
+	    .max_tasks_per_worker = 1, .spawn_timeout = 1.0,
+	    .start_method = m });
 	ck_assert_int_eq(procq_start(q), 0);
 	h = submit_ok(q, "ident", NULL, "i", 1);
 	wait_done(h, 30);
-	ck_assert_int_eq(procq_handle_status(h), PROCQ_FAILED);
-	ck_assert_int_eq(procq_handle_error_kind(h), PROCQ_ERR_SPAWN);
-	ck_assert_ptr_nonnull(strstr(procq_handle_error_message(h),
-	    "did not say hello"));
-	pthread_mutex_unlock(&held_at_fork);
+	ck_assert_int_eq(procq_handle_status(h), PROCQ_SUCCEEDED);
+
+	if (on_stdout)
+		flockfile(stdout);
+	else
+		pthread_mutex_lock(&held_at_fork);
 	h = submit_ok(q, "ident", NULL, "i", 2);
+	wait_done(h, 30);
+	if (m == PROCQ_START_FORK) {
+		ck_assert_int_eq(procq_handle_status(h), PROCQ_FAILED);
+		ck_assert_int_eq(procq_handle_error_kind(h), PROCQ_ERR_SPAWN);
+		ck_assert_msg(strstr(procq_handle_error_message(h),
+		    "(start method fork) did not say hello") != NULL,
+		    "reported as: %s", procq_handle_error_message(h));
+	} else {
+		ck_assert_msg(procq_handle_status(h) == PROCQ_SUCCEEDED,
+		    "reported as: %s", procq_handle_error_message(h));
+	}
+	if (on_stdout)
+		funlockfile(stdout);
+	else
+		pthread_mutex_unlock(&held_at_fork);
+
+	h = submit_ok(q, "ident", NULL, "i", 3);
 	wait_done(h, 30);
 	ck_assert_int_eq(procq_handle_status(h), PROCQ_SUCCEEDED);
 	procq_free(q);
@@ -457,7 +501,8 @@ main(void)
 
 	tcase_add_test(fork_tc, test_fork_child_cannot_use_queue);
 	tcase_add_test(fork_tc, test_fork_every_call_fails);
-	tcase_add_test(fork_tc, test_lock_held_at_fork);
+	tcase_add_loop_test(fork_tc, test_lock_held_at_fork, 0,
+	    (int)(sizeof lock_cases / sizeof lock_cases[0]));
 	tcase_add_test(fds_tc, test_start_short_of_descriptors);
 	tcase_add_test(groups_tc, test_group_gate_reclaimed);
 	tcase_add_test(groups_tc, test_group_freed_with_backlog);

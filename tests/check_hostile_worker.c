@@ -421,7 +421,10 @@ END_TEST
  */
 START_TEST(test_worker_without_descriptors)
 {
-	procq_queue *q = new_queue(1, 0);
+	/* Forked from this process, the worker shares its descriptor
+	 * limit; the fork server was made before the limit was lowered. */
+	procq_queue *q = new_queue_config(&(procq_config){ .workers = 1,
+	    .start_method = PROCQ_START_FORK });
 	struct rlimit old, rl;
 	procq_handle *h;
 	int fds[4096], n = 0, maxfd = 0, fd;
@@ -510,8 +513,12 @@ crashes_while_reaped(bool ignore)
 			ck_assert_msg(strcmp(msg, "worker died: SIGSEGV") == 0,
 			    "crash %d reported as: %s", i, msg);
 	}
-	if (ignore)
+	/* Forked from this process, workers are reaped by the kernel when
+	 * SIGCHLD is ignored; the fork server's are its own to reap. */
+	if (ignore && test_effective_start_method(NULL) == PROCQ_START_FORK)
 		ck_assert_int_eq(other, N);
+	else if (test_effective_start_method(NULL) != PROCQ_START_FORK)
+		ck_assert_int_eq(other, 0);
 	ck_assert_int_eq(procq_handle_status(h), PROCQ_SUCCEEDED);
 	procq_free(q);
 	sigaction(SIGCHLD, &old, NULL);

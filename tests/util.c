@@ -132,13 +132,33 @@ read_stat(pid_t pid, char *state, pid_t *ppid)
 	return true;
 }
 
-size_t
-list_children(pid_t *pids, size_t max)
+/* A process of procq's fork server: its command name says so. */
+static bool
+is_server(pid_t pid)
+{
+	char path[64], name[32] = "";
+	FILE *fp;
+
+	snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+	if ((fp = fopen(path, "r")) == NULL)
+		return false;
+	if (fgets(name, sizeof name, fp) == NULL)
+		name[0] = '\0';
+	fclose(fp);
+	return strcmp(name, "procq-server\n") == 0;
+}
+
+/* Processes whose parent is in parents[0..nparents), up to max in pids;
+ * returns how many there are.  Servers are counted in *servers, and
+ * their pids are not listed. */
+static size_t
+scan_children(const pid_t *parents, size_t nparents, pid_t *pids,
+    size_t max, pid_t *servers, size_t maxservers, size_t *nservers)
 {
 	DIR *d;
 	struct dirent *de;
 	size_t n = 0;
-	pid_t self = getpid(), ppid;
+	pid_t ppid;
 	char state;
 
 	d = opendir("/proc");
@@ -146,17 +166,56 @@ list_children(pid_t *pids, size_t max)
 	while ((de = readdir(d)) != NULL) {
 		char *end;
 		long pid = strtol(de->d_name, &end, 10);
+		bool ours = false;
 
 		if (*end != '\0' || pid <= 0)
 			continue;
-		if (!read_stat((pid_t)pid, &state, &ppid) || ppid != self)
+		if (!read_stat((pid_t)pid, &state, &ppid))
 			continue;
+		for (size_t i = 0; i < nparents; i++)
+			ours = ours || ppid == parents[i];
+		if (!ours)
+			continue;
+		if (is_server((pid_t)pid)) {
+			if (*nservers < maxservers)
+				servers[*nservers] = (pid_t)pid;
+			(*nservers)++;
+			continue;
+		}
 		if (n < max)
 			pids[n] = (pid_t)pid;
 		n++;
 	}
 	closedir(d);
 	return n;
+}
+
+size_t
+list_servers(pid_t *pids, size_t max)
+{
+	pid_t self = getpid(), none;
+	size_t n = 0;
+
+	scan_children(&self, 1, &none, 0, pids, max, &n);
+	return n;
+}
+
+/*
+ * The workers: this process's children, and the children of its fork
+ * servers.  A worker of the fork server is the server's child, not
+ * ours, but it is what a test means by a child.
+ */
+size_t
+list_children(pid_t *pids, size_t max)
+{
+	pid_t parents[9] = { getpid() }, none[8];
+	size_t nservers = 0, again = 0;
+
+	scan_children(parents, 1, none, 0, parents + 1, 8, &nservers);
+	if (nservers > 8)
+		nservers = 8;
+	return scan_children(parents, 1 + nservers, pids, max, none, 0,
+	    &again);
 }
 
 char
@@ -377,13 +436,40 @@ gate_pass(const char *path)
 	return 0;
 }
 
+procq_start_method
+test_start_method(void)
+{
+	const char *m = getenv("PROCQ_TEST_START_METHOD");
+
+	if (m == NULL || *m == '\0')
+		return PROCQ_START_DEFAULT;
+	if (strcmp(m, "fork") == 0)
+		return PROCQ_START_FORK;
+	if (strcmp(m, "forkserver") == 0)
+		return PROCQ_START_FORKSERVER;
+	ck_abort_msg("PROCQ_TEST_START_METHOD=%s: not a start method", m);
+	return PROCQ_START_DEFAULT;
+}
+
+procq_start_method
+test_effective_start_method(const procq_config *cfg)
+{
+	procq_start_method m = cfg != NULL && cfg->start_method != 0 ?
+	    cfg->start_method : test_start_method();
+
+	return m == PROCQ_START_DEFAULT ? PROCQ_START_FORKSERVER : m;
+}
+
 procq_queue *
 new_queue_config(const procq_config *cfg)
 {
+	procq_config c = cfg != NULL ? *cfg : (procq_config){ 0 };
 	procq_queue *q;
 	int err = 12345;
 
-	q = procq_create(cfg, &err);
+	if (c.start_method == PROCQ_START_DEFAULT)
+		c.start_method = test_start_method();
+	q = procq_create(&c, &err);
 	ck_assert_msg(q != NULL, "procq_create: %s", procq_strerror(err));
 	register_common_tasks(q);
 	return q;

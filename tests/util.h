@@ -71,9 +71,20 @@ size_t heap_in_use(void);
 /* Number of open file descriptors of this process. */
 int count_fds(void);
 
-/* Children of this process (zombies included), up to max of them; returns
- * how many there are in total. */
+/* Workers of this process (zombies included), up to max of them; returns
+ * how many there are in total.  A worker is a child of this process, or
+ * of one of its fork servers; the servers themselves are not counted. */
 size_t list_children(pid_t *pids, size_t max);
+
+/* This process's fork servers (procq(7), "Start methods"). */
+size_t list_servers(pid_t *pids, size_t max);
+
+/* The start method new_queue() and new_queue_config() give a queue whose
+ * configuration leaves it unset: PROCQ_TEST_START_METHOD ("fork",
+ * "forkserver"), or procq's default; and the method a configuration
+ * ends up with. */
+procq_start_method test_start_method(void);
+procq_start_method test_effective_start_method(const procq_config *cfg);
 
 /* Process state letter from /proc/PID/stat ('R', 'S', 'Z'...), or 0 when
  * the process does not exist. */

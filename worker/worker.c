@@ -15,6 +15,7 @@
 #include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/queue.h>
 #include <time.h>
@@ -95,13 +96,14 @@ worker_leave_if_copy(void)
 
 struct worker_state {
 	const struct worker_ctx	*ctx;
+	board_cell		*board;		/* claims, or NULL */
 	struct channel_sync	 ch;		/* tasks in, results out */
 	msgpack_sbuffer		 ret;		/* tasks' return values */
 	msgpack_zone		 zone;
 	struct local_list	 tasks;
 };
 
-static void
+void
 worker_reset_signals(void)
 {
 	struct sigaction sa;
@@ -143,6 +145,23 @@ worker_setup_failed(int fd, const char *what, int err)
 	if (protocol_encode_setup_failed(&sb, UINT32_MAX, text) == 0)
 		channel_write_all(fd, sb.data, sb.size);
 	_exit(WORKER_EXIT_PROTOCOL);
+}
+
+/* The claim board: inherited mapped from a fork, or handed over as a
+ * memory file by the fork server. */
+static board_cell *
+worker_map_board(const struct worker_ctx *ctx)
+{
+	void *p;
+
+	if (ctx->board != NULL || ctx->board_fd < 0)
+		return ctx->board;
+	p = mmap(NULL, BOARD_SLOTS, PROT_READ | PROT_WRITE, MAP_SHARED,
+	    ctx->board_fd, 0);
+	if (p == MAP_FAILED)
+		worker_setup_failed(ctx->out_fd, "cannot map the claim board",
+		    errno);
+	return p;
 }
 
 /* Descriptors: stdin from /dev/null, the pipes on 3 and 4, stdout and
@@ -208,8 +227,10 @@ worker_watch_parent(void)
 }
 
 static void
-worker_setup(const struct worker_ctx *ctx)
+worker_setup(struct worker_state *ws)
 {
+	const struct worker_ctx *ctx = ws->ctx;
+
 #if defined(__SANITIZE_ADDRESS__)
 	worker_process = 1;
 #endif
@@ -223,6 +244,7 @@ worker_setup(const struct worker_ctx *ctx)
 	/* Output the parent had buffered is the parent's to print. */
 	__fpurge(stdout);
 	__fpurge(stderr);
+	ws->board = worker_map_board(ctx);
 	worker_setup_fds(ctx);
 	limits_apply(ctx);
 }
@@ -286,7 +308,7 @@ worker_take_task(struct worker_state *ws, const char *payload, size_t len,
 	struct protocol_task t;
 
 	if (protocol_decode_task(msg, &t) != 0 || t.slot >= BOARD_SLOTS ||
-	    (t.slot >= 0 && ws->ctx->board == NULL))
+	    (t.slot >= 0 && ws->board == NULL))
 		_exit(WORKER_EXIT_PROTOCOL);
 	if ((lt = malloc(sizeof *lt + len)) == NULL)
 		_exit(WORKER_EXIT_PROTOCOL);
@@ -378,7 +400,7 @@ worker_run(struct worker_state *ws, struct local_task *lt)
 
 	/* The supervisor took this task back while an earlier one ran:
 	 * it is not ours to run any more. */
-	if (lt->slot >= 0 && !board_claim(ws->ctx->board, lt->slot)) {
+	if (lt->slot >= 0 && !board_claim(ws->board, lt->slot)) {
 		protocol_encode_skipped(&ws->ch.out, ws->ctx->max_frame,
 		    lt->slot);
 		return;
@@ -500,7 +522,7 @@ worker_main(const struct worker_ctx *ctx)
 	struct local_task *lt;
 	double last_read = 0, t;
 
-	worker_setup(ctx);
+	worker_setup(&ws);
 	channel_sync_init(&ws.ch, WORKER_IN_FD, WORKER_OUT_FD, ctx->max_frame);
 	msgpack_sbuffer_init(&ws.ret);
 	msgpack_zone_init(&ws.zone, 4096);

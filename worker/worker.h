@@ -31,7 +31,9 @@ struct worker_ctx {
 	double			 max_cpu;
 	int			 err_fd;	/* becomes stderr; -1 = inherit */
 	const procq_config	*config;	/* read-only copy after fork */
-	board_cell		*board;		/* shared with the supervisor */
+	board_cell		*board;		/* shared with the supervisor,
+						 * mapped before fork; or NULL */
+	int			 board_fd;	/* else mapped from this */
 };
 
 struct procq_call {
@@ -61,6 +63,7 @@ int limits_drop_privileges(const procq_config *cfg, char *why, size_t len);
 void worker_write_all(const char *p, size_t len);
 
 void worker_main(const struct worker_ctx *ctx) __attribute__((noreturn));
+void worker_reset_signals(void);
 void call_init(procq_call *c, msgpack_sbuffer *ret);
 void call_reset(procq_call *c);
 

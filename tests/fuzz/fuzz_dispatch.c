@@ -224,6 +224,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ntasks = 1 + (int)(flags & 3) % MAX_TASKS;
 
 	cfg.workers = 1;
+	cfg.start_method = PROCQ_START_FORK;	/* no server: nothing forks */
 	cfg.prefetch = MAX_TASKS;
 	cfg.max_frame = (flags & 0x80) ? CHANNEL_MIN_FRAME : 0;
 	cfg.fail_policy = (flags & 0x40) ? PROCQ_FAIL_FIRST : PROCQ_FAIL_CONTINUE;
