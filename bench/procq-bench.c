@@ -24,6 +24,7 @@ struct bench {
 	long	n;		/* tasks or rounds; 0 = the scenario's own */
 	int	workers;
 	int	prefetch;	/* 0 = the queue's default */
+	procq_start_method method;	/* 0 = the queue's default */
 };
 
 /* Set by the progress hook of the cancel scenario. */
@@ -92,7 +93,8 @@ on_progress(procq_handle *h, const msgpack_object *value, void *arg)
 static procq_queue *
 bench_queue(const struct bench *b, int workers, struct started *s)
 {
-	procq_config cfg = { .workers = workers, .prefetch = b->prefetch };
+	procq_config cfg = { .workers = workers, .prefetch = b->prefetch,
+	    .start_method = b->method };
 	procq_queue *q;
 	int err;
 
@@ -455,7 +457,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: procq-bench SCENARIO [-n N] [-w WORKERS] "
-	    "[-p PREFETCH]\n       procq-bench --version\n"
+	    "[-p PREFETCH] [-m forkserver|fork]\n"
+	    "       procq-bench --version\n"
 	    "scenarios: throughput latency crash memory respawn cancel "
 	    "scale\n");
 	exit(2);
@@ -477,7 +480,7 @@ main(int argc, char **argv)
 		usage();
 	name = argv[1];
 	optind = 2;
-	while ((opt = getopt(argc, argv, "n:w:p:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:w:p:m:")) != -1) {
 		switch (opt) {
 		case 'n':
 			b.n = atol(optarg);
@@ -487,6 +490,14 @@ main(int argc, char **argv)
 			break;
 		case 'p':
 			b.prefetch = atoi(optarg);
+			break;
+		case 'm':
+			if (strcmp(optarg, "forkserver") == 0)
+				b.method = PROCQ_START_FORKSERVER;
+			else if (strcmp(optarg, "fork") == 0)
+				b.method = PROCQ_START_FORK;
+			else
+				usage();
 			break;
 		default:
 			usage();

@@ -48,7 +48,11 @@ PIPES = {"pipe_unbatched": "unbatched", "pipe_batched": "batched"}
 # The pipe programs measure one thing each way; these are the scenarios
 # their lines carry.
 PIPE_SCENARIOS = ["latency", "throughput"]
-IMPLS = ["procq"] + PEERS + list(PIPES)
+# procq with a start method other than its default (the fork server), on
+# the scenarios where the method matters.
+METHODS = {"procq_fork": "fork"}
+METHOD_SCENARIOS = ["respawn", "throughput"]
+IMPLS = ["procq"] + list(METHODS) + PEERS + list(PIPES)
 
 RUN_TIMEOUT_S = 600
 STDERR_TAIL_LINES = 20
@@ -164,7 +168,7 @@ def check_paths(parser, args):
     """Fail now rather than once per run on a path that cannot work."""
     impls = args.impl or IMPLS
     needed = []
-    if "procq" in impls:
+    if "procq" in impls or any(i in METHODS for i in impls):
         needed.append(("--procq", args.procq))
     if any(i in PEERS for i in impls):
         needed += [("--peers", args.peers), ("--python", args.python)]
@@ -199,6 +203,10 @@ def make_jobs(args):
     jobs = []
     if "procq" in impls:
         jobs += [Job("procq", [s], [args.procq, s]) for s in scenarios]
+    for impl, method in METHODS.items():
+        if impl in impls:
+            jobs += [Job(impl, [s], [args.procq, s, "-m", method], "procq")
+                     for s in scenarios if s in METHOD_SCENARIOS]
     if args.baseline:
         jobs += [Job("procq_before", [s], [args.baseline, s], "procq")
                  for s in scenarios]
@@ -593,6 +601,14 @@ def targets(values):
         add(f"{metric} ≤ {limit:,} µs",
             (None, None) if us is None
             else (f"{fmt_number(metric, us)} µs", us <= limit))
+
+    # The start methods (procq(7)): procq's own rows use the default,
+    # the fork server; procq_fork's respawn is in the respawn table.
+    server = get(values, "procq", "throughput", "tasks_per_s")
+    fork = get(values, "procq_fork", "throughput", "tasks_per_s")
+    add("throughput: fork server ≥ 0.95 × fork",
+        (None, None) if server is None or not fork
+        else (fmt_ratio(server / fork), server >= 0.95 * fork))
 
     big = get(values, "procq", "scale", "us_per_task_1m")
     small = get(values, "procq", "scale", "us_per_task_10k")

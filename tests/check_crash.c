@@ -340,7 +340,7 @@ START_TEST(test_parent_killed)
 	mid = fork();
 	ck_assert_int_ge(mid, 0);
 	if (mid == 0) {
-		procq_queue *q = procq_create(&(procq_config){ .workers = 2 },
+		procq_queue *q = test_create(&(procq_config){ .workers = 2 },
 		    NULL);
 
 		if (q == NULL)

@@ -354,7 +354,7 @@ start_short_of_descriptors(void *arg)
 	if (getrlimit(RLIMIT_NOFILE, &old) != 0)
 		return 2;
 	for (size_t i = 0; i < NITEMS(margins); i++) {
-		if ((q = procq_create(&cfg, NULL)) == NULL)
+		if ((q = test_create(&cfg, NULL)) == NULL)
 			return 3;
 		low = old;
 		low.rlim_cur = (rlim_t)(count_fds() + margins[i]);

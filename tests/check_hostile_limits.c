@@ -201,7 +201,7 @@ START_TEST(test_max_procs_root)
 	procq_queue *q;
 	int err = 0;
 
-	q = procq_create(&(procq_config){ .workers = 1, .max_procs = 64 },
+	q = test_create(&(procq_config){ .workers = 1, .max_procs = 64 },
 	    &err);
 	if (getuid() != 0) {
 		ck_assert_msg(q != NULL, "procq_create: %s",
@@ -211,7 +211,7 @@ START_TEST(test_max_procs_root)
 	}
 	ck_assert_msg(q == NULL, "max_procs accepted for root workers");
 	ck_assert_int_eq(err, PROCQ_EINVAL);
-	q = procq_create(&(procq_config){ .workers = 1, .max_procs = 64,
+	q = test_create(&(procq_config){ .workers = 1, .max_procs = 64,
 	    .uid = 65534, .gid = 65534 }, &err);
 	ck_assert_msg(q != NULL, "procq_create: %s", procq_strerror(err));
 	procq_free(q);

@@ -161,7 +161,7 @@ START_TEST(test_free_unused)
 	procq_queue *q;
 	pid_t kids[8];
 
-	q = procq_create(NULL, NULL);
+	q = test_create(NULL, NULL);
 	ck_assert_ptr_nonnull(q);
 	procq_free(q);
 	q = new_queue(0, 0);		/* workers = online CPUs */

@@ -53,15 +53,15 @@ START_TEST(test_config_invalid)
 
 	for (i = 0; i < sizeof bad_configs / sizeof bad_configs[0]; i++) {
 		err = 12345;
-		q = procq_create(&bad_configs[i].cfg, &err);
+		q = test_create(&bad_configs[i].cfg, &err);
 		ck_assert_msg(q == NULL, "%s: queue created", bad_configs[i].what);
 		ck_assert_msg(err == PROCQ_EINVAL, "%s: %s", bad_configs[i].what,
 		    procq_strerror(err));
-		ck_assert_ptr_null(procq_create(&bad_configs[i].cfg, NULL));
+		ck_assert_ptr_null(test_create(&bad_configs[i].cfg, NULL));
 	}
 	if (SIZE_MAX > UINT32_MAX) {
 		err = 0;
-		q = procq_create(&(procq_config){
+		q = test_create(&(procq_config){
 		    .max_frame = (size_t)UINT32_MAX + 1 }, &err);
 		ck_assert_ptr_null(q);
 		ck_assert_int_eq(err, PROCQ_EINVAL);
@@ -92,12 +92,12 @@ START_TEST(test_config_valid_bounds)
 
 	for (i = 0; i < sizeof good / sizeof good[0]; i++) {
 		err = 12345;
-		q = procq_create(&good[i], &err);
+		q = test_create(&good[i], &err);
 		ck_assert_msg(q != NULL, "config %zu: %s", i, procq_strerror(err));
 		ck_assert_int_eq(err, 0);
 		procq_free(q);
 	}
-	q = procq_create(NULL, &err);
+	q = test_create(NULL, &err);
 	ck_assert_ptr_nonnull(q);
 	procq_free(q);
 }

@@ -154,19 +154,6 @@ tally(struct shared *sh, size_t *n, size_t *succeeded, size_t *cancelled)
 	}
 }
 
-/*
- * AddressSanitizer's allocator is not fork-safe: a worker forked while
- * another thread holds its lock deadlocks at its first malloc.  These
- * tests fork replacement workers while eight threads allocate, so under
- * ASan they would hang now and then; ThreadSanitizer, whose runtime is
- * fork-safe, runs them.
- */
-#if TEST_ASAN
-#define SKIP_UNDER_ASAN() return
-#else
-#define SKIP_UNDER_ASAN() do { } while (0)
-#endif
-
 static procq_queue *
 threads_queue(void)
 {
@@ -176,7 +163,6 @@ threads_queue(void)
 
 START_TEST(test_threads)
 {
-	SKIP_UNDER_ASAN();
 	struct shared *sh = calloc(1, sizeof *sh);
 	size_t n, ok, cancelled;
 	procq_summary *s = NULL;
@@ -221,7 +207,6 @@ END_TEST
 /* The same, with one thread cancelling the whole queue midway. */
 START_TEST(test_threads_queue_cancel)
 {
-	SKIP_UNDER_ASAN();
 	struct shared *sh = calloc(1, sizeof *sh);
 	size_t n, ok, cancelled;
 	procq_summary *all;

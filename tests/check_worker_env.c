@@ -133,7 +133,7 @@ task_truncated(procq_call *c)
 static procq_queue *
 env_queue_config(const procq_config *cfg)
 {
-	procq_queue *q = procq_create(cfg, NULL);
+	procq_queue *q = test_create(cfg, NULL);
 
 	ck_assert_ptr_nonnull(q);
 	ck_assert_int_eq(procq_register(q, "say_and_crash",
@@ -149,7 +149,7 @@ env_queue_config(const procq_config *cfg)
 static procq_queue *
 env_queue(void)
 {
-	procq_queue *q = procq_create(&(procq_config){ .workers = 1 }, NULL);
+	procq_queue *q = test_create(&(procq_config){ .workers = 1 }, NULL);
 
 	ck_assert_ptr_nonnull(q);
 	ck_assert_int_eq(procq_register(q, "fds", task_fds), 0);
@@ -277,13 +277,14 @@ START_TEST(test_worker_stdio_not_duplicated)
 }
 END_TEST
 
-/* The caller dies: its worker and what the task started go with it. */
+/* The caller dies: its worker and what the task started go with it, and
+ * so does the fork server when there is one. */
 START_TEST(test_worker_family_dies_with_caller)
 {
 	char path[128];
 	int worker = 0, grandchild = 0;
-	bool worker_gone, grandchild_gone;
-	pid_t caller;
+	bool worker_gone, grandchild_gone, server_gone = true;
+	pid_t caller, server = 0;
 	FILE *fp;
 
 #if defined(__SANITIZE_THREAD__)
@@ -304,19 +305,26 @@ START_TEST(test_worker_family_dies_with_caller)
 	ck_assert_ptr_nonnull(fp);
 	ck_assert_int_eq(fscanf(fp, "%d %d", &worker, &grandchild), 2);
 	fclose(fp);
+	ck_assert_uint_eq(list_servers(caller, &server, 1),
+	    test_effective_start_method(NULL) == PROCQ_START_FORKSERVER);
 	kill(caller, SIGKILL);
 	waitpid(caller, NULL, 0);
 	worker_gone = wait_pid_gone(worker, 5);
 	grandchild_gone = wait_pid_gone(grandchild, 5);
+	if (server > 0)
+		server_gone = wait_pid_gone(server, 5);
 	/* Whatever the verdict, nothing is left running behind the test. */
 	if (!worker_gone)
 		kill(worker, SIGKILL);
 	if (!grandchild_gone)
 		kill(grandchild, SIGKILL);
+	if (!server_gone)
+		kill(server, SIGKILL);
 	unlink(path);
 	ck_assert_msg(worker_gone, "the worker outlived its caller");
 	ck_assert_msg(grandchild_gone,
 	    "a process the task started outlived the caller");
+	ck_assert_msg(server_gone, "the fork server outlived its caller");
 }
 END_TEST
 
@@ -425,7 +433,7 @@ START_TEST(test_caller_survives_sigpipe)
 	double deadline;
 
 	ck_assert_ptr_nonnull(base);
-	q = procq_create(&(procq_config){ .workers = 1, .prefetch = 2,
+	q = test_create(&(procq_config){ .workers = 1, .prefetch = 2,
 	    .event_base = base }, NULL);
 	ck_assert_ptr_nonnull(q);
 	ck_assert_int_eq(procq_register(q, "close_in", task_close_in), 0);

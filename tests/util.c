@@ -191,12 +191,12 @@ scan_children(const pid_t *parents, size_t nparents, pid_t *pids,
 }
 
 size_t
-list_servers(pid_t *pids, size_t max)
+list_servers(pid_t parent, pid_t *pids, size_t max)
 {
-	pid_t self = getpid(), none;
+	pid_t none;
 	size_t n = 0;
 
-	scan_children(&self, 1, &none, 0, pids, max, &n);
+	scan_children(&parent, 1, &none, 0, pids, max, &n);
 	return n;
 }
 
@@ -461,15 +461,22 @@ test_effective_start_method(const procq_config *cfg)
 }
 
 procq_queue *
-new_queue_config(const procq_config *cfg)
+test_create(const procq_config *cfg, int *err)
 {
 	procq_config c = cfg != NULL ? *cfg : (procq_config){ 0 };
-	procq_queue *q;
-	int err = 12345;
 
 	if (c.start_method == PROCQ_START_DEFAULT)
 		c.start_method = test_start_method();
-	q = procq_create(&c, &err);
+	return procq_create(&c, err);
+}
+
+procq_queue *
+new_queue_config(const procq_config *cfg)
+{
+	procq_queue *q;
+	int err = 12345;
+
+	q = test_create(cfg, &err);
 	ck_assert_msg(q != NULL, "procq_create: %s", procq_strerror(err));
 	register_common_tasks(q);
 	return q;

@@ -76,14 +76,16 @@ int count_fds(void);
  * of one of its fork servers; the servers themselves are not counted. */
 size_t list_children(pid_t *pids, size_t max);
 
-/* This process's fork servers (procq(7), "Start methods"). */
-size_t list_servers(pid_t *pids, size_t max);
+/* The fork servers (procq(7), "Start methods") of process parent. */
+size_t list_servers(pid_t parent, pid_t *pids, size_t max);
 
 /* The start method new_queue() and new_queue_config() give a queue whose
  * configuration leaves it unset: PROCQ_TEST_START_METHOD ("fork",
  * "forkserver"), or procq's default; and the method a configuration
  * ends up with. */
 procq_start_method test_start_method(void);
+/* procq_create() with that start method when cfg leaves it unset. */
+procq_queue *test_create(const procq_config *cfg, int *err);
 procq_start_method test_effective_start_method(const procq_config *cfg);
 
 /* Process state letter from /proc/PID/stat ('R', 'S', 'Z'...), or 0 when
