@@ -14,6 +14,7 @@
 
 #include "forkserver.h"
 #include "queue.h"
+#include "spawn.h"
 #include "trace.h"
 #include "transport_local.h"
 
@@ -193,6 +194,37 @@ pool_death(struct worker *w, int status, const struct rusage *ru,
 	return charged;
 }
 
+/*
+ * A new worker died before it said hello: it never could run a task, so
+ * this is a failure to start a worker, not a crash of the task sent to
+ * it, which goes back in line uncharged.  The message names the start
+ * method and what was seen.
+ */
+static void
+pool_died_unready(struct worker *w, int status)
+{
+	const char *method = spawn_method_name(w->slot.q->cfg.start_method);
+	char seen[64];
+
+	if (w->reaped_elsewhere)
+		snprintf(seen, sizeof seen, "ended (reaped elsewhere)");
+	else if (WIFSIGNALED(status) && sigabbrev_np(WTERMSIG(status)))
+		snprintf(seen, sizeof seen, "died of SIG%s",
+		    sigabbrev_np(WTERMSIG(status)));
+	else if (WIFSIGNALED(status))
+		snprintf(seen, sizeof seen, "died of signal %d",
+		    WTERMSIG(status));
+	else
+		snprintf(seen, sizeof seen, "exited with status %d",
+		    WEXITSTATUS(status));
+	w->kill_kind = PROCQ_ERR_SPAWN;
+	w->kill_targeted = false;
+	snprintf(w->kill_type, sizeof w->kill_type, "SpawnError");
+	snprintf(w->kill_message, sizeof w->kill_message, "the worker (start "
+	    "method %s) %s before it said hello", method, seen);
+	w->setup_failed = true;
+}
+
 /* The worker has exited: read what it wrote before dying (a result in the
  * pipe wins over a cancel or timeout), reap it, report it. */
 void
@@ -211,6 +243,11 @@ pool_reap(struct worker *w)
 	stderr_drain(w);
 	w->reaped_elsewhere = !pool_wait(w, &status, &ru);
 	pool_trace_reaped(w, status);
+	/* A spare has no task to spare, and its own count of deaths
+	 * before ready (pool_note_death()). */
+	if (was_live && !w->slot.ready && !w->slot.spare &&
+	    w->kill_kind == PROCQ_ERR_NONE)
+		pool_died_unready(w, status);
 	if (was_live && w->slot.state == SLOT_LIVE)
 		q->live_workers--;
 	w->slot.state = SLOT_DYING;

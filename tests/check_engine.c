@@ -51,6 +51,23 @@ init_hold(procq_call *c)
 	return 0;
 }
 
+/* Initializer (s how): the worker dies before it says hello, of SIGSEGV
+ * ("segv") or by exiting with status 3 ("exit"). */
+static int
+init_die(procq_call *c)
+{
+	char *how = NULL;
+	bool segv;
+
+	if (procq_call_unpack(c, "s", &how) != 0 || how == NULL)
+		return procq_call_fail(c, "ArgError", "init_die wants (s)");
+	segv = strcmp(how, "segv") == 0;
+	free(how);
+	if (segv)
+		raise(SIGSEGV);
+	_exit(3);
+}
+
 /* A queue with the common tasks and this suite's own. */
 static procq_queue *
 engine_queue_config(const procq_config *cfg)
@@ -343,6 +360,49 @@ START_TEST(test_spawn_timeout)
 	ck_assert_int_eq(procq_handle_status(h), PROCQ_SUCCEEDED);
 	procq_free(q);
 	unlink(flag);
+}
+END_TEST
+
+/*
+ * A worker that dies before it says hello could never run the task sent
+ * to it: that is a failure to start a worker, not a crash of the task.
+ * The task goes back in line uncharged while workers are retried, and
+ * fails with PROCQ_ERR_SPAWN once they keep dying, with a message that
+ * names the start method and how the worker ended.
+ */
+START_TEST(test_death_before_hello)
+{
+	static const char *const how[] = { "segv", "exit" };
+	static const char *const seen[] = {
+		"died of SIGSEGV before it said hello",
+		"exited with status 3 before it said hello"
+	};
+	procq_config cfg = { .workers = 1, .initializer = init_die };
+	procq_args ia;
+	procq_queue *q;
+	procq_handle *h;
+	const char *msg;
+	char want[96];
+
+	args_pack(&ia, "s", how[_i]);
+	cfg.initargs = ia.data;
+	cfg.initargs_len = ia.len;
+	q = engine_queue_config(&cfg);
+	args_free(&ia, 1);
+	ck_assert_int_eq(procq_start(q), 0);
+	h = submit_ok(q, "getpid", NULL, "");
+	wait_done(h, 30);
+	ck_assert_int_eq(procq_handle_status(h), PROCQ_FAILED);
+	ck_assert_int_eq(procq_handle_error_kind(h), PROCQ_ERR_SPAWN);
+	msg = procq_handle_error_message(h);
+	snprintf(want, sizeof want, "(start method %s) %s",
+	    test_effective_start_method(&cfg) == PROCQ_START_FORK ? "fork" :
+	    "fork server", seen[_i]);
+	ck_assert_msg(strstr(msg, want) != NULL, "message: %s", msg);
+	/* Three workers died before the task failed: none was charged to it
+	 * as an attempt, only the failure to start one at all. */
+	ck_assert_int_eq(procq_handle_attempts(h), 1);
+	procq_free(q);
 }
 END_TEST
 
@@ -945,6 +1005,7 @@ engine_suite(void)
 	tcase_add_loop_test(tc, test_spare_after_death, 0, N_DEATHS);
 	tcase_add_test(tc, test_spare_gives_up);
 	tcase_add_test(tc, test_spawn_timeout);
+	tcase_add_loop_test(tc, test_death_before_hello, 0, 2);
 	tcase_add_test(tc, test_no_spare_without_deaths);
 
 	tc = add_tcase(s, "window", 30);
