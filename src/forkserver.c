@@ -26,6 +26,7 @@
  * seconds is stopped or stuck, and is treated as gone. */
 #define FORKSERVER_REPLY_TIMEOUT	10
 
+/* Keeps fs->gen, which counts on across servers. */
 void
 forkserver_init(struct forkserver *fs)
 {
@@ -33,6 +34,7 @@ forkserver_init(struct forkserver *fs)
 	fs->pidfd = -1;
 	fs->sock = -1;
 }
+
 
 /*
  * Forks the server from the calling thread, the only one procq has at
@@ -57,6 +59,7 @@ forkserver_open(struct forkserver *fs, const struct worker_ctx *tmpl)
 		return -1;
 	}
 	setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	fs->gen++;
 	fs->pid = pid;
 	fs->sock = sv[0];
 #ifdef SYS_pidfd_open
@@ -134,6 +137,18 @@ lost:
 	forkserver_lost(fs);
 	errno = EPIPE;
 	return -1;
+}
+
+/*
+ * The server died (killed from outside: it never runs task code): a new
+ * one is forked, from the supervisor thread this time, so that the queue
+ * goes on.  Its predecessor's workers died with it.
+ */
+int
+forkserver_restart(struct forkserver *fs, const struct worker_ctx *tmpl)
+{
+	forkserver_close(fs);
+	return forkserver_open(fs, tmpl);
 }
 
 /* A new worker with ctx's descriptors; -1 with errno set if none. */

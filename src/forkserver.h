@@ -18,9 +18,11 @@
 struct worker_ctx;
 
 struct forkserver {
-	pid_t	pid;		/* 0 when there is none */
-	int	pidfd;		/* the server's, or -1 */
-	int	sock;		/* the supervisor's end, or -1 */
+	pid_t		pid;		/* 0 when there is none */
+	int		pidfd;		/* the server's, or -1 */
+	int		sock;		/* the supervisor's end, or -1 */
+	unsigned	gen;		/* servers made so far: whose child a
+					 * worker is */
 };
 
 /* The wire between the two: one request, one reply, each a datagram. */
@@ -43,6 +45,7 @@ struct forkserver_reply {
 
 void forkserver_init(struct forkserver *fs);
 int forkserver_open(struct forkserver *fs, const struct worker_ctx *tmpl);
+int forkserver_restart(struct forkserver *fs, const struct worker_ctx *tmpl);
 pid_t forkserver_spawn(struct forkserver *fs, const struct worker_ctx *ctx);
 int forkserver_reap(struct forkserver *fs, pid_t pid, int *status,
     struct rusage *ru);

@@ -43,9 +43,11 @@ pool_owns(const struct worker *w)
 
 	if (w->pid <= 0)
 		return false;
-	/* The server's child, reaped only when the supervisor asks. */
+	/* The server's child, reaped only when the supervisor asks; a
+	 * server that died took its children's pids with it. */
 	if (w->slot.q->cfg.start_method == PROCQ_START_FORKSERVER)
-		return forkserver_alive(&w->slot.q->forkserver);
+		return w->server_gen == w->slot.q->forkserver.gen &&
+		    forkserver_alive(&w->slot.q->forkserver);
 	if (w->pidfd < 0)
 		return true;
 	return waitid((idtype_t)P_PIDFD, (id_t)w->pidfd, &si,
@@ -355,8 +357,15 @@ pool_start_process(procq_queue *q, const struct worker_ctx *ctx)
 {
 	pid_t pid;
 
+	struct worker_ctx tmpl;
+
 	switch (q->cfg.start_method) {
 	case PROCQ_START_FORKSERVER:
+		if (!forkserver_alive(&q->forkserver)) {
+			pool_ctx(q, &tmpl);
+			if (forkserver_restart(&q->forkserver, &tmpl) != 0)
+				return -1;
+		}
 		return forkserver_spawn(&q->forkserver, ctx);
 	case PROCQ_START_EXEC:
 		return spawn_exec(q, ctx);
@@ -445,6 +454,7 @@ pool_spawn(struct worker *w)
 		setpgid(pid, pid);	/* the child does it too: whoever
 					 * runs first */
 	w->pid = pid;
+	w->server_gen = q->forkserver.gen;
 	w->slot.id = (long)pid;
 	channel_init(&w->ch, up_r, down_w, q->cfg.max_frame);
 	w->pidfd = pool_pidfd(pid);

@@ -33,6 +33,7 @@ struct worker {
 	struct slot		 slot;		/* the engine's view of it */
 	pid_t			 pid;
 	int			 pidfd;
+	unsigned		 server_gen;	/* its fork server's, if any */
 	struct channel		 ch;		/* tasks out, results in */
 	int			 err_fd;	/* the worker's stderr, or -1 */
 	struct event		*err_ev;

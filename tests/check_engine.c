@@ -406,6 +406,42 @@ START_TEST(test_death_before_hello)
 }
 END_TEST
 
+/*
+ * The fork server is killed from outside (it runs no task code, so
+ * nothing else ends it): its workers die with it, and the next worker
+ * needed comes from a new server, so the queue goes on.
+ */
+START_TEST(test_server_killed)
+{
+	procq_queue *q;
+	procq_handle *h;
+	pid_t server = 0, now_server = 0, kids[4];
+	size_t nkids;
+
+	if (test_start_method() == PROCQ_START_FORK)
+		return;	/* no server */
+	q = engine_queue(2, 0);
+	ck_assert_int_eq(procq_start(q), 0);
+	run_getpid(q);
+	ck_assert_uint_eq(list_servers(getpid(), &server, 1), 1);
+	nkids = list_children(kids, 4);
+	ck_assert_uint_ge(nkids, 2);
+	ck_assert_int_eq(kill(server, SIGKILL), 0);
+	for (size_t i = 0; i < nkids && i < 4; i++)
+		ck_assert_msg(wait_pid_gone(kids[i], 10),
+		    "a worker outlived its fork server");
+
+	h = submit_ok(q, "getpid", NULL, "");
+	wait_done(h, 30);
+	ck_assert_msg(procq_handle_status(h) == PROCQ_SUCCEEDED,
+	    "after the server died: %s", procq_handle_error_message(h));
+	ck_assert_uint_eq(list_servers(getpid(), &now_server, 1), 1);
+	ck_assert_int_ne(now_server, server);
+	procq_free(q);
+	ck_assert_uint_eq(list_servers(getpid(), &now_server, 1), 0);
+}
+END_TEST
+
 /* Spares that die before they are ready (here: killed while their
  * initializer holds them) stop being made after three in a row. */
 START_TEST(test_spare_gives_up)
@@ -1006,6 +1042,7 @@ engine_suite(void)
 	tcase_add_test(tc, test_spare_gives_up);
 	tcase_add_test(tc, test_spawn_timeout);
 	tcase_add_loop_test(tc, test_death_before_hello, 0, 2);
+	tcase_add_test(tc, test_server_killed);
 	tcase_add_test(tc, test_no_spare_without_deaths);
 
 	tc = add_tcase(s, "window", 30);
