@@ -10,6 +10,8 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdio_ext.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -131,6 +133,10 @@ forkserver_main(int sock, const struct worker_ctx *tmpl)
 	struct forkserver_request req;
 	int fds[4], n;
 
+	/* Output the caller had buffered is the caller's to print, even if
+	 * an _exit() of this process flushes streams (a sanitizer's may). */
+	__fpurge(stdout);
+	__fpurge(stderr);
 	prctl(PR_SET_NAME, "procq-server");
 	/* Out of the caller's process group, so that a ^C meant for the
 	 * caller does not end the server under the workers' feet. */

@@ -231,6 +231,10 @@ worker_setup(struct worker_state *ws)
 {
 	const struct worker_ctx *ctx = ws->ctx;
 
+	/* Output the parent had buffered is the parent's to print: gone
+	 * before any way out of here (a sanitizer's _exit() may flush). */
+	__fpurge(stdout);
+	__fpurge(stderr);
 #if defined(__SANITIZE_ADDRESS__)
 	worker_process = 1;
 #endif
@@ -241,9 +245,6 @@ worker_setup(struct worker_state *ws)
 	if (getppid() != ctx->parent)	/* the parent died before prctl */
 		_exit(0);
 	pthread_atfork(NULL, NULL, worker_mark_copy);
-	/* Output the parent had buffered is the parent's to print. */
-	__fpurge(stdout);
-	__fpurge(stderr);
 	ws->board = worker_map_board(ctx);
 	worker_setup_fds(ctx);
 	limits_apply(ctx);
