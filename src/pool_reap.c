@@ -220,6 +220,7 @@ pool_reap(struct worker *w)
 	TAILQ_FOREACH(t, &w->slot.inflight, worker_link)
 		t->claim = -1;
 	dispatch_died(&w->slot, &err, charged);
+	pool_first_settled(q);
 	if (w->setup_failed && q->state == QUEUE_STARTED)
 		pool_spawn_failed(q, w->kill_message);
 	pool_close(w);
