@@ -30,3 +30,16 @@ EXAMPLE_TESTS = examples/parse-batch-test.sh examples/fanout-test.sh \
 	examples/eventloop-test.sh examples/jobrunner-test.sh
 TESTS += $(EXAMPLE_TESTS)
 EXTRA_DIST += $(EXAMPLE_TESTS)
+
+# A caller and its worker program (the exec start method).  Programs, not
+# libtool wrapper scripts, so that the caller finds the worker next to
+# its own file.
+check_PROGRAMS += examples/exec-caller examples/exec-worker
+examples_exec_caller_SOURCES = examples/exec-caller.c
+examples_exec_caller_LDADD = libprocq.la $(MSGPACK_LIBS)
+examples_exec_caller_LDFLAGS = -no-install
+examples_exec_worker_SOURCES = examples/exec-worker.c
+examples_exec_worker_LDADD = libprocq.la $(MSGPACK_LIBS)
+examples_exec_worker_LDFLAGS = -no-install
+TESTS += examples/exec-test.sh
+EXTRA_DIST += examples/exec-test.sh

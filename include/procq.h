@@ -83,6 +83,13 @@ struct event_base;
  * failure (see procq_call_fail()). */
 typedef int (*procq_fn)(procq_call *call);
 
+/* One task of a worker program's table (procq_worker_main()); the table
+ * ends with { NULL, NULL }. */
+typedef struct procq_worker_task {
+	const char	*name;
+	procq_fn	 fn;
+} procq_worker_task;
+
 /* What procq_run() waits for. */
 typedef enum procq_mode {
 	PROCQ_MODE_FINITE = 0,	/* until every submitted task is final */
@@ -265,6 +272,9 @@ const char *procq_error_kind_name(procq_error_kind kind);
 procq_queue *procq_create(const procq_config *config, int *err);
 int procq_register(procq_queue *q, const char *name, procq_fn fn);
 int procq_start(procq_queue *q);
+/* The worker program of an exec queue: never returns when procq started
+ * it; 2 when it did not. */
+int procq_worker_main(int argc, char **argv, const procq_worker_task *tasks);
 int procq_submit(procq_queue *q, const char *name, const void *args,
     size_t args_len, const procq_opts *opts, procq_handle **handle);
 int procq_submitf(procq_queue *q, const char *name, const procq_opts *opts,

@@ -158,4 +158,6 @@ dist_man_MANS += \
 	man/man3/procq_vunpack.3 \
 	man/man3/procq_wait.3 \
 	man/man3/procq_wait_mode.3 \
+	man/man3/procq_worker_main.3 \
+	man/man3/procq_worker_task.3 \
 	man/man7/procq.7

@@ -84,8 +84,10 @@ procq_bind(procq_queue *q, const char *name, const procq_opts *preset,
 		goto fail;
 	}
 	pthread_mutex_lock(&q->lock);
-	rc = registry_find(&q->registry, name, strlen(name)) ? 0 :
-	    PROCQ_ENOTASK;
+	/* An exec queue's names are checked once its worker program has
+	 * told them (submit_resolve()). */
+	rc = registry_find(&q->registry, name, strlen(name)) != NULL ||
+	    !q->names_known ? 0 : PROCQ_ENOTASK;
 	pthread_mutex_unlock(&q->lock);
 	if (rc != 0)
 		goto fail;

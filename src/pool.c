@@ -23,7 +23,7 @@
 #include "trace.h"
 #include "clock.h"
 #include "forkserver.h"
-#include "spawn.h"
+#include "start_method.h"
 #include "../worker/worker.h"
 
 #ifndef P_PIDFD
@@ -427,6 +427,7 @@ pool_spawn(struct worker *w)
 	int down_w, up_r, err_r, saved;
 	pid_t pid;
 
+	q->spawn_why[0] = '\0';
 	if (board_open(&w->board) != 0)
 		return -1;
 	pool_ctx(q, &ctx);
@@ -499,8 +500,21 @@ pool_spawn_failed(procq_queue *q, const char *why)
 
 	q->spawn_failures++;
 	evtimer_add(q->spawn_ev, &tv);
+	pool_first_settled(q);
 	if (q->live_workers == 0 && q->spawn_failures >= 3)
 		dispatch_unstartable(q, &err);
+}
+
+/* The first worker said hello, or a worker failed to start or died:
+ * procq_start() on an exec queue stops waiting for the names of the
+ * worker program's tasks. */
+void
+pool_first_settled(procq_queue *q)
+{
+	if (q->first_settled)
+		return;
+	q->first_settled = true;
+	pthread_cond_broadcast(&q->cond);
 }
 
 /* Forks the spare once workers have been seen to die, unless spares
@@ -544,7 +558,10 @@ pool_fill(procq_queue *q)
 		if (q->prewarmed && q->nready == 0)
 			break;
 		if (pool_spawn(w) != 0) {
-			pool_spawn_failed(q, strerror(errno));
+			/* The start method's own words (the program that
+			 * could not be run), or the failed call's. */
+			pool_spawn_failed(q, q->spawn_why[0] != '\0' ?
+			    q->spawn_why : strerror(errno));
 			break;
 		}
 	}

@@ -14,7 +14,7 @@
 
 #include "forkserver.h"
 #include "queue.h"
-#include "spawn.h"
+#include "start_method.h"
 #include "trace.h"
 #include "transport_local.h"
 
@@ -257,6 +257,7 @@ pool_reap(struct worker *w)
 	TAILQ_FOREACH(t, &w->slot.inflight, worker_link)
 		t->claim = -1;
 	dispatch_died(&w->slot, &err, charged);
+	pool_first_settled(q);
 	if (w->setup_failed && q->state == QUEUE_STARTED)
 		pool_spawn_failed(q, w->kill_message);
 	pool_close(w);

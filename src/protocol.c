@@ -250,14 +250,22 @@ protocol_encode_cancel(msgpack_sbuffer *sb, size_t max_frame, uint64_t id)
 	return channel_frame_end(sb, start, max_frame);
 }
 
+/* With names (nnames > 0), the tasks the worker program has. */
 int
-protocol_encode_hello(msgpack_sbuffer *sb, size_t max_frame, int64_t pid)
+protocol_encode_hello(msgpack_sbuffer *sb, size_t max_frame, int64_t pid,
+    const char *const *names, size_t nnames)
 {
 	msgpack_packer pk;
-	size_t start = protocol_begin(sb, &pk, PROTOCOL_HELLO, 3);
+	size_t start = protocol_begin(sb, &pk, PROTOCOL_HELLO,
+	    nnames > 0 ? 4 : 3);
 
 	msgpack_pack_uint8(&pk, PROTOCOL_VERSION);
 	msgpack_pack_int64(&pk, pid);
+	if (nnames > 0) {
+		msgpack_pack_array(&pk, nnames);
+		for (size_t i = 0; i < nnames; i++)
+			protocol_pack_text(&pk, names[i]);
+	}
 	return channel_frame_end(sb, start, max_frame);
 }
 
@@ -381,15 +389,54 @@ protocol_decode_cancel(const struct protocol_msg *msg, uint64_t *id)
 	return 0;
 }
 
-/* The version check: 0 if the worker speaks this protocol. */
+/* A task's name: text, not empty, no NUL inside (it becomes a C
+ * string). */
+static bool
+protocol_name(const msgpack_object *o)
+{
+	return o->type == MSGPACK_OBJECT_STR && o->via.str.size > 0 &&
+	    memchr(o->via.str.ptr, '\0', o->via.str.size) == NULL;
+}
+
+/* The version check: 0 if the worker speaks this protocol, and the names
+ * it may bring are names. */
 int
 protocol_decode_hello(const struct protocol_msg *msg)
 {
 	uint64_t version;
+	const msgpack_object *names;
 
-	if (msg->type != PROTOCOL_HELLO || msg->argc != 3 ||
+	if (msg->type != PROTOCOL_HELLO || msg->argc < 3 || msg->argc > 4 ||
 	    !protocol_uint(msg, 1, &version) || version != PROTOCOL_VERSION)
 		return PROTOCOL_MALFORMED;
+	if (msg->argc == 3)
+		return 0;
+	names = &msg->argv[3];
+	if (names->type != MSGPACK_OBJECT_ARRAY)
+		return PROTOCOL_MALFORMED;
+	for (uint32_t i = 0; i < names->via.array.size; i++) {
+		if (!protocol_name(&names->via.array.ptr[i]))
+			return PROTOCOL_MALFORMED;
+	}
+	return 0;
+}
+
+/* The task names of a hello that protocol_decode_hello() accepted: each
+ * a MSGPACK_OBJECT_STR; none (0 of them) from a forked worker. */
+int
+protocol_hello_names(const struct protocol_msg *msg,
+    const msgpack_object **names, uint32_t *nnames)
+{
+	*names = NULL;
+	*nnames = 0;
+	if (msg->type != PROTOCOL_HELLO || msg->argc < 3)
+		return PROTOCOL_MALFORMED;
+	if (msg->argc == 3)
+		return 0;
+	if (msg->argv[3].type != MSGPACK_OBJECT_ARRAY)
+		return PROTOCOL_MALFORMED;
+	*names = msg->argv[3].via.array.ptr;
+	*nnames = msg->argv[3].via.array.size;
 	return 0;
 }
 

@@ -5,7 +5,8 @@
  *
  *   worker -> supervisor             supervisor -> worker
  *   HELLO       [1, version, pid]    TASK    [10, id, fn, bin args, attempt,
- *                                             slot + 1 (0: none)]
+ *               [1, version, pid,             slot + 1 (0: none)]
+ *                [names...]]
  *   INIT_FAILED [2, type, message]   CANCEL  [11, id]
  *   RESULT      [3, id, true, bin value]
  *               [3, id, false, type, message]
@@ -18,6 +19,9 @@
  *   SKIPPED     [8, slot]            (a task taken back, see board.h)
  *
  * Values travel as opaque bin payloads so neither side re-encodes them.
+ * A worker program started by exec names its tasks in its HELLO, since
+ * the supervisor has no table of its own; a forked worker, whose table
+ * is the supervisor's, sends the three words alone.
  */
 #ifndef PROCQ_PROTOCOL_H
 #define PROCQ_PROTOCOL_H
@@ -117,7 +121,7 @@ int protocol_encode_task(msgpack_sbuffer *sb, size_t max_frame,
 int protocol_encode_cancel(msgpack_sbuffer *sb, size_t max_frame,
     uint64_t id);
 int protocol_encode_hello(msgpack_sbuffer *sb, size_t max_frame,
-    int64_t pid);
+    int64_t pid, const char *const *names, size_t nnames);
 int protocol_encode_init_failed(msgpack_sbuffer *sb, size_t max_frame,
     const char *type, const char *message);
 int protocol_encode_result(msgpack_sbuffer *sb, size_t max_frame,
@@ -140,6 +144,8 @@ int protocol_decode_task(const struct protocol_msg *msg,
     struct protocol_task *t);
 int protocol_decode_cancel(const struct protocol_msg *msg, uint64_t *id);
 int protocol_decode_hello(const struct protocol_msg *msg);
+int protocol_hello_names(const struct protocol_msg *msg,
+    const msgpack_object **names, uint32_t *nnames);
 int protocol_decode_init_failed(const struct protocol_msg *msg,
     struct protocol_failure *f);
 int protocol_decode_result(const struct protocol_msg *msg,

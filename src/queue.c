@@ -223,6 +223,67 @@ queue_copy_initargs(procq_queue *q)
 	return 0;
 }
 
+static void
+queue_free_strv(char **v)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+static char **
+queue_copy_strv(char *const *v)
+{
+	size_t n = 0;
+	char **copy;
+
+	while (v[n] != NULL)
+		n++;
+	if ((copy = calloc(n + 1, sizeof *copy)) == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if ((copy[i] = strdup(v[i])) == NULL) {
+			queue_free_strv(copy);
+			return NULL;
+		}
+	}
+	return copy;
+}
+
+/* An exec queue keeps its own copy of the worker program's path,
+ * arguments and environment: the caller's may not outlive the call. */
+static int
+queue_copy_exec(procq_queue *q)
+{
+	const char *path = q->cfg.worker_path;
+	char *const *argv = q->cfg.worker_argv;
+	char *const *envp = q->cfg.worker_envp;
+
+	q->cfg.worker_path = NULL;
+	q->cfg.worker_argv = q->cfg.worker_envp = NULL;
+	if (q->cfg.start_method != PROCQ_START_EXEC)
+		return 0;
+	if ((q->cfg.worker_path = strdup(path)) == NULL)
+		return -1;
+	if (argv != NULL &&
+	    (q->cfg.worker_argv = queue_copy_strv(argv)) == NULL)
+		return -1;
+	if (envp != NULL &&
+	    (q->cfg.worker_envp = queue_copy_strv(envp)) == NULL)
+		return -1;
+	return 0;
+}
+
+static void
+queue_free_exec(procq_queue *q)
+{
+	free((void *)q->cfg.worker_path);
+	queue_free_strv((char **)q->cfg.worker_argv);
+	queue_free_strv((char **)q->cfg.worker_envp);
+}
+
 procq_queue *
 procq_create(const procq_config *config, int *err)
 {
@@ -242,7 +303,9 @@ procq_create(const procq_config *config, int *err)
 		return NULL;
 	}
 	q->cfg = cfg;
-	if (queue_copy_initargs(q) != 0) {
+	if (queue_copy_initargs(q) != 0 || queue_copy_exec(q) != 0) {
+		free((void *)q->cfg.initargs);
+		queue_free_exec(q);
 		queue_destroy_sync(q);
 		free(q);
 		if (err != NULL)
@@ -258,6 +321,10 @@ procq_create(const procq_config *config, int *err)
 	q->id_base = queue_id_base();
 	rate_init(&q->rate, cfg.rate, cfg.burst);
 	registry_init(&q->registry);
+	registry_init(&q->unchecked);
+	/* A forked worker has the caller's functions: the registry is the
+	 * whole truth from the start. */
+	q->names_known = cfg.start_method != PROCQ_START_EXEC;
 	heap_init(&q->ready);
 	heap_init(&q->delayed);
 	TAILQ_INIT(&q->tasks);
@@ -298,7 +365,11 @@ procq_register(procq_queue *q, const char *name, procq_fn fn)
 {
 	int rc;
 
-	if (q == NULL || name == NULL || *name == '\0' || fn == NULL)
+	/* An exec'd worker program has its own table of tasks
+	 * (procq_worker_main()): a function of the caller's cannot run
+	 * there. */
+	if (q == NULL || name == NULL || *name == '\0' || fn == NULL ||
+	    q->cfg.start_method == PROCQ_START_EXEC)
 		return PROCQ_EINVAL;
 	if (queue_forked(q))
 		return PROCQ_EFORKED;
@@ -330,6 +401,15 @@ queue_start_locked(procq_queue *q)
 	 * event loop forks them when it next runs.
 	 */
 	while (!q->external_base && !q->prewarmed)
+		pthread_cond_wait(&q->cond, &q->lock);
+	/*
+	 * An exec'd worker program says which tasks it has in its hello:
+	 * once the first one has, a submit of a name it lacks fails at
+	 * once.  A first worker that cannot start leaves the names unknown
+	 * (submit_resolve() then accepts any name).
+	 */
+	while (!q->external_base && !q->names_known && !q->first_settled &&
+	    q->thread_running)
 		pthread_cond_wait(&q->cond, &q->lock);
 	return 0;
 }
@@ -429,6 +509,8 @@ queue_release(procq_queue *q)
 	heap_release(&q->ready);
 	heap_release(&q->delayed);
 	registry_release(&q->registry);
+	registry_release(&q->unchecked);
+	queue_free_exec(q);
 	msgpack_sbuffer_destroy(&q->sbuf);
 	msgpack_zone_destroy(&q->zone);
 }

@@ -39,7 +39,21 @@ struct procq_queue {
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 cond;		/* a task finished; state moved */
 	procq_config		 cfg;
+	/* The task functions by name.  On an exec queue the worker program
+	 * has the functions and names them in its first hello: until then
+	 * names_known is false, and the registry is empty.  It changes
+	 * then, on the owner with q->lock and commands.lock both held, so
+	 * that a reader holding either one sees it whole. */
 	struct registry		 registry;
+	bool			 names_known;
+	/* Names submitted to an exec queue before they were known, each
+	 * kept for the tasks that point to it; changed under
+	 * commands.lock. */
+	struct registry		 unchecked;
+	bool			 first_settled;	/* a worker said hello, or
+						 * failed to start */
+	char			 spawn_why[256]; /* why the last start
+						 * failed, or "" */
 	enum queue_state	 state;
 	bool			 closed;	/* no more submissions */
 	pid_t			 pid;		/* the creator's process */

@@ -102,9 +102,29 @@ submit_unreserve(procq_queue *q)
 }
 
 /*
+ * An exec queue's name before its worker program has said which it has:
+ * accepted, and kept for the tasks that use it.  A name the program
+ * lacks fails at the worker ("UnknownTask").  commands.lock held.
+ */
+static const struct registry_entry *
+submit_unchecked(procq_queue *q, const char *name)
+{
+	const struct registry_entry *entry;
+	size_t len = strlen(name);
+
+	if ((entry = registry_find(&q->unchecked, name, len)) != NULL)
+		return entry;
+	if (registry_add(&q->unchecked, name, NULL) != 0)
+		return NULL;
+	return registry_find(&q->unchecked, name, len);
+}
+
+/*
  * Finds the task function of a batch of new tasks.  The registry is read
- * either under q->lock or once the queue has started, when it is frozen
- * (command.c calls this at the point where one of the two holds).
+ * under q->lock or commands.lock (command.c calls this with commands.lock
+ * held, and q->lock too when there is no owner): the owner changes an exec
+ * queue's registry only while it holds both, and a forked queue's never
+ * after it starts.
  */
 int
 submit_resolve(procq_queue *q, struct task_list *batch, const char *name)
@@ -113,8 +133,10 @@ submit_resolve(procq_queue *q, struct task_list *batch, const char *name)
 	procq_handle *t;
 
 	entry = registry_find(&q->registry, name, strlen(name));
-	if (entry == NULL)
+	if (entry == NULL && q->names_known)
 		return PROCQ_ENOTASK;
+	if (entry == NULL && (entry = submit_unchecked(q, name)) == NULL)
+		return PROCQ_ENOMEM;
 	TAILQ_FOREACH(t, batch, worker_link) {
 		t->entry = entry;
 		if (!t->name_owned)

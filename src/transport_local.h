@@ -85,6 +85,7 @@ int pool_open(procq_queue *q);
 bool pool_owns(const struct worker *w);
 void pool_close(struct worker *w);
 void pool_spawn_failed(procq_queue *q, const char *why);
+void pool_first_settled(procq_queue *q);
 void pool_release(procq_queue *q);
 void pool_forget(procq_queue *q);
 void pool_fill(procq_queue *q);

@@ -226,6 +226,41 @@ local_setup_failed(struct worker *w, const struct protocol_msg *msg)
 	free(message);
 }
 
+/*
+ * The first hello of an exec'd worker program names its tasks: they
+ * become the queue's registry, entries without a function (the program
+ * has them).  Submitters read the registry holding commands.lock alone
+ * (submit_resolve()), hence it is taken too; after q->lock, as always.
+ * Out of memory, the names stay unknown and submits stay unchecked.
+ */
+static void
+local_learn_names(struct worker *w, const struct protocol_msg *msg)
+{
+	procq_queue *q = w->slot.q;
+	const msgpack_object *names;
+	uint32_t n;
+	char *name;
+	int rc = 0;
+
+	if (q->names_known || protocol_hello_names(msg, &names, &n) != 0)
+		return;
+	pthread_mutex_lock(&q->commands.lock);
+	for (uint32_t i = 0; i < n && rc == 0; i++) {
+		if ((name = local_string(names[i].via.str.ptr,
+		    names[i].via.str.size)) == NULL) {
+			rc = PROCQ_ENOMEM;
+			break;
+		}
+		rc = registry_add(&q->registry, name, NULL);
+		if (rc == PROCQ_EEXIST)	/* said twice */
+			rc = 0;
+		free(name);
+	}
+	q->names_known = rc == 0;
+	pthread_mutex_unlock(&q->commands.lock);
+	TRACE_WORKER(&w->slot, "its program has %" PRIu32 " tasks", n);
+}
+
 static void
 local_hello(struct worker *w, const struct protocol_msg *msg)
 {
@@ -245,6 +280,9 @@ local_hello(struct worker *w, const struct protocol_msg *msg)
 	if (w->hello_ev != NULL)	/* none in the dispatcher's fuzz target */
 		evtimer_del(w->hello_ev);
 	TRACE_WORKER(&w->slot, "said hello");
+	if (w->slot.q->cfg.start_method == PROCQ_START_EXEC)
+		local_learn_names(w, msg);
+	pool_first_settled(w->slot.q);
 	w->slot.q->spawn_backoff = 0;
 	w->slot.q->spawn_failures = 0;
 	dispatch_ready(&w->slot);

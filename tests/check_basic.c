@@ -424,10 +424,13 @@ START_TEST(test_submit_errors)
 	};
 	size_t i;
 
-	ck_assert_int_eq(procq_submitf(q, "no such task", NULL, &h, ""),
-	    PROCQ_ENOTASK);
-	ck_assert_int_eq(procq_submit(q, "no such task", NULL, 0, NULL, &h),
-	    PROCQ_ENOTASK);
+	/* An exec queue knows its names once it has started (check_exec). */
+	if (!test_exec(NULL)) {
+		ck_assert_int_eq(procq_submitf(q, "no such task", NULL, &h,
+		    ""), PROCQ_ENOTASK);
+		ck_assert_int_eq(procq_submit(q, "no such task", NULL, 0,
+		    NULL, &h), PROCQ_ENOTASK);
+	}
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		ck_assert_msg(procq_submitf(q, "nil", &bad[i], &h, "") ==
 		    PROCQ_EINVAL, "bad option set %zu accepted", i);
@@ -470,6 +473,8 @@ START_TEST(test_register_errors)
 	ck_assert_int_eq(procq_register(q, "dup", task_nil), 0);
 	ck_assert_int_eq(procq_register(q, "dup", task_nil), PROCQ_EEXIST);
 	procq_free(q);
+	if (test_exec(NULL))	/* no registry of the caller's */
+		return;
 
 	q = new_queue(1, 0);
 	ck_assert_int_eq(procq_register(q, "double", task_nil),
@@ -495,9 +500,14 @@ END_TEST
  * entries (a use after free under AddressSanitizer and valgrind before). */
 START_TEST(test_register_after_submit)
 {
-	procq_queue *q = new_queue(1, 0);
-	procq_handle *h = submit_ok(q, "double", NULL, "d", 4.0);
+	procq_queue *q;
+	procq_handle *h;
 	char name[32];
+
+	if (test_exec(NULL))	/* no registry of the caller's */
+		return;
+	q = new_queue(1, 0);
+	h = submit_ok(q, "double", NULL, "d", 4.0);
 	double v = 0;
 
 	for (int i = 0; i < 40; i++) {

@@ -513,12 +513,12 @@ crashes_while_reaped(bool ignore)
 			ck_assert_msg(strcmp(msg, "worker died: SIGSEGV") == 0,
 			    "crash %d reported as: %s", i, msg);
 	}
-	/* Forked from this process, workers are reaped by the kernel when
-	 * SIGCHLD is ignored; the fork server's are its own to reap. */
-	if (ignore && test_effective_start_method(NULL) == PROCQ_START_FORK)
-		ck_assert_int_eq(other, N);
-	else if (test_effective_start_method(NULL) != PROCQ_START_FORK)
+	/* This process's children are reaped by the kernel when SIGCHLD is
+	 * ignored; the fork server's workers are its own to reap. */
+	if (test_effective_start_method(NULL) == PROCQ_START_FORKSERVER)
 		ck_assert_int_eq(other, 0);
+	else if (ignore)
+		ck_assert_int_eq(other, N);
 	ck_assert_int_eq(procq_handle_status(h), PROCQ_SUCCEEDED);
 	procq_free(q);
 	sigaction(SIGCHLD, &old, NULL);

@@ -170,10 +170,40 @@ START_TEST(test_hello)
 {
 	struct protocol_msg msg;
 
-	check_bytes(protocol_encode_hello(&sb, CHANNEL_MAX_FRAME, 123456),
+	const char *names[] = { "a", "bc" };
+	const msgpack_object *got;
+	uint32_t n;
+
+	check_bytes(protocol_encode_hello(&sb, CHANNEL_MAX_FRAME, 123456,
+	    NULL, 0),
 	    FRAME("\x00\x00\x00\x08\x93\x01\x01\xce\x00\x01\xe2\x40"));
 	decode(&msg);
 	ck_assert_int_eq(protocol_decode_hello(&msg), 0);
+	ck_assert_int_eq(protocol_hello_names(&msg, &got, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	msgpack_sbuffer_clear(&sb);
+	/* an exec'd worker program names its tasks */
+	check_bytes(protocol_encode_hello(&sb, CHANNEL_MAX_FRAME, 123456,
+	    names, 2),
+	    FRAME("\x00\x00\x00\x0e\x94\x01\x01\xce\x00\x01\xe2\x40"
+	    "\x92\xa1\x61\xa2\x62\x63"));
+	decode(&msg);
+	ck_assert_int_eq(protocol_decode_hello(&msg), 0);
+	ck_assert_int_eq(protocol_hello_names(&msg, &got, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(got[1].via.str.size, 2);
+	ck_assert_int_eq(memcmp(got[1].via.str.ptr, "bc", 2), 0);
+	/* names that are not an array of names */
+	decode_payload(FRAME("\x94\x01\x01\x05\xa1\x61"), &msg);
+	ck_assert_int_eq(protocol_decode_hello(&msg), PROTOCOL_MALFORMED);
+	decode_payload(FRAME("\x94\x01\x01\x05\x91\x07"), &msg);
+	ck_assert_int_eq(protocol_decode_hello(&msg), PROTOCOL_MALFORMED);
+	decode_payload(FRAME("\x94\x01\x01\x05\x91\xa0"), &msg);
+	ck_assert_int_eq(protocol_decode_hello(&msg), PROTOCOL_MALFORMED);
+	decode_payload(FRAME("\x94\x01\x01\x05\x91\xa2\x61\x00"), &msg);
+	ck_assert_int_eq(protocol_decode_hello(&msg), PROTOCOL_MALFORMED);
+	decode_payload(FRAME("\x95\x01\x01\x05\x90\x90"), &msg);
+	ck_assert_int_eq(protocol_decode_hello(&msg), PROTOCOL_MALFORMED);
 	/* another version, or a word too few, is no hello */
 	decode_payload(FRAME("\x93\x01\x02\x05"), &msg);
 	ck_assert_int_eq(protocol_decode_hello(&msg), PROTOCOL_MALFORMED);

@@ -501,6 +501,40 @@ register_tasks(procq_queue *q, const struct task_entry *tasks, size_t n)
 	}
 }
 
+/* gate_crash (s path): like "gate", then dies of SIGSEGV, so that the
+ * test decides when the crash happens and can look at the queue first.
+ * Not a common task: check_engine registers it, and the exec'd test
+ * worker program has it in its table. */
+int
+task_gate_crash(procq_call *c)
+{
+	char *path = NULL;
+	int rc;
+
+	if (procq_call_unpack(c, "s", &path) != 0 || path == NULL)
+		return procq_call_fail(c, "ArgError", "gate_crash wants (s)");
+	rc = gate_pass(path);
+	free(path);
+	if (rc == -1)
+		return procq_call_fail(c, "OSError", "cannot open the gate");
+	raise(SIGSEGV);
+	return procq_call_fail(c, "NoCrash", "survived SIGSEGV");
+}
+
+/* The same tasks as a worker program's table (tests/exec_worker.c). */
+const procq_worker_task *
+common_worker_tasks(void)
+{
+	enum { N = sizeof common_tasks / sizeof common_tasks[0] };
+	static procq_worker_task table[N + 1];
+
+	for (size_t i = 0; i < N; i++) {
+		table[i].name = common_tasks[i].name;
+		table[i].fn = common_tasks[i].fn;
+	}
+	return table;
+}
+
 void
 register_common_tasks(procq_queue *q)
 {

@@ -47,6 +47,8 @@
 #define WORKER_WRITE_FD 4
 
 void register_common_tasks(procq_queue *q);
+/* The common tasks as a worker program's table, { NULL, NULL } last. */
+const procq_worker_task *common_worker_tasks(void);
 
 /* Registers each task of a table, asserting success. */
 struct task_entry {
@@ -60,5 +62,7 @@ void register_tasks(procq_queue *q, const struct task_entry *tasks,
  * or on a queue without the common tasks. */
 int task_nil(procq_call *c);
 int task_family(procq_call *c);
+/* gate_crash (s path): "gate", then SIGSEGV (check_engine). */
+int task_gate_crash(procq_call *c);
 
 #endif /* PROCQ_TEST_TASKS_H */

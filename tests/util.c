@@ -447,6 +447,8 @@ test_start_method(void)
 		return PROCQ_START_FORK;
 	if (strcmp(m, "forkserver") == 0)
 		return PROCQ_START_FORKSERVER;
+	if (strcmp(m, "exec") == 0)
+		return PROCQ_START_EXEC;
 	ck_abort_msg("PROCQ_TEST_START_METHOD=%s: not a start method", m);
 	return PROCQ_START_DEFAULT;
 }
@@ -460,6 +462,12 @@ test_effective_start_method(const procq_config *cfg)
 	return m == PROCQ_START_DEFAULT ? PROCQ_START_FORKSERVER : m;
 }
 
+bool
+test_exec(const procq_config *cfg)
+{
+	return test_effective_start_method(cfg) == PROCQ_START_EXEC;
+}
+
 procq_queue *
 test_create(const procq_config *cfg, int *err)
 {
@@ -467,6 +475,9 @@ test_create(const procq_config *cfg, int *err)
 
 	if (c.start_method == PROCQ_START_DEFAULT)
 		c.start_method = test_start_method();
+	/* The worker program has the common tasks of its own. */
+	if (c.start_method == PROCQ_START_EXEC && c.worker_path == NULL)
+		c.worker_path = TEST_EXEC_WORKER;
 	return procq_create(&c, err);
 }
 
@@ -478,7 +489,8 @@ new_queue_config(const procq_config *cfg)
 
 	q = test_create(cfg, &err);
 	ck_assert_msg(q != NULL, "procq_create: %s", procq_strerror(err));
-	register_common_tasks(q);
+	if (!test_exec(cfg))
+		register_common_tasks(q);
 	return q;
 }
 

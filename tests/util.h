@@ -81,12 +81,16 @@ size_t list_servers(pid_t parent, pid_t *pids, size_t max);
 
 /* The start method new_queue() and new_queue_config() give a queue whose
  * configuration leaves it unset: PROCQ_TEST_START_METHOD ("fork",
- * "forkserver"), or procq's default; and the method a configuration
+ * "forkserver", "exec"), or procq's default; and the method a configuration
  * ends up with. */
 procq_start_method test_start_method(void);
 /* procq_create() with that start method when cfg leaves it unset. */
 procq_queue *test_create(const procq_config *cfg, int *err);
 procq_start_method test_effective_start_method(const procq_config *cfg);
+/* Workers of this configuration are the exec'd test worker program
+ * (tests/exec_worker.c): a test that registers functions of its own or
+ * has an initializer returns at once, as they cannot run there. */
+bool test_exec(const procq_config *cfg);
 
 /* Process state letter from /proc/PID/stat ('R', 'S', 'Z'...), or 0 when
  * the process does not exist. */

@@ -134,7 +134,7 @@ worker_close_from(int lowfd)
  * as a failure to start a worker, not as a crash of the task waiting for
  * it.
  */
-static void
+void
 worker_setup_failed(int fd, const char *what, int err)
 {
 	msgpack_sbuffer sb;
@@ -529,7 +529,10 @@ worker_main(const struct worker_ctx *ctx)
 	msgpack_zone_init(&ws.zone, 4096);
 	TAILQ_INIT(&ws.tasks);
 	worker_init(&ws);
-	protocol_encode_hello(&ws.ch.out, ctx->max_frame, getpid());
+	if (protocol_encode_hello(&ws.ch.out, ctx->max_frame, getpid(),
+	    ctx->names, ctx->nnames) != 0)
+		worker_init_failed(&ws, "SetupError",
+		    "the worker program's task names exceed the frame limit");
 	worker_flush(&ws);
 	for (;;) {
 		if ((lt = TAILQ_FIRST(&ws.tasks)) == NULL) {

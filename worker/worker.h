@@ -34,6 +34,9 @@ struct worker_ctx {
 	board_cell		*board;		/* shared with the supervisor,
 						 * mapped before fork; or NULL */
 	int			 board_fd;	/* else mapped from this */
+	const char *const	*names;		/* an exec'd worker's tasks,
+						 * told in its hello */
+	size_t			 nnames;
 };
 
 struct procq_call {
@@ -59,10 +62,17 @@ void limits_apply(const struct worker_ctx *ctx);
 void limits_arm_cpu(const struct worker_ctx *ctx);
 int limits_drop_privileges(const procq_config *cfg, char *why, size_t len);
 
+/* exec.c: the environment variable that carries an exec'd worker's
+ * setup, and its descriptors besides 3 and 4. */
+#define WORKER_SETUP_ENV	"PROCQ_WORKER_SETUP"
+#define WORKER_BOARD_FD		5
+
 /* worker.c */
 void worker_write_all(const char *p, size_t len);
 
 void worker_main(const struct worker_ctx *ctx) __attribute__((noreturn));
+void worker_setup_failed(int fd, const char *what, int err)
+    __attribute__((noreturn));
 void worker_reset_signals(void);
 void call_init(procq_call *c, msgpack_sbuffer *ret);
 void call_reset(procq_call *c);

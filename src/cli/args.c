@@ -20,7 +20,7 @@ enum {
 	OPT_RETRIES = 256, OPT_RETRY_DELAY, OPT_BACKOFF, OPT_TIMEOUT,
 	OPT_KILL_GRACE, OPT_RATE, OPT_BURST, OPT_FAIL_FAST, OPT_PRIORITY,
 	OPT_NAME, OPT_GROUP, OPT_MAX_MEM, OPT_MAX_CPU, OPT_SHELL,
-	OPT_LINE_BUFFER, OPT_JSON, OPT_JOBLOG, OPT_VERSION
+	OPT_LINE_BUFFER, OPT_JSON, OPT_JOBLOG, OPT_START_METHOD, OPT_VERSION
 };
 
 static const struct option long_opts[] = {
@@ -46,6 +46,7 @@ static const struct option long_opts[] = {
 	{ "quiet",	 no_argument,	    NULL, 'q' },
 	{ "json",	 required_argument, NULL, OPT_JSON },
 	{ "joblog",	 required_argument, NULL, OPT_JOBLOG },
+	{ "start-method", required_argument, NULL, OPT_START_METHOD },
 	{ "help",	 no_argument,	    NULL, 'h' },
 	{ "version",	 no_argument,	    NULL, OPT_VERSION },
 	{ NULL,		 0,		    NULL, 0 }
@@ -74,6 +75,8 @@ static const char usage_text[] =
 "      --group TEMPLATE  group of each job ({} is the item)\n"
 "      --max-mem BYTES   address space limit per job (K, M, G)\n"
 "      --max-cpu SECS    CPU time limit per attempt\n"
+"      --start-method M  how workers start: forkserver (default), fork,\n"
+"                        exec\n"
 "  -k, --keep-order      print the output in input order\n"
 "      --line-buffer     print output lines as they come, prefixed\n"
 "  -q, --quiet           no progress bar, no summary\n"
@@ -95,6 +98,23 @@ usage_error(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+static int
+parse_start_method(const char *s, procq_start_method *out)
+{
+	if (strcmp(s, "forkserver") == 0)
+		*out = PROCQ_START_FORKSERVER;
+	else if (strcmp(s, "fork") == 0)
+		*out = PROCQ_START_FORK;
+	else if (strcmp(s, "exec") == 0)
+		*out = PROCQ_START_EXEC;
+	else {
+		usage_error("--start-method: expected forkserver, fork or "
+		    "exec, not '%s'", s);
+		return -1;
+	}
+	return 0;
 }
 
 /* A whole decimal integer in [min, max]. */
@@ -234,6 +254,8 @@ args_option(int ch, const char *arg, struct cli_opts *o)
 	case OPT_JOBLOG:
 		o->joblog = arg;
 		return 0;
+	case OPT_START_METHOD:
+		return parse_start_method(arg, &o->start_method);
 	}
 	return -1;
 }

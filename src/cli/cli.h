@@ -22,6 +22,9 @@
 
 /* The task that runs one command, registered under this name. */
 #define CLI_TASK		"run"
+/* argv[1] of procq run as its own worker program (--start-method exec):
+ * an option the parser refuses, so that it is no valid command line. */
+#define CLI_WORKER_MARK		"--procq-exec-worker"
 
 /* Progress reports of the task: [attempt, stream, bytes] for output,
  * [attempt, CLI_STREAM_EXIT, exit status, signal] when the command ended. */
@@ -64,6 +67,7 @@ struct cli_opts {
 	bool		 quiet;
 	const char	*json;
 	const char	*joblog;
+	procq_start_method start_method; /* 0 = the library's default */
 	char	       **command;	/* COMMAND [ARGS...] */
 	int		 ncommand;
 	char	       **items;		/* after :::, or NULL */

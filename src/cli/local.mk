@@ -30,7 +30,8 @@ PROCQ_CLI_TESTS = \
 	tests/cli/report.sh \
 	tests/cli/limits.sh \
 	tests/cli/usage.sh \
-	tests/cli/interrupt.sh
+	tests/cli/interrupt.sh \
+	tests/cli/start_method.sh
 TESTS += $(PROCQ_CLI_TESTS)
 dist_check_SCRIPTS += $(PROCQ_CLI_TESTS)
 EXTRA_DIST += tests/cli/lib.sh

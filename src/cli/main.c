@@ -16,9 +16,18 @@
 
 #include "cli.h"
 
+/* The tasks of procq run as its own worker program. */
+static const procq_worker_task worker_tasks[] = {
+	{ CLI_TASK, runner_task },
+	{ NULL, NULL }
+};
+
 static procq_queue *
 main_queue(struct cli *c)
 {
+	static char *const worker_argv[] = {
+		"procq", CLI_WORKER_MARK, NULL
+	};
 	const struct cli_opts *o = &c->opt;
 	procq_config cfg;
 	procq_queue *q;
@@ -32,12 +41,19 @@ main_queue(struct cli *c)
 	cfg.fail_policy = o->fail_fast ? PROCQ_FAIL_FIRST : PROCQ_FAIL_CONTINUE;
 	cfg.max_memory = o->max_mem;
 	cfg.max_cpu = o->max_cpu;
+	cfg.start_method = o->start_method;
+	if (o->start_method == PROCQ_START_EXEC) {
+		/* procq itself is the worker program (main_worker()). */
+		cfg.worker_path = "/proc/self/exe";
+		cfg.worker_argv = worker_argv;
+	}
 	hooks_install(&cfg, c);
 	if ((q = procq_create(&cfg, &err)) == NULL) {
 		usage_error("cannot create the queue: %s", procq_strerror(err));
 		return NULL;
 	}
-	if ((err = procq_register(q, CLI_TASK, runner_task)) != 0) {
+	if (o->start_method != PROCQ_START_EXEC &&
+	    (err = procq_register(q, CLI_TASK, runner_task)) != 0) {
 		usage_error("cannot register the task: %s", procq_strerror(err));
 		procq_free(q);
 		return NULL;
@@ -238,6 +254,9 @@ main(int argc, char **argv)
 	FILE *json = NULL;
 	int rc, sig, status = CLI_EXIT_USAGE;
 
+	/* Started by a queue of its own as a worker: nothing else runs. */
+	if (argc > 1 && strcmp(argv[1], CLI_WORKER_MARK) == 0)
+		return procq_worker_main(argc, argv, worker_tasks);
 	memset(&c, 0, sizeof c);
 	pthread_mutex_init(&c.lock, NULL);
 	if ((rc = args_parse(argc, argv, &c.opt)) != 0)

@@ -1,8 +1,8 @@
 /* Starting a worker's process by each start method (procq(7), "Start
  * methods"): a fork is in pool.c, the fork server in forkserver.c, an
  * exec'd worker program here. */
-#ifndef PROCQ_SPAWN_H
-#define PROCQ_SPAWN_H
+#ifndef PROCQ_START_METHOD_H
+#define PROCQ_START_METHOD_H
 
 #include <sys/types.h>
 

@@ -1,0 +1,474 @@
+/*
+ * The exec start method: workers are a separate program
+ * (tests/exec_worker.c) that names its tasks in its hello.  Values,
+ * names checked at submit, crashes, timeouts, cancels, a program that
+ * cannot be run, exits early or hangs, its environment and descriptors,
+ * and the claim board.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tasks.h"
+#include "util.h"
+
+static procq_queue *
+exec_queue(const procq_config *cfg)
+{
+	procq_config c = cfg != NULL ? *cfg : (procq_config){ 0 };
+
+	c.start_method = PROCQ_START_EXEC;
+	if (c.worker_path == NULL)
+		c.worker_path = TEST_EXEC_WORKER;
+	return new_queue_config(&c);
+}
+
+/* The handle's error message contains want. */
+static void
+check_message(procq_handle *h, const char *want)
+{
+	const char *msg = procq_handle_error_message(h);
+
+	ck_assert_ptr_nonnull(msg);
+	ck_assert_msg(strstr(msg, want) != NULL, "message '%s' lacks '%s'",
+	    msg, want);
+}
+
+START_TEST(test_values)
+{
+	procq_queue *q = exec_queue(&(procq_config){ .workers = 2 });
+	procq_handle *h;
+	int pid;
+
+	ck_assert_int_eq(procq_start(q), 0);
+	h = submit_ok(q, "double", NULL, "d", 21.0);
+	wait_done(h, 20);
+	ck_assert(double_value(h) == 42.0);
+	h = submit_ok(q, "ident", NULL, "i", 7);
+	wait_done(h, 20);
+	ck_assert_int_eq(int_value(h), 7);
+	/* a child of this process, not of a server */
+	h = submit_ok(q, "getpid", NULL, "");
+	wait_done(h, 20);
+	pid = int_value(h);
+	ck_assert_int_ne(pid, getpid());
+	ck_assert_int_eq(proc_state(pid) != 0, 1);
+	ck_assert_int_eq(waitpid(pid, NULL, WNOHANG), 0);
+	procq_free(q);
+}
+END_TEST
+
+/* The program is run with the argv given, and the path as argv[0] when
+ * none is. */
+START_TEST(test_argv)
+{
+	char *const argv[] = { "procq-test-worker", "extra", NULL };
+	procq_queue *q = exec_queue(&(procq_config){ .workers = 1,
+	    .worker_argv = argv });
+	procq_handle *h;
+	const char *a0, *a1;
+	size_t l0, l1;
+
+	ck_assert_int_eq(procq_start(q), 0);
+	h = submit_ok(q, "argv", NULL, "");
+	wait_done(h, 20);
+	ck_assert_int_eq(procq_handle_value(h, "SS", &a0, &l0, &a1, &l1),
+	    0);
+	ck_assert_int_eq(l0, strlen("procq-test-worker"));
+	ck_assert_int_eq(memcmp(a0, "procq-test-worker", l0), 0);
+	ck_assert_int_eq(memcmp(a1, "extra", l1), 0);
+	procq_free(q);
+
+	q = exec_queue(&(procq_config){ .workers = 1 });
+	ck_assert_int_eq(procq_start(q), 0);
+	h = submit_ok(q, "argv", NULL, "");
+	wait_done(h, 20);
+	ck_assert_int_eq(procq_handle_value(h, "S", &a0, &l0), 0);
+	ck_assert_int_eq(l0, strlen(TEST_EXEC_WORKER));
+	ck_assert_int_eq(memcmp(a0, TEST_EXEC_WORKER, l0), 0);
+	procq_free(q);
+}
+END_TEST
+
+/* After procq_start() the program's names are known: another fails at
+ * submit and bind; procq_register() is refused. */
+START_TEST(test_unknown_name)
+{
+	procq_queue *q = exec_queue(&(procq_config){ .workers = 1 });
+	procq_handle *h = NULL;
+	procq_bound *b;
+	int err = 0;
+
+	ck_assert_int_eq(procq_register(q, "mine", task_nil), PROCQ_EINVAL);
+	ck_assert_int_eq(procq_start(q), 0);
+	ck_assert_int_eq(procq_submitf(q, "no-such-task", NULL, &h, ""),
+	    PROCQ_ENOTASK);
+	ck_assert_ptr_null(h);
+	ck_assert_ptr_null(procq_bind(q, "no-such-task", NULL, &err));
+	ck_assert_int_eq(err, PROCQ_ENOTASK);
+	b = procq_bind(q, "ident", NULL, &err);
+	ck_assert_ptr_nonnull(b);
+	procq_bound_free(b);
+	ck_assert_int_eq(procq_submitf(q, "ident", NULL, &h, "i", 1), 0);
+	wait_done(h, 20);
+	ck_assert_int_eq(int_value(h), 1);
+	procq_free(q);
+}
+END_TEST
+
+/* Only what the program's table has: one without "getenv" refuses it. */
+START_TEST(test_names_from_program)
+{
+	char *const argv[] = { TEST_EXEC_WORKER, "table=common", NULL };
+	procq_queue *q = exec_queue(&(procq_config){ .workers = 1,
+	    .worker_argv = argv });
+	procq_handle *h = NULL;
+
+	ck_assert_int_eq(procq_start(q), 0);
+	ck_assert_int_eq(procq_submitf(q, "getenv", NULL, &h, "s", "HOME"),
+	    PROCQ_ENOTASK);
+	ck_assert_int_eq(procq_submitf(q, "ident", NULL, &h, "i", 2), 0);
+	wait_done(h, 20);
+	ck_assert_int_eq(int_value(h), 2);
+	procq_free(q);
+}
+END_TEST
+
+/* Before procq_start() no name can be checked: every one is accepted,
+ * and one the program lacks fails at the worker. */
+START_TEST(test_submit_before_start)
+{
+	procq_queue *q = exec_queue(&(procq_config){ .workers = 1 });
+	procq_handle *known, *unknown;
+
+	known = submit_ok(q, "ident", NULL, "i", 5);
+	unknown = submit_ok(q, "no-such-task", NULL, "");
+	ck_assert_int_eq(procq_start(q), 0);
+	wait_done(known, 20);
+	wait_done(unknown, 20);
+	ck_assert_int_eq(int_value(known), 5);
+	ck_assert_int_eq(procq_handle_status(unknown), PROCQ_FAILED);
+	ck_assert_int_eq(procq_handle_error_kind(unknown), PROCQ_ERR_TASK);
+	ck_assert_str_eq(procq_handle_error_type(unknown), "UnknownTask");
+	ck_assert_str_eq(procq_handle_name(unknown), "no-such-task");
+	procq_free(q);
+}
+END_TEST
+
+/* A crash fails its own task only; the worker is replaced. */
+START_TEST(test_crash)
+{
+	procq_queue *q = exec_queue(&(procq_config){ .workers = 1 });
+	procq_handle *h, *crash;
+	int before, after;
+
+	ck_assert_int_eq(procq_start(q), 0);
+	h = submit_ok(q, "getpid", NULL, "");
+	wait_done(h, 20);
+	before = int_value(h);
+	crash = submit_ok(q, "crash", NULL, "s", "segv-raise");
+	h = submit_ok(q, "getpid", NULL, "");
+	wait_done(crash, 20);
+	wait_done(h, 20);
+	ck_assert_int_eq(procq_handle_status(crash), PROCQ_FAILED);
+	ck_assert_int_eq(procq_handle_error_kind(crash), PROCQ_ERR_CRASH);
+	if (!TEST_ASAN)
+		check_message(crash, "worker died: SIGSEGV");
+	after = int_value(h);
+	ck_assert_int_ne(before, after);
+	ck_assert_msg(wait_pid_gone(before, 10), "the crashed worker lingers");
+	procq_free(q);
+}
+END_TEST
+
+START_TEST(test_timeout)
+{
+	procq_queue *q = exec_queue(&(procq_config){ .workers = 1 });
+	procq_handle *h;
+
+	ck_assert_int_eq(procq_start(q), 0);
+	h = submit_ok(q, "sleep", &(procq_opts){ .timeout = 0.2 }, "d", 60.0);
+	wait_done(h, 20);
+	ck_assert_int_eq(procq_handle_status(h), PROCQ_FAILED);
+	ck_assert_int_eq(procq_handle_error_kind(h), PROCQ_ERR_TIMEOUT);
+	h = submit_ok(q, "ident", NULL, "i", 3);
+	wait_done(h, 20);
+	ck_assert_int_eq(int_value(h), 3);
+	procq_free(q);
+}
+END_TEST
+
+START_TEST(test_cancel_running)
+{
+	procq_queue *q = exec_queue(&(procq_config){ .workers = 1 });
+	struct gate g;
+	procq_handle *h;
+
+	gate_create(&g);
+	ck_assert_int_eq(procq_start(q), 0);
+	h = submit_ok(q, "gate", NULL, "s", g.path);
+	ck_assert(gate_enter(&g, 15));
+	ck_assert_int_eq(procq_handle_cancel(h), 0);
+	wait_done(h, 20);
+	ck_assert_int_eq(procq_handle_status(h), PROCQ_CANCELLED);
+	h = submit_ok(q, "ident", NULL, "i", 4);
+	wait_done(h, 20);
+	ck_assert_int_eq(int_value(h), 4);
+	procq_free(q);
+	gate_destroy(&g);
+}
+END_TEST
+
+/* A program that cannot be run: the task fails with a spawn error that
+ * names it. */
+START_TEST(test_missing_program)
+{
+	procq_queue *q = exec_queue(&(procq_config){ .workers = 1,
+	    .worker_path = "/nonexistent/procq-worker" });
+	procq_handle *h;
+
+	ck_assert_int_eq(procq_start(q), 0);
+	h = submit_ok(q, "ident", NULL, "i", 1);
+	wait_done(h, 20);
+	ck_assert_int_eq(procq_handle_status(h), PROCQ_FAILED);
+	ck_assert_int_eq(procq_handle_error_kind(h), PROCQ_ERR_SPAWN);
+	check_message(h, "cannot execute /nonexistent/procq-worker: "
+	    "No such file or directory");
+	procq_free(q);
+}
+END_TEST
+
+/* The program exits before it says hello: procq_start() does not wait
+ * for ever, and the task fails instead of waiting, with a failure to
+ * start a worker, not a crash of its own. */
+START_TEST(test_exit_before_hello)
+{
+	char *const argv[] = { TEST_EXEC_WORKER, "exit-early", NULL };
+	procq_queue *q = exec_queue(&(procq_config){ .workers = 1,
+	    .worker_argv = argv });
+	procq_handle *h;
+
+	ck_assert_int_eq(procq_start(q), 0);
+	h = submit_ok(q, "ident", NULL, "i", 1);
+	wait_done(h, 20);
+	ck_assert_int_eq(procq_handle_status(h), PROCQ_FAILED);
+	ck_assert_int_eq(procq_handle_error_kind(h), PROCQ_ERR_SPAWN);
+	check_message(h, "could not start a worker: the worker (start method "
+	    "exec) exited with status 3 before it said hello");
+	procq_free(q);
+}
+END_TEST
+
+START_TEST(test_spawn_timeout)
+{
+	char *const argv[] = { TEST_EXEC_WORKER, "hang", NULL };
+	procq_queue *q = exec_queue(&(procq_config){ .workers = 1,
+	    .worker_argv = argv, .spawn_timeout = 0.3 });
+	procq_handle *h;
+
+	ck_assert_int_eq(procq_start(q), 0);
+	h = submit_ok(q, "ident", NULL, "i", 1);
+	wait_done(h, 30);
+	ck_assert_int_eq(procq_handle_status(h), PROCQ_FAILED);
+	ck_assert_int_eq(procq_handle_error_kind(h), PROCQ_ERR_SPAWN);
+	check_message(h, "the worker (start method exec) did not say hello");
+	procq_free(q);
+}
+END_TEST
+
+/* The value of the variable name in a worker, or NULL (unset); the
+ * returned string is the handle's. */
+static char *
+worker_getenv(procq_queue *q, const char *name)
+{
+	procq_handle *h = submit_ok(q, "getenv", NULL, "s", name);
+	const char *v;
+	size_t len;
+	char *copy = NULL;
+
+	wait_done(h, 20);
+	ck_assert_int_eq(procq_handle_status(h), PROCQ_SUCCEEDED);
+	if (procq_handle_value(h, "n") == 0)
+		return NULL;
+	ck_assert_int_eq(procq_handle_value(h, "S", &v, &len), 0);
+	copy = strndup(v, len);
+	ck_assert_ptr_nonnull(copy);
+	return copy;
+}
+
+/* worker_envp is the whole environment; the setup variable reaches no
+ * task. */
+START_TEST(test_environment_given)
+{
+	char *const envp[] = { "PROCQ_TEST_GIVEN=yes", NULL };
+	procq_queue *q = exec_queue(&(procq_config){ .workers = 1,
+	    .worker_envp = envp });
+	char *v;
+
+	ck_assert_int_eq(setenv("PROCQ_TEST_CALLER", "1", 1), 0);
+	ck_assert_int_eq(procq_start(q), 0);
+	v = worker_getenv(q, "PROCQ_TEST_GIVEN");
+	ck_assert_ptr_nonnull(v);
+	ck_assert_str_eq(v, "yes");
+	free(v);
+	ck_assert_ptr_null(worker_getenv(q, "PROCQ_TEST_CALLER"));
+	ck_assert_ptr_null(worker_getenv(q, "PROCQ_WORKER_SETUP"));
+	procq_free(q);
+	unsetenv("PROCQ_TEST_CALLER");
+}
+END_TEST
+
+/* Without worker_envp, the caller's environment as it is when a worker
+ * starts; a setup variable of the caller's own is replaced. */
+START_TEST(test_environment_inherited)
+{
+	procq_queue *q = exec_queue(&(procq_config){ .workers = 1 });
+	char *v;
+
+	ck_assert_int_eq(setenv("PROCQ_TEST_CALLER", "before-start", 1), 0);
+	ck_assert_int_eq(setenv("PROCQ_WORKER_SETUP", "bogus", 1), 0);
+	ck_assert_int_eq(procq_start(q), 0);
+	v = worker_getenv(q, "PROCQ_TEST_CALLER");
+	ck_assert_ptr_nonnull(v);
+	ck_assert_str_eq(v, "before-start");
+	free(v);
+	ck_assert_ptr_null(worker_getenv(q, "PROCQ_WORKER_SETUP"));
+	procq_free(q);
+	unsetenv("PROCQ_TEST_CALLER");
+	unsetenv("PROCQ_WORKER_SETUP");
+}
+END_TEST
+
+/* The pipes close on exec in the worker: no program a task runs holds
+ * them. */
+START_TEST(test_pipes_close_on_exec)
+{
+	procq_queue *q = exec_queue(&(procq_config){ .workers = 1 });
+	procq_handle *h;
+	int in, out;
+
+	ck_assert_int_eq(procq_start(q), 0);
+	h = submit_ok(q, "cloexec", NULL, "");
+	wait_done(h, 20);
+	ck_assert_int_eq(procq_handle_value(h, "bb", &in, &out), 0);
+	ck_assert(in);
+	ck_assert(out);
+	procq_free(q);
+}
+END_TEST
+
+/*
+ * The claim board works across the exec: tasks sent ahead to a worker
+ * whose task hangs are taken back and run by the other worker.  The
+ * adaptive window is grown first by short tasks.
+ */
+START_TEST(test_board_reclaim)
+{
+	procq_queue *q = exec_queue(&(procq_config){ .workers = 2 });
+	enum { N = 2000 };
+	procq_handle **hs = calloc(N, sizeof *hs);
+	struct gate g;
+	procq_handle *hung;
+	double deadline;
+	size_t late = 0;
+
+	ck_assert_ptr_nonnull(hs);
+	ck_assert_int_eq(procq_start(q), 0);
+	for (int i = 0; i < N; i++)
+		hs[i] = submit_ok(q, "ident", NULL, "i", i);
+	for (int i = 0; i < N; i++)
+		wait_done(hs[i], 30);
+	gate_create(&g);
+	hung = submit_ok(q, "gate", NULL, "s", g.path);
+	ck_assert(gate_enter(&g, 15));
+	for (int i = 0; i < N; i++)
+		hs[i] = submit_ok(q, "ident", NULL, "i", i);
+	deadline = now() + 20;
+	for (int i = 0; i < N; i++) {
+		double left = deadline - now();
+
+		if (procq_handle_wait(hs[i], left > 0 ? left : 0) != 0)
+			late++;
+	}
+	gate_release(&g);
+	wait_done(hung, 15);
+	ck_assert_msg(late == 0, "%zu short tasks waited behind a hung one "
+	    "while a worker was free", late);
+	for (int i = 0; i < N; i++)
+		ck_assert_int_eq(procq_handle_status(hs[i]), PROCQ_SUCCEEDED);
+	procq_free(q);
+	gate_destroy(&g);
+	free(hs);
+}
+END_TEST
+
+/* Run by hand, the worker program says what it is and exits with 2. */
+START_TEST(test_run_by_hand)
+{
+	char buf[512];
+	size_t got = 0;
+	ssize_t n;
+	int fds[2], status;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
+	unsetenv("PROCQ_WORKER_SETUP");
+	if ((pid = fork()) == 0) {
+		dup2(fds[1], STDERR_FILENO);
+		execl(TEST_EXEC_WORKER, TEST_EXEC_WORKER, (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_gt(pid, 0);
+	close(fds[1]);
+	while (got < sizeof buf - 1 &&
+	    (n = read(fds[0], buf + got, sizeof buf - 1 - got)) > 0)
+		got += (size_t)n;
+	buf[got] = '\0';
+	close(fds[0]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 2);
+	ck_assert_msg(strstr(buf, "procq worker program") != NULL,
+	    "stderr: %s", buf);
+}
+END_TEST
+
+static Suite *
+exec_suite(void)
+{
+	Suite *s = suite_create("exec");
+	TCase *tc;
+
+	tc = add_tcase(s, "tasks", 30);
+	tcase_add_test(tc, test_values);
+	tcase_add_test(tc, test_argv);
+	tcase_add_test(tc, test_unknown_name);
+	tcase_add_test(tc, test_names_from_program);
+	tcase_add_test(tc, test_submit_before_start);
+	tcase_add_test(tc, test_crash);
+	tcase_add_test(tc, test_timeout);
+	tcase_add_test(tc, test_cancel_running);
+	tcase_add_test(tc, test_board_reclaim);
+
+	tc = add_tcase(s, "program", 60);
+	tcase_add_test(tc, test_missing_program);
+	tcase_add_test(tc, test_exit_before_hello);
+	tcase_add_test(tc, test_spawn_timeout);
+	tcase_add_test(tc, test_environment_given);
+	tcase_add_test(tc, test_environment_inherited);
+	tcase_add_test(tc, test_pipes_close_on_exec);
+	tcase_add_test(tc, test_run_by_hand);
+	return s;
+}
+
+int
+main(void)
+{
+	return run_suite(exec_suite());
+}
