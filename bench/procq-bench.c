@@ -90,6 +90,15 @@ on_progress(procq_handle *h, const msgpack_object *value, void *arg)
 	pthread_mutex_unlock(&s->lock);
 }
 
+static char *bench_worker_argv[] = { "procq-bench", "--worker", NULL };
+
+static const procq_worker_task bench_tasks[] = {
+	{ "double", task_double },
+	{ "crash", task_crash },
+	{ "sleeper", task_sleeper },
+	{ NULL, NULL }
+};
+
 static procq_queue *
 bench_queue(const struct bench *b, int workers, struct started *s)
 {
@@ -102,8 +111,15 @@ bench_queue(const struct bench *b, int workers, struct started *s)
 		cfg.on_progress = on_progress;
 		cfg.hook_arg = s;
 	}
+	/* An exec'd worker is this program again, serving its table. */
+	if (b->method == PROCQ_START_EXEC) {
+		cfg.worker_path = "/proc/self/exe";
+		cfg.worker_argv = bench_worker_argv;
+	}
 	if ((q = procq_create(&cfg, &err)) == NULL)
 		die("create", err);
+	if (b->method == PROCQ_START_EXEC)
+		return q;
 	if ((err = procq_register(q, "double", task_double)) != 0 ||
 	    (err = procq_register(q, "crash", task_crash)) != 0 ||
 	    (err = procq_register(q, "sleeper", task_sleeper)) != 0)
@@ -457,7 +473,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: procq-bench SCENARIO [-n N] [-w WORKERS] "
-	    "[-p PREFETCH] [-m forkserver|fork]\n"
+	    "[-p PREFETCH] [-m forkserver|fork|exec]\n"
 	    "       procq-bench --version\n"
 	    "scenarios: throughput latency crash memory respawn cancel "
 	    "scale\n");
@@ -471,6 +487,8 @@ main(int argc, char **argv)
 	const char *name;
 	int opt;
 
+	if (argc == 2 && strcmp(argv[1], "--worker") == 0)
+		return procq_worker_main(argc, argv, bench_tasks);
 	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
 		printf("procq %d.%d.%d\n", PROCQ_VERSION_MAJOR,
 		    PROCQ_VERSION_MINOR, PROCQ_VERSION_PATCH);
@@ -496,6 +514,8 @@ main(int argc, char **argv)
 				b.method = PROCQ_START_FORKSERVER;
 			else if (strcmp(optarg, "fork") == 0)
 				b.method = PROCQ_START_FORK;
+			else if (strcmp(optarg, "exec") == 0)
+				b.method = PROCQ_START_EXEC;
 			else
 				usage();
 			break;

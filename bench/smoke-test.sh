@@ -30,6 +30,12 @@ run ./bench/procq-bench memory -n 20000
 expect 'procq memory bytes_per_task'
 run ./bench/procq-bench respawn -n 5
 expect 'procq respawn respawn_us'
+for method in fork exec; do
+	run ./bench/procq-bench respawn -n 5 -m "$method"
+	expect 'procq respawn respawn_us'
+	run ./bench/procq-bench throughput -n 2000 -m "$method"
+	expect 'procq throughput tasks_per_s'
+done
 run ./bench/procq-bench cancel -n 5
 expect 'procq cancel cancel_us'
 run ./bench/pingpong unbatched -n 2000
