@@ -71,17 +71,20 @@ task_raw_limit(procq_call *c)
 	sleep_forever();
 }
 
+static const procq_worker_task limits_tasks[] = {
+	{ "loud_pause", task_loud_pause },
+	{ "spin_ignoring_xcpu", task_spin_ignoring_xcpu },
+	{ "alloc_unchecked", task_alloc_unchecked },
+	{ "raw_limit", task_raw_limit },
+	{ NULL, NULL }
+};
+
 static procq_queue *
 limits_queue(const procq_config *cfg)
 {
-	procq_queue *q = new_queue_config(cfg);
+	procq_queue *q = test_create_with(cfg, limits_tasks, true, NULL);
 
-	ck_assert_int_eq(procq_register(q, "loud_pause", task_loud_pause), 0);
-	ck_assert_int_eq(procq_register(q, "spin_ignoring_xcpu",
-	    task_spin_ignoring_xcpu), 0);
-	ck_assert_int_eq(procq_register(q, "alloc_unchecked",
-	    task_alloc_unchecked), 0);
-	ck_assert_int_eq(procq_register(q, "raw_limit", task_raw_limit), 0);
+	ck_assert_ptr_nonnull(q);
 	ck_assert_int_eq(procq_start(q), 0);
 	return q;
 }
@@ -276,7 +279,9 @@ hostile_limits_suite(void)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
+	if (test_serve_as_worker(argc, argv, limits_tasks, true) >= 0)
+		return 1;	/* a worker program that could not serve */
 	return run_suite(hostile_limits_suite());
 }

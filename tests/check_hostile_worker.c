@@ -109,19 +109,20 @@ task_double_result(procq_call *c)
 	return procq_call_return(c, "i", 7);
 }
 
+static const procq_worker_task hostile_tasks[] = {
+	{ "leave_group", task_leave_group },
+	{ "join_caller_group", task_join_caller_group },
+	{ "fork_return", task_fork_return },
+	{ "double_result", task_double_result },
+	{ NULL, NULL }
+};
+
 static procq_queue *
 hostile_queue(const procq_config *cfg)
 {
-	procq_queue *q = new_queue_config(cfg);
+	procq_queue *q = test_create_with(cfg, hostile_tasks, true, NULL);
 
-	ck_assert_int_eq(procq_register(q, "leave_group", task_leave_group),
-	    0);
-	ck_assert_int_eq(procq_register(q, "join_caller_group",
-	    task_join_caller_group), 0);
-	ck_assert_int_eq(procq_register(q, "fork_return", task_fork_return),
-	    0);
-	ck_assert_int_eq(procq_register(q, "double_result",
-	    task_double_result), 0);
+	ck_assert_ptr_nonnull(q);
 	ck_assert_int_eq(procq_start(q), 0);
 	return q;
 }
@@ -160,7 +161,7 @@ family_dies_as(unsigned uid, unsigned gid)
 
 	make_tmpfile(path, sizeof path);
 	ck_assert_int_eq(chmod(path, 0666), 0);	/* the worker's user */
-	if ((caller = fork()) == 0) {
+	if ((caller = fork_child()) == 0) {
 		procq_queue *q = hostile_queue(&(procq_config){ .workers = 2,
 		    .uid = uid, .gid = gid });
 
@@ -273,12 +274,12 @@ START_TEST(test_orphan_spares_callers_group)
 #endif
 	make_tmpfile(path, sizeof path);
 	ck_assert_int_eq(pipe(fds), 0);
-	if ((caller = fork()) == 0) {
+	if ((caller = fork_child()) == 0) {
 		procq_queue *q;
 		pid_t b;
 
 		setpgid(0, 0);
-		if ((b = fork()) == 0) {
+		if ((b = fork()) == 0) {	/* must outlive the caller */
 			sleep_forever();
 		}
 		if (write(fds[1], &b, sizeof b) != sizeof b)
@@ -537,10 +538,15 @@ START_TEST(test_crashes_with_sigchld_ignored)
 END_TEST
 
 int
-main(void)
+main(int argc, char **argv)
 {
-	Suite *s = suite_create("hostile_worker");
-	TCase *tc = add_tcase(s, "hostile_worker", 120);
+	Suite *s;
+	TCase *tc;
+
+	if (test_serve_as_worker(argc, argv, hostile_tasks, true) >= 0)
+		return 1;	/* a worker program that could not serve */
+	s = suite_create("hostile_worker");
+	tc = add_tcase(s, "hostile_worker", 120);
 
 	tcase_add_test(tc, test_dies_with_caller_after_uid_drop);
 	tcase_add_test(tc, test_dies_with_caller_after_gid_drop);

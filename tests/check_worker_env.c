@@ -130,18 +130,29 @@ task_truncated(procq_call *c)
 	_exit(0);
 }
 
+static int task_close_in(procq_call *c);
+
+static const procq_worker_task env_tasks[] = {
+	{ "say_and_crash", task_say_and_crash },
+	{ "open_many", task_open_many },
+	{ "ids", task_ids },
+	{ "wrong_id", task_wrong_id },
+	{ "truncated", task_truncated },
+	{ "fds", task_fds },
+	{ "process", task_process },
+	{ "signals", task_signals },
+	{ "exit0", task_exit0 },
+	{ "family", task_family },
+	{ "close_in", task_close_in },
+	{ NULL, NULL }
+};
+
 static procq_queue *
 env_queue_config(const procq_config *cfg)
 {
-	procq_queue *q = test_create(cfg, NULL);
+	procq_queue *q = test_create_with(cfg, env_tasks, false, NULL);
 
 	ck_assert_ptr_nonnull(q);
-	ck_assert_int_eq(procq_register(q, "say_and_crash",
-	    task_say_and_crash), 0);
-	ck_assert_int_eq(procq_register(q, "open_many", task_open_many), 0);
-	ck_assert_int_eq(procq_register(q, "ids", task_ids), 0);
-	ck_assert_int_eq(procq_register(q, "wrong_id", task_wrong_id), 0);
-	ck_assert_int_eq(procq_register(q, "truncated", task_truncated), 0);
 	ck_assert_int_eq(procq_start(q), 0);
 	return q;
 }
@@ -149,16 +160,7 @@ env_queue_config(const procq_config *cfg)
 static procq_queue *
 env_queue(void)
 {
-	procq_queue *q = test_create(&(procq_config){ .workers = 1 }, NULL);
-
-	ck_assert_ptr_nonnull(q);
-	ck_assert_int_eq(procq_register(q, "fds", task_fds), 0);
-	ck_assert_int_eq(procq_register(q, "process", task_process), 0);
-	ck_assert_int_eq(procq_register(q, "signals", task_signals), 0);
-	ck_assert_int_eq(procq_register(q, "exit0", task_exit0), 0);
-	ck_assert_int_eq(procq_register(q, "family", task_family), 0);
-	ck_assert_int_eq(procq_start(q), 0);
-	return q;
+	return env_queue_config(&(procq_config){ .workers = 1 });
 }
 
 static procq_handle *
@@ -291,7 +293,7 @@ START_TEST(test_worker_family_dies_with_caller)
 	return;	/* the workers there die by SIGKILL, their children stay */
 #endif
 	make_tmpfile(path, sizeof path);
-	if ((caller = fork()) == 0) {
+	if ((caller = fork_child()) == 0) {
 		procq_queue *q = env_queue();
 
 		procq_submitf(q, "family", NULL, NULL, "s", path);
@@ -433,11 +435,9 @@ START_TEST(test_caller_survives_sigpipe)
 	double deadline;
 
 	ck_assert_ptr_nonnull(base);
-	q = test_create(&(procq_config){ .workers = 1, .prefetch = 2,
-	    .event_base = base }, NULL);
+	q = test_create_with(&(procq_config){ .workers = 1, .prefetch = 2,
+	    .event_base = base }, env_tasks, false, NULL);
 	ck_assert_ptr_nonnull(q);
-	ck_assert_int_eq(procq_register(q, "close_in", task_close_in), 0);
-	ck_assert_int_eq(procq_register(q, "ids", task_ids), 0);
 	ck_assert_int_eq(procq_start(q), 0);
 	ck_assert_int_eq(procq_submitf(q, "close_in", &(procq_opts){
 	    .timeout = 0.5 }, &h, ""), 0);
@@ -530,10 +530,13 @@ START_TEST(test_caller_fds_cloexec)
 END_TEST
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	Suite *s = suite_create("worker_env");
 	TCase *tc = add_tcase(s, "env", 30);
+
+	if (test_serve_as_worker(argc, argv, env_tasks, false) >= 0)
+		return 1;	/* a worker program that could not serve */
 
 	tcase_add_test(tc, test_worker_fds);
 	tcase_add_test(tc, test_worker_process);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -479,6 +480,62 @@ test_create(const procq_config *cfg, int *err)
 	if (c.start_method == PROCQ_START_EXEC && c.worker_path == NULL)
 		c.worker_path = TEST_EXEC_WORKER;
 	return procq_create(&c, err);
+}
+
+static char test_worker_arg[] = TEST_WORKER_ARG;
+static char *test_worker_argv[] = { "procq-test-worker", test_worker_arg,
+    NULL };
+
+procq_queue *
+test_create_with(const procq_config *cfg, const procq_worker_task *tasks,
+    bool common, int *err)
+{
+	procq_config c = cfg != NULL ? *cfg : (procq_config){ 0 };
+	procq_queue *q;
+
+	if (test_exec(cfg)) {
+		c.start_method = PROCQ_START_EXEC;
+		c.worker_path = "/proc/self/exe";
+		c.worker_argv = test_worker_argv;
+		return procq_create(&c, err);
+	}
+	if ((q = test_create(&c, err)) == NULL)
+		return NULL;
+	if (common)
+		register_common_tasks(q);
+	for (size_t i = 0; tasks[i].name != NULL; i++)
+		ck_assert_int_eq(procq_register(q, tasks[i].name, tasks[i].fn),
+		    0);
+	return q;
+}
+
+pid_t
+fork_child(void)
+{
+	pid_t parent = getpid(), pid = fork();
+
+	if (pid == 0 && (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 ||
+	    getppid() != parent))
+		_exit(1);
+	return pid;
+}
+
+int
+test_serve_as_worker(int argc, char **argv, const procq_worker_task *tasks,
+    bool common)
+{
+	static procq_worker_task table[128];
+	const procq_worker_task *c = common_worker_tasks();
+	size_t n = 0;
+
+	if (argc <= 1 || strcmp(argv[1], TEST_WORKER_ARG) != 0)
+		return -1;
+	for (size_t i = 0; common && c[i].name != NULL && n < 64; i++)
+		table[n++] = c[i];
+	for (size_t i = 0; tasks[i].name != NULL && n < 127; i++)
+		table[n++] = tasks[i];
+	table[n] = (procq_worker_task){ NULL, NULL };
+	return procq_worker_main(argc, argv, table);
 }
 
 procq_queue *

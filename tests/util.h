@@ -84,6 +84,25 @@ size_t list_servers(pid_t parent, pid_t *pids, size_t max);
  * "forkserver", "exec"), or procq's default; and the method a configuration
  * ends up with. */
 procq_start_method test_start_method(void);
+/*
+ * A queue of a suite's own tasks (a table ended by a NULL name), and the
+ * common ones (tests/tasks.h) if common is set: each registered, or,
+ * under the exec start method, served by the suite's own program run
+ * again as the worker program.  Such a suite's main() begins with
+ * test_serve_as_worker() with the same table and flag, which serves them
+ * and does not return when the program was started as a worker, and
+ * returns -1 when it was not.
+ */
+#define TEST_WORKER_ARG "--procq-test-worker"
+
+/* fork(2) for a test's stand-in caller: the child is SIGKILLed when the
+ * test ends, however it ends, instead of lingering. */
+pid_t fork_child(void);
+procq_queue *test_create_with(const procq_config *cfg,
+    const procq_worker_task *tasks, bool common, int *err);
+int test_serve_as_worker(int argc, char **argv,
+    const procq_worker_task *tasks, bool common);
+
 /* procq_create() with that start method when cfg leaves it unset. */
 procq_queue *test_create(const procq_config *cfg, int *err);
 procq_start_method test_effective_start_method(const procq_config *cfg);
