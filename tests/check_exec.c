@@ -297,8 +297,11 @@ worker_getenv(procq_queue *q, const char *name)
 	if (procq_handle_value(h, "n") == 0)
 		return NULL;
 	ck_assert_int_eq(procq_handle_value(h, "S", &v, &len), 0);
-	copy = strndup(v, len);
+	/* Not NUL-terminated: strndup() may look past len for one. */
+	copy = malloc(len + 1);
 	ck_assert_ptr_nonnull(copy);
+	memcpy(copy, v, len);
+	copy[len] = '\0';
 	return copy;
 }
 
