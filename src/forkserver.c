@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -196,6 +197,16 @@ forkserver_close(struct forkserver *fs)
 {
 	if (fs->pid <= 0)
 		return;
+#ifdef PROCQ_COVERAGE
+	/* Time for the server to write its coverage counters as it leaves. */
+	if (fs->sock >= 0 && fs->pidfd >= 0) {
+		struct pollfd pfd = { .fd = fs->pidfd, .events = POLLIN };
+
+		close(fs->sock);
+		fs->sock = -1;
+		poll(&pfd, 1, 2000);
+	}
+#endif
 	forkserver_lost(fs);
 	while (waitpid(fs->pid, NULL, 0) < 0 && errno == EINTR)
 		;

@@ -109,7 +109,7 @@ pool_open(procq_queue *q)
 
 	forkserver_init(&q->forkserver);
 	q->slots = calloc((size_t)n, sizeof *q->slots);
-	if (workers == NULL || q->slots == NULL) {
+	if (n < 1 || workers == NULL || q->slots == NULL) {
 		free(workers);
 		free(q->slots);
 		q->slots = NULL;

@@ -325,7 +325,9 @@ deadline_passed(const struct timespec *deadline)
 
 	if (deadline == NULL)
 		return false;
-	clock_gettime(CLOCK_MONOTONIC, &now);
+	/* A clock that cannot be read ends the wait rather than prolong it. */
+	if (clock_gettime(CLOCK_MONOTONIC, &now) != 0)
+		return true;
 	return now.tv_sec > deadline->tv_sec ||
 	    (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
 }
@@ -359,7 +361,7 @@ procq_wait(procq_handle *const *hs, size_t n, procq_wait_mode mode,
     double timeout, procq_handle **done, size_t *ndone,
     procq_handle **pending, size_t *npending)
 {
-	struct timespec deadline;
+	struct timespec deadline, *dl = NULL;
 	struct waiter w;
 	bool *final;
 	int rc;
@@ -378,8 +380,10 @@ procq_wait(procq_handle *const *hs, size_t n, procq_wait_mode mode,
 		free(final);
 		return PROCQ_ENOMEM;
 	}
-	if (timeout >= 0)
+	if (timeout >= 0) {
 		deadline = procq_clock_deadline(timeout);
+		dl = &deadline;
+	}
 	for (size_t i = 0; i < n; i++)
 		waiter_watch(&w, hs[i], i);
 	pthread_mutex_lock(&w.lock);
@@ -387,8 +391,8 @@ procq_wait(procq_handle *const *hs, size_t n, procq_wait_mode mode,
 	    wait_would_deadlock(hs, n))
 		rc = PROCQ_EDEADLK;
 	while (rc == 0 && !wait_satisfied(&w, n, mode) && timeout != 0 &&
-	    !deadline_passed(timeout >= 0 ? &deadline : NULL))
-		waiter_sleep(&w, timeout >= 0 ? &deadline : NULL);
+	    !deadline_passed(dl))
+		waiter_sleep(&w, dl);
 	pthread_mutex_unlock(&w.lock);
 	waiter_unwatch_all(&w, hs, n);
 	for (size_t i = 0; i < w.nready; i++)
@@ -566,7 +570,7 @@ procq_handle_on_done(procq_handle *h, procq_done_fn fn, void *arg)
 	cb->arg = arg;
 	cb->next = NULL;
 	if (command_call(q, on_done_cmd, &(struct on_done){ h, cb }) == 0)
-		return 0;
+		return 0;	/* cppcheck-suppress memleak ; task owns cb */
 	free(cb);
 	fn(h, arg);	/* already final: at once, in this thread */
 	return 0;

@@ -126,6 +126,25 @@ START_TEST(test_raw_submit_echo)
 }
 END_TEST
 
+/* A return value must be one msgpack value: the worker fails the task
+ * instead of sending bytes the caller could not read. */
+START_TEST(test_return_not_one_value)
+{
+	procq_queue *q = new_queue(1, 0);
+	procq_handle *h = NULL;
+
+	ck_assert_int_eq(procq_submit(q, "two_values", NULL, 0, NULL, &h), 0);
+	ck_assert_int_eq(procq_run(q, NULL, NULL), 0);
+	wait_done(h, 0);
+	ck_assert_int_eq(procq_handle_status(h), PROCQ_FAILED);
+	ck_assert_int_eq(procq_handle_error_kind(h), PROCQ_ERR_TASK);
+	ck_assert_str_eq(procq_handle_error_type(h), "TaskError");
+	ck_assert_ptr_nonnull(strstr(procq_handle_error_message(h),
+	    "not a single msgpack value"));
+	procq_free(q);
+}
+END_TEST
+
 START_TEST(test_raw_submit_null_args)
 {
 	procq_queue *q = new_queue(1, 0);
@@ -719,6 +738,7 @@ basic_suite(void)
 	tcase_add_test(tc, test_submitf_values);
 	tcase_add_test(tc, test_raw_submit_echo);
 	tcase_add_test(tc, test_raw_submit_null_args);
+	tcase_add_test(tc, test_return_not_one_value);
 	tcase_add_test(tc, test_return_data_map);
 	tcase_add_test(tc, test_call_packer);
 	tcase_add_test(tc, test_string_result);

@@ -45,6 +45,13 @@ task_echo(procq_call *c)
 	return procq_call_return_data(c, data, len);
 }
 
+/* Two msgpack values where one is expected: 1, then 2. */
+static int
+task_two_values(procq_call *c)
+{
+	return procq_call_return_data(c, "\x01\x02", 2);
+}
+
 static int
 task_echo_obj(procq_call *c)
 {
@@ -465,6 +472,7 @@ static const struct task_entry common_tasks[] = {
 	{ "ident", task_ident },
 	{ "echo", task_echo },
 	{ "echo_obj", task_echo_obj },
+	{ "two_values", task_two_values },
 	{ "roundtrip", task_roundtrip },
 	{ "whoami", task_whoami },
 	{ "map", task_map },

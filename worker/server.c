@@ -42,7 +42,7 @@ server_reply(int sock, const struct forkserver_reply *reply)
 {
 	if (send(sock, reply, sizeof *reply, MSG_NOSIGNAL) !=
 	    (ssize_t)sizeof *reply)
-		_exit(0);	/* the supervisor is gone */
+		worker_exit(0);	/* the supervisor is gone */
 }
 
 static void
@@ -146,13 +146,13 @@ forkserver_main(int sock, const struct worker_ctx *tmpl)
 	for (;;) {
 		if (server_receive(sock, &req, fds, &n) !=
 		    (ssize_t)sizeof req)
-			_exit(0);	/* EOF: the queue or the caller is gone */
+			worker_exit(0);	/* EOF: the queue or caller is gone */
 		if (req.op == FORKSERVER_SPAWN)
 			server_spawn(sock, tmpl, fds, n);
 		else if (req.op == FORKSERVER_REAP) {
 			server_close_all(fds, n);
 			server_reap(sock, req.pid);
 		} else
-			_exit(0);
+			worker_exit(0);
 	}
 }

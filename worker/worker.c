@@ -2,7 +2,7 @@
  * The worker process: a plain blocking loop that reads TASK frames, runs
  * each task in order and writes its RESULT.  It runs in a child forked
  * from the supervisor thread, touches nothing of the parent's but the
- * (frozen) registry, and leaves only through _exit().
+ * (frozen) registry, and leaves only through _exit() (worker_exit()).
  */
 #include "config.h"
 
@@ -91,7 +91,7 @@ worker_leave_if_copy(void)
 		return;
 	n = write(STDERR_FILENO, msg, sizeof msg - 1);
 	(void)n;
-	_exit(0);
+	worker_exit(0);
 }
 
 struct worker_state {
@@ -144,7 +144,7 @@ worker_setup_failed(int fd, const char *what, int err)
 	msgpack_sbuffer_init(&sb);
 	if (protocol_encode_setup_failed(&sb, UINT32_MAX, text) == 0)
 		channel_write_all(fd, sb.data, sb.size);
-	_exit(WORKER_EXIT_PROTOCOL);
+	worker_exit(WORKER_EXIT_PROTOCOL);
 }
 
 /* The claim board: inherited mapped from a fork, or handed over as a
@@ -243,7 +243,7 @@ worker_setup(struct worker_state *ws)
 	worker_reset_signals();
 	worker_watch_parent();
 	if (getppid() != ctx->parent)	/* the parent died before prctl */
-		_exit(0);
+		worker_exit(0);
 	pthread_atfork(NULL, NULL, worker_mark_copy);
 	ws->board = worker_map_board(ctx);
 	worker_setup_fds(ctx);
@@ -255,7 +255,7 @@ worker_write_all(const char *p, size_t len)
 {
 	worker_leave_if_copy();
 	if (channel_write_all(WORKER_OUT_FD, p, len) != 0)
-		_exit(0);	/* the supervisor is gone */
+		worker_exit(0);	/* the supervisor is gone */
 }
 
 static void
@@ -263,7 +263,7 @@ worker_flush(struct worker_state *ws)
 {
 	worker_leave_if_copy();
 	if (channel_sync_flush(&ws->ch) != 0)
-		_exit(0);	/* the supervisor is gone */
+		worker_exit(0);	/* the supervisor is gone */
 }
 
 static void
@@ -310,9 +310,9 @@ worker_take_task(struct worker_state *ws, const char *payload, size_t len,
 
 	if (protocol_decode_task(msg, &t) != 0 || t.slot >= BOARD_SLOTS ||
 	    (t.slot >= 0 && ws->board == NULL))
-		_exit(WORKER_EXIT_PROTOCOL);
+		worker_exit(WORKER_EXIT_PROTOCOL);
 	if ((lt = malloc(sizeof *lt + len)) == NULL)
-		_exit(WORKER_EXIT_PROTOCOL);
+		worker_exit(WORKER_EXIT_PROTOCOL);
 	memcpy(lt->payload, payload, len);
 	lt->id = t.id;
 	lt->attempt = t.attempt;
@@ -333,7 +333,7 @@ worker_cancel(struct worker_state *ws, const struct protocol_msg *msg)
 	uint64_t id;
 
 	if (protocol_decode_cancel(msg, &id) != 0)
-		_exit(WORKER_EXIT_PROTOCOL);
+		worker_exit(WORKER_EXIT_PROTOCOL);
 	TAILQ_FOREACH(lt, &ws->tasks, link) {
 		if (lt->id == id) {
 			TAILQ_REMOVE(&ws->tasks, lt, link);
@@ -351,13 +351,13 @@ worker_frame(struct worker_state *ws, const char *payload, size_t len)
 	struct protocol_msg msg;
 
 	if (protocol_decode(payload, len, &ws->zone, &msg) != 0)
-		_exit(WORKER_EXIT_PROTOCOL);
+		worker_exit(WORKER_EXIT_PROTOCOL);
 	if (msg.type == PROTOCOL_TASK)
 		worker_take_task(ws, payload, len, &msg);
 	else if (msg.type == PROTOCOL_CANCEL)
 		worker_cancel(ws, &msg);
 	else
-		_exit(WORKER_EXIT_PROTOCOL);
+		worker_exit(WORKER_EXIT_PROTOCOL);
 	msgpack_zone_clear(&ws->zone);
 }
 
@@ -372,7 +372,7 @@ worker_frames(struct worker_state *ws)
 	    CHANNEL_FRAME)
 		worker_frame(ws, payload, len);
 	if (next != CHANNEL_PARTIAL)
-		_exit(WORKER_EXIT_PROTOCOL);	/* empty or oversized */
+		worker_exit(WORKER_EXIT_PROTOCOL);	/* empty or oversized */
 }
 
 /* Reads every frame available; waits for one when block is set. */
@@ -385,7 +385,7 @@ worker_read(struct worker_state *ws, bool block)
 		channel_sync_wait(&ws->ch);
 	do {
 		if ((more = channel_sync_read(&ws->ch)) < 0)
-			_exit(WORKER_EXIT_PROTOCOL);
+			worker_exit(WORKER_EXIT_PROTOCOL);
 		worker_frames(ws);
 	} while (more);
 }
@@ -425,7 +425,7 @@ worker_run(struct worker_state *ws, struct local_task *lt)
 	call.args_len = lt->args_len;
 	if (msgpack_unpack(lt->args, lt->args_len, &off, &ws->zone,
 	    &call.args) != MSGPACK_UNPACK_SUCCESS)
-		_exit(WORKER_EXIT_PROTOCOL);
+		worker_exit(WORKER_EXIT_PROTOCOL);
 	limits_arm_cpu(ws->ctx);
 	rc = e->fn(&call);
 	worker_leave_if_copy();
@@ -460,7 +460,7 @@ worker_init_failed(struct worker_state *ws, const char *type,
 	protocol_encode_init_failed(&ws->ch.out, ws->ctx->max_frame, type,
 	    text);
 	worker_flush(ws);
-	_exit(0);
+	worker_exit(0);
 }
 
 /* Drops privileges, then runs the queue's initializer. */
@@ -479,7 +479,7 @@ worker_init(struct worker_state *ws)
 	 * again, and look again whether the parent died meanwhile. */
 	worker_watch_parent();
 	if (getppid() != ctx->parent)
-		_exit(0);
+		worker_exit(0);
 	if (ctx->initializer == NULL)
 		return;
 	call_init(&call, &ws->ret);
@@ -489,7 +489,7 @@ worker_init(struct worker_state *ws)
 	call.args_len = ctx->initargs != NULL ? ctx->initargs_len : 1;
 	if (msgpack_unpack(call.args_data, call.args_len, &off, &ws->zone,
 	    &call.args) != MSGPACK_UNPACK_SUCCESS)
-		_exit(WORKER_EXIT_PROTOCOL);
+		worker_exit(WORKER_EXIT_PROTOCOL);
 	rc = ctx->initializer(&call);
 	worker_leave_if_copy();
 	worker_flush_stdio();
@@ -537,7 +537,7 @@ worker_main(const struct worker_ctx *ctx)
 	for (;;) {
 		if ((lt = TAILQ_FIRST(&ws.tasks)) == NULL) {
 			if (ws.ch.eof)
-				_exit(0);
+				worker_exit(0);
 			worker_read(&ws, true);
 			worker_flush(&ws);
 			last_read = worker_clock();

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <msgpack.h>
 
@@ -56,6 +57,27 @@ struct procq_call {
 	size_t			 max_frame;
 	bool			 can_report;	/* progress: tasks only */
 };
+
+/*
+ * The only way out of a worker or the fork server.  A process writes its
+ * coverage counters in an exit handler, which _exit() skips: in a
+ * coverage build (configure --enable-coverage) they are written first.
+ * Not from a signal handler: writing them is not async-signal-safe.
+ */
+#ifdef PROCQ_COVERAGE
+void __gcov_dump(void);
+#endif
+
+static inline void worker_exit(int status) __attribute__((noreturn));
+
+static inline void
+worker_exit(int status)
+{
+#ifdef PROCQ_COVERAGE
+	__gcov_dump();
+#endif
+	_exit(status);	/* GCOVR_EXCL_LINE: counted after the dump */
+}
 
 /* limits.c */
 void limits_apply(const struct worker_ctx *ctx);
