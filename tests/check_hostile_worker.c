@@ -30,12 +30,16 @@ static int
 task_leave_group(procq_call *c)
 {
 	char *path = NULL;
-	pid_t child;
+	pid_t child, worker = getpid();
 
 	if (procq_call_unpack(c, "s", &path) != 0 || path == NULL)
 		return procq_call_fail(c, "ArgumentError", "expected [path]");
 	if ((child = fork()) == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/* The worker may have been killed before this took: then
+		 * no signal would come. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 ||
+		    getppid() != worker)
+			_exit(0);
 		setpgid(0, 0);
 		sleep_forever();
 	}
