@@ -144,6 +144,29 @@ heap_top(const struct heap *h)
 	return lane;
 }
 
+/*
+ * Arrays kept once the heap has emptied, in entries: a burst of tasks
+ * must not pin its memory for the rest of a long-lived queue's life, but
+ * the usual few hundred should not be reallocated each time.
+ */
+#define HEAP_KEEP	4096
+
+static void
+heap_trim(struct heap *h)
+{
+	if (h->head == h->tail && h->lane_cap > HEAP_KEEP) {
+		free(h->lane);
+		h->lane = NULL;
+		h->lane_cap = 0;
+		h->head = h->tail = 0;
+	}
+	if (h->nitems == 0 && h->cap > HEAP_KEEP) {
+		free(h->items);
+		h->items = NULL;
+		h->cap = 0;
+	}
+}
+
 void
 heap_pop(struct heap *h)
 {
@@ -153,13 +176,17 @@ heap_pop(struct heap *h)
 		return;
 	h->len--;
 	if (h->head < h->tail && top == &h->lane[h->head]) {
-		if (++h->head == h->tail)
+		if (++h->head == h->tail) {
 			h->head = h->tail = 0;
+			heap_trim(h);
+		}
 		return;
 	}
 	h->items[0] = h->items[--h->nitems];
 	if (h->nitems > 0)
 		heap_sift_down(h, 0);
+	else
+		heap_trim(h);
 }
 
 /* Drops the entries keep() rejects and restores the order, in O(n). */

@@ -138,6 +138,31 @@ START_TEST(test_heap_order)
 }
 END_TEST
 
+/* A burst does not pin its memory: once the heap is empty, arrays grown
+ * for 100,000 entries, in order (the lane) or not (the tree), are let
+ * go, and the heap works on. */
+START_TEST(test_heap_burst_released)
+{
+	struct heap h;
+
+	heap_init(&h);
+	for (int i = 0; i < 100000; i++) {
+		double key = _i == 0 ? 0 : (double)(100000 - i);
+
+		ck_assert_int_eq(heap_push(&h, key, (uint64_t)i, NULL), 0);
+	}
+	ck_assert_uint_ge(h.lane_cap + h.cap, 100000);
+	while (heap_top(&h) != NULL)
+		heap_pop(&h);
+	ck_assert_uint_le(h.lane_cap + h.cap, 4096);
+	ck_assert_int_eq(heap_push(&h, 1, 1, NULL), 0);
+	ck_assert_ptr_nonnull(heap_top(&h));
+	heap_pop(&h);
+	ck_assert_ptr_null(heap_top(&h));
+	heap_release(&h);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -147,6 +172,7 @@ main(void)
 	int failed;
 
 	tcase_add_loop_test(tc, test_heap_order, 0, 3);
+	tcase_add_loop_test(tc, test_heap_burst_released, 0, 2);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
