@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,34 @@ exec_queue(const procq_config *cfg)
 		c.worker_path = TEST_EXEC_WORKER;
 	return new_queue_config(&c);
 }
+
+/*
+ * The other half of check_hostile_caller's test_lock_held_at_fork: a
+ * worker program starts from its own image, so locks the caller holds
+ * while workers start (a mutex, stdout's) are nothing to it.  One
+ * worker, replaced after each task: every task needs a new worker.
+ */
+START_TEST(test_locks_held_while_starting)
+{
+	static pthread_mutex_t held = PTHREAD_MUTEX_INITIALIZER;
+	procq_queue *q = exec_queue(&(procq_config){ .workers = 1,
+	    .max_tasks_per_worker = 1, .spawn_timeout = 5 });
+	procq_handle *h;
+
+	ck_assert_int_eq(procq_start(q), 0);
+	pthread_mutex_lock(&held);
+	flockfile(stdout);
+	for (int i = 0; i < 3; i++) {
+		h = submit_ok(q, "ident", NULL, "i", i);
+		wait_done(h, 30);
+		ck_assert_msg(procq_handle_status(h) == PROCQ_SUCCEEDED,
+		    "task %d: %s", i, procq_handle_error_message(h));
+	}
+	funlockfile(stdout);
+	pthread_mutex_unlock(&held);
+	procq_free(q);
+}
+END_TEST
 
 /* The handle's error message contains want. */
 static void
@@ -450,6 +479,7 @@ exec_suite(void)
 
 	tc = add_tcase(s, "tasks", 30);
 	tcase_add_test(tc, test_values);
+	tcase_add_test(tc, test_locks_held_while_starting);
 	tcase_add_test(tc, test_argv);
 	tcase_add_test(tc, test_unknown_name);
 	tcase_add_test(tc, test_names_from_program);
