@@ -36,7 +36,6 @@ forkserver_init(struct forkserver *fs)
 	fs->sock = -1;
 }
 
-
 /*
  * Forks the server from the calling thread, the only one procq has at
  * this point.  Fails with errno set.

@@ -355,9 +355,8 @@ pool_pidfd(pid_t pid)
 static pid_t
 pool_start_process(procq_queue *q, const struct worker_ctx *ctx)
 {
-	pid_t pid;
-
 	struct worker_ctx tmpl;
+	pid_t pid;
 
 	switch (q->cfg.start_method) {
 	case PROCQ_START_FORKSERVER:

@@ -55,6 +55,19 @@ crash_limit(const struct worker *w, int sig, const struct rusage *ru,
 	return buf;
 }
 
+/* "SIGSEGV", or "signal 42" for a signal without a name. */
+static const char *
+crash_signal_name(int sig, char *buf, size_t len)
+{
+	const char *abbrev = sigabbrev_np(sig);
+
+	if (abbrev != NULL)
+		snprintf(buf, len, "SIG%s", abbrev);
+	else
+		snprintf(buf, len, "signal %d", sig);
+	return buf;
+}
+
 static void
 crash_error(const struct worker *w, int status, const struct rusage *ru,
     procq_error *err, char *buf, size_t len)
@@ -74,17 +87,13 @@ crash_error(const struct worker *w, int status, const struct rusage *ru,
 		    "program: its exit status is unknown");
 	} else if (WIFSIGNALED(status)) {
 		int sig = WTERMSIG(status);
-		const char *abbrev = sigabbrev_np(sig);
+		char name[32];
 
 		err->signal = sig;
-		if (abbrev != NULL)
-			snprintf(buf, len, "worker died: SIG%s%s%s", abbrev,
-			    WCOREDUMP(status) ? " (core dumped)" : "",
-			    crash_limit(w, sig, ru, limit, sizeof limit));
-		else
-			snprintf(buf, len, "worker died: signal %d%s%s", sig,
-			    WCOREDUMP(status) ? " (core dumped)" : "",
-			    crash_limit(w, sig, ru, limit, sizeof limit));
+		snprintf(buf, len, "worker died: %s%s%s",
+		    crash_signal_name(sig, name, sizeof name),
+		    WCOREDUMP(status) ? " (core dumped)" : "",
+		    crash_limit(w, sig, ru, limit, sizeof limit));
 	} else {
 		err->exit_status = WEXITSTATUS(status);
 		snprintf(buf, len, "worker exited with status %d%s",
@@ -204,16 +213,13 @@ static void
 pool_died_unready(struct worker *w, int status)
 {
 	const char *method = spawn_method_name(w->slot.q->cfg.start_method);
-	char seen[64];
+	char seen[64], name[32];
 
 	if (w->reaped_elsewhere)
 		snprintf(seen, sizeof seen, "ended (reaped elsewhere)");
-	else if (WIFSIGNALED(status) && sigabbrev_np(WTERMSIG(status)))
-		snprintf(seen, sizeof seen, "died of SIG%s",
-		    sigabbrev_np(WTERMSIG(status)));
 	else if (WIFSIGNALED(status))
-		snprintf(seen, sizeof seen, "died of signal %d",
-		    WTERMSIG(status));
+		snprintf(seen, sizeof seen, "died of %s",
+		    crash_signal_name(WTERMSIG(status), name, sizeof name));
 	else
 		snprintf(seen, sizeof seen, "exited with status %d",
 		    WEXITSTATUS(status));

@@ -254,51 +254,35 @@ START_TEST(test_cancel_running)
 }
 END_TEST
 
-/* A program that cannot be run: the task fails with a spawn error that
- * names it. */
-START_TEST(test_missing_program)
+/*
+ * Worker programs that never become workers: one that cannot be run, one
+ * that exits before its hello (procq_start() does not wait for ever), and
+ * one that hangs past the spawn timeout.  Each is a failure to start a
+ * worker, not a crash of the task, and the message says what was seen.
+ */
+static const struct {
+	const char	*path;		/* NULL = the test worker */
+	const char	*arg;		/* its first argument, or NULL */
+	double		 spawn_timeout;
+	const char	*message;
+} no_worker[] = {
+	{ "/nonexistent/procq-worker", NULL, 0,
+	    "cannot execute /nonexistent/procq-worker: "
+	    "No such file or directory" },
+	{ NULL, "exit-early", 0, "could not start a worker: the worker "
+	    "(start method exec) exited with status 3 before it said hello" },
+	{ NULL, "hang", 0.3,
+	    "the worker (start method exec) did not say hello" },
+};
+
+START_TEST(test_no_worker)
 {
+	char *const argv[] = { TEST_EXEC_WORKER, (char *)no_worker[_i].arg,
+	    NULL };
 	procq_queue *q = exec_queue(&(procq_config){ .workers = 1,
-	    .worker_path = "/nonexistent/procq-worker" });
-	procq_handle *h;
-
-	ck_assert_int_eq(procq_start(q), 0);
-	h = submit_ok(q, "ident", NULL, "i", 1);
-	wait_done(h, 20);
-	ck_assert_int_eq(procq_handle_status(h), PROCQ_FAILED);
-	ck_assert_int_eq(procq_handle_error_kind(h), PROCQ_ERR_SPAWN);
-	check_message(h, "cannot execute /nonexistent/procq-worker: "
-	    "No such file or directory");
-	procq_free(q);
-}
-END_TEST
-
-/* The program exits before it says hello: procq_start() does not wait
- * for ever, and the task fails instead of waiting, with a failure to
- * start a worker, not a crash of its own. */
-START_TEST(test_exit_before_hello)
-{
-	char *const argv[] = { TEST_EXEC_WORKER, "exit-early", NULL };
-	procq_queue *q = exec_queue(&(procq_config){ .workers = 1,
-	    .worker_argv = argv });
-	procq_handle *h;
-
-	ck_assert_int_eq(procq_start(q), 0);
-	h = submit_ok(q, "ident", NULL, "i", 1);
-	wait_done(h, 20);
-	ck_assert_int_eq(procq_handle_status(h), PROCQ_FAILED);
-	ck_assert_int_eq(procq_handle_error_kind(h), PROCQ_ERR_SPAWN);
-	check_message(h, "could not start a worker: the worker (start method "
-	    "exec) exited with status 3 before it said hello");
-	procq_free(q);
-}
-END_TEST
-
-START_TEST(test_spawn_timeout)
-{
-	char *const argv[] = { TEST_EXEC_WORKER, "hang", NULL };
-	procq_queue *q = exec_queue(&(procq_config){ .workers = 1,
-	    .worker_argv = argv, .spawn_timeout = 0.3 });
+	    .worker_path = no_worker[_i].path,
+	    .worker_argv = no_worker[_i].arg != NULL ? argv : NULL,
+	    .spawn_timeout = no_worker[_i].spawn_timeout });
 	procq_handle *h;
 
 	ck_assert_int_eq(procq_start(q), 0);
@@ -306,7 +290,7 @@ START_TEST(test_spawn_timeout)
 	wait_done(h, 30);
 	ck_assert_int_eq(procq_handle_status(h), PROCQ_FAILED);
 	ck_assert_int_eq(procq_handle_error_kind(h), PROCQ_ERR_SPAWN);
-	check_message(h, "the worker (start method exec) did not say hello");
+	check_message(h, no_worker[_i].message);
 	procq_free(q);
 }
 END_TEST
@@ -395,51 +379,6 @@ START_TEST(test_pipes_close_on_exec)
 }
 END_TEST
 
-/*
- * The claim board works across the exec: tasks sent ahead to a worker
- * whose task hangs are taken back and run by the other worker.  The
- * adaptive window is grown first by short tasks.
- */
-START_TEST(test_board_reclaim)
-{
-	procq_queue *q = exec_queue(&(procq_config){ .workers = 2 });
-	enum { N = 2000 };
-	procq_handle **hs = calloc(N, sizeof *hs);
-	struct gate g;
-	procq_handle *hung;
-	double deadline;
-	size_t late = 0;
-
-	ck_assert_ptr_nonnull(hs);
-	ck_assert_int_eq(procq_start(q), 0);
-	for (int i = 0; i < N; i++)
-		hs[i] = submit_ok(q, "ident", NULL, "i", i);
-	for (int i = 0; i < N; i++)
-		wait_done(hs[i], 30);
-	gate_create(&g);
-	hung = submit_ok(q, "gate", NULL, "s", g.path);
-	ck_assert(gate_enter(&g, 15));
-	for (int i = 0; i < N; i++)
-		hs[i] = submit_ok(q, "ident", NULL, "i", i);
-	deadline = now() + 20;
-	for (int i = 0; i < N; i++) {
-		double left = deadline - now();
-
-		if (procq_handle_wait(hs[i], left > 0 ? left : 0) != 0)
-			late++;
-	}
-	gate_release(&g);
-	wait_done(hung, 15);
-	ck_assert_msg(late == 0, "%zu short tasks waited behind a hung one "
-	    "while a worker was free", late);
-	for (int i = 0; i < N; i++)
-		ck_assert_int_eq(procq_handle_status(hs[i]), PROCQ_SUCCEEDED);
-	procq_free(q);
-	gate_destroy(&g);
-	free(hs);
-}
-END_TEST
-
 /* Run by hand, the worker program says what it is and exits with 2. */
 START_TEST(test_run_by_hand)
 {
@@ -487,12 +426,10 @@ exec_suite(void)
 	tcase_add_test(tc, test_crash);
 	tcase_add_test(tc, test_timeout);
 	tcase_add_test(tc, test_cancel_running);
-	tcase_add_test(tc, test_board_reclaim);
 
 	tc = add_tcase(s, "program", 60);
-	tcase_add_test(tc, test_missing_program);
-	tcase_add_test(tc, test_exit_before_hello);
-	tcase_add_test(tc, test_spawn_timeout);
+	tcase_add_loop_test(tc, test_no_worker, 0,
+	    (int)(sizeof no_worker / sizeof no_worker[0]));
 	tcase_add_test(tc, test_environment_given);
 	tcase_add_test(tc, test_environment_inherited);
 	tcase_add_test(tc, test_pipes_close_on_exec);

@@ -320,7 +320,10 @@ END_TEST
  */
 START_TEST(test_stalled_worker_gives_back)
 {
-	procq_queue *q = new_queue(2, 0);
+	/* The claim board reaches a worker by each way of starting one: as
+	 * the suite's start method, and as a worker program's descriptor. */
+	procq_queue *q = new_queue_config(&(procq_config){ .workers = 2,
+	    .start_method = _i == 0 ? PROCQ_START_DEFAULT : PROCQ_START_EXEC });
 	enum { N = 2000 };
 	procq_handle **hs = calloc(N, sizeof *hs);
 	struct gate g;
@@ -557,7 +560,7 @@ main(int argc, char **argv)
 	tcase_add_test(tc, test_group_leaver_times_out);
 	tcase_add_test(tc, test_group_leaver_cancelled);
 	tcase_add_test(tc, test_orphan_spares_callers_group);
-	tcase_add_test(tc, test_stalled_worker_gives_back);
+	tcase_add_loop_test(tc, test_stalled_worker_gives_back, 0, 2);
 	tcase_add_test(tc, test_forked_child_returns);
 	tcase_add_test(tc, test_duplicate_result_spares_next);
 	tcase_add_test(tc, test_worker_without_descriptors);
