@@ -187,6 +187,13 @@ main_run(struct cli *c, procq_summary **summary)
 {
 	int rc, sig;
 
+	/* Before the watcher thread exists: the fork server is forked here,
+	 * and a lock that thread held at that moment (the allocator's, as
+	 * it starts) would stay locked in every worker. */
+	if ((rc = procq_start(c->q)) != 0) {
+		main_fail(c, "starting", rc == PROCQ_ENOMEM ? ENOMEM : EIO);
+		return 0;
+	}
 	if (watch_start(c) != 0) {
 		main_fail(c, "starting", errno);
 		return 0;

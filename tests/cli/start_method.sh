@@ -32,6 +32,27 @@ for m in forkserver fork exec; do
 	esac
 done
 
+# The fork server is forked while procq has one thread: a lock another
+# thread held at that moment would stay locked in every worker.  In
+# procq's own process, the first clone must make a process, not a thread.
+if strace -qq -o /dev/null true 2>/dev/null; then
+	strace -f -qq -e trace=execve,clone,clone3 -e signal=none \
+	    -o "$T/trace" "$PROCQ" -j 2 -- true ::: 1 2 >/dev/null 2>&1 ||
+	    fail "procq under strace: $(tail -n 5 "$T/trace")"
+	# The last exec of procq counts (./procq may be a wrapper script).
+	first=$(awk '
+		/execve\(.*procq", \[/ && / = 0$/ { pid = $1; first = ""; next }
+		$1 == pid && first == "" && /clone3?\(/ { first = $0 }
+		END { print first }
+	    ' "$T/trace")
+	case $first in
+	"")	fail "no clone of procq in the trace" ;;
+	*CLONE_THREAD*)	fail "a thread before the fork server: $first" ;;
+	esac
+else
+	echo "strace cannot run here: the thread check is skipped" >&2
+fi
+
 # A job's failure and timeout are the same under exec.
 run --start-method exec -- sh -c 'exit 3' ::: 1
 expect_rc 1
