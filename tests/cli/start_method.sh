@@ -36,9 +36,10 @@ done
 # thread held at that moment would stay locked in every worker.  In
 # procq's own process, the first clone must make a process, not a thread.
 if strace -qq -o /dev/null true 2>/dev/null; then
+	# Its status is not the point (LeakSanitizer refuses to run
+	# under a tracer): the order of its clones is.
 	strace -f -qq -e trace=execve,clone,clone3 -e signal=none \
-	    -o "$T/trace" "$PROCQ" -j 2 -- true ::: 1 2 >/dev/null 2>&1 ||
-	    fail "procq under strace: $(tail -n 5 "$T/trace")"
+	    -o "$T/trace" "$PROCQ" -j 2 -- true ::: 1 2 >/dev/null 2>&1 || :
 	# The last exec of procq counts (./procq may be a wrapper script).
 	first=$(awk '
 		/execve\(.*procq", \[/ && / = 0$/ { pid = $1; first = ""; next }
