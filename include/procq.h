@@ -77,6 +77,7 @@ typedef struct procq_call procq_call;
 typedef struct procq_group procq_group;
 typedef struct procq_iter procq_iter;
 typedef struct procq_bound procq_bound;
+typedef struct procq_transport procq_transport;
 struct event_base;
 
 /* A task function runs inside a worker: 0 is success, anything else a
@@ -192,6 +193,8 @@ typedef struct procq_config {
 	char *const *worker_argv;	/* exec: its argv; NULL = the path */
 	char *const *worker_envp;	/* exec: its environment; NULL = the
 					 * caller's at each start */
+	const procq_transport *transport; /* where workers run: NULL = this
+					 * host; procq_mpi_transport() */
 } procq_config;
 
 /* Per-task options; a zero-initialised struct means all defaults. */
@@ -398,6 +401,8 @@ int procq_result_attempts(const procq_result *r);
 double procq_result_duration(const procq_result *r);
 int procq_result_exit_status(const procq_result *r);
 int procq_result_signal(const procq_result *r);
+const char *procq_result_host(const procq_result *r);
+int procq_result_rank(const procq_result *r);
 const void *procq_result_data(const procq_result *r, size_t *len);
 const void *procq_result_metadata(const procq_result *r, size_t *len);
 const char *procq_result_stderr(const procq_result *r, size_t *len);

@@ -33,6 +33,8 @@ dispatch_head_begin(struct slot *s, procq_handle *t)
 {
 	task_move(t, TASK_RUNNING);
 	t->attempts++;
+	t->host = s->host;
+	t->rank = (short)s->rank;
 	s->head_since = queue_now(s->q);
 	if (t->started == 0)
 		t->started = s->head_since;

@@ -151,13 +151,22 @@ forkserver_restart(struct forkserver *fs, const struct worker_ctx *tmpl)
 	return forkserver_open(fs, tmpl);
 }
 
-/* A new worker with ctx's descriptors; -1 with errno set if none. */
+/* A new worker with ctx's descriptors, and the setup given (a remote
+ * worker's) or else the server's own; -1 with errno set if none. */
 pid_t
-forkserver_spawn(struct forkserver *fs, const struct worker_ctx *ctx)
+forkserver_spawn(struct forkserver *fs, const struct worker_ctx *ctx,
+    const char *setup)
 {
 	struct forkserver_request req = { .op = FORKSERVER_SPAWN };
 	struct forkserver_reply reply;
 	int fds[4] = { ctx->in_fd, ctx->out_fd, ctx->board_fd, ctx->err_fd };
+
+	if (setup != NULL &&
+	    snprintf(req.setup, sizeof req.setup, "%s", setup) >=
+		(int)sizeof req.setup) {
+		errno = E2BIG;
+		return -1;
+	}
 
 	if (forkserver_call(fs, &req, fds, ctx->err_fd >= 0 ? 4 : 3,
 	    &reply) != 0)

@@ -31,9 +31,13 @@ enum forkserver_op {
 	FORKSERVER_REAP		/* pid: a worker that has been SIGKILLed */
 };
 
+/* A remote worker's setup (remote.h) travels with its spawn request. */
+#define FORKSERVER_SETUP_MAX 1024
+
 struct forkserver_request {
 	int	op;
 	pid_t	pid;
+	char setup[FORKSERVER_SETUP_MAX]; /* "" = the server's own */
 };
 
 struct forkserver_reply {
@@ -46,7 +50,8 @@ struct forkserver_reply {
 void forkserver_init(struct forkserver *fs);
 int forkserver_open(struct forkserver *fs, const struct worker_ctx *tmpl);
 int forkserver_restart(struct forkserver *fs, const struct worker_ctx *tmpl);
-pid_t forkserver_spawn(struct forkserver *fs, const struct worker_ctx *ctx);
+pid_t forkserver_spawn(struct forkserver *fs, const struct worker_ctx *ctx,
+    const char *setup);
 int forkserver_reap(struct forkserver *fs, pid_t pid, int *status,
     struct rusage *ru);
 bool forkserver_alive(const struct forkserver *fs);

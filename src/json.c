@@ -143,6 +143,10 @@ json_result(FILE *fp, const procq_result *r)
 	fprintf(fp, ",\"status\":\"%s\",\"attempts\":%d,\"duration\":",
 	    procq_status_name(r->status), r->attempts);
 	json_double(fp, r->duration);
+	fputs(",\"host\":", fp);
+	json_cstring(fp, r->host);
+	fputs(",\"rank\":", fp);
+	json_int_or_null(fp, r->rank);
 	fputs(",\"error\":", fp);
 	if (r->status == PROCQ_SUCCEEDED)
 		fputs("null", fp);

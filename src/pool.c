@@ -23,6 +23,7 @@
 #include "trace.h"
 #include "clock.h"
 #include "forkserver.h"
+#include "remote.h"
 #include "start_method.h"
 #include "../worker/worker.h"
 
@@ -43,6 +44,9 @@ pool_owns(const struct worker *w)
 
 	if (w->pid <= 0)
 		return false;
+	/* Its host's until it is reaped (remote.h). */
+	if (w->slot.q->cfg.transport != NULL)
+		return true;
 	/* The server's child, reaped only when the supervisor asks; a
 	 * server that died took its children's pids with it. */
 	if (w->slot.q->cfg.start_method == PROCQ_START_FORKSERVER)
@@ -66,6 +70,10 @@ pool_signal(struct worker *w, int sig)
 {
 	if (!pool_owns(w))
 		return;
+	if (w->slot.q->cfg.transport != NULL) {
+		w->slot.q->cfg.transport->signal(w->pid, sig);
+		return;
+	}
 #ifdef SYS_pidfd_send_signal
 	if (w->pidfd < 0 ||
 	    syscall(SYS_pidfd_send_signal, w->pidfd, sig, NULL, 0) != 0)
@@ -103,20 +111,22 @@ pool_ctx(procq_queue *q, struct worker_ctx *ctx)
 int
 pool_open(procq_queue *q)
 {
-	int n = q->cfg.workers + 1;
+	const procq_transport *remote = q->cfg.transport;
+	int n = q->cfg.workers * (remote != NULL ? remote->hosts() : 1) + 1;
 	struct worker *workers = calloc((size_t)n, sizeof *workers);
 	struct worker_ctx tmpl;
 
 	forkserver_init(&q->forkserver);
 	q->slots = calloc((size_t)n, sizeof *q->slots);
-	if (n < 1 || workers == NULL || q->slots == NULL) {
+	if (n < 2 || workers == NULL || q->slots == NULL) {
 		free(workers);
 		free(q->slots);
 		q->slots = NULL;
 		return -1;
 	}
-	/* Before the loop thread exists: see forkserver.h. */
-	if (q->cfg.start_method == PROCQ_START_FORKSERVER) {
+	/* Before the loop thread exists: see forkserver.h.  Remote workers
+	 * come from their hosts' servers. */
+	if (q->cfg.start_method == PROCQ_START_FORKSERVER && remote == NULL) {
 		pool_ctx(q, &tmpl);
 		if (forkserver_open(&q->forkserver, &tmpl) != 0) {
 			free(workers);
@@ -130,13 +140,27 @@ pool_open(procq_queue *q)
 		struct worker *w = &workers[i];
 
 		w->slot.q = q;
+		w->slot.host = q->hostname;
 		w->pidfd = w->err_fd = w->board.fd = -1;
 		channel_init(&w->ch, -1, -1, q->cfg.max_frame);
-		w->slot.spare = i == q->cfg.workers;
+		w->slot.spare = i == n - 1;
 		TAILQ_INIT(&w->slot.inflight);
 		q->slots[i] = &w->slot;
 	}
 	return 0;
+}
+
+/* Reaps a worker already sent SIGKILL; how it ended is not wanted. */
+static void
+pool_wait_gone(struct worker *w)
+{
+	struct rusage ru;
+	int status;
+
+	if (w->slot.q->cfg.transport != NULL)
+		w->slot.q->cfg.transport->reap(w->pid, &status, &ru);
+	else
+		waitpid(w->pid, NULL, 0);
 }
 
 /* The workers are one array, the first slot's the first. */
@@ -221,7 +245,7 @@ pool_release(procq_queue *q)
 		 * leftover would be a bug, but must not become a zombie. */
 		if (w->pid > 0 && pool_owns(w)) {
 			pool_signal(w, SIGKILL);
-			waitpid(w->pid, NULL, 0);
+			pool_wait_gone(w);
 		}
 		pool_close(w);
 	}
@@ -365,7 +389,7 @@ pool_start_process(procq_queue *q, const struct worker_ctx *ctx)
 			if (forkserver_restart(&q->forkserver, &tmpl) != 0)
 				return -1;
 		}
-		return forkserver_spawn(&q->forkserver, ctx);
+		return forkserver_spawn(&q->forkserver, ctx, NULL);
 	case PROCQ_START_EXEC:
 		return spawn_exec(q, ctx);
 	default:
@@ -373,6 +397,35 @@ pool_start_process(procq_queue *q, const struct worker_ctx *ctx)
 			worker_main(ctx);
 		return pid;
 	}
+}
+
+/* A worker on another host (remote.h): the far ends of its pipes go to
+ * the transport, and its death is told on a descriptor of the
+ * transport's, in place of a pidfd.  Its id stands for its pid. */
+static pid_t
+pool_start_remote(struct worker *w, const struct worker_ctx *ctx)
+{
+	procq_queue *q = w->slot.q;
+	struct remote_spawn rs = { .in_fd = ctx->in_fd,
+		.out_fd = ctx->out_fd,
+		.err_fd = ctx->err_fd };
+	struct remote_worker rw;
+	char *setup;
+	int rc;
+
+	if ((setup = spawn_setup(q, ctx)) == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	rs.setup = setup + strlen(WORKER_SETUP_ENV) + 1; /* "NAME=" */
+	rc = q->cfg.transport->spawn(&rs, &rw);
+	free(setup);
+	if (rc != 0)
+		return -1;
+	w->pidfd = rw.death_fd;
+	w->slot.host = rw.host;
+	w->slot.rank = rw.rank;
+	return (pid_t)rw.id;
 }
 
 /* The pipes of a new worker: tasks down, results up, and its stderr
@@ -436,7 +489,8 @@ pool_spawn(struct worker *w)
 	}
 	ctx.board = w->board.cells;
 	ctx.board_fd = w->board.fd;
-	pid = pool_start_process(q, &ctx);
+	pid = q->cfg.transport != NULL ? pool_start_remote(w, &ctx) :
+					 pool_start_process(q, &ctx);
 	saved = errno;
 	pool_close_child_ends(&ctx);
 	board_close_fd(&w->board);
@@ -450,14 +504,16 @@ pool_spawn(struct worker *w)
 		return -1;
 	}
 	w->err_fd = err_r;
-	if (q->cfg.start_method != PROCQ_START_FORKSERVER)
+	if (q->cfg.start_method != PROCQ_START_FORKSERVER &&
+	    q->cfg.transport == NULL)
 		setpgid(pid, pid);	/* the child does it too: whoever
 					 * runs first */
 	w->pid = pid;
 	w->server_gen = q->forkserver.gen;
 	w->slot.id = (long)pid;
 	channel_init(&w->ch, up_r, down_w, q->cfg.max_frame);
-	w->pidfd = pool_pidfd(pid);
+	if (q->cfg.transport == NULL)
+		w->pidfd = pool_pidfd(pid);
 	w->slot.state = SLOT_LIVE;
 	w->slot.ready = false;
 	w->eof = false;

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 
 #include "forkserver.h"
+#include "remote.h"
 #include "queue.h"
 #include "start_method.h"
 #include "trace.h"
@@ -119,6 +120,8 @@ pool_wait(struct worker *w, int *status, struct rusage *ru)
 	if (!pool_owns(w))
 		return false;
 	pool_signal(w, SIGKILL);
+	if (w->slot.q->cfg.transport != NULL)
+		return w->slot.q->cfg.transport->reap(w->pid, status, ru) == 0;
 	if (w->slot.q->cfg.start_method == PROCQ_START_FORKSERVER)
 		return forkserver_reap(&w->slot.q->forkserver, w->pid, status,
 		    ru) == 0;

@@ -23,6 +23,7 @@
 #include "notify.h"
 #include "dispatch.h"
 #include "queue.h"
+#include "remote.h"
 #include "result.h"
 #include "run.h"
 #include "wait.h"
@@ -65,6 +66,13 @@ config_valid(const procq_config *c)
 	if (c->start_method == PROCQ_START_EXEC &&
 	    (c->worker_path == NULL || *c->worker_path == '\0' ||
 	    c->initializer != NULL))
+		return false;
+	/* A remote worker runs its host's table of tasks; its fork server
+	 * there is its start method. */
+	if (c->transport != NULL &&
+	    (c->initializer != NULL || c->start_method == PROCQ_START_EXEC ||
+		c->transport->hosts == NULL || c->transport->spawn == NULL ||
+		c->transport->signal == NULL || c->transport->reap == NULL))
 		return false;
 	return true;
 }
@@ -313,6 +321,9 @@ procq_create(const procq_config *config, int *err)
 		return NULL;
 	}
 	q->pid = getpid();
+	if (gethostname(q->hostname, sizeof q->hostname) != 0)
+		snprintf(q->hostname, sizeof q->hostname, "localhost");
+	q->hostname[sizeof q->hostname - 1] = '\0';
 	q->trace = trace_wanted();
 	q->trace_epoch = procq_clock_now();
 	q->forkgen = forkgen_current();
@@ -324,7 +335,7 @@ procq_create(const procq_config *config, int *err)
 	registry_init(&q->unchecked);
 	/* A forked worker has the caller's functions: the registry is the
 	 * whole truth from the start. */
-	q->names_known = cfg.start_method != PROCQ_START_EXEC;
+	q->names_known = !queue_names_from_workers(q);
 	heap_init(&q->ready);
 	heap_init(&q->delayed);
 	TAILQ_INIT(&q->tasks);
@@ -369,7 +380,7 @@ procq_register(procq_queue *q, const char *name, procq_fn fn)
 	 * (procq_worker_main()): a function of the caller's cannot run
 	 * there. */
 	if (q == NULL || name == NULL || *name == '\0' || fn == NULL ||
-	    q->cfg.start_method == PROCQ_START_EXEC)
+	    queue_names_from_workers(q))
 		return PROCQ_EINVAL;
 	if (queue_forked(q))
 		return PROCQ_EFORKED;

@@ -54,6 +54,7 @@ struct procq_queue {
 						 * failed to start */
 	char			 spawn_why[256]; /* why the last start
 						 * failed, or "" */
+	char hostname[256];			 /* where local workers run */
 	enum queue_state	 state;
 	bool			 closed;	/* no more submissions */
 	pid_t			 pid;		/* the creator's process */
@@ -163,6 +164,15 @@ queue_now(const procq_queue *q)
 }
 
 bool queue_forked(const procq_queue *q);
+
+/* Its workers run a table of tasks of their own (an exec'd worker
+ * program, or workers on other hosts): the names come in their hello. */
+static inline bool
+queue_names_from_workers(const procq_queue *q)
+{
+	return q->cfg.start_method == PROCQ_START_EXEC ||
+	    q->cfg.transport != NULL;
+}
 procq_fail_policy queue_fail_policy(const procq_queue *q);
 int queue_start_locked(procq_queue *q);
 void queue_free_tasks(procq_queue *q);

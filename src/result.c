@@ -73,8 +73,9 @@ result_new(const procq_handle *t, procq_status status,
 
 	size = sizeof *r + result_strlen(t->id) + result_strlen(t->name) +
 	    result_strlen(task) + result_strlen(t->group) +
-	    result_strlen(type) + result_strlen(message) + value_len +
-	    t->metadata_len + (err != NULL ? err->output_len + 1 : 0);
+	    result_strlen(t->host) + result_strlen(type) +
+	    result_strlen(message) + value_len + t->metadata_len +
+	    (err != NULL ? err->output_len + 1 : 0);
 	if ((r = calloc(1, size)) == NULL)
 		return NULL;
 	atomic_init(&r->refs, 1);
@@ -92,6 +93,8 @@ result_new(const procq_handle *t, procq_status status,
 	r->name = result_copy(&cursor, t->name);
 	r->task = result_copy(&cursor, task);
 	r->group = result_copy(&cursor, t->group);
+	r->host = result_copy(&cursor, t->host);
+	r->rank = t->host != NULL ? t->rank : -1;
 	r->error_type = result_copy(&cursor, type);
 	r->error_message = result_copy(&cursor, message);
 	r->detached = t->detached;
@@ -209,6 +212,18 @@ int
 procq_result_signal(const procq_result *r)
 {
 	return r != NULL ? r->signal : -1;
+}
+
+const char *
+procq_result_host(const procq_result *r)
+{
+	return r != NULL ? r->host : NULL;
+}
+
+int
+procq_result_rank(const procq_result *r)
+{
+	return r != NULL ? r->rank : -1;
 }
 
 const void *

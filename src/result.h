@@ -20,6 +20,7 @@ struct procq_result {
 	int			 attempts;
 	int			 exit_status;
 	int			 signal;
+	int rank;
 	double			 duration;
 	double			 started;	/* monotonic; 0 if it never ran */
 	double			 finished;	/* monotonic */
@@ -27,6 +28,7 @@ struct procq_result {
 	const char		*name;
 	const char		*task;
 	const char		*group;
+	const char *host; /* NULL if it never ran */
 	const char		*error_type;
 	const char		*error_message;
 	bool			 detached;

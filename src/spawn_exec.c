@@ -58,7 +58,7 @@ spawn_method_name(procq_start_method m)
  * worker/exec.c parses.  max_cpu in C99's hexadecimal notation, so that
  * it arrives exactly as it left.  NULL out of memory.
  */
-static char *
+char *
 spawn_setup(const procq_queue *q, const struct worker_ctx *ctx)
 {
 	const procq_config *c = &q->cfg;

@@ -12,5 +12,6 @@ struct worker_ctx;
 
 const char *spawn_method_name(procq_start_method m);
 pid_t spawn_exec(procq_queue *q, const struct worker_ctx *ctx);
+char *spawn_setup(const procq_queue *q, const struct worker_ctx *ctx);
 
 #endif

@@ -63,6 +63,9 @@ struct procq_handle {
 	char				*metadata;
 	size_t				 metadata_len;
 	struct slot			*slot;		/* sent to it */
+	const char *host; /* where its last attempt
+							 * ran (the slot's), or
+							 * NULL */
 	struct group_gate		*gate;
 	struct waiter_link		*waiters;
 	struct done_cb			*callbacks;
@@ -93,6 +96,7 @@ struct procq_handle {
 	unsigned			 dead : 1;	/* in q->dead */
 	short				 claim;		/* the transport's ticket
 							 * to take it back, or -1 */
+	short rank;					/* and on which rank */
 	char				 id[17];
 	char				 args[];	/* msgpack array */
 };

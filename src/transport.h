@@ -56,6 +56,9 @@ struct slot {
 	bool			 ready;		/* can run tasks now */
 	bool			 spare;		/* live, but given no tasks */
 	long			 id;		/* the trace's name for it */
+	const char *host;			/* where its worker runs: lives
+						 * as long as the queue */
+	int rank; /* the MPI rank there; 0 here */
 
 	struct task_list	 inflight;	/* head = the running task */
 	int			 ninflight;

@@ -65,7 +65,11 @@ local_send(struct slot *s, procq_handle *t, bool reclaimable)
 	procq_queue *q = s->q;
 	size_t start = q->sbuf.size;
 
-	t->claim = reclaimable ? (short)board_take_slot(&w->board) : -1;
+	/* A remote worker's board is on its own host: nothing sent to it
+	 * is taken back. */
+	t->claim = reclaimable && q->cfg.transport == NULL ?
+	    (short)board_take_slot(&w->board) :
+	    -1;
 	if (local_frame_out(w, start, local_pack_task(q, t)) != 0) {
 		pool_kill(w, PROCQ_ERR_SPAWN, NULL, "out of memory");
 		return -1;

@@ -280,7 +280,7 @@ local_hello(struct worker *w, const struct protocol_msg *msg)
 	if (w->hello_ev != NULL)	/* none in the dispatcher's fuzz target */
 		evtimer_del(w->hello_ev);
 	TRACE_WORKER(&w->slot, "said hello");
-	if (w->slot.q->cfg.start_method == PROCQ_START_EXEC)
+	if (queue_names_from_workers(w->slot.q))
 		local_learn_names(w, msg);
 	pool_first_settled(w->slot.q);
 	w->slot.q->spawn_backoff = 0;

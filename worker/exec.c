@@ -19,11 +19,9 @@
 
 /* Everything the loop reads for the rest of the process's life. */
 struct exec_setup {
-	struct worker_ctx	 ctx;
-	procq_config		 cfg;
+	struct worker_setup ws;
 	struct registry		 registry;
-	const char		**names;
-	unsigned		*groups;
+	const char **names;
 };
 
 static bool
@@ -50,7 +48,7 @@ exec_long(const char *v, long *out)
 }
 
 static bool
-exec_groups(struct exec_setup *es, const char *v)
+exec_groups(struct worker_setup *es, const char *v)
 {
 	size_t n = *v != '\0';
 	char *copy, *tok, *save;
@@ -79,7 +77,7 @@ exec_groups(struct exec_setup *es, const char *v)
 }
 
 static bool
-exec_field(struct exec_setup *es, const char *key, const char *v)
+exec_field(struct worker_setup *es, const char *key, const char *v)
 {
 	struct worker_ctx *ctx = &es->ctx;
 	procq_config *cfg = &es->cfg;
@@ -128,9 +126,10 @@ exec_field(struct exec_setup *es, const char *key, const char *v)
 }
 
 /* "key=value key=value ...", every key once; false if anything is amiss
- * (a program started by hand with a variable of that name). */
-static bool
-exec_parse(struct exec_setup *es, const char *setup)
+ * (a program started by hand with a variable of that name).  Also read by
+ * the fork server of a host of remote workers (server.c). */
+bool
+worker_setup_parse(struct worker_setup *es, const char *setup)
 {
 	char *copy, *tok, *save, *eq;
 	bool ok = true;
@@ -173,8 +172,8 @@ exec_table(struct exec_setup *es, const procq_worker_task *tasks)
 			return rc == PROCQ_EEXIST ? EEXIST : ENOMEM;
 		es->names[i] = tasks[i].name;
 	}
-	es->ctx.names = es->names;
-	es->ctx.nnames = n;
+	es->ws.ctx.names = es->names;
+	es->ws.ctx.nnames = n;
 	return 0;
 }
 
@@ -193,21 +192,21 @@ procq_worker_main(int argc, char **argv, const procq_worker_task *tasks)
 		return 2;
 	}
 	memset(&es, 0, sizeof es);
-	if (!exec_parse(&es, setup)) {
+	if (!worker_setup_parse(&es.ws, setup)) {
 		fprintf(stderr, "%s: %s is not a procq worker's setup\n", me,
 		    WORKER_SETUP_ENV);
 		return 2;
 	}
 	/* Tasks, and the programs they run, never see it. */
 	unsetenv(WORKER_SETUP_ENV);
-	es.cfg.start_method = PROCQ_START_EXEC;
-	es.ctx.config = &es.cfg;
-	es.ctx.registry = &es.registry;
-	es.ctx.in_fd = WORKER_IN_FD;
-	es.ctx.out_fd = WORKER_OUT_FD;
-	es.ctx.err_fd = -1;	/* put on 2 by the supervisor, or its own */
-	es.ctx.board = NULL;
-	es.ctx.board_fd = WORKER_BOARD_FD;
+	es.ws.cfg.start_method = PROCQ_START_EXEC;
+	es.ws.ctx.config = &es.ws.cfg;
+	es.ws.ctx.registry = &es.registry;
+	es.ws.ctx.in_fd = WORKER_IN_FD;
+	es.ws.ctx.out_fd = WORKER_OUT_FD;
+	es.ws.ctx.err_fd = -1; /* put on 2 by the supervisor, or its own */
+	es.ws.ctx.board = NULL;
+	es.ws.ctx.board_fd = WORKER_BOARD_FD;
 	if (tasks == NULL)
 		worker_setup_failed(WORKER_OUT_FD,
 		    "the worker program has no task table", EINVAL);
@@ -218,5 +217,5 @@ procq_worker_main(int argc, char **argv, const procq_worker_task *tasks)
 	 * discards buffered output a forked worker inherited. */
 	fflush(stdout);
 	fflush(stderr);
-	worker_main(&es.ctx);
+	worker_main(&es.ws.ctx);
 }

@@ -52,8 +52,36 @@ server_close_all(const int *fds, int n)
 		close(fds[i]);
 }
 
+/* In a new remote worker (remote.h): the supervisor's setup in place of
+ * the server's, with the server's table of tasks. */
 static void
-server_spawn(int sock, const struct worker_ctx *tmpl, const int *fds, int n)
+server_worker(const struct worker_ctx *ctx, const char *setup)
+{
+	static struct worker_setup ws;
+
+	if (*setup == '\0')
+		worker_main(ctx);
+	memset(&ws, 0, sizeof ws);
+	if (!worker_setup_parse(&ws, setup))
+		worker_setup_failed(ctx->out_fd, "a remote worker's setup",
+		    EINVAL);
+	ws.ctx.parent = ctx->parent;
+	ws.ctx.in_fd = ctx->in_fd;
+	ws.ctx.out_fd = ctx->out_fd;
+	ws.ctx.err_fd = ctx->err_fd;
+	ws.ctx.board = NULL;
+	ws.ctx.board_fd = ctx->board_fd;
+	ws.ctx.registry = ctx->registry;
+	ws.ctx.names = ctx->names;
+	ws.ctx.nnames = ctx->nnames;
+	ws.cfg.start_method = PROCQ_START_FORKSERVER;
+	ws.ctx.config = &ws.cfg;
+	worker_main(&ws.ctx);
+}
+
+static void
+server_spawn(int sock, const struct worker_ctx *tmpl, const char *setup,
+    const int *fds, int n)
 {
 	struct forkserver_reply reply = { 0 };
 	struct worker_ctx ctx = *tmpl;
@@ -73,7 +101,7 @@ server_spawn(int sock, const struct worker_ctx *tmpl, const int *fds, int n)
 	ctx.err_fd = n > 3 ? fds[3] : -1;
 	if ((pid = fork()) == 0) {
 		close(sock);
-		worker_main(&ctx);
+		server_worker(&ctx, setup);
 	}
 	if (pid > 0)
 		setpgid(pid, pid);	/* the worker does it too */
@@ -147,8 +175,9 @@ forkserver_main(int sock, const struct worker_ctx *tmpl)
 		if (server_receive(sock, &req, fds, &n) !=
 		    (ssize_t)sizeof req)
 			worker_exit(0);	/* EOF: the queue or caller is gone */
+		req.setup[sizeof req.setup - 1] = '\0';
 		if (req.op == FORKSERVER_SPAWN)
-			server_spawn(sock, tmpl, fds, n);
+			server_spawn(sock, tmpl, req.setup, fds, n);
 		else if (req.op == FORKSERVER_REAP) {
 			server_close_all(fds, n);
 			server_reap(sock, req.pid);

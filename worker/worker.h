@@ -89,6 +89,17 @@ int limits_drop_privileges(const procq_config *cfg, char *why, size_t len);
 #define WORKER_SETUP_ENV	"PROCQ_WORKER_SETUP"
 #define WORKER_BOARD_FD		5
 
+/* exec.c: a worker's setup, as the supervisor writes it (spawn_setup()):
+ * what an exec'd worker and a remote one read, in place of a forked
+ * copy of the queue's configuration. */
+struct worker_setup {
+	struct worker_ctx ctx;
+	procq_config cfg;
+	unsigned *groups;
+};
+
+bool worker_setup_parse(struct worker_setup *ws, const char *setup);
+
 /* worker.c */
 void worker_write_all(const char *p, size_t len);
 

@@ -16,11 +16,14 @@
 
 #include "cli.h"
 
+/* The tables are laid out by hand. */
+/* clang-format off */
 enum {
 	OPT_RETRIES = 256, OPT_RETRY_DELAY, OPT_BACKOFF, OPT_TIMEOUT,
 	OPT_KILL_GRACE, OPT_RATE, OPT_BURST, OPT_FAIL_FAST, OPT_PRIORITY,
 	OPT_NAME, OPT_GROUP, OPT_MAX_MEM, OPT_MAX_CPU, OPT_SHELL,
-	OPT_LINE_BUFFER, OPT_JSON, OPT_JOBLOG, OPT_START_METHOD, OPT_VERSION
+	OPT_LINE_BUFFER, OPT_JSON, OPT_JOBLOG, OPT_START_METHOD, OPT_VERSION,
+	OPT_MPI
 };
 
 static const struct option long_opts[] = {
@@ -47,6 +50,7 @@ static const struct option long_opts[] = {
 	{ "json",	 required_argument, NULL, OPT_JSON },
 	{ "joblog",	 required_argument, NULL, OPT_JOBLOG },
 	{ "start-method", required_argument, NULL, OPT_START_METHOD },
+	{ "mpi",	 no_argument,	    NULL, OPT_MPI },
 	{ "help",	 no_argument,	    NULL, 'h' },
 	{ "version",	 no_argument,	    NULL, OPT_VERSION },
 	{ NULL,		 0,		    NULL, 0 }
@@ -77,6 +81,8 @@ static const char usage_text[] =
 "      --max-cpu SECS    CPU time limit per attempt\n"
 "      --start-method M  how workers start: forkserver (default), fork,\n"
 "                        exec\n"
+"      --mpi             under mpirun: run the jobs on the other ranks,\n"
+"                        -j on each\n"
 "  -k, --keep-order      print the output in input order\n"
 "      --line-buffer     print output lines as they come, prefixed\n"
 "  -q, --quiet           no progress bar, no summary\n"
@@ -87,6 +93,7 @@ static const char usage_text[] =
 "\n"
 "Exit status: 0 if every job succeeded, else the number of failed jobs\n"
 "(at most 100); 101 for a usage error, 130 when interrupted.\n";
+/* clang-format on */
 
 void
 usage_error(const char *fmt, ...)
@@ -256,6 +263,14 @@ args_option(int ch, const char *arg, struct cli_opts *o)
 		return 0;
 	case OPT_START_METHOD:
 		return parse_start_method(arg, &o->start_method);
+	case OPT_MPI:
+#ifdef HAVE_MPI
+		o->mpi = true;
+		return 0;
+#else
+		usage_error("--mpi: this procq was built without MPI");
+		return -1;
+#endif
 	}
 	return -1;
 }
@@ -296,6 +311,10 @@ args_command(int argc, char **argv, struct cli_opts *o)
 	if (o->have_items && o->arg_file != NULL) {
 		usage_error("items come either after ::: or from --arg-file, "
 		    "not both");
+		return -1;
+	}
+	if (o->mpi && o->start_method == PROCQ_START_EXEC) {
+		usage_error("--mpi: --start-method exec does not apply");
 		return -1;
 	}
 	if (o->keep_order && o->line_buffer) {

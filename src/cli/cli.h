@@ -68,6 +68,7 @@ struct cli_opts {
 	const char	*json;
 	const char	*joblog;
 	procq_start_method start_method; /* 0 = the library's default */
+	bool mpi;			 /* workers on the other MPI ranks */
 	char	       **command;	/* COMMAND [ARGS...] */
 	int		 ncommand;
 	char	       **items;		/* after :::, or NULL */

@@ -1,7 +1,8 @@
 /*
  * The job log: one tab-separated line per job, written when the job is
- * final: seq, item, status, attempts, exit status, signal, duration and
- * error.  Tabs, newlines and backslashes inside a field are escaped as
+ * final: seq, item, status, attempts, exit status, signal, duration,
+ * error, and the host its last attempt ran on ("rank N@host" under
+ * --mpi; empty if it never ran).  Tabs, newlines and backslashes inside a field are escaped as
  * \t, \n and \\, so that a line is always one record.
  */
 #include "config.h"
@@ -55,6 +56,10 @@ joblog_write(FILE *fp, const struct job *j, const procq_result *r)
 		fputs(": ", fp);
 		joblog_field(fp, procq_result_error_message(r));
 	}
+	fputc('\t', fp);
+	if (procq_result_host(r) != NULL && procq_result_rank(r) > 0)
+		fprintf(fp, "rank %d@", procq_result_rank(r));
+	joblog_field(fp, procq_result_host(r));
 	fputc('\n', fp);
 	return fflush(fp) != 0 || ferror(fp) ? -1 : 0;
 }

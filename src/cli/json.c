@@ -55,7 +55,11 @@ json_job(FILE *fp, const struct job *j, const procq_result *r)
 	json_int(fp, j->exit_status);
 	fputs(",\"signal\":", fp);
 	json_int(fp, j->signal);
-	fprintf(fp, ",\"duration\":%.6f,\"error\":", procq_result_duration(r));
+	fprintf(fp, ",\"duration\":%.6f,\"host\":", procq_result_duration(r));
+	json_cstring(fp, procq_result_host(r));
+	fputs(",\"rank\":", fp);
+	json_int(fp, procq_result_rank(r));
+	fputs(",\"error\":", fp);
 	json_error(fp, r);
 	fputc('}', fp);
 }

@@ -16,6 +16,9 @@ procq_SOURCES = \
 	src/cli/watch.c \
 	src/cli/runner.c
 procq_LDADD = libprocq.la $(MSGPACK_LIBS)
+if HAVE_MPI
+procq_LDADD += libprocq-mpi.la
+endif
 # Its own objects: src/jsonstr.c is built for the library (libtool) too.
 procq_CFLAGS = $(AM_CFLAGS)
 
@@ -31,7 +34,8 @@ PROCQ_CLI_TESTS = \
 	tests/cli/limits.sh \
 	tests/cli/usage.sh \
 	tests/cli/interrupt.sh \
-	tests/cli/start_method.sh
+	tests/cli/start_method.sh \
+	tests/cli/mpi.sh
 TESTS += $(PROCQ_CLI_TESTS)
 dist_check_SCRIPTS += $(PROCQ_CLI_TESTS)
 EXTRA_DIST += tests/cli/lib.sh

@@ -15,12 +15,46 @@
 #include <unistd.h>
 
 #include "cli.h"
+#ifdef HAVE_MPI
+#include "procq_mpi.h"
+#endif
 
 /* The tasks of procq run as its own worker program. */
 static const procq_worker_task worker_tasks[] = {
 	{ CLI_TASK, runner_task },
 	{ NULL, NULL }
 };
+
+/*
+ * --mpi: every rank runs the same command line; the ranks other than 0
+ * become node agents in here and never return.  Before the items are
+ * read: only rank 0 has the input.
+ */
+static int
+main_mpi_init(struct cli *c, int *argc, char ***argv)
+{
+#ifdef HAVE_MPI
+	int rc;
+
+	if (!c->opt.mpi)
+		return 0;
+	if ((rc = procq_mpi_init(argc, argv, worker_tasks)) != 0) {
+		usage_error("--mpi: %s", procq_strerror(rc));
+		return -1;
+	}
+	if (procq_mpi_transport() == NULL) {
+		usage_error("--mpi: no other ranks to run jobs on "
+			    "(mpirun -np 2 or more)");
+		procq_mpi_finalize();
+		return -1;
+	}
+#else
+	(void)c;
+	(void)argc;
+	(void)argv;
+#endif
+	return 0;
+}
 
 static procq_queue *
 main_queue(struct cli *c)
@@ -42,6 +76,9 @@ main_queue(struct cli *c)
 	cfg.max_memory = o->max_mem;
 	cfg.max_cpu = o->max_cpu;
 	cfg.start_method = o->start_method;
+#ifdef HAVE_MPI
+	cfg.transport = o->mpi ? procq_mpi_transport() : NULL;
+#endif
 	if (o->start_method == PROCQ_START_EXEC) {
 		/* procq itself is the worker program (main_worker()). */
 		cfg.worker_path = "/proc/self/exe";
@@ -52,7 +89,8 @@ main_queue(struct cli *c)
 		usage_error("cannot create the queue: %s", procq_strerror(err));
 		return NULL;
 	}
-	if (o->start_method != PROCQ_START_EXEC &&
+	/* An exec'd worker program, or a remote host, has the table. */
+	if (o->start_method != PROCQ_START_EXEC && !o->mpi &&
 	    (err = procq_register(q, CLI_TASK, runner_task)) != 0) {
 		usage_error("cannot register the task: %s", procq_strerror(err));
 		procq_free(q);
@@ -268,6 +306,8 @@ main(int argc, char **argv)
 	pthread_mutex_init(&c.lock, NULL);
 	if ((rc = args_parse(argc, argv, &c.opt)) != 0)
 		return rc > 0 ? 0 : CLI_EXIT_USAGE;
+	if (main_mpi_init(&c, &argc, &argv) != 0)
+		return CLI_EXIT_USAGE;
 	if (items_load(&c.opt, &it) != 0 || main_open(&c, &json) != 0)
 		goto out;
 	if (main_jobs(&c, &it) != 0) {
@@ -289,6 +329,10 @@ out:
 		status = CLI_EXIT_INTERNAL;
 	if (json != NULL && fclose(json) != 0 && status == 0)
 		status = CLI_EXIT_INTERNAL;
+#ifdef HAVE_MPI
+	if (c.opt.mpi)
+		procq_mpi_finalize();
+#endif
 	pthread_mutex_destroy(&c.lock);
 	return status;
 }

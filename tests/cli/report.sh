@@ -1,7 +1,7 @@
 #!/bin/sh
 # Reports: the summary on stderr, --json with every job (item, status,
-# attempts, exit status or signal, duration, error), --joblog with one
-# tab-separated line per job, --name and --group.
+# attempts, exit status or signal, duration, host, rank, error), --joblog
+# with one tab-separated line per job, --name and --group.
 . "${srcdir:-.}/tests/cli/lib.sh"
 
 run -j 2 --json "$T/run.json" --joblog "$T/log" --name 'job-{}' \
@@ -19,7 +19,7 @@ contains err "job-segv [gsegv] (attempt 1): Signal: killed by SIGSEGV"
 
 # JSON: totals, then one job per line, in input order.
 contains run.json '{"submitted":4,"succeeded":2,"failed":2,"cancelled":0,"ok":false,"interrupted":false,'
-grep -q '^{"seq":1,"item":"ok","name":"job-ok","group":"gok","id":"[0-9a-f]\{16\}","status":"succeeded","attempts":1,"exit_status":0,"signal":null,"duration":[0-9.]*,"error":null},$' \
+grep -q '^{"seq":1,"item":"ok","name":"job-ok","group":"gok","id":"[0-9a-f]\{16\}","status":"succeeded","attempts":1,"exit_status":0,"signal":null,"duration":[0-9.]*,"host":"'"$(hostname)"'","rank":0,"error":null},$' \
     "$T/run.json" || fail "json job 1: $(sed -n 2p "$T/run.json")"
 grep -q '^{"seq":2,"item":"three",.*"status":"failed","attempts":1,"exit_status":3,"signal":null,.*"error":{"kind":"task","type":"ExitStatus","message":"exit status 3"}},$' \
     "$T/run.json" || fail "json job 2: $(sed -n 3p "$T/run.json")"
@@ -35,8 +35,11 @@ fi
 
 # The joblog: a line per job; tabs inside a field are escaped.
 lines log 4
-grep -q '^1	ok	succeeded	1	0	-1	[0-9.]*	$' "$T/log" || fail "joblog ok"
-grep -q '^2	three	failed	1	3	-1	[0-9.]*	ExitStatus: exit status 3$' \
+# The last field is the host the job ran on.
+host=$(hostname)
+grep -q "^1	ok	succeeded	1	0	-1	[0-9.]*		$host\$" "$T/log" ||
+    fail "joblog ok"
+grep -q "^2	three	failed	1	3	-1	[0-9.]*	ExitStatus: exit status 3	$host\$" \
     "$T/log" || fail "joblog three"
 grep -q '^3	segv	failed	1	-1	11	[0-9.]*	Signal: killed by SIGSEGV' \
     "$T/log" || fail "joblog segv"

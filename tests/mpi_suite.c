@@ -1,0 +1,311 @@
+/*
+ * Workers on other ranks (procq_mpi(3)), run under mpirun by
+ * tests/mpi.sh: rank 0 runs this suite, the other ranks serve as node
+ * agents.  The suite runs without forking (MPI does not survive a fork
+ * of rank 0), so every test leaves the process as it found it.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "procq.h"
+#include "procq_mpi.h"
+#include "util.h"
+
+static int
+task_echo(procq_call *c)
+{
+	int64_t v;
+
+	if (procq_call_unpack(c, "l", &v) != 0)
+		return procq_call_fail(c, "ValueError", "not an int");
+	return procq_call_return(c, "l", v);
+}
+
+static int
+task_host(procq_call *c)
+{
+	char name[256] = { 0 };
+
+	gethostname(name, sizeof name - 1);
+	return procq_call_return(c, "s", name);
+}
+
+/* Says something on stderr, then dies of SIGSEGV. */
+static int
+task_crash(procq_call *c)
+{
+	(void)c;
+	fprintf(stderr, "about to crash on purpose\n");
+	fflush(stderr);
+	raise(SIGSEGV);
+	return 0;
+}
+
+static int
+task_hang(procq_call *c)
+{
+	(void)c;
+	sleep_forever();
+}
+
+/* Crashes on its first attempt only. */
+static int
+task_flaky(procq_call *c)
+{
+	if (procq_call_attempt(c) == 1)
+		abort();
+	return procq_call_return(c, "l", (int64_t)procq_call_attempt(c));
+}
+
+/* Item i crashes when i % 10 == 9. */
+static int
+task_mix(procq_call *c)
+{
+	int64_t i;
+
+	if (procq_call_unpack(c, "l", &i) != 0)
+		return procq_call_fail(c, "ValueError", "not an int");
+	if (i % 10 == 9)
+		raise(SIGSEGV);
+	return procq_call_return(c, "l", i * 2);
+}
+
+static const procq_worker_task mpi_tasks[] = { { "echo", task_echo },
+	{ "host", task_host }, { "crash", task_crash }, { "hang", task_hang },
+	{ "flaky", task_flaky }, { "mix", task_mix }, { NULL, NULL } };
+
+static procq_queue *
+mpi_queue(int workers)
+{
+	procq_config cfg = { .workers = workers,
+		.transport = procq_mpi_transport() };
+	procq_queue *q;
+	int err;
+
+	ck_assert_ptr_nonnull(cfg.transport);
+	q = procq_create(&cfg, &err);
+	ck_assert_msg(q != NULL, "procq_create: %s", procq_strerror(err));
+	ck_assert_int_eq(procq_start(q), 0);
+	return q;
+}
+
+static procq_handle *
+submit_int(procq_queue *q, const char *task, int64_t v, const procq_opts *o)
+{
+	procq_handle *h = NULL;
+
+	ck_assert_int_eq(procq_submitf(q, task, o, &h, "l", v), 0);
+	return h;
+}
+
+/* Every result comes back, right, from an agent's rank and host; both
+ * agents take a share. */
+START_TEST(test_mpi_results)
+{
+	procq_queue *q = mpi_queue(2);
+	procq_handle *h[400];
+	bool seen[3] = { false };
+
+	for (int i = 0; i < 400; i++)
+		h[i] = submit_int(q, "echo", i, NULL);
+	for (int i = 0; i < 400; i++) {
+		const procq_result *r;
+		int64_t v;
+
+		ck_assert_int_eq(procq_handle_wait(h[i], 30), 0);
+		r = procq_handle_result(h[i]);
+		ck_assert_int_eq(procq_result_status(r), PROCQ_SUCCEEDED);
+		ck_assert_int_eq(procq_result_unpack(r, "l", &v), 0);
+		ck_assert_int_eq(v, i);
+		ck_assert_int_ge(procq_result_rank(r), 1);
+		ck_assert_int_le(procq_result_rank(r), 2);
+		ck_assert_ptr_nonnull(procq_result_host(r));
+		seen[procq_result_rank(r)] = true;
+		procq_handle_release(h[i]);
+	}
+	ck_assert(seen[1] && seen[2]);
+	procq_free(q);
+}
+END_TEST
+
+/* The task reports the host it ran on; the result names the same. */
+START_TEST(test_mpi_hostname)
+{
+	procq_queue *q = mpi_queue(1);
+	procq_handle *h = NULL;
+	const procq_result *r;
+	const char *name = NULL;
+
+	ck_assert_int_eq(procq_submitf(q, "host", NULL, &h, "n"), 0);
+	ck_assert_int_eq(procq_handle_wait(h, 30), 0);
+	r = procq_handle_result(h);
+	ck_assert_int_eq(procq_result_status(r), PROCQ_SUCCEEDED);
+	ck_assert_int_eq(procq_result_unpack(r, "s", &name), 0);
+	ck_assert_str_eq(name, procq_result_host(r));
+	procq_handle_release(h);
+	procq_free(q);
+}
+END_TEST
+
+/* A task that crashes on a remote rank fails alone, with the signal and
+ * what it printed; the next task runs on a worker put in its place. */
+START_TEST(test_mpi_crash)
+{
+	procq_queue *q = mpi_queue(1);
+	procq_handle *bad = NULL, *good;
+	const procq_result *r;
+	const char *out;
+	size_t len;
+
+	ck_assert_int_eq(procq_submitf(q, "crash", NULL, &bad, "n"), 0);
+	ck_assert_int_eq(procq_handle_wait(bad, 30), 0);
+	r = procq_handle_result(bad);
+	ck_assert_int_eq(procq_result_status(r), PROCQ_FAILED);
+	ck_assert_int_eq(procq_result_error_kind(r), PROCQ_ERR_CRASH);
+	ck_assert_int_eq(procq_result_signal(r), SIGSEGV);
+	ck_assert_str_eq(procq_result_error_message(r),
+	    "worker died: SIGSEGV");
+	out = procq_result_stderr(r, &len);
+	ck_assert_ptr_nonnull(out);
+	ck_assert_ptr_nonnull(strstr(out, "about to crash on purpose"));
+	ck_assert_int_ge(procq_result_rank(r), 1);
+	good = submit_int(q, "echo", 7, NULL);
+	ck_assert_int_eq(procq_handle_wait(good, 30), 0);
+	ck_assert_int_eq(procq_handle_status(good), PROCQ_SUCCEEDED);
+	procq_handle_release(bad);
+	procq_handle_release(good);
+	procq_free(q);
+}
+END_TEST
+
+/* A hang past its timeout on a remote rank is killed there. */
+START_TEST(test_mpi_timeout)
+{
+	procq_queue *q = mpi_queue(1);
+	procq_handle *h = NULL;
+	procq_opts o = { .timeout = 0.5 };
+	const procq_result *r;
+
+	ck_assert_int_eq(procq_submitf(q, "hang", &o, &h, "n"), 0);
+	ck_assert_int_eq(procq_handle_wait(h, 30), 0);
+	r = procq_handle_result(h);
+	ck_assert_int_eq(procq_result_status(r), PROCQ_FAILED);
+	ck_assert_int_eq(procq_result_error_kind(r), PROCQ_ERR_TIMEOUT);
+	ck_assert_int_ge(procq_result_rank(r), 1);
+	procq_handle_release(h);
+	procq_free(q);
+}
+END_TEST
+
+/* A running task on a remote rank is cancelled: its worker is killed. */
+START_TEST(test_mpi_cancel)
+{
+	procq_queue *q = mpi_queue(1);
+	procq_handle *h = NULL;
+
+	ck_assert_int_eq(procq_submitf(q, "hang", NULL, &h, "n"), 0);
+	ck_assert(wait_status(h, PROCQ_RUNNING, 30));
+	ck_assert_int_eq(procq_handle_cancel(h), 0);
+	ck_assert_int_eq(procq_handle_wait(h, 30), 0);
+	ck_assert_int_eq(procq_handle_status(h), PROCQ_CANCELLED);
+	procq_handle_release(h);
+	procq_free(q);
+}
+END_TEST
+
+/* A retry after a crash runs again, with its attempt number. */
+START_TEST(test_mpi_retry)
+{
+	procq_queue *q = mpi_queue(1);
+	procq_opts o = { .retries = 1 };
+	procq_handle *h = NULL;
+	const procq_result *r;
+	int64_t attempt;
+
+	ck_assert_int_eq(procq_submitf(q, "flaky", &o, &h, "n"), 0);
+	ck_assert_int_eq(procq_handle_wait(h, 30), 0);
+	r = procq_handle_result(h);
+	ck_assert_int_eq(procq_result_status(r), PROCQ_SUCCEEDED);
+	ck_assert_int_eq(procq_result_attempts(r), 2);
+	ck_assert_int_eq(procq_result_unpack(r, "l", &attempt), 0);
+	ck_assert_int_eq(attempt, 2);
+	procq_handle_release(h);
+	procq_free(q);
+}
+END_TEST
+
+/* The agents' workers name their tasks: an unknown name is refused. */
+START_TEST(test_mpi_unknown_task)
+{
+	procq_queue *q = mpi_queue(1);
+	procq_handle *h = NULL;
+
+	ck_assert_int_eq(procq_submitf(q, "no-such-task", NULL, &h, "n"),
+	    PROCQ_ENOTASK);
+	ck_assert_int_eq(procq_register(q, "echo", task_echo), PROCQ_EINVAL);
+	procq_free(q);
+}
+END_TEST
+
+/* 20,000 tasks, every tenth crashing: each ends once, as it should. */
+START_TEST(test_mpi_crash_mix)
+{
+	procq_queue *q = mpi_queue(2);
+	procq_summary *s = NULL;
+	procq_handle *h;
+
+	for (int64_t i = 0; i < 20000; i++) {
+		h = submit_int(q, "mix", i, NULL);
+		procq_handle_release(h);
+	}
+	ck_assert_int_eq(procq_run(q, NULL, &s), 0);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_uint_eq(procq_summary_submitted(s), 20000);
+	ck_assert_uint_eq(procq_summary_succeeded(s), 18000);
+	ck_assert_uint_eq(procq_summary_failed(s), 2000);
+	ck_assert_uint_eq(procq_summary_cancelled(s), 0);
+	procq_summary_free(s);
+	procq_free(q);
+}
+END_TEST
+
+static Suite *
+mpi_suite(void)
+{
+	Suite *s = suite_create("mpi");
+	TCase *tc = add_tcase(s, "remote", 120);
+
+	tcase_add_test(tc, test_mpi_results);
+	tcase_add_test(tc, test_mpi_hostname);
+	tcase_add_test(tc, test_mpi_crash);
+	tcase_add_test(tc, test_mpi_timeout);
+	tcase_add_test(tc, test_mpi_cancel);
+	tcase_add_test(tc, test_mpi_retry);
+	tcase_add_test(tc, test_mpi_unknown_task);
+	tcase_add_test(tc, test_mpi_crash_mix);
+	return s;
+}
+
+int
+main(int argc, char **argv)
+{
+	SRunner *sr;
+	int rc, failed;
+
+	if ((rc = procq_mpi_init(&argc, &argv, mpi_tasks)) != 0) {
+		fprintf(stderr, "procq_mpi_init: %s\n", procq_strerror(rc));
+		return EXIT_FAILURE;
+	}
+	sr = srunner_create(mpi_suite());
+	srunner_set_fork_status(sr, CK_NOFORK);
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	procq_mpi_finalize();
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
