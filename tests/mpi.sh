@@ -2,13 +2,10 @@
 # The MPI suite (tests/mpi_suite.c) under mpirun: rank 0 runs it, ranks 1
 # and 2 are node agents, all on this machine.  As root, Open MPI wants
 # --allow-run-as-root; --oversubscribe lets three ranks share fewer cores.
-MPIRUN=${MPIRUN:-mpirun}
+. "${srcdir:-.}/tests/mpi-env.sh"
 command -v "$MPIRUN" >/dev/null 2>&1 || {
 	echo "mpi.sh: $MPIRUN not found (Debian: openmpi-bin)" >&2
 	exit 1
 }
-# In a sanitizer build, what Open MPI keeps until exit is its own.
-LSAN_OPTIONS="suppressions=${srcdir:-.}/tests/lsan-mpi.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
-export LSAN_OPTIONS
 exec timeout -k 10 600 "$MPIRUN" --allow-run-as-root --oversubscribe \
     -np 3 ./tests/mpi_suite

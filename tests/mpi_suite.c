@@ -147,6 +147,7 @@ START_TEST(test_mpi_hostname)
 	ck_assert_int_eq(procq_result_status(r), PROCQ_SUCCEEDED);
 	ck_assert_int_eq(procq_result_unpack(r, "s", &name), 0);
 	ck_assert_str_eq(name, procq_result_host(r));
+	free((void *)name);
 	procq_handle_release(h);
 	procq_free(q);
 }

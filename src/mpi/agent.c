@@ -74,15 +74,18 @@ agent_spawn(struct agent *a, const struct mpi_record *rec)
 	char *setup;
 	int64_t num;
 
+	/* Not strndup(): the string has no NUL to stop at. */
 	if ((aw = calloc(1, sizeof *aw)) == NULL ||
-	    (setup = strndup(rec->data != NULL ? rec->data : "", rec->len)) ==
-		NULL) {
+	    (setup = malloc(rec->len + 1)) == NULL) {
 		free(aw);
 		num = ENOMEM;
 		mpi_pack_record(&a->batch, REC_FAILED, rec->id, NULL, 0, &num,
 		    1);
 		return;
 	}
+	if (rec->len > 0)
+		memcpy(setup, rec->data, rec->len);
+	setup[rec->len] = '\0';
 	if (procq__host_spawn(a->host, setup, &aw->hw) != 0) {
 		num = errno;
 		free(setup);

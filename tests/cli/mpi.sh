@@ -5,7 +5,7 @@
 # job alone.
 . "${srcdir:-.}/tests/cli/lib.sh"
 
-MPIRUN=${MPIRUN:-mpirun}
+. "${srcdir:-.}/tests/mpi-env.sh"
 # Without MPI procq says so, and there is nothing to test.
 run --mpi -- true ::: 1
 if grep -q "built without MPI" "$T/err"; then
