@@ -7,5 +7,8 @@
 MPIRUN=${MPIRUN:-mpirun}
 LSAN_OPTIONS="suppressions=${srcdir:-.}/tests/lsan-mpi.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=0"
+# ThreadSanitizer: Open MPI is not built for it (tests/tsan-mpi.supp).
+TSAN_OPTIONS="${TSAN_OPTIONS:+$TSAN_OPTIONS:}suppressions=${srcdir:-.}/tests/tsan-mpi.supp"
 OMPI_MCA_mca_base_component_disable_dlclose=1
-export LSAN_OPTIONS ASAN_OPTIONS OMPI_MCA_mca_base_component_disable_dlclose
+export LSAN_OPTIONS ASAN_OPTIONS TSAN_OPTIONS
+export OMPI_MCA_mca_base_component_disable_dlclose

@@ -1,6 +1,6 @@
 # Workers on other ranks: the suite runs under mpirun (tests/mpi.sh), rank
 # 0 the caller and two node agents, on this one machine.
-EXTRA_DIST += tests/mpi.sh tests/mpi_suite.c tests/lsan-mpi.supp \
+EXTRA_DIST += tests/mpi.sh tests/mpi_suite.c tests/lsan-mpi.supp tests/tsan-mpi.supp \
 	tests/mpi-env.sh
 if HAVE_MPI
 check_PROGRAMS += tests/mpi_suite
