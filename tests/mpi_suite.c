@@ -75,15 +75,36 @@ task_mix(procq_call *c)
 	return procq_call_return(c, "l", i * 2);
 }
 
-static const procq_worker_task mpi_tasks[] = { { "echo", task_echo },
-	{ "host", task_host }, { "crash", task_crash }, { "hang", task_hang },
-	{ "flaky", task_flaky }, { "mix", task_mix }, { NULL, NULL } };
+/* Reports its argument as progress, then returns it. */
+static int
+task_report(procq_call *c)
+{
+	int64_t v;
+
+	if (procq_call_unpack(c, "l", &v) != 0 ||
+	    procq_call_progress(c, "l", v * 10) != 0)
+		return procq_call_fail(c, "ValueError", "cannot report");
+	return procq_call_return(c, "l", v);
+}
+
+static const procq_worker_task mpi_tasks[] = {
+	{ "echo", task_echo },
+	{ "host", task_host },
+	{ "crash", task_crash },
+	{ "hang", task_hang },
+	{ "flaky", task_flaky },
+	{ "mix", task_mix },
+	{ "report", task_report },
+	{ NULL, NULL }
+};
 
 static procq_queue *
 mpi_queue(int workers)
 {
-	procq_config cfg = { .workers = workers,
-		.transport = procq_mpi_transport() };
+	procq_config cfg = {
+		.workers = workers,
+		.transport = procq_mpi_transport()
+	};
 	procq_queue *q;
 	int err;
 
@@ -275,6 +296,42 @@ START_TEST(test_mpi_crash_mix)
 }
 END_TEST
 
+/* A group of remote tasks: its wait, values and progress reports, with
+ * a concurrency limit of its own. */
+START_TEST(test_mpi_group_progress)
+{
+	procq_queue *q = mpi_queue(2);
+	procq_group_opts go = { .concurrency = 2 };
+	const msgpack_object *values[50];
+	procq_summary *s = NULL;
+	procq_group *g;
+	int err;
+
+	g = procq_group_create(q, &go, &err);
+	ck_assert_ptr_nonnull(g);
+	for (int64_t i = 0; i < 50; i++)
+		ck_assert_int_eq(procq_group_submitf(g, "report", NULL, NULL,
+		    "l", i), 0);
+	ck_assert_int_eq(procq_group_wait(g, 60, &s), 0);
+	ck_assert_uint_eq(procq_summary_succeeded(s), 50);
+	procq_summary_free(s);
+	ck_assert_uint_eq(procq_group_size(g), 50);
+	ck_assert_int_eq(procq_group_values(g, values, NULL), 0);
+	for (size_t i = 0; i < 50; i++) {
+		procq_handle *h = procq_group_handle(g, i);
+		int64_t p = -1;
+
+		ck_assert_int_eq(values[i]->type,
+		    MSGPACK_OBJECT_POSITIVE_INTEGER);
+		ck_assert_uint_eq(values[i]->via.u64, i);
+		ck_assert_int_eq(procq_handle_progress(h, "l", &p), 0);
+		ck_assert_int_eq(p, (int64_t)i * 10);
+	}
+	procq_group_free(g);
+	procq_free(q);
+}
+END_TEST
+
 static Suite *
 mpi_suite(void)
 {
@@ -288,6 +345,7 @@ mpi_suite(void)
 	tcase_add_test(tc, test_mpi_cancel);
 	tcase_add_test(tc, test_mpi_retry);
 	tcase_add_test(tc, test_mpi_unknown_task);
+	tcase_add_test(tc, test_mpi_group_progress);
 	tcase_add_test(tc, test_mpi_crash_mix);
 	return s;
 }
