@@ -10,13 +10,27 @@ TESTS += bench/smoke-test.sh
 EXTRA_DIST += bench/smoke-test.sh bench/report.py bench/peers.py \
 	bench/RESULTS.md
 
+# The same program with its workers on other MPI ranks, run under mpirun
+# (the report's MPI section); without MPI that section says it was skipped.
+BENCH_MPI_DEPS =
+BENCH_MPI_FLAGS =
+if HAVE_MPI
+check_PROGRAMS += bench/procq-bench-mpi
+bench_procq_bench_mpi_SOURCES = bench/procq-bench.c
+bench_procq_bench_mpi_CPPFLAGS = $(AM_CPPFLAGS) -DBENCH_MPI $(MPI_CFLAGS)
+bench_procq_bench_mpi_LDADD = libprocq-mpi.la libprocq.la $(MSGPACK_LIBS) \
+	$(MPI_LIBS)
+BENCH_MPI_DEPS += bench/procq-bench-mpi
+BENCH_MPI_FLAGS += --procq-mpi bench/procq-bench-mpi --mpirun '$(MPIRUN)'
+endif
+
 BENCH_PY = /usr/bin/python3
 BENCH_FLAGS =
 
-bench: bench/procq-bench bench/pingpong
+bench: bench/procq-bench bench/pingpong $(BENCH_MPI_DEPS)
 	$(BENCH_PY) $(srcdir)/bench/report.py \
 	    --procq bench/procq-bench --pingpong bench/pingpong \
 	    --peers $(srcdir)/bench/peers.py --python $(BENCH_PY) \
-	    --out bench/RESULTS.md $(BENCH_FLAGS)
+	    $(BENCH_MPI_FLAGS) --out bench/RESULTS.md $(BENCH_FLAGS)
 
 .PHONY: bench

@@ -4,9 +4,15 @@
  *
  *   procq-bench SCENARIO [-n N] [-w WORKERS] [-p PREFETCH]
  *   procq-bench --version
+ *   mpirun -np RANKS procq-bench-mpi SCENARIO [-n N] [-w WORKERS] ...
  *
  * Scenarios: throughput, latency, crash, memory, respawn, cancel, scale.
  * Every count is checked: a wrong result or a lost task fails the run.
+ *
+ * procq-bench-mpi is this program built with BENCH_MPI and libprocq-mpi:
+ * under mpirun its queues run their workers on the node agents of the
+ * other ranks (procq_mpi(3)), WORKERS on each, and rank 0 prints the
+ * same lines as procq-bench.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -19,12 +25,20 @@
 #include <unistd.h>
 
 #include "procq.h"
+#ifdef BENCH_MPI
+#include <mpi.h>
+
+#include "procq_mpi.h"
+#endif
 
 struct bench {
 	long	n;		/* tasks or rounds; 0 = the scenario's own */
 	int	workers;
 	int	prefetch;	/* 0 = the queue's default */
 	procq_start_method method;	/* 0 = the queue's default */
+	const procq_transport *transport; /* NULL = workers on this host */
+	int	hosts;		/* hosts that run WORKERS each: 1, or the
+				   MPI ranks other than 0 */
 };
 
 /* Set by the progress hook of the cancel scenario. */
@@ -103,7 +117,7 @@ static procq_queue *
 bench_queue(const struct bench *b, int workers, struct started *s)
 {
 	procq_config cfg = { .workers = workers, .prefetch = b->prefetch,
-	    .start_method = b->method };
+	    .start_method = b->method, .transport = b->transport };
 	procq_queue *q;
 	int err;
 
@@ -118,7 +132,9 @@ bench_queue(const struct bench *b, int workers, struct started *s)
 	}
 	if ((q = procq_create(&cfg, &err)) == NULL)
 		die("create", err);
-	if (b->method == PROCQ_START_EXEC)
+	/* The node agents' workers serve bench_tasks, given to
+	 * procq_mpi_init(). */
+	if (b->method == PROCQ_START_EXEC || b->transport != NULL)
 		return q;
 	if ((err = procq_register(q, "double", task_double)) != 0 ||
 	    (err = procq_register(q, "crash", task_crash)) != 0 ||
@@ -127,16 +143,17 @@ bench_queue(const struct bench *b, int workers, struct started *s)
 	return q;
 }
 
-/* Starts the workers and runs one task on each, off the clock. */
+/* Starts the workers and runs one task on each, off the clock: workers
+ * is per host. */
 static void
-bench_warm(procq_queue *q, int workers)
+bench_warm(const struct bench *b, procq_queue *q, int workers)
 {
 	procq_summary *s = NULL;
 	int err;
 
 	if ((err = procq_start(q)) != 0)
 		die("start", err);
-	for (int i = 0; i < workers * 2; i++) {
+	for (int i = 0; i < workers * b->hosts * 2; i++) {
 		if ((err = procq_submitf(q, "double", NULL, NULL, "l",
 		    (int64_t)i)) != 0)
 			die("submit", err);
@@ -182,7 +199,7 @@ bench_batch(const struct bench *b, long n)
 	double t0, t1;
 	int err;
 
-	bench_warm(q, b->workers);
+	bench_warm(b, q, b->workers);
 	t0 = now();
 	for (long i = 0; i < n; i++) {
 		if ((err = procq_submitf(q, "double", NULL, NULL, "l",
@@ -268,7 +285,7 @@ scenario_latency(const struct bench *b)
 
 	if (rtt == NULL)
 		die("latency", PROCQ_ENOMEM);
-	bench_warm(q, b->workers);
+	bench_warm(b, q, b->workers);
 	for (long i = 0; i < n; i++) {
 		double t0 = now();
 		procq_handle *h = submit_one(q, "double", i);
@@ -300,7 +317,7 @@ scenario_crash(const struct bench *b)
 	int64_t v;
 	int err;
 
-	bench_warm(q, b->workers);
+	bench_warm(b, q, b->workers);
 	t0 = now();
 	for (long i = 0; i < n; i++)
 		submit_one(q, i % 10 == 9 ? "crash" : "double", i);
@@ -393,7 +410,7 @@ scenario_respawn(const struct bench *b)
 
 	if (gap == NULL)
 		die("respawn", PROCQ_ENOMEM);
-	bench_warm(q, 1);
+	bench_warm(b, q, 1);
 	for (long i = 0; i < n; i++) {
 		procq_handle *h = submit_one(q, "crash", i);
 		double t0;
@@ -429,7 +446,7 @@ scenario_cancel(const struct bench *b)
 	q = bench_queue(b, b->workers, &st);
 	if (lat == NULL)
 		die("cancel", PROCQ_ENOMEM);
-	bench_warm(q, b->workers);
+	bench_warm(b, q, b->workers);
 	for (long i = 0; i < n; i++) {
 		procq_handle *h = submit_one(q, "sleeper", i);
 		double t0;
@@ -469,12 +486,37 @@ static const struct scenario {
 	{ "scale", scenario_scale },
 };
 
+#ifdef BENCH_MPI
+/* Rank 0 goes on with the other ranks as its hosts; they serve as node
+ * agents inside procq_mpi_init() and never return. */
+static void
+bench_mpi_init(struct bench *b, int *argc, char ***argv)
+{
+	int err, size;
+
+	if ((err = procq_mpi_init(argc, argv, bench_tasks)) != 0)
+		die("procq_mpi_init", err);
+	if ((b->transport = procq_mpi_transport()) == NULL) {
+		fprintf(stderr, "procq-bench: no other MPI ranks to run "
+		    "workers on (mpirun -np 2 or more)\n");
+		procq_mpi_finalize();
+		exit(2);
+	}
+	MPI_Comm_size(MPI_COMM_WORLD, &size);
+	b->hosts = size - 1;
+}
+#endif
+
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: procq-bench SCENARIO [-n N] [-w WORKERS] "
 	    "[-p PREFETCH] [-m forkserver|fork|exec]\n"
 	    "       procq-bench --version\n"
+#ifdef BENCH_MPI
+	    "       mpirun -np RANKS procq-bench-mpi SCENARIO [-n N] "
+	    "[-w WORKERS] [-p PREFETCH]\n"
+#endif
 	    "scenarios: throughput latency crash memory respawn cancel "
 	    "scale\n");
 	exit(2);
@@ -483,7 +525,7 @@ usage(void)
 int
 main(int argc, char **argv)
 {
-	struct bench b = { .workers = 2 };
+	struct bench b = { .workers = 2, .hosts = 1 };
 	const char *name;
 	int opt;
 
@@ -526,10 +568,19 @@ main(int argc, char **argv)
 	if (optind != argc || b.n < 0 || b.workers < 1 || b.prefetch < 0)
 		usage();
 	for (size_t i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++) {
-		if (strcmp(name, scenarios[i].name) == 0) {
-			scenarios[i].fn(&b);
-			return 0;
-		}
+		if (strcmp(name, scenarios[i].name) != 0)
+			continue;
+#ifdef BENCH_MPI
+		/* The agents fork their workers their own way. */
+		if (b.method != 0)
+			usage();
+		bench_mpi_init(&b, &argc, &argv);
+		scenarios[i].fn(&b);
+		procq_mpi_finalize();
+#else
+		scenarios[i].fn(&b);
+#endif
+		return 0;
 	}
 	usage();
 	return 2;

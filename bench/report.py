@@ -52,7 +52,27 @@ PIPE_SCENARIOS = ["latency", "throughput"]
 # the scenarios where the method matters.
 METHODS = {"procq_fork": "fork", "procq_exec": "exec"}
 METHOD_SCENARIOS = ["respawn", "throughput"]
-IMPLS = ["procq"] + list(METHODS) + PEERS + list(PIPES)
+# procq with its workers on other MPI ranks (procq-bench-mpi under
+# mpirun: every rank but 0 is a node agent) against workers on this host,
+# on the same work: impl -> (MPI ranks, 0 for local workers; workers per
+# host).  Each MPI row is set against the local row with as many workers
+# in all; they have a section of their own (mpi_section()).
+MPI_IMPLS = {
+    "local_1w": (0, 1),
+    "local_2w": (0, 2),
+    "mpi_1x1": (2, 1),
+    "mpi_2x1": (3, 1),
+}
+MPI_AGAINST = {"mpi_1x1": "local_1w", "mpi_2x1": "local_2w"}
+# Tasks per run: a count of their own, the same in every row.
+MPI_TASKS = {"throughput": 20000, "crash": 10000}
+# As root Open MPI wants --allow-run-as-root; --oversubscribe lets more
+# ranks than cores start; --bind-to none leaves the ranks and their
+# workers free to move, as local workers are (by default Open MPI pins
+# two ranks to a core each, and three on two cores to none).
+MPIRUN_FLAGS = ["--allow-run-as-root", "--oversubscribe", "--bind-to",
+                "none"]
+IMPLS = ["procq"] + list(METHODS) + PEERS + list(PIPES) + list(MPI_IMPLS)
 
 RUN_TIMEOUT_S = 600
 STDERR_TAIL_LINES = 20
@@ -140,6 +160,11 @@ def parse_args(argv):
                    help="peers.py, the Python pools to compare with")
     p.add_argument("--pingpong", metavar="PATH",
                    help="the pipe round-trip program (the physical limit)")
+    p.add_argument("--procq-mpi", metavar="PATH",
+                   help="procq's benchmark program built with MPI "
+                   "(procq-bench-mpi); without it the MPI rows are skipped")
+    p.add_argument("--mpirun", metavar="PATH", default="mpirun",
+                   help="Open MPI's mpirun (default: %(default)s)")
     p.add_argument("--baseline", metavar="PATH",
                    help="an older build's procq-bench, run interleaved "
                    "with the others and shown as procq_before")
@@ -168,7 +193,8 @@ def check_paths(parser, args):
     """Fail now rather than once per run on a path that cannot work."""
     impls = args.impl or IMPLS
     needed = []
-    if "procq" in impls or any(i in METHODS for i in impls):
+    if ("procq" in impls or any(i in METHODS for i in impls) or
+            any(i in MPI_IMPLS for i in impls)):
         needed.append(("--procq", args.procq))
     if any(i in PEERS for i in impls):
         needed += [("--peers", args.peers), ("--python", args.python)]
@@ -183,8 +209,19 @@ def check_paths(parser, args):
             continue
         if not os.path.isfile(path):
             parser.error(f"{opt} {path}: no such file")
+    # Without MPI the MPI rows are skipped, and say why.
+    args.mpi_skip = None
+    if any(i in MPI_IMPLS for i in impls):
+        if not args.procq_mpi:
+            args.mpi_skip = ("procq was built without MPI (configure found "
+                             "no Open MPI), so there is no procq-bench-mpi")
+        elif not os.path.isfile(args.procq_mpi):
+            parser.error(f"--procq-mpi {args.procq_mpi}: no such file")
+        elif not args.mpirun or not shutil.which(args.mpirun):
+            args.mpi_skip = (f"mpirun not found ({args.mpirun or 'none'}"
+                             "; Debian: openmpi-bin)")
     # A bare name would be looked up in PATH, not in the current directory.
-    for opt in ("procq", "pingpong", "baseline"):
+    for opt in ("procq", "pingpong", "baseline", "procq_mpi"):
         path = getattr(args, opt)
         if path and os.sep not in path:
             setattr(args, opt, os.path.join(os.curdir, path))
@@ -214,6 +251,20 @@ def make_jobs(args):
         if peer in impls:
             jobs += [Job(peer, [s], [args.python, args.peers, peer, s])
                      for s in scenarios]
+    if not args.mpi_skip:
+        for s, n in MPI_TASKS.items():
+            if s not in scenarios:
+                continue
+            for impl, (ranks, workers) in MPI_IMPLS.items():
+                if impl not in impls:
+                    continue
+                argv = [s, "-n", str(n), "-w", str(workers)]
+                if ranks == 0:
+                    argv = [args.procq] + argv
+                else:
+                    argv = ([args.mpirun] + MPIRUN_FLAGS +
+                            ["-np", str(ranks), args.procq_mpi] + argv)
+                jobs.append(Job(impl, [s], argv, "procq"))
     pipe_scenarios = [s for s in PIPE_SCENARIOS if s in scenarios]
     for impl, mode in PIPES.items():
         if impl in impls and pipe_scenarios:
@@ -434,6 +485,9 @@ def machine_lines(args):
     pebble = ask([args.python, "-c",
                   "import pebble; print(pebble.__version__)"],
                  "not installed")
+    if any(i in MPI_IMPLS for i in args.impl or IMPLS) and not args.mpi_skip:
+        lines.append("MPI: " + ask([args.mpirun, "--version"],
+                                   "not reported"))
     lines += [
         f"Python: {python}",
         f"pebble: {pebble}",
@@ -495,7 +549,8 @@ def scenario_section(scenario, values, results):
     keys = [k for k in values if k[1] == scenario]
     failed = {f.impl for f in results.failures if scenario in f.scenarios}
     present = {k[0] for k in keys} | failed
-    rows = [i for i in impl_order(keys) if i in present]
+    rows = [i for i in impl_order(keys)
+            if i in present and i not in MPI_IMPLS]
     if not rows:
         return []
     metrics = list(SCENARIOS[scenario])
@@ -535,6 +590,83 @@ def scenario_section(scenario, values, results):
                          f"{worked} that worked (see Errors)")
         elif broken:
             notes.append(f"{impl}: every run failed (see Errors)")
+    lines.append("")
+    if notes:
+        lines += [f"- {n}" for n in notes] + [""]
+    return lines
+
+
+def mpi_section(args, values, results):
+    """Local workers against workers on other ranks: throughput, the
+    per-task time and what the MPI path adds to it, and the crash mix."""
+    wanted = [i for i in MPI_IMPLS if i in (args.impl or IMPLS)]
+    scenarios = [s for s in MPI_TASKS if s in (args.only or SCENARIOS)]
+    if not wanted or not scenarios:
+        return []
+    lines = ["## mpi", ""]
+    if args.mpi_skip:
+        return lines + [f"Skipped: {args.mpi_skip}.", ""]
+    lines += [
+        f"procq-bench {' and '.join(scenarios)} "
+        f"({', '.join(f'{MPI_TASKS[s]:,} tasks' for s in scenarios)}); "
+        "ranks × workers is the MPI job (rank 0 and its node agents) and "
+        "the workers on each agent; µs_per_task is wall time / tasks; "
+        "mpi_us_per_task is what the MPI path adds to the local row with "
+        "as many workers.", "",
+        "| impl | ranks × workers | tasks_per_s | µs_per_task | "
+        "mpi_us_per_task | crash tasks_per_s | succeeded | failed | lost "
+        "| nothing lost |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|:---:|"]
+    notes = []
+
+    def worked(impl, scenario):
+        return results.good_runs.get((impl, scenario), 0)
+
+    def us(impl):
+        tps = get(values, impl, "throughput", "tasks_per_s")
+        return 1e6 / tps if tps else None
+
+    for impl in wanted:
+        ranks, workers = MPI_IMPLS[impl]
+        cells = [f"{ranks} × {workers}" if ranks else f"local, {workers}"]
+        if "throughput" in scenarios and not worked(impl, "throughput"):
+            cells += ["error"] * 3
+        elif "throughput" in scenarios:
+            mine, local = us(impl), us(MPI_AGAINST.get(impl, ""))
+            cells.append(fmt_number(
+                "tasks_per_s", get(values, impl, "throughput",
+                                   "tasks_per_s")))
+            cells.append(f"{mine:,.1f}")
+            cells.append(f"{mine - local:+,.1f}"
+                         if impl in MPI_AGAINST and local else "—")
+        else:
+            cells += ["—"] * 3
+        if "crash" in scenarios and worked(impl, "crash"):
+            for m in ("tasks_per_s", "succeeded", "failed", "lost"):
+                v = get(values, impl, "crash", m)
+                cells.append("—" if v is None else fmt_number(m, v))
+            # Every run that worked accounted for every task it submitted
+            # (procq-bench fails a run that does not).
+            ok = [results.samples.get((impl, "crash", m), [])
+                  for m in ("succeeded", "failed")]
+            whole = all(x is not None and y is not None and
+                        x + y == MPI_TASKS["crash"]
+                        for x, y in zip(*ok))
+            broken = any(f.impl == impl and "crash" in f.scenarios
+                         for f in results.failures)
+            cells.append("yes" if whole and not broken else "**no**")
+        elif "crash" in scenarios:
+            cells += ["error"] * 4 + ["**no**"]
+        else:
+            cells += ["—"] * 5
+        lines.append(f"| {impl} | " + " | ".join(cells) + " |")
+        for s in scenarios:
+            broken = sum(1 for f in results.failures
+                         if f.impl == impl and s in f.scenarios)
+            if broken:
+                notes.append(f"{impl} {s}: {broken} run(s) failed, median "
+                             f"of the {worked(impl, s)} that worked "
+                             "(see Errors)")
     lines.append("")
     if notes:
         lines += [f"- {n}" for n in notes] + [""]
@@ -657,6 +789,7 @@ def render(args, results):
     lines += [f"- {m}" for m in machine_lines(args)] + [""]
     for scenario in SCENARIOS:
         lines += scenario_section(scenario, values, results)
+    lines += mpi_section(args, values, results)
     lines += targets_section(values)
     lines += errors_section(results.failures)
     while lines and lines[-1] == "":

@@ -2,7 +2,10 @@
 # The benchmark programs still work: every procq scenario but scale (a
 # million tasks is a benchmark's job) runs on a small count, checks its
 # own results, and prints the metrics bench/report.py reads; so does the
-# raw pipe.  Timings are not looked at.
+# raw pipe.  Timings are not looked at.  When procq-bench-mpi was built
+# and mpirun is found, its throughput and crash mix run briefly under
+# mpirun, with one node agent and with two.
+MPIRUN=${MPIRUN:-mpirun}
 fail() {
 	echo "FAIL: bench: $1" >&2
 	exit 1
@@ -38,6 +41,16 @@ for method in fork exec; do
 done
 run ./bench/procq-bench cancel -n 5
 expect 'procq cancel cancel_us'
+if [ -x ./bench/procq-bench-mpi ] && command -v "$MPIRUN" >/dev/null 2>&1; then
+	mpi="timeout -k 10 120 $MPIRUN --allow-run-as-root --oversubscribe --bind-to none"
+	run $mpi -np 2 ./bench/procq-bench-mpi throughput -n 300 -w 1
+	expect 'procq throughput tasks_per_s'
+	run $mpi -np 3 ./bench/procq-bench-mpi crash -n 100 -w 1
+	printf '%s\n' "$out" | grep -q '^RESULT procq crash succeeded 90$' ||
+		fail "the crash mix on two node agents did not keep 90 of 100 tasks"
+	printf '%s\n' "$out" | grep -q '^RESULT procq crash lost 0$' ||
+		fail "the crash mix on two node agents lost tasks"
+fi
 run ./bench/pingpong unbatched -n 2000
 expect 'pipe_unbatched latency p50_us'
 run ./bench/pingpong batched -n 20000
