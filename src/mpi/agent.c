@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/queue.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -324,12 +325,15 @@ mpi_agent_run(MPI_Comm comm, struct procq__host *host)
 	struct agent a = { .comm = comm, .host = host };
 	struct agent_poll p = { 0 };
 	struct timespec ts;
-	int idle = 1000, len, from, got;
+	struct mpi_pace pace = { .us = 1000 };
+	int len, from, got;
 	char *buf;
 	bool busy;
 
-	/* A worker that died leaves a pipe that says EPIPE, no more. */
+	/* A worker that died leaves a pipe that says EPIPE, no more.  The
+	 * pauses between looks at MPI are meant as written (link.c). */
 	signal(SIGPIPE, SIG_IGN);
+	prctl(PR_SET_TIMERSLACK, 1000UL);
 	LIST_INIT(&a.workers);
 	msgpack_sbuffer_init(&a.batch);
 	if ((a.chunk = malloc(PROCQ_MPI_CHUNK)) == NULL)
@@ -338,7 +342,7 @@ mpi_agent_run(MPI_Comm comm, struct procq__host *host)
 		if (!agent_poll_set(&a, &p))
 			MPI_Abort(MPI_COMM_WORLD, 71); /* out of memory */
 		ts.tv_sec = 0;
-		ts.tv_nsec = (long)idle * 1000;
+		ts.tv_nsec = (long)pace.us * 1000;
 		if (ppoll(p.pfd, p.n, &ts, NULL) < 0 && errno != EINTR)
 			break;
 		busy = agent_workers(&a, &p);
@@ -351,7 +355,7 @@ mpi_agent_run(MPI_Comm comm, struct procq__host *host)
 			MPI_Abort(MPI_COMM_WORLD, 71);
 		mpi_send(&a.sends, comm, 0, &a.batch);
 		mpi_sends_test(&a.sends);
-		mpi_pause(&idle, busy);
+		mpi_pause(&pace, busy);
 	}
 	agent_stop(&a);
 	mpi_sends_wait(&a.sends);

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/queue.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -480,11 +481,15 @@ link_main(void *arg)
 	struct pollfd *pfd = NULL;
 	size_t cap = 0, n;
 	char *chunk = malloc(PROCQ_MPI_CHUNK), *buf;
-	int idle = 20, len, from;
+	struct mpi_pace pace = { .us = 1000 };
+	int len, from;
 	bool busy, stop = false;
 	struct timespec ts;
 
 	(void)arg;
+	/* Its short pauses are meant as written (the default slack of 50
+	 * microseconds would more than double them). */
+	prctl(PR_SET_TIMERSLACK, 1000UL);
 	while (!stop && chunk != NULL) {
 		pthread_mutex_lock(&lk.lock);
 		n = link_poll_set(&pfd, &cap, &who);
@@ -492,7 +497,7 @@ link_main(void *arg)
 		if (n == 0)
 			break; /* out of memory */
 		ts.tv_sec = 0;
-		ts.tv_nsec = (long)idle * 1000;
+		ts.tv_nsec = (long)pace.us * 1000;
 		if (ppoll(pfd, n, &ts, NULL) < 0 && errno != EINTR)
 			break;
 		pthread_mutex_lock(&lk.lock);
@@ -506,7 +511,7 @@ link_main(void *arg)
 			free(buf);
 			busy = true;
 		}
-		mpi_pause(&idle, busy);
+		mpi_pause(&pace, busy);
 	}
 	free(chunk);
 	free(pfd);

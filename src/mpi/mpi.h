@@ -58,6 +58,14 @@ struct mpi_sends {
 	size_t n, cap;
 };
 
+/* How often a side looks at MPI (mpi_pause()). */
+#define PROCQ_MPI_LIVELY	0.05	/* seconds of fast looks after traffic */
+
+struct mpi_pace {
+	int	us;		/* the next pause */
+	double	last_busy;	/* monotonic */
+};
+
 /* wire.c */
 int mpi_pack_record(msgpack_sbuffer *sb, int type, long id, const char *data,
     size_t len, const int64_t *num, int nnum);
@@ -68,7 +76,7 @@ int mpi_send(struct mpi_sends *s, MPI_Comm comm, int rank,
 int mpi_sends_test(struct mpi_sends *s);
 void mpi_sends_wait(struct mpi_sends *s);
 int mpi_receive(MPI_Comm comm, int source, char **buf, int *len, int *from);
-void mpi_pause(int *idle, bool busy);
+void mpi_pause(struct mpi_pace *p, bool busy);
 
 /* link.c: rank 0 */
 int mpi_link_open(MPI_Comm comm, int nagents,

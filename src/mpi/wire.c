@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "mpi.h"
 
@@ -164,17 +165,34 @@ mpi_receive(MPI_Comm comm, int source, char **buf, int *len, int *from)
 	return 1;
 }
 
+static double
+mpi_clock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 /*
  * How long a side may wait in poll() before it looks at MPI again, in
- * microseconds: 20 while there is traffic, doubling each idle round up
- * to a millisecond, so that a quiet job costs little CPU and a busy one
- * little latency.
+ * microseconds: 20 while there is traffic and for PROCQ_MPI_LIVELY
+ * seconds after it, since an answer is then likely on its way; after
+ * that, doubling each idle round up to a millisecond.  A quiet job costs
+ * little CPU, a busy one little latency.  Backing off between a task and
+ * its result would make every round trip milliseconds long, and the
+ * engine would then send tasks one at a time (its window covers a
+ * millisecond of tasks).
  */
 void
-mpi_pause(int *idle, bool busy)
+mpi_pause(struct mpi_pace *p, bool busy)
 {
+	double now = mpi_clock();
+
 	if (busy)
-		*idle = 20;
-	else if (*idle < 1000)
-		*idle = *idle * 2 > 1000 ? 1000 : *idle * 2;
+		p->last_busy = now;
+	if (now - p->last_busy < PROCQ_MPI_LIVELY)
+		p->us = 20;
+	else if (p->us < 1000)
+		p->us = p->us * 2 > 1000 ? 1000 : p->us * 2;
 }
