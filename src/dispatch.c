@@ -132,18 +132,28 @@ dispatch_time_head(struct slot *s)
 	    d + 1e-9;
 }
 
-/* The live slot with the fewest tasks in flight and room for more. */
+/*
+ * The live slot with the fewest tasks in flight and room for more.  A
+ * slot whose head has already run longer than the window's span gets no
+ * more: the window was sized for tasks that take a fraction of it, and
+ * what is sent behind a long task waits (for ever, on a worker that
+ * cannot give tasks back: remote.h).
+ */
 static struct slot *
 dispatch_pick(procq_queue *q)
 {
 	struct slot *best = NULL;
 	int window = dispatch_window(q);
+	double now = queue_now(q);
 
 	for (int i = 0; i < q->nslots; i++) {
 		struct slot *s = q->slots[i];
 
 		if (!slot_takes_tasks(s) || s->stalled ||
 		    s->ninflight >= window)
+			continue;
+		if (s->ninflight > 0 && q->cfg.prefetch == 0 &&
+		    now - s->head_since > DISPATCH_WINDOW_SPAN)
 			continue;
 		if (q->cfg.max_tasks_per_worker > 0 &&
 		    s->dispatched >= q->cfg.max_tasks_per_worker)
@@ -259,7 +269,9 @@ dispatch_has_waiting(const struct slot *s)
  * Tasks sent ahead never wait long behind a long (or hung) task while
  * another worker could run them: a slot whose head has run longer than
  * DISPATCH_STALL is given nothing more, and gives back what it has not
- * started.  Looked at every DISPATCH_STALL while tasks wait behind heads.
+ * started, if its transport can take it back (a remote worker's cannot:
+ * remote.h).  Looked at every DISPATCH_STALL while tasks wait behind
+ * heads.
  */
 static void
 dispatch_check_stalls(procq_queue *q)
@@ -270,12 +282,12 @@ dispatch_check_stalls(procq_queue *q)
 	for (int i = 0; i < q->nslots; i++) {
 		struct slot *s = q->slots[i];
 
-		if (s->state != SLOT_LIVE || s->ninflight < 2 ||
-		    !dispatch_has_waiting(s))
+		if (s->state != SLOT_LIVE || s->ninflight < 2)
 			continue;
 		if (now - s->head_since > DISPATCH_STALL)
 			s->stalled = true;
-		if (s->stalled && dispatch_other_has_room(q, s))
+		if (s->stalled && dispatch_has_waiting(s) &&
+		    dispatch_other_has_room(q, s))
 			dispatch_reclaim(s);
 		else
 			again = true;

@@ -87,6 +87,20 @@ task_report(procq_call *c)
 	return procq_call_return(c, "l", v);
 }
 
+/* Runs until the test releases its gate (tests/util.h). */
+static int
+task_gate(procq_call *c)
+{
+	char *path = NULL;
+	int rc;
+
+	if (procq_call_unpack(c, "s", &path) != 0 || path == NULL)
+		return procq_call_fail(c, "ArgError", "gate wants (s)");
+	rc = gate_pass(path);
+	free(path);
+	return rc == 0 ? 0 : procq_call_fail(c, "OSError", "no gate");
+}
+
 static const procq_worker_task mpi_tasks[] = {
 	{ "echo", task_echo },
 	{ "host", task_host },
@@ -95,6 +109,7 @@ static const procq_worker_task mpi_tasks[] = {
 	{ "flaky", task_flaky },
 	{ "mix", task_mix },
 	{ "report", task_report },
+	{ "gate", task_gate },
 	{ NULL, NULL }
 };
 
@@ -332,6 +347,51 @@ START_TEST(test_mpi_group_progress)
 }
 END_TEST
 
+/*
+ * A long task on one agent's worker: tasks submitted once it has run
+ * long go to the other agent rather than wait behind it.  Tasks sent
+ * ahead to a remote worker cannot be taken back, so a slot whose task has
+ * run longer than the window's span is given no more (dispatch_pick()).
+ */
+START_TEST(test_mpi_long_task)
+{
+	procq_queue *q = mpi_queue(1);
+	procq_handle *held = NULL, *h[300];
+	double until;
+	struct gate g;
+
+	gate_create(&g);
+	ck_assert_int_eq(procq_submitf(q, "gate", NULL, &held, "s", g.path),
+	    0);
+	ck_assert(gate_enter(&g, 30));
+	/* Short tasks on the other worker open the window. */
+	for (int i = 0; i < 100; i++)
+		h[i] = submit_int(q, "echo", i, NULL);
+	for (int i = 0; i < 100; i++) {
+		ck_assert_int_eq(procq_handle_wait(h[i], 30), 0);
+		procq_handle_release(h[i]);
+	}
+	/* Now none of these may wait behind the held task. */
+	for (int i = 0; i < 300; i++)
+		h[i] = submit_int(q, "echo", i, NULL);
+	until = now() + 20;
+	for (int i = 0; i < 300; i++) {
+		double left = until - now();
+
+		ck_assert_msg(procq_handle_wait(h[i], left > 0 ? left : 0) == 0,
+		    "task %d waits behind the held one", i);
+		procq_handle_release(h[i]);
+	}
+	ck_assert(!procq_handle_done(held));
+	gate_release(&g);
+	ck_assert_int_eq(procq_handle_wait(held, 30), 0);
+	ck_assert_int_eq(procq_handle_status(held), PROCQ_SUCCEEDED);
+	procq_handle_release(held);
+	gate_destroy(&g);
+	procq_free(q);
+}
+END_TEST
+
 static Suite *
 mpi_suite(void)
 {
@@ -346,6 +406,7 @@ mpi_suite(void)
 	tcase_add_test(tc, test_mpi_retry);
 	tcase_add_test(tc, test_mpi_unknown_task);
 	tcase_add_test(tc, test_mpi_group_progress);
+	tcase_add_test(tc, test_mpi_long_task);
 	tcase_add_test(tc, test_mpi_crash_mix);
 	return s;
 }
