@@ -107,9 +107,11 @@ dist_man_MANS += \
 	man/man3/procq_result_error_type.3 \
 	man/man3/procq_result_exit_status.3 \
 	man/man3/procq_result_group.3 \
+	man/man3/procq_result_host.3 \
 	man/man3/procq_result_id.3 \
 	man/man3/procq_result_metadata.3 \
 	man/man3/procq_result_name.3 \
+	man/man3/procq_result_rank.3 \
 	man/man3/procq_result_signal.3 \
 	man/man3/procq_result_status.3 \
 	man/man3/procq_result_stderr.3 \
