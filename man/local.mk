@@ -1,6 +1,8 @@
 # Manual pages: procq(1) for the command, procq(7) for the guide.  Every
 # function and public type has a page of its own name in man3; the names of
-# a family are symbolic links to the page that documents it.
+# a family are symbolic links to the page that documents it.  The pages of
+# libprocq-mpi (procq_mpi_init.3 and its names) are installed whether or
+# not that library is built.
 dist_man_MANS += \
 	man/man1/procq.1 \
 	man/man3/procq.3 \
@@ -86,6 +88,9 @@ dist_man_MANS += \
 	man/man3/procq_join.3 \
 	man/man3/procq_map.3 \
 	man/man3/procq_mode.3 \
+	man/man3/procq_mpi_finalize.3 \
+	man/man3/procq_mpi_init.3 \
+	man/man3/procq_mpi_transport.3 \
 	man/man3/procq_notify_fd.3 \
 	man/man3/procq_on_timeout.3 \
 	man/man3/procq_opts.3 \
@@ -107,9 +112,11 @@ dist_man_MANS += \
 	man/man3/procq_result_error_type.3 \
 	man/man3/procq_result_exit_status.3 \
 	man/man3/procq_result_group.3 \
+	man/man3/procq_result_host.3 \
 	man/man3/procq_result_id.3 \
 	man/man3/procq_result_metadata.3 \
 	man/man3/procq_result_name.3 \
+	man/man3/procq_result_rank.3 \
 	man/man3/procq_result_signal.3 \
 	man/man3/procq_result_status.3 \
 	man/man3/procq_result_stderr.3 \
@@ -152,6 +159,7 @@ dist_man_MANS += \
 	man/man3/procq_summary_successes.3 \
 	man/man3/procq_summary_timed_out.3 \
 	man/man3/procq_summary_values.3 \
+	man/man3/procq_transport.3 \
 	man/man3/procq_try_submit.3 \
 	man/man3/procq_unpack.3 \
 	man/man3/procq_vpack.3 \
