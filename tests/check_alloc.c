@@ -218,6 +218,36 @@ run_ok(procq_queue *q)
 	return s;
 }
 
+/* procq_create(), with every configuration it copies. */
+START_TEST(test_create_copies)
+{
+	static char *argv[] = { "worker", "--flag", NULL };
+	static char *envp[] = { "A=1", "B=2", NULL };
+	procq_args init;
+	procq_config cfg = { .workers = 1, .start_method = PROCQ_START_EXEC,
+	    .worker_path = "/nonexistent/worker", .worker_argv = argv,
+	    .worker_envp = envp };
+	procq_queue *q;
+	long n;
+	int err;
+
+	args_pack(&init, "i", 1);
+	cfg.initargs = init.data;
+	cfg.initargs_len = init.len;
+	EACH_FAILURE(n, (err = 0, q = procq_create(&cfg, &err)), {
+		ck_assert_ptr_null(q);
+		ck_assert_int_eq(err, PROCQ_ENOMEM);
+	});
+	ck_assert_ptr_nonnull(q);
+	procq_free(q);
+	/* and without a place for the error */
+	arm(0);
+	q = procq_create(&cfg, NULL);
+	ck_assert(disarm());
+	ck_assert_ptr_null(q);
+	args_free(&init, 1);
+}
+END_TEST
 
 static int
 task_mine(procq_call *c)
@@ -497,6 +527,7 @@ alloc_suite(void)
 	TCase *tc;
 
 	tc = add_tcase(s, "queue", 30);
+	tcase_add_test(tc, test_create_copies);
 	tcase_add_test(tc, test_register);
 	tcase_add_test(tc, test_submit);
 	tcase_add_test(tc, test_submit_started);
