@@ -369,6 +369,87 @@ START_TEST(test_start)
 }
 END_TEST
 
+/* Groups: creation, submission, map, jobs, wait and values, on a
+ * started queue (where the supervisor places the tasks). */
+START_TEST(test_group)
+{
+	procq_queue *q = new_queue(2, 0);
+	procq_group *g;
+	procq_summary *s = NULL, *fails;
+	const msgpack_object *values[2];
+	procq_args args[3];
+	procq_job jobs[2];
+	size_t size, ran = 0, waited = 0;
+	long n;
+	int rc, err;
+
+	ck_assert_int_eq(procq_start(q), 0);
+	EACH_FAILURE(n, (err = 0, g = procq_group_create(q,
+	    &(procq_group_opts){ .concurrency = 1 }, &err)), {
+		ck_assert_ptr_null(g);
+		ck_assert_int_eq(err, PROCQ_ENOMEM);
+	});
+	ck_assert_ptr_nonnull(g);
+	EACH_FAILURE(n, rc = procq_group_submitf(g, "ident", NULL, NULL, "i",
+	    0), ENOMEM_OR_WAITED(rc, waited));
+	ck_assert_int_eq(rc, 0);
+	for (int i = 0; i < 3; i++)
+		args_pack(&args[i], "i", 1 + i);
+	EACH_FAILURE(n, rc = procq_group_map(g, "ident", args, 3, NULL),
+	    ENOMEM_OR_WAITED(rc, waited));
+	ck_assert_int_eq(rc, 0);
+	jobs[0] = (procq_job){ "ident", args[0], NULL };
+	jobs[1] = (procq_job){ "ident", args[1], NULL };
+	EACH_FAILURE(n, rc = procq_group_jobs(g, jobs, 2),
+	    ENOMEM_OR_WAITED(rc, waited));
+	ck_assert_int_eq(rc, 0);
+	ck_assert_int_eq(procq_group_wait(g, 20, NULL), 0);
+	/* A map or jobs that failed half-way cancelled the tasks it had
+	 * added; every other task ran.  The last, successful calls added
+	 * 1 + 3 + 2. */
+	size = procq_group_size(g);
+	for (size_t i = 0; i < size; i++) {
+		procq_status st = procq_handle_status(procq_group_handle(g, i));
+
+		ck_assert_msg(st == PROCQ_SUCCEEDED || st == PROCQ_CANCELLED,
+		    "task %zu: %s", i, procq_status_name(st));
+		ran += st == PROCQ_SUCCEEDED;
+	}
+	ck_assert_uint_ge(ran, 6);
+	EACH_FAILURE(n, rc = procq_group_wait(g, 5, &s), {
+		ENOMEM_OR_WAITED(rc, waited);
+		if (rc == 0) {
+			ck_assert_uint_eq(procq_summary_succeeded(s), ran);
+			procq_summary_free(s);
+		} else
+			ck_assert_ptr_null(s);
+	});
+	ck_assert_int_eq(rc, 0);
+	ck_assert_uint_eq(procq_summary_succeeded(s), ran);
+	ck_assert_uint_eq(procq_summary_count(s), size);
+	procq_summary_free(s);
+	procq_group_free(g);
+	/* the values of a group where one task failed: a summary of it */
+	g = procq_group_create(q, NULL, &err);
+	ck_assert_ptr_nonnull(g);
+	ck_assert_int_eq(procq_group_submitf(g, "ident", NULL, NULL, "i", 1),
+	    0);
+	ck_assert_int_eq(procq_group_submitf(g, "fail", NULL, NULL, "s",
+	    "no"), 0);
+	ck_assert_int_eq(procq_group_wait(g, 20, NULL), 0);
+	EACH_FAILURE(n, (fails = NULL, rc = procq_group_values(g, values,
+	    &fails)), {
+		ck_assert_int_eq(rc, PROCQ_ENOMEM);
+		ck_assert_ptr_null(fails);
+	});
+	ck_assert_int_eq(rc, PROCQ_ETASK);
+	ck_assert_uint_eq(procq_summary_count(fails), 1);
+	procq_summary_free(fails);
+	procq_group_free(g);
+	args_free(args, 3);
+	procq_free(q);
+}
+END_TEST
 
 /* Bound tasks and procq_map(), on a started queue. */
 START_TEST(test_bound_and_map)
@@ -423,6 +504,72 @@ START_TEST(test_bound_and_map)
 }
 END_TEST
 
+/* Waiting: procq_wait(), procq_as_completed(), done callbacks and
+ * futures.  A waiter's watch that cannot be posted to the supervisor is
+ * run by it while the caller waits, and the call succeeds; otherwise a
+ * failure fails the call.  A call that succeeds has heard of every
+ * handle: a waiter used to drop the position of a handle when its list
+ * could not grow, and then slept until its deadline. */
+/* The iterator returns both handles of test_wait, and is freed. */
+static void
+iter_all(procq_iter *it)
+{
+	int err = -1;
+
+	ck_assert_ptr_nonnull(it);
+	ck_assert_ptr_nonnull(procq_iter_next(it, &err));
+	ck_assert_ptr_nonnull(procq_iter_next(it, &err));
+	ck_assert_ptr_null(procq_iter_next(it, &err));
+	ck_assert_int_eq(err, 0);
+	procq_iter_free(it, false);
+}
+
+START_TEST(test_wait)
+{
+	procq_queue *q = new_queue(1, 0);
+	procq_handle *hs[2], *done[2], *f;
+	procq_iter *it;
+	size_t ndone, waited = 0;
+	long n;
+	int rc, err;
+
+	ck_assert_int_eq(procq_start(q), 0);
+	hs[0] = submit_ok(q, "ident", NULL, "i", 1);
+	hs[1] = submit_ok(q, "ident", NULL, "i", 2);
+	wait_done(hs[1], 10);
+	EACH_FAILURE(n, (ndone = 0, rc = procq_wait(hs, 2,
+	    PROCQ_ALL_COMPLETED, 5, done, &ndone, NULL, NULL)), {
+		ENOMEM_OR_WAITED(rc, waited);
+		ck_assert_uint_eq(ndone, rc == 0 ? 2 : 0);
+	});
+	ck_assert_int_eq(rc, 0);
+	ck_assert_uint_eq(ndone, 2);
+	EACH_FAILURE(n, (err = 0, it = procq_as_completed(hs, 2, 5, &err)), {
+		if (it != NULL)
+			iter_all(it);
+		else
+			ck_assert_int_eq(err, PROCQ_ENOMEM);
+	});
+	iter_all(it);
+	EACH_FAILURE(n, rc = procq_handle_on_done(hs[0], done_noop, NULL),
+	    ck_assert_int_eq(rc, PROCQ_ENOMEM));
+	ck_assert_int_eq(rc, 0);
+	EACH_FAILURE(n, (err = 0, f = procq_future_create(q, "fut", &err)), {
+		if (f != NULL) {	/* its post waited */
+			ck_assert_int_eq(procq_future_set_valuef(f, "i", 0),
+			    0);
+			continue;
+		}
+		ck_assert_int_eq(err, PROCQ_ENOMEM);
+	});
+	ck_assert_ptr_nonnull(f);
+	EACH_FAILURE(n, rc = procq_future_set_valuef(f, "s", "value"),
+	    ck_assert_int_eq(rc, PROCQ_ENOMEM));
+	ck_assert_int_eq(rc, 0);
+	ck_assert_int_eq(procq_handle_status(f), PROCQ_SUCCEEDED);
+	procq_free(q);
+}
+END_TEST
 
 /* Summaries and their views, and what they print. */
 START_TEST(test_summary)
@@ -466,6 +613,47 @@ START_TEST(test_summary)
 }
 END_TEST
 
+/* procq_race(): one that fails, whose failures make a summary, and one
+ * with a winner. */
+START_TEST(test_race)
+{
+	procq_queue *q = new_queue(2, 0);
+	procq_summary *fails;
+	procq_handle *winner;
+	procq_args args[2];
+	procq_job lose[2], win[2];
+	size_t waited = 0;
+	long n;
+	int rc;
+
+	ck_assert_int_eq(procq_start(q), 0);
+	args_pack(&args[0], "s", "no");
+	args_pack(&args[1], "i", 3);
+	lose[0] = lose[1] = (procq_job){ "fail", args[0], NULL };
+	win[0] = (procq_job){ "fail", args[0], NULL };
+	win[1] = (procq_job){ "ident", args[1], NULL };
+	EACH_FAILURE(n, (fails = NULL, rc = procq_race(q, lose, 2, 20, NULL,
+	    &fails)), {
+		if (rc == PROCQ_ETASK) {	/* a post waited */
+			waited++;
+			ck_assert_uint_eq(procq_summary_count(fails), 2);
+			procq_summary_free(fails);
+			continue;
+		}
+		ck_assert_int_eq(rc, PROCQ_ENOMEM);
+		ck_assert_ptr_null(fails);
+	});
+	ck_assert_int_eq(rc, PROCQ_ETASK);
+	ck_assert_uint_eq(procq_summary_failed(fails), 2);
+	procq_summary_free(fails);
+	EACH_FAILURE(n, (winner = NULL, rc = procq_race(q, win, 2, 20, &winner,
+	    NULL)), ENOMEM_OR_WAITED(rc, waited));
+	ck_assert_int_eq(rc, 0);
+	ck_assert_int_eq(int_value(winner), 3);
+	args_free(args, 2);
+	procq_free(q);
+}
+END_TEST
 
 /* procq_pmap(): its own queue, made, started and run here. */
 START_TEST(test_pmap)
@@ -534,8 +722,11 @@ alloc_suite(void)
 	tcase_add_test(tc, test_start);
 
 	tc = add_tcase(s, "api", 30);
+	tcase_add_test(tc, test_group);
 	tcase_add_test(tc, test_bound_and_map);
+	tcase_add_test(tc, test_wait);
 	tcase_add_test(tc, test_summary);
+	tcase_add_test(tc, test_race);
 	tcase_add_test(tc, test_pmap);
 	tcase_add_test(tc, test_unpack_strings);
 	return s;
