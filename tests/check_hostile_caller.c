@@ -46,7 +46,7 @@ run_in_child(int (*fn)(void *), void *arg, double timeout)
 	c.pid = fork();
 	ck_assert_int_ge(c.pid, 0);
 	if (c.pid == 0)
-		_exit(fn(arg));
+		test_child_exit(fn(arg));
 	if (!wait_until(child_reaped, &c, timeout)) {
 		kill(c.pid, SIGKILL);
 		waitpid(c.pid, NULL, 0);
