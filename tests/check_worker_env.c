@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -130,6 +132,40 @@ task_truncated(procq_call *c)
 	_exit(0);
 }
 
+/* Waits until the supervisor has read everything on fd 2 (a pipe to it),
+ * so that the next write is read apart; up to 10 s. */
+static void
+stderr_read_by_supervisor(void)
+{
+	double end = now() + 10;
+	int unread = 0;
+
+	while (ioctl(STDERR_FILENO, FIONREAD, &unread) == 0 && unread > 0 &&
+	    now() < end)
+		nap(0.001);
+}
+
+/* (i n) Writes n lines of 20 bytes, "line N" and dots, to stderr, each
+ * once the supervisor has read the one before, then dies of SIGSEGV. */
+static int
+task_lines_and_crash(procq_call *c)
+{
+	char line[32];
+	int n = 0;
+
+	if (procq_call_unpack(c, "i", &n) != 0)
+		return procq_call_fail(c, "ArgError", "wants (i)");
+	for (int i = 1; i <= n; i++) {
+		snprintf(line, sizeof line, "line %d..............", i);
+		line[19] = '\n';
+		if (write(STDERR_FILENO, line, 20) != 20)
+			return procq_call_fail(c, "OSError", "write");
+		stderr_read_by_supervisor();
+	}
+	raise(SIGSEGV);
+	return procq_call_fail(c, "Unreachable", "still alive");
+}
+
 static int task_close_in(procq_call *c);
 
 static const procq_worker_task env_tasks[] = {
@@ -144,6 +180,7 @@ static const procq_worker_task env_tasks[] = {
 	{ "exit0", task_exit0 },
 	{ "family", task_family },
 	{ "close_in", task_close_in },
+	{ "lines_and_crash", task_lines_and_crash },
 	{ NULL, NULL }
 };
 
@@ -351,6 +388,97 @@ START_TEST(test_worker_stderr_in_crash_report)
 }
 END_TEST
 
+/*
+ * The caller's standard error as a socket and as a character device (not
+ * a terminal): what a worker writes reaches it all the same, and the
+ * crash report keeps the end of it, stderr_tail bytes (here 50: the last
+ * two lines and half of the one before, which was read apart from them).
+ */
+enum { SINK_SOCKET, SINK_DEVNULL, N_SINKS };
+
+START_TEST(test_worker_stderr_sinks)
+{
+	procq_queue *q;
+	procq_handle *h = NULL;
+	const char *out;
+	char got[128];
+	size_t len, have = 0;
+	int saved, sv[2] = { -1, -1 }, fd;
+	ssize_t k;
+
+	if (_i == SINK_SOCKET) {
+		ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC,
+		    0, sv), 0);
+		fd = sv[0];
+	} else
+		fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	q = env_queue_config(&(procq_config){ .workers = 1,
+	    .stderr_tail = 50 });
+	saved = dup(STDERR_FILENO);
+	ck_assert_int_ge(saved, 0);
+	ck_assert_int_eq(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	ck_assert_int_eq(procq_submitf(q, "lines_and_crash", NULL, &h, "i", 3),
+	    0);
+	ck_assert_int_eq(procq_handle_wait(h, 20), 0);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	ck_assert_int_eq(procq_handle_error_kind(h), PROCQ_ERR_CRASH);
+	out = procq_result_stderr(procq_handle_result(h), &len);
+	ck_assert_ptr_nonnull(out);
+	ck_assert_msg(len == 50 && memcmp(out + 9, "\nline 2", 7) == 0,
+	    "stderr tail: %.*s", (int)len, out);
+	if (_i == SINK_SOCKET) {
+		close(sv[0]);
+		while (have < sizeof got - 1 &&
+		    (k = read(sv[1], got + have, sizeof got - 1 - have)) > 0)
+			have += (size_t)k;
+		got[have] = '\0';
+		ck_assert_msg(have == 60 && strncmp(got, "line 1", 6) == 0,
+		    "the socket got: %s", got);
+		close(sv[1]);
+	} else
+		close(fd);
+	procq_free(q);
+}
+END_TEST
+
+/* procq_summary_display() shows the last five lines of a crashed task's
+ * standard error, procq_summary_json() all it kept. */
+START_TEST(test_worker_stderr_in_summary)
+{
+	procq_queue *q = env_queue();
+	procq_handle *h = NULL;
+	procq_summary *s;
+	char *text = NULL;
+	size_t size = 0;
+	FILE *fp;
+
+	ck_assert_int_eq(procq_submitf(q, "lines_and_crash", NULL, &h, "i", 7),
+	    0);
+	ck_assert_int_eq(procq_handle_wait(h, 20), 0);
+	s = procq_results(q);
+	ck_assert_ptr_nonnull(s);
+	fp = open_memstream(&text, &size);
+	ck_assert_ptr_nonnull(fp);
+	procq_summary_display(s, fp);
+	ck_assert_int_eq(fclose(fp), 0);
+	ck_assert_msg(strstr(text, "line 2.") == NULL &&
+	    strstr(text, "      | line 3.") != NULL &&
+	    strstr(text, "      | line 7.") != NULL, "display: %s", text);
+	free(text);
+	fp = open_memstream(&text, &size);
+	ck_assert_ptr_nonnull(fp);
+	ck_assert_int_eq(procq_summary_json(s, fp), 0);
+	ck_assert_int_eq(fclose(fp), 0);
+	ck_assert_msg(strstr(text, "\"stderr\":\"line 1.") != NULL,
+	    "json: %s", text);
+	free(text);
+	procq_summary_free(s);
+	procq_free(q);
+}
+END_TEST
+
 START_TEST(test_worker_max_files)
 {
 	procq_queue *q = env_queue_config(&(procq_config){ .workers = 1,
@@ -544,6 +672,8 @@ main(int argc, char **argv)
 	tcase_add_test(tc, test_worker_stdio_not_duplicated);
 	tcase_add_test(tc, test_worker_family_dies_with_caller);
 	tcase_add_test(tc, test_worker_stderr_in_crash_report);
+	tcase_add_loop_test(tc, test_worker_stderr_sinks, 0, N_SINKS);
+	tcase_add_test(tc, test_worker_stderr_in_summary);
 	tcase_add_test(tc, test_worker_max_files);
 	tcase_add_test(tc, test_worker_drops_privileges);
 	tcase_add_test(tc, test_worker_broken_frames);
