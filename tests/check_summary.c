@@ -357,6 +357,33 @@ START_TEST(test_display_failure_line)
 }
 END_TEST
 
+/* A mass of cancellations is listed up to 20 of them, then counted. */
+START_TEST(test_display_many_cancelled)
+{
+	procq_queue *q = new_queue(1, 0);
+	procq_summary *s = NULL;
+	char *text = NULL;
+	size_t size = 0;
+	FILE *fp;
+
+	for (int i = 0; i < 23; i++)
+		submit_ok(q, "ident", NULL, "i", i);
+	ck_assert_int_eq(procq_cancel(q), 0);
+	ck_assert_int_eq(procq_run(q, NULL, &s), 0);
+	ck_assert_uint_eq(procq_summary_cancelled(s), 23);
+	fp = open_memstream(&text, &size);
+	ck_assert_ptr_nonnull(fp);
+	procq_summary_display(s, fp);
+	ck_assert_int_eq(fclose(fp), 0);
+	ck_assert_int_eq(count_lines_with(text, "Cancelled"), 20);
+	ck_assert_int_eq(count_lines_with(text, "... and 3 more cancelled"),
+	    1);
+	free(text);
+	procq_summary_free(s);
+	procq_free(q);
+}
+END_TEST
+
 /* JSON text is UTF-8: well-formed sequences of 2, 3 and 4 bytes pass as
  * they are; each byte of a malformed one becomes U+FFFD. */
 static const struct {
@@ -436,6 +463,7 @@ summary_suite(void)
 	tc = add_tcase(s, "display", 30);
 	tcase_add_test(tc, test_display);
 	tcase_add_test(tc, test_display_failure_line);
+	tcase_add_test(tc, test_display_many_cancelled);
 	tcase_add_test(tc, test_json_strings);
 	return s;
 }
