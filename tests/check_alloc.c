@@ -685,6 +685,9 @@ START_TEST(test_unpack_strings)
 	procq_args a;
 	msgpack_unpacked u;
 	char *s1 = NULL, *s2 = NULL;
+	const char *str;
+	const void *bin;
+	size_t len;
 	long n;
 	int rc, i = 0;
 
@@ -700,6 +703,24 @@ START_TEST(test_unpack_strings)
 	ck_assert_int_eq(n, 2);
 	ck_assert_int_eq(rc, 0);
 	ck_assert_str_eq(s1, "one");
+	ck_assert_str_eq(s2, "three");
+	free(s1);
+	free(s2);
+	msgpack_unpacked_destroy(&u);
+	args_free(&a, 1);
+	/* the conversions between them that copy nothing are skipped */
+	args_pack(&a, "sSyns", "one", "two", (size_t)3, "bin", (size_t)3,
+	    "three");
+	msgpack_unpacked_init(&u);
+	ck_assert_int_eq(msgpack_unpack_next(&u, a.data, a.len, NULL),
+	    MSGPACK_UNPACK_SUCCESS);
+	EACH_FAILURE(n, (s1 = s2 = NULL, rc = procq_unpack(&u.data,
+	    "s Syn s", &s1, &str, &len, &bin, &len, &s2)), {
+		ck_assert_int_eq(rc, PROCQ_ENOMEM);
+		ck_assert_ptr_null(s1);
+		ck_assert_ptr_null(s2);
+	});
+	ck_assert_int_eq(rc, 0);
 	ck_assert_str_eq(s2, "three");
 	free(s1);
 	free(s2);
