@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -166,6 +167,34 @@ task_lines_and_crash(procq_call *c)
 	return procq_call_fail(c, "Unreachable", "still alive");
 }
 
+/* The worker's soft and hard limits of open files, and whether it can
+ * allocate 64 KiB. */
+static int
+task_limits(procq_call *c)
+{
+	struct rlimit files;
+	void *p = malloc(64 * 1024);
+	bool ok = p != NULL;
+
+	free(p);
+	if (getrlimit(RLIMIT_NOFILE, &files) != 0)
+		return procq_call_fail(c, "OSError", "getrlimit");
+	return procq_call_return(c, "uub", (uint64_t)files.rlim_cur,
+	    (uint64_t)files.rlim_max, ok);
+}
+
+/* Prints to stdout and to a fully buffered stderr, without flushing. */
+static int
+task_print(procq_call *c)
+{
+	static char errbuf[BUFSIZ];
+
+	setvbuf(stderr, errbuf, _IOFBF, sizeof errbuf);
+	fputs("to stdout", stdout);
+	fputs("to stderr", stderr);
+	return procq_call_return(c, "n");
+}
+
 static int task_close_in(procq_call *c);
 
 static const procq_worker_task env_tasks[] = {
@@ -181,6 +210,8 @@ static const procq_worker_task env_tasks[] = {
 	{ "family", task_family },
 	{ "close_in", task_close_in },
 	{ "lines_and_crash", task_lines_and_crash },
+	{ "limits", task_limits },
+	{ "print", task_print },
 	{ NULL, NULL }
 };
 
@@ -318,6 +349,68 @@ END_TEST
 
 /* The caller dies: its worker and what the task started go with it, and
  * so does the fork server when there is one. */
+/* What a task printed through stdio and left in the buffers has been
+ * written when its result comes: on stdout at once, and on stderr, which
+ * the supervisor passes on to the caller's. */
+struct err_pipe {
+	int	fd;
+	char	buf[256];
+	size_t	len;
+};
+
+static bool
+err_pipe_has_text(void *arg)
+{
+	struct err_pipe *e = arg;
+	ssize_t n = read(e->fd, e->buf + e->len, sizeof e->buf - 1 - e->len);
+
+	if (n > 0)
+		e->len += (size_t)n;
+	e->buf[e->len] = '\0';
+	return strstr(e->buf, "to stderr") != NULL;
+}
+
+START_TEST(test_worker_stdio_flushed)
+{
+	int out[2], err[2], saved_out, saved_err;
+	struct err_pipe e = { .len = 0 };
+	char buf[256];
+	ssize_t n;
+	procq_queue *q;
+	procq_handle *h = NULL;
+	bool found;
+
+	ck_assert_int_eq(pipe2(out, O_CLOEXEC | O_NONBLOCK), 0);
+	ck_assert_int_eq(pipe2(err, O_CLOEXEC | O_NONBLOCK), 0);
+	fflush(stdout);
+	saved_out = dup(STDOUT_FILENO);
+	saved_err = dup(STDERR_FILENO);
+	ck_assert_int_eq(dup2(out[1], STDOUT_FILENO), STDOUT_FILENO);
+	ck_assert_int_eq(dup2(err[1], STDERR_FILENO), STDERR_FILENO);
+	close(out[1]);
+	close(err[1]);
+	q = env_queue();
+	ck_assert_int_eq(procq_submitf(q, "print", NULL, &h, ""), 0);
+	ck_assert_int_eq(procq_handle_wait(h, 20), 0);
+	/* the worker still runs: nothing was flushed by its exit */
+	n = read(out[0], buf, sizeof buf - 1);
+	e.fd = err[0];
+	found = wait_until(err_pipe_has_text, &e, 10);
+	dup2(saved_out, STDOUT_FILENO);
+	dup2(saved_err, STDERR_FILENO);
+	close(saved_out);
+	close(saved_err);
+	ck_assert_int_eq(procq_handle_status(h), PROCQ_SUCCEEDED);
+	ck_assert_int_eq(n, 9);
+	buf[n] = '\0';
+	ck_assert_str_eq(buf, "to stdout");
+	ck_assert_msg(found, "stderr: %s", e.buf);
+	procq_free(q);
+	close(out[0]);
+	close(err[0]);
+}
+END_TEST
+
 START_TEST(test_worker_family_dies_with_caller)
 {
 	char path[128];
@@ -491,6 +584,38 @@ START_TEST(test_worker_max_files)
 	ck_assert_int_eq(procq_handle_value(h, "ii", &n, &err), 0);
 	ck_assert_int_le(n, 16);
 	ck_assert_int_eq(err, EMFILE);
+	procq_free(q);
+}
+END_TEST
+
+/*
+ * A limit of open files past the hard one is held to it; an allowance of
+ * memory small or large (the worker's probe for an exhausted address
+ * space is 256 KiB at least, 16 MiB at most).  The worker ends as usual.
+ */
+static const size_t memory_allowances[] = { 0, 1 << 20, (size_t)1 << 30 };
+
+START_TEST(test_worker_limits_clamped)
+{
+	static const long huge = 1L << 40;
+	procq_queue *q;
+	procq_handle *h = NULL;
+	uint64_t files, files_max;
+	bool alloc_ok = false;
+
+	if (memory_allowances[_i] > 0 && (TEST_ASAN || TEST_TSAN))
+		return;	/* no address space limit under the sanitizers */
+	q = env_queue_config(&(procq_config){ .workers = 1,
+	    .max_files = huge, .max_memory = memory_allowances[_i] });
+	ck_assert_int_eq(procq_submitf(q, "limits", NULL, &h, ""), 0);
+	ck_assert_int_eq(procq_handle_wait(h, 20), 0);
+	ck_assert_msg(procq_handle_status(h) == PROCQ_SUCCEEDED, "%s",
+	    procq_handle_error_message(h));
+	ck_assert_int_eq(procq_handle_value(h, "uub", &files, &files_max,
+	    &alloc_ok), 0);
+	ck_assert(files_max == RLIM_INFINITY ? files == (uint64_t)huge :
+	    files == files_max);
+	ck_assert(alloc_ok);
 	procq_free(q);
 }
 END_TEST
@@ -670,11 +795,14 @@ main(int argc, char **argv)
 	tcase_add_test(tc, test_worker_process);
 	tcase_add_test(tc, test_worker_signals);
 	tcase_add_test(tc, test_worker_stdio_not_duplicated);
+	tcase_add_test(tc, test_worker_stdio_flushed);
 	tcase_add_test(tc, test_worker_family_dies_with_caller);
 	tcase_add_test(tc, test_worker_stderr_in_crash_report);
 	tcase_add_loop_test(tc, test_worker_stderr_sinks, 0, N_SINKS);
 	tcase_add_test(tc, test_worker_stderr_in_summary);
 	tcase_add_test(tc, test_worker_max_files);
+	tcase_add_loop_test(tc, test_worker_limits_clamped, 0,
+	    (int)(sizeof memory_allowances / sizeof memory_allowances[0]));
 	tcase_add_test(tc, test_worker_drops_privileges);
 	tcase_add_test(tc, test_worker_broken_frames);
 	tcase_add_test(tc, test_caller_fds_cloexec);
