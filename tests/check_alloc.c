@@ -207,6 +207,23 @@ __wrap_pthread_condattr_init(pthread_condattr_t *a)
 		ck_assert_int_eq((rc), PROCQ_ENOMEM);			\
 } while (0)
 
+/* A submission to a queue not started yet that had an allocation fail:
+ * it failed (0 returned), or it succeeded and its task, which the caller
+ * placed itself and could not put in the ready heap, failed at once of a
+ * MemoryError (1 returned). */
+static int
+not_submitted(int rc, procq_handle *h)
+{
+	if (rc != 0) {
+		ck_assert_int_eq(rc, PROCQ_ENOMEM);
+		ck_assert_ptr_null(h);
+		return 0;
+	}
+	ck_assert_int_eq(procq_handle_status(h), PROCQ_FAILED);
+	ck_assert_str_eq(procq_handle_error_type(h), "MemoryError");
+	return 1;
+}
+
 static procq_summary *
 run_ok(procq_queue *q)
 {
@@ -337,6 +354,47 @@ START_TEST(test_submit_started)
 	s = run_ok(q);
 	ck_assert_uint_eq(procq_summary_count(s), 1);
 	procq_summary_free(s);
+	procq_free(q);
+}
+END_TEST
+
+/* Before an exec'd worker program has named its tasks, a name is taken
+ * on trust and kept for the tasks that use it; arguments longer than the
+ * tuple buffer a submission keeps on its stack are packed on the heap. */
+START_TEST(test_submit_exec)
+{
+	char big[600];
+	procq_queue *q;
+	procq_handle *h, *h2, *h3, *h4;
+	procq_summary *s;
+	size_t placed = 0;
+	long n;
+	int rc;
+
+	q = procq_create(&(procq_config){ .workers = 1,
+	    .start_method = PROCQ_START_EXEC,
+	    .worker_path = TEST_EXEC_WORKER }, NULL);
+	ck_assert_ptr_nonnull(q);
+	EACH_FAILURE(n, (h = NULL, rc = procq_submitf(q, "ident", NULL, &h,
+	    "i", 1)), placed += not_submitted(rc, h));
+	ck_assert_int_eq(rc, 0);
+	/* a name taken already, found again; no format at all, no
+	 * arguments */
+	h4 = submit_ok(q, "ident", NULL, "i", 4);
+	h2 = NULL;
+	ck_assert_int_eq(procq_submitf(q, "getpid", NULL, &h2, NULL), 0);
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	EACH_FAILURE(n, (h3 = NULL, rc = procq_submitf(q, "echo", NULL, &h3,
+	    "s", big)), placed += not_submitted(rc, h3));
+	ck_assert_int_eq(rc, 0);
+	s = run_ok(q);
+	ck_assert_uint_eq(procq_summary_succeeded(s), 4);
+	ck_assert_uint_eq(procq_summary_count(s), 4 + placed);
+	procq_summary_free(s);
+	ck_assert_int_eq(int_value(h), 1);
+	ck_assert_int_gt(int_value(h2), 0);
+	ck_assert_int_eq(int_value(h4), 4);
 	procq_free(q);
 }
 END_TEST
@@ -740,6 +798,7 @@ alloc_suite(void)
 	tcase_add_test(tc, test_register);
 	tcase_add_test(tc, test_submit);
 	tcase_add_test(tc, test_submit_started);
+	tcase_add_test(tc, test_submit_exec);
 	tcase_add_test(tc, test_start);
 
 	tc = add_tcase(s, "api", 30);
