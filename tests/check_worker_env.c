@@ -107,6 +107,16 @@ task_ids(procq_call *c)
 	    prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0));
 }
 
+/* (n g0 g1): the worker's supplementary groups, the first two. */
+static int
+task_groups(procq_call *c)
+{
+	gid_t g[8] = { 0 };
+	int n = getgroups(8, g);
+
+	return procq_call_return(c, "iii", n, (int)g[0], (int)g[1]);
+}
+
 /* A RESULT frame for a task this worker was never given. */
 static int
 task_wrong_id(procq_call *c)
@@ -212,6 +222,7 @@ static const procq_worker_task env_tasks[] = {
 	{ "lines_and_crash", task_lines_and_crash },
 	{ "limits", task_limits },
 	{ "print", task_print },
+	{ "groups", task_groups },
 	{ NULL, NULL }
 };
 
@@ -643,6 +654,38 @@ START_TEST(test_worker_drops_privileges)
 }
 END_TEST
 
+/* As root, a user without a group given runs with the user's own group,
+ * and with the supplementary groups given; forked or exec'd (the groups
+ * go to the worker program in its setup). */
+START_TEST(test_worker_user_group_and_groups)
+{
+	static const unsigned groups[] = { 65533, 65534 };
+	procq_queue *q;
+	procq_handle *h = NULL;
+	int uid, gid, nnp, n, g0, g1;
+
+	if (getuid() != 0)
+		return;	/* only root can switch users */
+	q = env_queue_config(&(procq_config){ .workers = 1, .uid = 65534,
+	    .groups = groups, .ngroups = 2,
+	    .start_method = _i ? PROCQ_START_EXEC : PROCQ_START_DEFAULT });
+	ck_assert_int_eq(procq_submitf(q, "ids", NULL, &h, ""), 0);
+	ck_assert_int_eq(procq_handle_wait(h, 20), 0);
+	ck_assert_msg(procq_handle_status(h) == PROCQ_SUCCEEDED, "%s",
+	    procq_handle_error_message(h));
+	ck_assert_int_eq(procq_handle_value(h, "iii", &uid, &gid, &nnp), 0);
+	ck_assert_int_eq(uid, 65534);
+	ck_assert_int_eq(gid, 65534);	/* nobody's group */
+	ck_assert_int_eq(procq_submitf(q, "groups", NULL, &h, ""), 0);
+	ck_assert_int_eq(procq_handle_wait(h, 20), 0);
+	ck_assert_int_eq(procq_handle_value(h, "iii", &n, &g0, &g1), 0);
+	ck_assert_int_eq(n, 2);
+	ck_assert((g0 == 65533 && g1 == 65534) ||
+	    (g0 == 65534 && g1 == 65533));
+	procq_free(q);
+}
+END_TEST
+
 /* Hostile or broken workers: a result for a task id the worker was
  * never given, a frame cut short by the worker's death.  Each fails its
  * own task only. */
@@ -804,6 +847,7 @@ main(int argc, char **argv)
 	tcase_add_loop_test(tc, test_worker_limits_clamped, 0,
 	    (int)(sizeof memory_allowances / sizeof memory_allowances[0]));
 	tcase_add_test(tc, test_worker_drops_privileges);
+	tcase_add_loop_test(tc, test_worker_user_group_and_groups, 0, 2);
 	tcase_add_test(tc, test_worker_broken_frames);
 	tcase_add_test(tc, test_caller_fds_cloexec);
 	tcase_add_test(tc, test_caller_survives_sigpipe);
