@@ -509,6 +509,42 @@ START_TEST(test_group)
 }
 END_TEST
 
+/* A group's map on a queue with a size limit submits one task at a
+ * time; one that fails cancels those it added. */
+START_TEST(test_group_map_sized)
+{
+	procq_queue *q = new_queue_config(&(procq_config){ .workers = 2,
+	    .size = 100 });
+	procq_group *g;
+	procq_args args[3];
+	size_t size, ran = 0, waited = 0;
+	long n;
+	int rc;
+
+	ck_assert_int_eq(procq_start(q), 0);
+	g = procq_group_create(q, NULL, NULL);
+	ck_assert_ptr_nonnull(g);
+	for (int i = 0; i < 3; i++)
+		args_pack(&args[i], "i", i);
+	EACH_FAILURE(n, rc = procq_group_map(g, "ident", args, 3, NULL),
+	    ENOMEM_OR_WAITED(rc, waited));
+	ck_assert_int_eq(rc, 0);
+	ck_assert_int_eq(procq_group_wait(g, 20, NULL), 0);
+	size = procq_group_size(g);
+	for (size_t i = 0; i < size; i++) {
+		procq_status st = procq_handle_status(procq_group_handle(g, i));
+
+		ck_assert_msg(st == PROCQ_SUCCEEDED || st == PROCQ_CANCELLED,
+		    "task %zu: %s", i, procq_status_name(st));
+		ran += st == PROCQ_SUCCEEDED;
+	}
+	ck_assert_uint_ge(ran, 3);
+	procq_group_free(g);
+	args_free(args, 3);
+	procq_free(q);
+}
+END_TEST
+
 /* Bound tasks and procq_map(), on a started queue. */
 START_TEST(test_bound_and_map)
 {
@@ -803,6 +839,7 @@ alloc_suite(void)
 
 	tc = add_tcase(s, "api", 30);
 	tcase_add_test(tc, test_group);
+	tcase_add_test(tc, test_group_map_sized);
 	tcase_add_test(tc, test_bound_and_map);
 	tcase_add_test(tc, test_wait);
 	tcase_add_test(tc, test_summary);
