@@ -407,6 +407,44 @@ static const struct {
 };
 #define N_JSON_CASES (sizeof json_cases / sizeof json_cases[0])
 
+/* Values in procq_summary_json(): a map's keys that are not strings
+ * are written as text, a NaN as null (JSON has none), an extension type
+ * as null. */
+START_TEST(test_json_values)
+{
+	/* {"k": 1, 7: true, "n": NaN, "e": ext 1 [0]} */
+	static const char value[] = "\x84\xa1k\x01\x07\xc3"
+	    "\xa1n\xcb\x7f\xf8\x00\x00\x00\x00\x00\x00"
+	    "\xa1" "e\xd4\x01\x00";
+	procq_queue *q = new_queue(1, 0);
+	procq_group *g = procq_group_create(q, NULL, NULL);
+	procq_handle *f;
+	procq_summary *s = NULL;
+	char *text = NULL;
+	size_t size = 0;
+	FILE *fp;
+	int err;
+
+	ck_assert_ptr_nonnull(g);
+	f = procq_future_create(q, "f", &err);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(procq_group_add(g, f), 0);
+	ck_assert_int_eq(procq_future_set_value(f, value, sizeof value - 1),
+	    0);
+	ck_assert_int_eq(procq_group_wait(g, 10, &s), 0);
+	fp = open_memstream(&text, &size);
+	ck_assert_ptr_nonnull(fp);
+	ck_assert_int_eq(procq_summary_json(s, fp), 0);
+	ck_assert_int_eq(fclose(fp), 0);
+	ck_assert_msg(strstr(text, "\"value\":{\"k\":1,\"7\":true,"
+	    "\"n\":null,\"e\":null}") != NULL, "json: %s", text);
+	free(text);
+	procq_summary_free(s);
+	procq_group_free(g);
+	procq_free(q);
+}
+END_TEST
+
 /* Error messages in procq_summary_json(), from futures. */
 START_TEST(test_json_strings)
 {
@@ -465,6 +503,7 @@ summary_suite(void)
 	tcase_add_test(tc, test_display_failure_line);
 	tcase_add_test(tc, test_display_many_cancelled);
 	tcase_add_test(tc, test_json_strings);
+	tcase_add_test(tc, test_json_values);
 	return s;
 }
 
