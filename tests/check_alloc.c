@@ -427,6 +427,48 @@ START_TEST(test_start)
 }
 END_TEST
 
+/* A queue that procq_run(), procq_join() or procq_shutdown() must start
+ * to finish its tasks: when the start fails, run and join fail with
+ * it, and shutdown cancels the tasks instead of waiting for ever. */
+enum implied { IMPLIED_RUN, IMPLIED_JOIN, IMPLIED_SHUTDOWN, N_IMPLIED };
+
+START_TEST(test_start_implied)
+{
+	procq_queue *q;
+	procq_handle *h;
+	long n;
+	int rc;
+
+	for (n = 0;; n++) {
+		q = new_queue(1, 0);
+		h = submit_ok(q, "ident", NULL, "i", 8);
+		arm(n);
+		if (_i == IMPLIED_RUN)
+			rc = procq_run(q, NULL, NULL);
+		else if (_i == IMPLIED_JOIN)
+			rc = procq_join(q, 20);
+		else
+			rc = procq_shutdown(q, 0);
+		if (!disarm())
+			break;
+		if (_i == IMPLIED_SHUTDOWN) {
+			ck_assert_int_eq(rc, 0);
+			ck_assert_msg(procq_handle_status(h) == PROCQ_CANCELLED ||
+			    procq_handle_status(h) == PROCQ_SUCCEEDED,
+			    "allocation %ld: %s", n,
+			    procq_status_name(procq_handle_status(h)));
+		} else if (rc != 0)
+			ck_assert_msg(rc == PROCQ_ENOMEM || rc == PROCQ_ESYS,
+			    "allocation %ld: %s", n, procq_strerror(rc));
+		procq_free(q);
+	}
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_int_eq(int_value(h), 8);
+	procq_free(q);
+}
+END_TEST
+
 /* Groups: creation, submission, map, jobs, wait and values, on a
  * started queue (where the supervisor places the tasks). */
 START_TEST(test_group)
@@ -836,6 +878,7 @@ alloc_suite(void)
 	tcase_add_test(tc, test_submit_started);
 	tcase_add_test(tc, test_submit_exec);
 	tcase_add_test(tc, test_start);
+	tcase_add_loop_test(tc, test_start_implied, 0, N_IMPLIED);
 
 	tc = add_tcase(s, "api", 30);
 	tcase_add_test(tc, test_group);
