@@ -332,6 +332,38 @@ START_TEST(test_submit)
 }
 END_TEST
 
+/* The same for a task that goes ahead of one already waiting (a lower
+ * priority value) and for a delayed one: each heap's first growth. */
+START_TEST(test_submit_heaps)
+{
+	procq_queue *q = new_queue(1, 0);
+	procq_handle *first, *h, *d;
+	procq_summary *s;
+	size_t placed = 0;
+	long n;
+	int rc;
+
+	first = submit_ok(q, "ident", &(procq_opts){ .priority = 5 }, "i", 1);
+	EACH_FAILURE(n, (h = NULL, rc = procq_submitf(q, "ident",
+	    &(procq_opts){ .priority = 1 }, &h, "i", 2)),
+	    placed += not_submitted(rc, h));
+	ck_assert_int_eq(rc, 0);
+	EACH_FAILURE(n, (d = NULL, rc = procq_submitf(q, "ident",
+	    &(procq_opts){ .delay = 600 }, &d, "i", 3)),
+	    placed += not_submitted(rc, d));
+	ck_assert_int_eq(rc, 0);
+	ck_assert_uint_eq(placed, 2);
+	ck_assert_int_eq(procq_handle_cancel(d), 0);
+	s = run_ok(q);
+	ck_assert_uint_eq(procq_summary_succeeded(s), 2);
+	ck_assert_uint_eq(procq_summary_cancelled(s), 1);
+	procq_summary_free(s);
+	ck_assert_int_eq(int_value(first), 1);
+	ck_assert_int_eq(int_value(h), 2);
+	procq_free(q);
+}
+END_TEST
+
 /* The same on a started queue, where the supervisor takes the task. */
 START_TEST(test_submit_started)
 {
@@ -875,6 +907,7 @@ alloc_suite(void)
 	tcase_add_test(tc, test_create_copies);
 	tcase_add_test(tc, test_register);
 	tcase_add_test(tc, test_submit);
+	tcase_add_test(tc, test_submit_heaps);
 	tcase_add_test(tc, test_submit_started);
 	tcase_add_test(tc, test_submit_exec);
 	tcase_add_test(tc, test_start);
