@@ -459,13 +459,18 @@ START_TEST(test_start)
 }
 END_TEST
 
-/* A queue that procq_run(), procq_join() or procq_shutdown() must start
- * to finish its tasks: when the start fails, run and join fail with
- * it, and shutdown cancels the tasks instead of waiting for ever. */
-enum implied { IMPLIED_RUN, IMPLIED_JOIN, IMPLIED_SHUTDOWN, N_IMPLIED };
+/* A queue that procq_run(), procq_join(), procq_shutdown() or
+ * procq_race() must start to finish its tasks: when the start fails, run,
+ * join and race fail with it (the race's tasks cancelled), and shutdown
+ * cancels the tasks instead of waiting for ever. */
+enum implied {
+	IMPLIED_RUN, IMPLIED_JOIN, IMPLIED_SHUTDOWN, IMPLIED_RACE, N_IMPLIED
+};
 
 START_TEST(test_start_implied)
 {
+	static const unsigned char eight[] = { 0x91, 0x08 };
+	const procq_job job = { "ident", { eight, sizeof eight }, NULL };
 	procq_queue *q;
 	procq_handle *h;
 	long n;
@@ -479,8 +484,10 @@ START_TEST(test_start_implied)
 			rc = procq_run(q, NULL, NULL);
 		else if (_i == IMPLIED_JOIN)
 			rc = procq_join(q, 20);
-		else
+		else if (_i == IMPLIED_SHUTDOWN)
 			rc = procq_shutdown(q, 0);
+		else
+			rc = procq_race(q, &job, 1, 20, NULL, NULL);
 		if (!disarm())
 			break;
 		if (_i == IMPLIED_SHUTDOWN) {
@@ -614,6 +621,38 @@ START_TEST(test_group_map_sized)
 	}
 	ck_assert_uint_ge(ran, 3);
 	procq_group_free(g);
+	args_free(args, 3);
+	procq_free(q);
+}
+END_TEST
+
+/* procq_map() on a queue with a size limit submits one task at a time:
+ * one that fails cancels those before it, and no handle is given. */
+START_TEST(test_map_sized)
+{
+	procq_queue *q = new_queue_config(&(procq_config){ .workers = 2,
+	    .size = 100 });
+	procq_handle *hs[3];
+	procq_args args[3];
+	size_t waited = 0;
+	long n;
+	int rc;
+
+	ck_assert_int_eq(procq_start(q), 0);
+	for (int i = 0; i < 3; i++)
+		args_pack(&args[i], "i", 10 + i);
+	EACH_FAILURE(n, (hs[0] = hs[1] = hs[2] = NULL, rc = procq_map(q,
+	    "ident", args, 3, NULL, hs)), {
+		ENOMEM_OR_WAITED(rc, waited);
+		if (rc != 0)
+			ck_assert(hs[0] == NULL && hs[1] == NULL &&
+			    hs[2] == NULL);
+	});
+	ck_assert_int_eq(rc, 0);
+	for (int i = 0; i < 3; i++) {
+		wait_done(hs[i], 10);
+		ck_assert_int_eq(int_value(hs[i]), 10 + i);
+	}
 	args_free(args, 3);
 	procq_free(q);
 }
@@ -917,6 +956,7 @@ alloc_suite(void)
 	tcase_add_test(tc, test_group);
 	tcase_add_test(tc, test_group_map_sized);
 	tcase_add_test(tc, test_bound_and_map);
+	tcase_add_test(tc, test_map_sized);
 	tcase_add_test(tc, test_wait);
 	tcase_add_test(tc, test_summary);
 	tcase_add_test(tc, test_race);
