@@ -231,8 +231,9 @@ fail:
 	return NULL;
 }
 
-/* Makes room for one more handle, so that adding cannot fail after the
- * task was submitted.  g->w's lock held. */
+/* Makes room for one more handle, and for its position in the group's
+ * waiter, so that adding cannot fail after the task was submitted.
+ * g->w's lock held. */
 static int
 group_reserve(procq_group *g)
 {
@@ -242,7 +243,8 @@ group_reserve(procq_group *g)
 	if (g->n < g->cap)
 		return 0;
 	cap = g->cap ? g->cap * 2 : 16;
-	if ((hs = realloc(g->handles, cap * sizeof *hs)) == NULL)
+	if (waiter_reserve(g->w, cap) != 0 ||
+	    (hs = realloc(g->handles, cap * sizeof *hs)) == NULL)
 		return PROCQ_ENOMEM;
 	g->handles = hs;
 	g->cap = cap;

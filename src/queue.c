@@ -214,19 +214,20 @@ queue_destroy_sync(procq_queue *q)
 	pthread_cond_destroy(&q->cond);
 }
 
-/* The queue keeps its own copy of the initializer's arguments. */
+/* The queue keeps its own copy of the initializer's arguments; NULL
+ * when there are none, or when the copy fails. */
 static int
 queue_copy_initargs(procq_queue *q)
 {
+	const void *initargs = q->cfg.initargs;
 	void *copy;
 
-	if (q->cfg.initargs_len == 0) {
-		q->cfg.initargs = NULL;
+	q->cfg.initargs = NULL;
+	if (q->cfg.initargs_len == 0)
 		return 0;
-	}
 	if ((copy = malloc(q->cfg.initargs_len)) == NULL)
 		return -1;
-	memcpy(copy, q->cfg.initargs, q->cfg.initargs_len);
+	memcpy(copy, initargs, q->cfg.initargs_len);
 	q->cfg.initargs = copy;
 	return 0;
 }
@@ -311,7 +312,10 @@ procq_create(const procq_config *config, int *err)
 		return NULL;
 	}
 	q->cfg = cfg;
-	if (queue_copy_initargs(q) != 0 || queue_copy_exec(q) != 0) {
+	/* Both copies are made, failed or not: each leaves the queue's own
+	 * copy or NULL in its fields, never the caller's, for the free. */
+	rc = queue_copy_initargs(q);
+	if (queue_copy_exec(q) != 0 || rc != 0) {
 		free((void *)q->cfg.initargs);
 		queue_free_exec(q);
 		queue_destroy_sync(q);

@@ -120,24 +120,31 @@ waiter_position(const struct waiter *w, size_t i)
 	return w->ready[i];
 }
 
-/* Records that the handle at pos is final.  Called with its queue's lock
- * held.  A full list grows; if it cannot, the position is dropped and the
- * waiter's count still moves, so no waiter sleeps for ever. */
+/* Makes room for n positions before their handles are watched, so that
+ * recording one never allocates: a position that could not be recorded
+ * would leave its waiter asleep until its deadline, or for ever.  w's
+ * lock held, or w not yet seen by another thread. */
+int
+waiter_reserve(struct waiter *w, size_t n)
+{
+	size_t *ready;
+
+	if (n <= w->cap)
+		return 0;
+	if ((ready = realloc(w->ready, n * sizeof *ready)) == NULL)
+		return -1;
+	w->ready = ready;
+	w->cap = n;
+	return 0;
+}
+
+/* Records that the handle at pos is final, in the room reserved for it.
+ * Called with its queue's lock held. */
 static void
 waiter_notify(struct waiter *w, size_t pos, procq_status status)
 {
 	pthread_mutex_lock(&w->lock);
-	if (w->nready == w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 16;
-		size_t *ready = realloc(w->ready, cap * sizeof *ready);
-
-		if (ready != NULL) {
-			w->ready = ready;
-			w->cap = cap;
-		}
-	}
-	if (w->nready < w->cap)
-		w->ready[w->nready++] = pos;
+	w->ready[w->nready++] = pos;
 	if (status == PROCQ_FAILED)
 		w->failed++;
 	pthread_cond_broadcast(&w->cond);
@@ -380,6 +387,11 @@ procq_wait(procq_handle *const *hs, size_t n, procq_wait_mode mode,
 		free(final);
 		return PROCQ_ENOMEM;
 	}
+	if (waiter_reserve(&w, n) != 0) {
+		waiter_release(&w);
+		free(final);
+		return PROCQ_ENOMEM;
+	}
 	if (timeout >= 0) {
 		deadline = procq_clock_deadline(timeout);
 		dl = &deadline;
@@ -442,6 +454,15 @@ procq_as_completed(procq_handle *const *hs, size_t n, double timeout,
 			free(it->handles);
 			free(it->returned);
 		}
+		free(it);
+		if (err != NULL)
+			*err = PROCQ_ENOMEM;
+		return NULL;
+	}
+	if (waiter_reserve(&it->w, n) != 0) {
+		waiter_release(&it->w);
+		free(it->handles);
+		free(it->returned);
 		free(it);
 		if (err != NULL)
 			*err = PROCQ_ENOMEM;

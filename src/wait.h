@@ -24,6 +24,7 @@ size_t waiter_count(const struct waiter *w);
 size_t waiter_position(const struct waiter *w, size_t i);
 int waiter_sleep(struct waiter *w, const struct timespec *deadline);
 int waiter_init(struct waiter *w);
+int waiter_reserve(struct waiter *w, size_t n);
 void waiter_release(struct waiter *w);
 void waiter_watch(struct waiter *w, procq_handle *h, size_t pos);
 void waiter_unwatch_all(struct waiter *w, procq_handle *const *hs,

@@ -697,6 +697,20 @@ START_TEST(test_run_twice)
 }
 END_TEST
 
+/* A timeout past 10^9 seconds is a wait without end in practice: the
+ * deadline is capped rather than overflowing, and the join returns when
+ * its task is done. */
+START_TEST(test_join_huge_timeout)
+{
+	procq_queue *q = new_queue(1, 0);
+	procq_handle *h = submit_ok(q, "double", NULL, "d", 2.0);
+
+	ck_assert_int_eq(procq_join(q, 1e300), 0);
+	ck_assert_int_eq(procq_handle_status(h), PROCQ_SUCCEEDED);
+	procq_free(q);
+}
+END_TEST
+
 START_TEST(test_run_timeout)
 {
 	procq_queue *q = new_queue(1, 0);
@@ -766,6 +780,7 @@ basic_suite(void)
 	tc = add_tcase(s, "run", 30);
 	tcase_add_test(tc, test_run_twice);
 	tcase_add_test(tc, test_run_timeout);
+	tcase_add_test(tc, test_join_huge_timeout);
 	return s;
 }
 

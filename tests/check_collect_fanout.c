@@ -640,6 +640,41 @@ START_TEST(test_bound_override)
 }
 END_TEST
 
+/* The other fields an override can set: priority, must_complete,
+ * detached and metadata.  A detached task is left out of the run's
+ * summary; the override's metadata replaces the preset's. */
+START_TEST(test_bound_override_rest)
+{
+	procq_queue *q = collect_queue(1);
+	procq_summary *s = NULL;
+	procq_bound *b;
+	procq_handle *h = NULL, *kept = NULL;
+	const void *meta;
+	size_t len = 0;
+	int err = 0, v = 0;
+
+	b = procq_bind(q, "ident", &(procq_opts){ .metadata = "pre",
+	    .metadata_len = 3 }, &err);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_int_eq(procq_bound_callf(b, &(procq_opts){ .priority = -1,
+	    .must_complete = true, .detached = true, .metadata = "over",
+	    .metadata_len = 4 }, &h, "i", 5), 0);
+	ck_assert_int_eq(procq_bound_callf(b, NULL, &kept, "i", 6), 0);
+	ck_assert_int_eq(procq_run(q, NULL, &s), 0);
+	ck_assert_uint_eq(procq_summary_count(s), 1);
+	ck_assert_ptr_eq(procq_summary_result(s, 0), procq_handle_result(kept));
+	procq_summary_free(s);
+	ck_assert_int_eq(procq_handle_value(h, "i", &v), 0);
+	ck_assert_int_eq(v, 5);
+	meta = procq_handle_metadata(h, &len);
+	ck_assert(len == 4 && memcmp(meta, "over", 4) == 0);
+	meta = procq_handle_metadata(kept, &len);
+	ck_assert(len == 3 && memcmp(meta, "pre", 3) == 0);
+	procq_bound_free(b);
+	procq_free(q);
+}
+END_TEST
+
 START_TEST(test_bound_map)
 {
 	procq_queue *q = collect_queue(3);
@@ -737,6 +772,7 @@ fanout_suite(void)
 	tcase_add_test(tc, test_bind_errors);
 	tcase_add_test(tc, test_bound_preset);
 	tcase_add_test(tc, test_bound_override);
+	tcase_add_test(tc, test_bound_override_rest);
 	tcase_add_test(tc, test_bound_map);
 	tcase_add_test(tc, test_bound_group);
 	return s;

@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -410,6 +411,166 @@ START_TEST(test_run_by_hand)
 }
 END_TEST
 
+/*
+ * procq_worker_main() on its own, in a child of the test that plays the
+ * supervisor: its setup variable, its task table, and the frames it
+ * refuses.
+ */
+
+/* The status a worker exits with when its supervisor breaks the protocol
+ * (WORKER_EXIT_PROTOCOL in worker/worker.c). */
+#define EXIT_PROTOCOL 70
+/* A claim board: at least BOARD_SLOTS bytes (src/board.h). */
+#define BOARD_SIZE 4096
+
+static int
+task_nothing(procq_call *c)
+{
+	return procq_call_return(c, "n");
+}
+
+static const procq_worker_task good_table[] = {
+	{ "nothing", task_nothing }, { NULL, NULL }
+};
+static const procq_worker_task twice_table[] = {
+	{ "nothing", task_nothing }, { "nothing", task_nothing },
+	{ NULL, NULL }
+};
+static const procq_worker_task unnamed_table[] = {
+	{ "", task_nothing }, { NULL, NULL }
+};
+
+/* A setup of every field, of a child of this process; "%s" are the
+ * setup's max_files and groups. */
+#define SETUP_FORMAT "v=1 id_base=1 max_frame=4096 parent=%ld " \
+	"max_memory=0 max_cpu=0x0p+0 max_files=%s max_procs=0 uid=0 gid=0 " \
+	"no_new_privs=0 groups=%s"
+
+static const struct {
+	const char *setup;		/* NULL: SETUP_FORMAT with these: */
+	const char *max_files;
+	const char *groups;
+	const procq_worker_task *table;
+	const char *frame;		/* written once the worker says hello */
+	size_t len;
+	int status;			/* the worker's exit status */
+	const char *says;		/* on stderr (status 2) or in its
+					 * setup failure */
+} by_hand[] = {
+	{ "v=1 id_base=1", NULL, NULL, good_table, NULL, 0, 2, "setup" },
+	{ "v=1 junk", NULL, NULL, good_table, NULL, 0, 2, "setup" },
+	{ "v=1 other=1", NULL, NULL, good_table, NULL, 0, 2, "setup" },
+	{ "v=2", NULL, NULL, good_table, NULL, 0, 2, "setup" },
+	{ NULL, "many", "", good_table, NULL, 0, 2, "setup" },
+	{ NULL, "0", "1,x", good_table, NULL, 0, 2, "setup" },
+	{ NULL, "0", "1,2", NULL, NULL, 0, EXIT_PROTOCOL,
+	    "no task table" },
+	{ NULL, "0", "", twice_table, NULL, 0, EXIT_PROTOCOL,
+	    "task table: File exists" },
+	{ NULL, "0", "", unnamed_table, NULL, 0, EXIT_PROTOCOL,
+	    "task table: Invalid argument" },
+	/* an empty frame; bytes that are not msgpack; a HELLO; a CANCEL
+	 * and a TASK without their fields */
+	{ NULL, "0", "", good_table, "\x00\x00\x00\x00", 4, EXIT_PROTOCOL,
+	    NULL },
+	{ NULL, "0", "", good_table, "\x00\x00\x00\x01\xc1", 5,
+	    EXIT_PROTOCOL, NULL },
+	{ NULL, "0", "", good_table, "\x00\x00\x00\x02\x91\x01", 6,
+	    EXIT_PROTOCOL, NULL },
+	{ NULL, "0", "", good_table, "\x00\x00\x00\x02\x91\x0b", 6,
+	    EXIT_PROTOCOL, NULL },
+	{ NULL, "0", "", good_table, "\x00\x00\x00\x02\x91\x0a", 6,
+	    EXIT_PROTOCOL, NULL },
+};
+
+struct reaped {
+	pid_t	pid;
+	int	status;
+};
+
+static bool
+reaped(void *arg)
+{
+	struct reaped *r = arg;
+
+	return waitpid(r->pid, &r->status, WNOHANG) == r->pid;
+}
+
+/* Reads fd to its end into buf (NUL-terminated; NULs inside are
+ * replaced, so that a frame's text can be searched). */
+static void
+read_all(int fd, char *buf, size_t size)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < size - 1 && (n = read(fd, buf + got,
+	    size - 1 - got)) > 0)
+		got += (size_t)n;
+	for (size_t i = 0; i < got; i++)
+		if (buf[i] == '\0')
+			buf[i] = ' ';
+	buf[got] = '\0';
+}
+
+START_TEST(test_worker_main_by_hand)
+{
+	char setup[512], text[1024], hello[4];
+	int in[2], out[2], err[2], board;
+	struct reaped r = { 0 };
+
+	if (by_hand[_i].setup != NULL)
+		snprintf(setup, sizeof setup, "%s", by_hand[_i].setup);
+	else
+		snprintf(setup, sizeof setup, SETUP_FORMAT, (long)getpid(),
+		    by_hand[_i].max_files, by_hand[_i].groups);
+	ck_assert_int_eq(pipe2(in, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(err, O_CLOEXEC), 0);
+	board = memfd_create("board", MFD_CLOEXEC);
+	ck_assert_int_ge(board, 0);
+	ck_assert_int_eq(ftruncate(board, BOARD_SIZE), 0);
+	if ((r.pid = fork_child()) == 0) {
+		char *argv[] = { "worker", NULL };
+
+		if (dup2(in[0], 3) != 3 || dup2(out[1], 4) != 4 ||
+		    dup2(board, 5) != 5 || dup2(err[1], 2) != 2 ||
+		    setenv("PROCQ_WORKER_SETUP", setup, 1) != 0)
+			test_child_exit(127);
+		test_child_exit(procq_worker_main(1, argv,
+		    by_hand[_i].table));
+	}
+	ck_assert_int_gt(r.pid, 0);
+	close(in[0]);
+	close(out[1]);
+	close(err[1]);
+	close(board);
+	if (by_hand[_i].frame != NULL) {
+		/* the length of its hello, then the frame */
+		ck_assert_int_eq(read(out[0], hello, sizeof hello),
+		    sizeof hello);
+		ck_assert(write_all(in[1], by_hand[_i].frame,
+		    by_hand[_i].len));
+	}
+	ck_assert_msg(wait_until(reaped, &r, 10), "the worker did not exit");
+	close(in[1]);
+	ck_assert_msg(WIFEXITED(r.status), "the worker died of signal %d",
+	    WTERMSIG(r.status));
+	ck_assert_int_eq(WEXITSTATUS(r.status), by_hand[_i].status);
+	if (by_hand[_i].status == 2) {
+		read_all(err[0], text, sizeof text);
+		ck_assert_msg(strstr(text, "is not a procq worker's setup") !=
+		    NULL, "stderr: %s", text);
+	} else if (by_hand[_i].says != NULL) {
+		read_all(out[0], text, sizeof text);
+		ck_assert_msg(strstr(text, by_hand[_i].says) != NULL,
+		    "frames: %s", text);
+	}
+	close(out[0]);
+	close(err[0]);
+}
+END_TEST
+
 static Suite *
 exec_suite(void)
 {
@@ -434,6 +595,8 @@ exec_suite(void)
 	tcase_add_test(tc, test_environment_inherited);
 	tcase_add_test(tc, test_pipes_close_on_exec);
 	tcase_add_test(tc, test_run_by_hand);
+	tcase_add_loop_test(tc, test_worker_main_by_hand, 0,
+	    (int)(sizeof by_hand / sizeof by_hand[0]));
 	return s;
 }
 

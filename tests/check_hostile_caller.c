@@ -46,7 +46,7 @@ run_in_child(int (*fn)(void *), void *arg, double timeout)
 	c.pid = fork();
 	ck_assert_int_ge(c.pid, 0);
 	if (c.pid == 0)
-		_exit(fn(arg));
+		test_child_exit(fn(arg));
 	if (!wait_until(child_reaped, &c, timeout)) {
 		kill(c.pid, SIGKILL);
 		waitpid(c.pid, NULL, 0);
@@ -162,6 +162,29 @@ forked_handle_calls(procq_handle *h)
 	return 0;
 }
 
+/* The group's other ways in, a race and a handle's progress. */
+static int
+forked_more_calls(struct forked *f)
+{
+	static const unsigned char one[] = { 0x91, 0x01 };
+	const procq_args args = { one, sizeof one };
+	const procq_job job = { "ident", args, NULL };
+	const msgpack_object *values[1];
+	procq_handle *winner;
+	int v;
+
+	if (procq_group_map(f->group, "ident", &args, 1, NULL) !=
+	    PROCQ_EFORKED ||
+	    procq_group_jobs(f->group, &job, 1) != PROCQ_EFORKED ||
+	    procq_group_add(f->group, f->done) != PROCQ_EFORKED ||
+	    procq_group_values(f->group, values, NULL) != PROCQ_EFORKED)
+		return 1;
+	if (procq_race(f->q, &job, 1, 0, &winner, NULL) != PROCQ_EFORKED ||
+	    procq_handle_progress(f->done, "i", &v) != PROCQ_EFORKED)
+		return 1;
+	return 0;
+}
+
 static int
 forked_every_call(void *arg)
 {
@@ -181,6 +204,8 @@ forked_every_call(void *arg)
 	if (procq_iter_next(f->iter, &err) != NULL || err != PROCQ_EFORKED ||
 	    procq_bound_callf(f->bound, NULL, NULL, "i", 1) != PROCQ_EFORKED)
 		return 22;
+	if (forked_more_calls(f) != 0)
+		return 24;
 	/* The free functions release the child's memory, in the order the
 	 * parent would free them. */
 	procq_iter_free(f->iter, true);

@@ -754,6 +754,13 @@ END_TEST
 
 static const unsigned char I_TRAIL[] = { 0x91, 0x01, 0x01 };
 
+static int
+bad_config_init(procq_call *c)
+{
+	(void)c;
+	return 0;
+}
+
 static const struct bad_config {
 	const char *what;
 	procq_config c;
@@ -794,6 +801,12 @@ static const struct bad_config {
 	{ "initargs truncated", { .initargs = A_TRUNC,
 	    .initargs_len = sizeof A_TRUNC } },
 	{ "ngroups without groups", { .ngroups = 2 } },
+	{ "start_method past exec", { .start_method =
+	    (procq_start_method)(PROCQ_START_EXEC + 1) } },
+	{ "exec with an initializer", { .start_method = PROCQ_START_EXEC,
+	    .worker_path = "/bin/true", .initializer = bad_config_init } },
+	/* no group to take from a user that does not exist */
+	{ "uid of no user", { .uid = 3999999999u } },
 };
 
 START_TEST(test_queue_create)

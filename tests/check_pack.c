@@ -356,6 +356,56 @@ START_TEST(test_unpack_double_accepts_float32)
 }
 END_TEST
 
+/* An integer of either sign reads as a double. */
+START_TEST(test_unpack_double_accepts_integers)
+{
+	struct buf b;
+	double d = 0;
+
+	buf_init(&b);
+	msgpack_pack_int(&b.pk, -3);
+	msgpack_pack_int(&b.pk, 4);
+	ck_assert_int_eq(procq_unpack(buf_next(&b), "d", &d), 0);
+	ck_assert_double_eq(d, -3.0);
+	ck_assert_int_eq(procq_unpack(buf_next(&b), "d", &d), 0);
+	ck_assert_double_eq(d, 4.0);
+	buf_free(&b);
+}
+END_TEST
+
+/* A packer whose writer fails after so many writes. */
+static int writes_left;
+
+static int
+failing_write(void *data, const char *buf, size_t len)
+{
+	(void)data;
+	(void)buf;
+	(void)len;
+	return writes_left-- > 0 ? 0 : -1;
+}
+
+/* When the packer cannot write, procq_pack() fails with PROCQ_ENOMEM,
+ * whichever write of a string or bytes (its header or its body) it is. */
+START_TEST(test_pack_write_fails)
+{
+	msgpack_packer pk;
+	int w, rc;
+
+	msgpack_packer_init(&pk, NULL, failing_write);
+	for (w = 0;; w++) {
+		writes_left = w;
+		rc = procq_pack(&pk, "sSy", "one", "two", (size_t)3, "bin",
+		    (size_t)3);
+		if (rc == 0)
+			break;
+		ck_assert_int_eq(rc, PROCQ_ENOMEM);
+	}
+	/* a header and a body for each */
+	ck_assert_int_eq(w, 6);
+}
+END_TEST
+
 START_TEST(test_unpack_int_range)
 {
 	struct buf b;
@@ -454,7 +504,8 @@ START_TEST(test_names)
 		PROCQ_OK, PROCQ_EINVAL, PROCQ_ENOMEM, PROCQ_ENOTASK,
 		PROCQ_ECLOSED, PROCQ_ESTATE, PROCQ_ETIMEDOUT, PROCQ_ENOTDONE,
 		PROCQ_EEXIST, PROCQ_ESYS, PROCQ_EFORMAT, PROCQ_ETASK,
-		PROCQ_EDONE
+		PROCQ_EDONE, PROCQ_EFULL, PROCQ_EBUSY, PROCQ_EDEADLK,
+		PROCQ_EFORKED
 	};
 	size_t i, j;
 	int st;
@@ -504,6 +555,8 @@ pack_suite(void)
 	tcase_add_test(tc, test_unpack_unknown_conversion);
 	tcase_add_test(tc, test_unpack_type_mismatch);
 	tcase_add_test(tc, test_unpack_double_accepts_float32);
+	tcase_add_test(tc, test_unpack_double_accepts_integers);
+	tcase_add_test(tc, test_pack_write_fails);
 	tcase_add_test(tc, test_unpack_int_range);
 	tcase_add_test(tc, test_unpack_nil);
 	tcase_add_test(tc, test_unpack_failure_frees_copies);

@@ -357,6 +357,134 @@ START_TEST(test_display_failure_line)
 }
 END_TEST
 
+/* A mass of cancellations is listed up to 20 of them, then counted. */
+START_TEST(test_display_many_cancelled)
+{
+	procq_queue *q = new_queue(1, 0);
+	procq_summary *s = NULL;
+	char *text = NULL;
+	size_t size = 0;
+	FILE *fp;
+
+	for (int i = 0; i < 23; i++)
+		submit_ok(q, "ident", NULL, "i", i);
+	ck_assert_int_eq(procq_cancel(q), 0);
+	ck_assert_int_eq(procq_run(q, NULL, &s), 0);
+	ck_assert_uint_eq(procq_summary_cancelled(s), 23);
+	fp = open_memstream(&text, &size);
+	ck_assert_ptr_nonnull(fp);
+	procq_summary_display(s, fp);
+	ck_assert_int_eq(fclose(fp), 0);
+	ck_assert_int_eq(count_lines_with(text, "Cancelled"), 20);
+	ck_assert_int_eq(count_lines_with(text, "... and 3 more cancelled"),
+	    1);
+	free(text);
+	procq_summary_free(s);
+	procq_free(q);
+}
+END_TEST
+
+/* JSON text is UTF-8: well-formed sequences of 2, 3 and 4 bytes pass as
+ * they are; each byte of a malformed one becomes U+FFFD. */
+static const struct {
+	const char *in;
+	const char *out;
+} json_cases[] = {
+	{ "\xc3\xa9", "\xc3\xa9" },
+	{ "\xe2\x82\xac", "\xe2\x82\xac" },
+	{ "\xee\x80\x80", "\xee\x80\x80" },		/* U+E000 */
+	{ "\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80" },
+	{ "\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf" },	/* U+10FFFF */
+	{ "\x80", "\\ufffd" },			/* a continuation byte */
+	{ "\xf5\x80", "\\ufffd\\ufffd" },		/* starts nothing */
+	{ "\xe2\x82", "\\ufffd\\ufffd" },		/* cut short */
+	{ "\xc3(", "\\ufffd(" },			/* interrupted */
+	{ "\xe0\x80\x80", "\\ufffd\\ufffd\\ufffd" },	/* overlong */
+	{ "\xf0\x80\x80\x80", "\\ufffd\\ufffd\\ufffd\\ufffd" },
+	{ "\xed\xa0\x80", "\\ufffd\\ufffd\\ufffd" },	/* a surrogate */
+	{ "\xf4\x90\x80\x80", "\\ufffd\\ufffd\\ufffd\\ufffd" }, /* > U+10FFFF */
+	{ "a\rb\"\\\t\x01", "a\\rb\\\"\\\\\\t\\u0001" },
+};
+#define N_JSON_CASES (sizeof json_cases / sizeof json_cases[0])
+
+/* Values in procq_summary_json(): a map's keys that are not strings
+ * are written as text, a NaN as null (JSON has none), an extension type
+ * as null. */
+START_TEST(test_json_values)
+{
+	/* {"k": 1, 7: true, "n": NaN, "e": ext 1 [0]} */
+	static const char value[] = "\x84\xa1k\x01\x07\xc3"
+	    "\xa1n\xcb\x7f\xf8\x00\x00\x00\x00\x00\x00"
+	    "\xa1" "e\xd4\x01\x00";
+	procq_queue *q = new_queue(1, 0);
+	procq_group *g = procq_group_create(q, NULL, NULL);
+	procq_handle *f;
+	procq_summary *s = NULL;
+	char *text = NULL;
+	size_t size = 0;
+	FILE *fp;
+	int err;
+
+	ck_assert_ptr_nonnull(g);
+	f = procq_future_create(q, "f", &err);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(procq_group_add(g, f), 0);
+	ck_assert_int_eq(procq_future_set_value(f, value, sizeof value - 1),
+	    0);
+	ck_assert_int_eq(procq_group_wait(g, 10, &s), 0);
+	fp = open_memstream(&text, &size);
+	ck_assert_ptr_nonnull(fp);
+	ck_assert_int_eq(procq_summary_json(s, fp), 0);
+	ck_assert_int_eq(fclose(fp), 0);
+	ck_assert_msg(strstr(text, "\"value\":{\"k\":1,\"7\":true,"
+	    "\"n\":null,\"e\":null}") != NULL, "json: %s", text);
+	free(text);
+	procq_summary_free(s);
+	procq_group_free(g);
+	procq_free(q);
+}
+END_TEST
+
+/* Error messages in procq_summary_json(), from futures. */
+START_TEST(test_json_strings)
+{
+	procq_queue *q = new_queue(1, 0);
+	procq_group *g = procq_group_create(q, NULL, NULL);
+	procq_summary *s = NULL;
+	char *text = NULL, want[128];
+	size_t size = 0;
+	FILE *fp;
+	int err;
+
+	ck_assert_ptr_nonnull(g);
+	for (size_t i = 0; i < N_JSON_CASES; i++) {
+		procq_handle *f = procq_future_create(q, "f", &err);
+
+		ck_assert_ptr_nonnull(f);
+		ck_assert_int_eq(procq_group_add(g, f), 0);
+		ck_assert_int_eq(procq_future_set_error(f, "T",
+		    json_cases[i].in), 0);
+	}
+	ck_assert_int_eq(procq_group_wait(g, 10, &s), 0);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_uint_eq(procq_summary_count(s), N_JSON_CASES);
+	fp = open_memstream(&text, &size);
+	ck_assert_ptr_nonnull(fp);
+	ck_assert_int_eq(procq_summary_json(s, fp), 0);
+	ck_assert_int_eq(fclose(fp), 0);
+	for (size_t i = 0; i < N_JSON_CASES; i++) {
+		snprintf(want, sizeof want, "\"message\":\"%s\"",
+		    json_cases[i].out);
+		ck_assert_msg(strstr(text, want) != NULL, "case %zu: no %s",
+		    i, want);
+	}
+	free(text);
+	procq_summary_free(s);
+	procq_group_free(g);
+	procq_free(q);
+}
+END_TEST
+
 static Suite *
 summary_suite(void)
 {
@@ -373,6 +501,9 @@ summary_suite(void)
 	tc = add_tcase(s, "display", 30);
 	tcase_add_test(tc, test_display);
 	tcase_add_test(tc, test_display_failure_line);
+	tcase_add_test(tc, test_display_many_cancelled);
+	tcase_add_test(tc, test_json_strings);
+	tcase_add_test(tc, test_json_values);
 	return s;
 }
 

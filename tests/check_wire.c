@@ -13,7 +13,23 @@
 
 #include "util.h"
 
-static const char *const bad_frames[] = { "bytes", "int", "text" };
+/* What the "garbage" task writes, and what the task's error says. */
+static const struct {
+	const char *what;
+	const char *message;
+} bad_frames[] = {
+	{ "bytes", "malformed" },
+	{ "int", "" },
+	{ "text", "" },
+	{ "empty", "empty frame from worker" },
+	{ "type", "unexpected message type 10" },
+	{ "result", "malformed result from worker" },
+	{ "cancelled", "malformed cancel acknowledgement" },
+	{ "progress", "malformed progress report" },
+	{ "skipped", "worker skipped a task it was given" },
+	{ "stray_cancel", "cancel acknowledgement for an unknown task" },
+	{ "stray_progress", "progress for a task the worker was not running" },
+};
 #define N_BAD ((int)(sizeof bad_frames / sizeof bad_frames[0]))
 
 static void
@@ -29,7 +45,7 @@ check_protocol(procq_handle *h, int attempts)
 
 START_TEST(test_malformed_frame)
 {
-	const char *what = bad_frames[_i];
+	const char *what = bad_frames[_i].what;
 	procq_queue *q = new_queue(1, 0);
 	procq_handle *hb, *hd;
 	double t0 = now(), v = 0;
@@ -39,10 +55,9 @@ START_TEST(test_malformed_frame)
 	ck_assert_int_eq(procq_run(q, NULL, NULL), 0);
 	ck_assert_double_lt(now() - t0, 10);
 	check_protocol(hb, 1);
-	if (strcmp(what, "bytes") == 0)
-		ck_assert_msg(strstr(procq_handle_error_message(hb),
-		    "malformed") != NULL, "message: %s",
-		    procq_handle_error_message(hb));
+	ck_assert_msg(strstr(procq_handle_error_message(hb),
+	    bad_frames[_i].message) != NULL, "%s: message: %s", what,
+	    procq_handle_error_message(hb));
 	/* the queue keeps working on a new worker */
 	ck_assert_int_eq(procq_handle_status(hd), PROCQ_SUCCEEDED);
 	ck_assert_int_eq(procq_handle_value(hd, "d", &v), 0);

@@ -13,7 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -104,6 +107,16 @@ task_ids(procq_call *c)
 	    prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0));
 }
 
+/* (n g0 g1): the worker's supplementary groups, the first two. */
+static int
+task_groups(procq_call *c)
+{
+	gid_t g[8] = { 0 };
+	int n = getgroups(8, g);
+
+	return procq_call_return(c, "iii", n, (int)g[0], (int)g[1]);
+}
+
 /* A RESULT frame for a task this worker was never given. */
 static int
 task_wrong_id(procq_call *c)
@@ -130,6 +143,68 @@ task_truncated(procq_call *c)
 	_exit(0);
 }
 
+/* Waits until the supervisor has read everything on fd 2 (a pipe to it),
+ * so that the next write is read apart; up to 10 s. */
+static void
+stderr_read_by_supervisor(void)
+{
+	double end = now() + 10;
+	int unread = 0;
+
+	while (ioctl(STDERR_FILENO, FIONREAD, &unread) == 0 && unread > 0 &&
+	    now() < end)
+		nap(0.001);
+}
+
+/* (i n) Writes n lines of 20 bytes, "line N" and dots, to stderr, each
+ * once the supervisor has read the one before, then dies of SIGSEGV. */
+static int
+task_lines_and_crash(procq_call *c)
+{
+	char line[32];
+	int n = 0;
+
+	if (procq_call_unpack(c, "i", &n) != 0)
+		return procq_call_fail(c, "ArgError", "wants (i)");
+	for (int i = 1; i <= n; i++) {
+		snprintf(line, sizeof line, "line %d..............", i);
+		line[19] = '\n';
+		if (write(STDERR_FILENO, line, 20) != 20)
+			return procq_call_fail(c, "OSError", "write");
+		stderr_read_by_supervisor();
+	}
+	raise(SIGSEGV);
+	return procq_call_fail(c, "Unreachable", "still alive");
+}
+
+/* The worker's soft and hard limits of open files, and whether it can
+ * allocate 64 KiB. */
+static int
+task_limits(procq_call *c)
+{
+	struct rlimit files;
+	void *p = malloc(64 * 1024);
+	bool ok = p != NULL;
+
+	free(p);
+	if (getrlimit(RLIMIT_NOFILE, &files) != 0)
+		return procq_call_fail(c, "OSError", "getrlimit");
+	return procq_call_return(c, "uub", (uint64_t)files.rlim_cur,
+	    (uint64_t)files.rlim_max, ok);
+}
+
+/* Prints to stdout and to a fully buffered stderr, without flushing. */
+static int
+task_print(procq_call *c)
+{
+	static char errbuf[BUFSIZ];
+
+	setvbuf(stderr, errbuf, _IOFBF, sizeof errbuf);
+	fputs("to stdout", stdout);
+	fputs("to stderr", stderr);
+	return procq_call_return(c, "n");
+}
+
 static int task_close_in(procq_call *c);
 
 static const procq_worker_task env_tasks[] = {
@@ -144,6 +219,10 @@ static const procq_worker_task env_tasks[] = {
 	{ "exit0", task_exit0 },
 	{ "family", task_family },
 	{ "close_in", task_close_in },
+	{ "lines_and_crash", task_lines_and_crash },
+	{ "limits", task_limits },
+	{ "print", task_print },
+	{ "groups", task_groups },
 	{ NULL, NULL }
 };
 
@@ -281,6 +360,68 @@ END_TEST
 
 /* The caller dies: its worker and what the task started go with it, and
  * so does the fork server when there is one. */
+/* What a task printed through stdio and left in the buffers has been
+ * written when its result comes: on stdout at once, and on stderr, which
+ * the supervisor passes on to the caller's. */
+struct err_pipe {
+	int	fd;
+	char	buf[256];
+	size_t	len;
+};
+
+static bool
+err_pipe_has_text(void *arg)
+{
+	struct err_pipe *e = arg;
+	ssize_t n = read(e->fd, e->buf + e->len, sizeof e->buf - 1 - e->len);
+
+	if (n > 0)
+		e->len += (size_t)n;
+	e->buf[e->len] = '\0';
+	return strstr(e->buf, "to stderr") != NULL;
+}
+
+START_TEST(test_worker_stdio_flushed)
+{
+	int out[2], err[2], saved_out, saved_err;
+	struct err_pipe e = { .len = 0 };
+	char buf[256];
+	ssize_t n;
+	procq_queue *q;
+	procq_handle *h = NULL;
+	bool found;
+
+	ck_assert_int_eq(pipe2(out, O_CLOEXEC | O_NONBLOCK), 0);
+	ck_assert_int_eq(pipe2(err, O_CLOEXEC | O_NONBLOCK), 0);
+	fflush(stdout);
+	saved_out = dup(STDOUT_FILENO);
+	saved_err = dup(STDERR_FILENO);
+	ck_assert_int_eq(dup2(out[1], STDOUT_FILENO), STDOUT_FILENO);
+	ck_assert_int_eq(dup2(err[1], STDERR_FILENO), STDERR_FILENO);
+	close(out[1]);
+	close(err[1]);
+	q = env_queue();
+	ck_assert_int_eq(procq_submitf(q, "print", NULL, &h, ""), 0);
+	ck_assert_int_eq(procq_handle_wait(h, 20), 0);
+	/* the worker still runs: nothing was flushed by its exit */
+	n = read(out[0], buf, sizeof buf - 1);
+	e.fd = err[0];
+	found = wait_until(err_pipe_has_text, &e, 10);
+	dup2(saved_out, STDOUT_FILENO);
+	dup2(saved_err, STDERR_FILENO);
+	close(saved_out);
+	close(saved_err);
+	ck_assert_int_eq(procq_handle_status(h), PROCQ_SUCCEEDED);
+	ck_assert_int_eq(n, 9);
+	buf[n] = '\0';
+	ck_assert_str_eq(buf, "to stdout");
+	ck_assert_msg(found, "stderr: %s", e.buf);
+	procq_free(q);
+	close(out[0]);
+	close(err[0]);
+}
+END_TEST
+
 START_TEST(test_worker_family_dies_with_caller)
 {
 	char path[128];
@@ -351,6 +492,97 @@ START_TEST(test_worker_stderr_in_crash_report)
 }
 END_TEST
 
+/*
+ * The caller's standard error as a socket and as a character device (not
+ * a terminal): what a worker writes reaches it all the same, and the
+ * crash report keeps the end of it, stderr_tail bytes (here 50: the last
+ * two lines and half of the one before, which was read apart from them).
+ */
+enum { SINK_SOCKET, SINK_DEVNULL, N_SINKS };
+
+START_TEST(test_worker_stderr_sinks)
+{
+	procq_queue *q;
+	procq_handle *h = NULL;
+	const char *out;
+	char got[128];
+	size_t len, have = 0;
+	int saved, sv[2] = { -1, -1 }, fd;
+	ssize_t k;
+
+	if (_i == SINK_SOCKET) {
+		ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC,
+		    0, sv), 0);
+		fd = sv[0];
+	} else
+		fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	q = env_queue_config(&(procq_config){ .workers = 1,
+	    .stderr_tail = 50 });
+	saved = dup(STDERR_FILENO);
+	ck_assert_int_ge(saved, 0);
+	ck_assert_int_eq(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	ck_assert_int_eq(procq_submitf(q, "lines_and_crash", NULL, &h, "i", 3),
+	    0);
+	ck_assert_int_eq(procq_handle_wait(h, 20), 0);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	ck_assert_int_eq(procq_handle_error_kind(h), PROCQ_ERR_CRASH);
+	out = procq_result_stderr(procq_handle_result(h), &len);
+	ck_assert_ptr_nonnull(out);
+	ck_assert_msg(len == 50 && memcmp(out + 9, "\nline 2", 7) == 0,
+	    "stderr tail: %.*s", (int)len, out);
+	if (_i == SINK_SOCKET) {
+		close(sv[0]);
+		while (have < sizeof got - 1 &&
+		    (k = read(sv[1], got + have, sizeof got - 1 - have)) > 0)
+			have += (size_t)k;
+		got[have] = '\0';
+		ck_assert_msg(have == 60 && strncmp(got, "line 1", 6) == 0,
+		    "the socket got: %s", got);
+		close(sv[1]);
+	} else
+		close(fd);
+	procq_free(q);
+}
+END_TEST
+
+/* procq_summary_display() shows the last five lines of a crashed task's
+ * standard error, procq_summary_json() all it kept. */
+START_TEST(test_worker_stderr_in_summary)
+{
+	procq_queue *q = env_queue();
+	procq_handle *h = NULL;
+	procq_summary *s;
+	char *text = NULL;
+	size_t size = 0;
+	FILE *fp;
+
+	ck_assert_int_eq(procq_submitf(q, "lines_and_crash", NULL, &h, "i", 7),
+	    0);
+	ck_assert_int_eq(procq_handle_wait(h, 20), 0);
+	s = procq_results(q);
+	ck_assert_ptr_nonnull(s);
+	fp = open_memstream(&text, &size);
+	ck_assert_ptr_nonnull(fp);
+	procq_summary_display(s, fp);
+	ck_assert_int_eq(fclose(fp), 0);
+	ck_assert_msg(strstr(text, "line 2.") == NULL &&
+	    strstr(text, "      | line 3.") != NULL &&
+	    strstr(text, "      | line 7.") != NULL, "display: %s", text);
+	free(text);
+	fp = open_memstream(&text, &size);
+	ck_assert_ptr_nonnull(fp);
+	ck_assert_int_eq(procq_summary_json(s, fp), 0);
+	ck_assert_int_eq(fclose(fp), 0);
+	ck_assert_msg(strstr(text, "\"stderr\":\"line 1.") != NULL,
+	    "json: %s", text);
+	free(text);
+	procq_summary_free(s);
+	procq_free(q);
+}
+END_TEST
+
 START_TEST(test_worker_max_files)
 {
 	procq_queue *q = env_queue_config(&(procq_config){ .workers = 1,
@@ -363,6 +595,38 @@ START_TEST(test_worker_max_files)
 	ck_assert_int_eq(procq_handle_value(h, "ii", &n, &err), 0);
 	ck_assert_int_le(n, 16);
 	ck_assert_int_eq(err, EMFILE);
+	procq_free(q);
+}
+END_TEST
+
+/*
+ * A limit of open files past the hard one is held to it; an allowance of
+ * memory small or large (the worker's probe for an exhausted address
+ * space is 256 KiB at least, 16 MiB at most).  The worker ends as usual.
+ */
+static const size_t memory_allowances[] = { 0, 1 << 20, (size_t)1 << 30 };
+
+START_TEST(test_worker_limits_clamped)
+{
+	static const long huge = 1L << 40;
+	procq_queue *q;
+	procq_handle *h = NULL;
+	uint64_t files, files_max;
+	bool alloc_ok = false;
+
+	if (memory_allowances[_i] > 0 && (TEST_ASAN || TEST_TSAN))
+		return;	/* no address space limit under the sanitizers */
+	q = env_queue_config(&(procq_config){ .workers = 1,
+	    .max_files = huge, .max_memory = memory_allowances[_i] });
+	ck_assert_int_eq(procq_submitf(q, "limits", NULL, &h, ""), 0);
+	ck_assert_int_eq(procq_handle_wait(h, 20), 0);
+	ck_assert_msg(procq_handle_status(h) == PROCQ_SUCCEEDED, "%s",
+	    procq_handle_error_message(h));
+	ck_assert_int_eq(procq_handle_value(h, "uub", &files, &files_max,
+	    &alloc_ok), 0);
+	ck_assert(files_max == RLIM_INFINITY ? files == (uint64_t)huge :
+	    files == files_max);
+	ck_assert(alloc_ok);
 	procq_free(q);
 }
 END_TEST
@@ -386,6 +650,38 @@ START_TEST(test_worker_drops_privileges)
 	ck_assert_int_eq(uid, 65534);
 	ck_assert_int_eq(gid, 65534);
 	ck_assert_int_eq(nnp, 1);
+	procq_free(q);
+}
+END_TEST
+
+/* As root, a user without a group given runs with the user's own group,
+ * and with the supplementary groups given; forked or exec'd (the groups
+ * go to the worker program in its setup). */
+START_TEST(test_worker_user_group_and_groups)
+{
+	static const unsigned groups[] = { 65533, 65534 };
+	procq_queue *q;
+	procq_handle *h = NULL;
+	int uid, gid, nnp, n, g0, g1;
+
+	if (getuid() != 0)
+		return;	/* only root can switch users */
+	q = env_queue_config(&(procq_config){ .workers = 1, .uid = 65534,
+	    .groups = groups, .ngroups = 2,
+	    .start_method = _i ? PROCQ_START_EXEC : PROCQ_START_DEFAULT });
+	ck_assert_int_eq(procq_submitf(q, "ids", NULL, &h, ""), 0);
+	ck_assert_int_eq(procq_handle_wait(h, 20), 0);
+	ck_assert_msg(procq_handle_status(h) == PROCQ_SUCCEEDED, "%s",
+	    procq_handle_error_message(h));
+	ck_assert_int_eq(procq_handle_value(h, "iii", &uid, &gid, &nnp), 0);
+	ck_assert_int_eq(uid, 65534);
+	ck_assert_int_eq(gid, 65534);	/* nobody's group */
+	ck_assert_int_eq(procq_submitf(q, "groups", NULL, &h, ""), 0);
+	ck_assert_int_eq(procq_handle_wait(h, 20), 0);
+	ck_assert_int_eq(procq_handle_value(h, "iii", &n, &g0, &g1), 0);
+	ck_assert_int_eq(n, 2);
+	ck_assert((g0 == 65533 && g1 == 65534) ||
+	    (g0 == 65534 && g1 == 65533));
 	procq_free(q);
 }
 END_TEST
@@ -542,10 +838,16 @@ main(int argc, char **argv)
 	tcase_add_test(tc, test_worker_process);
 	tcase_add_test(tc, test_worker_signals);
 	tcase_add_test(tc, test_worker_stdio_not_duplicated);
+	tcase_add_test(tc, test_worker_stdio_flushed);
 	tcase_add_test(tc, test_worker_family_dies_with_caller);
 	tcase_add_test(tc, test_worker_stderr_in_crash_report);
+	tcase_add_loop_test(tc, test_worker_stderr_sinks, 0, N_SINKS);
+	tcase_add_test(tc, test_worker_stderr_in_summary);
 	tcase_add_test(tc, test_worker_max_files);
+	tcase_add_loop_test(tc, test_worker_limits_clamped, 0,
+	    (int)(sizeof memory_allowances / sizeof memory_allowances[0]));
 	tcase_add_test(tc, test_worker_drops_privileges);
+	tcase_add_loop_test(tc, test_worker_user_group_and_groups, 0, 2);
 	tcase_add_test(tc, test_worker_broken_frames);
 	tcase_add_test(tc, test_caller_fds_cloexec);
 	tcase_add_test(tc, test_caller_survives_sigpipe);

@@ -305,6 +305,23 @@ task_garbage(procq_call *c)
 		{ "text", "\x00\x00\x00\x05garbage", 11 },
 		/* length prefix of 1 GiB; no body follows */
 		{ "huge", "\x40\x00\x00\x00", 4 },
+		/* a frame of length 0 */
+		{ "empty", "\x00\x00\x00\x00", 4 },
+		/* [10]: a TASK, which only the supervisor sends */
+		{ "type", "\x00\x00\x00\x02\x91\x0a", 6 },
+		/* [3], [4], [6], [8]: a RESULT, CANCELLED, PROGRESS and
+		 * SKIPPED without their fields */
+		{ "result", "\x00\x00\x00\x02\x91\x03", 6 },
+		{ "cancelled", "\x00\x00\x00\x02\x91\x04", 6 },
+		{ "progress", "\x00\x00\x00\x02\x91\x06", 6 },
+		{ "skipped", "\x00\x00\x00\x02\x91\x08", 6 },
+		/* [4, 1000000]: a cancel acknowledgement for a task never
+		 * sent */
+		{ "stray_cancel",
+		    "\x00\x00\x00\x07\x92\x04\xce\x00\x0f\x42\x40", 11 },
+		/* [6, 1000000, bin nil]: progress for another task */
+		{ "stray_progress", "\x00\x00\x00\x0a\x93\x06\xce\x00\x0f\x42\x40"
+		    "\xc4\x01\xc0", 14 },
 	};
 	char *what = NULL;
 	size_t i;

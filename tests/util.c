@@ -509,6 +509,19 @@ test_create_with(const procq_config *cfg, const procq_worker_task *tasks,
 	return q;
 }
 
+#ifdef PROCQ_COVERAGE
+void __gcov_dump(void);
+#endif
+
+void
+test_child_exit(int status)
+{
+#ifdef PROCQ_COVERAGE
+	__gcov_dump();
+#endif
+	_exit(status);
+}
+
 pid_t
 fork_child(void)
 {

@@ -95,6 +95,11 @@ procq_start_method test_start_method(void);
  */
 #define TEST_WORKER_ARG "--procq-test-worker"
 
+/* _exit(2) for a child the test forked, which first writes its coverage
+ * counters in a coverage build (as worker_exit() does for workers), so
+ * that what the child ran is counted. */
+void test_child_exit(int status) __attribute__((noreturn));
+
 /* fork(2) for a test's stand-in caller: the child is SIGKILLed when the
  * test ends, however it ends, instead of lingering. */
 pid_t fork_child(void);
