@@ -1,5 +1,5 @@
 /*
- * procq on many hosts through MPI: libprocq-mpi.  procq_mpi(3) and
+ * procq on many hosts through MPI: libprocq-mpi.  procq_mpi_init(3) and
  * procq(7), "Running on several hosts".
  */
 #ifndef PROCQ_MPI_H

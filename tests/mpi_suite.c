@@ -1,5 +1,5 @@
 /*
- * Workers on other ranks (procq_mpi(3)), run under mpirun by
+ * Workers on other ranks (procq_mpi_init(3)), run under mpirun by
  * tests/mpi.sh: rank 0 runs this suite, the other ranks serve as node
  * agents.  The suite runs without forking (MPI does not survive a fork
  * of rank 0), so every test leaves the process as it found it.

@@ -67,6 +67,25 @@ mpi_hosts(int rank, int size, char (**hosts)[PROCQ_MPI_HOST_MAX])
 	return 0;
 }
 
+/* Rank 0 could not open its link: the agents are told to stop, as
+ * procq_mpi_finalize() would, and MPI is left as it was found. */
+static void
+mpi_give_up(int size)
+{
+	msgpack_sbuffer sb;
+
+	msgpack_sbuffer_init(&sb);
+	if (mpi_pack_record(&sb, REC_STOP, 0, NULL, 0, NULL, 0) == 0)
+		for (int r = 1; r < size; r++)
+			MPI_Send(sb.data, (int)sb.size, MPI_BYTE, r,
+			    PROCQ_MPI_TAG, mpi.comm);
+	msgpack_sbuffer_destroy(&sb);
+	MPI_Comm_free(&mpi.comm);
+	if (mpi.we_init)
+		MPI_Finalize();
+	mpi.inited = false;
+}
+
 static int
 mpi_start(int *argc, char ***argv)
 {
@@ -115,6 +134,8 @@ procq_mpi_init(int *argc, char ***argv, const procq_worker_task *tasks)
 		rc = mpi_link_open(mpi.comm, size - 1,
 		    (const char(*)[PROCQ_MPI_HOST_MAX])hosts);
 		free(hosts);
+		if (rc != 0)
+			mpi_give_up(size);
 		return rc;
 	}
 	if (host == NULL && (host = procq__host_open(tasks, &rc)) == NULL)
@@ -123,8 +144,9 @@ procq_mpi_init(int *argc, char ***argv, const procq_worker_task *tasks)
 		mpi_die("relaying", rc);
 	procq__host_close(host);
 	MPI_Comm_free(&mpi.comm);
-	if (mpi.we_init)
-		MPI_Finalize();
+	/* The program never gets control back here: MPI is ended for it,
+	 * also if it had started MPI itself. */
+	MPI_Finalize();
 	exit(0);
 }
 

@@ -8,9 +8,11 @@
  * A worker record is made by spawn() on the queue's loop thread and
  * freed by the link thread once the worker is dead and the pool has
  * reaped it.  lk.lock guards the records and the batches being
- * gathered for each agent; the link thread never holds it while it
- * reads or writes a pipe or calls MPI, so the loop thread never waits
- * for either.
+ * gathered for each agent.  The link thread never holds it while it
+ * waits: poll() and the receiving of MPI messages happen without it.
+ * Under it, it does only what cannot block: reads and writes of
+ * non-blocking pipes, MPI_Isend() and MPI_Test().  So the loop thread,
+ * which takes it in the ops, waits at most for one such round.
  */
 #include "config.h"
 
