@@ -25,11 +25,11 @@
 
 struct agent_worker {
 	LIST_ENTRY(agent_worker) link;
-	long id;
+	long			 id;
 	struct procq__host_worker hw;
-	msgpack_sbuffer in_wait; /* tasks not yet written */
-	bool in_eof;		 /* close its task pipe once
-						 * in_wait is empty */
+	msgpack_sbuffer		 in_wait;	/* tasks not yet written */
+	bool			 in_eof;	/* close in_fd once written */
+	bool			 dead;		/* its pidfd said so */
 };
 
 struct agent {
@@ -262,8 +262,6 @@ agent_poll_set(struct agent *a, struct agent_poll *p)
 	struct agent_worker *aw;
 	bool ok = true;
 
-	/* The pidfd last of each: once a worker is reaped, no later
-	 * entry is its (agent_workers()). */
 	p->n = 0;
 	LIST_FOREACH(aw, &a->workers, link) {
 		ok = ok && agent_poll_add(p, aw->hw.out_fd, POLLIN, aw) &&
@@ -276,16 +274,18 @@ agent_poll_set(struct agent *a, struct agent_poll *p)
 	return ok;
 }
 
-/* What the workers did; true if anything. */
+/* What the workers did; true if anything.  The dead are reaped last,
+ * once nothing of this round's poll refers to them. */
 static bool
 agent_workers(struct agent *a, struct agent_poll *p)
 {
+	struct agent_worker *aw, *next;
 	bool busy = false;
 
 	for (size_t i = 0; i < p->n; i++) {
-		struct agent_worker *aw = p->who[i];
 		int fd = p->pfd[i].fd;
 
+		aw = p->who[i];
 		if (p->pfd[i].revents == 0)
 			continue;
 		busy = true;
@@ -295,13 +295,12 @@ agent_workers(struct agent *a, struct agent_poll *p)
 			agent_read(a, aw, &aw->hw.err_fd, REC_ERR);
 		else if (fd == aw->hw.in_fd)
 			agent_write_tasks(aw);
+		else if (fd == aw->hw.pidfd)
+			aw->dead = true;
 	}
-	/* Deaths last: a worker reaped above would leave its entries
-	 * dangling. */
-	for (size_t i = 0; i < p->n; i++) {
-		struct agent_worker *aw = p->who[i];
-
-		if (p->pfd[i].revents != 0 && p->pfd[i].fd == aw->hw.pidfd)
+	for (aw = LIST_FIRST(&a->workers); aw != NULL; aw = next) {
+		next = LIST_NEXT(aw, link);
+		if (aw->dead)
 			agent_reap(a, aw);
 	}
 	return busy;
@@ -310,12 +309,14 @@ agent_workers(struct agent *a, struct agent_poll *p)
 static void
 agent_stop(struct agent *a)
 {
-	struct agent_worker *aw;
+	struct agent_worker *aw, *next;
 
 	LIST_FOREACH(aw, &a->workers, link)
 		procq__host_signal(a->host, aw->hw.pid, SIGKILL);
-	while ((aw = LIST_FIRST(&a->workers)) != NULL)
+	for (aw = LIST_FIRST(&a->workers); aw != NULL; aw = next) {
+		next = LIST_NEXT(aw, link);
 		agent_reap(a, aw);
+	}
 	a->batch.size = 0; /* rank 0 listens no more */
 }
 

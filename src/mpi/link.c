@@ -565,7 +565,7 @@ mpi_link_open(MPI_Comm comm, int nagents,
 void
 mpi_link_close(void)
 {
-	struct link_worker *lw;
+	struct link_worker *lw, *next;
 
 	if (!lk.open)
 		return;
@@ -580,8 +580,10 @@ mpi_link_close(void)
 	pthread_join(lk.thread, NULL);
 	link_flush();
 	mpi_sends_wait(&lk.sends);
-	while ((lw = LIST_FIRST(&lk.workers)) != NULL)
+	for (lw = LIST_FIRST(&lk.workers); lw != NULL; lw = next) {
+		next = LIST_NEXT(lw, link);
 		link_free_worker(lw);
+	}
 	for (int i = 0; i < lk.nagents; i++)
 		msgpack_sbuffer_destroy(&lk.agents[i].batch);
 	free(lk.agents);
