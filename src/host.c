@@ -24,10 +24,10 @@
 #include "../worker/worker.h"
 
 struct procq__host {
-	struct registry registry;
-	const char **names;
-	struct worker_ctx tmpl;
-	struct forkserver server;
+	struct registry		 registry;
+	const char		**names;
+	struct worker_ctx	 tmpl;
+	struct forkserver	 server;
 };
 
 static int

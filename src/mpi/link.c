@@ -35,41 +35,41 @@
 
 struct link_worker {
 	LIST_ENTRY(link_worker) link;
-	long id;
-	int agent;		  /* index in lk.agents */
-	int in_fd;		  /* its tasks, from the pool */
-	int out_fd;		  /* its results, to the pool */
-	int err_fd;		  /* its stderr, or -1 */
-	int death_fd;		  /* an eventfd: written at death */
-	msgpack_sbuffer out_wait; /* not yet taken by out_fd */
-	msgpack_sbuffer err_wait;
-	bool died;   /* DIED or FAILED came */
-	bool dead;   /* and was passed on */
-	bool reaped; /* the pool is done with it */
-	int status;
-	struct rusage ru;
+	long			 id;
+	int			 agent;		/* index in lk.agents */
+	int			 in_fd;		/* its tasks, from the pool */
+	int			 out_fd;	/* its results, to the pool */
+	int			 err_fd;	/* its stderr, or -1 */
+	int			 death_fd;	/* eventfd, written at death */
+	msgpack_sbuffer		 out_wait;	/* not yet taken by out_fd */
+	msgpack_sbuffer		 err_wait;
+	bool			 died;		/* DIED or FAILED came */
+	bool			 dead;		/* and was passed on */
+	bool			 reaped;	/* the pool is done with it */
+	int			 status;
+	struct rusage		 ru;
 };
 
 struct link_agent {
-	int rank;
-	char host[PROCQ_MPI_HOST_MAX];
-	int workers;	       /* live on it */
-	msgpack_sbuffer batch; /* on its way to it */
+	int			 rank;
+	char			 host[PROCQ_MPI_HOST_MAX];
+	int			 workers;	/* live on it */
+	msgpack_sbuffer		 batch;		/* on its way to it */
 };
 
 static struct {
-	bool open;
-	MPI_Comm comm;
-	int nagents;
-	struct link_agent *agents;
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t died;
-	int wake[2];
+	bool			 open;
+	MPI_Comm		 comm;
+	int			 nagents;
+	struct link_agent	*agents;
+	pthread_t		 thread;
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 died;
+	int			 wake[2];
 	LIST_HEAD(, link_worker) workers;
-	long next_id;
-	bool stop;
-	struct mpi_sends sends;
+	long			 next_id;
+	bool			 stop;
+	struct mpi_sends	 sends;
 } lk = { .lock = PTHREAD_MUTEX_INITIALIZER,
 	.died = PTHREAD_COND_INITIALIZER,
 	.wake = { -1, -1 } };
