@@ -5,7 +5,9 @@
 # raw pipe.  Timings are not looked at.  When procq-bench-mpi was built
 # and mpirun is found, its throughput and crash mix run briefly under
 # mpirun, with one node agent and with two.
-MPIRUN=${MPIRUN:-mpirun}
+
+# Open MPI's own leaks and locking are not procq's (tests/mpi-env.sh).
+. "${srcdir:-.}/tests/mpi-env.sh"
 fail() {
 	echo "FAIL: bench: $1" >&2
 	exit 1
