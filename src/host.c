@@ -30,29 +30,6 @@ struct procq__host {
 	struct forkserver	 server;
 };
 
-static int
-host_table(struct procq__host *h, const procq_worker_task *tasks)
-{
-	size_t n = 0;
-	int rc;
-
-	while (tasks[n].name != NULL)
-		n++;
-	if ((h->names = calloc(n + 1, sizeof *h->names)) == NULL)
-		return PROCQ_ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		if (*tasks[i].name == '\0' || tasks[i].fn == NULL)
-			return PROCQ_EINVAL;
-		if ((rc = registry_add(&h->registry, tasks[i].name,
-			 tasks[i].fn)) != 0)
-			return rc;
-		h->names[i] = tasks[i].name;
-	}
-	h->tmpl.names = h->names;
-	h->tmpl.nnames = n;
-	return 0;
-}
-
 struct procq__host *
 procq__host_open(const procq_worker_task *tasks, int *err)
 {
@@ -74,9 +51,10 @@ procq__host_open(const procq_worker_task *tasks, int *err)
 	h->tmpl.parent = getpid();
 	h->tmpl.in_fd = h->tmpl.out_fd = h->tmpl.err_fd = -1;
 	h->tmpl.board_fd = -1;
-	if ((rc = host_table(h, tasks)) != 0 ||
-	    (rc = forkserver_open(&h->server, &h->tmpl) != 0 ? PROCQ_ESYS :
-							       0) != 0) {
+	rc = worker_task_table(tasks, &h->registry, &h->names, &h->tmpl);
+	if (rc == 0 && forkserver_open(&h->server, &h->tmpl) != 0)
+		rc = PROCQ_ESYS;
+	if (rc != 0) {
 		procq__host_close(h);
 		*err = rc;
 		return NULL;

@@ -14,6 +14,7 @@
 
 #include "procq.h"
 #include "procq_mpi.h"
+#include "tasks.h"
 #include "util.h"
 
 static int
@@ -85,20 +86,6 @@ task_report(procq_call *c)
 	    procq_call_progress(c, "l", v * 10) != 0)
 		return procq_call_fail(c, "ValueError", "cannot report");
 	return procq_call_return(c, "l", v);
-}
-
-/* Runs until the test releases its gate (tests/util.h). */
-static int
-task_gate(procq_call *c)
-{
-	char *path = NULL;
-	int rc;
-
-	if (procq_call_unpack(c, "s", &path) != 0 || path == NULL)
-		return procq_call_fail(c, "ArgError", "gate wants (s)");
-	rc = gate_pass(path);
-	free(path);
-	return rc == 0 ? 0 : procq_call_fail(c, "OSError", "no gate");
 }
 
 static const procq_worker_task mpi_tasks[] = {

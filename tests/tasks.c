@@ -176,7 +176,7 @@ task_sleep(procq_call *c)
 	return 0;
 }
 
-static int
+int
 task_gate(procq_call *c)
 {
 	char *path = NULL;

@@ -62,7 +62,9 @@ void register_tasks(procq_queue *q, const struct task_entry *tasks,
  * or on a queue without the common tasks. */
 int task_nil(procq_call *c);
 int task_family(procq_call *c);
-/* gate_crash (s path): "gate", then SIGSEGV (check_engine). */
+/* gate (s path): runs until the test releases the gate (util.h);
+ * gate_crash: "gate", then SIGSEGV (check_engine). */
+int task_gate(procq_call *c);
 int task_gate_crash(procq_call *c);
 
 #endif /* PROCQ_TEST_TASKS_H */

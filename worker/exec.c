@@ -151,30 +151,48 @@ worker_setup_parse(struct worker_setup *es, const char *setup)
 	return ok && seen == 12;
 }
 
+/*
+ * A program's table of tasks: its registry, and the names a worker tells
+ * in its hello (ctx->names).  What an exec'd worker program runs, and a
+ * host of remote workers (src/host.c).  0, or a PROCQ_ error code.
+ */
+int
+worker_task_table(const procq_worker_task *tasks, struct registry *reg,
+    const char ***names, struct worker_ctx *ctx)
+{
+	size_t n = 0;
+	int rc;
+
+	while (tasks[n].name != NULL)
+		n++;
+	if ((*names = calloc(n + 1, sizeof **names)) == NULL)
+		return PROCQ_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (*tasks[i].name == '\0' || tasks[i].fn == NULL)
+			return PROCQ_EINVAL;
+		if ((rc = registry_add(reg, tasks[i].name, tasks[i].fn)) != 0)
+			return rc;
+		(*names)[i] = tasks[i].name;
+	}
+	ctx->names = *names;
+	ctx->nnames = n;
+	return 0;
+}
+
 /* The registry the loop looks tasks up in, and the names told in the
  * hello.  0, or an errno value. */
 static int
 exec_table(struct exec_setup *es, const procq_worker_task *tasks)
 {
-	size_t n = 0;
 	int rc;
 
 	registry_init(&es->registry);
-	while (tasks[n].name != NULL)
-		n++;
-	if ((es->names = calloc(n + 1, sizeof *es->names)) == NULL)
-		return ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		if (*tasks[i].name == '\0' || tasks[i].fn == NULL)
-			return EINVAL;
-		if ((rc = registry_add(&es->registry, tasks[i].name,
-		    tasks[i].fn)) != 0)
-			return rc == PROCQ_EEXIST ? EEXIST : ENOMEM;
-		es->names[i] = tasks[i].name;
-	}
-	es->ws.ctx.names = es->names;
-	es->ws.ctx.nnames = n;
-	return 0;
+	rc = worker_task_table(tasks, &es->registry, &es->names, &es->ws.ctx);
+	if (rc == 0)
+		return 0;
+	if (rc == PROCQ_EINVAL)
+		return EINVAL;
+	return rc == PROCQ_EEXIST ? EEXIST : ENOMEM;
 }
 
 int

@@ -99,6 +99,8 @@ struct worker_setup {
 };
 
 bool worker_setup_parse(struct worker_setup *ws, const char *setup);
+int worker_task_table(const procq_worker_task *tasks, struct registry *reg,
+    const char ***names, struct worker_ctx *ctx);
 
 /* worker.c */
 void worker_write_all(const char *p, size_t len);
