@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -23,7 +24,8 @@ enum {
 	OPT_KILL_GRACE, OPT_RATE, OPT_BURST, OPT_FAIL_FAST, OPT_PRIORITY,
 	OPT_NAME, OPT_GROUP, OPT_MAX_MEM, OPT_MAX_CPU, OPT_SHELL,
 	OPT_LINE_BUFFER, OPT_JSON, OPT_JOBLOG, OPT_START_METHOD, OPT_VERSION,
-	OPT_MPI
+	OPT_MPI, OPT_COLSEP, OPT_LINK, OPT_SHUF, OPT_DRY_RUN, OPT_PIPE,
+	OPT_BLOCK, OPT_HALT, OPT_DELAY
 };
 
 static const struct option long_opts[] = {
@@ -51,22 +53,47 @@ static const struct option long_opts[] = {
 	{ "joblog",	 required_argument, NULL, OPT_JOBLOG },
 	{ "start-method", required_argument, NULL, OPT_START_METHOD },
 	{ "mpi",	 no_argument,	    NULL, OPT_MPI },
+	{ "colsep",	 required_argument, NULL, OPT_COLSEP },
+	{ "link",	 no_argument,	    NULL, OPT_LINK },
+	{ "xapply",	 no_argument,	    NULL, OPT_LINK },
+	{ "shuf",	 no_argument,	    NULL, OPT_SHUF },
+	{ "dry-run",	 no_argument,	    NULL, OPT_DRY_RUN },
+	{ "pipe",	 no_argument,	    NULL, OPT_PIPE },
+	{ "block",	 required_argument, NULL, OPT_BLOCK },
+	{ "block-size",	 required_argument, NULL, OPT_BLOCK },
+	{ "halt",	 required_argument, NULL, OPT_HALT },
+	{ "halt-on-error", required_argument, NULL, OPT_HALT },
+	{ "delay",	 required_argument, NULL, OPT_DELAY },
 	{ "help",	 no_argument,	    NULL, 'h' },
 	{ "version",	 no_argument,	    NULL, OPT_VERSION },
 	{ NULL,		 0,		    NULL, 0 }
 };
 
 static const char usage_text[] =
-"usage: procq [options] [--] COMMAND [ARGS...] [::: ITEM...]\n"
-"Run COMMAND once per item (the items after :::, else one per line of\n"
-"standard input) in a pool of worker processes.  {} in COMMAND or ARGS\n"
-"is replaced by the item; without {} the item is the last argument.\n"
+"usage: procq [options] [--] COMMAND [ARGS...] [::: ITEM... | :::: FILE...]...\n"
+"Run COMMAND once per item (the items after :::, the lines of the files\n"
+"after :::: or -a, else one per line of standard input) in a pool of\n"
+"worker processes.  Several sources give every combination; :::+ and\n"
+"::::+ pair a source with the one before.  {} in COMMAND or ARGS is\n"
+"replaced by the item, {1} {2}... by the value of each source; {.} {/}\n"
+"{//} {/.} {#} {%} as in GNU parallel.  Without any, the values are the\n"
+"last arguments.\n"
 "\n"
-"  -j, --jobs N          run N jobs at once (default: online CPUs)\n"
+"  -j, --jobs N          run N jobs at once (default: online CPUs); N%,\n"
+"                        +N, -N: relative to the CPUs; 0: 256\n"
 "      --shell           run the command through /bin/sh -c\n"
-"  -a, --arg-file FILE   read the items from FILE\n"
+"  -a, --arg-file FILE   read the items from FILE (- is standard input)\n"
 "  -0, --null            items are terminated by NUL, not newline\n"
-"      --timeout SECS    kill an attempt after SECS seconds\n"
+"      --colsep REGEX    split each item into columns {1} {2}...\n"
+"      --link            pair the sources instead of crossing them\n"
+"      --shuf            run the jobs in a random order\n"
+"      --pipe            give blocks of standard input to the jobs' input\n"
+"      --block BYTES     the size of a block (default 1M)\n"
+"      --dry-run         print the commands, run nothing\n"
+"      --timeout SECS    kill an attempt after SECS seconds; N% of the\n"
+"                        median runtime of the jobs that succeeded\n"
+"      --halt WHEN       now|soon,fail|success=N|N%: stop the run\n"
+"      --delay SECS      start a job at most every SECS seconds\n"
 "      --kill-grace SECS seconds from SIGTERM to SIGKILL (default 0.5)\n"
 "      --retries N       retry a failed job up to N times\n"
 "      --retry-delay SECS  wait before the first retry\n"
@@ -194,6 +221,86 @@ parse_bytes(const char *opt, const char *s, size_t *out)
 	return 0;
 }
 
+/* -j: N, N% of the online CPUs, +N or -N of them, 0 for many. */
+static int
+parse_jobs(const char *s, int *out)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t len = strlen(s);
+	char num[32];
+	int n;
+
+	if (cpus < 1)
+		cpus = 1;
+	if (len > 1 && len < sizeof num && s[len - 1] == '%') {
+		memcpy(num, s, len - 1);
+		num[len - 1] = '\0';
+		if (parse_int("--jobs", num, 1, 100000, &n) != 0)
+			return -1;
+		*out = (int)(cpus * n / 100);
+	} else if (*s == '+' || *s == '-') {
+		if (parse_int("--jobs", s + 1, 0, 4096, &n) != 0)
+			return -1;
+		*out = (int)cpus + (*s == '+' ? n : -n);
+	} else if (parse_int("--jobs", s, 0, 4096, &n) != 0)
+		return -1;
+	else
+		*out = n == 0 ? CLI_JOBS_MANY : n;
+	if (*out < 1)
+		*out = 1;
+	if (*out > 4096)
+		*out = 4096;
+	return 0;
+}
+
+/* --timeout SECS, or N% of the median runtime of successful jobs. */
+static int
+parse_timeout(const char *s, struct cli_opts *o)
+{
+	size_t len = strlen(s);
+	char num[64];
+
+	if (len < 2 || len >= sizeof num || s[len - 1] != '%')
+		return parse_num("--timeout", s, 0, false, &o->timeout);
+	memcpy(num, s, len - 1);
+	num[len - 1] = '\0';
+	return parse_num("--timeout", num, 0, false, &o->timeout_pct);
+}
+
+static int
+args_halt(const char *s, struct cli_opts *o)
+{
+	static struct halt halt;
+
+	if (halt_parse(s, &halt) != 0) {
+		usage_error("--halt: expected now|soon,fail|success=N|N%%, "
+			    "or 0, 1, 2, not '%s'",
+		    s);
+		return -1;
+	}
+	o->halt = halt.count > 0 ? &halt : NULL;
+	return 0;
+}
+
+/* Adds a source: words, or a file (path). */
+static int
+args_add_source(struct cli_opts *o, char **words, size_t nwords,
+    const char *path, bool linked)
+{
+	struct source *v = realloc(o->sources, (o->nsources + 1) * sizeof *v);
+
+	if (v == NULL) {
+		usage_error("out of memory");
+		return -1;
+	}
+	o->sources = v;
+	v[o->nsources++] = (struct source){ .words = words,
+		.nwords = nwords,
+		.path = path,
+		.linked = linked };
+	return 0;
+}
+
 static int
 args_option(int ch, const char *arg, struct cli_opts *o)
 {
@@ -201,7 +308,7 @@ args_option(int ch, const char *arg, struct cli_opts *o)
 
 	switch (ch) {
 	case 'j':
-		return parse_int("--jobs", arg, 1, 4096, &o->jobs);
+		return parse_jobs(arg, &o->jobs);
 	case OPT_RETRIES:
 		return parse_int("--retries", arg, 0, INT32_MAX, &o->retries);
 	case OPT_RETRY_DELAY:
@@ -210,7 +317,7 @@ args_option(int ch, const char *arg, struct cli_opts *o)
 	case OPT_BACKOFF:
 		return parse_num("--backoff", arg, 1, true, &o->backoff);
 	case OPT_TIMEOUT:
-		return parse_num("--timeout", arg, 0, false, &o->timeout);
+		return parse_timeout(arg, o);
 	case OPT_KILL_GRACE:
 		if (parse_num("--kill-grace", arg, 0, true, &grace) != 0)
 			return -1;
@@ -244,8 +351,7 @@ args_option(int ch, const char *arg, struct cli_opts *o)
 		o->null_sep = true;
 		return 0;
 	case 'a':
-		o->arg_file = arg;
-		return 0;
+		return args_add_source(o, NULL, 0, arg, false);
 	case 'k':
 		o->keep_order = true;
 		return 0;
@@ -263,6 +369,27 @@ args_option(int ch, const char *arg, struct cli_opts *o)
 		return 0;
 	case OPT_START_METHOD:
 		return parse_start_method(arg, &o->start_method);
+	case OPT_COLSEP:
+		o->colsep = arg;
+		return 0;
+	case OPT_LINK:
+		o->link = true;
+		return 0;
+	case OPT_SHUF:
+		o->shuf = true;
+		return 0;
+	case OPT_DRY_RUN:
+		o->dry_run = true;
+		return 0;
+	case OPT_PIPE:
+		o->pipe = true;
+		return 0;
+	case OPT_BLOCK:
+		return parse_bytes("--block", arg, &o->block);
+	case OPT_HALT:
+		return args_halt(arg, o);
+	case OPT_DELAY:
+		return parse_num("--delay", arg, 0, false, &o->delay);
 	case OPT_MPI:
 #ifdef HAVE_MPI
 		o->mpi = true;
@@ -289,40 +416,99 @@ args_bad_option(int ch, char **argv)
 		usage_error("unknown option '%s' (see procq --help)", word);
 }
 
-/* COMMAND [ARGS...] [::: ITEM...] */
-static int
-args_command(int argc, char **argv, struct cli_opts *o)
+static bool
+is_separator(const char *w)
 {
-	int i;
+	return strcmp(w, ":::") == 0 || strcmp(w, ":::+") == 0 ||
+	    strcmp(w, "::::") == 0 || strcmp(w, "::::+") == 0;
+}
 
-	o->command = argv + optind;
-	for (i = optind; i < argc && strcmp(argv[i], ":::") != 0; i++)
-		;
-	o->ncommand = i - optind;
-	if (i < argc) {
-		o->have_items = true;
-		o->items = argv + i + 1;
-		o->nitems = argc - i - 1;
+/* The sources after the command: ::: WORDS, :::: FILES, and their
+ * linked forms :::+ and ::::+ (only the first file of a :::: is). */
+static int
+args_sources(int argc, char **argv, int i, struct cli_opts *o)
+{
+	while (i < argc) {
+		const char *sep = argv[i];
+		bool files = strncmp(sep, "::::", 4) == 0;
+		bool linked = sep[strlen(sep) - 1] == '+';
+		int first = ++i;
+
+		while (i < argc && !is_separator(argv[i]))
+			i++;
+		if (!files &&
+		    args_add_source(o, argv + first, (size_t)(i - first), NULL,
+			linked) != 0)
+			return -1;
+		for (int k = first; files && k < i; k++)
+			if (args_add_source(o, NULL, 0, argv[k],
+				linked && k == first) != 0)
+				return -1;
+		if (files && first == i) {
+			usage_error("%s: no file named", sep);
+			return -1;
+		}
 	}
-	if (o->ncommand == 0) {
-		usage_error("no command given (see procq --help)");
-		return -1;
-	}
-	if (o->have_items && o->arg_file != NULL) {
-		usage_error("items come either after ::: or from --arg-file, "
-		    "not both");
-		return -1;
-	}
+	return 0;
+}
+
+static int
+args_check(struct cli_opts *o)
+{
 	if (o->mpi && o->start_method == PROCQ_START_EXEC) {
 		usage_error("--mpi: --start-method exec does not apply");
 		return -1;
 	}
 	if (o->keep_order && o->line_buffer) {
 		usage_error("--keep-order and --line-buffer cannot be "
-		    "combined");
+			    "combined");
 		return -1;
 	}
+	if (o->pipe && o->nsources > 0) {
+		usage_error("--pipe reads its blocks from the standard input: "
+			    "no ::: or -a");
+		return -1;
+	}
+	if (o->delay > 0 && o->rate > 0) {
+		usage_error("--delay and --rate both set the pace: give one");
+		return -1;
+	}
+	for (int i = 0; i < o->ncommand; i++)
+		if (!template_valid(o->command[i]))
+			return -1;
+	if ((o->name != NULL && !template_valid(o->name)) ||
+	    (o->group != NULL && !template_valid(o->group)))
+		return -1;
 	return 0;
+}
+
+/* COMMAND [ARGS...] [SEPARATOR VALUES...]... */
+static int
+args_command(int argc, char **argv, struct cli_opts *o)
+{
+	int i;
+
+	o->command = argv + optind;
+	for (i = optind; i < argc && !is_separator(argv[i]); i++)
+		;
+	o->ncommand = i - optind;
+	if (o->ncommand == 0) {
+		usage_error("no command given (see procq --help)");
+		return -1;
+	}
+	if (args_sources(argc, argv, i, o) != 0)
+		return -1;
+	if (o->block == 0)
+		o->block = CLI_BLOCK;
+	return args_check(o);
+}
+
+void
+args_free(struct cli_opts *o)
+{
+	free(o->sources);
+	o->sources = NULL;
+	o->nsources = 0;
 }
 
 int

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "procq.h"
@@ -17,7 +18,17 @@
 #define CLI_EXIT_USAGE		101	/* bad options or input: nothing ran */
 #define CLI_EXIT_INTERNAL	102	/* procq itself failed during the run */
 
-/* The summary lists at most this many cancelled jobs. */
+/* The constants and structures are laid out by hand. */
+/* clang-format off */
+/* The fewest jobs submitted ahead of the oldest unfinished one. */
+#define CLI_WINDOW_MIN		64
+/* -j 0: "as many as possible". */
+#define CLI_JOBS_MANY		256
+/* --pipe: bytes per block unless --block says. */
+#define CLI_BLOCK		(1024 * 1024)
+
+/* The summary lists at most this many failed jobs, and cancelled. */
+#define CLI_LIST_FAILED		100
 #define CLI_LIST_CANCELLED	20
 
 /* The task that runs one command, registered under this name. */
@@ -50,18 +61,26 @@ struct cli_opts {
 	double		 retry_delay;
 	double		 backoff;
 	double		 timeout;	/* per attempt; 0 = none */
+	double		 timeout_pct;	/* --timeout N%: of the median; 0 = none */
 	double		 kill_grace;	/* 0 = the default, < 0 = at once */
 	double		 rate;
 	int		 burst;
+	double		 delay;		/* --delay: seconds between starts */
 	bool		 fail_fast;
 	int		 priority;
-	const char	*name;		/* template; NULL = the item */
+	const char	*name;		/* template; NULL = the values */
 	const char	*group;		/* template; NULL = no group */
 	size_t		 max_mem;
 	double		 max_cpu;
 	bool		 shell;
 	bool		 null_sep;	/* -0: items end with NUL */
-	const char	*arg_file;
+	const char	*colsep;	/* --colsep: a regular expression */
+	bool		 link;		/* --link: every source linked */
+	bool		 shuf;
+	bool		 dry_run;
+	bool		 pipe;		/* --pipe: blocks of stdin as stdin */
+	size_t		 block;		/* --block: bytes per block */
+	struct halt	*halt;		/* NULL = none */
 	bool		 keep_order;
 	bool		 line_buffer;
 	bool		 quiet;
@@ -71,39 +90,75 @@ struct cli_opts {
 	bool mpi;			 /* workers on the other MPI ranks */
 	char	       **command;	/* COMMAND [ARGS...] */
 	int		 ncommand;
-	char	       **items;		/* after :::, or NULL */
-	int		 nitems;
-	bool		 have_items;	/* ::: was given */
+	struct source	*sources;	/* in the order given */
+	size_t		 nsources;
+};
+
+/* One input source: words after ::: or a file (::::, -a; "-" = stdin). */
+struct source {
+	char	       **words;		/* NULL: a file */
+	size_t		 nwords;
+	const char	*path;
+	bool		 linked;	/* :::+ or ::::+: paired with the one
+					 * before, not crossed */
+};
+
+/* --halt: when a count of failed or succeeded jobs is reached. */
+struct halt {
+	bool		 now;		/* kill the running jobs too */
+	bool		 on_success;	/* success=, else fail= */
+	double		 count;		/* jobs, or a percentage */
+	bool		 percent;
 };
 
 /* args.c: 0 to run, 1 when --help or --version was served, -1 on a usage
  * error (already reported). */
 int	 args_parse(int argc, char **argv, struct cli_opts *o);
+void	 args_free(struct cli_opts *o);
 void	 usage_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 
-/* items.c: the list of items, from ::: or a file or standard input. */
-struct items {
-	char	**v;
-	size_t	  n;
-	size_t	  cap;
+/* The input values of one job: a value per source (or per column with
+ * --colsep), or a block of standard input with --pipe. */
+struct values {
+	char	       **v;
+	size_t		 n;
+	char		*block;		/* --pipe */
+	size_t		 block_len;
 };
 
-int	 items_load(const struct cli_opts *o, struct items *it);
-void	 items_free(struct items *it);
+void	 values_free(struct values *v);
+
+/* input.c: the jobs' values, read as they are needed. */
+struct input;
+
+int	 input_open(const struct cli_opts *o, struct input **in);
+int	 input_next(struct input *in, struct values *v); /* 1, 0 at end, -1 */
+void	 input_close(struct input *in);
 
 /* template.c */
-char	*template_expand(const char *tmpl, const char *item);
-int	 template_command(const struct cli_opts *o, const char *item,
-	    size_t seq, msgpack_sbuffer *sb);
+struct cli;
+struct job;
+char	*template_expand(const char *tmpl, const struct job *j);
+int	 template_command(const struct cli_opts *o, struct job *j,
+	    msgpack_sbuffer *sb);
+bool	 template_valid(const char *tmpl);
 
-/* One job: a command run for one item. */
+/* One job: a command run for one set of values. */
 struct job {
 	size_t		 seq;		/* position in the input, from 1 */
-	const char	*item;
+	char	       **args;		/* the input values ({1} {2} ...) */
+	size_t		 nargs;
+	char		*block;		/* --pipe: the job's standard input */
+	size_t		 block_len;
+	char		*cmdline;	/* the command as one line */
 	char		*name;		/* display name */
 	char		*group;		/* NULL = none */
 	procq_handle	*h;		/* NULL until submitted */
+	double		 start;		/* wall-clock start of the last
+					 * attempt; 0 = never started */
+	double		 started;	/* the same on cli_clock() */
+	uint64_t	 received;	/* bytes of output of the last attempt */
 	struct buf	 out;		/* output of the current attempt */
 	struct buf	 err;
 	struct buf	 out_line;	/* --line-buffer: a partial line */
@@ -112,32 +167,87 @@ struct job {
 	int		 exit_attempt;	/* the attempt that reported exit */
 	int		 exit_status;	/* -1 = none */
 	int		 signal;	/* -1 = none */
+	int		 pins;		/* threads using h outside c->lock */
+	bool		 submitting;	/* the main thread holds it */
 	bool		 running;
 	bool		 final;
 	bool		 printed;
+	bool		 overdue;	/* cancelled by --timeout N% */
+	bool		 halted;	/* to be cancelled by --halt soon */
 };
 
+/* summary.c: the run's summary, kept as jobs finish: the totals, and
+ * the lines of the first failures. */
+struct cli_summary {
+	char		**lines;
+	size_t		  nlines;
+	size_t		  nfailed;	/* lines not kept */
+	size_t		  ncancelled;
+};
+
+void	 summary_note(struct cli_summary *s, const struct job *j,
+	    const procq_result *r);
+void	 summary_print(const struct cli *c, FILE *fp, double duration);
+void	 summary_free(struct cli_summary *s);
+
 /* The state of a run, shared by the hooks (supervisor thread), the
- * watcher thread and the main thread; the hooks and the watcher hold
- * `lock` while they touch it. */
+ * watcher thread and the main thread; each holds `lock` while it touches
+ * it, and none calls into the queue with it held but from a hook. */
 struct cli {
 	struct cli_opts	 opt;
-	struct job	*jobs;
+	struct job     **ring;		/* live jobs by seq % window */
+	size_t		 window;
+	pthread_cond_t	 changed;	/* a job left the ring */
 	size_t		 njobs;		/* jobs submitted */
+	size_t		 live;		/* jobs in the ring */
+	bool		 input_done;	/* every job was submitted */
+	bool		 stop;		/* submit no more: halted or failed */
+	bool		 halted;	/* by --halt */
 	procq_queue	*q;
 	pthread_mutex_t	 lock;
-	size_t		 next_print;	/* --keep-order: next job to print */
+	struct input	*in;
+	struct values	*ahead;		/* read before the queue was made */
+	size_t		 nahead;
+	size_t		 ahead_next;
+	size_t		 next_print;	/* --keep-order: next seq to print */
 	size_t		 done;
+	size_t		 succeeded;
 	size_t		 failed;
+	size_t		 cancelled;
 	size_t		 running;
+	struct median	*median;	/* --timeout N%: succeeded runtimes */
 	double		 t0;
 	bool		 progress;	/* draw the progress bar */
 	bool		 bar_shown;	/* the bar is on the terminal */
 	double		 bar_time;	/* when it was drawn */
 	FILE		*joblog;
+	FILE		*json;
+	struct cli_summary summary;
 	int		 error;		/* errno of the first I/O failure */
 	const char	*error_what;
 };
+
+/* clang-format on */
+
+/* jobs.c: the ring of live jobs; c->lock held. */
+int	 jobs_init(struct cli *c, size_t window);
+void	 jobs_fini(struct cli *c);
+struct job *job_new(size_t seq, struct values *v);
+void	 job_free(struct job *j);
+struct job *jobs_get(struct cli *c, size_t seq);
+void	 jobs_insert(struct cli *c, struct job *j);
+bool	 jobs_room(struct cli *c, size_t seq);
+void	 jobs_retire(struct cli *c, struct job *j);
+
+/* halt.c: --halt and --timeout N%. */
+int	 halt_parse(const char *s, struct halt *h);
+void	 halt_check(struct cli *c);		/* hooks, c->lock held */
+void	 halt_cancel_unstarted(struct cli *c);
+struct median *median_new(void);
+void	 median_free(struct median *m);
+int	 median_add(struct median *m, double v);
+double	 median_get(const struct median *m);	/* 0 = none yet */
+void	 overdue_check(struct cli *c);		/* watcher */
 
 /* output.c */
 void	 output_chunk(struct cli *c, struct job *j, int attempt, int stream,
@@ -158,8 +268,9 @@ FILE	*joblog_open(const char *path);
 int	 joblog_write(FILE *fp, const struct job *j, const procq_result *r);
 
 /* json.c */
-int	 json_write(FILE *fp, const struct cli *c, const procq_summary *s,
-	    bool interrupted);
+int	 json_begin(FILE *fp);
+int	 json_job(FILE *fp, const struct job *j, const procq_result *r);
+int	 json_end(FILE *fp, const struct cli *c, double duration, bool interrupted);
 
 /* hooks.c */
 void	 hooks_install(procq_config *cfg, struct cli *c);

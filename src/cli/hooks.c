@@ -7,20 +7,30 @@
 
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 
-/* A job's index travels with its task as metadata. */
+/* A job's seq travels with its task as metadata. */
 static struct job *
 hook_job(struct cli *c, procq_handle *h)
 {
 	const void *m;
-	size_t len, i;
+	size_t len, seq;
 
-	if ((m = procq_handle_metadata(h, &len)) == NULL || len != sizeof i)
+	if ((m = procq_handle_metadata(h, &len)) == NULL || len != sizeof seq)
 		return NULL;
-	memcpy(&i, m, sizeof i);
-	return i < c->njobs ? &c->jobs[i] : NULL;
+	memcpy(&seq, m, sizeof seq);
+	return jobs_get(c, seq);
+}
+
+static double
+wall_clock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void
@@ -32,6 +42,9 @@ hook_start(procq_handle *h, void *arg)
 	pthread_mutex_lock(&c->lock);
 	if ((j = hook_job(c, h)) != NULL && !j->running) {
 		j->running = true;
+		j->start = wall_clock();
+		j->started = cli_clock();
+		j->received = 0;
 		c->running++;
 		progress_draw(c);
 	}
@@ -44,6 +57,7 @@ hook_retry(procq_handle *h, const procq_error *err, void *arg)
 	struct cli *c = arg;
 	struct job *j;
 
+	(void)err;
 	pthread_mutex_lock(&c->lock);
 	if ((j = hook_job(c, h)) != NULL && j->running) {
 		j->running = false;
@@ -62,8 +76,12 @@ hook_report(struct cli *c, struct job *j, const msgpack_object *v)
 	size_t len;
 
 	if (procq_unpack(v, "iiy", &attempt, &stream, &p, &len) == 0) {
-		if (stream == CLI_STREAM_OUT || stream == CLI_STREAM_ERR)
-			output_chunk(c, j, attempt, stream, p, len);
+		if (stream != CLI_STREAM_OUT && stream != CLI_STREAM_ERR)
+			return;
+		if (attempt == j->attempt || attempt > j->attempt)
+			j->received = attempt > j->attempt ? len :
+							     j->received + len;
+		output_chunk(c, j, attempt, stream, p, len);
 	} else if (procq_unpack(v, "iiii", &attempt, &stream, &code,
 	    &sig) == 0 && stream == CLI_STREAM_EXIT &&
 	    attempt >= j->exit_attempt) {
@@ -85,6 +103,30 @@ hook_progress(procq_handle *h, const msgpack_object *v, void *arg)
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* The totals; a job cancelled for running past --timeout N% failed. */
+static void
+hook_count(struct cli *c, struct job *j, const procq_result *r)
+{
+	c->done++;
+	switch (procq_result_status(r)) {
+	case PROCQ_SUCCEEDED:
+		c->succeeded++;
+		if (c->median != NULL &&
+		    median_add(c->median, procq_result_duration(r)) != 0)
+			cli_fail(c, "keeping runtimes", ENOMEM);
+		break;
+	case PROCQ_FAILED:
+		c->failed++;
+		break;
+	default:
+		if (j->overdue)
+			c->failed++;
+		else
+			c->cancelled++;
+		break;
+	}
+}
+
 static void
 hook_complete(procq_handle *h, const procq_result *r, void *arg)
 {
@@ -100,14 +142,16 @@ hook_complete(procq_handle *h, const procq_result *r, void *arg)
 		j->running = false;
 		c->running--;
 	}
-	c->done++;
-	if (procq_result_status(r) == PROCQ_FAILED)
-		c->failed++;
+	hook_count(c, j, r);
 	/* How the last attempt's command ended, if it did. */
 	if (j->exit_attempt != procq_result_attempts(r))
 		j->exit_status = j->signal = -1;
 	if (c->joblog != NULL && joblog_write(c->joblog, j, r) != 0)
 		cli_fail(c, "writing the joblog", errno);
+	if (c->json != NULL && json_job(c->json, j, r) != 0)
+		cli_fail(c, "writing the JSON report", errno);
+	summary_note(&c->summary, j, r);
+	halt_check(c);
 	output_final(c, j);
 	progress_draw(c);
 	pthread_mutex_unlock(&c->lock);

@@ -37,11 +37,26 @@ json_error(FILE *fp, const procq_result *r)
 	fputc('}', fp);
 }
 
-static void
+int
+json_begin(FILE *fp)
+{
+	return fputs("{\"jobs\":[", fp) < 0 ? -1 : 0;
+}
+
+int
 json_job(FILE *fp, const struct job *j, const procq_result *r)
 {
-	fprintf(fp, "{\"seq\":%zu,\"item\":", j->seq);
-	json_cstring(fp, j->item);
+	fprintf(fp, "%s\n{\"seq\":%zu,\"item\":", ftell(fp) > 9 ? "," : "",
+	    j->seq);
+	json_cstring(fp, j->nargs > 0 ? j->args[0] : "");
+	fputs(",\"args\":[", fp);
+	for (size_t i = 0; i < j->nargs; i++) {
+		if (i > 0)
+			fputc(',', fp);
+		json_cstring(fp, j->args[i]);
+	}
+	fputs("],\"command\":", fp);
+	json_cstring(fp, j->cmdline);
 	fputs(",\"name\":", fp);
 	json_cstring(fp, j->name);
 	fputs(",\"group\":", fp);
@@ -55,6 +70,10 @@ json_job(FILE *fp, const struct job *j, const procq_result *r)
 	json_int(fp, j->exit_status);
 	fputs(",\"signal\":", fp);
 	json_int(fp, j->signal);
+	if (j->start > 0)
+		fprintf(fp, ",\"start\":%.3f", j->start);
+	else
+		fputs(",\"start\":null", fp);
 	fprintf(fp, ",\"duration\":%.6f,\"host\":", procq_result_duration(r));
 	json_cstring(fp, procq_result_host(r));
 	fputs(",\"rank\":", fp);
@@ -62,30 +81,18 @@ json_job(FILE *fp, const struct job *j, const procq_result *r)
 	fputs(",\"error\":", fp);
 	json_error(fp, r);
 	fputc('}', fp);
+	return fflush(fp) != 0 || ferror(fp) ? -1 : 0;
 }
 
 int
-json_write(FILE *fp, const struct cli *c, const procq_summary *s,
-    bool interrupted)
+json_end(FILE *fp, const struct cli *c, double duration, bool interrupted)
 {
-	const char *sep = "\n";
-
-	fprintf(fp, "{\"submitted\":%zu,\"succeeded\":%zu,\"failed\":%zu,"
+	fprintf(fp,
+	    "\n],\"submitted\":%zu,\"succeeded\":%zu,\"failed\":%zu,"
 	    "\"cancelled\":%zu,\"ok\":%s,\"interrupted\":%s,"
-	    "\"duration\":%.6f,\"jobs\":[",
-	    procq_summary_submitted(s), procq_summary_succeeded(s),
-	    procq_summary_failed(s), procq_summary_cancelled(s),
-	    procq_summary_ok(s) ? "true" : "false",
-	    interrupted ? "true" : "false", procq_summary_duration(s));
-	for (size_t i = 0; i < c->njobs; i++) {
-		const procq_result *r = procq_handle_result(c->jobs[i].h);
-
-		if (r == NULL)
-			continue;
-		fputs(sep, fp);
-		json_job(fp, &c->jobs[i], r);
-		sep = ",\n";
-	}
-	fputs(sep[0] == ',' ? "\n]}\n" : "]}\n", fp);
+	    "\"duration\":%.6f}\n",
+	    c->njobs, c->succeeded, c->failed, c->cancelled,
+	    c->failed == 0 && c->cancelled == 0 ? "true" : "false",
+	    interrupted ? "true" : "false", duration);
 	return fflush(fp) != 0 || ferror(fp) ? -1 : 0;
 }

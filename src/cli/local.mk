@@ -4,7 +4,10 @@ procq_SOURCES = \
 	src/cli/cli.h \
 	src/cli/main.c \
 	src/cli/args.c \
-	src/cli/items.c \
+	src/cli/input.c \
+	src/cli/jobs.c \
+	src/cli/halt.c \
+	src/cli/summary.c \
 	src/cli/template.c \
 	src/cli/buf.c \
 	src/cli/hooks.c \
@@ -33,6 +36,8 @@ PROCQ_CLI_TESTS = \
 	tests/cli/report.sh \
 	tests/cli/limits.sh \
 	tests/cli/usage.sh \
+	tests/cli/input.sh \
+	tests/cli/halt.sh \
 	tests/cli/interrupt.sh \
 	tests/cli/start_method.sh \
 	tests/cli/mpi.sh

@@ -1,8 +1,8 @@
 /*
  * procq(1): procq [options] [--] COMMAND [ARGS...] [::: ITEM...]
  *
- * Reads every item, submits one "run" task per item to a queue, runs the
- * queue to the end and prints the summary.  The hooks (hooks.c) print the
+ * Reads the input as jobs start, submits one "run" task per job to a
+ * queue, waits for every job and prints the summary.  The hooks (hooks.c) print the
  * output as jobs finish; a watcher thread (watch.c) turns a signal into a
  * clean cancel.
  */
@@ -27,8 +27,8 @@ static const procq_worker_task worker_tasks[] = {
 
 /*
  * --mpi: every rank runs the same command line; the ranks other than 0
- * become node agents in here and never return.  Before the items are
- * read: only rank 0 has the input.
+ * become node agents in here and never return.  Before the input is
+ * read: only rank 0 has it.
  */
 static int
 main_mpi_init(struct cli *c, int *argc, char ***argv)
@@ -57,7 +57,7 @@ main_mpi_init(struct cli *c, int *argc, char ***argv)
 }
 
 static procq_queue *
-main_queue(struct cli *c)
+main_queue(struct cli *c, int workers)
 {
 	static char *const worker_argv[] = {
 		"procq", CLI_WORKER_MARK, NULL
@@ -68,10 +68,13 @@ main_queue(struct cli *c)
 	int err = 0;
 
 	memset(&cfg, 0, sizeof cfg);
-	cfg.workers = o->jobs;
+	/* Jobs are submitted as the input is read: the queue runs until
+	 * it is shut down, not until it is idle. */
+	cfg.mode = PROCQ_MODE_INFINITE;
+	cfg.workers = workers;
 	cfg.kill_grace = o->kill_grace;
-	cfg.rate = o->rate;
-	cfg.burst = o->burst;
+	cfg.rate = o->delay > 0 ? 1 / o->delay : o->rate;
+	cfg.burst = o->delay > 0 ? 1 : o->burst;
 	cfg.fail_policy = o->fail_fast ? PROCQ_FAIL_FIRST : PROCQ_FAIL_CONTINUE;
 	cfg.max_memory = o->max_mem;
 	cfg.max_cpu = o->max_cpu;
@@ -99,50 +102,27 @@ main_queue(struct cli *c)
 	return q;
 }
 
-/* Every job's name and group, before anything runs. */
-static int
-main_jobs(struct cli *c, const struct items *it)
+/* A job's name, group and command line, from its values. */
+static struct job *
+main_job(const struct cli_opts *o, size_t seq, struct values *v)
 {
-	const struct cli_opts *o = &c->opt;
+	struct job *j = job_new(seq, v);
 
-	if (it->n > 0 && (c->jobs = calloc(it->n, sizeof *c->jobs)) == NULL)
-		return -1;
-	c->njobs = it->n;
-	for (size_t i = 0; i < it->n; i++) {
-		struct job *j = &c->jobs[i];
-
-		j->seq = i + 1;
-		j->item = it->v[i];
-		j->exit_status = j->signal = -1;
-		j->name = o->name ? template_expand(o->name, j->item) :
-		    strdup(j->item);
-		if (o->group != NULL &&
-		    (j->group = template_expand(o->group, j->item)) == NULL)
-			return -1;
-		if (j->name == NULL)
-			return -1;
+	if (j == NULL)
+		return NULL;
+	j->name = o->name != NULL ? template_expand(o->name, j) :
+				    template_expand(o->pipe ? "{#}" : "{}", j);
+	if (j->name == NULL ||
+	    (o->group != NULL &&
+		(j->group = template_expand(o->group, j)) == NULL)) {
+		job_free(j);
+		return NULL;
 	}
-	return 0;
+	return j;
 }
 
-static void
-main_free_jobs(struct cli *c)
-{
-	for (size_t i = 0; i < c->njobs; i++) {
-		struct job *j = &c->jobs[i];
-
-		free(j->name);
-		free(j->group);
-		buf_free(&j->out);
-		buf_free(&j->err);
-		buf_free(&j->out_line);
-		buf_free(&j->err_line);
-	}
-	free(c->jobs);
-}
-
-/* A failure of the main thread: procq_cancel() may run hooks here, so
- * without c->lock. */
+/* A failure of the main thread: procq_cancel() waits for the queue's
+ * thread, which may be waiting for c->lock in a hook. */
 static void
 main_fail(struct cli *c, const char *what, int err)
 {
@@ -150,19 +130,18 @@ main_fail(struct cli *c, const char *what, int err)
 
 	pthread_mutex_lock(&c->lock);
 	first = cli_error(c, what, err);
+	c->stop = true;
 	pthread_mutex_unlock(&c->lock);
 	if (first)
 		procq_cancel(c->q);
 }
 
 static int
-main_submit_one(struct cli *c, size_t i)
+main_submit_one(struct cli *c, struct job *j, msgpack_sbuffer *sb,
+    procq_handle **h)
 {
 	const struct cli_opts *o = &c->opt;
-	struct job *j = &c->jobs[i];
-	msgpack_sbuffer sb;
 	procq_opts po;
-	int rc;
 
 	memset(&po, 0, sizeof po);
 	po.name = j->name;
@@ -172,25 +151,108 @@ main_submit_one(struct cli *c, size_t i)
 	po.retry_delay = o->retry_delay;
 	po.backoff = o->backoff;
 	po.timeout = o->timeout;
-	po.metadata = &i;
-	po.metadata_len = sizeof i;
+	po.metadata = &j->seq;
+	po.metadata_len = sizeof j->seq;
+	return procq_submit(c->q, CLI_TASK, sb->data, sb->size, &po, h);
+}
+
+/*
+ * Waits for the job's place in the ring, puts it there and submits it.
+ * Until the main thread lets go of it (submitting), a job that is
+ * already final stays: its handle is not known yet.  Returns the queue's
+ * error, or -1 when the run stopped meanwhile.
+ */
+static int
+main_submit(struct cli *c, struct job *j)
+{
+	procq_handle *h = NULL;
+	msgpack_sbuffer sb;
+	bool cancel;
+	int rc;
+
 	msgpack_sbuffer_init(&sb);
-	if (template_command(o, j->item, j->seq, &sb) != 0)
-		rc = PROCQ_ENOMEM;
-	else
-		rc = procq_submit(c->q, CLI_TASK, sb.data, sb.size, &po, &j->h);
+	if (template_command(&c->opt, j, &sb) != 0) {
+		msgpack_sbuffer_destroy(&sb);
+		job_free(j);
+		return PROCQ_ENOMEM;
+	}
+	pthread_mutex_lock(&c->lock);
+	while (!jobs_room(c, j->seq) && !c->stop)
+		pthread_cond_wait(&c->changed, &c->lock);
+	if (c->stop) {
+		pthread_mutex_unlock(&c->lock);
+		msgpack_sbuffer_destroy(&sb);
+		job_free(j);
+		return -1;
+	}
+	j->submitting = true;
+	jobs_insert(c, j);
+	c->njobs++;
+	pthread_mutex_unlock(&c->lock);
+	rc = main_submit_one(c, j, &sb, &h);
 	msgpack_sbuffer_destroy(&sb);
+	pthread_mutex_lock(&c->lock);
+	j->submitting = false;
+	j->h = h;
+	if (rc != 0) {
+		c->njobs--;
+		output_final(c, j); /* never ran: nothing to wait for */
+	}
+	cancel = rc == 0 && j->halted && !j->final;
+	if (cancel)
+		j->pins++;
+	jobs_retire(c, j);
+	pthread_mutex_unlock(&c->lock);
+	if (cancel) {
+		procq_handle_cancel(h);
+		pthread_mutex_lock(&c->lock);
+		j->pins--;
+		jobs_retire(c, j);
+		pthread_mutex_unlock(&c->lock);
+	}
 	return rc;
 }
 
-/* Stops early when the run was cancelled meanwhile. */
-static void
-main_submit(struct cli *c)
+static bool
+main_stopped(struct cli *c)
 {
+	bool stop;
+
+	pthread_mutex_lock(&c->lock);
+	stop = c->stop;
+	pthread_mutex_unlock(&c->lock);
+	return stop;
+}
+
+/* The values read ahead to size the pool, then the rest of the input. */
+static int
+main_values(struct cli *c, struct values *v)
+{
+	if (c->ahead_next < c->nahead) {
+		*v = c->ahead[c->ahead_next];
+		memset(&c->ahead[c->ahead_next++], 0, sizeof *v);
+		return 1;
+	}
+	return input_next(c->in, v);
+}
+
+/* Reads the input and submits a job for each; stops early when the run
+ * was stopped (interrupted, halted, failed) meanwhile. */
+static void
+main_feed(struct cli *c)
+{
+	struct values v;
+	struct job *j;
+	size_t seq = 0;
 	int rc;
 
-	for (size_t i = 0; i < c->njobs; i++) {
-		if ((rc = main_submit_one(c, i)) == PROCQ_ECLOSED)
+	while (!main_stopped(c) && (rc = main_values(c, &v)) > 0) {
+		if ((j = main_job(&c->opt, ++seq, &v)) == NULL) {
+			values_free(&v);
+			main_fail(c, "submitting jobs", ENOMEM);
+			return;
+		}
+		if ((rc = main_submit(c, j)) == PROCQ_ECLOSED || rc < 0)
 			return;
 		if (rc != 0) {
 			main_fail(c, "submitting jobs", rc == PROCQ_ENOMEM ?
@@ -198,11 +260,24 @@ main_submit(struct cli *c)
 			return;
 		}
 	}
+	if (rc < 0)
+		main_fail(c, "reading the input", EIO);
+}
+
+/* Waits for every job to be retired. */
+static void
+main_drain(struct cli *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->input_done = true;
+	while (c->live > 0)
+		pthread_cond_wait(&c->changed, &c->lock);
+	pthread_mutex_unlock(&c->lock);
 }
 
 /* The files named by --joblog and --json, opened before anything runs. */
 static int
-main_open(struct cli *c, FILE **json)
+main_open(struct cli *c)
 {
 	const struct cli_opts *o = &c->opt;
 
@@ -211,7 +286,9 @@ main_open(struct cli *c, FILE **json)
 		    strerror(errno));
 		return -1;
 	}
-	if (o->json != NULL && (*json = fopen(o->json, "w")) == NULL) {
+	if (o->json != NULL &&
+	    ((c->json = fopen(o->json, "w")) == NULL ||
+		json_begin(c->json) != 0)) {
 		usage_error("cannot write the JSON summary '%s': %s", o->json,
 		    strerror(errno));
 		return -1;
@@ -221,7 +298,7 @@ main_open(struct cli *c, FILE **json)
 
 /* Runs every job; returns the signal that interrupted the run, or 0. */
 static int
-main_run(struct cli *c, procq_summary **summary)
+main_run(struct cli *c)
 {
 	int rc, sig;
 
@@ -237,9 +314,8 @@ main_run(struct cli *c, procq_summary **summary)
 		return 0;
 	}
 	c->t0 = cli_clock();
-	main_submit(c);
-	if ((rc = procq_run(c->q, NULL, summary)) != 0 && *summary == NULL)
-		main_fail(c, "running jobs", rc == PROCQ_ENOMEM ? ENOMEM : EIO);
+	main_feed(c);
+	main_drain(c);
 	/* Every hook has run once the queue is shut down. */
 	procq_shutdown(c->q, 0);
 	sig = watch_stop();
@@ -250,89 +326,163 @@ main_run(struct cli *c, procq_summary **summary)
 	return sig;
 }
 
-/* The summary; past a few, cancelled jobs (an interrupted run of many
- * items) are counted rather than listed. */
-static void
-main_summary(const procq_summary *s)
-{
-	size_t cancelled = procq_summary_cancelled(s);
-
-	if (cancelled <= CLI_LIST_CANCELLED) {
-		procq_summary_display(s, stderr);
-		return;
-	}
-	fprintf(stderr, "%zu tasks: %zu succeeded, %zu failed, %zu cancelled "
-	    "in %.3f s (not ok)\n", procq_summary_submitted(s),
-	    procq_summary_succeeded(s), procq_summary_failed(s), cancelled,
-	    procq_summary_duration(s));
-	procq_summary_check(s, 0, stderr);
-	fprintf(stderr, "  (%zu cancelled jobs not listed)\n", cancelled);
-}
-
 static int
-main_report(struct cli *c, const procq_summary *s, FILE *json, int sig)
+main_report(struct cli *c, int sig)
 {
-	size_t failed;
+	double duration = cli_clock() - c->t0;
 
-	if (s != NULL && !c->opt.quiet)
-		main_summary(s);
-	if (json != NULL && s != NULL &&
-	    json_write(json, c, s, sig != 0) != 0 && c->error == 0) {
+	if (!c->opt.quiet)
+		summary_print(c, stderr, duration);
+	if (c->json != NULL && json_end(c->json, c, duration, sig != 0) != 0 &&
+	    c->error == 0) {
 		fprintf(stderr, "procq: writing '%s': %s\n", c->opt.json,
 		    strerror(errno));
 		c->error = errno ? errno : EIO;
 	}
 	if (sig != 0)
 		return 128 + sig;
-	if (c->error != 0 || s == NULL)
+	if (c->error != 0)
 		return CLI_EXIT_INTERNAL;
-	failed = procq_summary_failed(s);
-	return failed > CLI_EXIT_MAXFAIL ? CLI_EXIT_MAXFAIL : (int)failed;
+	return c->failed > CLI_EXIT_MAXFAIL ? CLI_EXIT_MAXFAIL :
+					      (int)c->failed;
+}
+
+/* --dry-run: the command of each job, one per line; nothing runs. */
+static int
+main_dry_run(struct cli *c)
+{
+	struct values v;
+	struct job *j;
+	size_t seq = 0;
+	int rc;
+
+	while ((rc = main_values(c, &v)) > 0) {
+		msgpack_sbuffer sb;
+
+		msgpack_sbuffer_init(&sb);
+		if ((j = main_job(&c->opt, ++seq, &v)) == NULL ||
+		    template_command(&c->opt, j, &sb) != 0) {
+			msgpack_sbuffer_destroy(&sb);
+			job_free(j);
+			usage_error("out of memory");
+			return CLI_EXIT_INTERNAL;
+		}
+		msgpack_sbuffer_destroy(&sb);
+		rc = printf("%s\n", j->cmdline);
+		job_free(j);
+		if (rc < 0)
+			break;
+	}
+	if (fflush(stdout) != 0 || ferror(stdout))
+		return CLI_EXIT_INTERNAL;
+	return rc < 0 ? CLI_EXIT_USAGE : 0;
+}
+
+/*
+ * Reads up to as many values as there would be workers: a run of fewer
+ * items starts no more workers than it has jobs.  Returns the workers
+ * to start, or -1.
+ */
+static int
+main_read_ahead(struct cli *c)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int want = c->opt.jobs > 0 ? c->opt.jobs : cpus > 0 ? (int)cpus : 1;
+	int rc = 1;
+
+	if ((c->ahead = calloc((size_t)want, sizeof *c->ahead)) == NULL) {
+		usage_error("out of memory");
+		return -1;
+	}
+	while (c->nahead < (size_t)want &&
+	    (rc = input_next(c->in, &c->ahead[c->nahead])) > 0)
+		c->nahead++;
+	if (rc < 0)
+		return -1;
+	return rc == 0 && c->nahead < (size_t)want ?
+	    (c->nahead > 0 ? (int)c->nahead : 1) :
+	    want;
+}
+
+static void
+main_free(struct cli *c)
+{
+	for (size_t i = c->ahead_next; i < c->nahead; i++)
+		values_free(&c->ahead[i]);
+	free(c->ahead);
+	input_close(c->in);
+	if (c->ring != NULL)
+		jobs_fini(c);
+	median_free(c->median);
+	summary_free(&c->summary);
+	args_free(&c->opt);
+	pthread_cond_destroy(&c->changed);
+	pthread_mutex_destroy(&c->lock);
+}
+
+/* The queue and what the run needs beside it; 0 or a usage error. */
+static int
+main_prepare(struct cli *c, int workers)
+{
+	size_t window = (size_t)workers * 4;
+
+	if (c->opt.pipe) /* each job holds a block */
+		window = (size_t)workers * 2;
+	if (window < CLI_WINDOW_MIN)
+		window = CLI_WINDOW_MIN;
+	if (jobs_init(c, window) != 0 ||
+	    (c->opt.timeout_pct > 0 && (c->median = median_new()) == NULL)) {
+		usage_error("out of memory");
+		return -1;
+	}
+	if (main_open(c) != 0 || (c->q = main_queue(c, workers)) == NULL)
+		return -1;
+	c->progress = !c->opt.quiet && isatty(STDERR_FILENO);
+	return 0;
 }
 
 int
 main(int argc, char **argv)
 {
 	struct cli c;
-	struct items it = { 0 };
-	procq_summary *summary = NULL;
-	FILE *json = NULL;
-	int rc, sig, status = CLI_EXIT_USAGE;
+	int rc, sig, workers, status = CLI_EXIT_USAGE;
 
 	/* Started by a queue of its own as a worker: nothing else runs. */
 	if (argc > 1 && strcmp(argv[1], CLI_WORKER_MARK) == 0)
 		return procq_worker_main(argc, argv, worker_tasks);
 	memset(&c, 0, sizeof c);
 	pthread_mutex_init(&c.lock, NULL);
-	if ((rc = args_parse(argc, argv, &c.opt)) != 0)
+	pthread_cond_init(&c.changed, NULL);
+	if ((rc = args_parse(argc, argv, &c.opt)) != 0) {
+		main_free(&c);
 		return rc > 0 ? 0 : CLI_EXIT_USAGE;
-	if (main_mpi_init(&c, &argc, &argv) != 0)
+	}
+	if (main_mpi_init(&c, &argc, &argv) != 0) {
+		main_free(&c);
 		return CLI_EXIT_USAGE;
-	if (items_load(&c.opt, &it) != 0 || main_open(&c, &json) != 0)
+	}
+	if (input_open(&c.opt, &c.in) != 0 ||
+	    (workers = main_read_ahead(&c)) < 0)
 		goto out;
-	if (main_jobs(&c, &it) != 0) {
-		usage_error("out of memory");
+	if (c.opt.dry_run) {
+		status = main_dry_run(&c);
 		goto out;
 	}
-	if ((c.q = main_queue(&c)) == NULL)
+	if (main_prepare(&c, workers) != 0)
 		goto out;
-	c.progress = !c.opt.quiet && isatty(STDERR_FILENO);
-	sig = main_run(&c, &summary);
-	status = main_report(&c, summary, json, sig);
+	sig = main_run(&c);
+	status = main_report(&c, sig);
 out:
 	if (c.q != NULL)
 		procq_free(c.q);
-	procq_summary_free(summary);
-	main_free_jobs(&c);
-	items_free(&it);
 	if (c.joblog != NULL && fclose(c.joblog) != 0 && status == 0)
 		status = CLI_EXIT_INTERNAL;
-	if (json != NULL && fclose(json) != 0 && status == 0)
+	if (c.json != NULL && fclose(c.json) != 0 && status == 0)
 		status = CLI_EXIT_INTERNAL;
 #ifdef HAVE_MPI
 	if (c.opt.mpi)
 		procq_mpi_finalize();
 #endif
-	pthread_mutex_destroy(&c.lock);
+	main_free(&c);
 	return status;
 }

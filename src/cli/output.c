@@ -163,16 +163,30 @@ output_job(struct cli *c, struct job *j)
 	j->printed = true;
 }
 
+/* The job is printed and may go; c->lock held. */
+static void
+output_done(struct cli *c, struct job *j)
+{
+	output_job(c, j);
+	jobs_retire(c, j);
+}
+
 void
 output_final(struct cli *c, struct job *j)
 {
+	struct job *next;
+
 	j->final = true;
 	if (!c->opt.keep_order) {
-		output_job(c, j);
+		output_done(c, j);
 		return;
 	}
-	while (c->next_print < c->njobs && c->jobs[c->next_print].final)
-		output_job(c, &c->jobs[c->next_print++]);
+	if (c->next_print == 0)
+		c->next_print = 1;
+	while ((next = jobs_get(c, c->next_print)) != NULL && next->final) {
+		c->next_print++;
+		output_done(c, next);
+	}
 }
 
 /* At the end: whatever is still held (earlier jobs never finished, or a
@@ -182,11 +196,11 @@ void
 output_flush_all(struct cli *c)
 {
 	pthread_mutex_lock(&c->lock);
-	for (size_t i = 0; i < c->njobs; i++) {
-		struct job *j = &c->jobs[i];
+	for (size_t i = 0; i < c->window; i++) {
+		struct job *j = c->ring[i];
 
-		if (!j->printed)
-			output_job(c, j);
+		if (j != NULL && !j->printed)
+			output_done(c, j);
 	}
 	pthread_mutex_unlock(&c->lock);
 }

@@ -61,7 +61,11 @@ runner_argv(procq_call *c, uint64_t *seq)
 	char **argv;
 	uint32_t n;
 
-	if (procq_call_unpack(c, "uo", seq, &words) != 0 ||
+	const msgpack_object *opts;
+
+	/* The options (a third element) are read by a later change. */
+	if ((procq_call_unpack(c, "uo", seq, &words) != 0 &&
+		procq_call_unpack(c, "uoo", seq, &words, &opts) != 0) ||
 	    words->type != MSGPACK_OBJECT_ARRAY ||
 	    (n = words->via.array.size) == 0 ||
 	    (argv = calloc((size_t)n + 1, sizeof *argv)) == NULL)

@@ -1,28 +1,158 @@
 /*
- * Templates: {} stands for the item.  A command gets the item in place of
- * every {}, or as its last argument when it has none; through --shell the
- * item is quoted for the shell first, so that it stays one word.
+ * Templates: GNU parallel's replacement strings.
+ *
+ *	{}	the values, joined by spaces
+ *	{.}	without the extension		{/}	the basename
+ *	{//}	the dirname			{/.}	basename, no extension
+ *	{#}	the job's sequence number	{%}	its job slot
+ *	{N}	the Nth value (source or column), {N.} {N/} {N//} {N/.} too
+ *
+ * Any other text between braces means itself.  A command gets the values
+ * in place of its replacement strings, or as its last arguments when it
+ * has none.  A command word that is exactly {} becomes one word per
+ * value.  Through --shell each value is quoted for the shell first, so
+ * that it stays one word, as GNU parallel does.
+ *
+ * The job slot is known only in the worker that runs the job: the
+ * command carries the places where it goes (runner.c).
  */
 #include "config.h"
 
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 
-#define PLACEHOLDER	"{}"
+enum rs_kind {
+	RS_NONE,
+	RS_VALUES,
+	RS_VALUE,
+	RS_SEQ,
+	RS_SLOT
+};
+
+enum rs_edit {
+	EDIT_NONE,
+	EDIT_NOEXT,
+	EDIT_BASE,
+	EDIT_DIR,
+	EDIT_BASE_NOEXT
+};
+
+/* One replacement string, as parsed. */
+struct rs {
+	enum rs_kind kind;
+	enum rs_edit edit;
+	size_t n;   /* RS_VALUE: from 1 */
+	size_t len; /* of the text, braces included */
+};
+
+/* Where the job slot goes: a word of the command and an offset in it. */
+struct slot_at {
+	uint32_t word;
+	uint32_t off;
+};
+
+struct compose {
+	const struct job *j;
+	bool quote;
+	struct slot_at *slots;
+	size_t nslots;
+	uint32_t word;	/* the word being composed */
+	bool keep_slot; /* write {%} itself (no worker) */
+};
+
+static enum rs_edit
+rs_edit_parse(const char *s, size_t len)
+{
+	if (len == 0)
+		return EDIT_NONE;
+	if (len == 1 && *s == '.')
+		return EDIT_NOEXT;
+	if (len == 1 && *s == '/')
+		return EDIT_BASE;
+	if (len == 2 && s[0] == '/' && s[1] == '/')
+		return EDIT_DIR;
+	if (len == 2 && s[0] == '/' && s[1] == '.')
+		return EDIT_BASE_NOEXT;
+	return (enum rs_edit) - 1;
+}
+
+/* The replacement string at p, if p starts one. */
+static struct rs
+rs_parse(const char *p)
+{
+	struct rs rs = { .kind = RS_NONE };
+	const char *end, *q = p + 1;
+	int edit;
+
+	if (*p != '{' || (end = strchr(q, '}')) == NULL || end - q > 12)
+		return rs;
+	rs.len = (size_t)(end - p) + 1;
+	if (end - q == 1 && *q == '#')
+		rs.kind = RS_SEQ;
+	else if (end - q == 1 && *q == '%')
+		rs.kind = RS_SLOT;
+	else if (*q >= '1' && *q <= '9') {
+		rs.n = strtoul(q, (char **)&q, 10);
+		if ((edit = rs_edit_parse(q, (size_t)(end - q))) >= 0) {
+			rs.kind = RS_VALUE;
+			rs.edit = (enum rs_edit)edit;
+		}
+	} else if ((edit = rs_edit_parse(q, (size_t)(end - q))) >= 0) {
+		rs.kind = RS_VALUES;
+		rs.edit = (enum rs_edit)edit;
+	}
+	return rs;
+}
+
+/* GNU parallel's edits: {.} drops a last ".ext" of the basename, {/}
+ * keeps what follows the last slash, {//} what precedes it ("." when
+ * there is none, "/" for the root). */
+static char *
+rs_edit_apply(const char *v, enum rs_edit edit)
+{
+	const char *slash = strrchr(v, '/'), *dot;
+	char *s;
+
+	switch (edit) {
+	case EDIT_NONE:
+		return strdup(v);
+	case EDIT_DIR:
+		if (slash == NULL)
+			return strdup(".");
+		return slash == v ? strdup("/") :
+				    strndup(v, (size_t)(slash - v));
+	case EDIT_BASE:
+		return strdup(slash ? slash + 1 : v);
+	case EDIT_NOEXT:
+	case EDIT_BASE_NOEXT:
+		if (edit == EDIT_BASE_NOEXT && slash != NULL)
+			v = slash + 1;
+		if ((s = strdup(v)) != NULL &&
+		    (dot = strrchr(s, '.')) != NULL &&
+		    strchr(dot, '/') == NULL)
+			s[dot - s] = '\0';
+		return s;
+	}
+	return NULL;
+}
 
 /* Whether s means itself to the shell, unquoted. */
 static bool
 shell_safe(const char *s)
 {
-	static const char safe[] = "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-";
+	static const char
+	    safe[] = "abcdefghijklmnopqrstuvwxyz"
+		     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-";
 
 	return *s != '\0' && strspn(s, safe) == strlen(s);
 }
 
-/* Appends s, quoted for the shell when quote is set and it needs it. */
+/* Appends s, quoted for the shell when quote is set and it needs it,
+ * the way GNU parallel quotes ('it'"'"'s'). */
 static int
 append_word(struct buf *b, const char *s, bool quote)
 {
@@ -31,37 +161,129 @@ append_word(struct buf *b, const char *s, bool quote)
 	if (buf_append(b, "'", 1) != 0)
 		return -1;
 	for (; *s != '\0'; s++) {
-		if (*s == '\'' ? buf_append(b, "'\\''", 4) != 0 :
-		    buf_append(b, s, 1) != 0)
+		if (*s == '\'' ? buf_append(b, "'\"'\"'", 5) != 0 :
+				 buf_append(b, s, 1) != 0)
 			return -1;
 	}
 	return buf_append(b, "'", 1);
 }
 
-/* Appends tmpl with every {} replaced; says whether there was one. */
 static int
-append_expanded(struct buf *b, const char *tmpl, const char *item,
-    bool quote, bool *found)
+append_value(struct buf *b, const char *v, enum rs_edit edit, bool quote)
 {
-	const char *p;
+	char *s = rs_edit_apply(v, edit);
+	int rc;
 
-	while ((p = strstr(tmpl, PLACEHOLDER)) != NULL) {
+	if (s == NULL)
+		return -1;
+	rc = append_word(b, s, quote);
+	free(s);
+	return rc;
+}
+
+static int
+append_slot(struct compose *cp, struct buf *b)
+{
+	struct slot_at *s;
+
+	if (cp->keep_slot)
+		return buf_append(b, "{%}", 3);
+	if ((s = realloc(cp->slots, (cp->nslots + 1) * sizeof *s)) == NULL)
+		return -1;
+	cp->slots = s;
+	s[cp->nslots].word = cp->word;
+	s[cp->nslots++].off = (uint32_t)b->len;
+	return 0;
+}
+
+static int
+append_rs(struct compose *cp, struct buf *b, const struct rs *rs)
+{
+	const struct job *j = cp->j;
+	char num[32];
+
+	switch (rs->kind) {
+	case RS_SEQ:
+		snprintf(num, sizeof num, "%zu", j->seq);
+		return buf_append(b, num, strlen(num));
+	case RS_SLOT:
+		return append_slot(cp, b);
+	case RS_VALUE:
+		/* Past the last value: nothing, as in GNU parallel. */
+		if (rs->n > j->nargs)
+			return cp->quote ? buf_append(b, "''", 2) : 0;
+		return append_value(b, j->args[rs->n - 1], rs->edit,
+		    cp->quote);
+	case RS_VALUES:
+		for (size_t i = 0; i < j->nargs; i++)
+			if ((i > 0 && buf_append(b, " ", 1) != 0) ||
+			    append_value(b, j->args[i], rs->edit, cp->quote) !=
+				0)
+				return -1;
+		return 0;
+	case RS_NONE:
+		break;
+	}
+	return -1;
+}
+
+/* Appends tmpl with its replacement strings replaced; counts them. */
+static int
+append_expanded(struct compose *cp, struct buf *b, const char *tmpl,
+    size_t *found)
+{
+	const char *p = tmpl;
+	struct rs rs;
+
+	while ((p = strchr(p, '{')) != NULL) {
+		if ((rs = rs_parse(p)).kind == RS_NONE) {
+			p++;
+			continue;
+		}
 		if (buf_append(b, tmpl, (size_t)(p - tmpl)) != 0 ||
-		    append_word(b, item, quote) != 0)
+		    append_rs(cp, b, &rs) != 0)
 			return -1;
-		*found = true;
-		tmpl = p + strlen(PLACEHOLDER);
+		(*found)++;
+		tmpl = p += rs.len;
 	}
 	return buf_append(b, tmpl, strlen(tmpl));
 }
 
-char *
-template_expand(const char *tmpl, const char *item)
+static size_t
+count_rs(const char *s)
 {
-	struct buf b = { 0 };
-	bool found = false;
+	size_t n = 0;
+	struct rs rs;
 
-	if (append_expanded(&b, tmpl, item, false, &found) != 0 ||
+	for (; (s = strchr(s, '{')) != NULL; s++)
+		if ((rs = rs_parse(s)).kind != RS_NONE)
+			n++;
+	return n;
+}
+
+/* Perl expressions of GNU parallel ({= ... =}) have no equivalent. */
+bool
+template_valid(const char *tmpl)
+{
+	const char *p = strstr(tmpl, "{=");
+
+	if (p == NULL || strstr(p, "=}") == NULL)
+		return true;
+	usage_error("'%s': perl expressions ({= ... =}) are not supported: "
+		    "use --shell and the shell's own expansions, such as "
+		    "${1%%.*}",
+	    tmpl);
+	return false;
+}
+
+char *
+template_expand(const char *tmpl, const struct job *j)
+{
+	struct compose cp = { .j = j, .keep_slot = true };
+	struct buf b = { 0 };
+	size_t found = 0;
+
+	if (append_expanded(&cp, &b, tmpl, &found) != 0 ||
 	    buf_append(&b, "", 1) != 0) {
 		buf_free(&b);
 		return NULL;
@@ -75,68 +297,170 @@ pack_str(msgpack_packer *pk, const char *s, size_t len)
 	return msgpack_pack_str_with_body(pk, s, len);
 }
 
-/* One shell script: the words joined by spaces. */
+/* Every value, each quoted, after a space: a command without any
+ * replacement string. */
 static int
-pack_shell(msgpack_packer *pk, const struct cli_opts *o, const char *item)
+append_values(struct buf *b, const struct job *j, bool quote)
 {
-	struct buf b = { 0 };
-	bool found = false;
-	int rc = 0;
-
-	for (int i = 0; i < o->ncommand && rc == 0; i++) {
-		if (i > 0)
-			rc = buf_append(&b, " ", 1);
-		if (rc == 0)
-			rc = append_expanded(&b, o->command[i], item, true,
-			    &found);
-	}
-	if (rc == 0 && !found)
-		rc = buf_append(&b, " ", 1) != 0 ? -1 :
-		    append_word(&b, item, true);
-	if (rc == 0)
-		rc = msgpack_pack_array(pk, 3) != 0 ||
-		    pack_str(pk, "/bin/sh", 7) != 0 ||
-		    pack_str(pk, "-c", 2) != 0 ||
-		    pack_str(pk, b.data, b.len) != 0 ? -1 : 0;
-	buf_free(&b);
-	return rc;
+	for (size_t i = 0; i < j->nargs; i++)
+		if (buf_append(b, " ", 1) != 0 ||
+		    append_word(b, j->args[i], quote) != 0)
+			return -1;
+	return 0;
 }
 
-/* The words themselves, {} replaced, or the item appended. */
+/* --shell: one script, the words joined by spaces. */
 static int
-pack_argv(msgpack_packer *pk, const struct cli_opts *o, const char *item)
+compose_shell(struct compose *cp, const struct cli_opts *o, struct buf *b)
 {
+	size_t found = 0;
+
+	cp->quote = true;
+	cp->word = 2; /* /bin/sh -c SCRIPT */
+	for (int i = 0; i < o->ncommand; i++)
+		if ((i > 0 && buf_append(b, " ", 1) != 0) ||
+		    append_expanded(cp, b, o->command[i], &found) != 0)
+			return -1;
+	if (found == 0 && append_values(b, cp->j, true) != 0)
+		return -1;
+	return 0;
+}
+
+/* A word that is exactly {} stands for one word per value. */
+static bool
+word_is_values(const char *w)
+{
+	return strcmp(w, "{}") == 0;
+}
+
+static int
+pack_words(struct compose *cp, const struct cli_opts *o, msgpack_packer *pk)
+{
+	const struct job *j = cp->j;
 	struct buf b = { 0 };
-	bool found = false;
+	size_t found = 0, nwords = 0;
 	int rc = 0;
 
-	for (int i = 0; i < o->ncommand; i++)
-		if (strstr(o->command[i], PLACEHOLDER) != NULL)
-			found = true;
-	if (msgpack_pack_array(pk, (size_t)o->ncommand + !found) != 0)
+	for (int i = 0; i < o->ncommand; i++) {
+		found += count_rs(o->command[i]);
+		nwords += word_is_values(o->command[i]) ? j->nargs : 1;
+	}
+	if (found == 0)
+		nwords += j->nargs;
+	if (msgpack_pack_array(pk, nwords) != 0)
 		return -1;
+	cp->word = 0;
 	for (int i = 0; i < o->ncommand && rc == 0; i++) {
+		if (word_is_values(o->command[i])) {
+			for (size_t k = 0; k < j->nargs && rc == 0;
+			     k++, cp->word++)
+				rc = pack_str(pk, j->args[k],
+				    strlen(j->args[k]));
+			continue;
+		}
 		b.len = 0;
-		rc = append_expanded(&b, o->command[i], item, false, &found);
+		rc = append_expanded(cp, &b, o->command[i], &found);
 		if (rc == 0)
 			rc = pack_str(pk, b.data ? b.data : "", b.len);
+		cp->word++;
 	}
 	buf_free(&b);
-	if (rc == 0 && !found)
-		rc = pack_str(pk, item, strlen(item));
+	for (size_t k = 0; rc == 0 && found == 0 && k < j->nargs; k++)
+		rc = pack_str(pk, j->args[k], strlen(j->args[k]));
 	return rc;
 }
 
-/* The arguments of the task: [seq, [argv...]]. */
-int
-template_command(const struct cli_opts *o, const char *item, size_t seq,
-    msgpack_sbuffer *sb)
+/* The command as one line, for the joblog, --dry-run and --json: the
+ * script under --shell, else the words quoted for the shell. */
+static char *
+command_line(const struct cli_opts *o, const struct job *j)
 {
-	msgpack_packer pk;
+	struct compose cp = { .j = j, .keep_slot = true, .quote = true };
+	struct buf b = { 0 }, w = { 0 };
+	size_t found = 0;
+	int rc = 0;
 
-	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-	if (msgpack_pack_array(&pk, 2) != 0 ||
-	    msgpack_pack_uint64(&pk, seq) != 0)
+	if (o->shell)
+		rc = compose_shell(&cp, o, &b);
+	for (int i = 0; !o->shell && i < o->ncommand && rc == 0; i++) {
+		w.len = 0;
+		if (i > 0)
+			rc = buf_append(&b, " ", 1);
+		if (rc == 0 && word_is_values(o->command[i]))
+			rc = append_expanded(&cp, &b, o->command[i], &found);
+		else if (rc == 0) {
+			cp.quote = false;
+			rc = append_expanded(&cp, &w, o->command[i], &found) ||
+				buf_append(&w, "", 1) ?
+			    -1 :
+			    append_word(&b, w.data, true);
+			cp.quote = true;
+		}
+	}
+	if (rc == 0 && !o->shell && found == 0)
+		rc = append_values(&b, j, true);
+	buf_free(&w);
+	if (rc != 0 || buf_append(&b, "", 1) != 0) {
+		buf_free(&b);
+		return NULL;
+	}
+	return b.data;
+}
+
+/* The options of the task: where the slot goes, and its stdin. */
+static int
+pack_extra(msgpack_packer *pk, const struct compose *cp, const struct job *j)
+{
+	size_t n = (cp->nslots > 0) + (j->block != NULL);
+
+	if (msgpack_pack_map(pk, n) != 0)
 		return -1;
-	return o->shell ? pack_shell(&pk, o, item) : pack_argv(&pk, o, item);
+	if (cp->nslots > 0) {
+		if (pack_str(pk, "slot", 4) != 0 ||
+		    msgpack_pack_array(pk, cp->nslots) != 0)
+			return -1;
+		for (size_t i = 0; i < cp->nslots; i++)
+			if (msgpack_pack_array(pk, 2) != 0 ||
+			    msgpack_pack_uint32(pk, cp->slots[i].word) != 0 ||
+			    msgpack_pack_uint32(pk, cp->slots[i].off) != 0)
+				return -1;
+	}
+	if (j->block != NULL &&
+	    (pack_str(pk, "stdin", 5) != 0 ||
+		msgpack_pack_bin_with_body(pk, j->block, j->block_len) != 0))
+		return -1;
+	return 0;
+}
+
+/* The arguments of the task: [seq, [argv...], {options}]; sets
+ * j->cmdline. */
+int
+template_command(const struct cli_opts *o, struct job *j, msgpack_sbuffer *sb)
+{
+	struct compose cp = { .j = j };
+	msgpack_packer pk;
+	struct buf b = { 0 };
+	int rc;
+
+	if ((j->cmdline = command_line(o, j)) == NULL)
+		return -1;
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	if (msgpack_pack_array(&pk, 3) != 0 ||
+	    msgpack_pack_uint64(&pk, j->seq) != 0)
+		return -1;
+	if (o->shell) {
+		rc = compose_shell(&cp, o, &b);
+		rc = rc != 0 || msgpack_pack_array(&pk, 3) != 0 ||
+			pack_str(&pk, "/bin/sh", 7) != 0 ||
+			pack_str(&pk, "-c", 2) != 0 ||
+			pack_str(&pk, b.data ? b.data : "", b.len) != 0 ?
+		    -1 :
+		    0;
+		buf_free(&b);
+	} else
+		rc = pack_words(&cp, o, &pk);
+	if (rc == 0)
+		rc = pack_extra(&pk, &cp, j);
+	free(cp.slots);
+	return rc;
 }

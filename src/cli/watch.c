@@ -45,6 +45,8 @@ watch_tick(struct cli *c)
 	pthread_mutex_lock(&c->lock);
 	progress_draw(c);
 	pthread_mutex_unlock(&c->lock);
+	if (c->median != NULL)
+		overdue_check(c);
 }
 
 static void *
@@ -57,7 +59,7 @@ watch_main(void *arg)
 
 	for (;;) {
 		pthread_mutex_lock(&c->lock);
-		tick = c->progress ? WATCH_TICK_MS : -1;
+		tick = c->progress || c->median != NULL ? WATCH_TICK_MS : -1;
 		pthread_mutex_unlock(&c->lock);
 		n = poll(&p, 1, tick);
 		if (n == 0) {

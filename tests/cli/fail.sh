@@ -8,7 +8,7 @@
 run --joblog "$T/log" -- sh -c 'echo before; exit 3' ::: 1
 expect_rc 1
 has out "before"
-contains err "1 tasks: 0 succeeded, 1 failed"
+contains err "1 job: 0 succeeded, 1 failed"
 contains err "ExitStatus: exit status 3"
 grep -q '^1	1	failed	1	3	-1	' "$T/log" || fail "joblog: $(cat "$T/log")"
 
@@ -29,7 +29,7 @@ grep -q '^1	x	failed	1	127	-1	.*ExecError' "$T/log" ||
 # The exit status counts the failed jobs.
 run -j 3 -- sh -c 'exit $(($1 % 2))' sh ::: 1 2 3 4 5 6 7
 expect_rc 4
-contains err "7 tasks: 3 succeeded, 4 failed, 0 cancelled"
+contains err "7 jobs: 3 succeeded, 4 failed, 0 cancelled"
 
 # ... up to 100.
 i=0
@@ -52,5 +52,5 @@ expect_rc 1
 has out "0"
 has out "1"
 lines out 2
-contains err "4 tasks: 1 succeeded, 1 failed, 2 cancelled"
+contains err "4 jobs: 1 succeeded, 1 failed, 2 cancelled"
 exit 0

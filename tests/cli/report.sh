@@ -13,23 +13,24 @@ run -j 2 --json "$T/run.json" --joblog "$T/log" --name 'job-{}' \
 expect_rc 2
 
 # The summary: totals, then a line per failed job with its name.
-contains err "4 tasks: 2 succeeded, 2 failed, 0 cancelled"
+contains err "4 jobs: 2 succeeded, 2 failed, 0 cancelled"
 contains err "job-three [gthree] (attempt 1): ExitStatus: exit status 3"
 contains err "job-segv [gsegv] (attempt 1): Signal: killed by SIGSEGV"
 
-# JSON: totals, then one job per line, in input order.
-contains run.json '{"submitted":4,"succeeded":2,"failed":2,"cancelled":0,"ok":false,"interrupted":false,'
-grep -q '^{"seq":1,"item":"ok","name":"job-ok","group":"gok","id":"[0-9a-f]\{16\}","status":"succeeded","attempts":1,"exit_status":0,"signal":null,"duration":[0-9.]*,"host":"'"$(hostname)"'","rank":0,"error":null},$' \
-    "$T/run.json" || fail "json job 1: $(sed -n 2p "$T/run.json")"
-grep -q '^{"seq":2,"item":"three",.*"status":"failed","attempts":1,"exit_status":3,"signal":null,.*"error":{"kind":"task","type":"ExitStatus","message":"exit status 3"}},$' \
-    "$T/run.json" || fail "json job 2: $(sed -n 3p "$T/run.json")"
+# JSON: one job per line as each finishes, then the totals.
+contains run.json '],"submitted":4,"succeeded":2,"failed":2,"cancelled":0,"ok":false,"interrupted":false,'
+grep -q '^{"seq":1,"item":"ok","args":\["ok"\],"command":"case ok in\\n[^"]*","name":"job-ok","group":"gok","id":"[0-9a-f]\{16\}","status":"succeeded","attempts":1,"exit_status":0,"signal":null,"start":[0-9.]*,"duration":[0-9.]*,"host":"'"$(hostname)"'","rank":0,"error":null},\{0,1\}$' \
+    "$T/run.json" || fail "json job 1: $(grep '"seq":1,' "$T/run.json")"
+grep -q '^{"seq":2,"item":"three",.*"status":"failed","attempts":1,"exit_status":3,"signal":null,.*"error":{"kind":"task","type":"ExitStatus","message":"exit status 3"}},\{0,1\}$' \
+    "$T/run.json" || fail "json job 2: $(grep '"seq":2,' "$T/run.json")"
 grep -q '^{"seq":3,"item":"segv",.*"exit_status":null,"signal":11,.*"type":"Signal","message":"killed by SIGSEGV' \
-    "$T/run.json" || fail "json job 3: $(sed -n 4p "$T/run.json")"
-contains run.json '{"seq":4,"item":"tab\t\"q\"","name":"job-tab\t\"q\""'
-tail -n 1 "$T/run.json" | grep -qx ']}' || fail "json does not end with ]}"
+    "$T/run.json" || fail "json job 3: $(grep '"seq":3,' "$T/run.json")"
+contains run.json '{"seq":4,"item":"tab\t\"q\"","args":["tab\t\"q\""]'
+head -n 1 "$T/run.json" | grep -qx '{"jobs":\[' || fail "json does not start with {\"jobs\":["
 if command -v python3 >/dev/null 2>&1; then
 	python3 -c 'import json, sys; d = json.load(open(sys.argv[1]))
-assert len(d["jobs"]) == 4 and d["jobs"][3]["item"] == "tab\t\"q\""' \
+j = sorted(d["jobs"], key=lambda j: j["seq"])
+assert len(j) == 4 and j[3]["item"] == "tab\t\"q\"" and d["failed"] == 2' \
 	    "$T/run.json" || fail "the JSON does not parse"
 fi
 

@@ -17,7 +17,19 @@ usage_fails() {
 
 usage_fails --jobs x -- sh -c 'touch "$0/started"' "$T" ::: 1
 contains err "--jobs"
-usage_fails --jobs 0 -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --jobs 5000 -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --jobs 10x% -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --halt later,fail=1 -- sh -c 'touch "$0/started"' "$T" ::: 1
+contains err "--halt"
+usage_fails --halt now,fail=x -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --timeout x% -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --colsep '(' -- sh -c 'touch "$0/started"' "$T" ::: 1
+contains err "--colsep"
+usage_fails --pipe -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --delay 1 --rate 2 -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails -- sh -c 'touch "$0/started"; echo {= s/a/b/ =}' "$T" ::: 1
+contains err "perl expressions"
+usage_fails -- sh -c 'touch "$0/started"' "$T" ::: 1 ::::
 usage_fails --timeout -1 -- sh -c 'touch "$0/started"' "$T" ::: 1
 contains err "--timeout"
 usage_fails --timeout abc -- sh -c 'touch "$0/started"' "$T" ::: 1

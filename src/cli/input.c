@@ -1,0 +1,514 @@
+/*
+ * The jobs' input, read as jobs are submitted, so that the first job
+ * starts at once and memory stays flat however long the input.
+ *
+ * Sources are the words after :::, the lines of a file (::::, -a; "-" is
+ * standard input) or, when none is given, standard input.  Sources
+ * linked by :::+ or ::::+ form a group whose values are paired by
+ * position, as far as the shortest goes; with --link every source is
+ * linked and the shorter ones wrap around instead.  The
+ * groups are crossed, the first one varying slowest, as in GNU
+ * parallel.  The first group is streamed when it is one source and
+ * nothing needs the whole input (--shuf); every other source is read
+ * whole before the first job, since its values are used many times.
+ * With --colsep each value is split into columns, which become values
+ * of their own.  With --pipe, standard input is cut into blocks that
+ * end at a line (a record) boundary.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+/* A source's values, or a stream of them. */
+struct stream {
+	char **v; /* the values read whole */
+	size_t n;
+	size_t cap;
+	FILE *fp;	  /* streamed: NULL once at its end */
+	const char *what; /* for errors */
+	bool own_fp;
+};
+
+/* Linked sources: values paired by position. */
+struct group {
+	struct stream *s;
+	size_t ns;
+	size_t len; /* the longest; for a streamed
+					 * group, the values read so far */
+};
+
+struct input {
+	const struct cli_opts *o;
+	struct group *g;
+	size_t ng;
+	size_t *pos;   /* the position in each group */
+	bool streamed; /* g[0] is read as jobs start */
+	bool started;
+	bool done;
+	int delim;
+	regex_t colsep;
+	bool have_colsep;
+	struct values *all; /* --shuf: every job's values */
+	size_t nall;
+	size_t next_all;
+	FILE *pipe_fp; /* --pipe */
+	char *carry;   /* --pipe: the start of the next
+					 * block, read with the last */
+	size_t carry_len;
+};
+
+void
+values_free(struct values *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		free(v->v[i]);
+	free(v->v);
+	free(v->block);
+	memset(v, 0, sizeof *v);
+}
+
+static int
+stream_push(struct stream *s, char *value)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		char **v = realloc(s->v, cap * sizeof *v);
+
+		if (v == NULL)
+			return -1;
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = value;
+	return 0;
+}
+
+static void
+stream_close(struct stream *s)
+{
+	if (s->own_fp && s->fp != NULL)
+		fclose(s->fp);
+	s->fp = NULL;
+}
+
+/* The next value of a file source: 1, 0 at its end, -1 on error. */
+static int
+stream_read(struct stream *s, int delim, char **out)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+
+	if (s->fp == NULL)
+		return 0;
+	errno = 0;
+	if ((len = getdelim(&line, &cap, delim, s->fp)) < 0) {
+		free(line);
+		if (ferror(s->fp)) {
+			usage_error("cannot read items from %s: %s", s->what,
+			    strerror(errno ? errno : EIO));
+			return -1;
+		}
+		stream_close(s);
+		return 0;
+	}
+	if (len > 0 && line[len - 1] == delim)
+		line[len - 1] = '\0';
+	*out = line;
+	return 1;
+}
+
+static int
+stream_open(struct stream *s, const struct source *src)
+{
+	if (src->words != NULL) {
+		for (size_t i = 0; i < src->nwords; i++) {
+			char *w = strdup(src->words[i]);
+
+			if (w == NULL || stream_push(s, w) != 0) {
+				free(w);
+				return -1;
+			}
+		}
+		return 0;
+	}
+	if (strcmp(src->path, "-") == 0) {
+		s->fp = stdin;
+		s->what = "the standard input";
+		return 0;
+	}
+	s->what = src->path;
+	if ((s->fp = fopen(src->path, "r")) == NULL) {
+		usage_error("cannot read items from '%s': %s", src->path,
+		    strerror(errno));
+		return -1;
+	}
+	s->own_fp = true;
+	return 0;
+}
+
+static int
+stream_slurp(struct stream *s, int delim)
+{
+	char *value;
+	int rc;
+
+	while ((rc = stream_read(s, delim, &value)) > 0) {
+		if (stream_push(s, value) != 0) {
+			free(value);
+			usage_error("out of memory");
+			return -1;
+		}
+	}
+	return rc;
+}
+
+/* Groups of linked sources; the standard input when there is none. */
+static int
+input_groups(struct input *in)
+{
+	static const struct source stdin_source = { .path = "-" };
+	const struct cli_opts *o = in->o;
+	const struct source *src = o->nsources ? o->sources : &stdin_source;
+	size_t nsrc = o->nsources ? o->nsources : 1;
+
+	if ((in->g = calloc(nsrc, sizeof *in->g)) == NULL)
+		return -1;
+	for (size_t i = 0; i < nsrc; i++) {
+		struct group *g;
+
+		if (i == 0 || (!src[i].linked && !o->link))
+			in->ng++;
+		g = &in->g[in->ng - 1];
+		if (g->s == NULL &&
+		    (g->s = calloc(nsrc, sizeof *g->s)) == NULL)
+			return -1;
+		if (stream_open(&g->s[g->ns++], &src[i]) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Reads whole what must be; the longest source sets a group's length. */
+static int
+input_load(struct input *in)
+{
+	in->streamed = !in->o->shuf && in->g[0].ns == 1 &&
+	    in->g[0].s[0].fp != NULL;
+	for (size_t i = 0; i < in->ng; i++) {
+		struct group *g = &in->g[i];
+
+		for (size_t k = 0; k < g->ns; k++) {
+			if ((i > 0 || !in->streamed) &&
+			    stream_slurp(&g->s[k], in->delim) != 0)
+				return -1;
+			/* --link wraps the shorter sources around; :::+
+			 * pairs as far as the shortest goes. */
+			if (k == 0 ||
+			    (in->o->link ? g->s[k].n > g->len :
+					   g->s[k].n < g->len))
+				g->len = g->s[k].n;
+		}
+		/* A group with an empty source has no pairs: no jobs. */
+		for (size_t k = 0; k < g->ns; k++)
+			if (g->s[k].n == 0 && g->s[k].fp == NULL)
+				in->done = true;
+	}
+	return 0;
+}
+
+/* Appends value, split into columns with --colsep. */
+static int
+input_columns(struct input *in, const char *value, struct values *v)
+{
+	const char *p = value;
+	regmatch_t m;
+	size_t len;
+	char **nv;
+
+	for (;;) {
+		bool last = !in->have_colsep ||
+		    regexec(&in->colsep, p, 1, &m,
+			p == value ? 0 : REG_NOTBOL) != 0 ||
+		    m.rm_eo == 0;
+
+		len = last ? strlen(p) : (size_t)m.rm_so;
+		if ((nv = realloc(v->v, (v->n + 1) * sizeof *nv)) == NULL)
+			return -1;
+		v->v = nv;
+		if ((v->v[v->n] = strndup(p, len)) == NULL)
+			return -1;
+		v->n++;
+		if (last)
+			return 0;
+		p += m.rm_eo;
+	}
+}
+
+/* The values at the current positions. */
+static int
+input_compose(struct input *in, struct values *v)
+{
+	memset(v, 0, sizeof *v);
+	for (size_t i = 0; i < in->ng; i++) {
+		struct group *g = &in->g[i];
+
+		for (size_t k = 0; k < g->ns; k++) {
+			struct stream *s = &g->s[k];
+
+			if (input_columns(in, s->v[in->pos[i] % s->n], v) !=
+			    0) {
+				values_free(v);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+/*
+ * Moves to the next combination: the last group fastest.  A streamed
+ * first group reads its next value when it moves, and drops the one it
+ * leaves, so that only one of its values is held at a time.
+ */
+static int
+input_advance(struct input *in)
+{
+	size_t i = in->ng;
+	char *value;
+	int rc;
+
+	while (i-- > 1) {
+		if (++in->pos[i] < in->g[i].len)
+			return 1;
+		in->pos[i] = 0;
+	}
+	if (!in->streamed)
+		return ++in->pos[0] < in->g[0].len;
+	if ((rc = stream_read(&in->g[0].s[0], in->delim, &value)) <= 0)
+		return rc;
+	free(in->g[0].s[0].v[0]);
+	in->g[0].s[0].v[0] = value;
+	return 1;
+}
+
+/* The first combination; a streamed group reads its first value. */
+static int
+input_first(struct input *in)
+{
+	struct stream *s = &in->g[0].s[0];
+	char *value;
+	int rc;
+
+	if (in->done)
+		return 0;
+	if (!in->streamed)
+		return 1;
+	if ((rc = stream_read(s, in->delim, &value)) <= 0)
+		return rc;
+	if (stream_push(s, value) != 0) {
+		free(value);
+		return -1;
+	}
+	return 1;
+}
+
+static int
+input_combination(struct input *in, struct values *v)
+{
+	int rc;
+
+	if (in->done)
+		return 0;
+	rc = in->started ? input_advance(in) : input_first(in);
+	in->started = true;
+	if (rc <= 0) {
+		in->done = true;
+		return rc;
+	}
+	if (input_compose(in, v) != 0) {
+		usage_error("out of memory");
+		return -1;
+	}
+	return 1;
+}
+
+/* --shuf: every combination, in a random order. */
+static int
+input_shuffle(struct input *in)
+{
+	struct values v, *all;
+	size_t cap = 0;
+	int rc;
+
+	while ((rc = input_combination(in, &v)) > 0) {
+		if (in->nall == cap) {
+			cap = cap ? cap * 2 : 64;
+			if ((all = realloc(in->all, cap * sizeof *all)) ==
+			    NULL) {
+				values_free(&v);
+				usage_error("out of memory");
+				return -1;
+			}
+			in->all = all;
+		}
+		in->all[in->nall++] = v;
+	}
+	if (rc < 0)
+		return -1;
+	srandom((unsigned)getpid() ^ (unsigned)time(NULL));
+	for (size_t i = in->nall; i > 1; i--) {
+		size_t k = (size_t)random() % i;
+		struct values t = in->all[i - 1];
+
+		in->all[i - 1] = in->all[k];
+		in->all[k] = t;
+	}
+	return 0;
+}
+
+int
+input_open(const struct cli_opts *o, struct input **out)
+{
+	struct input *in;
+	int rc;
+
+	if ((in = calloc(1, sizeof *in)) == NULL) {
+		usage_error("out of memory");
+		return -1;
+	}
+	in->o = o;
+	in->delim = o->null_sep ? '\0' : '\n';
+	*out = in;
+	if (o->pipe) {
+		in->pipe_fp = stdin;
+		return 0;
+	}
+	if (o->colsep != NULL) {
+		if ((rc = regcomp(&in->colsep, o->colsep, REG_EXTENDED)) !=
+		    0) {
+			char msg[128];
+
+			regerror(rc, &in->colsep, msg, sizeof msg);
+			usage_error("--colsep: '%s': %s", o->colsep, msg);
+			return -1;
+		}
+		in->have_colsep = true;
+	}
+	if (input_groups(in) != 0 ||
+	    (in->pos = calloc(in->ng, sizeof *in->pos)) == NULL) {
+		if (errno == ENOMEM)
+			usage_error("out of memory");
+		return -1;
+	}
+	if (input_load(in) != 0)
+		return -1;
+	return o->shuf ? input_shuffle(in) : 0;
+}
+
+/* --pipe: up to o->block bytes, ending after the last whole record. */
+static int
+input_block(struct input *in, struct values *v)
+{
+	size_t want = in->o->block, len = in->carry_len, cut;
+	char *buf = in->carry, *p;
+	size_t n;
+
+	memset(v, 0, sizeof *v);
+	if ((p = realloc(buf, want > len ? want : len)) == NULL) {
+		usage_error("out of memory");
+		return -1;
+	}
+	buf = p;
+	if (len < want && in->pipe_fp != NULL) {
+		n = fread(buf + len, 1, want - len, in->pipe_fp);
+		if (n < want - len && ferror(in->pipe_fp)) {
+			usage_error("cannot read the standard input: %s",
+			    strerror(errno));
+			free(buf);
+			in->carry = NULL;
+			return -1;
+		}
+		if (n < want - len)
+			in->pipe_fp = NULL;
+		len += n;
+	}
+	if (len == 0) {
+		free(buf);
+		in->carry = NULL;
+		in->carry_len = 0;
+		return 0;
+	}
+	/* The block ends after its last delimiter, unless it has none or
+	 * the input ended. */
+	cut = len;
+	if (in->pipe_fp != NULL) {
+		for (cut = len; cut > 0 && buf[cut - 1] != in->delim; cut--)
+			;
+		if (cut == 0)
+			cut = len;
+	}
+	in->carry_len = len - cut;
+	in->carry = NULL;
+	if (in->carry_len > 0) {
+		if ((in->carry = malloc(in->carry_len)) == NULL) {
+			free(buf);
+			usage_error("out of memory");
+			return -1;
+		}
+		memcpy(in->carry, buf + cut, in->carry_len);
+	}
+	v->block = buf;
+	v->block_len = cut;
+	return 1;
+}
+
+int
+input_next(struct input *in, struct values *v)
+{
+	if (in->o->pipe)
+		return input_block(in, v);
+	if (in->all != NULL || in->o->shuf) {
+		if (in->next_all == in->nall)
+			return 0;
+		*v = in->all[in->next_all];
+		memset(&in->all[in->next_all++], 0, sizeof *v);
+		return 1;
+	}
+	return input_combination(in, v);
+}
+
+void
+input_close(struct input *in)
+{
+	if (in == NULL)
+		return;
+	for (size_t i = 0; i < in->ng; i++) {
+		for (size_t k = 0; k < in->g[i].ns; k++) {
+			struct stream *s = &in->g[i].s[k];
+
+			for (size_t n = 0; n < s->n; n++)
+				free(s->v[n]);
+			free(s->v);
+			stream_close(s);
+		}
+		free(in->g[i].s);
+	}
+	for (size_t i = in->next_all; i < in->nall; i++)
+		values_free(&in->all[i]);
+	free(in->all);
+	free(in->g);
+	free(in->pos);
+	free(in->carry);
+	if (in->have_colsep)
+		regfree(&in->colsep);
+	free(in);
+}
