@@ -23,8 +23,11 @@ run -j 2 --halt soon,fail=1 -- sh -c '
 	*) touch "$1/ran-$0" ;;
 	esac' '{}' "$T" ::: slow fail c d e f g h
 expect_rc 1
-contains err "1 succeeded, 1 failed"
-lacks err " 0 cancelled"
+# The job after the failure may have started on the freed worker before
+# the failure was seen.
+grep -Eq "8 jobs: (1 succeeded, 1 failed, 6|2 succeeded, 1 failed, 5) cancelled" \
+    "$T/err" || fail "--halt soon: $(head -n 1 "$T/err")"
+lacks err "cancelled slow"
 n=$(ls "$T" | grep -c '^ran-')
 [ "$n" -le 1 ] || fail "--halt soon: $n more jobs started after the failure"
 
