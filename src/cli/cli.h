@@ -17,7 +17,8 @@
 #define CLI_EXIT_USAGE		101	/* bad options or input: nothing ran */
 #define CLI_EXIT_INTERNAL	102	/* procq itself failed during the run */
 
-/* The summary lists at most this many cancelled jobs. */
+/* The summary lists at most this many failed and cancelled jobs. */
+#define CLI_LIST_FAILED		100
 #define CLI_LIST_CANCELLED	20
 
 /* The task that runs one command, registered under this name. */
@@ -117,6 +118,29 @@ struct job {
 	bool		 printed;
 };
 
+/* summary.c: the counts of a run, and the failed and cancelled jobs it
+ * lists, kept as each job becomes final. */
+struct cli_totals {
+	size_t	 submitted;	/* jobs that became final */
+	size_t	 succeeded;
+	size_t	 failed;
+	size_t	 cancelled;
+	double	 duration;	/* seconds; set at the end of the run */
+};
+
+struct cli_summary {
+	struct cli_totals totals;
+	struct buf	 listed;	/* the lines of the jobs listed */
+	size_t		 failed_listed;
+	size_t		 cancelled_listed;
+};
+
+bool	 summary_ok(const struct cli_totals *t);
+void	 summary_note(struct cli_summary *s, const struct job *j,
+    const procq_result *r);
+void	 summary_print(const struct cli_summary *s, FILE *fp);
+void	 summary_free(struct cli_summary *s);
+
 /* The state of a run, shared by the hooks (supervisor thread), the
  * watcher thread and the main thread; the hooks and the watcher hold
  * `lock` while they touch it. */
@@ -135,6 +159,7 @@ struct cli {
 	bool		 bar_shown;	/* the bar is on the terminal */
 	double		 bar_time;	/* when it was drawn */
 	FILE		*joblog;
+	struct cli_summary summary;
 	int		 error;		/* errno of the first I/O failure */
 	const char	*error_what;
 };

@@ -1,7 +1,8 @@
 /*
  * The queue's hooks, on the supervisor thread: they keep the counts of
  * the progress bar, collect each job's output as its task reports it,
- * and, when a job is final, write its joblog line and its output.
+ * and, when a job is final, note it in the summary and write its joblog
+ * line and its output.
  */
 #include "config.h"
 
@@ -106,6 +107,7 @@ hook_complete(procq_handle *h, const procq_result *r, void *arg)
 	/* How the last attempt's command ended, if it did. */
 	if (j->exit_attempt != procq_result_attempts(r))
 		j->exit_status = j->signal = -1;
+	summary_note(&c->summary, j, r);
 	if (c->joblog != NULL && joblog_write(c->joblog, j, r) != 0)
 		cli_fail(c, "writing the joblog", errno);
 	output_final(c, j);

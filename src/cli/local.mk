@@ -12,6 +12,7 @@ procq_SOURCES = \
 	src/cli/progress.c \
 	src/cli/joblog.c \
 	src/cli/json.c \
+	src/cli/summary.c \
 	src/jsonstr.c src/jsonstr.h \
 	src/cli/watch.c \
 	src/cli/runner.c

@@ -240,6 +240,7 @@ main_run(struct cli *c, procq_summary **summary)
 	main_submit(c);
 	if ((rc = procq_run(c->q, NULL, summary)) != 0 && *summary == NULL)
 		main_fail(c, "running jobs", rc == PROCQ_ENOMEM ? ENOMEM : EIO);
+	c->summary.totals.duration = cli_clock() - c->t0;
 	/* Every hook has run once the queue is shut down. */
 	procq_shutdown(c->q, 0);
 	sig = watch_stop();
@@ -250,32 +251,14 @@ main_run(struct cli *c, procq_summary **summary)
 	return sig;
 }
 
-/* The summary; past a few, cancelled jobs (an interrupted run of many
- * items) are counted rather than listed. */
-static void
-main_summary(const procq_summary *s)
-{
-	size_t cancelled = procq_summary_cancelled(s);
-
-	if (cancelled <= CLI_LIST_CANCELLED) {
-		procq_summary_display(s, stderr);
-		return;
-	}
-	fprintf(stderr, "%zu tasks: %zu succeeded, %zu failed, %zu cancelled "
-	    "in %.3f s (not ok)\n", procq_summary_submitted(s),
-	    procq_summary_succeeded(s), procq_summary_failed(s), cancelled,
-	    procq_summary_duration(s));
-	procq_summary_check(s, 0, stderr);
-	fprintf(stderr, "  (%zu cancelled jobs not listed)\n", cancelled);
-}
-
+/* The hooks are done: the totals are final. */
 static int
 main_report(struct cli *c, const procq_summary *s, FILE *json, int sig)
 {
-	size_t failed;
+	size_t failed = c->summary.totals.failed;
 
 	if (s != NULL && !c->opt.quiet)
-		main_summary(s);
+		summary_print(&c->summary, stderr);
 	if (json != NULL && s != NULL &&
 	    json_write(json, c, s, sig != 0) != 0 && c->error == 0) {
 		fprintf(stderr, "procq: writing '%s': %s\n", c->opt.json,
@@ -286,7 +269,6 @@ main_report(struct cli *c, const procq_summary *s, FILE *json, int sig)
 		return 128 + sig;
 	if (c->error != 0 || s == NULL)
 		return CLI_EXIT_INTERNAL;
-	failed = procq_summary_failed(s);
 	return failed > CLI_EXIT_MAXFAIL ? CLI_EXIT_MAXFAIL : (int)failed;
 }
 
@@ -325,6 +307,7 @@ out:
 	procq_summary_free(summary);
 	main_free_jobs(&c);
 	items_free(&it);
+	summary_free(&c.summary);
 	if (c.joblog != NULL && fclose(c.joblog) != 0 && status == 0)
 		status = CLI_EXIT_INTERNAL;
 	if (json != NULL && fclose(json) != 0 && status == 0)

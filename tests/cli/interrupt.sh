@@ -25,7 +25,7 @@ expect_rc 130
 
 # The summary, on stderr: the two running jobs and the two queued ones
 # were cancelled.
-contains err "4 tasks: 0 succeeded, 0 failed, 4 cancelled"
+contains err "4 jobs: 0 succeeded, 0 failed, 4 cancelled"
 contains err "Cancelled: cancelled"
 has out "started 1"
 has out "started 2"

@@ -31,7 +31,7 @@ lines out 6
 for i in a b c d e f; do
 	has out "item $i"
 done
-contains err "6 tasks: 6 succeeded, 0 failed, 0 cancelled"
+contains err "6 jobs: 6 succeeded, 0 failed, 0 cancelled"
 [ "$(wc -l <"$T/log")" -eq 6 ] || fail "joblog: $(cat "$T/log")"
 # The last column names the rank and the host.
 grep -v "	rank [12]@$host\$" "$T/log" &&
@@ -45,7 +45,7 @@ mpirun --mpi -j 1 --timeout 2 --joblog "$T/log" -- \
 	esac; echo "ok $1"' sh ::: crash hang fine
 expect_rc 2
 has out "ok fine"
-contains err "3 tasks: 1 succeeded, 2 failed"
+contains err "3 jobs: 1 succeeded, 2 failed"
 grep -q "^1	crash	failed	1	-1	11	.*	rank [12]@" "$T/log" ||
     fail "joblog: $(cat "$T/log")"
 grep -q "^2	hang	failed	1	-1	-1	.*Timeout.*	rank [12]@" "$T/log" ||

@@ -13,7 +13,7 @@ run -j 2 --json "$T/run.json" --joblog "$T/log" --name 'job-{}' \
 expect_rc 2
 
 # The summary: totals, then a line per failed job with its name.
-contains err "4 tasks: 2 succeeded, 2 failed, 0 cancelled"
+contains err "4 jobs: 2 succeeded, 2 failed, 0 cancelled"
 contains err "job-three [gthree] (attempt 1): ExitStatus: exit status 3"
 contains err "job-segv [gsegv] (attempt 1): Signal: killed by SIGSEGV"
 
@@ -58,4 +58,10 @@ run -q --json "$T/q.json" -- true ::: 1
 expect_rc 0
 [ ! -s "$T/err" ] || fail "--quiet printed on stderr"
 contains q.json '"submitted":1,"succeeded":1'
+
+# The summary says jobs, one job in the singular.
+run -- true ::: 1
+contains err "1 job: 1 succeeded, 0 failed, 0 cancelled"
+run -- true ::: 1 2 3
+contains err "3 jobs: 3 succeeded, 0 failed, 0 cancelled"
 exit 0

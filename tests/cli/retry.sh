@@ -22,7 +22,7 @@ has out "run 2 of $T/c1"
 has out "run 2 of $T/c2"
 lacks out "run 1 of"
 lines out 2
-contains err "2 tasks: 2 succeeded, 0 failed"
+contains err "2 jobs: 2 succeeded, 0 failed"
 grep -q "^1	$T/c1	succeeded	2	0	-1	" "$T/log" || fail "joblog: $(cat "$T/log")"
 [ "$(cat "$T/c1")" = 2 ] || fail "c1 ran $(cat "$T/c1") times"
 

@@ -11,7 +11,7 @@ has out "item a"
 has out "item b"
 has out "item c"
 lines out 3
-contains err "3 tasks: 3 succeeded, 0 failed, 0 cancelled"
+contains err "3 jobs: 3 succeeded, 0 failed, 0 cancelled"
 
 # {} anywhere in the words, more than once.
 run -- printf '%s\n' 'x{}y' '{}{}' ::: 1
@@ -49,7 +49,7 @@ lines out 2
 run_stdin /dev/null -- echo never
 expect_rc 0
 lines out 0
-contains err "0 tasks"
+contains err "0 jobs:"
 
 # --shell: a shell script; the item is quoted so that it stays one word.
 run --shell -k -- 'set -- {}; echo "$#:$1"' ::: 'a b' "it's" '$HOME'

@@ -19,7 +19,7 @@ for m in forkserver fork exec; do
 	run -j 2 --start-method "$m" -- "$T/probe" ::: a b c
 	expect_rc 0
 	lines out 3
-	contains err "3 tasks: 3 succeeded, 0 failed, 0 cancelled"
+	contains err "3 jobs: 3 succeeded, 0 failed, 0 cancelled"
 	case $m in
 	forkserver)
 		has out "a procq-server 0" ;;

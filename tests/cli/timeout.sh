@@ -10,7 +10,7 @@ run -j 2 --timeout 0.5 --joblog "$T/log" -- sh -c \
 end=$(date +%s)
 expect_rc 1
 [ $((end - start)) -lt 20 ] || fail "the timeout took $((end - start)) s"
-contains err "2 tasks: 1 succeeded, 1 failed"
+contains err "2 jobs: 1 succeeded, 1 failed"
 contains err "Timeout: attempt timed out after 0.5 s"
 grep -q "^1	30	failed	1	-1	-1	.*Timeout" "$T/log" ||
     fail "joblog: $(cat "$T/log")"
