@@ -97,13 +97,18 @@ void	 items_free(struct items *it);
 char	*template_expand(const char *tmpl, const char *item);
 int	 template_command(const struct cli_opts *o, const char *item,
 	    size_t seq, msgpack_sbuffer *sb);
+char	*template_cmdline(const struct cli_opts *o, const char *item);
 
 /* One job: a command run for one item. */
 struct job {
 	size_t		 seq;		/* position in the input, from 1 */
-	const char	*item;
+	char	       **args;		/* the job's input values ({1} {2} ...) */
+	size_t		 nargs;
+	char		*cmdline;	/* the command as one shell line */
 	char		*name;		/* display name */
 	char		*group;		/* NULL = none */
+	double		 start;		/* wall clock of the last attempt's
+					 * start; 0 = never started */
 	procq_handle	*h;		/* NULL until submitted */
 	struct buf	 out;		/* output of the current attempt */
 	struct buf	 err;
@@ -141,6 +146,18 @@ void	 summary_note(struct cli_summary *s, const struct job *j,
 void	 summary_print(const struct cli_summary *s, FILE *fp);
 void	 summary_free(struct cli_summary *s);
 
+/* json.c: the --json report, a job's record written as it becomes final. */
+struct json_report {
+	FILE	*fp;		/* NULL = no report */
+	size_t	 njobs;		/* records written */
+};
+
+int	 json_begin(struct json_report *jr, FILE *fp);
+int	 json_job(struct json_report *jr, const struct job *j,
+    const procq_result *r);
+int	 json_end(struct json_report *jr, const struct cli_totals *t,
+    bool interrupted);
+
 /* The state of a run, shared by the hooks (supervisor thread), the
  * watcher thread and the main thread; the hooks and the watcher hold
  * `lock` while they touch it. */
@@ -159,6 +176,7 @@ struct cli {
 	bool		 bar_shown;	/* the bar is on the terminal */
 	double		 bar_time;	/* when it was drawn */
 	FILE		*joblog;
+	struct json_report json;
 	struct cli_summary summary;
 	int		 error;		/* errno of the first I/O failure */
 	const char	*error_what;
@@ -173,18 +191,15 @@ bool	 cli_error(struct cli *c, const char *what, int err);
 void	 cli_fail(struct cli *c, const char *what, int err);	/* hooks */
 int	 write_all(int fd, const void *p, size_t len);
 
-/* progress.c: call with c->lock held (but cli_clock). */
+/* progress.c: call with c->lock held (but the clocks). */
 double	 cli_clock(void);
+double	 cli_wallclock(void);
 void	 progress_draw(struct cli *c);
 void	 progress_clear(struct cli *c);
 
 /* joblog.c */
 FILE	*joblog_open(const char *path);
 int	 joblog_write(FILE *fp, const struct job *j, const procq_result *r);
-
-/* json.c */
-int	 json_write(FILE *fp, const struct cli *c, const procq_summary *s,
-	    bool interrupted);
 
 /* hooks.c */
 void	 hooks_install(procq_config *cfg, struct cli *c);

@@ -2,7 +2,7 @@
  * The queue's hooks, on the supervisor thread: they keep the counts of
  * the progress bar, collect each job's output as its task reports it,
  * and, when a job is final, note it in the summary and write its joblog
- * line and its output.
+ * line, its JSON record and its output.
  */
 #include "config.h"
 
@@ -33,6 +33,7 @@ hook_start(procq_handle *h, void *arg)
 	pthread_mutex_lock(&c->lock);
 	if ((j = hook_job(c, h)) != NULL && !j->running) {
 		j->running = true;
+		j->start = cli_wallclock();
 		c->running++;
 		progress_draw(c);
 	}
@@ -110,6 +111,8 @@ hook_complete(procq_handle *h, const procq_result *r, void *arg)
 	summary_note(&c->summary, j, r);
 	if (c->joblog != NULL && joblog_write(c->joblog, j, r) != 0)
 		cli_fail(c, "writing the joblog", errno);
+	if (c->json.fp != NULL && json_job(&c->json, j, r) != 0)
+		cli_fail(c, "writing the JSON summary", errno);
 	output_final(c, j);
 	progress_draw(c);
 	pthread_mutex_unlock(&c->lock);

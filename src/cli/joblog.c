@@ -46,7 +46,7 @@ joblog_write(FILE *fp, const struct job *j, const procq_result *r)
 	const char *type = procq_result_error_type(r);
 
 	fprintf(fp, "%zu\t", j->seq);
-	joblog_field(fp, j->item);
+	joblog_field(fp, j->args[0]);
 	fprintf(fp, "\t%s\t%d\t%d\t%d\t%.3f\t",
 	    procq_status_name(procq_result_status(r)),
 	    procq_result_attempts(r), j->exit_status, j->signal,

@@ -1,8 +1,15 @@
 /*
- * The run as JSON (--json): the totals, then every job in input order
- * with its item, name, group, status, attempts, exit status or signal,
- * duration and error, one job per line.  Strings that are not valid UTF-8 have each bad
- * byte replaced by U+FFFD.
+ * The run as JSON (--json), written as it goes, so that nothing keeps
+ * every job until the end: the opening, then each job's record on a line
+ * of its own as the job becomes final (in the order jobs finish), then
+ * the totals, which JSON allows after the array:
+ *
+ *	{"jobs":[
+ *	{"seq":2,...},
+ *	{"seq":1,...}
+ *	],"submitted":2,...}
+ *
+ * Strings that are not valid UTF-8 have each bad byte replaced by U+FFFD.
  */
 #include "config.h"
 
@@ -11,6 +18,21 @@
 
 #include "cli.h"
 #include "../jsonstr.h"
+
+static int
+json_flush(FILE *fp)
+{
+	return fflush(fp) != 0 || ferror(fp) ? -1 : 0;
+}
+
+int
+json_begin(struct json_report *jr, FILE *fp)
+{
+	jr->fp = fp;
+	jr->njobs = 0;
+	fputs("{\"jobs\":[", fp);
+	return json_flush(fp);
+}
 
 static void
 json_int(FILE *fp, int v)
@@ -37,11 +59,28 @@ json_error(FILE *fp, const procq_result *r)
 	fputc('}', fp);
 }
 
+/* "item" (the first value, as before there were several), "args" and
+ * "command". */
 static void
-json_job(FILE *fp, const struct job *j, const procq_result *r)
+json_input(FILE *fp, const struct job *j)
 {
-	fprintf(fp, "{\"seq\":%zu,\"item\":", j->seq);
-	json_cstring(fp, j->item);
+	fputs(",\"item\":", fp);
+	json_cstring(fp, j->nargs > 0 ? j->args[0] : NULL);
+	fputs(",\"args\":[", fp);
+	for (size_t i = 0; i < j->nargs; i++) {
+		if (i > 0)
+			fputc(',', fp);
+		json_cstring(fp, j->args[i]);
+	}
+	fputs("],\"command\":", fp);
+	json_cstring(fp, j->cmdline);
+}
+
+static void
+json_record(FILE *fp, const struct job *j, const procq_result *r)
+{
+	fprintf(fp, "{\"seq\":%zu", j->seq);
+	json_input(fp, j);
 	fputs(",\"name\":", fp);
 	json_cstring(fp, j->name);
 	fputs(",\"group\":", fp);
@@ -55,6 +94,10 @@ json_job(FILE *fp, const struct job *j, const procq_result *r)
 	json_int(fp, j->exit_status);
 	fputs(",\"signal\":", fp);
 	json_int(fp, j->signal);
+	if (j->start > 0)
+		fprintf(fp, ",\"start\":%.6f", j->start);
+	else
+		fputs(",\"start\":null", fp);
 	fprintf(fp, ",\"duration\":%.6f,\"host\":", procq_result_duration(r));
 	json_cstring(fp, procq_result_host(r));
 	fputs(",\"rank\":", fp);
@@ -64,28 +107,24 @@ json_job(FILE *fp, const struct job *j, const procq_result *r)
 	fputc('}', fp);
 }
 
+/* On the supervisor thread, as the job becomes final. */
 int
-json_write(FILE *fp, const struct cli *c, const procq_summary *s,
-    bool interrupted)
+json_job(struct json_report *jr, const struct job *j, const procq_result *r)
 {
-	const char *sep = "\n";
+	fputs(jr->njobs++ > 0 ? ",\n" : "\n", jr->fp);
+	json_record(jr->fp, j, r);
+	return json_flush(jr->fp);
+}
 
-	fprintf(fp, "{\"submitted\":%zu,\"succeeded\":%zu,\"failed\":%zu,"
-	    "\"cancelled\":%zu,\"ok\":%s,\"interrupted\":%s,"
-	    "\"duration\":%.6f,\"jobs\":[",
-	    procq_summary_submitted(s), procq_summary_succeeded(s),
-	    procq_summary_failed(s), procq_summary_cancelled(s),
-	    procq_summary_ok(s) ? "true" : "false",
-	    interrupted ? "true" : "false", procq_summary_duration(s));
-	for (size_t i = 0; i < c->njobs; i++) {
-		const procq_result *r = procq_handle_result(c->jobs[i].h);
-
-		if (r == NULL)
-			continue;
-		fputs(sep, fp);
-		json_job(fp, &c->jobs[i], r);
-		sep = ",\n";
-	}
-	fputs(sep[0] == ',' ? "\n]}\n" : "]}\n", fp);
-	return fflush(fp) != 0 || ferror(fp) ? -1 : 0;
+int
+json_end(struct json_report *jr, const struct cli_totals *t, bool interrupted)
+{
+	fprintf(jr->fp,
+	    "\n],\"submitted\":%zu,\"succeeded\":%zu,"
+	    "\"failed\":%zu,\"cancelled\":%zu,\"ok\":%s,\"interrupted\":%s,"
+	    "\"duration\":%.6f}\n",
+	    t->submitted, t->succeeded, t->failed, t->cancelled,
+	    summary_ok(t) ? "true" : "false", interrupted ? "true" : "false",
+	    t->duration);
+	return json_flush(jr->fp);
 }

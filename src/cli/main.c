@@ -112,14 +112,18 @@ main_jobs(struct cli *c, const struct items *it)
 		struct job *j = &c->jobs[i];
 
 		j->seq = i + 1;
-		j->item = it->v[i];
+		j->args = &it->v[i];
+		j->nargs = 1;
 		j->exit_status = j->signal = -1;
-		j->name = o->name ? template_expand(o->name, j->item) :
-		    strdup(j->item);
+		if (o->name != NULL)
+			j->name = template_expand(o->name, j->args[0]);
+		else
+			j->name = strdup(j->args[0]);
 		if (o->group != NULL &&
-		    (j->group = template_expand(o->group, j->item)) == NULL)
+		    (j->group = template_expand(o->group, j->args[0])) == NULL)
 			return -1;
-		if (j->name == NULL)
+		j->cmdline = template_cmdline(o, j->args[0]);
+		if (j->name == NULL || j->cmdline == NULL)
 			return -1;
 	}
 	return 0;
@@ -133,6 +137,7 @@ main_free_jobs(struct cli *c)
 
 		free(j->name);
 		free(j->group);
+		free(j->cmdline);
 		buf_free(&j->out);
 		buf_free(&j->err);
 		buf_free(&j->out_line);
@@ -175,7 +180,7 @@ main_submit_one(struct cli *c, size_t i)
 	po.metadata = &i;
 	po.metadata_len = sizeof i;
 	msgpack_sbuffer_init(&sb);
-	if (template_command(o, j->item, j->seq, &sb) != 0)
+	if (template_command(o, j->args[0], j->seq, &sb) != 0)
 		rc = PROCQ_ENOMEM;
 	else
 		rc = procq_submit(c->q, CLI_TASK, sb.data, sb.size, &po, &j->h);
@@ -202,16 +207,20 @@ main_submit(struct cli *c)
 
 /* The files named by --joblog and --json, opened before anything runs. */
 static int
-main_open(struct cli *c, FILE **json)
+main_open(struct cli *c)
 {
 	const struct cli_opts *o = &c->opt;
+	FILE *fp;
 
 	if (o->joblog != NULL && (c->joblog = joblog_open(o->joblog)) == NULL) {
 		usage_error("cannot write the joblog '%s': %s", o->joblog,
 		    strerror(errno));
 		return -1;
 	}
-	if (o->json != NULL && (*json = fopen(o->json, "w")) == NULL) {
+	if (o->json == NULL)
+		return 0;
+	if ((fp = fopen(o->json, "w")) == NULL ||
+	    json_begin(&c->json, fp) != 0) {
 		usage_error("cannot write the JSON summary '%s': %s", o->json,
 		    strerror(errno));
 		return -1;
@@ -253,14 +262,15 @@ main_run(struct cli *c, procq_summary **summary)
 
 /* The hooks are done: the totals are final. */
 static int
-main_report(struct cli *c, const procq_summary *s, FILE *json, int sig)
+main_report(struct cli *c, const procq_summary *s, int sig)
 {
 	size_t failed = c->summary.totals.failed;
 
 	if (s != NULL && !c->opt.quiet)
 		summary_print(&c->summary, stderr);
-	if (json != NULL && s != NULL &&
-	    json_write(json, c, s, sig != 0) != 0 && c->error == 0) {
+	if (c->json.fp != NULL &&
+	    json_end(&c->json, &c->summary.totals, sig != 0) != 0 &&
+	    c->error == 0) {
 		fprintf(stderr, "procq: writing '%s': %s\n", c->opt.json,
 		    strerror(errno));
 		c->error = errno ? errno : EIO;
@@ -278,7 +288,6 @@ main(int argc, char **argv)
 	struct cli c;
 	struct items it = { 0 };
 	procq_summary *summary = NULL;
-	FILE *json = NULL;
 	int rc, sig, status = CLI_EXIT_USAGE;
 
 	/* Started by a queue of its own as a worker: nothing else runs. */
@@ -290,7 +299,7 @@ main(int argc, char **argv)
 		return rc > 0 ? 0 : CLI_EXIT_USAGE;
 	if (main_mpi_init(&c, &argc, &argv) != 0)
 		return CLI_EXIT_USAGE;
-	if (items_load(&c.opt, &it) != 0 || main_open(&c, &json) != 0)
+	if (items_load(&c.opt, &it) != 0 || main_open(&c) != 0)
 		goto out;
 	if (main_jobs(&c, &it) != 0) {
 		usage_error("out of memory");
@@ -300,7 +309,7 @@ main(int argc, char **argv)
 		goto out;
 	c.progress = !c.opt.quiet && isatty(STDERR_FILENO);
 	sig = main_run(&c, &summary);
-	status = main_report(&c, summary, json, sig);
+	status = main_report(&c, summary, sig);
 out:
 	if (c.q != NULL)
 		procq_free(c.q);
@@ -310,7 +319,7 @@ out:
 	summary_free(&c.summary);
 	if (c.joblog != NULL && fclose(c.joblog) != 0 && status == 0)
 		status = CLI_EXIT_INTERNAL;
-	if (json != NULL && fclose(json) != 0 && status == 0)
+	if (c.json.fp != NULL && fclose(c.json.fp) != 0 && status == 0)
 		status = CLI_EXIT_INTERNAL;
 #ifdef HAVE_MPI
 	if (c.opt.mpi)

@@ -77,22 +77,30 @@ pack_str(msgpack_packer *pk, const char *s, size_t len)
 
 /* One shell script: the words joined by spaces. */
 static int
-pack_shell(msgpack_packer *pk, const struct cli_opts *o, const char *item)
+append_script(struct buf *b, const struct cli_opts *o, const char *item)
 {
-	struct buf b = { 0 };
 	bool found = false;
 	int rc = 0;
 
 	for (int i = 0; i < o->ncommand && rc == 0; i++) {
 		if (i > 0)
-			rc = buf_append(&b, " ", 1);
+			rc = buf_append(b, " ", 1);
 		if (rc == 0)
-			rc = append_expanded(&b, o->command[i], item, true,
+			rc = append_expanded(b, o->command[i], item, true,
 			    &found);
 	}
-	if (rc == 0 && !found)
-		rc = buf_append(&b, " ", 1) != 0 ? -1 :
-		    append_word(&b, item, true);
+	if (rc == 0 && !found && (rc = buf_append(b, " ", 1)) == 0)
+		rc = append_word(b, item, true);
+	return rc;
+}
+
+static int
+pack_shell(msgpack_packer *pk, const struct cli_opts *o, const char *item)
+{
+	struct buf b = { 0 };
+	int rc;
+
+	rc = append_script(&b, o, item);
 	if (rc == 0)
 		rc = msgpack_pack_array(pk, 3) != 0 ||
 		    pack_str(pk, "/bin/sh", 7) != 0 ||
@@ -139,4 +147,47 @@ template_command(const struct cli_opts *o, const char *item, size_t seq,
 	    msgpack_pack_uint64(&pk, seq) != 0)
 		return -1;
 	return o->shell ? pack_shell(&pk, o, item) : pack_argv(&pk, o, item);
+}
+
+/* The words run without a shell, {} replaced, each quoted for the
+ * shell: the same command as a shell would run it. */
+static int
+append_quoted_words(struct buf *b, const struct cli_opts *o, const char *item)
+{
+	struct buf word = { 0 };
+	bool found = false;
+	int rc = 0;
+
+	for (int i = 0; i < o->ncommand && rc == 0; i++) {
+		word.len = 0;
+		if ((i > 0 && buf_append(b, " ", 1) != 0) ||
+		    append_expanded(&word, o->command[i], item, false,
+			&found) != 0 ||
+		    buf_append(&word, "", 1) != 0 ||
+		    append_word(b, word.data, true) != 0)
+			rc = -1;
+	}
+	if (rc == 0 && !found && (rc = buf_append(b, " ", 1)) == 0)
+		rc = append_word(b, item, true);
+	buf_free(&word);
+	return rc;
+}
+
+/* The command as one line, as GNU parallel's joblog shows it: the
+ * script of --shell, or the words quoted. */
+char *
+template_cmdline(const struct cli_opts *o, const char *item)
+{
+	struct buf b = { 0 };
+	int rc;
+
+	if (o->shell)
+		rc = append_script(&b, o, item);
+	else
+		rc = append_quoted_words(&b, o, item);
+	if (rc != 0 || buf_append(&b, "", 1) != 0) {
+		buf_free(&b);
+		return NULL;
+	}
+	return b.data;
 }
