@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "procq.h"
@@ -109,6 +110,7 @@ struct job {
 	char		*group;		/* NULL = none */
 	double		 start;		/* wall clock of the last attempt's
 					 * start; 0 = never started */
+	uint64_t	 received;	/* stdout bytes of the last attempt */
 	procq_handle	*h;		/* NULL until submitted */
 	struct buf	 out;		/* output of the current attempt */
 	struct buf	 err;
@@ -197,7 +199,11 @@ double	 cli_wallclock(void);
 void	 progress_draw(struct cli *c);
 void	 progress_clear(struct cli *c);
 
-/* joblog.c */
+/* joblog.c: GNU parallel's joblog. */
+#define JOBLOG_HEADER \
+	"Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\t" \
+	"Exitval\tSignal\tCommand"
+
 FILE	*joblog_open(const char *path);
 int	 joblog_write(FILE *fp, const struct job *j, const procq_result *r);
 

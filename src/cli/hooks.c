@@ -64,6 +64,11 @@ hook_report(struct cli *c, struct job *j, const msgpack_object *v)
 	size_t len;
 
 	if (procq_unpack(v, "iiy", &attempt, &stream, &p, &len) == 0) {
+		/* Received counts the last attempt's stdout. */
+		if (attempt > j->attempt)
+			j->received = 0;
+		if (attempt >= j->attempt && stream == CLI_STREAM_OUT)
+			j->received += len;
 		if (stream == CLI_STREAM_OUT || stream == CLI_STREAM_ERR)
 			output_chunk(c, j, attempt, stream, p, len);
 	} else if (procq_unpack(v, "iiii", &attempt, &stream, &code,
@@ -105,9 +110,12 @@ hook_complete(procq_handle *h, const procq_result *r, void *arg)
 	c->done++;
 	if (procq_result_status(r) == PROCQ_FAILED)
 		c->failed++;
-	/* How the last attempt's command ended, if it did. */
+	/* How the last attempt's command ended, if it did, and what it
+	 * printed. */
 	if (j->exit_attempt != procq_result_attempts(r))
 		j->exit_status = j->signal = -1;
+	if (j->attempt != procq_result_attempts(r))
+		j->received = 0;
 	summary_note(&c->summary, j, r);
 	if (c->joblog != NULL && joblog_write(c->joblog, j, r) != 0)
 		cli_fail(c, "writing the joblog", errno);

@@ -2,7 +2,7 @@
 # Reports: the summary on stderr, --json with a record per job as it
 # becomes final (item, args, command, start, status, attempts, exit
 # status or signal, duration, host, rank, error) and the totals after
-# them, --joblog with one tab-separated line per job, --name and --group.
+# them, --joblog in GNU parallel's format, --name and --group.
 . "${srcdir:-.}/tests/cli/lib.sh"
 
 before=$(date +%s)
@@ -59,25 +59,65 @@ sed -n 2p "$T/order.json" | grep -q '^{"seq":2,"item":"fast",.*},$' ||
 sed -n 3p "$T/order.json" | grep -q '^{"seq":1,"item":"slow",.*}$' ||
     fail "json order: $(cat "$T/order.json")"
 
-# The joblog: a line per job; tabs inside a field are escaped.
-lines log 4
-# The last field is the host the job ran on.
-host=$(hostname)
-grep -q "^1	ok	succeeded	1	0	-1	[0-9.]*		$host\$" "$T/log" ||
-    fail "joblog ok"
-grep -q "^2	three	failed	1	3	-1	[0-9.]*	ExitStatus: exit status 3	$host\$" \
-    "$T/log" || fail "joblog three"
-grep -q '^3	segv	failed	1	-1	11	[0-9.]*	Signal: killed by SIGSEGV' \
-    "$T/log" || fail "joblog segv"
-grep -q '^4	tab\\t"q"	succeeded	' "$T/log" || fail "joblog tab"
+# The joblog: GNU parallel's header, then a line per job as it ends: Seq,
+# Host (: for this one), Starttime, JobRuntime padded to 10, Send (0),
+# Receive (bytes of stdout), Exitval (0 when a signal killed the
+# command), Signal, Command.
+lines log 5
+head -n 1 "$T/log" | grep -qx 'Seq	Host	Starttime	JobRuntime	Send	Receive	Exitval	Signal	Command' ||
+    fail "joblog header: $(head -n 1 "$T/log")"
+times='[0-9]\{10\}\.[0-9]\{3\}	[ 0-9]\{5\}[0-9]\.[0-9]\{3\}'
+tr '\000' '@' <"$T/log" >"$T/log.txt"
+cmd='in ok) echo fine ;;@	three) exit 3 ;; segv) kill -SEGV \$\$ ;; esac'
+grep -q "^1	:	$times	0	5	0	0	case ok $cmd\$" "$T/log.txt" ||
+    fail "joblog ok: $(cat "$T/log.txt")"
+grep -q "^2	:	$times	0	0	3	0	case three $cmd\$" "$T/log.txt" ||
+    fail "joblog three: $(cat "$T/log.txt")"
+grep -q "^3	:	$times	0	0	0	11	case segv $cmd\$" "$T/log.txt" ||
+    fail "joblog segv: $(cat "$T/log.txt")"
+grep -q "^4	:	$times	0	0	0	0	case 'tab	\"q\"' $cmd\$" \
+    "$T/log.txt" || fail "joblog tab: $(cat "$T/log.txt")"
+awk -F '\t' -v from="$before" -v to="$after" \
+    'NR > 1 && ($3 < from || $3 > to) { exit 1 }' "$T/log" ||
+    fail "joblog start times out of [$before, $after]: $(cat "$T/log.txt")"
+
+# Receive counts the last attempt's stdout alone.
+run --retries 1 --joblog "$T/rlog" --shell -- 'echo to-stderr >&2
+	[ "$PROCQ_ATTEMPT" -ge 2 ] || { echo first-attempt; exit 1; }
+	echo {}' ::: 1
+expect_rc 0
+sed -n 2p "$T/rlog" | cut -f 5-8 | grep -qx '0	2	0	0' ||
+    fail "joblog receive: $(cat "$T/rlog")"
 
 # The joblog is written as jobs finish: the second job sees the first
 # one's line while it runs.
-run -j 1 --joblog "$T/log2" -- sh -c '
-	[ "$1" = first ] && exit 0
-	grep -q "^1	first	succeeded" "$0"' "$T/log2" ::: first second
+run -j 1 --joblog "$T/log2" -- sh -c '[ "$2" = first ] || grep -q "$1" "$0"' \
+    "$T/log2" '^1	:	.* first$' ::: first second
 expect_rc 0
-lines log2 2
+lines log2 3
+
+# The same jobs as GNU parallel runs them give the same joblog, but for
+# the times.  (Not a command killed by a signal: parallel's shell around
+# it shows 128 + the signal as its exit status.)
+if parallel --version 2>/dev/null | grep -q '^GNU parallel'; then
+	set -- 'echo x' 'echo "a b" >&2' 'exit 3' 'printf %s abc' \
+	    ./no-such-command-here
+	HOME=$T parallel --will-cite -j 1 --joblog "$T/plog" sh -c {} ::: \
+	    "$@" >/dev/null 2>&1
+	run -j 1 -k --joblog "$T/qlog" -- sh -c {} ::: "$@"
+	expect_rc 2
+	for f in plog qlog; do
+		awk -F '\t' -v OFS='\t' 'NR > 1 {
+			gsub(/[0-9]/, "9", $3); gsub(/[0-9]/, "9", $4)
+		} { print }' "$T/$f" >"$T/$f.shape"
+	done
+	cmp -s "$T/plog.shape" "$T/qlog.shape" ||
+	    fail "joblog unlike GNU parallel's:
+$(cat "$T/plog")
+$(cat "$T/qlog")"
+else
+	echo "GNU parallel is not installed: no comparison with its joblog"
+fi
 
 # --quiet keeps the files but not the summary.
 run -q --json "$T/q.json" -- true ::: 1
