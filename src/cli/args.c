@@ -23,7 +23,7 @@ enum {
 	OPT_KILL_GRACE, OPT_RATE, OPT_BURST, OPT_FAIL_FAST, OPT_PRIORITY,
 	OPT_NAME, OPT_GROUP, OPT_MAX_MEM, OPT_MAX_CPU, OPT_SHELL,
 	OPT_LINE_BUFFER, OPT_JSON, OPT_JOBLOG, OPT_START_METHOD, OPT_VERSION,
-	OPT_MPI
+	OPT_MPI, OPT_RESUME, OPT_RESUME_FAILED
 };
 
 static const struct option long_opts[] = {
@@ -49,6 +49,8 @@ static const struct option long_opts[] = {
 	{ "quiet",	 no_argument,	    NULL, 'q' },
 	{ "json",	 required_argument, NULL, OPT_JSON },
 	{ "joblog",	 required_argument, NULL, OPT_JOBLOG },
+	{ "resume",	 no_argument,	    NULL, OPT_RESUME },
+	{ "resume-failed", no_argument,	    NULL, OPT_RESUME_FAILED },
 	{ "start-method", required_argument, NULL, OPT_START_METHOD },
 	{ "mpi",	 no_argument,	    NULL, OPT_MPI },
 	{ "help",	 no_argument,	    NULL, 'h' },
@@ -88,6 +90,8 @@ static const char usage_text[] =
 "  -q, --quiet           no progress bar, no summary\n"
 "      --json FILE       write the run summary as JSON to FILE\n"
 "      --joblog FILE     write a line per finished job to FILE\n"
+"      --resume          skip the jobs the joblog has a line for\n"
+"      --resume-failed   skip the jobs the joblog has a success for\n"
 "  -h, --help            print this help\n"
 "      --version         print the version\n"
 "\n"
@@ -261,6 +265,12 @@ args_option(int ch, const char *arg, struct cli_opts *o)
 	case OPT_JOBLOG:
 		o->joblog = arg;
 		return 0;
+	case OPT_RESUME:
+		o->resume = true;
+		return 0;
+	case OPT_RESUME_FAILED:
+		o->resume_failed = true;
+		return 0;
 	case OPT_START_METHOD:
 		return parse_start_method(arg, &o->start_method);
 	case OPT_MPI:
@@ -315,6 +325,11 @@ args_command(int argc, char **argv, struct cli_opts *o)
 	}
 	if (o->mpi && o->start_method == PROCQ_START_EXEC) {
 		usage_error("--mpi: --start-method exec does not apply");
+		return -1;
+	}
+	if ((o->resume || o->resume_failed) && o->joblog == NULL) {
+		usage_error("%s needs --joblog FILE",
+		    o->resume_failed ? "--resume-failed" : "--resume");
 		return -1;
 	}
 	if (o->keep_order && o->line_buffer) {

@@ -69,6 +69,8 @@ struct cli_opts {
 	bool		 quiet;
 	const char	*json;
 	const char	*joblog;
+	bool		 resume;	/* skip the jobs in the joblog */
+	bool		 resume_failed;	/* ... but the failed ones */
 	procq_start_method start_method; /* 0 = the library's default */
 	bool mpi;			 /* workers on the other MPI ranks */
 	char	       **command;	/* COMMAND [ARGS...] */
@@ -125,6 +127,17 @@ struct job {
 	bool		 printed;
 };
 
+/* resume.c: the seqs an earlier run's joblog holds (--resume), sorted. */
+struct seqset {
+	size_t	*v;
+	size_t	 n;
+	size_t	 cap;
+};
+
+int	 resume_load(const char *path, bool failed_only, struct seqset *skip);
+bool	 seqset_has(const struct seqset *s, size_t seq);
+void	 seqset_free(struct seqset *s);
+
 /* summary.c: the counts of a run, and the failed and cancelled jobs it
  * lists, kept as each job becomes final. */
 struct cli_totals {
@@ -179,6 +192,7 @@ struct cli {
 	double		 bar_time;	/* when it was drawn */
 	FILE		*joblog;
 	struct json_report json;
+	struct seqset	 skip;		/* --resume: seqs not to run */
 	struct cli_summary summary;
 	int		 error;		/* errno of the first I/O failure */
 	const char	*error_what;
@@ -204,7 +218,7 @@ void	 progress_clear(struct cli *c);
 	"Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\t" \
 	"Exitval\tSignal\tCommand"
 
-FILE	*joblog_open(const char *path);
+FILE	*joblog_open(const char *path, bool append);
 int	 joblog_write(FILE *fp, const struct job *j, const procq_result *r);
 
 /* hooks.c */

@@ -13,24 +13,31 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 
+/* Appending (--resume) writes the header only to a new or empty log. */
 FILE *
-joblog_open(const char *path)
+joblog_open(const char *path, bool append)
 {
+	struct stat st;
 	FILE *fp;
 	int err;
 
-	if ((fp = fopen(path, "w")) == NULL)
+	if ((fp = fopen(path, append ? "a" : "w")) == NULL)
 		return NULL;
-	if (fputs(JOBLOG_HEADER "\n", fp) == EOF || fflush(fp) != 0) {
-		err = errno;
-		fclose(fp);
-		errno = err;
-		return NULL;
-	}
+	if (fstat(fileno(fp), &st) != 0)
+		goto fail;
+	if (st.st_size == 0 &&
+	    (fputs(JOBLOG_HEADER "\n", fp) == EOF || fflush(fp) != 0))
+		goto fail;
 	return fp;
+fail:
+	err = errno;
+	fclose(fp);
+	errno = err;
+	return NULL;
 }
 
 /* parallel names the local host ':'; a remote one by its name. */

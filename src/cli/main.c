@@ -99,7 +99,9 @@ main_queue(struct cli *c)
 	return q;
 }
 
-/* Every job's name and group, before anything runs. */
+/* Every job's name and group, before anything runs.  A job --resume
+ * skips is done already: nothing waits for its output, and the progress
+ * bar counts it, as GNU parallel's does. */
 static int
 main_jobs(struct cli *c, const struct items *it)
 {
@@ -115,6 +117,11 @@ main_jobs(struct cli *c, const struct items *it)
 		j->args = &it->v[i];
 		j->nargs = 1;
 		j->exit_status = j->signal = -1;
+		if (seqset_has(&c->skip, j->seq)) {
+			j->final = j->printed = true;
+			c->done++;
+			continue;
+		}
 		if (o->name != NULL)
 			j->name = template_expand(o->name, j->args[0]);
 		else
@@ -195,6 +202,8 @@ main_submit(struct cli *c)
 	int rc;
 
 	for (size_t i = 0; i < c->njobs; i++) {
+		if (seqset_has(&c->skip, c->jobs[i].seq))
+			continue;
 		if ((rc = main_submit_one(c, i)) == PROCQ_ECLOSED)
 			return;
 		if (rc != 0) {
@@ -205,14 +214,19 @@ main_submit(struct cli *c)
 	}
 }
 
-/* The files named by --joblog and --json, opened before anything runs. */
+/* The files named by --joblog and --json, opened before anything runs;
+ * a resumed joblog is read first, then appended to. */
 static int
 main_open(struct cli *c)
 {
 	const struct cli_opts *o = &c->opt;
+	bool resume = o->resume || o->resume_failed;
 	FILE *fp;
 
-	if (o->joblog != NULL && (c->joblog = joblog_open(o->joblog)) == NULL) {
+	if (resume && resume_load(o->joblog, o->resume_failed, &c->skip) != 0)
+		return -1;
+	if (o->joblog != NULL &&
+	    (c->joblog = joblog_open(o->joblog, resume)) == NULL) {
 		usage_error("cannot write the joblog '%s': %s", o->joblog,
 		    strerror(errno));
 		return -1;
@@ -316,6 +330,7 @@ out:
 	procq_summary_free(summary);
 	main_free_jobs(&c);
 	items_free(&it);
+	seqset_free(&c.skip);
 	summary_free(&c.summary);
 	if (c.joblog != NULL && fclose(c.joblog) != 0 && status == 0)
 		status = CLI_EXIT_INTERNAL;

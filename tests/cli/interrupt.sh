@@ -31,7 +31,7 @@ has out "started 1"
 has out "started 2"
 lacks out "started 3"
 contains run.json '"cancelled":4,"ok":false,"interrupted":true'
-# Cancelled jobs have no line in the joblog, as in GNU parallel's.
+# Cancelled jobs have no line in the joblog: a --resume runs them.
 lines log 1
 
 # The commands are gone with their workers.
