@@ -25,7 +25,7 @@ enum {
 	OPT_NAME, OPT_GROUP, OPT_MAX_MEM, OPT_MAX_CPU, OPT_SHELL,
 	OPT_LINE_BUFFER, OPT_JSON, OPT_JOBLOG, OPT_START_METHOD, OPT_VERSION,
 	OPT_MPI, OPT_COLSEP, OPT_LINK, OPT_SHUF, OPT_DRY_RUN, OPT_PIPE,
-	OPT_BLOCK, OPT_HALT, OPT_DELAY
+	OPT_BLOCK, OPT_HALT, OPT_DELAY, OPT_RESUME, OPT_RESUME_FAILED
 };
 
 static const struct option long_opts[] = {
@@ -51,6 +51,8 @@ static const struct option long_opts[] = {
 	{ "quiet",	 no_argument,	    NULL, 'q' },
 	{ "json",	 required_argument, NULL, OPT_JSON },
 	{ "joblog",	 required_argument, NULL, OPT_JOBLOG },
+	{ "resume",	 no_argument,	    NULL, OPT_RESUME },
+	{ "resume-failed", no_argument,	    NULL, OPT_RESUME_FAILED },
 	{ "start-method", required_argument, NULL, OPT_START_METHOD },
 	{ "mpi",	 no_argument,	    NULL, OPT_MPI },
 	{ "colsep",	 required_argument, NULL, OPT_COLSEP },
@@ -115,6 +117,8 @@ static const char usage_text[] =
 "  -q, --quiet           no progress bar, no summary\n"
 "      --json FILE       write the run summary as JSON to FILE\n"
 "      --joblog FILE     write a line per finished job to FILE\n"
+"      --resume          skip the jobs the joblog has a line for\n"
+"      --resume-failed   skip the jobs the joblog has a success for\n"
 "  -h, --help            print this help\n"
 "      --version         print the version\n"
 "\n"
@@ -367,6 +371,12 @@ args_option(int ch, const char *arg, struct cli_opts *o)
 	case OPT_JOBLOG:
 		o->joblog = arg;
 		return 0;
+	case OPT_RESUME:
+		o->resume = true;
+		return 0;
+	case OPT_RESUME_FAILED:
+		o->resume_failed = true;
+		return 0;
 	case OPT_START_METHOD:
 		return parse_start_method(arg, &o->start_method);
 	case OPT_COLSEP:
@@ -457,6 +467,11 @@ args_check(struct cli_opts *o)
 {
 	if (o->mpi && o->start_method == PROCQ_START_EXEC) {
 		usage_error("--mpi: --start-method exec does not apply");
+		return -1;
+	}
+	if ((o->resume || o->resume_failed) && o->joblog == NULL) {
+		usage_error("%s needs --joblog FILE",
+		    o->resume_failed ? "--resume-failed" : "--resume");
 		return -1;
 	}
 	if (o->keep_order && o->line_buffer) {

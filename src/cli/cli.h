@@ -86,6 +86,8 @@ struct cli_opts {
 	bool		 quiet;
 	const char	*json;
 	const char	*joblog;
+	bool		 resume;	/* skip the jobs in the joblog */
+	bool		 resume_failed;	/* ... but the failed ones */
 	procq_start_method start_method; /* 0 = the library's default */
 	bool mpi;			 /* workers on the other MPI ranks */
 	char	       **command;	/* COMMAND [ARGS...] */
@@ -158,7 +160,7 @@ struct job {
 	double		 start;		/* wall-clock start of the last
 					 * attempt; 0 = never started */
 	double		 started;	/* the same on cli_clock() */
-	uint64_t	 received;	/* bytes of output of the last attempt */
+	uint64_t	 received;	/* stdout bytes of the last attempt */
 	struct buf	 out;		/* output of the current attempt */
 	struct buf	 err;
 	struct buf	 out_line;	/* --line-buffer: a partial line */
@@ -176,19 +178,35 @@ struct job {
 	bool		 halted;	/* to be cancelled by --halt soon */
 };
 
-/* summary.c: the run's summary, kept as jobs finish: the totals, and
- * the lines of the first failures. */
-struct cli_summary {
-	char		**lines;
-	size_t		  nlines;
-	size_t		  nfailed;	/* lines not kept */
-	size_t		  ncancelled;
+/* resume.c: the seqs an earlier run's joblog holds (--resume), sorted. */
+struct seqset {
+	size_t	*v;
+	size_t	 n;
+	size_t	 cap;
 };
 
-void	 summary_note(struct cli_summary *s, const struct job *j,
-	    const procq_result *r);
-void	 summary_print(const struct cli *c, FILE *fp, double duration);
-void	 summary_free(struct cli_summary *s);
+/* summary.c: the counts of a run, and the failed and cancelled jobs it
+ * lists, kept as each job becomes final. */
+struct cli_totals {
+	size_t	 submitted;	/* jobs that became final */
+	size_t	 succeeded;
+	size_t	 failed;
+	size_t	 cancelled;
+	double	 duration;	/* seconds; set at the end of the run */
+};
+
+struct cli_summary {
+	struct cli_totals totals;
+	struct buf	 listed;	/* the lines of the jobs listed */
+	size_t		 failed_listed;
+	size_t		 cancelled_listed;
+};
+
+/* json.c: the --json report, a job's record written as it becomes final. */
+struct json_report {
+	FILE	*fp;		/* NULL = no report */
+	size_t	 njobs;		/* records written */
+};
 
 /* The state of a run, shared by the hooks (supervisor thread), the
  * watcher thread and the main thread; each holds `lock` while it touches
@@ -211,9 +229,7 @@ struct cli {
 	size_t		 ahead_next;
 	size_t		 next_print;	/* --keep-order: next seq to print */
 	size_t		 done;
-	size_t		 succeeded;
 	size_t		 failed;
-	size_t		 cancelled;
 	size_t		 running;
 	struct median	*median;	/* --timeout N%: succeeded runtimes */
 	double		 t0;
@@ -221,7 +237,8 @@ struct cli {
 	bool		 bar_shown;	/* the bar is on the terminal */
 	double		 bar_time;	/* when it was drawn */
 	FILE		*joblog;
-	FILE		*json;
+	struct json_report json;
+	struct seqset	 skip;		/* --resume: seqs not to run */
 	struct cli_summary summary;
 	int		 error;		/* errno of the first I/O failure */
 	const char	*error_what;
@@ -253,24 +270,44 @@ void	 overdue_check(struct cli *c);		/* watcher */
 void	 output_chunk(struct cli *c, struct job *j, int attempt, int stream,
 	    const char *p, size_t len);
 void	 output_final(struct cli *c, struct job *j);
+void	 output_skip(struct cli *c, size_t seq);
 void	 output_flush_all(struct cli *c);
 bool	 cli_error(struct cli *c, const char *what, int err);
 void	 cli_fail(struct cli *c, const char *what, int err);	/* hooks */
 int	 write_all(int fd, const void *p, size_t len);
 
-/* progress.c: call with c->lock held (but cli_clock). */
+/* progress.c: call with c->lock held (but the clocks). */
 double	 cli_clock(void);
+double	 cli_wallclock(void);
 void	 progress_draw(struct cli *c);
 void	 progress_clear(struct cli *c);
 
-/* joblog.c */
-FILE	*joblog_open(const char *path);
+/* joblog.c: GNU parallel's joblog. */
+#define JOBLOG_HEADER \
+	"Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\t" \
+	"Exitval\tSignal\tCommand"
+
+FILE	*joblog_open(const char *path, bool append);
 int	 joblog_write(FILE *fp, const struct job *j, const procq_result *r);
 
 /* json.c */
-int	 json_begin(FILE *fp);
-int	 json_job(FILE *fp, const struct job *j, const procq_result *r);
-int	 json_end(FILE *fp, const struct cli *c, double duration, bool interrupted);
+int	 json_begin(struct json_report *jr, FILE *fp);
+int	 json_job(struct json_report *jr, const struct job *j,
+    const procq_result *r);
+int	 json_end(struct json_report *jr, const struct cli_totals *t,
+    bool interrupted);
+
+/* resume.c */
+int	 resume_load(const char *path, bool failed_only, struct seqset *skip);
+bool	 seqset_has(const struct seqset *s, size_t seq);
+void	 seqset_free(struct seqset *s);
+
+/* summary.c; c->lock held. */
+bool	 summary_ok(const struct cli_totals *t);
+void	 summary_note(struct cli_summary *s, const struct job *j,
+    const procq_result *r);
+void	 summary_print(const struct cli_summary *s, FILE *fp);
+void	 summary_free(struct cli_summary *s);
 
 /* hooks.c */
 void	 hooks_install(procq_config *cfg, struct cli *c);

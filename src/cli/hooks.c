@@ -1,13 +1,13 @@
 /*
  * The queue's hooks, on the supervisor thread: they keep the counts of
  * the progress bar, collect each job's output as its task reports it,
- * and, when a job is final, write its joblog line and its output.
+ * and, when a job is final, note it in the summary and write its joblog
+ * line, its JSON record and its output.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
 
@@ -24,15 +24,6 @@ hook_job(struct cli *c, procq_handle *h)
 	return jobs_get(c, seq);
 }
 
-static double
-wall_clock(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void
 hook_start(procq_handle *h, void *arg)
 {
@@ -42,7 +33,7 @@ hook_start(procq_handle *h, void *arg)
 	pthread_mutex_lock(&c->lock);
 	if ((j = hook_job(c, h)) != NULL && !j->running) {
 		j->running = true;
-		j->start = wall_clock();
+		j->start = cli_wallclock();
 		j->started = cli_clock();
 		j->received = 0;
 		c->running++;
@@ -78,9 +69,11 @@ hook_report(struct cli *c, struct job *j, const msgpack_object *v)
 	if (procq_unpack(v, "iiy", &attempt, &stream, &p, &len) == 0) {
 		if (stream != CLI_STREAM_OUT && stream != CLI_STREAM_ERR)
 			return;
-		if (attempt == j->attempt || attempt > j->attempt)
-			j->received = attempt > j->attempt ? len :
-							     j->received + len;
+		/* Received counts the last attempt's stdout. */
+		if (attempt > j->attempt)
+			j->received = 0;
+		if (attempt >= j->attempt && stream == CLI_STREAM_OUT)
+			j->received += len;
 		output_chunk(c, j, attempt, stream, p, len);
 	} else if (procq_unpack(v, "iiii", &attempt, &stream, &code,
 	    &sig) == 0 && stream == CLI_STREAM_EXIT &&
@@ -108,23 +101,11 @@ static void
 hook_count(struct cli *c, struct job *j, const procq_result *r)
 {
 	c->done++;
-	switch (procq_result_status(r)) {
-	case PROCQ_SUCCEEDED:
-		c->succeeded++;
-		if (c->median != NULL &&
-		    median_add(c->median, procq_result_duration(r)) != 0)
-			cli_fail(c, "keeping runtimes", ENOMEM);
-		break;
-	case PROCQ_FAILED:
+	if (procq_result_status(r) == PROCQ_FAILED || j->overdue)
 		c->failed++;
-		break;
-	default:
-		if (j->overdue)
-			c->failed++;
-		else
-			c->cancelled++;
-		break;
-	}
+	if (procq_result_status(r) == PROCQ_SUCCEEDED && c->median != NULL &&
+	    median_add(c->median, procq_result_duration(r)) != 0)
+		cli_fail(c, "keeping runtimes", ENOMEM);
 }
 
 static void
@@ -143,14 +124,17 @@ hook_complete(procq_handle *h, const procq_result *r, void *arg)
 		c->running--;
 	}
 	hook_count(c, j, r);
-	/* How the last attempt's command ended, if it did. */
+	/* How the last attempt's command ended, if it did, and what it
+	 * printed. */
 	if (j->exit_attempt != procq_result_attempts(r))
 		j->exit_status = j->signal = -1;
+	if (j->attempt != procq_result_attempts(r))
+		j->received = 0;
+	summary_note(&c->summary, j, r);
 	if (c->joblog != NULL && joblog_write(c->joblog, j, r) != 0)
 		cli_fail(c, "writing the joblog", errno);
-	if (c->json != NULL && json_job(c->json, j, r) != 0)
-		cli_fail(c, "writing the JSON report", errno);
-	summary_note(&c->summary, j, r);
+	if (c->json.fp != NULL && json_job(&c->json, j, r) != 0)
+		cli_fail(c, "writing the JSON summary", errno);
 	halt_check(c);
 	output_final(c, j);
 	progress_draw(c);

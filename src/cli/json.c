@@ -1,8 +1,15 @@
 /*
- * The run as JSON (--json): the totals, then every job in input order
- * with its item, name, group, status, attempts, exit status or signal,
- * duration and error, one job per line.  Strings that are not valid UTF-8 have each bad
- * byte replaced by U+FFFD.
+ * The run as JSON (--json), written as it goes, so that nothing keeps
+ * every job until the end: the opening, then each job's record on a line
+ * of its own as the job becomes final (in the order jobs finish), then
+ * the totals, which JSON allows after the array:
+ *
+ *	{"jobs":[
+ *	{"seq":2,...},
+ *	{"seq":1,...}
+ *	],"submitted":2,...}
+ *
+ * Strings that are not valid UTF-8 have each bad byte replaced by U+FFFD.
  */
 #include "config.h"
 
@@ -11,6 +18,21 @@
 
 #include "cli.h"
 #include "../jsonstr.h"
+
+static int
+json_flush(FILE *fp)
+{
+	return fflush(fp) != 0 || ferror(fp) ? -1 : 0;
+}
+
+int
+json_begin(struct json_report *jr, FILE *fp)
+{
+	jr->fp = fp;
+	jr->njobs = 0;
+	fputs("{\"jobs\":[", fp);
+	return json_flush(fp);
+}
 
 static void
 json_int(FILE *fp, int v)
@@ -37,18 +59,13 @@ json_error(FILE *fp, const procq_result *r)
 	fputc('}', fp);
 }
 
-int
-json_begin(FILE *fp)
+/* "item" (the first value, as before there were several), "args" and
+ * "command". */
+static void
+json_input(FILE *fp, const struct job *j)
 {
-	return fputs("{\"jobs\":[", fp) < 0 ? -1 : 0;
-}
-
-int
-json_job(FILE *fp, const struct job *j, const procq_result *r)
-{
-	fprintf(fp, "%s\n{\"seq\":%zu,\"item\":", ftell(fp) > 9 ? "," : "",
-	    j->seq);
-	json_cstring(fp, j->nargs > 0 ? j->args[0] : "");
+	fputs(",\"item\":", fp);
+	json_cstring(fp, j->nargs > 0 ? j->args[0] : NULL);
 	fputs(",\"args\":[", fp);
 	for (size_t i = 0; i < j->nargs; i++) {
 		if (i > 0)
@@ -57,6 +74,13 @@ json_job(FILE *fp, const struct job *j, const procq_result *r)
 	}
 	fputs("],\"command\":", fp);
 	json_cstring(fp, j->cmdline);
+}
+
+static void
+json_record(FILE *fp, const struct job *j, const procq_result *r)
+{
+	fprintf(fp, "{\"seq\":%zu", j->seq);
+	json_input(fp, j);
 	fputs(",\"name\":", fp);
 	json_cstring(fp, j->name);
 	fputs(",\"group\":", fp);
@@ -71,7 +95,7 @@ json_job(FILE *fp, const struct job *j, const procq_result *r)
 	fputs(",\"signal\":", fp);
 	json_int(fp, j->signal);
 	if (j->start > 0)
-		fprintf(fp, ",\"start\":%.3f", j->start);
+		fprintf(fp, ",\"start\":%.6f", j->start);
 	else
 		fputs(",\"start\":null", fp);
 	fprintf(fp, ",\"duration\":%.6f,\"host\":", procq_result_duration(r));
@@ -81,18 +105,26 @@ json_job(FILE *fp, const struct job *j, const procq_result *r)
 	fputs(",\"error\":", fp);
 	json_error(fp, r);
 	fputc('}', fp);
-	return fflush(fp) != 0 || ferror(fp) ? -1 : 0;
+}
+
+/* On the supervisor thread, as the job becomes final. */
+int
+json_job(struct json_report *jr, const struct job *j, const procq_result *r)
+{
+	fputs(jr->njobs++ > 0 ? ",\n" : "\n", jr->fp);
+	json_record(jr->fp, j, r);
+	return json_flush(jr->fp);
 }
 
 int
-json_end(FILE *fp, const struct cli *c, double duration, bool interrupted)
+json_end(struct json_report *jr, const struct cli_totals *t, bool interrupted)
 {
-	fprintf(fp,
-	    "\n],\"submitted\":%zu,\"succeeded\":%zu,\"failed\":%zu,"
-	    "\"cancelled\":%zu,\"ok\":%s,\"interrupted\":%s,"
+	fprintf(jr->fp,
+	    "\n],\"submitted\":%zu,\"succeeded\":%zu,"
+	    "\"failed\":%zu,\"cancelled\":%zu,\"ok\":%s,\"interrupted\":%s,"
 	    "\"duration\":%.6f}\n",
-	    c->njobs, c->succeeded, c->failed, c->cancelled,
-	    c->failed == 0 && c->cancelled == 0 ? "true" : "false",
-	    interrupted ? "true" : "false", duration);
-	return fflush(fp) != 0 || ferror(fp) ? -1 : 0;
+	    t->submitted, t->succeeded, t->failed, t->cancelled,
+	    summary_ok(t) ? "true" : "false", interrupted ? "true" : "false",
+	    t->duration);
+	return json_flush(jr->fp);
 }

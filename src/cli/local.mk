@@ -14,6 +14,7 @@ procq_SOURCES = \
 	src/cli/output.c \
 	src/cli/progress.c \
 	src/cli/joblog.c \
+	src/cli/resume.c \
 	src/cli/json.c \
 	src/jsonstr.c src/jsonstr.h \
 	src/cli/watch.c \
@@ -34,6 +35,7 @@ PROCQ_CLI_TESTS = \
 	tests/cli/timeout.sh \
 	tests/cli/output.sh \
 	tests/cli/report.sh \
+	tests/cli/resume.sh \
 	tests/cli/limits.sh \
 	tests/cli/usage.sh \
 	tests/cli/input.sh \

@@ -247,7 +247,15 @@ main_feed(struct cli *c)
 	int rc;
 
 	while (!main_stopped(c) && (rc = main_values(c, &v)) > 0) {
-		if ((j = main_job(&c->opt, ++seq, &v)) == NULL) {
+		/* --resume: done in an earlier run. */
+		if (seqset_has(&c->skip, ++seq)) {
+			values_free(&v);
+			pthread_mutex_lock(&c->lock);
+			output_skip(c, seq);
+			pthread_mutex_unlock(&c->lock);
+			continue;
+		}
+		if ((j = main_job(&c->opt, seq, &v)) == NULL) {
 			values_free(&v);
 			main_fail(c, "submitting jobs", ENOMEM);
 			return;
@@ -275,20 +283,29 @@ main_drain(struct cli *c)
 	pthread_mutex_unlock(&c->lock);
 }
 
-/* The files named by --joblog and --json, opened before anything runs. */
+/* The files named by --joblog and --json, opened before anything runs;
+ * a resumed joblog is read first, then appended to. */
 static int
 main_open(struct cli *c)
 {
 	const struct cli_opts *o = &c->opt;
+	bool resume = o->resume || o->resume_failed;
+	FILE *fp;
 
-	if (o->joblog != NULL && (c->joblog = joblog_open(o->joblog)) == NULL) {
+	if (resume && resume_load(o->joblog, o->resume_failed, &c->skip) != 0)
+		return -1;
+	if (o->joblog != NULL &&
+	    (c->joblog = joblog_open(o->joblog, resume)) == NULL) {
 		usage_error("cannot write the joblog '%s': %s", o->joblog,
 		    strerror(errno));
 		return -1;
 	}
-	if (o->json != NULL &&
-	    ((c->json = fopen(o->json, "w")) == NULL ||
-		json_begin(c->json) != 0)) {
+	if (o->json == NULL)
+		return 0;
+	if ((fp = fopen(o->json, "w")) == NULL ||
+	    json_begin(&c->json, fp) != 0) {
+		if (fp != NULL)
+			fclose(fp);
 		usage_error("cannot write the JSON summary '%s': %s", o->json,
 		    strerror(errno));
 		return -1;
@@ -316,6 +333,7 @@ main_run(struct cli *c)
 	c->t0 = cli_clock();
 	main_feed(c);
 	main_drain(c);
+	c->summary.totals.duration = cli_clock() - c->t0;
 	/* Every hook has run once the queue is shut down. */
 	procq_shutdown(c->q, 0);
 	sig = watch_stop();
@@ -326,14 +344,16 @@ main_run(struct cli *c)
 	return sig;
 }
 
+/* The hooks are done: the totals are final. */
 static int
 main_report(struct cli *c, int sig)
 {
-	double duration = cli_clock() - c->t0;
+	size_t failed = c->summary.totals.failed;
 
 	if (!c->opt.quiet)
-		summary_print(c, stderr, duration);
-	if (c->json != NULL && json_end(c->json, c, duration, sig != 0) != 0 &&
+		summary_print(&c->summary, stderr);
+	if (c->json.fp != NULL &&
+	    json_end(&c->json, &c->summary.totals, sig != 0) != 0 &&
 	    c->error == 0) {
 		fprintf(stderr, "procq: writing '%s': %s\n", c->opt.json,
 		    strerror(errno));
@@ -343,8 +363,7 @@ main_report(struct cli *c, int sig)
 		return 128 + sig;
 	if (c->error != 0)
 		return CLI_EXIT_INTERNAL;
-	return c->failed > CLI_EXIT_MAXFAIL ? CLI_EXIT_MAXFAIL :
-					      (int)c->failed;
+	return failed > CLI_EXIT_MAXFAIL ? CLI_EXIT_MAXFAIL : (int)failed;
 }
 
 /* --dry-run: the command of each job, one per line; nothing runs. */
@@ -415,6 +434,7 @@ main_free(struct cli *c)
 		jobs_fini(c);
 	median_free(c->median);
 	summary_free(&c->summary);
+	seqset_free(&c->skip);
 	args_free(&c->opt);
 	pthread_cond_destroy(&c->changed);
 	pthread_mutex_destroy(&c->lock);
@@ -477,7 +497,7 @@ out:
 		procq_free(c.q);
 	if (c.joblog != NULL && fclose(c.joblog) != 0 && status == 0)
 		status = CLI_EXIT_INTERNAL;
-	if (c.json != NULL && fclose(c.json) != 0 && status == 0)
+	if (c.json.fp != NULL && fclose(c.json.fp) != 0 && status == 0)
 		status = CLI_EXIT_INTERNAL;
 #ifdef HAVE_MPI
 	if (c.opt.mpi)

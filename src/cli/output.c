@@ -189,6 +189,24 @@ output_final(struct cli *c, struct job *j)
 	}
 }
 
+/* A job that will not run (--resume): with --keep-order the next ones
+ * do not wait for it.  It stands in the ring, empty, until printed. */
+void
+output_skip(struct cli *c, size_t seq)
+{
+	struct values none = { 0 };
+	struct job *j;
+
+	if (!c->opt.keep_order)
+		return;
+	while (!jobs_room(c, seq) && !c->stop)
+		pthread_cond_wait(&c->changed, &c->lock);
+	if (c->stop || (j = job_new(seq, &none)) == NULL)
+		return;
+	jobs_insert(c, j);
+	output_final(c, j);
+}
+
 /* At the end: whatever is still held (earlier jobs never finished, or a
  * completion was missed), in input order.  The queue is shut down by
  * then, so a cli_fail() here has no hook left to run. */

@@ -22,6 +22,16 @@ cli_clock(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The time of day, as the joblog and the JSON report give it. */
+double
+cli_wallclock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void
 progress_eta(char *buf, size_t len, double secs)
 {

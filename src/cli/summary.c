@@ -1,7 +1,9 @@
 /*
- * The run's summary, kept as jobs finish, since the run keeps no list of
- * its jobs: the totals, then a line per failed job (the first
- * CLI_LIST_FAILED) and per cancelled job (the first CLI_LIST_CANCELLED).
+ * procq(1)'s summary of a run, kept as each job becomes final, since the
+ * run keeps no list of every result: the counts, and the text of the
+ * first failed and cancelled jobs in the order they became final, as many
+ * as CLI_LIST_FAILED and CLI_LIST_CANCELLED; the others are counted.
+ * Called with c->lock held.
  */
 #include "config.h"
 
@@ -11,77 +13,134 @@
 
 #include "cli.h"
 
-static char *
-summary_line(const struct job *j, const procq_result *r)
+/* The lines of stderr a failure shows at most. */
+#define SUMMARY_STDERR_LINES 5
+
+bool
+summary_ok(const struct cli_totals *t)
+{
+	return t->failed == 0 && t->cancelled == 0;
+}
+
+/* The last lines a crashed or timed-out attempt wrote to stderr,
+ * indented. */
+static void
+summary_stderr(FILE *fp, const char *p, size_t len)
+{
+	size_t start, lines = 0;
+	const char *nl;
+
+	if (len > 0 && p[len - 1] == '\n')
+		len--;
+	for (start = len; start > 0; start--)
+		if (p[start - 1] == '\n' && ++lines == SUMMARY_STDERR_LINES)
+			break;
+	while (start < len) {
+		nl = memchr(p + start, '\n', len - start);
+		fprintf(fp, "      | %.*s\n",
+		    (int)((nl != NULL ? (size_t)(nl - p) : len) - start),
+		    p + start);
+		start = nl != NULL ? (size_t)(nl - p) + 1 : len;
+	}
+}
+
+static void
+summary_line(FILE *fp, const struct job *j, const procq_result *r)
 {
 	const char *type = procq_result_error_type(r);
-	const char *msg = procq_result_error_message(r);
+	const char *message = procq_result_error_message(r);
+	const char *status = procq_status_name(procq_result_status(r));
 	int attempts = procq_result_attempts(r);
-	char *line = NULL;
-	char group[256] = "";
+	const char *tail;
+	size_t len;
 
-	if (j->group != NULL)
-		snprintf(group, sizeof group, " [%s]", j->group);
+	/* Stopped by --timeout N%: the queue saw a cancel. */
 	if (j->overdue) {
+		status = "failed";
 		type = "Timeout";
-		msg = "ran past --timeout of the median runtime";
+		message = "ran past --timeout of the median runtime";
 	}
-	if (asprintf(&line, "  %-9s %s%s (attempt%s %d): %s: %s\n",
-		j->overdue ? "failed" :
-			     procq_status_name(procq_result_status(r)),
-		j->name, group, attempts == 1 ? "" : "s", attempts,
-		type != NULL ? type : "Error", msg != NULL ? msg : "") < 0)
-		return NULL;
-	return line;
+	fprintf(fp, "  %-9s %s %s", status, procq_result_id(r), j->name);
+	if (j->group != NULL)
+		fprintf(fp, " [%s]", j->group);
+	fprintf(fp, " (attempt%s %d): %s: %s\n", attempts == 1 ? "" : "s",
+	    attempts, type != NULL ? type : "Error",
+	    message != NULL ? message : "");
+	if ((tail = procq_result_stderr(r, &len)) != NULL && len > 0)
+		summary_stderr(fp, tail, len);
+}
+
+/* Whether the job's lines are kept; out of memory, it is only counted. */
+static bool
+summary_list(struct cli_summary *s, const struct job *j, const procq_result *r)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp;
+	int rc;
+
+	if ((fp = open_memstream(&text, &len)) == NULL)
+		return false;
+	summary_line(fp, j, r);
+	rc = ferror(fp);
+	if (fclose(fp) != 0 || rc != 0 ||
+	    buf_append(&s->listed, text, len) != 0) {
+		free(text);
+		return false;
+	}
+	free(text);
+	return true;
 }
 
 void
 summary_note(struct cli_summary *s, const struct job *j, const procq_result *r)
 {
-	procq_status st = procq_result_status(r);
-	char **lines, *line;
+	struct cli_totals *t = &s->totals;
 
-	if (st == PROCQ_SUCCEEDED)
-		return;
-	if (st == PROCQ_CANCELLED && !j->overdue &&
-	    s->ncancelled++ >= CLI_LIST_CANCELLED)
-		return;
-	if (s->nlines >= CLI_LIST_FAILED ||
-	    (line = summary_line(j, r)) == NULL ||
-	    (lines = realloc(s->lines, (s->nlines + 1) * sizeof *lines)) ==
-		NULL) {
-		if (st != PROCQ_CANCELLED || j->overdue)
-			s->nfailed++;
-		return;
+	t->submitted++;
+	switch (j->overdue ? PROCQ_FAILED : procq_result_status(r)) {
+	case PROCQ_SUCCEEDED:
+		t->succeeded++;
+		break;
+	case PROCQ_CANCELLED:
+		t->cancelled++;
+		if (s->cancelled_listed < CLI_LIST_CANCELLED &&
+		    summary_list(s, j, r))
+			s->cancelled_listed++;
+		break;
+	default:
+		t->failed++;
+		if (s->failed_listed < CLI_LIST_FAILED &&
+		    summary_list(s, j, r))
+			s->failed_listed++;
+		break;
 	}
-	s->lines = lines;
-	s->lines[s->nlines++] = line;
 }
 
 void
-summary_print(const struct cli *c, FILE *fp, double duration)
+summary_print(const struct cli_summary *s, FILE *fp)
 {
-	bool ok = c->failed == 0 && c->cancelled == 0;
+	const struct cli_totals *t = &s->totals;
 
 	fprintf(fp,
-	    "%zu job%s: %zu succeeded, %zu failed, %zu cancelled "
-	    "in %.3f s%s\n",
-	    c->njobs, c->njobs == 1 ? "" : "s", c->succeeded, c->failed,
-	    c->cancelled, duration, ok ? "" : " (not ok)");
-	for (size_t i = 0; i < c->summary.nlines; i++)
-		fputs(c->summary.lines[i], fp);
-	if (c->summary.nfailed > 0)
-		fprintf(fp, "  ... and %zu more failed\n", c->summary.nfailed);
-	if (c->cancelled > CLI_LIST_CANCELLED)
+	    "%zu job%s: %zu succeeded, %zu failed, %zu cancelled in "
+	    "%.3f s%s\n",
+	    t->submitted, t->submitted == 1 ? "" : "s", t->succeeded,
+	    t->failed, t->cancelled, t->duration,
+	    summary_ok(t) ? "" : " (not ok)");
+	if (s->listed.len > 0)
+		fwrite(s->listed.data, 1, s->listed.len, fp);
+	if (t->failed > s->failed_listed)
+		fprintf(fp, "  ... and %zu more failed\n",
+		    t->failed - s->failed_listed);
+	if (t->cancelled > s->cancelled_listed)
 		fprintf(fp, "  ... and %zu more cancelled\n",
-		    c->cancelled - CLI_LIST_CANCELLED);
+		    t->cancelled - s->cancelled_listed);
 }
 
 void
 summary_free(struct cli_summary *s)
 {
-	for (size_t i = 0; i < s->nlines; i++)
-		free(s->lines[i]);
-	free(s->lines);
+	buf_free(&s->listed);
 	memset(s, 0, sizeof *s);
 }

@@ -31,7 +31,8 @@ has out "started 1"
 has out "started 2"
 lacks out "started 3"
 contains run.json '"cancelled":4,"ok":false,"interrupted":true'
-lines log 4
+# Cancelled jobs have no line in the joblog: a --resume runs them.
+lines log 1
 
 # The commands are gone with their workers.
 for p in "$(cat "$T/pid.1")" "$(cat "$T/pid.2")"; do

@@ -25,7 +25,7 @@ run -j 3 -k --joblog "$T/log" -- "$T/chain" "$T" ::: 1 2 3
 expect_rc 0
 printf 'job 1\njob 1 end\njob 2\njob 2 end\njob 3\njob 3 end\n' >"$T/want"
 cmp -s "$T/out" "$T/want" || fail "--keep-order printed: $(cat "$T/out")"
-lines log 3
+lines log 4
 
 # --line-buffer: the first line is printed while the job still runs
 # (the job waits until it sees it in procq's output); a last line without

@@ -49,7 +49,7 @@ lines out 2
 run_stdin /dev/null -- echo never
 expect_rc 0
 lines out 0
-contains err "0 jobs"
+contains err "0 jobs:"
 
 # --shell: a shell script; the item is quoted so that it stays one word.
 run --shell -k -- 'set -- {}; echo "$#:$1"' ::: 'a b' "it's" '$HOME'

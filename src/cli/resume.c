@@ -1,0 +1,215 @@
+/*
+ * --resume and --resume-failed: the seqs that the joblog of an earlier
+ * run holds, for this run to skip.  As GNU parallel reads its joblog, a
+ * seq is done when any of its lines says so (a job rerun by
+ * --resume-failed adds a line and leaves the old one); a log that does
+ * not exist yet holds nothing, so that the first run of a script that
+ * always resumes runs everything.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* Seq, Host, Starttime, JobRuntime, Send, Receive, Exitval, Signal:
+ * the fields before the command, which may hold tabs. */
+#define RESUME_FIELDS	8
+
+static int
+seqset_add(struct seqset *s, size_t seq)
+{
+	size_t cap;
+	size_t *v;
+
+	if (s->n == s->cap) {
+		cap = s->cap > 0 ? 2 * s->cap : 256;
+		if (cap > SIZE_MAX / sizeof *v ||
+		    (v = realloc(s->v, cap * sizeof *v)) == NULL)
+			return -1;
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = seq;
+	return 0;
+}
+
+static int
+seq_compare(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Sorted, each seq once, for seqset_has(). */
+static void
+seqset_sort(struct seqset *s)
+{
+	size_t n = 0;
+
+	if (s->n == 0)
+		return;
+	qsort(s->v, s->n, sizeof *s->v, seq_compare);
+	for (size_t i = 1; i < s->n; i++)
+		if (s->v[i] != s->v[n])
+			s->v[++n] = s->v[i];
+	s->n = n + 1;
+}
+
+bool
+seqset_has(const struct seqset *s, size_t seq)
+{
+	return s->n > 0 &&
+	    bsearch(&seq, s->v, s->n, sizeof *s->v, seq_compare) != NULL;
+}
+
+void
+seqset_free(struct seqset *s)
+{
+	free(s->v);
+	memset(s, 0, sizeof *s);
+}
+
+/* A whole field that is a whole number. */
+static bool
+field_int(const char *s, long long *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoll(s, &end, 10);
+	return end != s && *end == '\0' && errno == 0;
+}
+
+/* A whole field that is a finite number (JobRuntime is padded). */
+static bool
+field_number(const char *s)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	return end != s && *end == '\0' && errno == 0 && isfinite(v);
+}
+
+/* Splits off the fields before the command, in place. */
+static bool
+resume_fields(char *line, char *field[RESUME_FIELDS])
+{
+	char *tab;
+
+	for (int i = 0; i < RESUME_FIELDS; i++) {
+		if ((tab = strchr(line, '\t')) == NULL)
+			return false;
+		*tab = '\0';
+		field[i] = line;
+		line = tab + 1;
+	}
+	return true;
+}
+
+/* One line after the header: whether it is a job's, and which. */
+static bool
+resume_line(char *line, size_t *seq, bool *succeeded)
+{
+	char *field[RESUME_FIELDS];
+	long long n, code, sig;
+
+	if (!resume_fields(line, field) || !field_int(field[0], &n) ||
+	    n <= 0 || (unsigned long long)n > SIZE_MAX || *field[1] == '\0' ||
+	    !field_int(field[6], &code) || !field_int(field[7], &sig))
+		return false;
+	for (int i = 2; i < 6; i++)
+		if (!field_number(field[i]))
+			return false;
+	*seq = (size_t)n;
+	*succeeded = code == 0 && sig == 0;
+	return true;
+}
+
+/* The header first (seq 0), then a job's line. */
+static bool
+resume_parse(char *line, size_t lineno, size_t *seq, bool *succeeded)
+{
+	if (lineno > 1)
+		return resume_line(line, seq, succeeded);
+	*seq = 0;
+	*succeeded = false;
+	return strcmp(line, JOBLOG_HEADER) == 0;
+}
+
+static void
+resume_bad(bool failed_only, const char *path, size_t lineno)
+{
+	const char *opt = failed_only ? "--resume-failed" : "--resume";
+
+	if (lineno == 1) {
+		usage_error("%s: '%s' is not a joblog: no header line", opt,
+		    path);
+		return;
+	}
+	usage_error("%s: '%s' is not a joblog: line %zu is not a job's", opt,
+	    path, lineno);
+}
+
+static int
+resume_read(FILE *fp, const char *path, bool failed_only, struct seqset *skip)
+{
+	char *line = NULL;
+	size_t cap = 0, lineno = 0, seq;
+	bool succeeded;
+	ssize_t len;
+	int rc = 0;
+
+	while (rc == 0 && (len = getline(&line, &cap, fp)) > 0) {
+		if (line[len - 1] == '\n')
+			line[--len] = '\0';
+		if (!resume_parse(line, ++lineno, &seq, &succeeded)) {
+			resume_bad(failed_only, path, lineno);
+			rc = -1;
+		} else if (seq > 0 && (succeeded || !failed_only) &&
+		    seqset_add(skip, seq) != 0) {
+			usage_error("out of memory");
+			rc = -1;
+		}
+	}
+	if (rc == 0 && ferror(fp)) {
+		usage_error("cannot read the joblog '%s': %s", path,
+		    strerror(errno));
+		rc = -1;
+	}
+	free(line);
+	return rc;
+}
+
+/* --resume skips every seq the log holds, --resume-failed those that
+ * succeeded (Exitval and Signal 0).  Errors are reported: a usage
+ * error. */
+int
+resume_load(const char *path, bool failed_only, struct seqset *skip)
+{
+	FILE *fp;
+	int rc;
+
+	memset(skip, 0, sizeof *skip);
+	if ((fp = fopen(path, "r")) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		usage_error("cannot read the joblog '%s': %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	rc = resume_read(fp, path, failed_only, skip);
+	fclose(fp);
+	if (rc != 0)
+		seqset_free(skip);
+	else
+		seqset_sort(skip);
+	return rc;
+}
