@@ -84,7 +84,7 @@ static const char usage_text[] =
 "      --mpi             under mpirun: run the jobs on the other ranks,\n"
 "                        -j on each\n"
 "  -k, --keep-order      print the output in input order\n"
-"      --line-buffer     print output lines as they come, prefixed\n"
+"      --line-buffer     print output lines as they come\n"
 "  -q, --quiet           no progress bar, no summary\n"
 "      --json FILE       write the run summary as JSON to FILE\n"
 "      --joblog FILE     write a line per finished job to FILE\n"

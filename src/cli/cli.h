@@ -97,6 +97,8 @@ char	*template_expand(const char *tmpl, const char *item);
 int	 template_command(const struct cli_opts *o, const char *item,
 	    size_t seq, msgpack_sbuffer *sb);
 
+struct job_output;
+
 /* One job: a command run for one item. */
 struct job {
 	size_t		 seq;		/* position in the input, from 1 */
@@ -104,17 +106,12 @@ struct job {
 	char		*name;		/* display name */
 	char		*group;		/* NULL = none */
 	procq_handle	*h;		/* NULL until submitted */
-	struct buf	 out;		/* output of the current attempt */
-	struct buf	 err;
-	struct buf	 out_line;	/* --line-buffer: a partial line */
-	struct buf	 err_line;
-	int		 attempt;	/* the attempt the output is from */
+	struct job_output *out;		/* output.c's; NULL until output */
 	int		 exit_attempt;	/* the attempt that reported exit */
 	int		 exit_status;	/* -1 = none */
 	int		 signal;	/* -1 = none */
 	bool		 running;
 	bool		 final;
-	bool		 printed;
 };
 
 /* The state of a run, shared by the hooks (supervisor thread), the
@@ -126,24 +123,31 @@ struct cli {
 	size_t		 njobs;		/* jobs submitted */
 	procq_queue	*q;
 	pthread_mutex_t	 lock;
-	size_t		 next_print;	/* --keep-order: next job to print */
 	size_t		 done;
 	size_t		 failed;
 	size_t		 running;
 	double		 t0;
 	bool		 progress;	/* draw the progress bar */
-	bool		 bar_shown;	/* the bar is on the terminal */
-	double		 bar_time;	/* when it was drawn */
 	FILE		*joblog;
 	int		 error;		/* errno of the first I/O failure */
 	const char	*error_what;
 };
 
-/* output.c */
+/*
+ * output.c: the jobs' output, written by a thread of its own.  The hooks
+ * call output_chunk(), output_final() and output_skip() with c->lock
+ * held; none of them waits for a write.  output_start() comes after
+ * procq_start() (no thread may exist when the fork server is made) and
+ * before any job starts; output_stop(), without c->lock, after the queue
+ * is shut down.
+ */
+int	 output_start(struct cli *c);
+void	 output_stop(struct cli *c);
 void	 output_chunk(struct cli *c, struct job *j, int attempt, int stream,
 	    const char *p, size_t len);
 void	 output_final(struct cli *c, struct job *j);
-void	 output_flush_all(struct cli *c);
+void	 output_skip(struct cli *c, size_t seq);
+void	 output_job_free(struct job_output *jo);
 bool	 cli_error(struct cli *c, const char *what, int err);
 void	 cli_fail(struct cli *c, const char *what, int err);	/* hooks */
 int	 write_all(int fd, const void *p, size_t len);

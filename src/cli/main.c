@@ -2,9 +2,9 @@
  * procq(1): procq [options] [--] COMMAND [ARGS...] [::: ITEM...]
  *
  * Reads every item, submits one "run" task per item to a queue, runs the
- * queue to the end and prints the summary.  The hooks (hooks.c) print the
- * output as jobs finish; a watcher thread (watch.c) turns a signal into a
- * clean cancel.
+ * queue to the end and prints the summary.  The hooks (hooks.c) hand the
+ * output of the jobs to a writer thread (output.c) as they finish; a
+ * watcher thread (watch.c) turns a signal into a clean cancel.
  */
 #include "config.h"
 
@@ -133,10 +133,7 @@ main_free_jobs(struct cli *c)
 
 		free(j->name);
 		free(j->group);
-		buf_free(&j->out);
-		buf_free(&j->err);
-		buf_free(&j->out_line);
-		buf_free(&j->err_line);
+		output_job_free(j->out);
 	}
 	free(c->jobs);
 }
@@ -232,8 +229,13 @@ main_run(struct cli *c, procq_summary **summary)
 		main_fail(c, "starting", rc == PROCQ_ENOMEM ? ENOMEM : EIO);
 		return 0;
 	}
+	if (output_start(c) != 0) {
+		main_fail(c, "starting", errno);
+		return 0;
+	}
 	if (watch_start(c) != 0) {
 		main_fail(c, "starting", errno);
+		output_stop(c);
 		return 0;
 	}
 	c->t0 = cli_clock();
@@ -243,7 +245,7 @@ main_run(struct cli *c, procq_summary **summary)
 	/* Every hook has run once the queue is shut down. */
 	procq_shutdown(c->q, 0);
 	sig = watch_stop();
-	output_flush_all(c);
+	output_stop(c);
 	pthread_mutex_lock(&c->lock);
 	progress_clear(c);
 	pthread_mutex_unlock(&c->lock);

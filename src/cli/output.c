@@ -1,22 +1,42 @@
 /*
- * The jobs' output.  Each job's standard output and error are kept until
- * the job is final, then written whole (stdout to stdout, stderr to
- * stderr), so that jobs never interleave; with --keep-order a job waits
- * for every earlier one.  With --line-buffer each complete line is
- * written as it comes, as "name: line".  Only the last attempt's output
- * is kept: a retry starts afresh.
+ * The jobs' output.  By default a job's standard output and error are
+ * spooled (spool.c) until the job is final, then handed whole to the
+ * writer thread (writer.c), stdout then stderr, so that jobs never
+ * interleave; with --keep-order a job also waits for every earlier one.
+ * Only the last attempt's output is printed: a retry starts afresh.
  *
- * Everything here runs with c->lock held, but output_flush_all(), which
- * takes it.
+ * With --line-buffer every complete line is handed over as it comes, in
+ * batches.  A last line without its newline is given one.
+ *
+ * All of it runs with c->lock held, but output_start() and output_stop();
+ * nothing here waits for procq's standard output or error.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "spool.h"
+
+/* What a job has said so far. */
+struct job_output {
+	size_t		 seq;
+	int		 attempt;	/* the attempt the output is from */
+	struct spool	 sp[2];		/* stdout and stderr of the attempt;
+					 * --line-buffer: their partial line */
+};
+
+/* --keep-order: jobs final before an earlier one, a heap by seq. */
+static struct {
+	struct job_output **v;
+	size_t		 n;
+	size_t		 cap;
+	size_t		 next;		/* the seq to print next */
+} held;
 
 int
 write_all(int fd, const void *p, size_t len)
@@ -42,13 +62,17 @@ write_all(int fd, const void *p, size_t len)
 bool
 cli_error(struct cli *c, const char *what, int err)
 {
+	char msg[PATH_MAX + 256];
+
 	if (c->error != 0)
 		return false;
 	c->error = err;
 	c->error_what = what;
 	if (err != EPIPE) {
 		progress_clear(c);
-		fprintf(stderr, "procq: %s: %s\n", what, strerror(err));
+		snprintf(msg, sizeof msg, "procq: %s: %s\n", what,
+		    strerror(err));
+		writer_notice(msg);
 	}
 	return true;
 }
@@ -62,131 +86,236 @@ cli_fail(struct cli *c, const char *what, int err)
 		procq_cancel(c->q);
 }
 
-static void
-output_write(struct cli *c, int fd, const char *p, size_t len)
+static struct job_output *
+output_new(size_t seq)
 {
-	if (c->error != 0 || len == 0)
+	struct job_output *jo;
+
+	if ((jo = calloc(1, sizeof *jo)) != NULL)
+		jo->seq = seq;
+	return jo;
+}
+
+void
+output_job_free(struct job_output *jo)
+{
+	if (jo == NULL)
 		return;
-	if (write_all(fd, p, len) != 0)
-		cli_fail(c, fd == STDOUT_FILENO ? "standard output" :
-		    "standard error", errno);
+	spool_free(&jo->sp[0]);
+	spool_free(&jo->sp[1]);
+	free(jo);
 }
 
-/* "name: " partial line, then p, then a newline, in one write. */
+/* --line-buffer: a partial line is ended and handed over. */
 static void
-output_line(struct cli *c, struct job *j, int stream, const char *p,
-    size_t len)
+output_line_end(struct cli *c, struct job_output *jo, int i)
 {
-	struct buf *part = stream == CLI_STREAM_OUT ? &j->out_line :
-	    &j->err_line;
-	struct buf line = { 0 };
-
-	if (buf_append(&line, j->name, strlen(j->name)) != 0 ||
-	    buf_append(&line, ": ", 2) != 0 ||
-	    buf_append(&line, part->data, part->len) != 0 ||
-	    buf_append(&line, p, len) != 0 || buf_append(&line, "\n", 1) != 0)
-		cli_fail(c, "buffering output", errno);
-	else
-		output_write(c, stream == CLI_STREAM_OUT ? STDOUT_FILENO :
-		    STDERR_FILENO, line.data, line.len);
-	buf_free(&line);
-	part->len = 0;
+	if (spool_empty(&jo->sp[i]))
+		return;
+	if (spool_append(&jo->sp[i], "\n", 1) != 0 ||
+	    writer_queue(i + 1, &jo->sp[i]) != 0)
+		cli_fail(c, "spooling output", errno);
 }
 
-/* --line-buffer: every complete line now, the rest kept for later. */
+/* A new attempt: the output of the last one is dropped, but what
+ * --line-buffer printed of it. */
 static void
-output_lines(struct cli *c, struct job *j, int stream, const char *p,
-    size_t len)
+output_attempt(struct cli *c, struct job_output *jo, int attempt)
 {
-	struct buf *part = stream == CLI_STREAM_OUT ? &j->out_line :
-	    &j->err_line;
-	const char *nl;
-
-	progress_clear(c);
-	while (len > 0 && (nl = memchr(p, '\n', len)) != NULL) {
-		output_line(c, j, stream, p, (size_t)(nl - p));
-		len -= (size_t)(nl - p) + 1;
-		p = nl + 1;
+	for (int i = 0; i < 2; i++) {
+		if (c->opt.line_buffer)
+			output_line_end(c, jo, i);
+		spool_free(&jo->sp[i]);
 	}
-	if (len > 0 && buf_append(part, p, len) != 0)
-		cli_fail(c, "buffering output", errno);
+	jo->attempt = attempt;
 }
 
-/* --line-buffer: a last line without its newline gets one. */
 static void
-output_partials(struct cli *c, struct job *j)
+output_group(struct cli *c, struct job *j, int i, const char *p, size_t len)
 {
-	if (j->out_line.len > 0) {
-		progress_clear(c);
-		output_line(c, j, CLI_STREAM_OUT, "", 0);
+	if (spool_append(&j->out->sp[i], p, len) != 0)
+		cli_fail(c, "spooling output", errno);
+}
+
+/*
+ * --line-buffer: the complete lines go to the writer at once, the rest
+ * waits in the job's spool.  A line begun in an earlier chunk goes as a
+ * piece of its own, the others join what the writer has yet to write.
+ */
+static int
+output_lines(struct job *j, int i, const char *p, size_t len)
+{
+	struct spool *part = &j->out->sp[i];
+	const char *end = p + len, *last, *first;
+
+	if ((last = memrchr(p, '\n', len)) == NULL)
+		return spool_append(part, p, len);
+	last++;
+	if (!spool_empty(part)) {
+		first = (const char *)memchr(p, '\n', len) + 1;
+		if (spool_append(part, p, (size_t)(first - p)) != 0 ||
+		    writer_queue(i + 1, part) != 0)
+			return -1;
+		p = first;
 	}
-	if (j->err_line.len > 0) {
-		progress_clear(c);
-		output_line(c, j, CLI_STREAM_ERR, "", 0);
-	}
+	if (last > p && writer_append(i + 1, p, (size_t)(last - p)) != 0)
+		return -1;
+	return spool_append(part, last, (size_t)(end - last));
 }
 
 void
 output_chunk(struct cli *c, struct job *j, int attempt, int stream,
     const char *p, size_t len)
 {
-	struct buf *b = stream == CLI_STREAM_OUT ? &j->out : &j->err;
+	int i = stream - 1;
 
-	if (attempt < j->attempt || j->printed)
-		return;		/* a late report of an earlier attempt */
-	if (attempt > j->attempt) {
-		if (c->opt.line_buffer)
-			output_partials(c, j);
-		j->out.len = j->err.len = 0;
-		j->attempt = attempt;
-	}
-	if (c->opt.line_buffer)
-		output_lines(c, j, stream, p, len);
-	else if (buf_append(b, p, len) != 0)
+	if ((stream != CLI_STREAM_OUT && stream != CLI_STREAM_ERR) ||
+	    c->error != 0)
+		return;
+	if (j->out == NULL && (j->out = output_new(j->seq)) == NULL) {
 		cli_fail(c, "buffering output", errno);
+		return;
+	}
+	if (attempt < j->out->attempt)
+		return;		/* a late report of an earlier attempt */
+	if (attempt > j->out->attempt)
+		output_attempt(c, j->out, attempt);
+	if (c->opt.line_buffer) {
+		if (output_lines(j, i, p, len) != 0)
+			cli_fail(c, "spooling output", errno);
+	} else
+		output_group(c, j, i, p, len);
+}
+
+/* The job's output to the writer, and it is freed. */
+static void
+output_print(struct cli *c, struct job_output *jo)
+{
+	for (int i = 0; i < 2 && c->error == 0; i++)
+		if (!spool_empty(&jo->sp[i]) &&
+		    writer_queue(i + 1, &jo->sp[i]) != 0)
+			cli_fail(c, "spooling output", errno);
+	output_job_free(jo);
 }
 
 static void
-output_job(struct cli *c, struct job *j)
+held_swap(size_t a, size_t b)
 {
-	if (c->opt.line_buffer)
-		output_partials(c, j);
-	else if (j->out.len > 0 || j->err.len > 0) {
-		progress_clear(c);
-		output_write(c, STDOUT_FILENO, j->out.data, j->out.len);
-		output_write(c, STDERR_FILENO, j->err.data, j->err.len);
-	}
-	buf_free(&j->out);
-	buf_free(&j->err);
-	buf_free(&j->out_line);
-	buf_free(&j->err_line);
-	j->printed = true;
+	struct job_output *t = held.v[a];
+
+	held.v[a] = held.v[b];
+	held.v[b] = t;
 }
 
+static int
+held_push(struct job_output *jo)
+{
+	struct job_output **v;
+	size_t i, up, cap;
+
+	if (held.n == held.cap) {
+		cap = held.cap ? held.cap * 2 : 64;
+		if ((v = reallocarray(held.v, cap, sizeof *v)) == NULL)
+			return -1;
+		held.v = v;
+		held.cap = cap;
+	}
+	held.v[i = held.n++] = jo;
+	for (; i > 0 && held.v[up = (i - 1) / 2]->seq > jo->seq; i = up)
+		held_swap(i, up);
+	return 0;
+}
+
+static struct job_output *
+held_pop(void)
+{
+	struct job_output *top = held.v[0];
+	size_t i = 0, kid;
+
+	held.v[0] = held.v[--held.n];
+	while ((kid = 2 * i + 1) < held.n) {
+		if (kid + 1 < held.n &&
+		    held.v[kid + 1]->seq < held.v[kid]->seq)
+			kid++;
+		if (held.v[i]->seq <= held.v[kid]->seq)
+			break;
+		held_swap(i, kid);
+		i = kid;
+	}
+	return top;
+}
+
+/* A final job (or a skipped seq): printed now, or with --keep-order once
+ * every earlier one is. */
+static void
+output_done(struct cli *c, struct job_output *jo)
+{
+	if (!c->opt.keep_order) {
+		output_print(c, jo);
+		return;
+	}
+	if (held_push(jo) != 0) {
+		cli_fail(c, "buffering output", errno);
+		output_job_free(jo);
+		return;
+	}
+	while (held.n > 0 && held.v[0]->seq <= held.next) {
+		jo = held_pop();
+		if (jo->seq == held.next)
+			held.next++;
+		output_print(c, jo);
+	}
+}
+
+/* Takes the job's output; the job itself may be freed after. */
 void
 output_final(struct cli *c, struct job *j)
 {
+	struct job_output *jo = j->out;
+
 	j->final = true;
-	if (!c->opt.keep_order) {
-		output_job(c, j);
+	j->out = NULL;
+	if (jo == NULL && (jo = output_new(j->seq)) == NULL) {
+		cli_fail(c, "buffering output", errno);
 		return;
 	}
-	while (c->next_print < c->njobs && c->jobs[c->next_print].final)
-		output_job(c, &c->jobs[c->next_print++]);
+	for (int i = 0; c->opt.line_buffer && i < 2; i++)
+		output_line_end(c, jo, i);
+	output_done(c, jo);
 }
 
-/* At the end: whatever is still held (earlier jobs never finished, or a
- * completion was missed), in input order.  The queue is shut down by
- * then, so a cli_fail() here has no hook left to run. */
+/* A seq that will never run: --keep-order does not wait for it. */
 void
-output_flush_all(struct cli *c)
+output_skip(struct cli *c, size_t seq)
+{
+	struct job_output *jo;
+
+	if (!c->opt.keep_order)
+		return;
+	if ((jo = output_new(seq)) == NULL) {
+		cli_fail(c, "buffering output", errno);
+		return;
+	}
+	output_done(c, jo);
+}
+
+int
+output_start(struct cli *c)
+{
+	held.next = 1;
+	return writer_start(c, c->progress);
+}
+
+/* What is still held (jobs after one that never became final), in seq
+ * order, then everything the writer has. */
+void
+output_stop(struct cli *c)
 {
 	pthread_mutex_lock(&c->lock);
-	for (size_t i = 0; i < c->njobs; i++) {
-		struct job *j = &c->jobs[i];
-
-		if (!j->printed)
-			output_job(c, j);
-	}
+	while (held.n > 0)
+		output_print(c, held_pop());
+	free(held.v);
+	memset(&held, 0, sizeof held);
 	pthread_mutex_unlock(&c->lock);
+	writer_stop();
 }

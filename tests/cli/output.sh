@@ -1,7 +1,7 @@
 #!/bin/sh
 # Output: --keep-order prints in input order although jobs finish in
-# reverse; --line-buffer streams "name: line" while the job runs; large
-# binary output on both streams arrives whole and exact.
+# reverse; --line-buffer streams lines while the job runs; large binary
+# output on both streams arrives whole and exact.
 . "${srcdir:-.}/tests/cli/lib.sh"
 
 # Job N waits for job N+1 to finish, so they finish 3, 2, 1.
@@ -29,21 +29,25 @@ lines log 3
 
 # --line-buffer: the first line is printed while the job still runs
 # (the job waits until it sees it in procq's output); a last line without
-# a newline gets one; stderr lines go to stderr, prefixed too.
-run -j 2 --line-buffer --name 'n-{}' -- sh -c '
-	echo first; echo oops >&2; i=0
-	until grep -q "^n-$1: first\$" "$0/out"; do
-		i=$((i + 1)); [ $i -lt 600 ] || exit 9; sleep 0.05
-	done
-	printf second' "$T" ::: a b
+# a newline gets one; stderr lines go to stderr; no prefix without --tag.
+cat >"$T/lines" <<'SCRIPT'
+#!/bin/sh
+echo "first $1"; echo "oops $1" >&2; i=0
+until grep -q "$2" "$3"; do
+	i=$((i + 1)); [ $i -lt 600 ] || exit 9; sleep 0.05
+done
+printf "second $1"
+SCRIPT
+chmod +x "$T/lines"
+run -j 2 --line-buffer -- "$T/lines" {} '^first {}$' "$T/out" ::: a b
 expect_rc 0
-has out "n-a: first"
-has out "n-a: second"
-has out "n-b: first"
-has out "n-b: second"
+has out "first a"
+has out "second a"
+has out "first b"
+has out "second b"
 lines out 4
-has err "n-a: oops"
-has err "n-b: oops"
+has err "oops a"
+has err "oops b"
 
 # Megabytes on stdout and stderr at once: no deadlock, every byte there.
 head -c 3000000 /dev/urandom >"$T/blob"
