@@ -36,9 +36,14 @@ progress_eta(char *buf, size_t len, double secs)
 		snprintf(buf, len, "%ld:%02ld", s / 60, s % 60);
 }
 
-/* The bar's text; returns its length. */
+/*
+ * The bar's text, cut to width - 1 columns (it is all ASCII): a line as
+ * wide as the terminal would move the cursor to the next one, and \r
+ * would then redraw only the bar's last row.  Returns its length.
+ */
 int
-progress_format(char *buf, size_t len, const struct progress_counts *pc)
+progress_format(char *buf, size_t len, const struct progress_counts *pc,
+    int width)
 {
 	double elapsed, rate, left;
 	char eta[32];
@@ -54,6 +59,9 @@ progress_format(char *buf, size_t len, const struct progress_counts *pc)
 		return -1;
 	if ((size_t)n >= len)
 		n = (int)len - 1;
+	if (width > 1 && n > width - 1)
+		n = width - 1;
+	buf[n] = '\0';
 	return n;
 }
 

@@ -48,8 +48,9 @@ struct progress_counts {
 	double	 t0;
 };
 
-/* progress.c: the text of the bar. */
-int progress_format(char *buf, size_t len, const struct progress_counts *pc);
+/* progress.c: the text of the bar in at most width - 1 columns. */
+int progress_format(char *buf, size_t len, const struct progress_counts *pc,
+    int width);
 
 /* writer.c: none of these waits for a write. */
 int writer_start(struct cli *c, bool bar);

@@ -5,8 +5,10 @@
  * only hand it spools (a FIFO of pieces), and the jobs' durations and
  * timeouts never wait for a write.
  *
- * Being the only writer to the terminal, it takes the bar down before
- * output to that terminal.
+ * Being the only writer to the terminal, it knows what is on it: the bar
+ * is taken down before output to that terminal, and put back on a line
+ * of its own when the output left one unfinished, so that it never
+ * overwrites a job's output.
  */
 #include "config.h"
 
@@ -15,6 +17,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,10 +53,12 @@ static struct {
 	struct cli	*c;
 	pthread_t	 thread;
 	bool		 failed;	/* output is over: only notices now */
+	bool		 term;		/* stderr is a terminal, for the bar */
 	bool		 tty_out;	/* stdout is the bar's terminal */
 	bool		 bar_on;	/* the bar is on the terminal */
 	bool		 bar_down;	/* taken down for output: to be redrawn */
 	double		 bar_time;	/* when it was last drawn */
+	bool		 line_open;	/* the terminal's last line is unfinished */
 	char		*scratch;
 } w = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -74,6 +79,16 @@ writer_same_tty(void)
 	    fstat(STDERR_FILENO, &err) == 0 && out.st_rdev == err.st_rdev;
 }
 
+static int
+writer_width(void)
+{
+	struct winsize ws;
+
+	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) != 0 || ws.ws_col < 2)
+		return 80;
+	return ws.ws_col;
+}
+
 static void
 writer_erase(void)
 {
@@ -86,7 +101,8 @@ writer_erase(void)
 		w.failed = true;
 }
 
-/* In place. */
+/* On a line of its own, in place, cut to the terminal's width so that it
+ * never wraps (a wrapped bar cannot be redrawn in place). */
 static void
 writer_draw(const struct progress_counts *pc)
 {
@@ -94,8 +110,11 @@ writer_draw(const struct progress_counts *pc)
 	size_t n = 0;
 	int len;
 
+	if (w.line_open)
+		line[n++] = '\n';
 	line[n++] = '\r';
-	len = progress_format(line + n, sizeof line - n - 3, pc);
+	len = progress_format(line + n, sizeof line - n - 3, pc,
+	    writer_width());
 	if (len < 0)
 		return;
 	n += (size_t)len;
@@ -105,6 +124,7 @@ writer_draw(const struct progress_counts *pc)
 		w.failed = true;
 		return;
 	}
+	w.line_open = false;
 	w.bar_on = true;
 	w.bar_time = cli_clock();
 }
@@ -134,7 +154,7 @@ static void
 writer_put(struct piece *p)
 {
 	bool tty = writer_tty(p->fd);
-	char last;
+	char last = '\n';
 
 	if (w.failed && !p->notice)
 		return;
@@ -142,9 +162,13 @@ writer_put(struct piece *p)
 		writer_erase();
 		w.bar_down = true;
 	}
-	if (spool_write(&p->sp, p->fd, w.scratch, WRITER_SCRATCH, &last) &&
-	    !p->notice)
-		writer_fail(p->fd, errno);
+	if (spool_write(&p->sp, p->fd, w.scratch, WRITER_SCRATCH, &last)) {
+		if (!p->notice)
+			writer_fail(p->fd, errno);
+		return;
+	}
+	if (tty && !spool_empty(&p->sp))
+		w.line_open = last != '\n';
 }
 
 static void
@@ -272,6 +296,7 @@ writer_start(struct cli *c, bool bar)
 
 	w.c = c;
 	w.tail = &w.head;
+	w.term = bar;
 	w.tty_out = bar && writer_same_tty();
 	w.bar_time = -WRITER_BAR_INTERVAL;
 	if ((w.scratch = malloc(WRITER_SCRATCH)) == NULL)
@@ -297,7 +322,8 @@ writer_start(struct cli *c, bool bar)
 	return 0;
 }
 
-/* Everything queued is written, the bar taken down, the thread gone. */
+/* Everything queued is written, the bar taken down, the thread gone.
+ * On the terminal, what comes next (the summary) starts a line. */
 void
 writer_stop(void)
 {
@@ -314,6 +340,8 @@ writer_stop(void)
 	w.running = false;
 	pthread_mutex_unlock(&w.lock);
 	writer_erase();
+	if (w.term && w.line_open && write_all(STDERR_FILENO, "\n", 1) == 0)
+		w.line_open = false;
 	pthread_cond_destroy(&w.wake);
 	free(w.scratch);
 	w.scratch = NULL;
@@ -404,7 +432,8 @@ writer_notice(const char *msg)
 	if (running)
 		return;
 	writer_erase();
-	write_all(STDERR_FILENO, msg, len);
+	if (write_all(STDERR_FILENO, msg, len) == 0)
+		w.line_open = false;
 }
 
 /* New counts for the bar, drawn when the last drawing is old enough. */
