@@ -107,6 +107,7 @@ struct job {
 	char		*group;		/* NULL = none */
 	procq_handle	*h;		/* NULL until submitted */
 	struct job_output *out;		/* output.c's; NULL until output */
+	int		 attempts;	/* when final: attempts made */
 	int		 exit_attempt;	/* the attempt that reported exit */
 	int		 exit_status;	/* -1 = none */
 	int		 signal;	/* -1 = none */

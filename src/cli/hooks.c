@@ -103,8 +103,9 @@ hook_complete(procq_handle *h, const procq_result *r, void *arg)
 	c->done++;
 	if (procq_result_status(r) == PROCQ_FAILED)
 		c->failed++;
+	j->attempts = procq_result_attempts(r);
 	/* How the last attempt's command ended, if it did. */
-	if (j->exit_attempt != procq_result_attempts(r))
+	if (j->exit_attempt != j->attempts)
 		j->exit_status = j->signal = -1;
 	if (c->joblog != NULL && joblog_write(c->joblog, j, r) != 0)
 		cli_fail(c, "writing the joblog", errno);

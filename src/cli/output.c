@@ -6,7 +6,8 @@
  * Only the last attempt's output is printed: a retry starts afresh.
  *
  * With --line-buffer every complete line is handed over as it comes, in
- * batches.  A last line without its newline is given one.
+ * batches: the lines of an attempt that fails have been printed by then
+ * and stay.  A last line without its newline is given one.
  *
  * All of it runs with c->lock held, but output_start() and output_stop();
  * nothing here waits for procq's standard output or error.
@@ -279,6 +280,9 @@ output_final(struct cli *c, struct job *j)
 		cli_fail(c, "buffering output", errno);
 		return;
 	}
+	/* The last attempt said nothing: what is held is an earlier one's. */
+	if (j->attempts > jo->attempt)
+		output_attempt(c, jo, j->attempts);
 	for (int i = 0; c->opt.line_buffer && i < 2; i++)
 		output_line_end(c, jo, i);
 	output_done(c, jo);

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Output: --keep-order prints in input order although jobs finish in
-# reverse; --line-buffer streams lines while the job runs; large binary
-# output on both streams arrives whole and exact.
+# reverse; --line-buffer streams lines while the job runs; only the last
+# attempt of a retried job is printed, but for the lines --line-buffer
+# printed meanwhile; large binary output on both streams arrives whole
+# and exact.
 . "${srcdir:-.}/tests/cli/lib.sh"
 
 # Job N waits for job N+1 to finish, so they finish 3, 2, 1.
@@ -48,6 +50,21 @@ has out "second b"
 lines out 4
 has err "oops a"
 has err "oops b"
+
+# Retries: the last attempt's output only, even when it printed nothing
+# (the first attempt's output is not printed instead).
+run --retries 1 --shell -- \
+    '[ "$PROCQ_ATTEMPT" -ge 2 ] || { echo "attempt 1 {}"; exit 1; }' ::: r
+expect_rc 0
+lines out 0
+# ... but --line-buffer prints lines as they come: an attempt's lines are
+# out before it fails, and stay; its unfinished last line is ended.
+run --retries 2 --line-buffer --shell -- \
+    ': {}; echo "line $PROCQ_ATTEMPT"; printf "part $PROCQ_ATTEMPT";
+     [ "$PROCQ_ATTEMPT" -ge 3 ]' ::: r
+expect_rc 0
+printf 'line 1\npart 1\nline 2\npart 2\nline 3\npart 3\n' >"$T/want"
+cmp -s "$T/out" "$T/want" || fail "--line-buffer retried: $(cat "$T/out")"
 
 # Megabytes on stdout and stderr at once: no deadlock, every byte there.
 head -c 3000000 /dev/urandom >"$T/blob"
