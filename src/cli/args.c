@@ -23,7 +23,7 @@ enum {
 	OPT_KILL_GRACE, OPT_RATE, OPT_BURST, OPT_FAIL_FAST, OPT_PRIORITY,
 	OPT_NAME, OPT_GROUP, OPT_MAX_MEM, OPT_MAX_CPU, OPT_SHELL,
 	OPT_LINE_BUFFER, OPT_JSON, OPT_JOBLOG, OPT_START_METHOD, OPT_VERSION,
-	OPT_MPI
+	OPT_MPI, OPT_TAG, OPT_TAGSTRING
 };
 
 static const struct option long_opts[] = {
@@ -46,6 +46,8 @@ static const struct option long_opts[] = {
 	{ "arg-file",	 required_argument, NULL, 'a' },
 	{ "keep-order",	 no_argument,	    NULL, 'k' },
 	{ "line-buffer", no_argument,	    NULL, OPT_LINE_BUFFER },
+	{ "tag",	 no_argument,	    NULL, OPT_TAG },
+	{ "tagstring",	 required_argument, NULL, OPT_TAGSTRING },
 	{ "quiet",	 no_argument,	    NULL, 'q' },
 	{ "json",	 required_argument, NULL, OPT_JSON },
 	{ "joblog",	 required_argument, NULL, OPT_JOBLOG },
@@ -85,6 +87,8 @@ static const char usage_text[] =
 "                        -j on each\n"
 "  -k, --keep-order      print the output in input order\n"
 "      --line-buffer     print output lines as they come\n"
+"      --tag             begin each output line with the item and a tab\n"
+"      --tagstring TEMPLATE  ... with TEMPLATE ({} is the item) and a tab\n"
 "  -q, --quiet           no progress bar, no summary\n"
 "      --json FILE       write the run summary as JSON to FILE\n"
 "      --joblog FILE     write a line per finished job to FILE\n"
@@ -251,6 +255,12 @@ args_option(int ch, const char *arg, struct cli_opts *o)
 		return 0;
 	case OPT_LINE_BUFFER:
 		o->line_buffer = true;
+		return 0;
+	case OPT_TAG:
+		o->tag = true;
+		return 0;
+	case OPT_TAGSTRING:
+		o->tagstring = arg;
 		return 0;
 	case 'q':
 		o->quiet = true;

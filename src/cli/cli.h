@@ -64,6 +64,8 @@ struct cli_opts {
 	const char	*arg_file;
 	bool		 keep_order;
 	bool		 line_buffer;
+	bool		 tag;		/* --tag */
+	const char	*tagstring;	/* --tagstring: template; NULL = none */
 	bool		 quiet;
 	const char	*json;
 	const char	*joblog;
@@ -105,6 +107,7 @@ struct job {
 	const char	*item;
 	char		*name;		/* display name */
 	char		*group;		/* NULL = none */
+	char		*tag;		/* prefix of output lines; NULL = none */
 	procq_handle	*h;		/* NULL until submitted */
 	struct job_output *out;		/* output.c's; NULL until output */
 	int		 attempts;	/* when final: attempts made */

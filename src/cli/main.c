@@ -99,6 +99,19 @@ main_queue(struct cli *c)
 	return q;
 }
 
+/* The tag of a job's output lines. */
+static int
+main_job_output(const struct cli_opts *o, struct job *j)
+{
+	if (o->tagstring != NULL)
+		j->tag = template_expand(o->tagstring, j->item);
+	else if (o->tag)
+		j->tag = strdup(j->item);
+	if ((o->tagstring != NULL || o->tag) && j->tag == NULL)
+		return -1;
+	return 0;
+}
+
 /* Every job's name and group, before anything runs. */
 static int
 main_jobs(struct cli *c, const struct items *it)
@@ -119,7 +132,7 @@ main_jobs(struct cli *c, const struct items *it)
 		if (o->group != NULL &&
 		    (j->group = template_expand(o->group, j->item)) == NULL)
 			return -1;
-		if (j->name == NULL)
+		if (j->name == NULL || main_job_output(o, j) != 0)
 			return -1;
 	}
 	return 0;
@@ -133,6 +146,7 @@ main_free_jobs(struct cli *c)
 
 		free(j->name);
 		free(j->group);
+		free(j->tag);
 		output_job_free(j->out);
 	}
 	free(c->jobs);

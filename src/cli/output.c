@@ -7,7 +7,8 @@
  *
  * With --line-buffer every complete line is handed over as it comes, in
  * batches: the lines of an attempt that fails have been printed by then
- * and stay.  A last line without its newline is given one.
+ * and stay.  A last line without its newline is given one.  With a tag
+ * (--tag, --tagstring) every line begins with the tag and a tab.
  *
  * All of it runs with c->lock held, but output_start() and output_stop();
  * nothing here waits for procq's standard output or error.
@@ -29,6 +30,7 @@ struct job_output {
 	int		 attempt;	/* the attempt the output is from */
 	struct spool	 sp[2];		/* stdout and stderr of the attempt;
 					 * --line-buffer: their partial line */
+	bool		 open[2];	/* a line is begun: no tag before more */
 };
 
 /* --keep-order: jobs final before an earlier one, a heap by seq. */
@@ -38,6 +40,9 @@ static struct {
 	size_t		 cap;
 	size_t		 next;		/* the seq to print next */
 } held;
+
+/* A chunk with its tags; the hooks' scratch. */
+static struct buf tagged;
 
 int
 write_all(int fd, const void *p, size_t len)
@@ -107,10 +112,36 @@ output_job_free(struct job_output *jo)
 	free(jo);
 }
 
+/* The chunk with the tag and a tab before every line it begins; *len is
+ * updated.  NULL when out of memory. */
+static const char *
+output_tag(const char *tag, bool *open, const char *p, size_t *len)
+{
+	const char *end = p + *len, *nl;
+	size_t n;
+
+	tagged.len = 0;
+	while (p < end) {
+		if (!*open && buf_append(&tagged, tag, strlen(tag)) != 0)
+			return NULL;
+		if (!*open && buf_append(&tagged, "\t", 1) != 0)
+			return NULL;
+		nl = memchr(p, '\n', (size_t)(end - p));
+		n = nl != NULL ? (size_t)(nl + 1 - p) : (size_t)(end - p);
+		if (buf_append(&tagged, p, n) != 0)
+			return NULL;
+		*open = nl == NULL;
+		p += n;
+	}
+	*len = tagged.len;
+	return tagged.data;
+}
+
 /* --line-buffer: a partial line is ended and handed over. */
 static void
 output_line_end(struct cli *c, struct job_output *jo, int i)
 {
+	jo->open[i] = false;
 	if (spool_empty(&jo->sp[i]))
 		return;
 	if (spool_append(&jo->sp[i], "\n", 1) != 0 ||
@@ -127,6 +158,7 @@ output_attempt(struct cli *c, struct job_output *jo, int attempt)
 		if (c->opt.line_buffer)
 			output_line_end(c, jo, i);
 		spool_free(&jo->sp[i]);
+		jo->open[i] = false;
 	}
 	jo->attempt = attempt;
 }
@@ -134,7 +166,12 @@ output_attempt(struct cli *c, struct job_output *jo, int attempt)
 static void
 output_group(struct cli *c, struct job *j, int i, const char *p, size_t len)
 {
-	if (spool_append(&j->out->sp[i], p, len) != 0)
+	struct job_output *jo = j->out;
+
+	if (j->tag != NULL &&
+	    (p = output_tag(j->tag, &jo->open[i], p, &len)) == NULL)
+		cli_fail(c, "buffering output", errno);
+	else if (spool_append(&jo->sp[i], p, len) != 0)
 		cli_fail(c, "spooling output", errno);
 }
 
@@ -146,9 +183,14 @@ output_group(struct cli *c, struct job *j, int i, const char *p, size_t len)
 static int
 output_lines(struct job *j, int i, const char *p, size_t len)
 {
-	struct spool *part = &j->out->sp[i];
-	const char *end = p + len, *last, *first;
+	struct job_output *jo = j->out;
+	struct spool *part = &jo->sp[i];
+	const char *end, *last, *first;
 
+	if (j->tag != NULL &&
+	    (p = output_tag(j->tag, &jo->open[i], p, &len)) == NULL)
+		return -1;
+	end = p + len;
 	if ((last = memrchr(p, '\n', len)) == NULL)
 		return spool_append(part, p, len);
 	last++;
@@ -283,8 +325,12 @@ output_final(struct cli *c, struct job *j)
 	/* The last attempt said nothing: what is held is an earlier one's. */
 	if (j->attempts > jo->attempt)
 		output_attempt(c, jo, j->attempts);
-	for (int i = 0; c->opt.line_buffer && i < 2; i++)
-		output_line_end(c, jo, i);
+	for (int i = 0; i < 2; i++) {
+		if (c->opt.line_buffer)
+			output_line_end(c, jo, i);
+		else if (jo->open[i] && spool_append(&jo->sp[i], "\n", 1) != 0)
+			cli_fail(c, "spooling output", errno);
+	}
 	output_done(c, jo);
 }
 
@@ -320,6 +366,7 @@ output_stop(struct cli *c)
 		output_print(c, held_pop());
 	free(held.v);
 	memset(&held, 0, sizeof held);
+	buf_free(&tagged);
 	pthread_mutex_unlock(&c->lock);
 	writer_stop();
 }

@@ -1,9 +1,9 @@
 #!/bin/sh
 # Output: --keep-order prints in input order although jobs finish in
-# reverse; --line-buffer streams lines while the job runs; only the last
-# attempt of a retried job is printed, but for the lines --line-buffer
-# printed meanwhile; large binary output on both streams arrives whole
-# and exact.
+# reverse; --line-buffer streams lines while the job runs; --tag and
+# --tagstring prefix every line; only the last attempt of a retried job
+# is printed, but for the lines --line-buffer printed meanwhile; large
+# binary output on both streams arrives whole and exact.
 . "${srcdir:-.}/tests/cli/lib.sh"
 
 # Job N waits for job N+1 to finish, so they finish 3, 2, 1.
@@ -50,6 +50,32 @@ has out "second b"
 lines out 4
 has err "oops a"
 has err "oops b"
+
+# The same with --tag: the item and a tab before every line.
+tab=$(printf '\t')
+run -j 2 --line-buffer --tag -- "$T/lines" {} "^{}${tab}first {}\$" \
+    "$T/out" ::: a b
+expect_rc 0
+has out "a${tab}first a"
+has out "a${tab}second a"
+has out "b${tab}first b"
+has out "b${tab}second b"
+lines out 4
+has err "a${tab}oops a"
+has err "b${tab}oops b"
+
+# --tag without --line-buffer: every line of each stream, a last one
+# without its newline given one; --tagstring makes the tag of a template.
+run -k --tag --shell -- 'printf "x\ny\n\nz"; printf "e" >&2' ::: a "b c"
+expect_rc 0
+printf 'a\tx\na\ty\na\t\na\tz\nb c\tx\nb c\ty\nb c\t\nb c\tz\n' >"$T/want"
+cmp -s "$T/out" "$T/want" || fail "--tag printed: $(cat "$T/out")"
+has err "a${tab}e"
+has err "b c${tab}e"
+run -k --tagstring 'job<{}>' -- echo ::: 1 2
+expect_rc 0
+printf 'job<1>\t1\njob<2>\t2\n' >"$T/want"
+cmp -s "$T/out" "$T/want" || fail "--tagstring printed: $(cat "$T/out")"
 
 # Retries: the last attempt's output only, even when it printed nothing
 # (the first attempt's output is not printed instead).
