@@ -23,7 +23,7 @@ enum {
 	OPT_KILL_GRACE, OPT_RATE, OPT_BURST, OPT_FAIL_FAST, OPT_PRIORITY,
 	OPT_NAME, OPT_GROUP, OPT_MAX_MEM, OPT_MAX_CPU, OPT_SHELL,
 	OPT_LINE_BUFFER, OPT_JSON, OPT_JOBLOG, OPT_START_METHOD, OPT_VERSION,
-	OPT_MPI, OPT_TAG, OPT_TAGSTRING
+	OPT_MPI, OPT_TAG, OPT_TAGSTRING, OPT_RESULTS
 };
 
 static const struct option long_opts[] = {
@@ -48,6 +48,7 @@ static const struct option long_opts[] = {
 	{ "line-buffer", no_argument,	    NULL, OPT_LINE_BUFFER },
 	{ "tag",	 no_argument,	    NULL, OPT_TAG },
 	{ "tagstring",	 required_argument, NULL, OPT_TAGSTRING },
+	{ "results",	 required_argument, NULL, OPT_RESULTS },
 	{ "quiet",	 no_argument,	    NULL, 'q' },
 	{ "json",	 required_argument, NULL, OPT_JSON },
 	{ "joblog",	 required_argument, NULL, OPT_JOBLOG },
@@ -89,6 +90,8 @@ static const char usage_text[] =
 "      --line-buffer     print output lines as they come\n"
 "      --tag             begin each output line with the item and a tab\n"
 "      --tagstring TEMPLATE  ... with TEMPLATE ({} is the item) and a tab\n"
+"      --results DIR     save each job's output in files under DIR,\n"
+"                        instead of printing it\n"
 "  -q, --quiet           no progress bar, no summary\n"
 "      --json FILE       write the run summary as JSON to FILE\n"
 "      --joblog FILE     write a line per finished job to FILE\n"
@@ -261,6 +264,9 @@ args_option(int ch, const char *arg, struct cli_opts *o)
 		return 0;
 	case OPT_TAGSTRING:
 		o->tagstring = arg;
+		return 0;
+	case OPT_RESULTS:
+		o->results = arg;
 		return 0;
 	case 'q':
 		o->quiet = true;

@@ -66,6 +66,7 @@ struct cli_opts {
 	bool		 line_buffer;
 	bool		 tag;		/* --tag */
 	const char	*tagstring;	/* --tagstring: template; NULL = none */
+	const char	*results;	/* --results: a directory, or NULL */
 	bool		 quiet;
 	const char	*json;
 	const char	*joblog;
@@ -108,6 +109,7 @@ struct job {
 	char		*name;		/* display name */
 	char		*group;		/* NULL = none */
 	char		*tag;		/* prefix of output lines; NULL = none */
+	char		*results;	/* --results: its directory, or NULL */
 	procq_handle	*h;		/* NULL until submitted */
 	struct job_output *out;		/* output.c's; NULL until output */
 	int		 attempts;	/* when final: attempts made */

@@ -34,6 +34,7 @@ PROCQ_CLI_TESTS = \
 	tests/cli/output.sh \
 	tests/cli/spool.sh \
 	tests/cli/reader.sh \
+	tests/cli/results.sh \
 	tests/cli/terminal.sh \
 	tests/cli/report.sh \
 	tests/cli/limits.sh \

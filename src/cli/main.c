@@ -99,7 +99,37 @@ main_queue(struct cli *c)
 	return q;
 }
 
-/* The tag of a job's output lines. */
+/* --results: DIR/1/ITEM, with \, tab and / in the item written \\, \t
+ * and \_ as GNU parallel does. */
+static char *
+main_results_dir(const char *dir, const char *item)
+{
+	struct buf b = { 0 };
+	int rc;
+
+	rc = buf_append(&b, dir, strlen(dir));
+	if (rc == 0)
+		rc = buf_append(&b, "/1/", 3);
+	for (const char *s = item; rc == 0 && *s != '\0'; s++) {
+		if (*s == '\\')
+			rc = buf_append(&b, "\\\\", 2);
+		else if (*s == '\t')
+			rc = buf_append(&b, "\\t", 2);
+		else if (*s == '/')
+			rc = buf_append(&b, "\\_", 2);
+		else
+			rc = buf_append(&b, s, 1);
+	}
+	if (rc == 0)
+		rc = buf_append(&b, "", 1);
+	if (rc != 0) {
+		buf_free(&b);
+		return NULL;
+	}
+	return b.data;
+}
+
+/* The tag of a job's output lines and its --results directory. */
 static int
 main_job_output(const struct cli_opts *o, struct job *j)
 {
@@ -108,6 +138,9 @@ main_job_output(const struct cli_opts *o, struct job *j)
 	else if (o->tag)
 		j->tag = strdup(j->item);
 	if ((o->tagstring != NULL || o->tag) && j->tag == NULL)
+		return -1;
+	if (o->results != NULL &&
+	    (j->results = main_results_dir(o->results, j->item)) == NULL)
 		return -1;
 	return 0;
 }
@@ -147,6 +180,7 @@ main_free_jobs(struct cli *c)
 		free(j->name);
 		free(j->group);
 		free(j->tag);
+		free(j->results);
 		output_job_free(j->out);
 	}
 	free(c->jobs);

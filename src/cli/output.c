@@ -8,7 +8,8 @@
  * With --line-buffer every complete line is handed over as it comes, in
  * batches: the lines of an attempt that fails have been printed by then
  * and stay.  A last line without its newline is given one.  With a tag
- * (--tag, --tagstring) every line begins with the tag and a tab.
+ * (--tag, --tagstring) every line begins with the tag and a tab.  With
+ * --results a job's output goes to files in its directory instead.
  *
  * All of it runs with c->lock held, but output_start() and output_stop();
  * nothing here waits for procq's standard output or error.
@@ -16,10 +17,12 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "spool.h"
@@ -31,6 +34,7 @@ struct job_output {
 	struct spool	 sp[2];		/* stdout and stderr of the attempt;
 					 * --line-buffer: their partial line */
 	bool		 open[2];	/* a line is begun: no tag before more */
+	int		 stored[2];	/* --results: the attempt in the file */
 };
 
 /* --keep-order: jobs final before an earlier one, a heap by seq. */
@@ -43,6 +47,8 @@ static struct {
 
 /* A chunk with its tags; the hooks' scratch. */
 static struct buf tagged;
+
+static const char *const store_names[2] = { "stdout", "stderr" };
 
 int
 write_all(int fd, const void *p, size_t len)
@@ -206,6 +212,128 @@ output_lines(struct job *j, int i, const char *p, size_t len)
 	return spool_append(part, last, (size_t)(end - last));
 }
 
+/* Reported once, the first failure of --results. */
+static void
+output_store_fail(struct cli *c, const char *dir, int err)
+{
+	static char what[PATH_MAX + 64];
+
+	if (c->error != 0)
+		return;
+	snprintf(what, sizeof what, "--results '%s'", dir);
+	cli_fail(c, what, err);
+}
+
+/* mkdir -p */
+static int
+output_mkdirs(const char *dir)
+{
+	char *path, *s;
+	int rc = 0;
+
+	if ((path = strdup(dir)) == NULL)
+		return -1;
+	for (s = path + 1; rc == 0 && *s != '\0'; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(path, 0777) != 0 && errno != EEXIST)
+			rc = -1;
+		*s = '/';
+	}
+	if (rc == 0 && mkdir(path, 0777) != 0 && errno != EEXIST)
+		rc = -1;
+	free(path);
+	return rc;
+}
+
+/* dir/name for writing, dir made when missing. */
+static int
+output_store_open(const char *dir, const char *name, int flags)
+{
+	char *path;
+	int fd, err;
+
+	if (asprintf(&path, "%s/%s", dir, name) < 0)
+		return -1;
+	flags |= O_WRONLY | O_CREAT | O_CLOEXEC;
+	if ((fd = open(path, flags, 0666)) < 0 && errno == ENOENT &&
+	    output_mkdirs(dir) == 0)
+		fd = open(path, flags, 0666);
+	err = errno;
+	free(path);
+	errno = err;
+	return fd;
+}
+
+/* Writes p to dir/name, after what it holds when append. */
+static int
+output_store_write(const char *dir, const char *name, bool append,
+    const char *p, size_t len)
+{
+	int fd, err;
+
+	fd = output_store_open(dir, name, append ? O_APPEND : O_TRUNC);
+	if (fd < 0)
+		return -1;
+	if (write_all(fd, p, len) != 0) {
+		err = errno;
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return close(fd);
+}
+
+/* --results: the output goes to its file as it comes; a new attempt
+ * starts the file again. */
+static void
+output_store(struct cli *c, struct job *j, int i, const char *p, size_t len)
+{
+	struct job_output *jo = j->out;
+	bool append = jo->stored[i] == jo->attempt;
+
+	if (output_store_write(j->results, store_names[i], append, p, len)) {
+		output_store_fail(c, j->results, errno);
+		return;
+	}
+	jo->stored[i] = jo->attempt;
+}
+
+static int
+output_store_int(const char *dir, const char *name, long long v)
+{
+	char text[32];
+	int n = snprintf(text, sizeof text, "%lld", v);
+
+	return output_store_write(dir, name, false, text, (size_t)n);
+}
+
+/* --results of a final job: its files of output (empty when its last
+ * attempt said nothing), its seq, exit status and signal.  Nothing for a
+ * job that never ran. */
+static void
+output_store_final(struct cli *c, struct job *j, struct job_output *jo)
+{
+	int attempt = j->attempts > 0 ? j->attempts : jo ? jo->attempt : 0;
+	int rc = 0;
+
+	if (attempt == 0)
+		return;
+	for (int i = 0; rc == 0 && i < 2; i++)
+		if (jo == NULL || jo->stored[i] != attempt)
+			rc = output_store_write(j->results, store_names[i],
+			    false, "", 0);
+	if (rc == 0)
+		rc = output_store_int(j->results, "seq", (long long)j->seq);
+	if (rc == 0)
+		rc = output_store_int(j->results, "exitval", j->exit_status);
+	if (rc == 0)
+		rc = output_store_int(j->results, "signal", j->signal);
+	if (rc != 0)
+		output_store_fail(c, j->results, errno);
+}
+
 void
 output_chunk(struct cli *c, struct job *j, int attempt, int stream,
     const char *p, size_t len)
@@ -223,7 +351,9 @@ output_chunk(struct cli *c, struct job *j, int attempt, int stream,
 		return;		/* a late report of an earlier attempt */
 	if (attempt > j->out->attempt)
 		output_attempt(c, j->out, attempt);
-	if (c->opt.line_buffer) {
+	if (j->results != NULL)
+		output_store(c, j, i, p, len);
+	else if (c->opt.line_buffer) {
 		if (output_lines(j, i, p, len) != 0)
 			cli_fail(c, "spooling output", errno);
 	} else
@@ -325,6 +455,8 @@ output_final(struct cli *c, struct job *j)
 	/* The last attempt said nothing: what is held is an earlier one's. */
 	if (j->attempts > jo->attempt)
 		output_attempt(c, jo, j->attempts);
+	if (j->results != NULL)
+		output_store_final(c, j, jo);
 	for (int i = 0; i < 2; i++) {
 		if (c->opt.line_buffer)
 			output_line_end(c, jo, i);
