@@ -89,18 +89,22 @@ spool_keep(struct spool *sp, const void *p, size_t len)
 static int
 spool_extend(struct spool *sp, off_t off, size_t len)
 {
-	struct extent *ext = sp->next > 0 ? &sp->ext[sp->next - 1] : NULL;
+	struct extent *tail, *grown;
 	size_t cap;
 
-	if (ext != NULL && ext->off + (off_t)ext->len == off) {
-		ext->len += len;
-		return 0;
+	if (sp->next > 0) {
+		tail = &sp->ext[sp->next - 1];
+		if (tail->off + (off_t)tail->len == off) {
+			tail->len += len;
+			return 0;
+		}
 	}
-	if (sp->next == sp->cap) {
+	if (sp->ext == NULL || sp->next == sp->cap) {
 		cap = sp->cap ? sp->cap * 2 : 4;
-		if ((ext = reallocarray(sp->ext, cap, sizeof *ext)) == NULL)
+		grown = reallocarray(sp->ext, cap, sizeof *grown);
+		if (grown == NULL)
 			return -1;
-		sp->ext = ext;
+		sp->ext = grown;
 		sp->cap = cap;
 	}
 	sp->ext[sp->next].off = off;
