@@ -25,7 +25,8 @@ enum {
 	OPT_NAME, OPT_GROUP, OPT_MAX_MEM, OPT_MAX_CPU, OPT_SHELL,
 	OPT_LINE_BUFFER, OPT_JSON, OPT_JOBLOG, OPT_START_METHOD, OPT_VERSION,
 	OPT_MPI, OPT_COLSEP, OPT_LINK, OPT_SHUF, OPT_DRY_RUN, OPT_PIPE,
-	OPT_BLOCK, OPT_HALT, OPT_DELAY, OPT_RESUME, OPT_RESUME_FAILED
+	OPT_BLOCK, OPT_HALT, OPT_DELAY, OPT_RESUME, OPT_RESUME_FAILED,
+	OPT_TAG, OPT_TAGSTRING, OPT_RESULTS
 };
 
 static const struct option long_opts[] = {
@@ -48,6 +49,9 @@ static const struct option long_opts[] = {
 	{ "arg-file",	 required_argument, NULL, 'a' },
 	{ "keep-order",	 no_argument,	    NULL, 'k' },
 	{ "line-buffer", no_argument,	    NULL, OPT_LINE_BUFFER },
+	{ "tag",	 no_argument,	    NULL, OPT_TAG },
+	{ "tagstring",	 required_argument, NULL, OPT_TAGSTRING },
+	{ "results",	 required_argument, NULL, OPT_RESULTS },
 	{ "quiet",	 no_argument,	    NULL, 'q' },
 	{ "json",	 required_argument, NULL, OPT_JSON },
 	{ "joblog",	 required_argument, NULL, OPT_JOBLOG },
@@ -113,7 +117,11 @@ static const char usage_text[] =
 "      --mpi             under mpirun: run the jobs on the other ranks,\n"
 "                        -j on each\n"
 "  -k, --keep-order      print the output in input order\n"
-"      --line-buffer     print output lines as they come, prefixed\n"
+"      --line-buffer     print output lines as they come\n"
+"      --tag             begin each output line with the item and a tab\n"
+"      --tagstring TEMPLATE  ... with TEMPLATE ({} is the item) and a tab\n"
+"      --results DIR     save each job's output in files under DIR,\n"
+"                        instead of printing it\n"
 "  -q, --quiet           no progress bar, no summary\n"
 "      --json FILE       write the run summary as JSON to FILE\n"
 "      --joblog FILE     write a line per finished job to FILE\n"
@@ -362,6 +370,15 @@ args_option(int ch, const char *arg, struct cli_opts *o)
 	case OPT_LINE_BUFFER:
 		o->line_buffer = true;
 		return 0;
+	case OPT_TAG:
+		o->tag = true;
+		return 0;
+	case OPT_TAGSTRING:
+		o->tagstring = arg;
+		return 0;
+	case OPT_RESULTS:
+		o->results = arg;
+		return 0;
 	case 'q':
 		o->quiet = true;
 		return 0;
@@ -492,6 +509,7 @@ args_check(struct cli_opts *o)
 		if (!template_valid(o->command[i]))
 			return -1;
 	if ((o->name != NULL && !template_valid(o->name)) ||
+	    (o->tagstring != NULL && !template_valid(o->tagstring)) ||
 	    (o->group != NULL && !template_valid(o->group)))
 		return -1;
 	return 0;

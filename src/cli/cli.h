@@ -83,6 +83,9 @@ struct cli_opts {
 	struct halt	*halt;		/* NULL = none */
 	bool		 keep_order;
 	bool		 line_buffer;
+	bool		 tag;		/* --tag */
+	const char	*tagstring;	/* --tagstring: template; NULL = none */
+	const char	*results;	/* --results: a directory, or NULL */
 	bool		 quiet;
 	const char	*json;
 	const char	*joblog;
@@ -146,6 +149,8 @@ int	 template_command(const struct cli_opts *o, struct job *j,
 	    msgpack_sbuffer *sb);
 bool	 template_valid(const char *tmpl);
 
+struct job_output;
+
 /* One job: a command run for one set of values. */
 struct job {
 	size_t		 seq;		/* position in the input, from 1 */
@@ -156,16 +161,16 @@ struct job {
 	char		*cmdline;	/* the command as one line */
 	char		*name;		/* display name */
 	char		*group;		/* NULL = none */
+	char		*tag;		/* prefix of output lines; NULL = none */
+	char		*results;	/* --results: its directory, or NULL */
 	procq_handle	*h;		/* NULL until submitted */
 	double		 start;		/* wall-clock start of the last
 					 * attempt; 0 = never started */
 	double		 started;	/* the same on cli_clock() */
 	uint64_t	 received;	/* stdout bytes of the last attempt */
-	struct buf	 out;		/* output of the current attempt */
-	struct buf	 err;
-	struct buf	 out_line;	/* --line-buffer: a partial line */
-	struct buf	 err_line;
-	int		 attempt;	/* the attempt the output is from */
+	int		 received_attempt; /* the attempt received is of */
+	struct job_output *out;		/* output.c's; NULL until output */
+	int		 attempts;	/* when final: attempts made */
 	int		 exit_attempt;	/* the attempt that reported exit */
 	int		 exit_status;	/* -1 = none */
 	int		 signal;	/* -1 = none */
@@ -173,7 +178,6 @@ struct job {
 	bool		 submitting;	/* the main thread holds it */
 	bool		 running;
 	bool		 final;
-	bool		 printed;
 	bool		 overdue;	/* cancelled by --timeout N% */
 	bool		 halted;	/* to be cancelled by --halt soon */
 };
@@ -227,15 +231,12 @@ struct cli {
 	struct values	*ahead;		/* read before the queue was made */
 	size_t		 nahead;
 	size_t		 ahead_next;
-	size_t		 next_print;	/* --keep-order: next seq to print */
 	size_t		 done;
 	size_t		 failed;
 	size_t		 running;
 	struct median	*median;	/* --timeout N%: succeeded runtimes */
 	double		 t0;
 	bool		 progress;	/* draw the progress bar */
-	bool		 bar_shown;	/* the bar is on the terminal */
-	double		 bar_time;	/* when it was drawn */
 	FILE		*joblog;
 	struct json_report json;
 	struct seqset	 skip;		/* --resume: seqs not to run */
@@ -266,12 +267,21 @@ int	 median_add(struct median *m, double v);
 double	 median_get(const struct median *m);	/* 0 = none yet */
 void	 overdue_check(struct cli *c);		/* watcher */
 
-/* output.c */
+/*
+ * output.c: the jobs' output, written by a thread of its own.  The hooks
+ * call output_chunk(), output_final() and output_skip() with c->lock
+ * held; none of them waits for a write.  output_start() comes after
+ * procq_start() (no thread may exist when the fork server is made) and
+ * before any job starts; output_stop(), without c->lock, after the queue
+ * is shut down.
+ */
+int	 output_start(struct cli *c);
+void	 output_stop(struct cli *c);
 void	 output_chunk(struct cli *c, struct job *j, int attempt, int stream,
 	    const char *p, size_t len);
 void	 output_final(struct cli *c, struct job *j);
 void	 output_skip(struct cli *c, size_t seq);
-void	 output_flush_all(struct cli *c);
+void	 output_job_free(struct job_output *jo);
 bool	 cli_error(struct cli *c, const char *what, int err);
 void	 cli_fail(struct cli *c, const char *what, int err);	/* hooks */
 int	 write_all(int fd, const void *p, size_t len);

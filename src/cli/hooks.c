@@ -70,9 +70,11 @@ hook_report(struct cli *c, struct job *j, const msgpack_object *v)
 		if (stream != CLI_STREAM_OUT && stream != CLI_STREAM_ERR)
 			return;
 		/* Received counts the last attempt's stdout. */
-		if (attempt > j->attempt)
+		if (attempt > j->received_attempt) {
 			j->received = 0;
-		if (attempt >= j->attempt && stream == CLI_STREAM_OUT)
+			j->received_attempt = attempt;
+		}
+		if (attempt == j->received_attempt && stream == CLI_STREAM_OUT)
 			j->received += len;
 		output_chunk(c, j, attempt, stream, p, len);
 	} else if (procq_unpack(v, "iiii", &attempt, &stream, &code,
@@ -126,9 +128,10 @@ hook_complete(procq_handle *h, const procq_result *r, void *arg)
 	hook_count(c, j, r);
 	/* How the last attempt's command ended, if it did, and what it
 	 * printed. */
-	if (j->exit_attempt != procq_result_attempts(r))
+	j->attempts = procq_result_attempts(r);
+	if (j->exit_attempt != j->attempts)
 		j->exit_status = j->signal = -1;
-	if (j->attempt != procq_result_attempts(r))
+	if (j->received_attempt != j->attempts)
 		j->received = 0;
 	summary_note(&c->summary, j, r);
 	if (c->joblog != NULL && joblog_write(c->joblog, j, r) != 0)
@@ -137,6 +140,8 @@ hook_complete(procq_handle *h, const procq_result *r, void *arg)
 		cli_fail(c, "writing the JSON summary", errno);
 	halt_check(c);
 	output_final(c, j);
+	j->final = true;
+	jobs_retire(c, j);
 	progress_draw(c);
 	pthread_mutex_unlock(&c->lock);
 }

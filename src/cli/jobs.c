@@ -60,10 +60,9 @@ job_free(struct job *j)
 	free(j->cmdline);
 	free(j->name);
 	free(j->group);
-	buf_free(&j->out);
-	buf_free(&j->err);
-	buf_free(&j->out_line);
-	buf_free(&j->err_line);
+	free(j->tag);
+	free(j->results);
+	output_job_free(j->out);
 	free(j);
 }
 
@@ -89,7 +88,8 @@ jobs_insert(struct cli *c, struct job *j)
 }
 
 /*
- * Frees a job once it is final, printed, and no thread holds its handle;
+ * Frees a job once it is final (its output handed over) and no thread
+ * holds its handle;
  * whoever lets go last calls this.  The handle is released with it: a
  * hook calls this on the queue's own thread, where the queue can be
  * called with c->lock held.
@@ -97,7 +97,7 @@ jobs_insert(struct cli *c, struct job *j)
 void
 jobs_retire(struct cli *c, struct job *j)
 {
-	if (!j->final || !j->printed || j->submitting || j->pins > 0)
+	if (!j->final || j->submitting || j->pins > 0)
 		return;
 	if (c->ring[j->seq % c->window] == j) {
 		c->ring[j->seq % c->window] = NULL;

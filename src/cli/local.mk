@@ -12,6 +12,8 @@ procq_SOURCES = \
 	src/cli/buf.c \
 	src/cli/hooks.c \
 	src/cli/output.c \
+	src/cli/spool.c src/cli/spool.h \
+	src/cli/writer.c \
 	src/cli/progress.c \
 	src/cli/joblog.c \
 	src/cli/resume.c \
@@ -34,6 +36,10 @@ PROCQ_CLI_TESTS = \
 	tests/cli/retry.sh \
 	tests/cli/timeout.sh \
 	tests/cli/output.sh \
+	tests/cli/spool.sh \
+	tests/cli/reader.sh \
+	tests/cli/results.sh \
+	tests/cli/terminal.sh \
 	tests/cli/report.sh \
 	tests/cli/resume.sh \
 	tests/cli/limits.sh \

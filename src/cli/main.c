@@ -102,7 +102,61 @@ main_queue(struct cli *c, int workers)
 	return q;
 }
 
-/* A job's name, group and command line, from its values. */
+/* --results: DIR/1/VALUE1/2/VALUE2..., with \, tab and / in a value
+ * written \\, \t and \_, as GNU parallel does. */
+static char *
+main_results_dir(const char *dir, const struct job *j)
+{
+	struct buf b = { 0 };
+	char num[32];
+	int rc;
+
+	rc = buf_append(&b, dir, strlen(dir));
+	for (size_t i = 0; rc == 0 && i < j->nargs; i++) {
+		snprintf(num, sizeof num, "/%zu/", i + 1);
+		rc = buf_append(&b, num, strlen(num));
+		for (const char *s = j->args[i]; rc == 0 && *s != '\0'; s++) {
+			if (*s == '\\')
+				rc = buf_append(&b, "\\\\", 2);
+			else if (*s == '\t')
+				rc = buf_append(&b, "\\t", 2);
+			else if (*s == '/')
+				rc = buf_append(&b, "\\_", 2);
+			else
+				rc = buf_append(&b, s, 1);
+		}
+	}
+	if (rc == 0 && j->nargs == 0) {	/* --pipe: the block's number */
+		snprintf(num, sizeof num, "/1/%zu", j->seq);
+		rc = buf_append(&b, num, strlen(num));
+	}
+	if (rc == 0)
+		rc = buf_append(&b, "", 1);
+	if (rc != 0) {
+		buf_free(&b);
+		return NULL;
+	}
+	return b.data;
+}
+
+/* The tag of a job's output lines (the values, as GNU parallel tags)
+ * and its --results directory. */
+static int
+main_job_output(const struct cli_opts *o, struct job *j)
+{
+	if (o->tagstring != NULL)
+		j->tag = template_expand(o->tagstring, j);
+	else if (o->tag)
+		j->tag = template_expand("{}", j);
+	if ((o->tagstring != NULL || o->tag) && j->tag == NULL)
+		return -1;
+	if (o->results != NULL &&
+	    (j->results = main_results_dir(o->results, j)) == NULL)
+		return -1;
+	return 0;
+}
+
+/* A job's name, group, tag and results, from its values. */
 static struct job *
 main_job(const struct cli_opts *o, size_t seq, struct values *v)
 {
@@ -114,7 +168,8 @@ main_job(const struct cli_opts *o, size_t seq, struct values *v)
 				    template_expand(o->pipe ? "{#}" : "{}", j);
 	if (j->name == NULL ||
 	    (o->group != NULL &&
-		(j->group = template_expand(o->group, j)) == NULL)) {
+		(j->group = template_expand(o->group, j)) == NULL) ||
+	    main_job_output(o, j) != 0) {
 		job_free(j);
 		return NULL;
 	}
@@ -197,6 +252,7 @@ main_submit(struct cli *c, struct job *j)
 	if (rc != 0) {
 		c->njobs--;
 		output_final(c, j); /* never ran: nothing to wait for */
+		j->final = true;
 	}
 	cancel = rc == 0 && j->halted && !j->final;
 	if (cancel)
@@ -326,8 +382,13 @@ main_run(struct cli *c)
 		main_fail(c, "starting", rc == PROCQ_ENOMEM ? ENOMEM : EIO);
 		return 0;
 	}
+	if (output_start(c) != 0) {
+		main_fail(c, "starting", errno);
+		return 0;
+	}
 	if (watch_start(c) != 0) {
 		main_fail(c, "starting", errno);
+		output_stop(c);
 		return 0;
 	}
 	c->t0 = cli_clock();
@@ -337,7 +398,7 @@ main_run(struct cli *c)
 	/* Every hook has run once the queue is shut down. */
 	procq_shutdown(c->q, 0);
 	sig = watch_stop();
-	output_flush_all(c);
+	output_stop(c);
 	pthread_mutex_lock(&c->lock);
 	progress_clear(c);
 	pthread_mutex_unlock(&c->lock);

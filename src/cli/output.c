@@ -1,22 +1,54 @@
 /*
- * The jobs' output.  Each job's standard output and error are kept until
- * the job is final, then written whole (stdout to stdout, stderr to
- * stderr), so that jobs never interleave; with --keep-order a job waits
- * for every earlier one.  With --line-buffer each complete line is
- * written as it comes, as "name: line".  Only the last attempt's output
- * is kept: a retry starts afresh.
+ * The jobs' output.  By default a job's standard output and error are
+ * spooled (spool.c) until the job is final, then handed whole to the
+ * writer thread (writer.c), stdout then stderr, so that jobs never
+ * interleave; with --keep-order a job also waits for every earlier one.
+ * Only the last attempt's output is printed: a retry starts afresh.
  *
- * Everything here runs with c->lock held, but output_flush_all(), which
- * takes it.
+ * With --line-buffer every complete line is handed over as it comes, in
+ * batches: the lines of an attempt that fails have been printed by then
+ * and stay.  A last line without its newline is given one.  With a tag
+ * (--tag, --tagstring) every line begins with the tag and a tab.  With
+ * --results a job's output goes to files in its directory instead.
+ *
+ * All of it runs with c->lock held, but output_start() and output_stop();
+ * nothing here waits for procq's standard output or error.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "spool.h"
+
+/* What a job has said so far. */
+struct job_output {
+	size_t		 seq;
+	int		 attempt;	/* the attempt the output is from */
+	struct spool	 sp[2];		/* stdout and stderr of the attempt;
+					 * --line-buffer: their partial line */
+	bool		 open[2];	/* a line is begun: no tag before more */
+	int		 stored[2];	/* --results: the attempt in the file */
+};
+
+/* --keep-order: jobs final before an earlier one, a heap by seq. */
+static struct {
+	struct job_output **v;
+	size_t		 n;
+	size_t		 cap;
+	size_t		 next;		/* the seq to print next */
+} held;
+
+/* A chunk with its tags; the hooks' scratch. */
+static struct buf tagged;
+
+static const char *const store_names[2] = { "stdout", "stderr" };
 
 int
 write_all(int fd, const void *p, size_t len)
@@ -42,13 +74,17 @@ write_all(int fd, const void *p, size_t len)
 bool
 cli_error(struct cli *c, const char *what, int err)
 {
+	char msg[PATH_MAX + 256];
+
 	if (c->error != 0)
 		return false;
 	c->error = err;
 	c->error_what = what;
 	if (err != EPIPE) {
 		progress_clear(c);
-		fprintf(stderr, "procq: %s: %s\n", what, strerror(err));
+		snprintf(msg, sizeof msg, "procq: %s: %s\n", what,
+		    strerror(err));
+		writer_notice(msg);
 	}
 	return true;
 }
@@ -62,163 +98,407 @@ cli_fail(struct cli *c, const char *what, int err)
 		procq_cancel(c->q);
 }
 
-static void
-output_write(struct cli *c, int fd, const char *p, size_t len)
+static struct job_output *
+output_new(size_t seq)
 {
-	if (c->error != 0 || len == 0)
+	struct job_output *jo;
+
+	if ((jo = calloc(1, sizeof *jo)) != NULL)
+		jo->seq = seq;
+	return jo;
+}
+
+void
+output_job_free(struct job_output *jo)
+{
+	if (jo == NULL)
 		return;
-	if (write_all(fd, p, len) != 0)
-		cli_fail(c, fd == STDOUT_FILENO ? "standard output" :
-		    "standard error", errno);
+	spool_free(&jo->sp[0]);
+	spool_free(&jo->sp[1]);
+	free(jo);
 }
 
-/* "name: " partial line, then p, then a newline, in one write. */
-static void
-output_line(struct cli *c, struct job *j, int stream, const char *p,
-    size_t len)
+/* The chunk with the tag and a tab before every line it begins; *len is
+ * updated.  NULL when out of memory. */
+static const char *
+output_tag(const char *tag, bool *open, const char *p, size_t *len)
 {
-	struct buf *part = stream == CLI_STREAM_OUT ? &j->out_line :
-	    &j->err_line;
-	struct buf line = { 0 };
+	const char *end = p + *len, *nl;
+	size_t n;
 
-	if (buf_append(&line, j->name, strlen(j->name)) != 0 ||
-	    buf_append(&line, ": ", 2) != 0 ||
-	    buf_append(&line, part->data, part->len) != 0 ||
-	    buf_append(&line, p, len) != 0 || buf_append(&line, "\n", 1) != 0)
+	tagged.len = 0;
+	while (p < end) {
+		if (!*open && buf_append(&tagged, tag, strlen(tag)) != 0)
+			return NULL;
+		if (!*open && buf_append(&tagged, "\t", 1) != 0)
+			return NULL;
+		nl = memchr(p, '\n', (size_t)(end - p));
+		n = nl != NULL ? (size_t)(nl + 1 - p) : (size_t)(end - p);
+		if (buf_append(&tagged, p, n) != 0)
+			return NULL;
+		*open = nl == NULL;
+		p += n;
+	}
+	*len = tagged.len;
+	return tagged.data;
+}
+
+/* --line-buffer: a partial line is ended and handed over. */
+static void
+output_line_end(struct cli *c, struct job_output *jo, int i)
+{
+	jo->open[i] = false;
+	if (spool_empty(&jo->sp[i]))
+		return;
+	if (spool_append(&jo->sp[i], "\n", 1) != 0 ||
+	    writer_queue(i + 1, &jo->sp[i]) != 0)
+		cli_fail(c, "spooling output", errno);
+}
+
+/* A new attempt: the output of the last one is dropped, but what
+ * --line-buffer printed of it. */
+static void
+output_attempt(struct cli *c, struct job_output *jo, int attempt)
+{
+	for (int i = 0; i < 2; i++) {
+		if (c->opt.line_buffer)
+			output_line_end(c, jo, i);
+		spool_free(&jo->sp[i]);
+		jo->open[i] = false;
+	}
+	jo->attempt = attempt;
+}
+
+static void
+output_group(struct cli *c, struct job *j, int i, const char *p, size_t len)
+{
+	struct job_output *jo = j->out;
+
+	if (j->tag != NULL &&
+	    (p = output_tag(j->tag, &jo->open[i], p, &len)) == NULL)
 		cli_fail(c, "buffering output", errno);
-	else
-		output_write(c, stream == CLI_STREAM_OUT ? STDOUT_FILENO :
-		    STDERR_FILENO, line.data, line.len);
-	buf_free(&line);
-	part->len = 0;
+	else if (spool_append(&jo->sp[i], p, len) != 0)
+		cli_fail(c, "spooling output", errno);
 }
 
-/* --line-buffer: every complete line now, the rest kept for later. */
-static void
-output_lines(struct cli *c, struct job *j, int stream, const char *p,
-    size_t len)
+/*
+ * --line-buffer: the complete lines go to the writer at once, the rest
+ * waits in the job's spool.  A line begun in an earlier chunk goes as a
+ * piece of its own, the others join what the writer has yet to write.
+ */
+static int
+output_lines(struct job *j, int i, const char *p, size_t len)
 {
-	struct buf *part = stream == CLI_STREAM_OUT ? &j->out_line :
-	    &j->err_line;
-	const char *nl;
+	struct job_output *jo = j->out;
+	struct spool *part = &jo->sp[i];
+	const char *end, *last, *first;
 
-	progress_clear(c);
-	while (len > 0 && (nl = memchr(p, '\n', len)) != NULL) {
-		output_line(c, j, stream, p, (size_t)(nl - p));
-		len -= (size_t)(nl - p) + 1;
-		p = nl + 1;
+	if (j->tag != NULL &&
+	    (p = output_tag(j->tag, &jo->open[i], p, &len)) == NULL)
+		return -1;
+	end = p + len;
+	if ((last = memrchr(p, '\n', len)) == NULL)
+		return spool_append(part, p, len);
+	last++;
+	if (!spool_empty(part)) {
+		first = (const char *)memchr(p, '\n', len) + 1;
+		if (spool_append(part, p, (size_t)(first - p)) != 0 ||
+		    writer_queue(i + 1, part) != 0)
+			return -1;
+		p = first;
 	}
-	if (len > 0 && buf_append(part, p, len) != 0)
-		cli_fail(c, "buffering output", errno);
+	if (last > p && writer_append(i + 1, p, (size_t)(last - p)) != 0)
+		return -1;
+	return spool_append(part, last, (size_t)(end - last));
 }
 
-/* --line-buffer: a last line without its newline gets one. */
+/* Reported once, the first failure of --results. */
 static void
-output_partials(struct cli *c, struct job *j)
+output_store_fail(struct cli *c, const char *dir, int err)
 {
-	if (j->out_line.len > 0) {
-		progress_clear(c);
-		output_line(c, j, CLI_STREAM_OUT, "", 0);
+	static char what[PATH_MAX + 64];
+
+	if (c->error != 0)
+		return;
+	snprintf(what, sizeof what, "--results '%s'", dir);
+	cli_fail(c, what, err);
+}
+
+/* mkdir -p */
+static int
+output_mkdirs(const char *dir)
+{
+	char *path, *s;
+	int rc = 0;
+
+	if ((path = strdup(dir)) == NULL)
+		return -1;
+	for (s = path + 1; rc == 0 && *s != '\0'; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(path, 0777) != 0 && errno != EEXIST)
+			rc = -1;
+		*s = '/';
 	}
-	if (j->err_line.len > 0) {
-		progress_clear(c);
-		output_line(c, j, CLI_STREAM_ERR, "", 0);
+	if (rc == 0 && mkdir(path, 0777) != 0 && errno != EEXIST)
+		rc = -1;
+	free(path);
+	return rc;
+}
+
+/* dir/name for writing, dir made when missing. */
+static int
+output_store_open(const char *dir, const char *name, int flags)
+{
+	char *path;
+	int fd, err;
+
+	if (asprintf(&path, "%s/%s", dir, name) < 0)
+		return -1;
+	flags |= O_WRONLY | O_CREAT | O_CLOEXEC;
+	if ((fd = open(path, flags, 0666)) < 0 && errno == ENOENT &&
+	    output_mkdirs(dir) == 0)
+		fd = open(path, flags, 0666);
+	err = errno;
+	free(path);
+	errno = err;
+	return fd;
+}
+
+/* Writes p to dir/name, after what it holds when append. */
+static int
+output_store_write(const char *dir, const char *name, bool append,
+    const char *p, size_t len)
+{
+	int fd, err;
+
+	fd = output_store_open(dir, name, append ? O_APPEND : O_TRUNC);
+	if (fd < 0)
+		return -1;
+	if (write_all(fd, p, len) != 0) {
+		err = errno;
+		close(fd);
+		errno = err;
+		return -1;
 	}
+	return close(fd);
+}
+
+/* --results: the output goes to its file as it comes; a new attempt
+ * starts the file again. */
+static void
+output_store(struct cli *c, struct job *j, int i, const char *p, size_t len)
+{
+	struct job_output *jo = j->out;
+	bool append = jo->stored[i] == jo->attempt;
+
+	if (output_store_write(j->results, store_names[i], append, p, len)) {
+		output_store_fail(c, j->results, errno);
+		return;
+	}
+	jo->stored[i] = jo->attempt;
+}
+
+static int
+output_store_int(const char *dir, const char *name, long long v)
+{
+	char text[32];
+	int n = snprintf(text, sizeof text, "%lld", v);
+
+	return output_store_write(dir, name, false, text, (size_t)n);
+}
+
+/* --results of a final job: its files of output (empty when its last
+ * attempt said nothing), its seq, exit status and signal.  Nothing for a
+ * job that never ran. */
+static void
+output_store_final(struct cli *c, struct job *j, struct job_output *jo)
+{
+	int attempt = j->attempts > 0 ? j->attempts : jo ? jo->attempt : 0;
+	int rc = 0;
+
+	if (attempt == 0)
+		return;
+	for (int i = 0; rc == 0 && i < 2; i++)
+		if (jo == NULL || jo->stored[i] != attempt)
+			rc = output_store_write(j->results, store_names[i],
+			    false, "", 0);
+	if (rc == 0)
+		rc = output_store_int(j->results, "seq", (long long)j->seq);
+	if (rc == 0)
+		rc = output_store_int(j->results, "exitval", j->exit_status);
+	if (rc == 0)
+		rc = output_store_int(j->results, "signal", j->signal);
+	if (rc != 0)
+		output_store_fail(c, j->results, errno);
 }
 
 void
 output_chunk(struct cli *c, struct job *j, int attempt, int stream,
     const char *p, size_t len)
 {
-	struct buf *b = stream == CLI_STREAM_OUT ? &j->out : &j->err;
+	int i = stream - 1;
 
-	if (attempt < j->attempt || j->printed)
-		return;		/* a late report of an earlier attempt */
-	if (attempt > j->attempt) {
-		if (c->opt.line_buffer)
-			output_partials(c, j);
-		j->out.len = j->err.len = 0;
-		j->attempt = attempt;
-	}
-	if (c->opt.line_buffer)
-		output_lines(c, j, stream, p, len);
-	else if (buf_append(b, p, len) != 0)
+	if ((stream != CLI_STREAM_OUT && stream != CLI_STREAM_ERR) ||
+	    c->error != 0)
+		return;
+	if (j->out == NULL && (j->out = output_new(j->seq)) == NULL) {
 		cli_fail(c, "buffering output", errno);
-}
-
-static void
-output_job(struct cli *c, struct job *j)
-{
-	if (c->opt.line_buffer)
-		output_partials(c, j);
-	else if (j->out.len > 0 || j->err.len > 0) {
-		progress_clear(c);
-		output_write(c, STDOUT_FILENO, j->out.data, j->out.len);
-		output_write(c, STDERR_FILENO, j->err.data, j->err.len);
+		return;
 	}
-	buf_free(&j->out);
-	buf_free(&j->err);
-	buf_free(&j->out_line);
-	buf_free(&j->err_line);
-	j->printed = true;
+	if (attempt < j->out->attempt)
+		return;		/* a late report of an earlier attempt */
+	if (attempt > j->out->attempt)
+		output_attempt(c, j->out, attempt);
+	if (j->results != NULL)
+		output_store(c, j, i, p, len);
+	else if (c->opt.line_buffer) {
+		if (output_lines(j, i, p, len) != 0)
+			cli_fail(c, "spooling output", errno);
+	} else
+		output_group(c, j, i, p, len);
 }
 
-/* The job is printed and may go; c->lock held. */
+/* The job's output to the writer, and it is freed. */
 static void
-output_done(struct cli *c, struct job *j)
+output_print(struct cli *c, struct job_output *jo)
 {
-	output_job(c, j);
-	jobs_retire(c, j);
+	for (int i = 0; i < 2 && c->error == 0; i++)
+		if (!spool_empty(&jo->sp[i]) &&
+		    writer_queue(i + 1, &jo->sp[i]) != 0)
+			cli_fail(c, "spooling output", errno);
+	output_job_free(jo);
 }
 
+static void
+held_swap(size_t a, size_t b)
+{
+	struct job_output *t = held.v[a];
+
+	held.v[a] = held.v[b];
+	held.v[b] = t;
+}
+
+static int
+held_push(struct job_output *jo)
+{
+	struct job_output **v;
+	size_t i, up, cap;
+
+	if (held.n == held.cap) {
+		cap = held.cap ? held.cap * 2 : 64;
+		if ((v = reallocarray(held.v, cap, sizeof *v)) == NULL)
+			return -1;
+		held.v = v;
+		held.cap = cap;
+	}
+	held.v[i = held.n++] = jo;
+	for (; i > 0 && held.v[up = (i - 1) / 2]->seq > jo->seq; i = up)
+		held_swap(i, up);
+	return 0;
+}
+
+static struct job_output *
+held_pop(void)
+{
+	struct job_output *top = held.v[0];
+	size_t i = 0, kid;
+
+	held.v[0] = held.v[--held.n];
+	while ((kid = 2 * i + 1) < held.n) {
+		if (kid + 1 < held.n &&
+		    held.v[kid + 1]->seq < held.v[kid]->seq)
+			kid++;
+		if (held.v[i]->seq <= held.v[kid]->seq)
+			break;
+		held_swap(i, kid);
+		i = kid;
+	}
+	return top;
+}
+
+/* A final job (or a skipped seq): printed now, or with --keep-order once
+ * every earlier one is. */
+static void
+output_done(struct cli *c, struct job_output *jo)
+{
+	if (!c->opt.keep_order) {
+		output_print(c, jo);
+		return;
+	}
+	if (held_push(jo) != 0) {
+		cli_fail(c, "buffering output", errno);
+		output_job_free(jo);
+		return;
+	}
+	while (held.n > 0 && held.v[0]->seq <= held.next) {
+		jo = held_pop();
+		if (jo->seq == held.next)
+			held.next++;
+		output_print(c, jo);
+	}
+}
+
+/* Takes the job's output; the job itself may be freed after. */
 void
 output_final(struct cli *c, struct job *j)
 {
-	struct job *next;
+	struct job_output *jo = j->out;
 
 	j->final = true;
-	if (!c->opt.keep_order) {
-		output_done(c, j);
+	j->out = NULL;
+	if (jo == NULL && (jo = output_new(j->seq)) == NULL) {
+		cli_fail(c, "buffering output", errno);
 		return;
 	}
-	if (c->next_print == 0)
-		c->next_print = 1;
-	while ((next = jobs_get(c, c->next_print)) != NULL && next->final) {
-		c->next_print++;
-		output_done(c, next);
+	/* The last attempt said nothing: what is held is an earlier one's. */
+	if (j->attempts > jo->attempt)
+		output_attempt(c, jo, j->attempts);
+	if (j->results != NULL)
+		output_store_final(c, j, jo);
+	for (int i = 0; i < 2; i++) {
+		if (c->opt.line_buffer)
+			output_line_end(c, jo, i);
+		else if (jo->open[i] && spool_append(&jo->sp[i], "\n", 1) != 0)
+			cli_fail(c, "spooling output", errno);
 	}
+	output_done(c, jo);
 }
 
-/* A job that will not run (--resume): with --keep-order the next ones
- * do not wait for it.  It stands in the ring, empty, until printed. */
+/* A seq that will never run: --keep-order does not wait for it. */
 void
 output_skip(struct cli *c, size_t seq)
 {
-	struct values none = { 0 };
-	struct job *j;
+	struct job_output *jo;
 
 	if (!c->opt.keep_order)
 		return;
-	while (!jobs_room(c, seq) && !c->stop)
-		pthread_cond_wait(&c->changed, &c->lock);
-	if (c->stop || (j = job_new(seq, &none)) == NULL)
+	if ((jo = output_new(seq)) == NULL) {
+		cli_fail(c, "buffering output", errno);
 		return;
-	jobs_insert(c, j);
-	output_final(c, j);
+	}
+	output_done(c, jo);
 }
 
-/* At the end: whatever is still held (earlier jobs never finished, or a
- * completion was missed), in input order.  The queue is shut down by
- * then, so a cli_fail() here has no hook left to run. */
+int
+output_start(struct cli *c)
+{
+	held.next = 1;
+	return writer_start(c, c->progress);
+}
+
+/* What is still held (jobs after one that never became final), in seq
+ * order, then everything the writer has. */
 void
-output_flush_all(struct cli *c)
+output_stop(struct cli *c)
 {
 	pthread_mutex_lock(&c->lock);
-	for (size_t i = 0; i < c->window; i++) {
-		struct job *j = c->ring[i];
-
-		if (j != NULL && !j->printed)
-			output_done(c, j);
-	}
+	while (held.n > 0)
+		output_print(c, held_pop());
+	free(held.v);
+	memset(&held, 0, sizeof held);
+	buf_free(&tagged);
 	pthread_mutex_unlock(&c->lock);
+	writer_stop();
 }

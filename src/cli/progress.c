@@ -1,17 +1,17 @@
 /*
  * The progress bar: one line on standard error, redrawn in place, only
- * when standard error is a terminal.  Called with c->lock held.
+ * when standard error is a terminal.  The hooks and the watcher only hand
+ * the counts over (c->lock held): the writer thread (writer.c) draws the
+ * bar, between the jobs' output.
  */
 #include "config.h"
 
 #include <stdio.h>
 #include <time.h>
-#include <unistd.h>
 
-#include "cli.h"
+#include "spool.h"
 
-/* Seconds between two redraws, unless the bar was taken down. */
-#define PROGRESS_MIN_INTERVAL	0.1
+#define PROGRESS_FORMAT "[%zu/%zu] %zu failed, %zu running, %.1f/s, ETA %s"
 
 double
 cli_clock(void)
@@ -46,39 +46,53 @@ progress_eta(char *buf, size_t len, double secs)
 		snprintf(buf, len, "%ld:%02ld", s / 60, s % 60);
 }
 
+/*
+ * The bar's text, cut to width - 1 columns (it is all ASCII): a line as
+ * wide as the terminal would move the cursor to the next one, and \r
+ * would then redraw only the bar's last row.  Returns its length.
+ */
+int
+progress_format(char *buf, size_t len, const struct progress_counts *pc,
+    int width)
+{
+	double elapsed, rate, left;
+	char eta[32];
+	int n;
+
+	elapsed = cli_clock() - pc->t0;
+	rate = elapsed > 0 ? (double)pc->done / elapsed : 0;
+	left = rate > 0 ? (double)(pc->total - pc->done) / rate : -1;
+	progress_eta(eta, sizeof eta, left);
+	n = snprintf(buf, len, PROGRESS_FORMAT, pc->done, pc->total,
+	    pc->failed, pc->running, rate, eta);
+	if (n < 0)
+		return -1;
+	if ((size_t)n >= len)
+		n = (int)len - 1;
+	if (width > 1 && n > width - 1)
+		n = width - 1;
+	buf[n] = '\0';
+	return n;
+}
+
 void
 progress_draw(struct cli *c)
 {
-	double now, elapsed, rate;
-	char line[160], eta[32];
-	int n;
+	struct progress_counts pc;
 
 	if (!c->progress || c->error != 0)
 		return;
-	now = cli_clock();
-	if (c->bar_shown && now - c->bar_time < PROGRESS_MIN_INTERVAL)
-		return;
-	c->bar_time = now;
-	elapsed = now - c->t0;
-	rate = elapsed > 0 ? (double)c->done / elapsed : 0;
-	progress_eta(eta, sizeof eta, rate > 0 ?
-	    (double)(c->njobs - c->done) / rate : -1);
-	n = snprintf(line, sizeof line, "\r[%zu/%zu] %zu failed, %zu running, "
-	    "%.1f/s, ETA %s\033[K", c->done, c->njobs, c->failed, c->running,
-	    rate, eta);
-	if (n > 0 && (size_t)n < sizeof line &&
-	    write_all(STDERR_FILENO, line, (size_t)n) == 0)
-		c->bar_shown = true;
+	pc.done = c->done;
+	pc.total = c->njobs;
+	pc.failed = c->failed;
+	pc.running = c->running;
+	pc.t0 = c->t0;
+	writer_bar(&pc);
 }
 
 void
 progress_clear(struct cli *c)
 {
-	static const char erase[] = "\r\033[K";
-
-	if (!c->bar_shown)
-		return;
-	c->bar_shown = false;
-	if (write_all(STDERR_FILENO, erase, sizeof erase - 1) != 0)
-		c->progress = false;
+	(void)c;
+	writer_bar_hide();
 }
