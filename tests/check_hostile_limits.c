@@ -242,6 +242,41 @@ START_TEST(test_memory_failed_allocation)
 }
 END_TEST
 
+/*
+ * A limit too small for the worker to take a task in: the crash names it
+ * (the worker's own buffer for tasks could not grow).  The task is large:
+ * the heap a worker inherits may have room for a small one.  Not under
+ * the fork start method: forked from the supervisor thread, the worker
+ * allocates in that thread's arena, reserved ahead (64 MiB) and so
+ * already counted in the address space the limit adds to.
+ */
+START_TEST(test_memory_too_small_for_worker)
+{
+	procq_config cfg = { .workers = 1, .max_memory = 1024 };
+	size_t len = 16 << 20;
+	char *big;
+	procq_queue *q;
+	procq_handle *h;
+	const char *msg;
+
+	if (test_effective_start_method(&cfg) == PROCQ_START_FORK)
+		return;
+	q = limits_queue(&cfg);
+	ck_assert_ptr_nonnull(big = malloc(len + 1));
+	memset(big, 'x', len);
+	big[len] = '\0';
+	h = submit_ok(q, "echo", NULL, "s", big);
+	free(big);
+	wait_done(h, 20);
+	msg = message_of(h);
+	ck_assert_int_eq(procq_handle_status(h), PROCQ_FAILED);
+	ck_assert_int_eq(procq_handle_error_kind(h), PROCQ_ERR_CRASH);
+	ck_assert_msg(strstr(msg, "memory limit of 1024 bytes") != NULL,
+	    "message: %s", msg);
+	procq_free(q);
+}
+END_TEST
+
 /* A LIMIT report from a worker that has no limit is a lie: the task
  * fails with a protocol error at once. */
 START_TEST(test_limit_frame_without_limit)
@@ -272,8 +307,10 @@ hostile_limits_suite(void)
 	tcase_add_test(tc, test_max_procs_root);
 	/* The sanitizers' shadow memory does not fit an address space
 	 * limit. */
-	if (!TEST_ASAN && !TEST_TSAN)
+	if (!TEST_ASAN && !TEST_TSAN) {
 		tcase_add_test(tc, test_memory_failed_allocation);
+		tcase_add_test(tc, test_memory_too_small_for_worker);
+	}
 	tcase_add_test(tc, test_limit_frame_without_limit);
 	return s;
 }

@@ -107,11 +107,11 @@ limits_build_frame(struct limits_frame *f, enum protocol_limit what)
 	msgpack_sbuffer_destroy(&sb);
 }
 
-static void
-limits_watch_memory(size_t max_memory)
+/* Before the limit is set: under a small one, these allocations would
+ * fail.  False when the handler cannot have its own stack. */
+static bool
+limits_prepare_memory(size_t max_memory)
 {
-	static const int fatal[] = { SIGSEGV, SIGBUS, SIGABRT };
-	struct sigaction sa;
 	stack_t ss;
 
 	limits_probe = max_memory / 16;
@@ -124,9 +124,16 @@ limits_watch_memory(size_t max_memory)
 	/* The handler must run even when the stack is what ran out. */
 	ss.ss_size = 64 * 1024;
 	ss.ss_flags = 0;
-	if ((ss.ss_sp = malloc(ss.ss_size)) == NULL ||
-	    sigaltstack(&ss, NULL) != 0)
-		return;
+	return (ss.ss_sp = malloc(ss.ss_size)) != NULL &&
+	    sigaltstack(&ss, NULL) == 0;
+}
+
+static void
+limits_watch_memory(void)
+{
+	static const int fatal[] = { SIGSEGV, SIGBUS, SIGABRT };
+	struct sigaction sa;
+
 	memset(&sa, 0, sizeof sa);
 	sa.sa_sigaction = limits_fatal;
 	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESETHAND;
@@ -174,6 +181,7 @@ void
 limits_apply(const struct worker_ctx *ctx)
 {
 	struct rlimit rl;
+	bool watch;
 
 	if (ctx->max_cpu > 0)
 		limits_watch_cpu();
@@ -183,11 +191,22 @@ limits_apply(const struct worker_ctx *ctx)
 		return;
 	if (getrlimit(RLIMIT_AS, &rl) != 0)
 		return;
+	watch = limits_prepare_memory(ctx->max_memory);
 	rl.rlim_cur = (rlim_t)(limits_vm_size() + ctx->max_memory);
 	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur > rl.rlim_max)
 		rl.rlim_cur = rl.rlim_max;
-	if (setrlimit(RLIMIT_AS, &rl) == 0)
-		limits_watch_memory(ctx->max_memory);
+	if (setrlimit(RLIMIT_AS, &rl) == 0 && watch)
+		limits_watch_memory();
+}
+
+/* procq's own code in the worker could not allocate: under a memory
+ * limit the supervisor hears that the limit is the likely cause, and
+ * names it, before the worker leaves. */
+void
+limits_out_of_memory(void)
+{
+	if (limits_frame_alloc.len > 0)
+		limits_report(&limits_frame_alloc);
 }
 
 /* SIGKILL once the attempt has used max_cpu + 1 s of CPU time. */

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Per-job limits: --max-cpu ends a busy job with SIGXCPU; --max-mem
-# limits the address space a job's command may take.
+# limits the address space a job's command may take, and names itself
+# when it is too small for anything to run.
 . "${srcdir:-.}/tests/cli/lib.sh"
 
 run --max-cpu 1 --joblog "$T/log" -- sh -c 'while :; do :; done' sh ::: spin
@@ -22,5 +23,11 @@ if [ "$kib" -lt 1073741824 ]; then
 	contains err "memory exhausted"
 	grep -q "^  failed .* bs=300M (attempt 1): ExitStatus: exit status 1" \
 	    "$T/err" || fail "bs=300M did not fail alone"
+
+	# A limit too small for the worker to take its task: the failure
+	# names it.
+	run --max-mem 1K true ::: a
+	expect_rc 1
+	contains err "memory limit of 1024 bytes"
 fi
 exit 0
