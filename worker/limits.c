@@ -20,6 +20,7 @@
 #include <string.h>
 #include <errno.h>
 #include <grp.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -40,6 +41,12 @@ static struct limits_frame limits_frame_memory, limits_frame_alloc;
 /* Ends an attempt that outlives its CPU limit by ignoring SIGXCPU. */
 static timer_t limits_cpu_timer;
 static bool limits_cpu_timer_set;
+
+/* The attempt's CPU limit, the worker's CPU time when it began, and what
+ * was left of it when the task last forked (limits_cpu_prepare()). */
+static double limits_cpu_max;
+static double limits_cpu_start;
+static double limits_cpu_left;
 
 static size_t
 limits_vm_size(void)
@@ -155,6 +162,51 @@ limits_set(int resource, long value)
 	setrlimit(resource, &rl);
 }
 
+static double
+limits_cpu_used(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return 0;
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+/* In the worker, as a task forks. */
+static void
+limits_cpu_prepare(void)
+{
+	if (limits_cpu_max > 0)
+		limits_cpu_left = limits_cpu_max -
+		    (limits_cpu_used() - limits_cpu_start);
+}
+
+/*
+ * In a process the task forked.  Its CPU clock starts at zero, so the
+ * soft limit it inherited, set on the worker's clock, would give it all
+ * the CPU time the worker had used on top of the attempt's.  It gets what
+ * the attempt had left instead (whole seconds, rounded up), and a hard
+ * limit a second later: not being the worker, it may lower its hard limit
+ * for good.  Processes it forks in turn inherit these as they are.
+ */
+static void
+limits_cpu_child(void)
+{
+	struct rlimit rl;
+	double left = ceil(limits_cpu_left);
+
+	if (limits_cpu_max <= 0 || getrlimit(RLIMIT_CPU, &rl) != 0)
+		return;
+	limits_cpu_max = 0;
+	rl.rlim_cur = left < 1 ? 1 : (rlim_t)left;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur >= rl.rlim_max)
+		rl.rlim_cur = rl.rlim_max;
+	else
+		rl.rlim_max = rl.rlim_cur + 1;
+	setrlimit(RLIMIT_CPU, &rl);
+}
+
 /*
  * SIGXCPU at the soft RLIMIT_CPU can be ignored or handled, and the hard
  * limit, which the kernel enforces with SIGKILL, cannot follow the soft
@@ -175,6 +227,7 @@ limits_watch_cpu(void)
 	sev.sigev_signo = SIGKILL;
 	limits_cpu_timer_set = timer_create(CLOCK_PROCESS_CPUTIME_ID, &sev,
 	    &limits_cpu_timer) == 0;
+	pthread_atfork(limits_cpu_prepare, NULL, limits_cpu_child);
 }
 
 void
@@ -229,15 +282,14 @@ limits_arm_cpu_timer(double max_cpu)
 void
 limits_arm_cpu(const struct worker_ctx *ctx)
 {
-	struct rusage ru;
 	struct rlimit rl;
 	double used;
 
-	if (ctx->max_cpu <= 0 || getrusage(RUSAGE_SELF, &ru) != 0 ||
-	    getrlimit(RLIMIT_CPU, &rl) != 0)
+	if (ctx->max_cpu <= 0 || getrlimit(RLIMIT_CPU, &rl) != 0)
 		return;
-	used = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-	    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+	used = limits_cpu_used();
+	limits_cpu_max = ctx->max_cpu;
+	limits_cpu_start = used;
 	rl.rlim_cur = (rlim_t)ceil(used + ctx->max_cpu);
 	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur > rl.rlim_max)
 		rl.rlim_cur = rl.rlim_max;

@@ -9,6 +9,23 @@ expect_rc 1
 contains err "Signal: killed by SIGXCPU"
 grep -q '^1	spin	failed	1	-1	24	' "$T/log" || fail "joblog: $(cat "$T/log")"
 
+# The command gets the limit, not the limit on top of the CPU time its
+# worker had used: it counts its own from zero.  It records its CPU time
+# as SIGXCPU comes.
+run --max-cpu 1 -- sh -c 'trap "times >\"\$0\"; exit 1" XCPU
+    while :; do :; done' "$T/times" ::: spin
+expect_rc 1
+[ -s "$T/times" ] || fail "the command saw no SIGXCPU"
+cpu=$(awk 'NR == 1 {
+	for (i = 1; i <= 2; i++) {
+		split($i, t, /[ms]/)
+		s += t[1] * 60 + t[2]
+	}
+	print s
+}' "$T/times")
+awk -v s="$cpu" 'BEGIN { exit !(s >= 0.5 && s < 1.5) }' ||
+    fail "a job under --max-cpu 1 used $cpu s of CPU time"
+
 run -q --max-mem 64M -- sh -c 'ulimit -v' sh ::: 1
 expect_rc 0
 kib=$(cat "$T/out")
