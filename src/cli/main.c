@@ -225,6 +225,13 @@ main_run(struct cli *c, procq_summary **summary)
 {
 	int rc, sig;
 
+	/* Job slots, before any worker starts and while no other thread
+	 * reads the environment it sets; workers on other hosts (--mpi)
+	 * have none. */
+	if (!c->opt.mpi && slots_create(c->opt.jobs) != 0) {
+		main_fail(c, "creating the job slots", errno);
+		return 0;
+	}
 	/* Before the watcher thread exists: the fork server is forked here,
 	 * and a lock that thread held at that moment (the allocator's, as
 	 * it starts) would stay locked in every worker. */
