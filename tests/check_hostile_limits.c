@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -42,6 +44,36 @@ task_spin_ignoring_xcpu(procq_call *c)
 	while (cpu_now() - start < 8.0)
 		;
 	return 0;
+}
+
+/* Spins for 0.2 CPU-seconds, then forks: the child's CPU time limit,
+ * [soft, hard] (-1 = none). */
+static int
+task_fork_cpu_limit(procq_call *c)
+{
+	struct rlimit rl;
+	double start = cpu_now(), soft, hard;
+	int fds[2], status;
+	pid_t pid;
+
+	while (cpu_now() - start < 0.2)
+		;
+	if (pipe(fds) != 0 || (pid = fork()) < 0)
+		return procq_call_fail(c, "OSError", "pipe or fork");
+	if (pid == 0) {
+		if (getrlimit(RLIMIT_CPU, &rl) != 0 ||
+		    !write_all(fds[1], &rl, sizeof rl))
+			test_child_exit(1);
+		test_child_exit(0);
+	}
+	close(fds[1]);
+	if (read(fds[0], &rl, sizeof rl) != (ssize_t)sizeof rl ||
+	    waitpid(pid, &status, 0) != pid)
+		return procq_call_fail(c, "OSError", "no limit from the child");
+	close(fds[0]);
+	soft = rl.rlim_cur == RLIM_INFINITY ? -1 : (double)rl.rlim_cur;
+	hard = rl.rlim_max == RLIM_INFINITY ? -1 : (double)rl.rlim_max;
+	return procq_call_return(c, "dd", soft, hard);
 }
 
 /* Allocates 1 GB without looking at what malloc returned, and touches
@@ -76,6 +108,7 @@ static const procq_worker_task limits_tasks[] = {
 	{ "spin_ignoring_xcpu", task_spin_ignoring_xcpu },
 	{ "alloc_unchecked", task_alloc_unchecked },
 	{ "raw_limit", task_raw_limit },
+	{ "fork_cpu_limit", task_fork_cpu_limit },
 	{ NULL, NULL }
 };
 
@@ -195,6 +228,32 @@ START_TEST(test_cpu_limit_sigxcpu_ignored)
 END_TEST
 
 /*
+ * A process the task forks counts its CPU time from zero: its limit is
+ * what the attempt has left, rounded up (1 s of 1 once the worker has
+ * spun 0.2 s), with SIGKILL (the hard limit) a second later; not the
+ * worker's limit, which also counts the CPU time it had used before.
+ */
+START_TEST(test_cpu_limit_forked)
+{
+	procq_queue *q = limits_queue(&(procq_config){ .workers = 1,
+	    .max_cpu = 1 });
+	procq_handle *h;
+	double soft = 0, hard = 0;
+
+	/* The worker has used some CPU time before the attempt. */
+	h = submit_ok(q, "ident", NULL, "i", 1);
+	wait_done(h, 10);
+	h = submit_ok(q, "fork_cpu_limit", NULL, "");
+	wait_done(h, 10);
+	ck_assert_msg(procq_handle_value(h, "dd", &soft, &hard) == 0, "%s",
+	    message_of(h));
+	ck_assert_msg(soft == 1 && hard == 2, "the child's limit: %g s, "
+	    "hard %g s", soft, hard);
+	procq_free(q);
+}
+END_TEST
+
+/*
  * The kernel does not hold root to RLIMIT_NPROC: a root caller whose
  * workers stay root is refused max_procs rather than given a limit that
  * does not hold.  Workers that switch to another user are held to it.
@@ -242,6 +301,41 @@ START_TEST(test_memory_failed_allocation)
 }
 END_TEST
 
+/*
+ * A limit too small for the worker to take a task in: the crash names it
+ * (the worker's own buffer for tasks could not grow).  The task is large:
+ * the heap a worker inherits may have room for a small one.  Not under
+ * the fork start method: forked from the supervisor thread, the worker
+ * allocates in that thread's arena, reserved ahead (64 MiB) and so
+ * already counted in the address space the limit adds to.
+ */
+START_TEST(test_memory_too_small_for_worker)
+{
+	procq_config cfg = { .workers = 1, .max_memory = 1024 };
+	size_t len = 16 << 20;
+	char *big;
+	procq_queue *q;
+	procq_handle *h;
+	const char *msg;
+
+	if (test_effective_start_method(&cfg) == PROCQ_START_FORK)
+		return;
+	q = limits_queue(&cfg);
+	ck_assert_ptr_nonnull(big = malloc(len + 1));
+	memset(big, 'x', len);
+	big[len] = '\0';
+	h = submit_ok(q, "echo", NULL, "s", big);
+	free(big);
+	wait_done(h, 20);
+	msg = message_of(h);
+	ck_assert_int_eq(procq_handle_status(h), PROCQ_FAILED);
+	ck_assert_int_eq(procq_handle_error_kind(h), PROCQ_ERR_CRASH);
+	ck_assert_msg(strstr(msg, "memory limit of 1024 bytes") != NULL,
+	    "message: %s", msg);
+	procq_free(q);
+}
+END_TEST
+
 /* A LIMIT report from a worker that has no limit is a lie: the task
  * fails with a protocol error at once. */
 START_TEST(test_limit_frame_without_limit)
@@ -269,11 +363,14 @@ hostile_limits_suite(void)
 
 	tc = add_tcase(s, "limits", 40);
 	tcase_add_test(tc, test_cpu_limit_sigxcpu_ignored);
+	tcase_add_test(tc, test_cpu_limit_forked);
 	tcase_add_test(tc, test_max_procs_root);
 	/* The sanitizers' shadow memory does not fit an address space
 	 * limit. */
-	if (!TEST_ASAN && !TEST_TSAN)
+	if (!TEST_ASAN && !TEST_TSAN) {
 		tcase_add_test(tc, test_memory_failed_allocation);
+		tcase_add_test(tc, test_memory_too_small_for_worker);
+	}
 	tcase_add_test(tc, test_limit_frame_without_limit);
 	return s;
 }

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <errno.h>
 #include <grp.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -40,6 +41,12 @@ static struct limits_frame limits_frame_memory, limits_frame_alloc;
 /* Ends an attempt that outlives its CPU limit by ignoring SIGXCPU. */
 static timer_t limits_cpu_timer;
 static bool limits_cpu_timer_set;
+
+/* The attempt's CPU limit, the worker's CPU time when it began, and what
+ * was left of it when the task last forked (limits_cpu_prepare()). */
+static double limits_cpu_max;
+static double limits_cpu_start;
+static double limits_cpu_left;
 
 static size_t
 limits_vm_size(void)
@@ -107,11 +114,11 @@ limits_build_frame(struct limits_frame *f, enum protocol_limit what)
 	msgpack_sbuffer_destroy(&sb);
 }
 
-static void
-limits_watch_memory(size_t max_memory)
+/* Before the limit is set: under a small one, these allocations would
+ * fail.  False when the handler cannot have its own stack. */
+static bool
+limits_prepare_memory(size_t max_memory)
 {
-	static const int fatal[] = { SIGSEGV, SIGBUS, SIGABRT };
-	struct sigaction sa;
 	stack_t ss;
 
 	limits_probe = max_memory / 16;
@@ -124,9 +131,16 @@ limits_watch_memory(size_t max_memory)
 	/* The handler must run even when the stack is what ran out. */
 	ss.ss_size = 64 * 1024;
 	ss.ss_flags = 0;
-	if ((ss.ss_sp = malloc(ss.ss_size)) == NULL ||
-	    sigaltstack(&ss, NULL) != 0)
-		return;
+	return (ss.ss_sp = malloc(ss.ss_size)) != NULL &&
+	    sigaltstack(&ss, NULL) == 0;
+}
+
+static void
+limits_watch_memory(void)
+{
+	static const int fatal[] = { SIGSEGV, SIGBUS, SIGABRT };
+	struct sigaction sa;
+
 	memset(&sa, 0, sizeof sa);
 	sa.sa_sigaction = limits_fatal;
 	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESETHAND;
@@ -146,6 +160,51 @@ limits_set(int resource, long value)
 	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur > rl.rlim_max)
 		rl.rlim_cur = rl.rlim_max;
 	setrlimit(resource, &rl);
+}
+
+static double
+limits_cpu_used(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return 0;
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+/* In the worker, as a task forks. */
+static void
+limits_cpu_prepare(void)
+{
+	if (limits_cpu_max > 0)
+		limits_cpu_left = limits_cpu_max -
+		    (limits_cpu_used() - limits_cpu_start);
+}
+
+/*
+ * In a process the task forked.  Its CPU clock starts at zero, so the
+ * soft limit it inherited, set on the worker's clock, would give it all
+ * the CPU time the worker had used on top of the attempt's.  It gets what
+ * the attempt had left instead (whole seconds, rounded up), and a hard
+ * limit a second later: not being the worker, it may lower its hard limit
+ * for good.  Processes it forks in turn inherit these as they are.
+ */
+static void
+limits_cpu_child(void)
+{
+	struct rlimit rl;
+	double left = ceil(limits_cpu_left);
+
+	if (limits_cpu_max <= 0 || getrlimit(RLIMIT_CPU, &rl) != 0)
+		return;
+	limits_cpu_max = 0;
+	rl.rlim_cur = left < 1 ? 1 : (rlim_t)left;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur >= rl.rlim_max)
+		rl.rlim_cur = rl.rlim_max;
+	else
+		rl.rlim_max = rl.rlim_cur + 1;
+	setrlimit(RLIMIT_CPU, &rl);
 }
 
 /*
@@ -168,12 +227,14 @@ limits_watch_cpu(void)
 	sev.sigev_signo = SIGKILL;
 	limits_cpu_timer_set = timer_create(CLOCK_PROCESS_CPUTIME_ID, &sev,
 	    &limits_cpu_timer) == 0;
+	pthread_atfork(limits_cpu_prepare, NULL, limits_cpu_child);
 }
 
 void
 limits_apply(const struct worker_ctx *ctx)
 {
 	struct rlimit rl;
+	bool watch;
 
 	if (ctx->max_cpu > 0)
 		limits_watch_cpu();
@@ -183,11 +244,22 @@ limits_apply(const struct worker_ctx *ctx)
 		return;
 	if (getrlimit(RLIMIT_AS, &rl) != 0)
 		return;
+	watch = limits_prepare_memory(ctx->max_memory);
 	rl.rlim_cur = (rlim_t)(limits_vm_size() + ctx->max_memory);
 	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur > rl.rlim_max)
 		rl.rlim_cur = rl.rlim_max;
-	if (setrlimit(RLIMIT_AS, &rl) == 0)
-		limits_watch_memory(ctx->max_memory);
+	if (setrlimit(RLIMIT_AS, &rl) == 0 && watch)
+		limits_watch_memory();
+}
+
+/* procq's own code in the worker could not allocate: under a memory
+ * limit the supervisor hears that the limit is the likely cause, and
+ * names it, before the worker leaves. */
+void
+limits_out_of_memory(void)
+{
+	if (limits_frame_alloc.len > 0)
+		limits_report(&limits_frame_alloc);
 }
 
 /* SIGKILL once the attempt has used max_cpu + 1 s of CPU time. */
@@ -210,15 +282,14 @@ limits_arm_cpu_timer(double max_cpu)
 void
 limits_arm_cpu(const struct worker_ctx *ctx)
 {
-	struct rusage ru;
 	struct rlimit rl;
 	double used;
 
-	if (ctx->max_cpu <= 0 || getrusage(RUSAGE_SELF, &ru) != 0 ||
-	    getrlimit(RLIMIT_CPU, &rl) != 0)
+	if (ctx->max_cpu <= 0 || getrlimit(RLIMIT_CPU, &rl) != 0)
 		return;
-	used = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-	    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+	used = limits_cpu_used();
+	limits_cpu_max = ctx->max_cpu;
+	limits_cpu_start = used;
 	rl.rlim_cur = (rlim_t)ceil(used + ctx->max_cpu);
 	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur > rl.rlim_max)
 		rl.rlim_cur = rl.rlim_max;

@@ -250,6 +250,16 @@ worker_setup(struct worker_state *ws)
 	limits_apply(ctx);
 }
 
+static void worker_out_of_memory(void) __attribute__((noreturn));
+
+/* procq's own code here could not allocate. */
+static void
+worker_out_of_memory(void)
+{
+	limits_out_of_memory();
+	worker_exit(WORKER_EXIT_PROTOCOL);
+}
+
 void
 worker_write_all(const char *p, size_t len)
 {
@@ -312,7 +322,7 @@ worker_take_task(struct worker_state *ws, const char *payload, size_t len,
 	    (t.slot >= 0 && ws->board == NULL))
 		worker_exit(WORKER_EXIT_PROTOCOL);
 	if ((lt = malloc(sizeof *lt + len)) == NULL)
-		worker_exit(WORKER_EXIT_PROTOCOL);
+		worker_out_of_memory();
 	memcpy(lt->payload, payload, len);
 	lt->id = t.id;
 	lt->attempt = t.attempt;
@@ -385,9 +395,25 @@ worker_read(struct worker_state *ws, bool block)
 		channel_sync_wait(&ws->ch);
 	do {
 		if ((more = channel_sync_read(&ws->ch)) < 0)
-			worker_exit(WORKER_EXIT_PROTOCOL);
+			worker_out_of_memory();	/* its buffer cannot grow */
 		worker_frames(ws);
 	} while (more);
+}
+
+static void
+worker_unpack_args(const char *data, size_t len, msgpack_zone *zone,
+    msgpack_object *args)
+{
+	size_t off = 0;
+
+	switch (msgpack_unpack(data, len, &off, zone, args)) {
+	case MSGPACK_UNPACK_SUCCESS:
+		return;
+	case MSGPACK_UNPACK_NOMEM_ERROR:
+		worker_out_of_memory();
+	default:
+		worker_exit(WORKER_EXIT_PROTOCOL);
+	}
 }
 
 static void
@@ -395,7 +421,6 @@ worker_run(struct worker_state *ws, struct local_task *lt)
 {
 	const struct registry_entry *e;
 	procq_call call;
-	size_t off = 0;
 	char msg[64];
 	int rc;
 
@@ -423,9 +448,7 @@ worker_run(struct worker_state *ws, struct local_task *lt)
 	call.can_report = true;
 	call.args_data = lt->args;
 	call.args_len = lt->args_len;
-	if (msgpack_unpack(lt->args, lt->args_len, &off, &ws->zone,
-	    &call.args) != MSGPACK_UNPACK_SUCCESS)
-		worker_exit(WORKER_EXIT_PROTOCOL);
+	worker_unpack_args(lt->args, lt->args_len, &ws->zone, &call.args);
 	limits_arm_cpu(ws->ctx);
 	rc = e->fn(&call);
 	worker_leave_if_copy();
@@ -469,7 +492,6 @@ worker_init(struct worker_state *ws)
 {
 	const struct worker_ctx *ctx = ws->ctx;
 	procq_call call;
-	size_t off = 0;
 	char msg[256];
 	int rc;
 
@@ -487,9 +509,8 @@ worker_init(struct worker_state *ws)
 	call.attempt = 1;
 	call.args_data = ctx->initargs != NULL ? ctx->initargs : "\x90";
 	call.args_len = ctx->initargs != NULL ? ctx->initargs_len : 1;
-	if (msgpack_unpack(call.args_data, call.args_len, &off, &ws->zone,
-	    &call.args) != MSGPACK_UNPACK_SUCCESS)
-		worker_exit(WORKER_EXIT_PROTOCOL);
+	worker_unpack_args(call.args_data, call.args_len, &ws->zone,
+	    &call.args);
 	rc = ctx->initializer(&call);
 	worker_leave_if_copy();
 	worker_flush_stdio();

@@ -82,6 +82,7 @@ worker_exit(int status)
 /* limits.c */
 void limits_apply(const struct worker_ctx *ctx);
 void limits_arm_cpu(const struct worker_ctx *ctx);
+void limits_out_of_memory(void);
 int limits_drop_privileges(const procq_config *cfg, char *why, size_t len);
 
 /* exec.c: the environment variable that carries an exec'd worker's

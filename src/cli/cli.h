@@ -37,11 +37,19 @@
  * an option the parser refuses, so that it is no valid command line. */
 #define CLI_WORKER_MARK		"--procq-exec-worker"
 
-/* Progress reports of the task: [attempt, stream, bytes] for output,
- * [attempt, CLI_STREAM_EXIT, exit status, signal] when the command ended. */
+/* Progress reports of the task (runner.c says when each is sent):
+ * [attempt, stream, bytes] for output, [attempt, CLI_STREAM_EXIT, exit
+ * status, signal] when the command ended, and [attempt, CLI_STREAM_HELD,
+ * seconds] when processes it started still hold its output open. */
 #define CLI_STREAM_EXIT		0
 #define CLI_STREAM_OUT		1
 #define CLI_STREAM_ERR		2
+#define CLI_STREAM_HELD		3
+
+/* The task's arguments: [seq, [argv...]] or [seq, [argv...], options],
+ * the options a map with these keys, each optional (runner.c). */
+#define CLI_OPT_SLOT		"slot"	/* [[word, offset]...] */
+#define CLI_OPT_STDIN		"stdin"	/* bin */
 
 /* A growable byte buffer. */
 struct buf {
@@ -174,6 +182,9 @@ struct job {
 	int		 exit_attempt;	/* the attempt that reported exit */
 	int		 exit_status;	/* -1 = none */
 	int		 signal;	/* -1 = none */
+	int		 held_attempt;	/* the attempt whose command exited
+					 * while its output stayed open */
+	double		 held_after;	/* when, in seconds from its start */
 	int		 pins;		/* threads using h outside c->lock */
 	bool		 submitting;	/* the main thread holds it */
 	bool		 running;
@@ -221,6 +232,7 @@ struct cli {
 	size_t		 window;
 	pthread_cond_t	 changed;	/* a job left the ring */
 	size_t		 njobs;		/* jobs submitted */
+	int		 workers;	/* -j, or fewer for a short input */
 	size_t		 live;		/* jobs in the ring */
 	bool		 input_done;	/* every job was submitted */
 	bool		 stop;		/* submit no more: halted or failed */
@@ -322,9 +334,35 @@ void	 summary_free(struct cli_summary *s);
 /* hooks.c */
 void	 hooks_install(procq_config *cfg, struct cli *c);
 
-/* runner.c: the worker side. */
+/* Where the job slot number goes in a command: into argv[word], at
+ * byte offset `offset` of the word as sent. */
+struct slot_pos {
+	uint32_t	 word;
+	uint32_t	 offset;
+};
+
+/* The options of one run of a command. */
+struct run_opts {
+	const struct slot_pos *slot;	/* ascending; NULL = none */
+	size_t		 nslot;
+	const void	*in;		/* its standard input */
+	size_t		 in_len;
+	bool		 has_in;	/* else the worker's: /dev/null */
+};
+
+/* runner.c: the worker side, and how the supervisor packs a run's
+ * options, the third element of the task's arguments. */
 int	 runner_task(procq_call *call);
+int	 runner_pack_opts(msgpack_packer *pk, const struct run_opts *o);
 const char *signal_name(int sig, char *buf, size_t len);
+
+/* slots.c: job slots.  slots_create() in procq before the queue starts,
+ * with the number of workers (0: as many as online CPUs); slots_claim()
+ * in a worker: its slot, 0 when there are none (--mpi), -1 (with why)
+ * when it cannot take one. */
+#define SLOTS_ENV		"PROCQ_SLOT_FILE"
+int	 slots_create(int n);
+int	 slots_claim(char *why, size_t len);
 
 /* watch.c: signals and the progress clock. */
 int	 watch_start(struct cli *c);

@@ -58,12 +58,14 @@ hook_retry(procq_handle *h, const procq_error *err, void *arg)
 	pthread_mutex_unlock(&c->lock);
 }
 
-/* [attempt, stream, bytes] or [attempt, 0, exit status, signal]. */
+/* [attempt, stream, bytes], [attempt, 0, exit status, signal], or
+ * [attempt, 3, seconds]: the command exited, its output still open. */
 static void
 hook_report(struct cli *c, struct job *j, const msgpack_object *v)
 {
 	int attempt, stream, code, sig;
 	const void *p;
+	double secs;
 	size_t len;
 
 	if (procq_unpack(v, "iiy", &attempt, &stream, &p, &len) == 0) {
@@ -83,6 +85,10 @@ hook_report(struct cli *c, struct job *j, const msgpack_object *v)
 		j->exit_attempt = attempt;
 		j->exit_status = code;
 		j->signal = sig;
+	} else if (procq_unpack(v, "iid", &attempt, &stream, &secs) == 0 &&
+	    stream == CLI_STREAM_HELD) {
+		j->held_attempt = attempt;
+		j->held_after = secs;
 	}
 }
 

@@ -20,7 +20,8 @@ procq_SOURCES = \
 	src/cli/json.c \
 	src/jsonstr.c src/jsonstr.h \
 	src/cli/watch.c \
-	src/cli/runner.c
+	src/cli/runner.c \
+	src/cli/slots.c
 procq_LDADD = libprocq.la $(MSGPACK_LIBS)
 if HAVE_MPI
 procq_LDADD += libprocq-mpi.la
@@ -48,7 +49,18 @@ PROCQ_CLI_TESTS = \
 	tests/cli/halt.sh \
 	tests/cli/interrupt.sh \
 	tests/cli/start_method.sh \
+	tests/cli/runner.sh \
 	tests/cli/mpi.sh
 TESTS += $(PROCQ_CLI_TESTS)
 dist_check_SCRIPTS += $(PROCQ_CLI_TESTS)
 EXTRA_DIST += tests/cli/lib.sh
+
+# The task driven through a queue of its own, with the arguments and
+# options procq(1) may send.
+check_PROGRAMS += tests/check_cli_runner
+TESTS += tests/check_cli_runner
+tests_check_cli_runner_SOURCES = tests/check_cli_runner.c \
+	src/cli/runner.c src/cli/slots.c src/cli/buf.c src/cli/cli.h \
+	$(PROCQ_TEST_COMMON)
+tests_check_cli_runner_CFLAGS = $(PROCQ_TEST_CFLAGS)
+tests_check_cli_runner_LDADD = $(PROCQ_TEST_LDADD)

@@ -375,6 +375,13 @@ main_run(struct cli *c)
 {
 	int rc, sig;
 
+	/* Job slots, before any worker starts and while no other thread
+	 * reads the environment it sets; workers on other hosts (--mpi)
+	 * have none. */
+	if (!c->opt.mpi && slots_create(c->workers) != 0) {
+		main_fail(c, "creating the job slots", errno);
+		return 0;
+	}
 	/* Before the watcher thread exists: the fork server is forked here,
 	 * and a lock that thread held at that moment (the allocator's, as
 	 * it starts) would stay locked in every worker. */
@@ -519,6 +526,7 @@ main_prepare(struct cli *c, int workers)
 	if (main_open(c) != 0 || (c->q = main_queue(c, workers)) == NULL)
 		return -1;
 	c->progress = !c->opt.quiet && isatty(STDERR_FILENO);
+	c->workers = workers;
 	return 0;
 }
 

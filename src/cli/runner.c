@@ -3,11 +3,44 @@
  * standard output and error through pipes and send them to the
  * supervisor as progress reports while it runs, then report how it ended.
  *
+ * Its arguments are [seq, [argv...]] or [seq, [argv...], options], the
+ * options a map whose keys are each optional:
+ *   "slot"   [[word, offset]...]: the job slot number (slots.c), in
+ *            decimal, goes into argv[word] at byte offset `offset` of the
+ *            word as sent.  The pairs come in ascending order; several
+ *            may name the same place.  Where there are no slots (--mpi)
+ *            the task fails.
+ *   "stdin"  bin: what the command reads on its standard input, through
+ *            a pipe closed after the last byte, or once the command reads
+ *            no more.  Without it the command reads the worker's standard
+ *            input, /dev/null.
+ * Other keys are refused: a later procq may mean something by them.
+ *
+ * Its progress reports:
+ *   [attempt, 1 or 2, bytes]       the command's standard output (1) or
+ *                                  error (2), in chunks
+ *   [attempt, 0, status, signal]   as soon as the command has exited (its
+ *                                  status, else -1) or was killed (the
+ *                                  signal, else -1), ahead of what the
+ *                                  processes it started may still write;
+ *                                  not when procq is ending the attempt
+ *                                  (a timeout, a cancel) as it exits
+ *   [attempt, 3, seconds]          right after that when such processes
+ *                                  hold its standard output or error
+ *                                  open: the job lasts until they close
+ *                                  them, or until the attempt times out.
+ *                                  seconds: how long the command ran.
+ *
  * The command is a child of the worker and stays in the worker's process
  * group, so a timeout or a cancel, which signals that group, reaches it.
  * While the command runs the worker keeps SIGTERM blocked: it waits for
  * the command to finish (the kill grace is the command's), then dies of
- * the SIGTERM left pending, without reporting a result.
+ * the SIGTERM left pending, without reporting a result.  SIGPIPE is
+ * blocked as well: a command that exits without reading all of its input
+ * must not kill the worker that writes it.
+ *
+ * The CPU time limit (--max-cpu) is the library's: a process a task forks
+ * gets what the attempt has left as its own RLIMIT_CPU.
  */
 #include "config.h"
 
@@ -20,13 +53,67 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 
 /* Output goes out in reports of at most this many bytes. */
 #define RUNNER_CHUNK	(64 * 1024)
+/* Without a pidfd: how often to look whether the command has exited, in
+ * milliseconds. */
+#define RUNNER_REAP_MS	10
+
+/* The task's arguments, unpacked: they point into the call's. */
+struct runner_args {
+	uint64_t		 seq;
+	const msgpack_object	*words;
+	const msgpack_object	*slot;		/* positions, or NULL */
+	const char		*in;
+	size_t			 in_len;
+	bool			 has_in;
+};
+
+/* What the child needs to become the command. */
+struct runner_child {
+	char	**argv;
+	uint64_t  seq;
+	int	  attempt;
+	int	  slot;		/* 0 = none */
+	int	  out;		/* its stdout, stderr and stdin, or -1 */
+	int	  err;
+	int	  in;
+	int	  status;	/* tells the exec's errno */
+	pid_t	  parent;
+};
+
+/* A command while it runs. */
+struct runner_proc {
+	pid_t		 pid;
+	int		 pidfd;		/* -1: waitpid() polled instead */
+	int		 out;		/* read ends; -1 at end of file */
+	int		 err;
+	int		 in;		/* write end of its stdin; -1 closed */
+	const char	*in_data;	/* what is left to write there */
+	size_t		 in_left;
+	double		 started;
+	double		 ran;		/* seconds, once it has exited */
+	bool		 exited;
+	bool		 lost;		/* reaped elsewhere: no status */
+	int		 status;
+};
+
+/* A command's pipes. */
+enum {
+	RUNNER_OUT,
+	RUNNER_ERR,
+	RUNNER_STATUS,
+	RUNNER_IN,
+	RUNNER_PIPES
+};
 
 const char *
 signal_name(int sig, char *buf, size_t len)
@@ -43,6 +130,166 @@ signal_name(int sig, char *buf, size_t len)
 	return buf;
 }
 
+static double
+runner_clock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int
+runner_pack_str(msgpack_packer *pk, const char *s)
+{
+	return msgpack_pack_str_with_body(pk, s, strlen(s));
+}
+
+static int
+runner_pack_slot(msgpack_packer *pk, const struct run_opts *o)
+{
+	if (runner_pack_str(pk, CLI_OPT_SLOT) != 0 ||
+	    msgpack_pack_array(pk, o->nslot) != 0)
+		return -1;
+	for (size_t i = 0; i < o->nslot; i++) {
+		if (msgpack_pack_array(pk, 2) != 0 ||
+		    msgpack_pack_uint32(pk, o->slot[i].word) != 0 ||
+		    msgpack_pack_uint32(pk, o->slot[i].offset) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+runner_pack_in(msgpack_packer *pk, const struct run_opts *o)
+{
+	if (runner_pack_str(pk, CLI_OPT_STDIN) != 0)
+		return -1;
+	return msgpack_pack_bin_with_body(pk, o->in, o->in_len);
+}
+
+int
+runner_pack_opts(msgpack_packer *pk, const struct run_opts *o)
+{
+	if (msgpack_pack_map(pk, (o->nslot > 0) + o->has_in) != 0)
+		return -1;
+	if (o->nslot > 0 && runner_pack_slot(pk, o) != 0)
+		return -1;
+	if (o->has_in && runner_pack_in(pk, o) != 0)
+		return -1;
+	return 0;
+}
+
+static bool
+runner_is(const msgpack_object *o, const char *s)
+{
+	size_t len = strlen(s);
+
+	return o->type == MSGPACK_OBJECT_STR && o->via.str.size == len &&
+	    memcmp(o->via.str.ptr, s, len) == 0;
+}
+
+/* A non-empty array of strings. */
+static bool
+runner_words_ok(const msgpack_object *words)
+{
+	if (words->type != MSGPACK_OBJECT_ARRAY || words->via.array.size == 0)
+		return false;
+	for (uint32_t i = 0; i < words->via.array.size; i++) {
+		if (words->via.array.ptr[i].type != MSGPACK_OBJECT_STR)
+			return false;
+	}
+	return true;
+}
+
+/* [word, offset] pairs within the words, in ascending order. */
+static bool
+runner_slot_ok(const msgpack_object *slot, const msgpack_object *words)
+{
+	uint64_t word = 0, offset = 0, w, o;
+
+	if (slot->type != MSGPACK_OBJECT_ARRAY)
+		return false;
+	for (uint32_t i = 0; i < slot->via.array.size; i++) {
+		if (procq_unpack(&slot->via.array.ptr[i], "uu", &w, &o) != 0 ||
+		    w >= words->via.array.size ||
+		    o > words->via.array.ptr[w].via.str.size || w < word ||
+		    (w == word && o < offset))
+			return false;
+		word = w;
+		offset = o;
+	}
+	return true;
+}
+
+static int
+runner_opts(const msgpack_object *m, struct runner_args *a, char *why,
+    size_t len)
+{
+	if (m->type != MSGPACK_OBJECT_MAP) {
+		snprintf(why, len, "the options are not a map");
+		return -1;
+	}
+	for (uint32_t i = 0; i < m->via.map.size; i++) {
+		const msgpack_object *k = &m->via.map.ptr[i].key;
+		const msgpack_object *v = &m->via.map.ptr[i].val;
+
+		if (runner_is(k, CLI_OPT_SLOT) && runner_slot_ok(v, a->words))
+			a->slot = v;
+		else if (runner_is(k, CLI_OPT_STDIN) &&
+		    v->type == MSGPACK_OBJECT_BIN) {
+			a->in = v->via.bin.ptr;
+			a->in_len = v->via.bin.size;
+			a->has_in = true;
+		} else if (runner_is(k, CLI_OPT_SLOT) ||
+		    runner_is(k, CLI_OPT_STDIN)) {
+			snprintf(why, len, "malformed option '%.*s'",
+			    (int)k->via.str.size, k->via.str.ptr);
+			return -1;
+		} else if (k->type == MSGPACK_OBJECT_STR) {
+			snprintf(why, len, "unknown option '%.*s'",
+			    (int)k->via.str.size, k->via.str.ptr);
+			return -1;
+		} else {
+			snprintf(why, len, "an option's name is not a string");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* [seq, [argv...]] or [seq, [argv...], options]. */
+static bool
+runner_args_ok(const msgpack_object *args)
+{
+	const msgpack_object *v;
+
+	if (args->type != MSGPACK_OBJECT_ARRAY || args->via.array.size < 2 ||
+	    args->via.array.size > 3)
+		return false;
+	v = args->via.array.ptr;
+	return v[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+	    runner_words_ok(&v[1]);
+}
+
+static int
+runner_parse(procq_call *c, struct runner_args *a, char *why, size_t len)
+{
+	const msgpack_object *args = procq_call_args(c), *v;
+
+	memset(a, 0, sizeof *a);
+	if (!runner_args_ok(args)) {
+		snprintf(why, len, "not [seq, argv] or [seq, argv, options]");
+		return -1;
+	}
+	v = args->via.array.ptr;
+	a->seq = v[0].via.u64;
+	a->words = &v[1];
+	if (args->via.array.size == 3)
+		return runner_opts(&v[2], a, why, len);
+	return 0;
+}
+
 static void
 runner_free_argv(char **argv)
 {
@@ -53,64 +300,114 @@ runner_free_argv(char **argv)
 	free(argv);
 }
 
-/* [seq, [argv...]] -> a NULL-terminated argv. */
-static char **
-runner_argv(procq_call *c, uint64_t *seq)
+static int
+runner_append(struct buf *b, const char *p, size_t len)
 {
-	const msgpack_object *words;
-	char **argv;
-	uint32_t n;
+	return len > 0 ? buf_append(b, p, len) : 0;
+}
 
-	const msgpack_object *opts;
+/* Word i of the command, with the slot number at each of its positions,
+ * NUL-terminated (a msgpack string is not). */
+static char *
+runner_word(const struct runner_args *a, uint32_t i, const char *num)
+{
+	const msgpack_object *w = &a->words->via.array.ptr[i];
+	const char *word = w->via.str.ptr;
+	uint32_t npos = a->slot != NULL ? a->slot->via.array.size : 0;
+	struct buf b = { 0 };
+	size_t at = 0, off;
 
-	/* The options (a third element) are read by a later change. */
-	if ((procq_call_unpack(c, "uo", seq, &words) != 0 &&
-		procq_call_unpack(c, "uoo", seq, &words, &opts) != 0) ||
-	    words->type != MSGPACK_OBJECT_ARRAY ||
-	    (n = words->via.array.size) == 0 ||
-	    (argv = calloc((size_t)n + 1, sizeof *argv)) == NULL)
+	for (uint32_t k = 0; k < npos; k++) {
+		const msgpack_object *pos;
+
+		pos = a->slot->via.array.ptr[k].via.array.ptr;
+		if (pos[0].via.u64 != i)
+			continue;
+		off = (size_t)pos[1].via.u64;
+		if (runner_append(&b, word + at, off - at) != 0 ||
+		    runner_append(&b, num, strlen(num)) != 0)
+			goto fail;
+		at = off;
+	}
+	if (runner_append(&b, word + at, w->via.str.size - at) != 0 ||
+	    buf_append(&b, "", 1) != 0)
+		goto fail;
+	return b.data;
+fail:
+	buf_free(&b);
+	return NULL;
+}
+
+/* A NULL-terminated argv, of one word at least (runner_words_ok()). */
+static char **
+runner_argv(const struct runner_args *a, int slot)
+{
+	uint32_t n = a->words->via.array.size;
+	char num[16], **argv;
+
+	snprintf(num, sizeof num, "%d", slot);
+	if (n == 0 || (argv = calloc((size_t)n + 1, sizeof *argv)) == NULL)
 		return NULL;
 	for (uint32_t i = 0; i < n; i++) {
-		const msgpack_object *w = &words->via.array.ptr[i];
-
-		/* Not strndup(): the string is not NUL-terminated. */
-		if (w->type != MSGPACK_OBJECT_STR ||
-		    (argv[i] = malloc((size_t)w->via.str.size + 1)) == NULL) {
+		if ((argv[i] = runner_word(a, i, num)) == NULL) {
 			runner_free_argv(argv);
 			return NULL;
 		}
-		memcpy(argv[i], w->via.str.ptr, w->via.str.size);
-		argv[i][w->via.str.size] = '\0';
 	}
 	return argv;
 }
 
-/* In the child: never returns. */
+/* In the child: tells the worker why the command could not start. */
 static void
-runner_exec(char **argv, uint64_t seq, int attempt, int out, int err,
-    int status, pid_t parent)
+runner_child_failed(int status, int e)
 {
-	char num[32];
-	sigset_t none;
-	int e;
-
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (dup2(out, STDOUT_FILENO) < 0 || dup2(err, STDERR_FILENO) < 0)
-		_exit(126);
-	/* A command outlives no worker. */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != parent)
-		_exit(126);
-	snprintf(num, sizeof num, "%llu", (unsigned long long)seq);
-	setenv("PROCQ_SEQ", num, 1);
-	snprintf(num, sizeof num, "%d", attempt);
-	setenv("PROCQ_ATTEMPT", num, 1);
-	execvp(argv[0], argv);
-	e = errno;
 	if (write(status, &e, sizeof e) < 0)
 		_exit(126);
 	_exit(e == ENOENT ? 127 : 126);
+}
+
+static int
+runner_setenv_num(const char *name, unsigned long long n)
+{
+	char num[32];
+
+	snprintf(num, sizeof num, "%llu", n);
+	return setenv(name, num, 1);
+}
+
+/* The command's variables; not the table of slots, which is procq's. */
+static int
+runner_environ(const struct runner_child *ch)
+{
+	if (runner_setenv_num("PROCQ_SEQ", ch->seq) != 0 ||
+	    runner_setenv_num("PROCQ_ATTEMPT", (unsigned)ch->attempt) != 0)
+		return -1;
+	if (ch->slot > 0 &&
+	    runner_setenv_num("PROCQ_SLOT", (unsigned)ch->slot) != 0)
+		return -1;
+	return unsetenv(SLOTS_ENV);
+}
+
+/* In the child: never returns. */
+static void
+runner_exec(const struct runner_child *ch)
+{
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (dup2(ch->out, STDOUT_FILENO) < 0 ||
+	    dup2(ch->err, STDERR_FILENO) < 0 ||
+	    (ch->in >= 0 && dup2(ch->in, STDIN_FILENO) < 0))
+		_exit(126);
+	/* A command outlives no worker. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != ch->parent)
+		_exit(126);
+	if (runner_environ(ch) != 0)
+		runner_child_failed(ch->status, errno);
+	execvp(ch->argv[0], ch->argv);
+	runner_child_failed(ch->status, errno);
 }
 
 static int
@@ -148,37 +445,134 @@ runner_drain(procq_call *c, int fd, int stream)
 	return eof;
 }
 
-/* Until both pipes are at end of file: the command and everything it
- * started that kept them have finished. */
 static void
-runner_collect(procq_call *c, int out, int err)
+runner_read(procq_call *c, int *fd, int stream)
 {
-	struct pollfd pfd[2] = {
-		{ .fd = out, .events = POLLIN },
-		{ .fd = err, .events = POLLIN }
-	};
-	static const int stream[2] = { CLI_STREAM_OUT, CLI_STREAM_ERR };
+	if (*fd >= 0 && runner_drain(c, *fd, stream)) {
+		close(*fd);
+		*fd = -1;
+	}
+}
 
-	fcntl(out, F_SETFL, O_NONBLOCK);
-	fcntl(err, F_SETFL, O_NONBLOCK);
-	while (pfd[0].fd >= 0 || pfd[1].fd >= 0) {
-		if (poll(pfd, 2, -1) < 0) {
+/* Writes what the pipe takes; closes it after the last byte, or when the
+ * command no longer reads (EPIPE: SIGPIPE is blocked). */
+static void
+runner_feed(struct runner_proc *p)
+{
+	ssize_t n;
+
+	while (p->in_left > 0) {
+		n = write(p->in, p->in_data, p->in_left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0)
+			break;
+		p->in_data += n;
+		p->in_left -= (size_t)n;
+	}
+	close(p->in);
+	p->in = -1;
+}
+
+/* procq is ending the attempt (a timeout, a cancel): the SIGTERM it sent
+ * the worker's process group is what the command died of, and the
+ * attempt's end is procq's to tell. */
+static bool
+runner_ending(void)
+{
+	sigset_t pending;
+
+	return sigpending(&pending) == 0 &&
+	    sigismember(&pending, SIGTERM) == 1;
+}
+
+/*
+ * The command has exited: what it wrote is in the pipes now, and goes
+ * out before its status.  A pipe still open after that is held by a
+ * process it started, which the job waits for: the supervisor hears it.
+ */
+static void
+runner_exited(procq_call *c, struct runner_proc *p)
+{
+	int attempt = procq_call_attempt(c), code = -1, sig = -1;
+
+	runner_read(c, &p->out, CLI_STREAM_OUT);
+	runner_read(c, &p->err, CLI_STREAM_ERR);
+	if (p->lost || runner_ending())
+		return;
+	if (WIFEXITED(p->status))
+		code = WEXITSTATUS(p->status);
+	else if (WIFSIGNALED(p->status))
+		sig = WTERMSIG(p->status);
+	procq_call_progress(c, "iiii", attempt, CLI_STREAM_EXIT, code, sig);
+	if (p->out >= 0 || p->err >= 0)
+		procq_call_progress(c, "iid", attempt, CLI_STREAM_HELD,
+		    p->ran);
+}
+
+/* Whether the command has exited; flags 0 waits until it has. */
+static void
+runner_reap(procq_call *c, struct runner_proc *p, int flags)
+{
+	pid_t r;
+
+	while ((r = waitpid(p->pid, &p->status, flags)) < 0 && errno == EINTR)
+		;
+	if (r == 0)
+		return;
+	p->exited = true;
+	p->ran = runner_clock() - p->started;
+	p->lost = r < 0;
+	if (p->pidfd >= 0)
+		close(p->pidfd);
+	p->pidfd = -1;
+	runner_exited(c, p);
+}
+
+static void
+runner_poll_set(const struct runner_proc *p, struct pollfd pfd[4])
+{
+	pfd[0] = (struct pollfd){ .fd = p->out, .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = p->err, .events = POLLIN };
+	pfd[2] = (struct pollfd){ .fd = p->in, .events = POLLOUT };
+	pfd[3] = (struct pollfd){ .fd = p->pidfd, .events = POLLIN };
+}
+
+/* Until the command has exited and both pipes are at end of file: the
+ * command and everything it started that kept them have finished. */
+static void
+runner_collect(procq_call *c, struct runner_proc *p)
+{
+	struct pollfd pfd[4];
+	int timeout;
+
+	while (p->out >= 0 || p->err >= 0 || !p->exited) {
+		runner_poll_set(p, pfd);
+		timeout = p->exited || p->pidfd >= 0 ? -1 : RUNNER_REAP_MS;
+		if (poll(pfd, 4, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
-		for (int i = 0; i < 2; i++) {
-			if (pfd[i].fd < 0 || pfd[i].revents == 0)
-				continue;
-			if (runner_drain(c, pfd[i].fd, stream[i])) {
-				close(pfd[i].fd);
-				pfd[i].fd = -1;
-			}
-		}
+		if (pfd[0].revents != 0)
+			runner_read(c, &p->out, CLI_STREAM_OUT);
+		if (pfd[1].revents != 0)
+			runner_read(c, &p->err, CLI_STREAM_ERR);
+		if (pfd[2].revents != 0)
+			runner_feed(p);
+		if (!p->exited && (pfd[3].revents != 0 || p->pidfd < 0))
+			runner_reap(c, p, WNOHANG);
 	}
-	for (int i = 0; i < 2; i++)
-		if (pfd[i].fd >= 0)
-			close(pfd[i].fd);
+	if (!p->exited)
+		runner_reap(c, p, 0);
+	if (p->in >= 0)
+		close(p->in);
+	if (p->out >= 0)
+		close(p->out);
+	if (p->err >= 0)
+		close(p->err);
 }
 
 /* The exec's errno, or 0 once the command runs. */
@@ -194,131 +588,222 @@ runner_exec_error(int fd)
 	return n == (ssize_t)sizeof e ? e : 0;
 }
 
-static int
-runner_result(procq_call *c, const char *cmd, int status, int exec_errno)
+/* Why exec failed, naming --max-mem when it left too little room. */
+static const char *
+runner_exec_why(int e, char *buf, size_t len)
 {
-	int attempt = procq_call_attempt(c);
-	int code = -1, sig = -1;
-	char name[32], msg[256];
+	struct rlimit rl;
 
-	if (WIFEXITED(status))
-		code = WEXITSTATUS(status);
-	else if (WIFSIGNALED(status))
-		sig = WTERMSIG(status);
-	procq_call_progress(c, "iiii", attempt, CLI_STREAM_EXIT, code, sig);
-	if (exec_errno != 0) {
-		snprintf(msg, sizeof msg, "procq: cannot run '%s': %s\n", cmd,
-		    strerror(exec_errno));
-		runner_report(c, CLI_STREAM_ERR, msg, strlen(msg));
-		return procq_call_fail(c, "ExecError", "cannot run '%s': %s",
-		    cmd, strerror(exec_errno));
-	}
-	if (code == 0)
-		return 0;
-	if (code > 0)
-		return procq_call_fail(c, "ExitStatus", "exit status %d", code);
-	return procq_call_fail(c, "Signal", "killed by %s%s",
-	    signal_name(sig, name, sizeof name),
-	    WCOREDUMP(status) ? " (core dumped)" : "");
+	if (e != ENOMEM || getrlimit(RLIMIT_AS, &rl) != 0 ||
+	    rl.rlim_cur == RLIM_INFINITY)
+		return strerror(e);
+	snprintf(buf, len, "%s (the --max-mem limit is too small)",
+	    strerror(e));
+	return buf;
 }
 
 static int
-runner_wait(pid_t pid, int *status)
+runner_result(procq_call *c, const char *cmd, const struct runner_proc *p,
+    int exec_errno)
 {
-	while (waitpid(pid, status, 0) < 0)
-		if (errno != EINTR)
+	char name[32], msg[256], buf[128];
+	const char *why;
+
+	if (p->lost)
+		return procq_call_fail(c, "SpawnError", "lost '%s': %s", cmd,
+		    strerror(ECHILD));
+	if (exec_errno != 0) {
+		why = runner_exec_why(exec_errno, buf, sizeof buf);
+		snprintf(msg, sizeof msg, "procq: cannot run '%s': %s\n", cmd,
+		    why);
+		runner_report(c, CLI_STREAM_ERR, msg, strlen(msg));
+		return procq_call_fail(c, "ExecError", "cannot run '%s': %s",
+		    cmd, why);
+	}
+	if (WIFEXITED(p->status) && WEXITSTATUS(p->status) == 0)
+		return 0;
+	if (WIFEXITED(p->status))
+		return procq_call_fail(c, "ExitStatus", "exit status %d",
+		    WEXITSTATUS(p->status));
+	return procq_call_fail(c, "Signal", "killed by %s%s",
+	    signal_name(WTERMSIG(p->status), name, sizeof name),
+	    WCOREDUMP(p->status) ? " (core dumped)" : "");
+}
+
+static void
+runner_close(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static void
+runner_close_pipes(int fds[RUNNER_PIPES][2])
+{
+	for (int i = 0; i < RUNNER_PIPES; i++) {
+		runner_close(&fds[i][0]);
+		runner_close(&fds[i][1]);
+	}
+}
+
+/* The pipes of a command: stdin only when it is given one. */
+static int
+runner_pipes(int fds[RUNNER_PIPES][2], bool has_in)
+{
+	for (int i = 0; i < RUNNER_PIPES; i++)
+		fds[i][0] = fds[i][1] = -1;
+	for (int i = 0; i < (has_in ? RUNNER_PIPES : RUNNER_IN); i++) {
+		if (pipe2(fds[i], O_CLOEXEC) != 0) {
+			runner_close_pipes(fds);
 			return -1;
+		}
+	}
+	if (has_in && fcntl(fds[RUNNER_IN][1], F_SETFL, O_NONBLOCK) != 0) {
+		runner_close_pipes(fds);
+		return -1;
+	}
 	return 0;
 }
 
 static int
-runner_pipes(int out[2], int err[2], int st[2])
+runner_pidfd(pid_t pid)
 {
-	out[0] = out[1] = err[0] = err[1] = st[0] = st[1] = -1;
-	if (pipe2(out, O_CLOEXEC) == 0 && pipe2(err, O_CLOEXEC) == 0 &&
-	    pipe2(st, O_CLOEXEC) == 0)
-		return 0;
-	for (int i = 0; i < 2; i++) {
-		if (out[i] >= 0)
-			close(out[i]);
-		if (err[i] >= 0)
-			close(err[i]);
-	}
+#ifdef SYS_pidfd_open
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+	(void)pid;
 	return -1;
+#endif
 }
 
-/* Starts the command; SIGTERM stays blocked in the worker. */
-static pid_t
-runner_start(char **argv, uint64_t seq, int attempt, int *out_fd,
-    int *err_fd, int *st_fd)
+/* The worker's side of a started command. */
+static void
+runner_started(struct runner_proc *p, const struct runner_args *a,
+    int fds[RUNNER_PIPES][2], pid_t pid)
 {
-	sigset_t term;
-	int out[2], err[2], st[2], saved;
-	pid_t pid, parent = getpid();
+	memset(p, 0, sizeof *p);
+	p->pid = pid;
+	p->pidfd = runner_pidfd(pid);
+	p->started = runner_clock();
+	p->out = fds[RUNNER_OUT][0];
+	p->err = fds[RUNNER_ERR][0];
+	p->in = fds[RUNNER_IN][1];
+	p->in_data = a->in;
+	p->in_left = a->in_len;
+	fcntl(p->out, F_SETFL, O_NONBLOCK);
+	fcntl(p->err, F_SETFL, O_NONBLOCK);
+	if (p->in >= 0 && p->in_left == 0) {
+		close(p->in);
+		p->in = -1;
+	}
+}
 
-	if (runner_pipes(out, err, st) != 0)
+static void
+runner_block(int how)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGPIPE);
+	sigprocmask(how, &set, NULL);
+}
+
+/* Starts the command; SIGTERM and SIGPIPE stay blocked in the worker.
+ * The descriptor that tells the exec's errno in *status. */
+static int
+runner_start(struct runner_proc *p, const struct runner_args *a,
+    struct runner_child *ch, int *status)
+{
+	int fds[RUNNER_PIPES][2], saved;
+	pid_t pid;
+
+	if (runner_pipes(fds, a->has_in) != 0)
 		return -1;
-	sigemptyset(&term);
-	sigaddset(&term, SIGTERM);
-	sigprocmask(SIG_BLOCK, &term, NULL);
+	ch->out = fds[RUNNER_OUT][1];
+	ch->err = fds[RUNNER_ERR][1];
+	ch->status = fds[RUNNER_STATUS][1];
+	ch->in = fds[RUNNER_IN][0];
+	ch->parent = getpid();
+	runner_block(SIG_BLOCK);
 	if ((pid = fork()) == 0)
-		runner_exec(argv, seq, attempt, out[1], err[1], st[1], parent);
+		runner_exec(ch);
 	saved = errno;
-	close(out[1]);
-	close(err[1]);
-	close(st[1]);
+	runner_close(&fds[RUNNER_OUT][1]);
+	runner_close(&fds[RUNNER_ERR][1]);
+	runner_close(&fds[RUNNER_STATUS][1]);
+	runner_close(&fds[RUNNER_IN][0]);
 	if (pid < 0) {
-		close(out[0]);
-		close(err[0]);
-		close(st[0]);
+		runner_close_pipes(fds);
 		errno = saved;
 		return -1;
 	}
-	*out_fd = out[0];
-	*err_fd = err[0];
-	*st_fd = st[0];
-	return pid;
+	*status = fds[RUNNER_STATUS][0];
+	runner_started(p, a, fds, pid);
+	return 0;
 }
 
-/* The command is gone: a SIGTERM that came meanwhile (a timeout or a
- * cancel) ends the worker now. */
+/* The command is gone: a SIGPIPE raised by writing its input is dropped,
+ * and a SIGTERM that came meanwhile (a timeout or a cancel) ends the
+ * worker now. */
 static void
-runner_release_term(void)
+runner_release(void)
 {
-	sigset_t term;
+	struct timespec zero = { 0, 0 };
+	sigset_t pipe_set;
 
-	sigemptyset(&term);
-	sigaddset(&term, SIGTERM);
-	sigprocmask(SIG_UNBLOCK, &term, NULL);
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR)
+		;
+	runner_block(SIG_UNBLOCK);
+}
+
+static int
+runner_run(procq_call *c, const struct runner_args *a, char **argv, int slot)
+{
+	struct runner_child ch;
+	struct runner_proc p;
+	int status, exec_errno, rc;
+
+	memset(&ch, 0, sizeof ch);
+	ch.argv = argv;
+	ch.seq = a->seq;
+	ch.attempt = procq_call_attempt(c);
+	ch.slot = slot;
+
+	if (runner_start(&p, a, &ch, &status) != 0) {
+		rc = procq_call_fail(c, "SpawnError", "cannot start '%s': %s",
+		    argv[0], strerror(errno));
+		runner_release();
+		return rc;
+	}
+	exec_errno = runner_exec_error(status);
+	runner_collect(c, &p);
+	runner_release();
+	return runner_result(c, argv[0], &p, exec_errno);
 }
 
 int
 runner_task(procq_call *c)
 {
-	int out, err, st, status = 0, exec_errno, rc = 0;
-	uint64_t seq;
-	char **argv;
-	pid_t pid;
+	struct runner_args a;
+	char why[160], **argv;
+	int slot, rc;
 
-	if ((argv = runner_argv(c, &seq)) == NULL)
+	if (runner_parse(c, &a, why, sizeof why) != 0)
 		return procq_call_fail(c, "ArgumentError",
-		    "malformed command arguments");
-	pid = runner_start(argv, seq, procq_call_attempt(c), &out, &err, &st);
-	if (pid < 0) {
-		rc = procq_call_fail(c, "SpawnError", "cannot start '%s': %s",
-		    argv[0], strerror(errno));
-		runner_release_term();
-		runner_free_argv(argv);
-		return rc;
-	}
-	exec_errno = runner_exec_error(st);
-	runner_collect(c, out, err);
-	if (runner_wait(pid, &status) != 0)
-		rc = procq_call_fail(c, "SpawnError", "lost '%s': %s", argv[0],
-		    strerror(errno));
-	runner_release_term();
-	if (rc == 0)
-		rc = runner_result(c, argv[0], status, exec_errno);
+		    "malformed command arguments: %s", why);
+	if ((slot = slots_claim(why, sizeof why)) < 0)
+		return procq_call_fail(c, "SlotError", "%s", why);
+	if (a.slot != NULL && slot == 0)
+		return procq_call_fail(c, "SlotError",
+		    "no job slot here: workers on other hosts have none");
+	if ((argv = runner_argv(&a, slot)) == NULL)
+		return procq_call_fail(c, "SpawnError",
+		    "cannot start the command: %s", strerror(ENOMEM));
+	rc = runner_run(c, &a, argv, slot);
 	runner_free_argv(argv);
 	return rc;
 }

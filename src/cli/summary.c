@@ -66,6 +66,13 @@ summary_line(FILE *fp, const struct job *j, const procq_result *r)
 	fprintf(fp, " (attempt%s %d): %s: %s\n", attempts == 1 ? "" : "s",
 	    attempts, type != NULL ? type : "Error",
 	    message != NULL ? message : "");
+	/* The job is over only when its output is closed (procq(1), Jobs). */
+	if (j->held_attempt == attempts && j->exit_attempt == attempts &&
+	    procq_result_status(r) == PROCQ_FAILED)
+		fprintf(fp,
+		    "      the command had exited with status %d after "
+		    "%.1f s; a process it started kept its output open\n",
+		    j->exit_status, j->held_after);
 	if ((tail = procq_result_stderr(r, &len)) != NULL && len > 0)
 		summary_stderr(fp, tail, len);
 }

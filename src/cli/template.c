@@ -49,16 +49,10 @@ struct rs {
 	size_t len; /* of the text, braces included */
 };
 
-/* Where the job slot goes: a word of the command and an offset in it. */
-struct slot_at {
-	uint32_t word;
-	uint32_t off;
-};
-
 struct compose {
 	const struct job *j;
 	bool quote;
-	struct slot_at *slots;
+	struct slot_pos *slots;
 	size_t nslots;
 	uint32_t word;	/* the word being composed */
 	bool keep_slot; /* write {%} itself (no worker) */
@@ -184,7 +178,7 @@ append_value(struct buf *b, const char *v, enum rs_edit edit, bool quote)
 static int
 append_slot(struct compose *cp, struct buf *b)
 {
-	struct slot_at *s;
+	struct slot_pos *s;
 
 	if (cp->keep_slot)
 		return buf_append(b, "{%}", 3);
@@ -192,7 +186,7 @@ append_slot(struct compose *cp, struct buf *b)
 		return -1;
 	cp->slots = s;
 	s[cp->nslots].word = cp->word;
-	s[cp->nslots++].off = (uint32_t)b->len;
+	s[cp->nslots++].offset = (uint32_t)b->len;
 	return 0;
 }
 
@@ -411,25 +405,15 @@ command_line(const struct cli_opts *o, const struct job *j)
 static int
 pack_extra(msgpack_packer *pk, const struct compose *cp, const struct job *j)
 {
-	size_t n = (cp->nslots > 0) + (j->block != NULL);
+	struct run_opts ro = {
+		.slot = cp->slots,
+		.nslot = cp->nslots,
+		.in = j->block,
+		.in_len = j->block_len,
+		.has_in = j->block != NULL,
+	};
 
-	if (msgpack_pack_map(pk, n) != 0)
-		return -1;
-	if (cp->nslots > 0) {
-		if (pack_str(pk, "slot", 4) != 0 ||
-		    msgpack_pack_array(pk, cp->nslots) != 0)
-			return -1;
-		for (size_t i = 0; i < cp->nslots; i++)
-			if (msgpack_pack_array(pk, 2) != 0 ||
-			    msgpack_pack_uint32(pk, cp->slots[i].word) != 0 ||
-			    msgpack_pack_uint32(pk, cp->slots[i].off) != 0)
-				return -1;
-	}
-	if (j->block != NULL &&
-	    (pack_str(pk, "stdin", 5) != 0 ||
-		msgpack_pack_bin_with_body(pk, j->block, j->block_len) != 0))
-		return -1;
-	return 0;
+	return runner_pack_opts(pk, &ro);
 }
 
 /* The arguments of the task: [seq, [argv...], {options}]; sets

@@ -40,4 +40,10 @@ run --timeout 0.3 --retries 1 --shell -- \
     '[ "$PROCQ_ATTEMPT" -ge 2 ] || exec sleep 30; echo second {}' ::: try
 expect_rc 0
 has out "second try"
+# A command that exits at once, leaving a process that holds its output
+# open: the job runs until that closes, and the summary says what held it.
+run --timeout 1 -- sh -c 'sleep 300 & exit 0' ::: a
+expect_rc 1
+contains err "Timeout: attempt timed out after 1 s"
+contains err "the command had exited with status 0 after 0.0 s; a process it started kept its output open"
 exit 0
