@@ -91,4 +91,22 @@ run -q -j 50% echo ::: a
 expect_rc 0
 run -q -j +1 echo ::: a
 expect_rc 0
+# {%}: the job's slot, from 1 to -j, as PROCQ_SLOT has it.
+run -q -j 2 -- sh -c 'echo "$0 $PROCQ_SLOT"' '{%}' ::: a b c d e f
+expect_rc 0
+lines out 6
+awk '$1 != $2 || $1 < 1 || $1 > 2 { bad = 1 } END { exit bad }' "$T/out" ||
+    fail "{%}: $(cat "$T/out")"
+
+# --pipe: standard input in blocks that end at a line, one per job.
+seq 1000 >"$T/lines"
+run_stdin "$T/lines" -q -k -j 2 --pipe --block 1K -- sh -c \
+    'n=$(wc -l); echo "{#} $n"; cat >/dev/null'
+expect_rc 0
+run_stdin "$T/lines" -q -k -j 2 --pipe --block 1K -- cat
+cmp -s "$T/out" "$T/lines" || fail "--pipe lost or reordered lines"
+run_stdin "$T/lines" -q -j 2 --pipe --block 1K -- sh -c \
+    'head -c 1024 | tail -c 1 | od -An -c'
+expect_rc 0
+! grep -qv '\\n' "$T/out" || fail "--pipe: a block ends inside a line"
 exit 0
