@@ -72,7 +72,38 @@ MPI_TASKS = {"throughput": 20000, "crash": 10000}
 # two ranks to a core each, and three on two cores to none).
 MPIRUN_FLAGS = ["--allow-run-as-root", "--oversubscribe", "--bind-to",
                 "none"]
-IMPLS = ["procq"] + list(METHODS) + PEERS + list(PIPES) + list(MPI_IMPLS)
+# procq(1), the command, beside GNU parallel and xargs -P (bench/cli.py):
+# jobs that are programs, their items on a pipe; a section of its own
+# (cli_section()), where procq_cli is the row the others are set against.
+CLI_SCENARIOS = {
+    "cli_true": ["wall_s", "peak_rss_mib"],
+    "cli_output": ["wall_s", "peak_rss_mib"],
+    "cli_items": ["first_job_ms", "peak_rss_mib", "jobs_per_s"],
+}
+CLI_HEADLINE = {
+    "cli_true": "wall_s",
+    "cli_output": "peak_rss_mib",
+    "cli_items": "first_job_ms",
+}
+# Jobs, bytes of output, items: the counts of the issue's targets.
+CLI_COUNTS = {"cli_true": 10_000, "cli_output": 1 << 30,
+              "cli_items": 1_000_000}
+# How long a cli_items run goes on after its first job started, and the
+# caps on a run (cli_items: on the wait for its first job).  GNU parallel
+# needs minutes for 10,000 jobs on a slow two-CPU machine; the rest takes
+# seconds when all is well.
+CLI_WINDOW_S = 5
+CLI_TIMEOUT_S = {"cli_true": 480, "cli_output": 120, "cli_items": 120}
+# How bench/cli.py's note on a run past its cap begins.
+TIMED_OUT = "timed out"
+CLI_IMPLS = ["procq_cli", "parallel", "xargs"]
+# --only cli: the whole section.
+SCENARIO_GROUPS = {"cli": list(CLI_SCENARIOS)}
+ALL_SCENARIOS = {**SCENARIOS, **CLI_SCENARIOS}
+HEADLINE.update(CLI_HEADLINE)
+HIGHER_IS_BETTER.add("jobs_per_s")
+IMPLS = (["procq"] + list(METHODS) + PEERS + list(PIPES) + list(MPI_IMPLS) +
+         CLI_IMPLS)
 
 RUN_TIMEOUT_S = 600
 STDERR_TAIL_LINES = 20
@@ -128,14 +159,20 @@ class Results:
 # ---------------------------------------------------------------- options
 
 
-def split_list(text, allowed, what):
+def split_list(text, allowed, what, groups=None):
+    groups = groups or {}
     items = [s.strip() for s in text.split(",") if s.strip()]
-    unknown = [s for s in items if s not in allowed]
+    unknown = [s for s in items if s not in allowed and s not in groups]
     if unknown or not items:
         raise argparse.ArgumentTypeError(
             f"unknown {what}: {','.join(unknown) or '(none)'}; "
-            f"choose from {','.join(allowed)}")
-    return items
+            f"choose from {','.join(list(allowed) + list(groups))}")
+    wanted = []
+    for s in items:
+        for item in groups.get(s, [s]):
+            if item not in wanted:
+                wanted.append(item)
+    return wanted
 
 
 def positive_int(text):
@@ -176,9 +213,23 @@ def parse_args(argv):
                    help="one run of each (same as --runs 1)")
     p.add_argument("--out", metavar="FILE",
                    help="also write the report to FILE")
+    p.add_argument("--cli", metavar="PATH",
+                   help="cli.py, procq(1) beside GNU parallel and xargs -P")
+    p.add_argument("--procq-cli", metavar="PATH",
+                   help="procq(1), the command (for the cli scenarios)")
+    p.add_argument("--procq-cli-libs", metavar="DIR[:...]",
+                   help="directories put first in LD_LIBRARY_PATH for "
+                   "procq(1) alone (its uninstalled library)")
+    p.add_argument("--parallel", metavar="PATH", default="parallel",
+                   help="GNU parallel (default: %(default)s); when it is "
+                   "missing its rows are skipped")
+    p.add_argument("--xargs", metavar="PATH", default="xargs",
+                   help="xargs (default: %(default)s)")
     p.add_argument("--only", metavar="SCENARIO[,...]",
-                   type=lambda s: split_list(s, list(SCENARIOS), "scenario"),
-                   help="run only these scenarios: " + ",".join(SCENARIOS))
+                   type=lambda s: split_list(s, list(ALL_SCENARIOS),
+                                             "scenario", SCENARIO_GROUPS),
+                   help="run only these scenarios: " +
+                   ",".join(ALL_SCENARIOS) + "; cli is every cli_ one")
     p.add_argument("--impl", metavar="IMPL[,...]",
                    type=lambda s: split_list(s, IMPLS, "implementation"),
                    help="run only these implementations: " + ",".join(IMPLS))
@@ -192,16 +243,26 @@ def parse_args(argv):
 def check_paths(parser, args):
     """Fail now rather than once per run on a path that cannot work."""
     impls = args.impl or IMPLS
+    scenarios = args.only or list(ALL_SCENARIOS)
+    library = any(s in SCENARIOS for s in scenarios)
+    args.cli_scenarios = []
+    if any(i in CLI_IMPLS for i in impls):
+        args.cli_scenarios = [s for s in scenarios if s in CLI_SCENARIOS]
+    cli = bool(args.cli_scenarios)
     needed = []
-    if ("procq" in impls or any(i in METHODS for i in impls) or
-            any(i in MPI_IMPLS for i in impls)):
+    if library and ("procq" in impls or any(i in METHODS for i in impls) or
+                    any(i in MPI_IMPLS for i in impls)):
         needed.append(("--procq", args.procq))
-    if any(i in PEERS for i in impls):
+    if library and any(i in PEERS for i in impls):
         needed += [("--peers", args.peers), ("--python", args.python)]
-    if any(i in PIPES for i in impls):
+    if library and any(i in PIPES for i in impls):
         needed.append(("--pingpong", args.pingpong))
-    if args.baseline:
+    if library and args.baseline:
         needed.append(("--baseline", args.baseline))
+    if cli:
+        needed += [("--cli", args.cli), ("--python", args.python)]
+    if cli and "procq_cli" in impls:
+        needed.append(("--procq-cli", args.procq_cli))
     for opt, path in needed:
         if not path:
             parser.error(f"{opt} is required for the implementations chosen")
@@ -220,8 +281,19 @@ def check_paths(parser, args):
         elif not args.mpirun or not shutil.which(args.mpirun):
             args.mpi_skip = (f"mpirun not found ({args.mpirun or 'none'}"
                              "; Debian: openmpi-bin)")
+    # Without GNU parallel its rows are skipped, and say why.
+    args.parallel_skip = None
+    args.parallel_version = None
+    if cli and "parallel" in impls:
+        version = ask([args.parallel, "--version"], "")
+        if version.startswith("GNU parallel"):
+            args.parallel_version = version
+        else:
+            args.parallel_skip = (f"{args.parallel} is not GNU parallel, or "
+                                  "not found (Debian: parallel; moreutils "
+                                  "has another parallel)")
     # A bare name would be looked up in PATH, not in the current directory.
-    for opt in ("procq", "pingpong", "baseline", "procq_mpi"):
+    for opt in ("procq", "pingpong", "baseline", "procq_mpi", "procq_cli"):
         path = getattr(args, opt)
         if path and os.sep not in path:
             setattr(args, opt, os.path.join(os.curdir, path))
@@ -235,7 +307,7 @@ def check_paths(parser, args):
 
 
 def make_jobs(args):
-    scenarios = args.only or list(SCENARIOS)
+    scenarios = [s for s in args.only or SCENARIOS if s in SCENARIOS]
     impls = args.impl or IMPLS
     jobs = []
     if "procq" in impls:
@@ -269,6 +341,27 @@ def make_jobs(args):
     for impl, mode in PIPES.items():
         if impl in impls and pipe_scenarios:
             jobs.append(Job(impl, pipe_scenarios, [args.pingpong, mode]))
+    return jobs + cli_jobs(args, impls)
+
+
+def cli_jobs(args, impls):
+    """A scenario's implementations one after the other, so that each
+    round runs them close together in time."""
+    jobs = []
+    for s in args.cli_scenarios:
+        for impl in CLI_IMPLS:
+            if impl not in impls or (impl == "parallel" and
+                                     args.parallel_skip):
+                continue
+            argv = [args.python, args.cli, impl, s, "-n",
+                    str(CLI_COUNTS[s]), "--window", str(CLI_WINDOW_S),
+                    "--timeout", str(CLI_TIMEOUT_S[s]),
+                    "--parallel", args.parallel, "--xargs", args.xargs]
+            if args.procq_cli:
+                argv += ["--procq", args.procq_cli]
+            if args.procq_cli_libs:
+                argv += ["--procq-libs", args.procq_cli_libs]
+            jobs.append(Job(impl, [s], argv))
     return jobs
 
 
@@ -430,11 +523,11 @@ def medians(results):
 # ---------------------------------------------------------------- machine
 
 
-def ask(argv, default):
+def ask(argv, default, env=None):
     """First line of a short command's stdout, or default."""
     try:
         r = subprocess.run(argv, stdin=subprocess.DEVNULL,
-                           capture_output=True, text=True,
+                           capture_output=True, text=True, env=env,
                            timeout=PROBE_TIMEOUT_S)
     except (OSError, subprocess.TimeoutExpired):
         return default
@@ -476,7 +569,9 @@ def machine_lines(args):
         f"CPU model: {cpu_model()}",
         f"Kernel: {uname.sysname} {uname.release}",
     ]
-    if args.procq:
+    # What the library's scenarios run, when any of them runs.
+    library = any(s in SCENARIOS for s in args.only or SCENARIOS)
+    if args.procq and library:
         version = ask([args.procq, "--version"], "not reported")
         lines.append("procq version: " + version.removeprefix("procq "))
     python = ask([args.python, "-c",
@@ -485,12 +580,15 @@ def machine_lines(args):
     pebble = ask([args.python, "-c",
                   "import pebble; print(pebble.__version__)"],
                  "not installed")
-    if any(i in MPI_IMPLS for i in args.impl or IMPLS) and not args.mpi_skip:
+    if (library and any(i in MPI_IMPLS for i in args.impl or IMPLS) and
+            not args.mpi_skip):
         lines.append("MPI: " + ask([args.mpirun, "--version"],
                                    "not reported"))
+    lines += cli_machine_lines(args)
+    lines.append(f"Python: {python}")
+    if library:
+        lines.append(f"pebble: {pebble}")
     lines += [
-        f"Python: {python}",
-        f"pebble: {pebble}",
         "Date: " + datetime.datetime.now(datetime.timezone.utc)
         .strftime("%Y-%m-%d %H:%M UTC"),
         f"Each value is the median of {args.runs} run"
@@ -504,15 +602,46 @@ def machine_lines(args):
     return lines
 
 
+def cli_env(args):
+    """procq(1)'s environment, as bench/cli.py gives it."""
+    if not args.procq_cli_libs:
+        return None
+    env = dict(os.environ)
+    old = env.get("LD_LIBRARY_PATH")
+    env["LD_LIBRARY_PATH"] = args.procq_cli_libs + (f":{old}" if old else "")
+    return env
+
+
+def cli_machine_lines(args):
+    """The programs of the cli scenarios, when they run."""
+    if not args.cli_scenarios:
+        return []
+    lines = []
+    if args.procq_cli:
+        version = ask([args.procq_cli, "--version"], "not reported",
+                      cli_env(args))
+        lines.append("procq(1) version: " + version.removeprefix("procq "))
+    if args.parallel_version:
+        lines.append("GNU parallel: " +
+                     args.parallel_version.removeprefix("GNU parallel "))
+    if "xargs" in (args.impl or IMPLS):
+        xargs = ask([args.xargs, "--version"], "not reported")
+        lines.append(f"xargs: {xargs}")
+    jobs = os.sysconf("SC_NPROCESSORS_ONLN")
+    lines.append(f"Jobs at once in the cli scenarios: {jobs} (online CPUs)")
+    return lines
+
+
 # ---------------------------------------------------------------- formats
 
 
 WHOLE_NUMBER_METRICS = {"tasks_per_s", "bytes_per_task", "arg_bytes",
-                        "succeeded", "failed", "lost"}
+                        "succeeded", "failed", "lost", "jobs_per_s"}
 
 
 def fmt_number(metric, x):
-    if metric.endswith("_us") or metric.startswith("us_per_task"):
+    if (metric.endswith("_us") or metric.endswith("_ms") or
+            metric.startswith("us_per_task")):
         return f"{x:.1f}" if abs(x) < 100 else f"{x:,.0f}"
     if metric in WHOLE_NUMBER_METRICS or x == int(x) or abs(x) >= 100:
         return f"{x:,.0f}"
@@ -545,7 +674,9 @@ def impl_order(keys):
     return IMPLS + extra
 
 
-def scenario_section(scenario, values, results):
+def scenario_section(scenario, values, results, heading=None):
+    """A scenario's table: its metrics and how procq compares with each
+    implementation (procq_cli for the cli scenarios)."""
     keys = [k for k in values if k[1] == scenario]
     failed = {f.impl for f in results.failures if scenario in f.scenarios}
     present = {k[0] for k in keys} | failed
@@ -553,10 +684,11 @@ def scenario_section(scenario, values, results):
             if i in present and i not in MPI_IMPLS]
     if not rows:
         return []
-    metrics = list(SCENARIOS[scenario])
+    metrics = list(ALL_SCENARIOS[scenario])
     metrics += sorted({k[2] for k in keys} - set(metrics))
     headline = HEADLINE[scenario]
-    lines = [f"## {scenario}", "",
+    mine = "procq_cli" if scenario in CLI_SCENARIOS else "procq"
+    lines = [heading or f"## {scenario}", "",
              "| impl | " + " | ".join(metrics) + " | procq vs this |",
              "|---" + "|---:" * (len(metrics) + 1) + "|"]
     notes = []
@@ -576,10 +708,11 @@ def scenario_section(scenario, values, results):
                     notes.append(note)
             else:
                 cells.append(fmt_number(m, v.number))
+                notes += partly_missing(results, impl, scenario, m, notes)
         ratio = None
-        if impl != "procq" and worked:
+        if impl != mine and worked:
             ratio = speedup(scenario,
-                            values.get(("procq", scenario, headline)),
+                            values.get((mine, scenario, headline)),
                             values.get((impl, scenario, headline)))
         cells.append(fmt_ratio(ratio) if ratio is not None else "—")
         lines.append(f"| {impl} | " + " | ".join(cells) + " |")
@@ -594,6 +727,20 @@ def scenario_section(scenario, values, results):
     if notes:
         lines += [f"- {n}" for n in notes] + [""]
     return lines
+
+
+def partly_missing(results, impl, scenario, metric, notes):
+    """A note when a median is of some of the runs only, the others
+    having measured nothing (a run timed out, for instance)."""
+    key = (impl, scenario, metric)
+    samples = results.samples.get(key, [])
+    missing = sum(1 for x in samples if x is None)
+    if not missing:
+        return []
+    why = "; ".join(results.notes.get(key, [])) or "not measured"
+    note = (f"{impl}: {metric} in {missing} of {len(samples)} runs: "
+            f"n/a ({why}); the median is of the others")
+    return [] if note in notes else [note]
 
 
 def mpi_section(args, values, results):
@@ -754,13 +901,128 @@ def targets(values):
     return rows
 
 
-def targets_section(values):
-    lines = ["## Targets", "", "| target | measured | met? |",
+def targets_section(rows, heading="## Targets"):
+    lines = [heading, "", "| target | measured | met? |",
              "|---|---:|:---:|"]
-    for name, measured, met in targets(values):
+    for name, measured, met in rows:
         mark = "?" if met is None else ("✔" if met else "✘")
         lines.append(f"| {name} | {measured or '—'} | {mark} |")
     return lines + [""]
+
+
+def fmt_count(scenario):
+    n = CLI_COUNTS[scenario]
+    if scenario == "cli_output":
+        return f"{n >> 30:,} GiB" if n % (1 << 30) == 0 else f"{n:,} bytes"
+    return f"{n:,}"
+
+
+def cli_targets(values):
+    """procq(1)'s targets: [(target, measured, met)] as targets()."""
+    rows = []
+    jobs = fmt_count("cli_true")
+
+    def measure(scenario, metric):
+        """(number, None), or (None, why it is missing)."""
+        v = values.get(("procq_cli", scenario, metric))
+        if v is None:
+            return None, None
+        return v.number, ((v.note or "n/a") if v.missing else None)
+
+    def wall(impl):
+        """(seconds, True when a bound only: the runs were past the cap)."""
+        v = values.get((impl, "cli_true", "wall_s"))
+        if v is None:
+            return None, False
+        if v.missing and v.note.startswith(TIMED_OUT):
+            return CLI_TIMEOUT_S["cli_true"], True
+        return v.number, False
+
+    def ratio(name, peer, limit, procq_over_peer):
+        (mine, mine_over), (theirs, theirs_over) = wall("procq_cli"), \
+            wall(peer)
+        if not mine or not theirs or (mine_over and theirs_over):
+            rows.append((name, measure("cli_true", "wall_s")[1], None))
+            return
+        # A run past the cap took longer than the cap: the ratio is then
+        # a bound, which may be enough to tell.
+        if procq_over_peer:
+            r, more = mine / theirs, mine_over
+            text, met = f"{fmt_ratio(r)} {peer}", r <= limit
+        else:
+            r, more = theirs / mine, theirs_over
+            text, met = f"{fmt_ratio(r)} faster", r >= limit
+        if mine_over or theirs_over:
+            who = "procq_cli" if mine_over else peer
+            text = f"{'>' if more else '<'} {text} ({who} timed out)"
+            if more and r >= limit:
+                met = not procq_over_peer
+            elif not more and r <= limit:
+                met = procq_over_peer
+            else:
+                met = None
+        rows.append((name, text, met))
+
+    def limit(name, scenario, metric, bound, unit, strict=False):
+        mine, why = measure(scenario, metric)
+        if mine is None:
+            # A run that started no job before its cap is far past any
+            # bound on the time to the first.
+            missed = False if metric == "first_job_ms" and why else None
+            rows.append((name, why, missed))
+            return
+        rows.append((name, f"{fmt_number(metric, mine)} {unit}",
+                     mine < bound if strict else mine <= bound))
+
+    ratio(f"{jobs} true jobs: wall time ≤ 1.2 × xargs -P", "xargs", 1.2,
+          True)
+    ratio(f"{jobs} true jobs: ≥ 4× faster than GNU parallel", "parallel",
+          4, False)
+    limit(f"{fmt_count('cli_output')} of output: peak RSS ≤ 64 MiB",
+          "cli_output", "peak_rss_mib", 64, "MiB")
+    items = fmt_count("cli_items")
+    limit(f"{items} items: peak RSS ≤ 64 MiB", "cli_items",
+          "peak_rss_mib", 64, "MiB")
+    limit(f"{items} items: first job started < 100 ms", "cli_items",
+          "first_job_ms", 100, "ms", strict=True)
+    return rows
+
+
+def cli_section(args, values, results):
+    """procq(1) beside GNU parallel and xargs -P, with its own targets."""
+    if not args.cli_scenarios:
+        return []
+    window = f"{CLI_WINDOW_S} s"
+    titles = {
+        "cli_true": f"{fmt_count('cli_true')} `true` jobs",
+        "cli_output": f"one job writing {fmt_count('cli_output')} "
+        "(`sh -c 'head -c N /dev/zero'`)",
+        "cli_items": f"{fmt_count('cli_items')} items: the first job, and "
+        f"the run stopped {window} after it",
+    }
+    lines = [
+        "## procq(1) against GNU parallel and xargs -P", "",
+        "bench/cli.py: each implementation reads its items from a pipe "
+        "(`seq N`) and runs the command once per item, as many jobs at "
+        "once as there are online CPUs: `procq -q -j J -- CMD`, "
+        "`parallel --will-cite -q -j J CMD`, `xargs -P J -n 1 CMD`; "
+        "the output goes to /dev/null.  wall_s is from starting the "
+        "program to its exit; peak_rss_mib is the high-water mark "
+        "(VmHWM) of the process started, not of its children (procq's "
+        "workers, the jobs), sampled every 5 ms; first_job_ms is from "
+        "starting the program to the first job's start; jobs_per_s "
+        "counts the jobs started after the first until the run is "
+        "stopped.  procq vs this is how many times better procq_cli does "
+        "than the row on the scenario's measure: the wall time of the "
+        "true jobs, the peak RSS under the large output, the time to the "
+        "first job of the many items.", ""]
+    if args.parallel_skip:
+        lines += [f"GNU parallel skipped: {args.parallel_skip}.", ""]
+    for scenario in args.cli_scenarios:
+        lines += scenario_section(scenario, values, results,
+                                  f"### {scenario}: {titles[scenario]}")
+    return lines + targets_section(cli_targets(values),
+                                   "### Targets of procq(1)")
 
 
 def errors_section(failures):
@@ -783,14 +1045,26 @@ def errors_section(failures):
     return lines + [""]
 
 
+HOW_TO_RUN = (
+    "`scripts/bench` installs the peers, builds procq and writes this "
+    "file; `make bench` in a build directory does the same but installs "
+    "nothing.  `scripts/bench --only cli` runs only procq(1) against GNU "
+    "parallel and xargs -P, `--only throughput,latency` only those "
+    "scenarios of the library, and so on (`bench/report.py --help`); "
+    "`--out FILE` writes the report to FILE instead, so that a part does "
+    "not replace the whole.")
+
+
 def render(args, results):
     values = medians(results)
-    lines = ["# procq benchmarks", "", "## Machine", ""]
+    lines = ["# procq benchmarks", "", HOW_TO_RUN, "", "## Machine", ""]
     lines += [f"- {m}" for m in machine_lines(args)] + [""]
     for scenario in SCENARIOS:
         lines += scenario_section(scenario, values, results)
     lines += mpi_section(args, values, results)
-    lines += targets_section(values)
+    if any(s in SCENARIOS for s in args.only or SCENARIOS):
+        lines += targets_section(targets(values))
+    lines += cli_section(args, values, results)
     lines += errors_section(results.failures)
     while lines and lines[-1] == "":
         lines.pop()

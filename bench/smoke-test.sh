@@ -4,7 +4,8 @@
 # own results, and prints the metrics bench/report.py reads; so does the
 # raw pipe.  Timings are not looked at.  When procq-bench-mpi was built
 # and mpirun is found, its throughput and crash mix run briefly under
-# mpirun, with one node agent and with two.
+# mpirun, with one node agent and with two.  Last, procq(1) beside GNU
+# parallel and xargs -P (bench/cli.py) on small counts.
 
 # Open MPI's own leaks and locking are not procq's (tests/mpi-env.sh).
 . "${srcdir:-.}/tests/mpi-env.sh"
@@ -58,4 +59,35 @@ expect 'pipe_unbatched latency p50_us'
 run ./bench/pingpong batched -n 20000
 expect 'pipe_batched throughput tasks_per_s'
 ./bench/procq-bench nonsense >/dev/null 2>&1 && fail "an unknown scenario was accepted"
+
+# procq(1) beside GNU parallel and xargs -P: each scenario of cli.py on a
+# small count, the items run to their end (cli.py then checks that every
+# one started a job).  GNU parallel is a dependency of the benchmarks
+# only: without it, its runs are skipped.
+python=${BENCH_PY:-/usr/bin/python3}
+if [ ! -x "$python" ]; then
+	echo "bench: $python not found: bench/cli.py skipped" >&2
+	exit 0
+fi
+cli="$python ${srcdir:-.}/bench/cli.py"
+impls="procq_cli parallel xargs"
+if ! parallel --version 2>/dev/null | head -n 1 | grep -q '^GNU parallel'; then
+	echo "bench: GNU parallel is not installed (Debian: parallel):" \
+	    "its runs of bench/cli.py are skipped" >&2
+	impls="procq_cli xargs"
+fi
+for impl in $impls; do
+	run $cli "$impl" cli_true -n 20 --procq ./procq
+	expect "$impl cli_true wall_s"
+	expect "$impl cli_true peak_rss_mib"
+	run $cli "$impl" cli_output -n 1048576 --procq ./procq
+	expect "$impl cli_output wall_s"
+	expect "$impl cli_output peak_rss_mib"
+	run $cli "$impl" cli_items -n 20 --window 100 --procq ./procq
+	expect "$impl cli_items first_job_ms"
+	expect "$impl cli_items jobs_per_s"
+	expect "$impl cli_items peak_rss_mib"
+done
+$cli xargs nonsense >/dev/null 2>&1 &&
+	fail "cli.py accepted an unknown scenario"
 exit 0
