@@ -476,8 +476,8 @@ input_next(struct input *in, struct values *v)
 {
 	if (in->o->pipe)
 		return input_block(in, v);
-	if (in->all != NULL || in->o->shuf) {
-		if (in->next_all == in->nall)
+	if (in->o->shuf) {
+		if (in->all == NULL || in->next_all == in->nall)
 			return 0;
 		*v = in->all[in->next_all];
 		memset(&in->all[in->next_all++], 0, sizeof *v);

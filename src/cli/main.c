@@ -300,7 +300,7 @@ main_feed(struct cli *c)
 	struct values v;
 	struct job *j;
 	size_t seq = 0;
-	int rc;
+	int rc = 0;
 
 	while (!main_stopped(c) && (rc = main_values(c, &v)) > 0) {
 		/* --resume: done in an earlier run. */

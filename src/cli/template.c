@@ -247,10 +247,9 @@ static size_t
 count_rs(const char *s)
 {
 	size_t n = 0;
-	struct rs rs;
 
 	for (; (s = strchr(s, '{')) != NULL; s++)
-		if ((rs = rs_parse(s)).kind != RS_NONE)
+		if (rs_parse(s).kind != RS_NONE)
 			n++;
 	return n;
 }
