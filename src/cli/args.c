@@ -537,7 +537,7 @@ args_command(int argc, char **argv, struct cli_opts *o)
 }
 
 void
-args_free(struct cli_opts *o)
+cli_opts_free(struct cli_opts *o)
 {
 	free(o->sources);
 	o->sources = NULL;

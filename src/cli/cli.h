@@ -127,7 +127,7 @@ struct halt {
 /* args.c: 0 to run, 1 when --help or --version was served, -1 on a usage
  * error (already reported). */
 int	 args_parse(int argc, char **argv, struct cli_opts *o);
-void	 args_free(struct cli_opts *o);
+void	 cli_opts_free(struct cli_opts *o);
 void	 usage_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 

@@ -503,7 +503,7 @@ main_free(struct cli *c)
 	median_free(c->median);
 	summary_free(&c->summary);
 	seqset_free(&c->skip);
-	args_free(&c->opt);
+	cli_opts_free(&c->opt);
 	pthread_cond_destroy(&c->changed);
 	pthread_mutex_destroy(&c->lock);
 }
