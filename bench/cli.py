@@ -100,8 +100,9 @@ class Run:
     # None when the run was stopped before it exited by itself
     status: int | None = None
     # Bytes of the input, and how many the program had read at the end
+    # (None when that could not be told)
     input_bytes: int = 0
-    read_bytes: int = 0
+    read_bytes: int | None = None
 
 
 def log(msg):
@@ -324,7 +325,8 @@ def reap():
 def watch(args, proc, start, fifo_fd):
     """Sample the run until it exits or it is time to stop it."""
     run = Run(input_bytes=seq_bytes(items(args)))
-    # (seconds, peak RSS) over the last --settle seconds, and one before
+    # cli_items: (seconds, peak RSS) over the last --settle seconds, and
+    # one before
     history = deque()
     poller = select.poll()
     pidfd = os.pidfd_open(proc.pid)
@@ -339,7 +341,8 @@ def watch(args, proc, start, fifo_fd):
             run.peak_kib = max(run.peak_kib, vm_hwm_kib(proc.pid))
             status = proc.poll()
             now = time.monotonic() - start
-            history.append((now, run.peak_kib))
+            if fifo_fd is not None:
+                history.append((now, run.peak_kib))
             if status is not None:
                 if fifo_fd is not None:
                     count_started(run, fifo_fd, start)
