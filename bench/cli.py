@@ -3,7 +3,7 @@
 
     cli.py IMPL SCENARIO [-n N] [-j N] [--procq PATH] [--procq-libs DIRS]
            [--parallel PATH] [--xargs PATH] [--timeout SECONDS]
-           [--window SECONDS]
+           [--settle SECONDS]
 
 IMPL is procq_cli (procq(1)), parallel (GNU parallel) or xargs (xargs -P).
 Each is given the same command and reads its items from a pipe (seq N),
@@ -16,28 +16,36 @@ to /dev/null.  The scenarios:
                 (default 1 GiB, sh -c 'head -c N /dev/zero'): wall time
     cli_items   N items (default 1,000,000) of a job that only says it has
                 started: the time from starting IMPL to the first job's
-                start, and the jobs started per second after it; the run
-                is stopped --window seconds after the first job started
+                start, the jobs started per second after it, and how much
+                of its input IMPL had read when it was stopped
 
-Every scenario also reports the peak RSS of the process started (VmHWM,
+Every scenario reports the peak RSS of the process started (VmHWM,
 sampled every few milliseconds; the high-water mark only grows, so a
 sample misses only what it gained in the last few milliseconds before it
 exited), not of its children: procq(1)'s workers and the jobs themselves
 are children, GNU parallel's spooled output is in its perl process.
 
+A cli_items run would take hours: it is stopped once a job has started
+and the peak RSS has grown by less than 1 MiB over the last --settle
+seconds, so that what memory grows with the input read has shown; or at
+--timeout seconds.  Any other run that has not finished after --timeout
+seconds is stopped there.
+
 Every result is one line on stdout:
 
     RESULT <impl> <scenario> <metric> <value>[ # <note>]
 
-where <value> is a number or n/a (the note then says why).  A run that
-has not finished (cli_items: not started a job) after --timeout seconds is
-killed and its measures are n/a, "timed out".  The exit status is 0 when
-the run was measured, timed out or not; 1 when it failed (a non-zero exit
-status, GNU parallel missing, a job not run); 2 on a usage error.
+where <value> is a number or n/a (the note then says why): a time is
+n/a, "timed out", when the run was stopped at --timeout before it ended
+(cli_items: before its first job).  The peak RSS is always the peak until
+the run ended or was stopped.  The exit status is 0 when the run was
+measured, timed out or not; 1 when it failed (a non-zero exit status,
+GNU parallel missing, a job not run); 2 on a usage error.
 """
 
 import argparse
 import ctypes
+import fcntl
 import os
 import select
 import shlex
@@ -45,7 +53,9 @@ import signal
 import subprocess
 import sys
 import tempfile
+import termios
 import time
+from collections import deque
 from dataclasses import dataclass
 
 IMPLS = ("procq_cli", "parallel", "xargs")
@@ -54,19 +64,18 @@ SCENARIOS = {
     "cli_output": 1 << 30,
     "cli_items": 1_000_000,
 }
-# Caps on a run.  GNU parallel needs a few minutes for 10,000 jobs on a
-# slow two-CPU machine; the other runs take seconds when all is well, and
-# a run waiting for its first job is waiting for something that should
-# take milliseconds.
+# Caps on a run.  GNU parallel needs minutes for 10,000 jobs on a slow
+# two-CPU machine; the other runs take seconds when all is well.
 TIMEOUT_S = {
     "cli_true": 480.0,
     "cli_output": 120.0,
     "cli_items": 120.0,
 }
-# How long a cli_items run goes on after its first job: long enough for
-# memory that grows with the jobs run to show, short enough that GNU
-# parallel and xargs -P are not run over a million items.
-WINDOW_S = 5.0
+# A cli_items run is stopped once its peak RSS has grown by less than
+# SETTLE_KIB over SETTLE_S seconds (and a job has started): a program that
+# reads all its input first has read it, one that streams has shown it.
+SETTLE_S = 5.0
+SETTLE_KIB = 1024
 SAMPLE_MS = 5
 # How long the processes a stopped run leaves behind may take to die.
 LEFTOVER_TIMEOUT_S = 10.0
@@ -90,6 +99,10 @@ class Run:
     timed_out: bool = False
     # None when the run was stopped before it exited by itself
     status: int | None = None
+    # Bytes of the input, and how many the program had read at the end
+    # (None when that could not be told)
+    input_bytes: int = 0
+    read_bytes: int | None = None
 
 
 def log(msg):
@@ -141,10 +154,10 @@ def parse_args(argv):
     p.add_argument("--timeout", metavar="SECONDS", type=positive_float,
                    help="cap on the run (default: %s)" % ", ".join(
                        f"{s} {t:g}" for s, t in TIMEOUT_S.items()))
-    p.add_argument("--window", metavar="SECONDS", type=positive_float,
-                   default=WINDOW_S,
-                   help="cli_items: how long to go on after the first job "
-                   "(default: %(default)s)")
+    p.add_argument("--settle", metavar="SECONDS", type=positive_float,
+                   default=SETTLE_S,
+                   help="cli_items: stop once the peak RSS has grown by "
+                   "less than 1 MiB over SECONDS (default: %(default)s)")
     args = p.parse_args(argv)
     if args.n is None:
         args.n = SCENARIOS[args.scenario]
@@ -209,6 +222,16 @@ def impl_env(args):
 
 def items(args):
     return 1 if args.scenario == "cli_output" else args.n
+
+
+def seq_bytes(n):
+    """The size of seq N's output."""
+    total, digits, low = 0, 1, 1
+    while low <= n:
+        high = min(n, 10**digits - 1)
+        total += (high - low + 1) * (digits + 1)
+        low, digits = 10**digits, digits + 1
+    return total
 
 
 # ---------------------------------------------------------------- running
@@ -299,10 +322,12 @@ def reap():
             return
 
 
-def watch(proc, start, fifo_fd, timeout, window):
-    """Sample the run until it exits, its window after the first job ends
-    or, before any job has been seen to start, it reaches its cap."""
-    run = Run()
+def watch(args, proc, start, fifo_fd):
+    """Sample the run until it exits or it is time to stop it."""
+    run = Run(input_bytes=seq_bytes(items(args)))
+    # cli_items: (seconds, peak RSS) over the last --settle seconds, and
+    # one before
+    history = deque()
     poller = select.poll()
     pidfd = os.pidfd_open(proc.pid)
     poller.register(pidfd, select.POLLIN)
@@ -316,20 +341,52 @@ def watch(proc, start, fifo_fd, timeout, window):
             run.peak_kib = max(run.peak_kib, vm_hwm_kib(proc.pid))
             status = proc.poll()
             now = time.monotonic() - start
+            if fifo_fd is not None:
+                history.append((now, run.peak_kib))
             if status is not None:
                 if fifo_fd is not None:
                     count_started(run, fifo_fd, start)
                 run.wall, run.status = now, status
                 return run
-            if run.first_job is not None and \
-                    now >= run.first_job + window:
+            if now >= args.timeout:
                 run.stopped_at = now
+                run.timed_out = (fifo_fd is None or
+                                 run.first_job is None)
                 return run
-            if run.first_job is None and now >= timeout:
-                run.timed_out, run.stopped_at = True, now
+            if run.first_job is not None and \
+                    settled(history, now, args.settle):
+                run.stopped_at = now
                 return run
     finally:
         os.close(pidfd)
+
+
+def settled(history, now, settle):
+    """Whether the peak RSS has grown by less than SETTLE_KIB over the
+    last settle seconds."""
+    while len(history) > 1 and history[1][0] <= now - settle:
+        history.popleft()
+    then, peak_then = history[0]
+    return then <= now - settle and \
+        history[-1][1] - peak_then < SETTLE_KIB
+
+
+def bytes_read(run, feeder, pipe_fd):
+    """What seq has written less what still waits in the pipe."""
+    if feeder.poll() is None:
+        try:
+            with open(f"/proc/{feeder.pid}/io", encoding="ascii") as f:
+                written = next(int(line.split()[1]) for line in f
+                               if line.startswith("wchar:"))
+        except (OSError, ValueError, StopIteration):
+            return None
+    elif feeder.returncode == 0:
+        written = run.input_bytes
+    else:
+        return None
+    waiting = bytearray(4)
+    fcntl.ioctl(pipe_fd, termios.FIONREAD, waiting)
+    return written - int.from_bytes(waiting, sys.byteorder)
 
 
 def count_started(run, fifo_fd, start):
@@ -360,43 +417,53 @@ def open_fifo(path):
 
 
 def run_once(args, tmp):
-    """Start the run with its items on a pipe, watch it, clean up."""
+    """One run in a temporary directory, and its stderr's last lines."""
     fifo = os.path.join(tmp, "started")
     reader = writer = None
     if args.scenario == "cli_items":
         reader, writer = open_fifo(fifo)
     argv = impl_argv(args, job_command(args, fifo))
-    with tempfile.TemporaryFile(dir=tmp) as err:
-        feeder = subprocess.Popen(["seq", str(items(args))],
-                                  stdin=subprocess.DEVNULL,
-                                  stdout=subprocess.PIPE,
-                                  start_new_session=True)
+    try:
+        with tempfile.TemporaryFile(dir=tmp) as err:
+            run = start_and_watch(args, argv, reader, err)
+            err.seek(0)
+            tail = err.read().decode(errors="replace").splitlines()
+    finally:
+        for fd in (reader, writer):
+            if fd is not None:
+                os.close(fd)
+    check(args, run, tail[-STDERR_TAIL_LINES:])
+    return run
+
+
+def start_and_watch(args, argv, reader, err):
+    """Start the run, its items on a pipe from seq, and watch it; then
+    kill what is left of it.  The pipe's read end is kept here (and never
+    read from) to see how much of the input waits in it."""
+    feeder = subprocess.Popen(["seq", str(items(args))],
+                              stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE,
+                              start_new_session=True)
+    try:
+        start = time.monotonic()
         try:
-            start = time.monotonic()
             proc = subprocess.Popen(argv, stdin=feeder.stdout,
                                     stdout=subprocess.DEVNULL, stderr=err,
                                     env=impl_env(args),
                                     start_new_session=True)
         except OSError as e:
-            kill_group(feeder)
-            feeder.wait()
             raise BenchError(f"could not start {argv[0]}: {e.strerror}")
-        finally:
-            feeder.stdout.close()
         try:
-            run = watch(proc, start, reader, args.timeout, args.window)
+            run = watch(args, proc, start, reader)
+            run.read_bytes = bytes_read(run, feeder, feeder.stdout.fileno())
         finally:
             kill_group(proc)
-            kill_group(feeder)
             proc.wait()
-            feeder.wait()
-            for fd in (reader, writer):
-                if fd is not None:
-                    os.close(fd)
-            kill_leftovers()
-        err.seek(0)
-        tail = err.read().decode(errors="replace").splitlines()
-    check(args, run, tail[-STDERR_TAIL_LINES:])
+    finally:
+        kill_group(feeder)
+        feeder.wait()
+        feeder.stdout.close()
+        kill_leftovers()
     return run
 
 
@@ -426,14 +493,11 @@ def result(args, metric, value, note=""):
 
 def report(args, run):
     peak_mib = run.peak_kib / 1024
-    if run.timed_out and args.scenario != "cli_items":
-        note = (f"timed out after {args.timeout:g} s (peak RSS "
-                f"{peak_mib:,.0f} MiB by then)")
-        result(args, "wall_s", None, note)
-        result(args, "peak_rss_mib", None, note)
-        return
     if args.scenario != "cli_items":
-        result(args, "wall_s", run.wall)
+        if run.timed_out:
+            result(args, "wall_s", None, f"timed out after {args.timeout:g} s")
+        else:
+            result(args, "wall_s", run.wall)
         result(args, "peak_rss_mib", peak_mib)
         return
     if run.first_job is None:
@@ -448,8 +512,13 @@ def report(args, run):
             result(args, "jobs_per_s", (run.started - 1) / span)
         else:
             result(args, "jobs_per_s", None, "one job started")
-    # Until the window's end, the cap, or the exit: all that was watched.
     result(args, "peak_rss_mib", peak_mib)
+    if run.read_bytes is None:
+        result(args, "read_pct", None, "seq's output not accounted for")
+    else:
+        result(args, "read_pct", 100 * run.read_bytes / run.input_bytes)
+    end = run.stopped_at if run.stopped_at is not None else run.wall
+    result(args, "watched_s", end)
 
 
 def main(argv):

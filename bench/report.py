@@ -78,7 +78,8 @@ MPIRUN_FLAGS = ["--allow-run-as-root", "--oversubscribe", "--bind-to",
 CLI_SCENARIOS = {
     "cli_true": ["wall_s", "peak_rss_mib"],
     "cli_output": ["wall_s", "peak_rss_mib"],
-    "cli_items": ["first_job_ms", "peak_rss_mib", "jobs_per_s"],
+    "cli_items": ["first_job_ms", "peak_rss_mib", "jobs_per_s", "read_pct",
+                  "watched_s"],
 }
 CLI_HEADLINE = {
     "cli_true": "wall_s",
@@ -88,14 +89,20 @@ CLI_HEADLINE = {
 # Jobs, bytes of output, items: the counts of the issue's targets.
 CLI_COUNTS = {"cli_true": 10_000, "cli_output": 1 << 30,
               "cli_items": 1_000_000}
-# How long a cli_items run goes on after its first job started, and the
-# caps on a run (cli_items: on the wait for its first job).  GNU parallel
-# needs minutes for 10,000 jobs on a slow two-CPU machine; the rest takes
-# seconds when all is well.
-CLI_WINDOW_S = 5
+# A cli_items run is stopped once a job has started and its peak RSS has
+# grown by less than 1 MiB over CLI_SETTLE_S seconds.  The caps on a run:
+# GNU parallel needs minutes for 10,000 jobs on a slow two-CPU machine;
+# the rest takes seconds when all is well.
+CLI_SETTLE_S = 5
 CLI_TIMEOUT_S = {"cli_true": 480, "cli_output": 120, "cli_items": 120}
-# How bench/cli.py's note on a run past its cap begins.
-TIMED_OUT = "timed out"
+# The times bench/cli.py cannot give when a run reaches its cap (n/a,
+# "timed out"): the run took longer than the cap, and the median counts
+# it as at least that.
+CLI_BOUNDED = {
+    ("cli_true", "wall_s"): CLI_TIMEOUT_S["cli_true"],
+    ("cli_output", "wall_s"): CLI_TIMEOUT_S["cli_output"],
+    ("cli_items", "first_job_ms"): CLI_TIMEOUT_S["cli_items"] * 1000,
+}
 CLI_IMPLS = ["procq_cli", "parallel", "xargs"]
 # --only cli: the whole section.
 SCENARIO_GROUPS = {"cli": list(CLI_SCENARIOS)}
@@ -136,10 +143,12 @@ class Failure:
 
 @dataclass
 class Value:
-    """A median, or n/a with the reason the program gave."""
+    """A median, or n/a with the reason the program gave.  A bound is a
+    median known only to be at least number (runs past their cap)."""
 
     number: float | None = None
     note: str = ""
+    bound: bool = False
 
     @property
     def missing(self):
@@ -354,7 +363,7 @@ def cli_jobs(args, impls):
                                      args.parallel_skip):
                 continue
             argv = [args.python, args.cli, impl, s, "-n",
-                    str(CLI_COUNTS[s]), "--window", str(CLI_WINDOW_S),
+                    str(CLI_COUNTS[s]), "--settle", str(CLI_SETTLE_S),
                     "--timeout", str(CLI_TIMEOUT_S[s]),
                     "--parallel", args.parallel, "--xargs", args.xargs]
             if args.procq_cli:
@@ -513,11 +522,24 @@ def medians(results):
     table = {}
     for key, samples in results.samples.items():
         numbers = [x for x in samples if x is not None]
-        if numbers:
+        cap = CLI_BOUNDED.get(key[1:])
+        if cap is not None and len(numbers) < len(samples):
+            table[key] = bounded_median(samples, cap)
+        elif numbers:
             table[key] = Value(statistics.median(numbers))
         else:
             table[key] = Value(None, "; ".join(results.notes.get(key, [])))
     return table
+
+
+def bounded_median(samples, cap):
+    """The median of runs some of which reached the cap (None): each of
+    those took at least cap, more than any run that ended in time."""
+    ordered = sorted((cap, True) if x is None else (x, False)
+                     for x in samples)
+    middle = ordered[(len(ordered) - 1) // 2:len(ordered) // 2 + 1]
+    number = sum(x for x, _ in middle) / len(middle)
+    return Value(number, bound=any(over for _, over in middle))
 
 
 # ---------------------------------------------------------------- machine
@@ -707,14 +729,15 @@ def scenario_section(scenario, values, results, heading=None):
                 if note not in notes:
                     notes.append(note)
             else:
-                cells.append(fmt_number(m, v.number))
+                bound = "> " if v.bound else ""
+                cells.append(bound + fmt_number(m, v.number))
                 notes += partly_missing(results, impl, scenario, m, notes)
         ratio = None
         if impl != mine and worked:
-            ratio = speedup(scenario,
-                            values.get((mine, scenario, headline)),
-                            values.get((impl, scenario, headline)))
-        cells.append(fmt_ratio(ratio) if ratio is not None else "—")
+            ratio = bounded_speedup(scenario,
+                                    values.get((mine, scenario, headline)),
+                                    values.get((impl, scenario, headline)))
+        cells.append(ratio or "—")
         lines.append(f"| {impl} | " + " | ".join(cells) + " |")
         broken = sum(1 for f in results.failures
                      if f.impl == impl and scenario in f.scenarios)
@@ -729,17 +752,35 @@ def scenario_section(scenario, values, results, heading=None):
     return lines
 
 
+def bounded_speedup(scenario, procq, other):
+    """speedup() as text, "> " or "< " before it when a median is a
+    bound (only times are: lower is better)."""
+    ratio = speedup(scenario, procq, other)
+    if ratio is None or (procq.bound and other.bound):
+        return None
+    if other.bound:
+        return "> " + fmt_ratio(ratio)
+    if procq.bound:
+        return "< " + fmt_ratio(ratio)
+    return fmt_ratio(ratio)
+
+
 def partly_missing(results, impl, scenario, metric, notes):
-    """A note when a median is of some of the runs only, the others
-    having measured nothing (a run timed out, for instance)."""
+    """A note when some runs measured nothing (a run timed out, for
+    instance): the median is of the others, or counts them as the cap."""
     key = (impl, scenario, metric)
     samples = results.samples.get(key, [])
     missing = sum(1 for x in samples if x is None)
     if not missing:
         return []
     why = "; ".join(results.notes.get(key, [])) or "not measured"
-    note = (f"{impl}: {metric} in {missing} of {len(samples)} runs: "
-            f"n/a ({why}); the median is of the others")
+    cap = CLI_BOUNDED.get((scenario, metric))
+    if cap is None:
+        then = "the median is of the others"
+    else:
+        then = f"counted as at least {fmt_number(metric, cap)}"
+    note = f"{impl}: {metric} in {missing} of {len(samples)} runs: {why}; "
+    note += then
     return [] if note in notes else [note]
 
 
@@ -920,41 +961,27 @@ def fmt_count(scenario):
 def cli_targets(values):
     """procq(1)'s targets: [(target, measured, met)] as targets()."""
     rows = []
-    jobs = fmt_count("cli_true")
 
-    def measure(scenario, metric):
-        """(number, None), or (None, why it is missing)."""
-        v = values.get(("procq_cli", scenario, metric))
-        if v is None:
-            return None, None
-        return v.number, ((v.note or "n/a") if v.missing else None)
-
-    def wall(impl):
-        """(seconds, True when a bound only: the runs were past the cap)."""
-        v = values.get((impl, "cli_true", "wall_s"))
-        if v is None:
-            return None, False
-        if v.missing and v.note.startswith(TIMED_OUT):
-            return CLI_TIMEOUT_S["cli_true"], True
-        return v.number, False
+    def measured(impl, scenario, metric):
+        v = values.get((impl, scenario, metric))
+        return None if v is None or v.missing else v
 
     def ratio(name, peer, limit, procq_over_peer):
-        (mine, mine_over), (theirs, theirs_over) = wall("procq_cli"), \
-            wall(peer)
-        if not mine or not theirs or (mine_over and theirs_over):
-            rows.append((name, measure("cli_true", "wall_s")[1], None))
+        mine = measured("procq_cli", "cli_true", "wall_s")
+        theirs = measured(peer, "cli_true", "wall_s")
+        if not mine or not theirs or (mine.bound and theirs.bound):
+            rows.append((name, None, None))
             return
-        # A run past the cap took longer than the cap: the ratio is then
-        # a bound, which may be enough to tell.
         if procq_over_peer:
-            r, more = mine / theirs, mine_over
+            r, more = mine.number / theirs.number, mine.bound
             text, met = f"{fmt_ratio(r)} {peer}", r <= limit
         else:
-            r, more = theirs / mine, theirs_over
+            r, more = theirs.number / mine.number, theirs.bound
             text, met = f"{fmt_ratio(r)} faster", r >= limit
-        if mine_over or theirs_over:
-            who = "procq_cli" if mine_over else peer
-            text = f"{'>' if more else '<'} {text} ({who} timed out)"
+        if mine.bound or theirs.bound:
+            # The median past the cap is a bound: so is the ratio, which
+            # may be enough to tell.
+            text = f"{'>' if more else '<'} {text}"
             if more and r >= limit:
                 met = not procq_over_peer
             elif not more and r <= limit:
@@ -963,28 +990,29 @@ def cli_targets(values):
                 met = None
         rows.append((name, text, met))
 
-    def limit(name, scenario, metric, bound, unit, strict=False):
-        mine, why = measure(scenario, metric)
-        if mine is None:
-            # A run that started no job before its cap is far past any
-            # bound on the time to the first.
-            missed = False if metric == "first_job_ms" and why else None
-            rows.append((name, why, missed))
+    def at_most(name, scenario, metric, limit, unit, strict=False):
+        v = measured("procq_cli", scenario, metric)
+        if not v:
+            rows.append((name, None, None))
             return
-        rows.append((name, f"{fmt_number(metric, mine)} {unit}",
-                     mine < bound if strict else mine <= bound))
+        text = f"{fmt_number(metric, v.number)} {unit}"
+        met = v.number < limit if strict else v.number <= limit
+        if v.bound:
+            text = "> " + text
+            met = False if v.number >= limit else None
+        rows.append((name, text, met))
 
+    jobs, items = fmt_count("cli_true"), fmt_count("cli_items")
     ratio(f"{jobs} true jobs: wall time ≤ 1.2 × xargs -P", "xargs", 1.2,
           True)
     ratio(f"{jobs} true jobs: ≥ 4× faster than GNU parallel", "parallel",
           4, False)
-    limit(f"{fmt_count('cli_output')} of output: peak RSS ≤ 64 MiB",
-          "cli_output", "peak_rss_mib", 64, "MiB")
-    items = fmt_count("cli_items")
-    limit(f"{items} items: peak RSS ≤ 64 MiB", "cli_items",
-          "peak_rss_mib", 64, "MiB")
-    limit(f"{items} items: first job started < 100 ms", "cli_items",
-          "first_job_ms", 100, "ms", strict=True)
+    at_most(f"{fmt_count('cli_output')} of output: peak RSS ≤ 64 MiB",
+            "cli_output", "peak_rss_mib", 64, "MiB")
+    at_most(f"{items} items: peak RSS ≤ 64 MiB", "cli_items",
+            "peak_rss_mib", 64, "MiB")
+    at_most(f"{items} items: first job started < 100 ms", "cli_items",
+            "first_job_ms", 100, "ms", strict=True)
     return rows
 
 
@@ -992,14 +1020,14 @@ def cli_section(args, values, results):
     """procq(1) beside GNU parallel and xargs -P, with its own targets."""
     if not args.cli_scenarios:
         return []
-    window = f"{CLI_WINDOW_S} s"
     titles = {
         "cli_true": f"{fmt_count('cli_true')} `true` jobs",
         "cli_output": f"one job writing {fmt_count('cli_output')} "
         "(`sh -c 'head -c N /dev/zero'`)",
         "cli_items": f"{fmt_count('cli_items')} items: the first job, and "
-        f"the run stopped {window} after it",
+        "memory until it settles",
     }
+    caps = ", ".join(f"{s} {t} s" for s, t in CLI_TIMEOUT_S.items())
     lines = [
         "## procq(1) against GNU parallel and xargs -P", "",
         "bench/cli.py: each implementation reads its items from a pipe "
@@ -1009,13 +1037,20 @@ def cli_section(args, values, results):
         "the output goes to /dev/null.  wall_s is from starting the "
         "program to its exit; peak_rss_mib is the high-water mark "
         "(VmHWM) of the process started, not of its children (procq's "
-        "workers, the jobs), sampled every 5 ms; first_job_ms is from "
-        "starting the program to the first job's start; jobs_per_s "
-        "counts the jobs started after the first until the run is "
-        "stopped.  procq vs this is how many times better procq_cli does "
-        "than the row on the scenario's measure: the wall time of the "
-        "true jobs, the peak RSS under the large output, the time to the "
-        "first job of the many items.", ""]
+        "workers, the jobs), sampled every 5 ms.  A run of a million "
+        "items would take hours: it is stopped once a job has started "
+        "and the peak RSS has grown by less than 1 MiB over "
+        f"{CLI_SETTLE_S} s (watched_s), when a program that reads all "
+        "its input first has read it and one that streams has shown its "
+        "pace; first_job_ms is from starting the program to the first "
+        "job's start, jobs_per_s counts the jobs started after it, "
+        "read_pct is the share of the input the program had read when "
+        f"stopped.  A run is also stopped at its cap ({caps}); a time "
+        "it did not reach is counted as the cap, and a median over it "
+        "shows as > cap.  procq vs this is how many times better "
+        "procq_cli does than the row on the scenario's measure: the wall "
+        "time of the true jobs, the peak RSS under the large output, the "
+        "time to the first job of the many items.", ""]
     if args.parallel_skip:
         lines += [f"GNU parallel skipped: {args.parallel_skip}.", ""]
     for scenario in args.cli_scenarios:

@@ -83,10 +83,12 @@ for impl in $impls; do
 	run $cli "$impl" cli_output -n 1048576 --procq ./procq
 	expect "$impl cli_output wall_s"
 	expect "$impl cli_output peak_rss_mib"
-	run $cli "$impl" cli_items -n 20 --window 100 --procq ./procq
-	expect "$impl cli_items first_job_ms"
-	expect "$impl cli_items jobs_per_s"
-	expect "$impl cli_items peak_rss_mib"
+	run $cli "$impl" cli_items -n 20 --settle 100 --procq ./procq
+	for metric in first_job_ms jobs_per_s peak_rss_mib watched_s; do
+		expect "$impl cli_items $metric"
+	done
+	printf '%s\n' "$out" | grep -q "^RESULT $impl cli_items read_pct 100.000$" ||
+		fail "$impl did not read all its input, or cli.py did not see it"
 done
 $cli xargs nonsense >/dev/null 2>&1 &&
 	fail "cli.py accepted an unknown scenario"
