@@ -243,8 +243,6 @@ struct cli {
 	struct values	*ahead;		/* read before the queue was made */
 	size_t		 nahead;
 	size_t		 ahead_next;
-	size_t		 done;
-	size_t		 failed;
 	size_t		 running;
 	struct median	*median;	/* --timeout N%: succeeded runtimes */
 	double		 t0;

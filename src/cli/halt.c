@@ -79,7 +79,8 @@ halt_check(struct cli *c)
 
 	if (h == NULL || c->stop)
 		return;
-	n = (double)(h->on_success ? c->summary.totals.succeeded : c->failed);
+	n = (double)(h->on_success ? c->summary.totals.succeeded :
+				     c->summary.totals.failed);
 	of = (double)c->njobs;
 	if (h->percent ? n * 100 < h->count * of || of == 0 : n < h->count)
 		return;

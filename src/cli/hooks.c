@@ -104,13 +104,11 @@ hook_progress(procq_handle *h, const msgpack_object *v, void *arg)
 	pthread_mutex_unlock(&c->lock);
 }
 
-/* The totals; a job cancelled for running past --timeout N% failed. */
+/* The runtimes --timeout N% takes its median of; the totals are the
+ * summary's (summary_note()). */
 static void
-hook_count(struct cli *c, struct job *j, const procq_result *r)
+hook_count(struct cli *c, const procq_result *r)
 {
-	c->done++;
-	if (procq_result_status(r) == PROCQ_FAILED || j->overdue)
-		c->failed++;
 	if (procq_result_status(r) == PROCQ_SUCCEEDED && c->median != NULL &&
 	    median_add(c->median, procq_result_duration(r)) != 0)
 		cli_fail(c, "keeping runtimes", ENOMEM);
@@ -131,7 +129,7 @@ hook_complete(procq_handle *h, const procq_result *r, void *arg)
 		j->running = false;
 		c->running--;
 	}
-	hook_count(c, j, r);
+	hook_count(c, r);
 	/* How the last attempt's command ended, if it did, and what it
 	 * printed. */
 	j->attempts = procq_result_attempts(r);
@@ -145,8 +143,7 @@ hook_complete(procq_handle *h, const procq_result *r, void *arg)
 	if (c->json.fp != NULL && json_job(&c->json, j, r) != 0)
 		cli_fail(c, "writing the JSON summary", errno);
 	halt_check(c);
-	output_final(c, j);
-	j->final = true;
+	output_final(c, j);	/* j->final from now */
 	jobs_retire(c, j);
 	progress_draw(c);
 	pthread_mutex_unlock(&c->lock);

@@ -252,7 +252,6 @@ main_submit(struct cli *c, struct job *j)
 	if (rc != 0) {
 		c->njobs--;
 		output_final(c, j); /* never ran: nothing to wait for */
-		j->final = true;
 	}
 	cancel = rc == 0 && j->halted && !j->final;
 	if (cancel)

@@ -82,9 +82,9 @@ progress_draw(struct cli *c)
 
 	if (!c->progress || c->error != 0)
 		return;
-	pc.done = c->done;
+	pc.done = c->summary.totals.submitted;
 	pc.total = c->njobs;
-	pc.failed = c->failed;
+	pc.failed = c->summary.totals.failed;
 	pc.running = c->running;
 	pc.t0 = c->t0;
 	writer_bar(&pc);
