@@ -46,8 +46,13 @@ enum {
 	PROCQ_EFULL = -13,	/* the queue holds its maximum of tasks */
 	PROCQ_EBUSY = -14,	/* a run is in flight */
 	PROCQ_EDEADLK = -15,	/* would block the supervisor thread (a hook) */
-	PROCQ_EFORKED = -16	/* called in a child forked from the queue's
+	PROCQ_EFORKED = -16,	/* called in a child forked from the queue's
 				 * process: the queue is the parent's */
+	PROCQ_ESTORE = -17,	/* the checkpoint store failed: see
+				 * procq_checkpoint_error() */
+	PROCQ_ENOTSTORE = -18,	/* the file is not a procq checkpoint store */
+	PROCQ_ESTOREVERSION = -19, /* the store is of a newer procq */
+	PROCQ_ECORRUPT = -20	/* the checkpoint store is damaged */
 };
 
 typedef enum procq_status {
@@ -195,6 +200,10 @@ typedef struct procq_config {
 					 * caller's at each start */
 	const procq_transport *transport; /* where workers run: NULL = this
 					 * host; procq_mpi_transport() */
+	const char *checkpoint;	/* SQLite file of finished tasks: a rerun
+				 * skips what succeeded; NULL = none */
+	const char *checkpoint_run; /* the batch's name in that file;
+				 * NULL = "default" */
 } procq_config;
 
 /* Per-task options; a zero-initialised struct means all defaults. */
@@ -213,6 +222,8 @@ typedef struct procq_opts {
 	bool detached;		/* left out of run summaries */
 	const void *metadata;	/* opaque bytes, copied, kept with the task */
 	size_t metadata_len;
+	const char *key;	/* its key in the checkpoint store; NULL = a
+				 * digest of the task name and arguments */
 } procq_opts;
 
 /* Options of one procq_run(); NULL or zero-initialised = defaults. */
@@ -297,6 +308,8 @@ int procq_clear_results(procq_queue *q);
 procq_summary *procq_results(procq_queue *q);
 bool procq_closed(procq_queue *q);
 int procq_stats_get(procq_queue *q, procq_stats *stats);
+int procq_checkpoint_sync(procq_queue *q, double timeout);
+const char *procq_checkpoint_error(procq_queue *q);
 size_t procq_active(procq_queue *q);
 size_t procq_pending(procq_queue *q);
 void procq_free(procq_queue *q);
@@ -403,6 +416,7 @@ int procq_result_exit_status(const procq_result *r);
 int procq_result_signal(const procq_result *r);
 const char *procq_result_host(const procq_result *r);
 int procq_result_rank(const procq_result *r);
+bool procq_result_resumed(const procq_result *r);
 const void *procq_result_data(const procq_result *r, size_t *len);
 const void *procq_result_metadata(const procq_result *r, size_t *len);
 const char *procq_result_stderr(const procq_result *r, size_t *len);
@@ -415,6 +429,7 @@ size_t procq_summary_submitted(const procq_summary *s);
 size_t procq_summary_succeeded(const procq_summary *s);
 size_t procq_summary_failed(const procq_summary *s);
 size_t procq_summary_cancelled(const procq_summary *s);
+size_t procq_summary_resumed(const procq_summary *s);
 bool procq_summary_ok(const procq_summary *s);
 double procq_summary_duration(const procq_summary *s);
 size_t procq_summary_count(const procq_summary *s);

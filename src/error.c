@@ -40,6 +40,14 @@ procq_strerror(int err)
 		return "would deadlock: called from the supervisor thread";
 	case PROCQ_EFORKED:
 		return "the queue belongs to the parent of this forked process";
+	case PROCQ_ESTORE:
+		return "the checkpoint store failed";
+	case PROCQ_ENOTSTORE:
+		return "the file is not a procq checkpoint store";
+	case PROCQ_ESTOREVERSION:
+		return "the checkpoint store was written by a newer procq";
+	case PROCQ_ECORRUPT:
+		return "the checkpoint store is damaged";
 	}
 	return "unknown error";
 }

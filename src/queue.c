@@ -18,6 +18,7 @@
 
 #include <linux/capability.h>
 
+#include "checkpoint.h"
 #include "group.h"
 #include "loop.h"
 #include "notify.h"
@@ -127,6 +128,10 @@ config_resolve(const procq_config *in, procq_config *out)
 	 * workers that keep the caller's user keep its exemption too (a
 	 * worker that switches to another user loses it). */
 	if (cfg.max_procs > 0 && cfg.uid == 0 && config_nproc_exempt())
+		return PROCQ_EINVAL;
+	if ((cfg.checkpoint != NULL && *cfg.checkpoint == '\0') ||
+	    (cfg.checkpoint_run != NULL &&
+		(cfg.checkpoint == NULL || *cfg.checkpoint_run == '\0')))
 		return PROCQ_EINVAL;
 	if (cfg.workers == 0) {
 		cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -355,9 +360,20 @@ procq_create(const procq_config *config, int *err)
 	task_listen(q, notify_task_final);
 	task_listen(q, hook_task_final);
 	task_listen(q, run_task_final);
+	task_listen(q, checkpoint_task_final);
 	q->notify_fd = -1;
 	msgpack_sbuffer_init(&q->sbuf);
 	msgpack_zone_init(&q->zone, 4096);
+	/* The caller's strings are not kept: the store has what it needs. */
+	rc = checkpoint_open(q);
+	q->cfg.checkpoint = NULL;
+	q->cfg.checkpoint_run = NULL;
+	if (rc != 0) {
+		procq_free(q);
+		if (err != NULL)
+			*err = rc;
+		return NULL;
+	}
 	if (err != NULL)
 		*err = 0;
 	return q;
@@ -573,6 +589,7 @@ procq_free(procq_queue *q)
 		pthread_cond_wait(&q->cond, &q->lock);
 	hook_discard(q);
 	pthread_mutex_unlock(&q->lock);
+	checkpoint_close(q);
 	queue_release(q);
 	queue_destroy_sync(q);
 	free(q);

@@ -26,6 +26,7 @@
 #include "task.h"
 
 struct slot;
+struct store;
 struct transport_ops;
 
 enum queue_state {
@@ -134,6 +135,7 @@ struct procq_queue {
 	size_t			 ncompletions;
 	size_t			 completions_cap;
 	bool			 external_base;	/* cfg.event_base */
+	struct store		*store;		/* cfg.checkpoint's, or NULL */
 
 	/* Told that a task is final: see task_listen(). */
 	void			(*final_listeners[TASK_LISTENERS_MAX])

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checkpoint.h"
 #include "queue.h"
 #include "result.h"
 #include "task.h"
@@ -98,6 +99,7 @@ result_new(const procq_handle *t, procq_status status,
 	r->error_type = result_copy(&cursor, type);
 	r->error_message = result_copy(&cursor, message);
 	r->detached = t->detached;
+	r->resumed = t->checkpoint != NULL && t->checkpoint->resumed;
 	if (err != NULL && err->output_len > 0) {
 		memcpy(cursor, err->output, err->output_len);
 		cursor[err->output_len] = '\0';
@@ -224,6 +226,12 @@ int
 procq_result_rank(const procq_result *r)
 {
 	return r != NULL ? r->rank : -1;
+}
+
+bool
+procq_result_resumed(const procq_result *r)
+{
+	return r != NULL && r->resumed;
 }
 
 const void *

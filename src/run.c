@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "checkpoint.h"
 #include "command.h"
 #include "loop.h"
 #include "dispatch.h"
@@ -144,7 +145,7 @@ procq_run(procq_queue *q, const procq_run_opts *opts,
 {
 	static const procq_run_opts defaults;
 	struct run_end end = { .collect = true };
-	int rc = 0;
+	int rc = 0, store_rc;
 
 	if (summary != NULL)
 		*summary = NULL;
@@ -168,6 +169,10 @@ procq_run(procq_queue *q, const procq_run_opts *opts,
 	command_call(q, run_end_cmd, &end);
 	if (!end.collect)
 		return rc;
+	/* What the run reports as finished is in the store when it
+	 * returns. */
+	if ((store_rc = checkpoint_sync(q)) != 0 && rc == 0)
+		rc = store_rc;
 	if (end.summary == NULL)
 		rc = PROCQ_ENOMEM;
 	else if (rc == 0 && opts->strict && end.failed > 0)
@@ -203,6 +208,8 @@ procq_join(procq_queue *q, double timeout)
 		loop_wait(q, timeout >= 0 ? &deadline : NULL, &rc);
 	rc = q->outstanding == 0 ? 0 : PROCQ_ETIMEDOUT;
 	pthread_mutex_unlock(&q->lock);
+	if (rc == 0)
+		rc = checkpoint_sync(q);
 	return rc;
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checkpoint.h"
 #include "command.h"
 #include "group.h"
 #include "loop.h"
@@ -160,24 +161,33 @@ submit_place(procq_queue *q, procq_handle *t)
 
 	t->seq = q->next_seq++;
 	TAILQ_INSERT_TAIL(&q->tasks, t, all_link);
+	if (checkpoint_resume(t))
+		return;
 	rc = t->gate != NULL ? gate_admit_or_hold(t) : task_enqueue(t);
 	if (rc != 0)
 		task_finish(t, PROCQ_FAILED, &nomem, NULL, 0);
 }
 
 /* A new task, not yet posted: only the caller's thread sees it. */
-static procq_handle *
-submit_new(procq_queue *q, const void *args, size_t args_len,
-    const procq_opts *opts, struct group_gate *gate)
+static int
+submit_new(procq_queue *q, const char *name, const void *args, size_t args_len,
+    const procq_opts *opts, struct group_gate *gate, procq_handle **out)
 {
 	procq_handle *t;
+	int rc;
 
+	*out = NULL;
 	if ((t = task_new(q, NULL, args, args_len, opts)) == NULL)
-		return NULL;
+		return PROCQ_ENOMEM;
+	if ((rc = checkpoint_task_new(q, t, name, opts)) != 0) {
+		task_free(t);
+		return rc;
+	}
 	t->wire_id = q->next_id++;
 	task_format_id(t);
 	t->gate = gate;
-	return t;
+	*out = t;
+	return 0;
 }
 
 /*
@@ -194,8 +204,8 @@ submit_post(procq_queue *q, const char *name, const void *args,
 	procq_handle *t;
 	int rc;
 
-	if ((t = submit_new(q, args, args_len, opts, gate)) == NULL)
-		return PROCQ_ENOMEM;
+	if ((rc = submit_new(q, name, args, args_len, opts, gate, &t)) != 0)
+		return rc;
 	if ((rc = submit_reserve(q, timeout)) != 0) {
 		task_free(t);
 		return rc;
@@ -236,10 +246,8 @@ submit_post_batch(procq_queue *q, const char *name, const procq_args *args,
 
 		if ((rc = submit_prepare(q, &a, &len, &o, -1)) != 0)
 			break;
-		if ((t = submit_new(q, a, len, o, gate)) == NULL) {
-			rc = PROCQ_ENOMEM;
+		if ((rc = submit_new(q, name, a, len, o, gate, &t)) != 0)
 			break;
-		}
 		TAILQ_INSERT_TAIL(&batch, t, worker_link);
 		hs[i] = t;
 	}

@@ -16,6 +16,7 @@ struct procq_summary {
 	size_t		  succeeded;
 	size_t		  failed;
 	size_t		  cancelled;
+	size_t		  resumed;	/* of succeeded: in an earlier run */
 	double		  duration;
 };
 
@@ -54,6 +55,7 @@ summary_new(procq_result **results, size_t n, double duration)
 		switch (results[i]->status) {
 		case PROCQ_SUCCEEDED:
 			s->succeeded++;
+			s->resumed += results[i]->resumed;
 			break;
 		case PROCQ_CANCELLED:
 			s->cancelled++;
@@ -101,6 +103,12 @@ size_t
 procq_summary_cancelled(const procq_summary *s)
 {
 	return s != NULL ? s->cancelled : 0;
+}
+
+size_t
+procq_summary_resumed(const procq_summary *s)
+{
+	return s != NULL ? s->resumed : 0;
 }
 
 bool
@@ -342,9 +350,11 @@ procq_summary_display(const procq_summary *s, FILE *fp)
 
 	if (s == NULL || fp == NULL)
 		return;
-	fprintf(fp, "%zu tasks: %zu succeeded, %zu failed, %zu cancelled "
-	    "in %.3f s%s\n", s->n, s->succeeded, s->failed, s->cancelled,
-	    s->duration, procq_summary_ok(s) ? "" : " (not ok)");
+	fprintf(fp, "%zu tasks: %zu succeeded", s->n, s->succeeded);
+	if (s->resumed > 0)
+		fprintf(fp, " (%zu resumed)", s->resumed);
+	fprintf(fp, ", %zu failed, %zu cancelled in %.3f s%s\n", s->failed,
+	    s->cancelled, s->duration, procq_summary_ok(s) ? "" : " (not ok)");
 	for (size_t i = 0; i < s->n; i++) {
 		const procq_result *r = s->results[i];
 

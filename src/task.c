@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checkpoint.h"
 #include "transport.h"
 #include "queue.h"
 #include "result.h"
@@ -226,6 +227,7 @@ task_free(procq_handle *t)
 		free(l);
 	}
 	free(t->progress);
+	checkpoint_task_free(t);
 	if (t->name_owned)
 		free((char *)t->name);
 	free(t->group);

@@ -18,6 +18,7 @@
 struct group_gate;
 struct waiter;
 struct slot;
+struct task_checkpoint;
 
 struct waiter_link {
 	struct waiter_link	*next;
@@ -72,6 +73,7 @@ struct procq_handle {
 	char				*progress;	/* latest report */
 	size_t				 progress_len;
 	procq_result			*result;
+	struct task_checkpoint		*checkpoint;	/* with a store only */
 	int				 priority;
 	int				 retries;
 	int				 attempts;

@@ -1,0 +1,319 @@
+/*
+ * The checkpoint store's writer: a thread that commits finished tasks in
+ * batches.  Whatever was put while the last commit was being synced
+ * goes in the next one, so a store costs one sync per batch, not per
+ * task, and the engine's thread never waits for the disk.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "procq.h"
+#include "clock.h"
+#include "store/store_private.h"
+
+struct store_record {
+	struct store_record *next;
+	struct store_entry e;
+	/* the strings and value follow */
+};
+
+static const char insert_sql[] =
+    "INSERT INTO task (run, key, status, name, task, grp, attempts,"
+    " duration, submitted, started, finished, value, error_type,"
+    " error_message)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+    " ON CONFLICT (run, key) DO UPDATE SET status = excluded.status,"
+    " name = excluded.name, task = excluded.task, grp = excluded.grp,"
+    " attempts = excluded.attempts, duration = excluded.duration,"
+    " submitted = excluded.submitted, started = excluded.started,"
+    " finished = excluded.finished, value = excluded.value,"
+    " error_type = excluded.error_type,"
+    " error_message = excluded.error_message"
+    /* A success stands: a later failure of the same key (a second
+     * process ran it too) does not undo it. */
+    " WHERE task.status <> 'succeeded'";
+
+static size_t
+record_strlen(const char *s)
+{
+	return s != NULL ? strlen(s) + 1 : 0;
+}
+
+static const char *
+record_copy(char **cursor, const char *s)
+{
+	char *dst = *cursor;
+	size_t n;
+
+	if (s == NULL)
+		return NULL;
+	n = strlen(s) + 1;
+	memcpy(dst, s, n);
+	*cursor += n;
+	return dst;
+}
+
+/* One allocation per record: the engine's thread pays a malloc and a
+ * copy, never a write. */
+static struct store_record *
+record_new(const struct store_entry *e)
+{
+	struct store_record *r;
+	char *cursor;
+	size_t size = sizeof *r + record_strlen(e->key) +
+	    record_strlen(e->status) + record_strlen(e->name) +
+	    record_strlen(e->task) + record_strlen(e->group) +
+	    record_strlen(e->error_type) + record_strlen(e->error_message) +
+	    e->value_len;
+
+	if ((r = malloc(size)) == NULL)
+		return NULL;
+	r->next = NULL;
+	r->e = *e;
+	cursor = (char *)(r + 1);
+	r->e.key = record_copy(&cursor, e->key);
+	r->e.status = record_copy(&cursor, e->status);
+	r->e.name = record_copy(&cursor, e->name);
+	r->e.task = record_copy(&cursor, e->task);
+	r->e.group = record_copy(&cursor, e->group);
+	r->e.error_type = record_copy(&cursor, e->error_type);
+	r->e.error_message = record_copy(&cursor, e->error_message);
+	if (e->value != NULL && e->value_len > 0) {
+		memcpy(cursor, e->value, e->value_len);
+		r->e.value = cursor;
+	} else {
+		r->e.value = NULL;
+		r->e.value_len = 0;
+	}
+	return r;
+}
+
+int
+store_put(struct store *s, const struct store_entry *e)
+{
+	struct store_record *r;
+
+	if ((r = record_new(e)) == NULL) {
+		pthread_mutex_lock(&s->lock);
+		if (s->error == 0) {
+			s->error = PROCQ_ENOMEM;
+			snprintf(s->message, sizeof s->message,
+			    "out of memory: a finished task was not recorded");
+		}
+		pthread_mutex_unlock(&s->lock);
+		return PROCQ_ENOMEM;
+	}
+	pthread_mutex_lock(&s->lock);
+	*s->tail = r;
+	s->tail = &r->next;
+	s->queued++;
+	pthread_cond_signal(&s->more);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+static void
+bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s != NULL)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static void
+bind_time(sqlite3_stmt *st, int i, double t)
+{
+	if (t > 0)
+		sqlite3_bind_double(st, i, t);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static int
+writer_insert(struct store *s, const struct store_entry *e)
+{
+	sqlite3_stmt *st = s->insert;
+	int rc;
+
+	sqlite3_bind_text(st, 1, s->run, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, e->key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, e->status, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, e->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, e->task, -1, SQLITE_STATIC);
+	bind_text(st, 6, e->group);
+	sqlite3_bind_int(st, 7, e->attempts);
+	sqlite3_bind_double(st, 8, e->duration);
+	sqlite3_bind_double(st, 9, e->submitted);
+	bind_time(st, 10, e->started);
+	sqlite3_bind_double(st, 11, e->finished);
+	if (e->value != NULL)
+		sqlite3_bind_blob(st, 12, e->value, (int)e->value_len,
+		    SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 12);
+	bind_text(st, 13, e->error_type);
+	bind_text(st, 14, e->error_message);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* One transaction for the whole batch: all of it is durable, or none. */
+static int
+writer_commit(struct store *s, struct store_record *batch)
+{
+	int rc;
+
+	rc = sqlite3_exec(s->wdb, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	for (struct store_record *r = batch; r != NULL && rc == SQLITE_OK;
+	     r = r->next)
+		rc = writer_insert(s, &r->e);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(s->wdb, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		sqlite3_exec(s->wdb, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+/* The first failure is kept for procq_checkpoint_error(); the tasks of a
+ * batch that failed are not recorded, and run again on a rerun. */
+static void
+writer_failed(struct store *s, int rc)
+{
+	if (s->error != 0)
+		return;
+	s->error = store_code(rc);
+	snprintf(s->message, sizeof s->message, "%s", sqlite3_errmsg(s->wdb));
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct store *s = arg;
+	struct store_record *batch, *r;
+	uint64_t n;
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		while (s->head == NULL && !s->stop)
+			pthread_cond_wait(&s->more, &s->lock);
+		if (s->head == NULL)
+			break;
+		batch = s->head;
+		s->head = NULL;
+		s->tail = &s->head;
+		n = s->queued - s->written;
+		pthread_mutex_unlock(&s->lock);
+		rc = writer_commit(s, batch);
+		while ((r = batch) != NULL) {
+			batch = r->next;
+			free(r);
+		}
+		pthread_mutex_lock(&s->lock);
+		if (rc != SQLITE_OK)
+			writer_failed(s, rc);
+		s->written += n;
+		pthread_cond_broadcast(&s->committed_cond);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+int
+store_writer_start(struct store *s, const char *path)
+{
+	pthread_condattr_t attr;
+	int rc;
+
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->more, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->committed_cond, &attr);
+	pthread_condattr_destroy(&attr);
+	s->tail = &s->head;
+	rc = sqlite3_open_v2(path, &s->wdb,
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK)
+		return store_code(rc);
+	sqlite3_busy_timeout(s->wdb, STORE_BUSY_MS);
+	sqlite3_extended_result_codes(s->wdb, 1);
+	/* synchronous is a connection's setting, not the file's. */
+	if (sqlite3_exec(s->wdb, "PRAGMA synchronous = FULL", NULL, NULL,
+		NULL) != SQLITE_OK)
+		return store_code(sqlite3_errcode(s->wdb));
+	if ((rc = store_prepare(s->wdb, insert_sql, &s->insert)) != 0)
+		return rc;
+	if (pthread_create(&s->thread, NULL, writer_main, s) != 0)
+		return PROCQ_ESYS;
+	s->thread_started = true;
+	return 0;
+}
+
+/* Commits what is queued, then ends the thread. */
+void
+store_writer_stop(struct store *s)
+{
+	if (s->thread_started) {
+		pthread_mutex_lock(&s->lock);
+		s->stop = true;
+		pthread_cond_signal(&s->more);
+		pthread_mutex_unlock(&s->lock);
+		pthread_join(s->thread, NULL);
+		s->thread_started = false;
+	}
+	sqlite3_finalize(s->insert);
+	s->insert = NULL;
+	sqlite3_close(s->wdb);
+	s->wdb = NULL;
+	if (s->tail != NULL) {
+		pthread_mutex_destroy(&s->lock);
+		pthread_cond_destroy(&s->more);
+		pthread_cond_destroy(&s->committed_cond);
+		s->tail = NULL;
+	}
+}
+
+/* Waits until everything put so far is committed (or failed): the
+ * guarantee procq_run() and procq_checkpoint_sync() give. */
+int
+store_sync(struct store *s, double timeout)
+{
+	struct timespec deadline;
+	uint64_t target;
+	int rc = 0;
+
+	if (timeout >= 0)
+		deadline = procq_clock_deadline(timeout);
+	pthread_mutex_lock(&s->lock);
+	target = s->queued;
+	while (s->written < target && rc == 0)
+		rc = timeout >= 0 ?
+		    pthread_cond_timedwait(&s->committed_cond, &s->lock,
+			&deadline) :
+		    pthread_cond_wait(&s->committed_cond, &s->lock);
+	if (s->written < target)
+		rc = PROCQ_ETIMEDOUT;
+	else
+		rc = s->error;
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+const char *
+store_error(struct store *s)
+{
+	const char *msg;
+
+	pthread_mutex_lock(&s->lock);
+	msg = s->error != 0 ? s->message : NULL;
+	pthread_mutex_unlock(&s->lock);
+	return msg;
+}
