@@ -29,6 +29,9 @@ dist_man_MANS += \
 	man/man3/procq_call_return_data.3 \
 	man/man3/procq_call_unpack.3 \
 	man/man3/procq_cancel.3 \
+	man/man3/procq_checkpoint.3 \
+	man/man3/procq_checkpoint_error.3 \
+	man/man3/procq_checkpoint_sync.3 \
 	man/man3/procq_clear_results.3 \
 	man/man3/procq_closed.3 \
 	man/man3/procq_complete_hook.3 \
@@ -117,6 +120,7 @@ dist_man_MANS += \
 	man/man3/procq_result_metadata.3 \
 	man/man3/procq_result_name.3 \
 	man/man3/procq_result_rank.3 \
+	man/man3/procq_result_resumed.3 \
 	man/man3/procq_result_signal.3 \
 	man/man3/procq_result_status.3 \
 	man/man3/procq_result_stderr.3 \
@@ -154,6 +158,7 @@ dist_man_MANS += \
 	man/man3/procq_summary_json.3 \
 	man/man3/procq_summary_ok.3 \
 	man/man3/procq_summary_result.3 \
+	man/man3/procq_summary_resumed.3 \
 	man/man3/procq_summary_submitted.3 \
 	man/man3/procq_summary_succeeded.3 \
 	man/man3/procq_summary_successes.3 \

@@ -140,10 +140,10 @@ json_result(FILE *fp, const procq_result *r)
 	json_cstring(fp, r->task);
 	fputs(",\"group\":", fp);
 	json_cstring(fp, r->group);
-	fprintf(fp, ",\"status\":\"%s\",\"attempts\":%d,\"duration\":",
-	    procq_status_name(r->status), r->attempts);
+	fprintf(fp, ",\"status\":\"%s\",\"attempts\":%d,\"resumed\":%s,"
+	    "\"duration\":", procq_status_name(r->status), r->attempts,
+	    r->resumed ? "true" : "false");
 	json_double(fp, r->duration);
-	fprintf(fp, ",\"resumed\":%s", r->resumed ? "true" : "false");
 	fputs(",\"host\":", fp);
 	json_cstring(fp, r->host);
 	fputs(",\"rank\":", fp);
@@ -185,12 +185,13 @@ procq_summary_json(const procq_summary *s, FILE *fp)
 		return PROCQ_EINVAL;
 	fprintf(fp,
 	    "{\"submitted\":%zu,\"succeeded\":%zu,\"failed\":%zu,"
-	    "\"cancelled\":%zu,\"resumed\":%zu,\"ok\":%s,\"duration\":",
+	    "\"cancelled\":%zu,\"ok\":%s,\"duration\":",
 	    procq_summary_submitted(s), procq_summary_succeeded(s),
 	    procq_summary_failed(s), procq_summary_cancelled(s),
-	    procq_summary_resumed(s), procq_summary_ok(s) ? "true" : "false");
+	    procq_summary_ok(s) ? "true" : "false");
 	json_double(fp, procq_summary_duration(s));
-	fputs(",\"results\":[", fp);
+	fprintf(fp, ",\"resumed\":%zu,\"results\":[",
+	    procq_summary_resumed(s));
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0)
 			fputc(',', fp);

@@ -369,7 +369,10 @@ procq_create(const procq_config *config, int *err)
 	q->cfg.checkpoint = NULL;
 	q->cfg.checkpoint_run = NULL;
 	if (rc != 0) {
+		int saved = errno;	/* PROCQ_ESYS: the store's */
+
 		procq_free(q);
+		errno = saved;
 		if (err != NULL)
 			*err = rc;
 		return NULL;

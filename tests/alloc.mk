@@ -15,5 +15,5 @@ tests_check_alloc_LDFLAGS = $(AM_LDFLAGS) \
 	-Wl,--wrap=open_memstream,--wrap=event_new,--wrap=evbuffer_new \
 	-Wl,--wrap=msgpack_zone_new,--wrap=pthread_mutex_init \
 	-Wl,--wrap=pthread_cond_init,--wrap=pthread_condattr_init
-tests_check_alloc_LDADD = $(CHECK_LIBS) $(LIBEVENT_LIBS) $(MSGPACK_LIBS) \
+tests_check_alloc_LDADD = $(CHECK_LIBS) $(LIBEVENT_LIBS) $(MSGPACK_LIBS) $(SQLITE_LIBS) \
 	-lpthread

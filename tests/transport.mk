@@ -8,5 +8,5 @@ TESTS += tests/check_transport
 tests_check_transport_SOURCES = tests/check_transport.c \
 	$(libprocq_la_SOURCES)
 tests_check_transport_CFLAGS = $(PROCQ_TEST_CFLAGS)
-tests_check_transport_LDADD = $(CHECK_LIBS) $(LIBEVENT_LIBS) \
+tests_check_transport_LDADD = $(CHECK_LIBS) $(LIBEVENT_LIBS) $(SQLITE_LIBS) \
 	$(MSGPACK_LIBS)

@@ -23,7 +23,7 @@ enum {
 	OPT_RETRIES = 256, OPT_RETRY_DELAY, OPT_BACKOFF, OPT_TIMEOUT,
 	OPT_KILL_GRACE, OPT_RATE, OPT_BURST, OPT_FAIL_FAST, OPT_PRIORITY,
 	OPT_NAME, OPT_GROUP, OPT_MAX_MEM, OPT_MAX_CPU, OPT_SHELL,
-	OPT_LINE_BUFFER, OPT_JSON, OPT_JOBLOG, OPT_START_METHOD, OPT_VERSION,
+	OPT_LINE_BUFFER, OPT_JSON, OPT_JOBLOG, OPT_CHECKPOINT, OPT_START_METHOD, OPT_VERSION,
 	OPT_MPI, OPT_COLSEP, OPT_LINK, OPT_SHUF, OPT_DRY_RUN, OPT_PIPE,
 	OPT_BLOCK, OPT_HALT, OPT_DELAY, OPT_RESUME, OPT_RESUME_FAILED,
 	OPT_TAG, OPT_TAGSTRING, OPT_RESULTS
@@ -55,6 +55,7 @@ static const struct option long_opts[] = {
 	{ "quiet",	 no_argument,	    NULL, 'q' },
 	{ "json",	 required_argument, NULL, OPT_JSON },
 	{ "joblog",	 required_argument, NULL, OPT_JOBLOG },
+	{ "checkpoint",	 required_argument, NULL, OPT_CHECKPOINT },
 	{ "resume",	 no_argument,	    NULL, OPT_RESUME },
 	{ "resume-failed", no_argument,	    NULL, OPT_RESUME_FAILED },
 	{ "start-method", required_argument, NULL, OPT_START_METHOD },
@@ -127,6 +128,8 @@ static const char usage_text[] =
 "      --joblog FILE     write a line per finished job to FILE\n"
 "      --resume          skip the jobs the joblog has a line for\n"
 "      --resume-failed   skip the jobs the joblog has a success for\n"
+"      --checkpoint FILE  record finished jobs in FILE (SQLite); a rerun\n"
+"                        skips the commands that succeeded before\n"
 "  -h, --help            print this help\n"
 "      --version         print the version\n"
 "\n"
@@ -390,6 +393,13 @@ args_option(int ch, const char *arg, struct cli_opts *o)
 		return 0;
 	case OPT_RESUME:
 		o->resume = true;
+		return 0;
+	case OPT_CHECKPOINT:
+		if (*arg == '\0') {
+			usage_error("--checkpoint: expected a file name");
+			return -1;
+		}
+		o->checkpoint = arg;
 		return 0;
 	case OPT_RESUME_FAILED:
 		o->resume_failed = true;

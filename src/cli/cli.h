@@ -99,6 +99,7 @@ struct cli_opts {
 	const char	*joblog;
 	bool		 resume;	/* skip the jobs in the joblog */
 	bool		 resume_failed;	/* ... but the failed ones */
+	const char	*checkpoint;	/* --checkpoint: a store, or NULL */
 	procq_start_method start_method; /* 0 = the library's default */
 	bool mpi;			 /* workers on the other MPI ranks */
 	char	       **command;	/* COMMAND [ARGS...] */
@@ -207,6 +208,7 @@ struct cli_totals {
 	size_t	 succeeded;
 	size_t	 failed;
 	size_t	 cancelled;
+	size_t	 resumed;	/* of succeeded: done in an earlier run */
 	double	 duration;	/* seconds; set at the end of the run */
 };
 

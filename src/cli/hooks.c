@@ -138,7 +138,10 @@ hook_complete(procq_handle *h, const procq_result *r, void *arg)
 	if (j->received_attempt != j->attempts)
 		j->received = 0;
 	summary_note(&c->summary, j, r);
-	if (c->joblog != NULL && joblog_write(c->joblog, j, r) != 0)
+	/* A job the checkpoint store had done is not run again and, as
+	 * with --resume, gets no joblog line. */
+	if (c->joblog != NULL && !procq_result_resumed(r) &&
+	    joblog_write(c->joblog, j, r) != 0)
 		cli_fail(c, "writing the joblog", errno);
 	if (c->json.fp != NULL && json_job(&c->json, j, r) != 0)
 		cli_fail(c, "writing the JSON summary", errno);

@@ -104,7 +104,8 @@ json_record(FILE *fp, const struct job *j, const procq_result *r)
 	json_int(fp, procq_result_rank(r));
 	fputs(",\"error\":", fp);
 	json_error(fp, r);
-	fputc('}', fp);
+	fprintf(fp, ",\"resumed\":%s}",
+	    procq_result_resumed(r) ? "true" : "false");
 }
 
 /* On the supervisor thread, as the job becomes final. */
@@ -122,9 +123,9 @@ json_end(struct json_report *jr, const struct cli_totals *t, bool interrupted)
 	fprintf(jr->fp,
 	    "\n],\"submitted\":%zu,\"succeeded\":%zu,"
 	    "\"failed\":%zu,\"cancelled\":%zu,\"ok\":%s,\"interrupted\":%s,"
-	    "\"duration\":%.6f}\n",
+	    "\"resumed\":%zu,\"duration\":%.6f}\n",
 	    t->submitted, t->succeeded, t->failed, t->cancelled,
 	    summary_ok(t) ? "true" : "false", interrupted ? "true" : "false",
-	    t->duration);
+	    t->resumed, t->duration);
 	return json_flush(jr->fp);
 }

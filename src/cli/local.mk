@@ -43,6 +43,7 @@ PROCQ_CLI_TESTS = \
 	tests/cli/terminal.sh \
 	tests/cli/report.sh \
 	tests/cli/resume.sh \
+	tests/cli/checkpoint.sh \
 	tests/cli/limits.sh \
 	tests/cli/usage.sh \
 	tests/cli/input.sh \

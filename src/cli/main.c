@@ -56,6 +56,14 @@ main_mpi_init(struct cli *c, int *argc, char ***argv)
 	return 0;
 }
 
+static bool
+main_store_error(int err)
+{
+	return err == PROCQ_ESTORE || err == PROCQ_ENOTSTORE ||
+	    err == PROCQ_ESTOREVERSION || err == PROCQ_ECORRUPT ||
+	    err == PROCQ_ESYS;
+}
+
 static procq_queue *
 main_queue(struct cli *c, int workers)
 {
@@ -87,9 +95,19 @@ main_queue(struct cli *c, int workers)
 		cfg.worker_path = "/proc/self/exe";
 		cfg.worker_argv = worker_argv;
 	}
+	/* One batch name for every command line: a job's key is its
+	 * command, the same whatever line made it. */
+	cfg.checkpoint = o->checkpoint;
+	cfg.checkpoint_run = o->checkpoint != NULL ? "procq" : NULL;
 	hooks_install(&cfg, c);
 	if ((q = procq_create(&cfg, &err)) == NULL) {
-		usage_error("cannot create the queue: %s", procq_strerror(err));
+		if (o->checkpoint != NULL && main_store_error(err))
+			usage_error("--checkpoint %s: %s%s%s", o->checkpoint,
+			    procq_strerror(err), err == PROCQ_ESYS ? ": " : "",
+			    err == PROCQ_ESYS ? strerror(errno) : "");
+		else
+			usage_error("cannot create the queue: %s",
+			    procq_strerror(err));
 		return NULL;
 	}
 	/* An exec'd worker program, or a remote host, has the table. */
@@ -197,6 +215,8 @@ main_submit_one(struct cli *c, struct job *j, msgpack_sbuffer *sb,
 {
 	const struct cli_opts *o = &c->opt;
 	procq_opts po;
+	char *key = NULL;
+	int rc;
 
 	memset(&po, 0, sizeof po);
 	po.name = j->name;
@@ -208,7 +228,17 @@ main_submit_one(struct cli *c, struct job *j, msgpack_sbuffer *sb,
 	po.timeout = o->timeout;
 	po.metadata = &j->seq;
 	po.metadata_len = sizeof j->seq;
-	return procq_submit(c->q, CLI_TASK, sb->data, sb->size, &po, h);
+	/* --checkpoint: a job is its command, and with --pipe, where every
+	 * block has the same command, the block's number too. */
+	if (o->checkpoint != NULL && o->pipe) {
+		if (asprintf(&key, "block %zu: %s", j->seq, j->cmdline) < 0)
+			return PROCQ_ENOMEM;
+		po.key = key;
+	} else if (o->checkpoint != NULL)
+		po.key = j->cmdline;
+	rc = procq_submit(c->q, CLI_TASK, sb->data, sb->size, &po, h);
+	free(key);
+	return rc;
 }
 
 /*

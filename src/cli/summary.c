@@ -108,6 +108,7 @@ summary_note(struct cli_summary *s, const struct job *j, const procq_result *r)
 	switch (j->overdue ? PROCQ_FAILED : procq_result_status(r)) {
 	case PROCQ_SUCCEEDED:
 		t->succeeded++;
+		t->resumed += procq_result_resumed(r);
 		break;
 	case PROCQ_CANCELLED:
 		t->cancelled++;
@@ -129,12 +130,12 @@ summary_print(const struct cli_summary *s, FILE *fp)
 {
 	const struct cli_totals *t = &s->totals;
 
-	fprintf(fp,
-	    "%zu job%s: %zu succeeded, %zu failed, %zu cancelled in "
-	    "%.3f s%s\n",
-	    t->submitted, t->submitted == 1 ? "" : "s", t->succeeded,
-	    t->failed, t->cancelled, t->duration,
-	    summary_ok(t) ? "" : " (not ok)");
+	fprintf(fp, "%zu job%s: %zu succeeded", t->submitted,
+	    t->submitted == 1 ? "" : "s", t->succeeded);
+	if (t->resumed > 0)
+		fprintf(fp, " (%zu done before)", t->resumed);
+	fprintf(fp, ", %zu failed, %zu cancelled in %.3f s%s\n", t->failed,
+	    t->cancelled, t->duration, summary_ok(t) ? "" : " (not ok)");
 	if (s->listed.len > 0)
 		fwrite(s->listed.data, 1, s->listed.len, fp);
 	if (t->failed > s->failed_listed)

@@ -231,7 +231,11 @@ store_open(const char *path, const char *run, struct store **out)
 		free(s);
 		return PROCQ_ENOMEM;
 	}
-	pthread_mutex_init(&s->read_lock, NULL);
+	if (pthread_mutex_init(&s->read_lock, NULL) != 0) {
+		free(s->run);
+		free(s);
+		return PROCQ_ENOMEM;
+	}
 	if ((rc = store_init(s, path)) != 0) {
 		store_close(s);
 		return rc;

@@ -226,18 +226,42 @@ writer_main(void *arg)
 	return NULL;
 }
 
+/* The writer's lock and conditions; on failure none is left made. */
+static int
+writer_init_sync(struct store *s)
+{
+	pthread_condattr_t attr;
+	int made = 0;
+
+	if (pthread_mutex_init(&s->lock, NULL) != 0)
+		return PROCQ_ENOMEM;
+	made++;
+	if (pthread_cond_init(&s->more, NULL) != 0)
+		goto fail;
+	made++;
+	if (pthread_condattr_init(&attr) != 0)
+		goto fail;
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	if (pthread_cond_init(&s->committed_cond, &attr) != 0) {
+		pthread_condattr_destroy(&attr);
+		goto fail;
+	}
+	pthread_condattr_destroy(&attr);
+	return 0;
+fail:
+	if (made > 1)
+		pthread_cond_destroy(&s->more);
+	pthread_mutex_destroy(&s->lock);
+	return PROCQ_ENOMEM;
+}
+
 int
 store_writer_start(struct store *s, const char *path)
 {
-	pthread_condattr_t attr;
 	int rc;
 
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->more, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&s->committed_cond, &attr);
-	pthread_condattr_destroy(&attr);
+	if ((rc = writer_init_sync(s)) != 0)
+		return rc;
 	s->tail = &s->head;
 	rc = sqlite3_open_v2(path, &s->wdb,
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);

@@ -21,12 +21,12 @@ contains err "job-segv [gsegv] (attempt 1): Signal: killed by SIGSEGV"
 # JSON: the opening, one job per line, then the totals.
 head -n 1 "$T/run.json" | grep -qx '{"jobs":\[' ||
     fail "json opening: $(head -n 1 "$T/run.json")"
-tail -n 1 "$T/run.json" | grep -qx '\],"submitted":4,"succeeded":2,"failed":2,"cancelled":0,"ok":false,"interrupted":false,"duration":[0-9.]*}' ||
+tail -n 1 "$T/run.json" | grep -qx '\],"submitted":4,"succeeded":2,"failed":2,"cancelled":0,"ok":false,"interrupted":false,"resumed":0,"duration":[0-9.]*}' ||
     fail "json totals: $(tail -n 1 "$T/run.json")"
 lines run.json 6
-grep -q '^{"seq":1,"item":"ok","args":\["ok"\],"command":"case ok in ok) echo fine ;;\\n\\tthree) exit 3 ;; segv) kill -SEGV \$\$ ;; esac","name":"job-ok","group":"gok","id":"[0-9a-f]\{16\}","status":"succeeded","attempts":1,"exit_status":0,"signal":null,"start":[0-9]*\.[0-9]\{6\},"duration":[0-9.]*,"host":"'"$(hostname)"'","rank":0,"error":null},\{0,1\}$' \
+grep -q '^{"seq":1,"item":"ok","args":\["ok"\],"command":"case ok in ok) echo fine ;;\\n\\tthree) exit 3 ;; segv) kill -SEGV \$\$ ;; esac","name":"job-ok","group":"gok","id":"[0-9a-f]\{16\}","status":"succeeded","attempts":1,"exit_status":0,"signal":null,"start":[0-9]*\.[0-9]\{6\},"duration":[0-9.]*,"host":"'"$(hostname)"'","rank":0,"error":null,"resumed":false},\{0,1\}$' \
     "$T/run.json" || fail "json job 1: $(grep '"seq":1,' "$T/run.json")"
-grep -q '^{"seq":2,"item":"three",.*"status":"failed","attempts":1,"exit_status":3,"signal":null,.*"error":{"kind":"task","type":"ExitStatus","message":"exit status 3"}},\{0,1\}$' \
+grep -q '^{"seq":2,"item":"three",.*"status":"failed","attempts":1,"exit_status":3,"signal":null,.*"error":{"kind":"task","type":"ExitStatus","message":"exit status 3"},"resumed":false},\{0,1\}$' \
     "$T/run.json" || fail "json job 2: $(grep '"seq":2,' "$T/run.json")"
 grep -q '^{"seq":3,"item":"segv",.*"exit_status":null,"signal":11,.*"type":"Signal","message":"killed by SIGSEGV' \
     "$T/run.json" || fail "json job 3: $(grep '"seq":3,' "$T/run.json")"
