@@ -39,6 +39,7 @@ struct bench {
 	const procq_transport *transport; /* NULL = workers on this host */
 	int	hosts;		/* hosts that run WORKERS each: 1, or the
 				   MPI ranks other than 0 */
+	const char *checkpoint; /* a checkpoint store, or NULL */
 };
 
 /* Set by the progress hook of the cancel scenario. */
@@ -116,8 +117,11 @@ static const procq_worker_task bench_tasks[] = {
 static procq_queue *
 bench_queue(const struct bench *b, int workers, struct started *s)
 {
-	procq_config cfg = { .workers = workers, .prefetch = b->prefetch,
-	    .start_method = b->method, .transport = b->transport };
+	procq_config cfg = { .workers = workers,
+		.prefetch = b->prefetch,
+		.start_method = b->method,
+		.transport = b->transport,
+		.checkpoint = b->checkpoint };
 	procq_queue *q;
 	int err;
 
@@ -473,6 +477,91 @@ scenario_cancel(const struct bench *b)
 	procq_free(q);
 }
 
+/* A new store's path in $TMPDIR, and its removal with SQLite's files. */
+static char *
+store_path(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	static char path[256];
+	int fd;
+
+	snprintf(path, sizeof path, "%s/procq-bench-XXXXXX.db",
+	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
+	if ((fd = mkstemps(path, 3)) < 0) {
+		perror("procq-bench: mkstemps");
+		exit(1);
+	}
+	close(fd);
+	return path;
+}
+
+static void
+store_remove(const char *path)
+{
+	char other[300];
+
+	unlink(path);
+	snprintf(other, sizeof other, "%s-wal", path);
+	unlink(other);
+	snprintf(other, sizeof other, "%s-shm", path);
+	unlink(other);
+}
+
+/*
+ * Trivial tasks with a checkpoint store against without, in turns in one
+ * process (three batches each, the median of each kind); then the time
+ * to rerun a batch of which 999 in 1,000 tasks are done: opening and
+ * checking the store, looking every task up, and running the rest.
+ */
+static void
+scenario_checkpoint(const struct bench *b)
+{
+	long n = b->n > 0 ? b->n : 200000;
+	long total = b->n > 0 ? b->n : 1000000, done = total - total / 1000;
+	double plain[3], stored[3], t0, t1;
+	struct bench with = *b;
+	procq_summary *s = NULL;
+	procq_queue *q;
+	int err;
+
+	for (int i = 0; i < 3; i++) {
+		plain[i] = n / bench_batch(b, n);
+		with.checkpoint = store_path();
+		stored[i] = n / bench_batch(&with, n);
+		store_remove(with.checkpoint);
+	}
+	qsort(plain, 3, sizeof plain[0], cmp_double);
+	qsort(stored, 3, sizeof stored[0], cmp_double);
+	printf("RESULT procq checkpoint tasks_per_s_plain %.0f\n", plain[1]);
+	printf("RESULT procq checkpoint tasks_per_s_store %.0f\n", stored[1]);
+	printf("RESULT procq checkpoint store_ratio %.3f\n",
+	    stored[1] / plain[1]);
+	fflush(stdout);
+
+	/* The batch that died: its first 999 in 1,000 tasks are done. */
+	with.checkpoint = store_path();
+	bench_batch(&with, done);
+	t0 = now();
+	q = bench_queue(&with, b->workers, NULL);
+	for (long i = 0; i < total; i++)
+		if ((err = procq_submitf(q, "double", NULL, NULL, "l",
+			 (int64_t)i)) != 0)
+			die("submit", err);
+	if ((err = procq_run(q, NULL, &s)) != 0)
+		die("run", err);
+	t1 = now();
+	check_doubled(s, total);
+	if (procq_summary_resumed(s) != (size_t)done) {
+		fprintf(stderr, "procq-bench: %zu resumed of %ld\n",
+		    procq_summary_resumed(s), done);
+		exit(1);
+	}
+	procq_summary_free(s);
+	procq_free(q);
+	store_remove(with.checkpoint);
+	printf("RESULT procq checkpoint resume_s %.3f\n", t1 - t0);
+}
+
 static const struct scenario {
 	const char *name;
 	void (*fn)(const struct bench *);
@@ -484,6 +573,7 @@ static const struct scenario {
 	{ "respawn", scenario_respawn },
 	{ "cancel", scenario_cancel },
 	{ "scale", scenario_scale },
+	{ "checkpoint", scenario_checkpoint },
 };
 
 #ifdef BENCH_MPI
@@ -510,7 +600,8 @@ bench_mpi_init(struct bench *b, int *argc, char ***argv)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: procq-bench SCENARIO [-n N] [-w WORKERS] "
+	fprintf(stderr,
+	    "usage: procq-bench SCENARIO [-n N] [-w WORKERS] "
 	    "[-p PREFETCH] [-m forkserver|fork|exec]\n"
 	    "       procq-bench --version\n"
 #ifdef BENCH_MPI
@@ -518,7 +609,7 @@ usage(void)
 	    "[-w WORKERS] [-p PREFETCH]\n"
 #endif
 	    "scenarios: throughput latency crash memory respawn cancel "
-	    "scale\n");
+	    "scale checkpoint\n");
 	exit(2);
 }
 

@@ -140,8 +140,10 @@ json_result(FILE *fp, const procq_result *r)
 	json_cstring(fp, r->task);
 	fputs(",\"group\":", fp);
 	json_cstring(fp, r->group);
-	fprintf(fp, ",\"status\":\"%s\",\"attempts\":%d,\"resumed\":%s,"
-	    "\"duration\":", procq_status_name(r->status), r->attempts,
+	fprintf(fp,
+	    ",\"status\":\"%s\",\"attempts\":%d,\"resumed\":%s,"
+	    "\"duration\":",
+	    procq_status_name(r->status), r->attempts,
 	    r->resumed ? "true" : "false");
 	json_double(fp, r->duration);
 	fputs(",\"host\":", fp);

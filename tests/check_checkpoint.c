@@ -307,6 +307,29 @@ START_TEST(test_rerun_resumes)
 }
 END_TEST
 
+/* A queue knows what it committed itself: the same call submitted again
+ * after its run is resumed, without running. */
+START_TEST(test_own_success_known)
+{
+	procq_handle *h = NULL;
+	procq_queue *q;
+	struct dir d;
+
+	dir_make(&d);
+	q = store_queue_ok(d.store, NULL, 1);
+	submit_marks(q, d.effects, 0, 1, 0, NULL);
+	ck_assert_int_eq(procq_run(q, NULL, NULL), 0);
+	starts = 0;
+	submit_marks(q, d.effects, 0, 1, 0, &h);
+	ck_assert_int_eq(procq_run(q, NULL, NULL), 0);
+	ck_assert(procq_result_resumed(procq_handle_result(h)));
+	ck_assert_int_eq(starts, 0);
+	procq_free(q);
+	ck_assert_int_eq(file_size(d.effects), 2);
+	dir_remove(&d);
+}
+END_TEST
+
 /* Failed tasks are recorded for inspection and run again; a new task
  * in the same batch runs; resumed and new mix in one run. */
 START_TEST(test_failures_rerun)
@@ -575,7 +598,7 @@ START_TEST(test_two_processes)
 		"pragma_integrity_check WHERE integrity_check = 'ok'"),
 	    1);
 	ck_assert_int_eq(store_query(d.store,
-			     "SELECT count(*) FROM task "
+			     "SELECT count(DISTINCT key) FROM task "
 			     "WHERE status = 'succeeded'"),
 	    N_SHARED);
 	starts = 0;
@@ -630,7 +653,7 @@ START_TEST(test_caller_killed)
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	committed = store_query(d.store,
-	    "SELECT count(*) FROM task "
+	    "SELECT count(DISTINCT key) FROM task "
 	    "WHERE status = 'succeeded'");
 	ck_assert_int_gt(committed, 0);
 	ck_assert_int_lt(committed, N_KILLED);
@@ -715,6 +738,7 @@ checkpoint_suite(void)
 
 	tcase_add_test(tc, test_sha256_vectors);
 	tcase_add_test(tc, test_rerun_resumes);
+	tcase_add_test(tc, test_own_success_known);
 	tcase_add_test(tc, test_failures_rerun);
 	tcase_add_test(tc, test_keys_and_runs);
 	tcase_add_test(tc, test_refuses_what_is_not_a_store);

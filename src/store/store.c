@@ -13,25 +13,34 @@
 #include "procq.h"
 #include "store/store_private.h"
 
-static const char
-    schema[] = "CREATE TABLE task ("
-	       " run TEXT NOT NULL,"
-	       " key TEXT NOT NULL,"
-	       " status TEXT NOT NULL"
-	       "  CHECK (status IN ('succeeded', 'failed', 'cancelled')),"
-	       " name TEXT NOT NULL,"
-	       " task TEXT NOT NULL,"
-	       " grp TEXT,"
-	       " attempts INTEGER NOT NULL,"
-	       " duration REAL NOT NULL,"
-	       " submitted REAL NOT NULL,"
-	       " started REAL,"
-	       " finished REAL NOT NULL,"
-	       " value BLOB,"
-	       " error_type TEXT,"
-	       " error_message TEXT,"
-	       " PRIMARY KEY (run, key)"
-	       ") WITHOUT ROWID;";
+/* clang-format off */
+/*
+ * One row per task that became final, appended in the order they end: a
+ * task that failed in two runs has two rows.  Lookups go through the
+ * index of a 64-bit hash of the key (keyset_hash()), whose entries are
+ * short: the pages a batch of keys in no order touches are few.
+ */
+static const char schema[] =
+    "CREATE TABLE task ("
+    " run TEXT NOT NULL,"
+    " key TEXT NOT NULL,"
+    " hash INTEGER NOT NULL,"
+    " status TEXT NOT NULL"
+    "  CHECK (status IN ('succeeded', 'failed', 'cancelled')),"
+    " name TEXT NOT NULL,"
+    " task TEXT NOT NULL,"
+    " grp TEXT,"
+    " attempts INTEGER NOT NULL,"
+    " duration REAL NOT NULL,"
+    " submitted REAL NOT NULL,"
+    " started REAL,"
+    " finished REAL NOT NULL,"
+    " value BLOB,"
+    " error_type TEXT,"
+    " error_message TEXT"
+    ");"
+    "CREATE INDEX task_hash ON task (hash);";
+/* clang-format on */
 
 /* What a SQLite error means to the caller. */
 int
@@ -196,6 +205,30 @@ store_connect(const char *path, sqlite3 **db)
 	return 0;
 }
 
+/* The hashes of the keys the batch has done, read once: a new task's
+ * lookup then reads the file only when its key may be one of them. */
+static int
+store_load_done(struct store *s)
+{
+	sqlite3_stmt *st;
+	const unsigned char *key;
+	int rc, code = 0;
+
+	if ((rc = sqlite3_prepare_v2(s->rdb,
+		 "SELECT key FROM task WHERE run = ?1 AND status = 'succeeded'",
+		 -1, &st, NULL)) != SQLITE_OK)
+		return store_code(rc);
+	sqlite3_bind_text(st, 1, s->run, -1, SQLITE_STATIC);
+	while (code == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		if ((key = sqlite3_column_text(st, 0)) != NULL &&
+		    keyset_add(&s->done, keyset_hash((const char *)key)) != 0)
+			code = PROCQ_ENOMEM;
+	if (code == 0 && rc != SQLITE_DONE)
+		code = store_code(rc);
+	sqlite3_finalize(st);
+	return code;
+}
+
 static int
 store_init(struct store *s, const char *path)
 {
@@ -211,9 +244,10 @@ store_init(struct store *s, const char *path)
 	    (rc = store_exec(s->rdb, "PRAGMA synchronous = FULL")) != 0)
 		return rc;
 	if ((rc = store_prepare(s->rdb,
-		 "SELECT value, attempts, duration "
-		 "FROM task WHERE run = ?1 AND key = ?2 AND status = 'succeeded'",
-		 &s->lookup)) != 0)
+		 "SELECT value, attempts, duration FROM task WHERE hash = ?3 "
+		 "AND run = ?1 AND key = ?2 AND status = 'succeeded' LIMIT 1",
+		 &s->lookup)) != 0 ||
+	    (rc = store_load_done(s)) != 0)
 		return rc;
 	return store_writer_start(s, path);
 }
@@ -251,8 +285,10 @@ store_close(struct store *s)
 	if (s == NULL)
 		return;
 	store_writer_stop(s);
+	store_read_end(s);
 	sqlite3_finalize(s->lookup);
 	sqlite3_close(s->rdb);
+	keyset_free(&s->done);
 	pthread_mutex_destroy(&s->read_lock);
 	free(s->run);
 	free(s);
@@ -277,16 +313,36 @@ store_hit_copy(sqlite3_stmt *st, struct store_hit *hit)
 	return 0;
 }
 
-/* 1 and *hit filled when the key succeeded before in this run's batch,
- * 0 when not, or an error. */
-int
-store_lookup(struct store *s, const char *key, struct store_hit *hit)
+/* Lookups that find rows share one read transaction, of at most this many,
+ * instead of taking SQLite's locks (system calls) for each. */
+#define STORE_READS_PER_TRANSACTION 1024
+
+/* Ends the lookups' read transaction, so that the next one sees what was
+ * committed since and the log can be checkpointed.  read_lock held. */
+void
+store_read_end(struct store *s)
+{
+	if (!s->reading)
+		return;
+	sqlite3_exec(s->rdb, "COMMIT", NULL, NULL, NULL);
+	s->reading = false;
+}
+
+static int
+store_read_row(struct store *s, const char *key, struct store_hit *hit)
 {
 	int rc, found = 0;
 
-	pthread_mutex_lock(&s->read_lock);
+	if (!s->reading) {
+		if ((rc = sqlite3_exec(s->rdb, "BEGIN", NULL, NULL, NULL)) !=
+		    SQLITE_OK)
+			return store_code(rc);
+		s->reading = true;
+		s->reads = 0;
+	}
 	sqlite3_bind_text(s->lookup, 1, s->run, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s->lookup, 2, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s->lookup, 3, (sqlite3_int64)keyset_hash(key));
 	rc = sqlite3_step(s->lookup);
 	if (rc == SQLITE_ROW)
 		found = store_hit_copy(s->lookup, hit) == 0 ? 1 : PROCQ_ENOMEM;
@@ -294,6 +350,22 @@ store_lookup(struct store *s, const char *key, struct store_hit *hit)
 		found = store_code(rc);
 	sqlite3_reset(s->lookup);
 	sqlite3_clear_bindings(s->lookup);
+	if (found < 0 || ++s->reads >= STORE_READS_PER_TRANSACTION)
+		store_read_end(s);
+	return found;
+}
+
+/* 1 and *hit filled when the key succeeded before in this run's batch,
+ * 0 when not, or an error. */
+int
+store_lookup(struct store *s, const char *key, struct store_hit *hit)
+{
+	uint64_t h = keyset_hash(key);
+	int found = 0;
+
+	pthread_mutex_lock(&s->read_lock);
+	if (keyset_has(&s->done, h))
+		found = store_read_row(s, key, hit);
 	pthread_mutex_unlock(&s->read_lock);
 	return found;
 }

@@ -21,21 +21,14 @@ struct store_record {
 	/* the strings and value follow */
 };
 
+/* A success stands even when the same key fails later (a second process
+ * ran it too): lookups take a row that succeeded. */
 static const char insert_sql[] =
-    "INSERT INTO task (run, key, status, name, task, grp, attempts,"
+    "INSERT INTO task (run, key, hash, status, name, task, grp, attempts,"
     " duration, submitted, started, finished, value, error_type,"
     " error_message)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
-    " ON CONFLICT (run, key) DO UPDATE SET status = excluded.status,"
-    " name = excluded.name, task = excluded.task, grp = excluded.grp,"
-    " attempts = excluded.attempts, duration = excluded.duration,"
-    " submitted = excluded.submitted, started = excluded.started,"
-    " finished = excluded.finished, value = excluded.value,"
-    " error_type = excluded.error_type,"
-    " error_message = excluded.error_message"
-    /* A success stands: a later failure of the same key (a second
-     * process ran it too) does not undo it. */
-    " WHERE task.status <> 'succeeded'";
+    " VALUES (?1, ?2, ?15, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+    " ?14)";
 
 static size_t
 record_strlen(const char *s)
@@ -111,7 +104,10 @@ store_put(struct store *s, const struct store_entry *e)
 	*s->tail = r;
 	s->tail = &r->next;
 	s->queued++;
-	pthread_cond_signal(&s->more);
+	/* A writer that is committing takes this one with its next batch:
+	 * only a waiting one needs waking. */
+	if (s->idle)
+		pthread_cond_signal(&s->more);
 	pthread_mutex_unlock(&s->lock);
 	return 0;
 }
@@ -142,6 +138,7 @@ writer_insert(struct store *s, const struct store_entry *e)
 
 	sqlite3_bind_text(st, 1, s->run, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, e->key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 15, (sqlite3_int64)keyset_hash(e->key));
 	sqlite3_bind_text(st, 3, e->status, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, e->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, e->task, -1, SQLITE_STATIC);
@@ -192,6 +189,21 @@ writer_failed(struct store *s, int rc)
 	snprintf(s->message, sizeof s->message, "%s", sqlite3_errmsg(s->wdb));
 }
 
+/* What was just committed is known to lookups from now on: their set
+ * has its keys, and their next read sees its rows. */
+static void
+writer_note_done(struct store *s, struct store_record *batch)
+{
+	pthread_mutex_lock(&s->read_lock);
+	for (struct store_record *r = batch; r != NULL; r = r->next)
+		if (strcmp(r->e.status, "succeeded") == 0)
+			/* Out of memory, the key is left out: a task
+			 * submitted again with it runs again. */
+			(void)keyset_add(&s->done, keyset_hash(r->e.key));
+	store_read_end(s);
+	pthread_mutex_unlock(&s->read_lock);
+}
+
 static void *
 writer_main(void *arg)
 {
@@ -202,8 +214,10 @@ writer_main(void *arg)
 
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
+		s->idle = true;
 		while (s->head == NULL && !s->stop)
 			pthread_cond_wait(&s->more, &s->lock);
+		s->idle = false;
 		if (s->head == NULL)
 			break;
 		batch = s->head;
@@ -212,6 +226,8 @@ writer_main(void *arg)
 		n = s->queued - s->written;
 		pthread_mutex_unlock(&s->lock);
 		rc = writer_commit(s, batch);
+		if (rc == SQLITE_OK)
+			writer_note_done(s, batch);
 		while ((r = batch) != NULL) {
 			batch = r->next;
 			free(r);
@@ -269,9 +285,13 @@ store_writer_start(struct store *s, const char *path)
 		return store_code(rc);
 	sqlite3_busy_timeout(s->wdb, STORE_BUSY_MS);
 	sqlite3_extended_result_codes(s->wdb, 1);
-	/* synchronous is a connection's setting, not the file's. */
-	if (sqlite3_exec(s->wdb, "PRAGMA synchronous = FULL", NULL, NULL,
-		NULL) != SQLITE_OK)
+	/* synchronous is a connection's setting, not the file's.  The
+	 * cache holds the pages a batch touches again, the keys being in
+	 * no order. */
+	if (sqlite3_exec(s->wdb,
+		"PRAGMA synchronous = FULL; PRAGMA cache_size = -65536;"
+		"PRAGMA wal_autocheckpoint = 8192",
+		NULL, NULL, NULL) != SQLITE_OK)
 		return store_code(sqlite3_errcode(s->wdb));
 	if ((rc = store_prepare(s->wdb, insert_sql, &s->insert)) != 0)
 		return rc;
