@@ -32,6 +32,8 @@ SCENARIOS = {
     "respawn": ["respawn_us"],
     "cancel": ["cancel_us"],
     "scale": ["us_per_task_10k", "us_per_task_100k", "us_per_task_1m"],
+    "checkpoint": ["tasks_per_s_plain", "tasks_per_s_store", "store_ratio",
+                   "resume_s"],
 }
 HEADLINE = {
     "throughput": "tasks_per_s",
@@ -41,7 +43,10 @@ HEADLINE = {
     "respawn": "respawn_us",
     "cancel": "cancel_us",
     "scale": "us_per_task_1m",
+    "checkpoint": "store_ratio",
 }
+# Scenarios of procq alone (its checkpoint store): no peer has them.
+PROCQ_ONLY = {"checkpoint"}
 HIGHER_IS_BETTER = {"tasks_per_s"}
 PEERS = ["pool_submit", "pool_map", "mp_apply_async", "pebble"]
 PIPES = {"pipe_unbatched": "unbatched", "pipe_batched": "batched"}
@@ -331,7 +336,7 @@ def make_jobs(args):
     for peer in PEERS:
         if peer in impls:
             jobs += [Job(peer, [s], [args.python, args.peers, peer, s])
-                     for s in scenarios]
+                     for s in scenarios if s not in PROCQ_ONLY]
     if not args.mpi_skip:
         for s, n in MPI_TASKS.items():
             if s not in scenarios:
@@ -939,6 +944,11 @@ def targets(values):
     add("scale: us_per_task_1m ≤ 1.3 × us_per_task_10k",
         (None, None) if big is None or not small
         else (fmt_ratio(big / small), big <= 1.3 * small))
+
+    ratio = get(values, "procq", "checkpoint", "store_ratio")
+    add("checkpoint: throughput with a store ≥ 50 % of without",
+        (None, None) if ratio is None
+        else (f"{ratio * 100:.0f} %", ratio >= 0.5))
     return rows
 
 

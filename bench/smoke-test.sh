@@ -32,6 +32,9 @@ printf '%s\n' "$out" | grep -q '^RESULT procq crash succeeded 270$' ||
 	fail "the crash mix did not keep 270 of 300 tasks"
 printf '%s\n' "$out" | grep -q '^RESULT procq crash lost 0$' ||
 	fail "the crash mix lost tasks"
+run ./bench/procq-bench checkpoint -n 2000
+expect 'procq checkpoint store_ratio'
+expect 'procq checkpoint resume_s'
 run ./bench/procq-bench memory -n 20000
 expect 'procq memory bytes_per_task'
 run ./bench/procq-bench respawn -n 5

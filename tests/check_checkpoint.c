@@ -735,6 +735,7 @@ checkpoint_suite(void)
 {
 	Suite *s = suite_create("checkpoint");
 	TCase *tc = add_tcase(s, "store", 120);
+	TCase *tp = add_tcase(s, "processes", 120);
 
 	tcase_add_test(tc, test_sha256_vectors);
 	tcase_add_test(tc, test_rerun_resumes);
@@ -743,9 +744,10 @@ checkpoint_suite(void)
 	tcase_add_test(tc, test_keys_and_runs);
 	tcase_add_test(tc, test_refuses_what_is_not_a_store);
 	tcase_add_test(tc, test_config_checked);
-	tcase_add_test(tc, test_two_processes);
-	tcase_add_test(tc, test_caller_killed);
-	tcase_add_test(tc, test_write_failure_reported);
+	/* Callers in processes of their own, killed or limited. */
+	tcase_add_test(tp, test_two_processes);
+	tcase_add_test(tp, test_caller_killed);
+	tcase_add_test(tp, test_write_failure_reported);
 	return s;
 }
 
