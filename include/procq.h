@@ -386,6 +386,12 @@ int procq_handle_on_done(procq_handle *h, procq_done_fn fn, void *arg);
 int procq_handle_progress(procq_handle *h, const char *fmt, ...);
 size_t procq_handle_progress_data(procq_handle *h, void *buf, size_t size);
 bool procq_handle_is_future(const procq_handle *h);
+int procq_handle_priority(const procq_handle *h);
+bool procq_handle_must_complete(const procq_handle *h);
+bool procq_handle_detached(const procq_handle *h);
+const char *procq_handle_group(const procq_handle *h);
+double procq_handle_created(const procq_handle *h);
+double procq_handle_scheduled(const procq_handle *h);
 void procq_handle_release(procq_handle *h);
 
 /* Result: immutable record of how a task ended. */
