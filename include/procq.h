@@ -422,6 +422,7 @@ size_t procq_summary_succeeded(const procq_summary *s);
 size_t procq_summary_failed(const procq_summary *s);
 size_t procq_summary_cancelled(const procq_summary *s);
 bool procq_summary_ok(const procq_summary *s);
+bool procq_summary_run_timed_out(const procq_summary *s);
 double procq_summary_duration(const procq_summary *s);
 size_t procq_summary_count(const procq_summary *s);
 const procq_result *procq_summary_result(const procq_summary *s, size_t i);

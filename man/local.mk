@@ -160,6 +160,7 @@ dist_man_MANS += \
 	man/man3/procq_summary_json.3 \
 	man/man3/procq_summary_ok.3 \
 	man/man3/procq_summary_result.3 \
+	man/man3/procq_summary_run_timed_out.3 \
 	man/man3/procq_summary_submitted.3 \
 	man/man3/procq_summary_succeeded.3 \
 	man/man3/procq_summary_successes.3 \

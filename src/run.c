@@ -155,6 +155,7 @@ struct run_end {
 	procq_summary	*summary;
 	size_t		 failed;
 	bool		 collect;	/* false: the run never started */
+	bool		 timed_out;	/* its timeout expired */
 };
 
 /* The run's summary, and the next run starts from here. */
@@ -166,6 +167,8 @@ run_end_cmd(procq_queue *q, void *arg)
 
 	if (e->collect) {
 		e->summary = run_summary(q, now - q->run_started, &e->failed);
+		if (e->summary != NULL && e->timed_out)
+			summary_set_run_timed_out(e->summary);
 		q->run_cursor = q->nresults;
 		q->run_started = now;
 	}
@@ -200,6 +203,7 @@ procq_run(procq_queue *q, const procq_run_opts *opts,
 	else
 		rc = run_wait(q, opts->timeout > 0 ? opts->timeout :
 		    q->cfg.timeout);
+	end.timed_out = rc == PROCQ_ETIMEDOUT;
 	pthread_mutex_unlock(&q->lock);
 	command_call(q, run_end_cmd, &end);
 	if (!end.collect)

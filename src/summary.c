@@ -17,6 +17,7 @@ struct procq_summary {
 	size_t		  failed;
 	size_t		  cancelled;
 	double		  duration;
+	bool		  run_timed_out;	/* its run's timeout expired */
 };
 
 /* From the first start to the last finish among the results: the
@@ -38,8 +39,9 @@ summary_span(procq_result **results, size_t n)
 	return last > first ? last - first : 0;
 }
 
-procq_summary *
-summary_new(procq_result **results, size_t n, double duration)
+/* An empty summary with room for n results (summary_push()). */
+static procq_summary *
+summary_alloc(size_t n)
 {
 	procq_summary *s;
 
@@ -49,23 +51,55 @@ summary_new(procq_result **results, size_t n, double duration)
 		free(s);
 		return NULL;
 	}
-	for (size_t i = 0; i < n; i++) {
-		s->results[i] = result_ref(results[i]);
-		switch (results[i]->status) {
-		case PROCQ_SUCCEEDED:
-			s->succeeded++;
-			break;
-		case PROCQ_CANCELLED:
-			s->cancelled++;
-			break;
-		default:
-			s->failed++;
-			break;
-		}
+	return s;
+}
+
+static void
+summary_push(procq_summary *s, procq_result *r)
+{
+	s->results[s->n++] = result_ref(r);
+	switch (r->status) {
+	case PROCQ_SUCCEEDED:
+		s->succeeded++;
+		break;
+	case PROCQ_CANCELLED:
+		s->cancelled++;
+		break;
+	default:
+		s->failed++;
+		break;
 	}
-	s->n = n;
+}
+
+procq_summary *
+summary_new(procq_result **results, size_t n, double duration)
+{
+	procq_summary *s;
+
+	if ((s = summary_alloc(n)) == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		summary_push(s, results[i]);
 	s->duration = duration >= 0 ? duration : summary_span(results, n);
 	return s;
+}
+
+/* The run of the summary ended at its timeout (run.c). */
+void
+summary_set_run_timed_out(procq_summary *s)
+{
+	s->run_timed_out = true;
+}
+
+/* A summary made of part of s describes the same run. */
+static procq_summary *
+summary_part(const procq_summary *s, procq_result **results, size_t n)
+{
+	procq_summary *out = summary_new(results, n, s->duration);
+
+	if (out != NULL)
+		out->run_timed_out = s->run_timed_out;
+	return out;
 }
 
 void
@@ -113,6 +147,12 @@ double
 procq_summary_duration(const procq_summary *s)
 {
 	return s != NULL ? s->duration : 0.0;
+}
+
+bool
+procq_summary_run_timed_out(const procq_summary *s)
+{
+	return s != NULL && s->run_timed_out;
 }
 
 size_t
@@ -165,7 +205,7 @@ summary_select(const procq_summary *s, bool (*keep)(const procq_result *))
 		if (keep(s->results[i]))
 			picked[n++] = s->results[i];
 	}
-	out = summary_new(picked, n, s->duration);
+	out = summary_part(s, picked, n);
 	free(picked);
 	return out;
 }
@@ -254,7 +294,7 @@ summary_filter(const procq_summary *s, const char *value, bool by_group)
 		if (same_string(by_group ? r->group : r->name, value))
 			picked[n++] = r;
 	}
-	out = summary_new(picked, n, s->duration);
+	out = summary_part(s, picked, n);
 	free(picked);
 	return out;
 }
@@ -342,9 +382,12 @@ procq_summary_display(const procq_summary *s, FILE *fp)
 
 	if (s == NULL || fp == NULL)
 		return;
-	fprintf(fp, "%zu tasks: %zu succeeded, %zu failed, %zu cancelled "
-	    "in %.3f s%s\n", s->n, s->succeeded, s->failed, s->cancelled,
-	    s->duration, procq_summary_ok(s) ? "" : " (not ok)");
+	fprintf(fp,
+	    "%zu tasks: %zu succeeded, %zu failed, %zu cancelled "
+	    "in %.3f s%s%s\n",
+	    s->n, s->succeeded, s->failed, s->cancelled, s->duration,
+	    s->run_timed_out ? ", the run timed out" : "",
+	    procq_summary_ok(s) ? "" : " (not ok)");
 	for (size_t i = 0; i < s->n; i++) {
 		const procq_result *r = s->results[i];
 

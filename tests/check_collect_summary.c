@@ -735,6 +735,8 @@ START_TEST(test_summary_json)
 	ck_assert_double_eq(jnum(&root, "failed"), 4);
 	ck_assert_double_eq(jnum(&root, "cancelled"), 1);
 	ck_assert(!jbool(&root, "ok"));
+	/* an attempt timed out, not the run */
+	ck_assert(!jbool(&root, "run_timed_out"));
 	ck_assert_double_ge(jnum(&root, "duration"), 0);
 	results = jget(&root, "results");
 	ck_assert_int_eq(results->type, J_ARR);
@@ -905,6 +907,72 @@ START_TEST(test_summary_json_write_error)
 }
 END_TEST
 
+/* A run whose timeout cancelled tasks says so, in its JSON too, and so do
+ * the summaries made from it; a run that ended in time does not.  That is
+ * not procq_summary_timed_out(): no attempt ran past its own timeout. */
+START_TEST(test_summary_run_timed_out)
+{
+	procq_queue *q = collect_queue(1);
+	procq_summary *s = NULL, *part;
+	struct jv root;
+	char *out;
+	int rc;
+
+	submit_ok(q, "ident", &(procq_opts){ .group = "g" }, "i", 1);
+	submit_ok(q, "sleep", &(procq_opts){ .group = "g" }, "d", 30.0);
+	submit_ok(q, "ident", NULL, "i", 2);
+	ck_assert_int_eq(procq_run(q, &(procq_run_opts){ .timeout = 0.3 },
+	    &s), PROCQ_ETIMEDOUT);
+	ck_assert(procq_summary_run_timed_out(s));
+	ck_assert_uint_eq(procq_summary_succeeded(s), 1);
+	ck_assert_uint_eq(procq_summary_cancelled(s), 2);
+	part = procq_summary_timed_out(s);
+	ck_assert_uint_eq(procq_summary_count(part), 0);
+	ck_assert(procq_summary_run_timed_out(part));
+	procq_summary_free(part);
+	part = procq_summary_cancellations(s);
+	ck_assert_uint_eq(procq_summary_count(part), 2);
+	ck_assert(procq_summary_run_timed_out(part));
+	procq_summary_free(part);
+	part = procq_summary_by_group(s, "g");
+	ck_assert(procq_summary_run_timed_out(part));
+	procq_summary_free(part);
+
+	out = capture(do_json, s, 0, &rc);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_msg(json_parse(out, &root), "invalid JSON: %s", out);
+	ck_assert(jbool(&root, "run_timed_out"));
+	ck_assert_double_eq(jnum(&root, "cancelled"), 2);
+	jv_free(&root);
+	free(out);
+	out = capture(do_display, s, 0, &rc);
+	ck_assert_msg(strstr(out, "the run timed out") != NULL,
+	    "display: %s", out);
+	free(out);
+	procq_summary_free(s);
+
+	/* the next run ends in time */
+	submit_ok(q, "ident", NULL, "i", 3);
+	ck_assert_int_eq(procq_run(q, &(procq_run_opts){ .timeout = 30 }, &s),
+	    0);
+	ck_assert(!procq_summary_run_timed_out(s));
+	out = capture(do_json, s, 0, &rc);
+	ck_assert_msg(json_parse(out, &root), "invalid JSON: %s", out);
+	ck_assert(!jbool(&root, "run_timed_out"));
+	jv_free(&root);
+	free(out);
+	out = capture(do_display, s, 0, &rc);
+	ck_assert_ptr_null(strstr(out, "timed out"));
+	free(out);
+	procq_summary_free(s);
+	s = procq_results(q);
+	ck_assert(!procq_summary_run_timed_out(s));
+	procq_summary_free(s);
+	ck_assert(!procq_summary_run_timed_out(NULL));
+	procq_free(q);
+}
+END_TEST
+
 static Suite *
 summary_suite(void)
 {
@@ -925,6 +993,7 @@ summary_suite(void)
 	tcase_add_test(tc, test_summary_json);
 	tcase_add_test(tc, test_summary_json_small);
 	tcase_add_test(tc, test_summary_json_write_error);
+	tcase_add_test(tc, test_summary_run_timed_out);
 	return s;
 }
 
