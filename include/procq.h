@@ -432,6 +432,8 @@ procq_summary *procq_summary_by_name(const procq_summary *s,
     const char *name);
 procq_summary *procq_summary_by_group(const procq_summary *s,
     const char *group);
+int procq_summary_groups(const procq_summary *s, const char **ids,
+    procq_summary **subs, size_t max, size_t *count);
 void procq_summary_display(const procq_summary *s, FILE *fp);
 int procq_summary_json(const procq_summary *s, FILE *fp);
 int procq_summary_check(const procq_summary *s, int flags, FILE *fp);

@@ -157,6 +157,7 @@ dist_man_MANS += \
 	man/man3/procq_summary_errors.3 \
 	man/man3/procq_summary_failed.3 \
 	man/man3/procq_summary_free.3 \
+	man/man3/procq_summary_groups.3 \
 	man/man3/procq_summary_json.3 \
 	man/man3/procq_summary_ok.3 \
 	man/man3/procq_summary_result.3 \

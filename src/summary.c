@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -311,6 +312,165 @@ procq_summary *
 procq_summary_by_group(const procq_summary *s, const char *group)
 {
 	return summary_filter(s, group, true);
+}
+
+/*
+ * The distinct groups of a summary, by index in order of first
+ * appearance, found through a table of their ids (open addressing, kept
+ * at most half full): one pass over the results however many groups
+ * there are.  The ids point into the results.
+ */
+struct group_table {
+	size_t		 *slots;	/* index + 1 of a group; 0: empty */
+	size_t		  nslots;	/* a power of two */
+	const char	**ids;
+	size_t		 *counts;	/* results of each */
+	size_t		  n;
+	size_t		  cap;
+};
+
+/* FNV-1a */
+static uint64_t
+group_hash(const char *id)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *id != '\0'; id++)
+		h = (h ^ (unsigned char)*id) * 0x100000001b3ULL;
+	return h;
+}
+
+static size_t *
+group_slot(const struct group_table *gt, const char *id)
+{
+	size_t mask = gt->nslots - 1, i = group_hash(id) & mask;
+
+	while (gt->slots[i] != 0 && strcmp(gt->ids[gt->slots[i] - 1], id) != 0)
+		i = (i + 1) & mask;
+	return &gt->slots[i];
+}
+
+/* Room for one more group: in the arrays, and in the table. */
+static int
+group_reserve(struct group_table *gt)
+{
+	size_t *slots, *counts, nslots;
+	const char **ids;
+
+	if (gt->n == gt->cap) {
+		size_t cap = gt->cap ? gt->cap * 2 : 16;
+
+		if ((ids = realloc(gt->ids, cap * sizeof *ids)) == NULL)
+			return -1;
+		gt->ids = ids;
+		if ((counts = realloc(gt->counts, cap * sizeof *counts)) ==
+		    NULL)
+			return -1;
+		gt->counts = counts;
+		gt->cap = cap;
+	}
+	if (2 * (gt->n + 1) <= gt->nslots)
+		return 0;
+	nslots = gt->nslots ? gt->nslots * 2 : 32;
+	if ((slots = calloc(nslots, sizeof *slots)) == NULL)
+		return -1;
+	free(gt->slots);
+	gt->slots = slots;
+	gt->nslots = nslots;
+	for (size_t k = 0; k < gt->n; k++)
+		*group_slot(gt, gt->ids[k]) = k + 1;
+	return 0;
+}
+
+/* The index of the group id, added if new; -1 out of memory. */
+static int
+group_index(struct group_table *gt, const char *id, size_t *index)
+{
+	size_t *slot;
+
+	if (gt->nslots > 0 && *(slot = group_slot(gt, id)) != 0) {
+		*index = *slot - 1;
+		return 0;
+	}
+	if (group_reserve(gt) != 0)
+		return -1;
+	slot = group_slot(gt, id);
+	gt->ids[gt->n] = id;
+	gt->counts[gt->n] = 0;
+	*slot = ++gt->n;
+	*index = *slot - 1;
+	return 0;
+}
+
+/* The summaries of the first k groups, each result of s given to its
+ * group's (which[i]: its index, or SIZE_MAX); all or none. */
+static int
+group_summaries(const procq_summary *s, const struct group_table *gt,
+    const size_t *which, procq_summary **subs, size_t k)
+{
+	for (size_t g = 0; g < k; g++) {
+		if ((subs[g] = summary_alloc(gt->counts[g])) == NULL) {
+			while (g-- > 0)
+				procq_summary_free(subs[g]);
+			return -1;
+		}
+		subs[g]->duration = s->duration;
+		subs[g]->run_timed_out = s->run_timed_out;
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		if (which[i] < k)
+			summary_push(subs[which[i]], s->results[i]);
+	}
+	return 0;
+}
+
+int
+procq_summary_groups(const procq_summary *s, const char **ids,
+    procq_summary **subs, size_t max, size_t *count)
+{
+	struct group_table gt = { 0 };
+	procq_summary **made = NULL;
+	size_t *which = NULL, k;
+	int rc = PROCQ_ENOMEM;
+
+	if (count != NULL)
+		*count = 0;
+	if (s == NULL || count == NULL)
+		return PROCQ_EINVAL;
+	if (subs != NULL && max > 0 && s->n > 0 &&
+	    (which = malloc(s->n * sizeof *which)) == NULL)
+		return PROCQ_ENOMEM;
+	for (size_t i = 0; i < s->n; i++) {
+		const char *id = s->results[i]->group;
+		size_t g = SIZE_MAX;
+
+		if (id != NULL) {
+			if (group_index(&gt, id, &g) != 0)
+				goto out;
+			gt.counts[g]++;
+		}
+		if (which != NULL)
+			which[i] = g;
+	}
+	k = gt.n < max ? gt.n : max;
+	/* Nothing is stored for the caller unless everything was made. */
+	if (subs != NULL && k > 0) {
+		if ((made = malloc(k * sizeof *made)) == NULL ||
+		    group_summaries(s, &gt, which, made, k) != 0)
+			goto out;
+		memcpy(subs, made, k * sizeof *made);
+	}
+	if (ids != NULL && k > 0)
+		memcpy(ids, gt.ids, k * sizeof *ids);
+	*count = gt.n;
+	rc = 0;
+out:
+	free(made);
+	free(which);
+	free(gt.slots);
+	free(gt.ids);
+	free(gt.counts);
+	return rc;
 }
 
 /* The last lines a crashed worker wrote to stderr, indented. */
