@@ -231,6 +231,7 @@ hook_run(procq_queue *q)
 		memset(&q->hooks, 0, sizeof q->hooks);
 		batch.first = q->hooks_recorded - l.len;
 		batch.next = q->hooks_batches;
+		/* cppcheck-suppress autoVariables ; unlinked before return */
 		q->hooks_batches = &batch;
 		q->hooks_running++;
 		pthread_mutex_unlock(&q->lock);

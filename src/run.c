@@ -223,7 +223,7 @@ int
 procq_join(procq_queue *q, double timeout)
 {
 	struct timespec deadline;
-	const struct timespec *until = timeout >= 0 ? &deadline : NULL;
+	const struct timespec *until = NULL;
 	int rc = 0;
 
 	if (q == NULL || isnan(timeout))
@@ -232,8 +232,10 @@ procq_join(procq_queue *q, double timeout)
 		return PROCQ_EFORKED;
 	if (loop_on_thread(q))
 		return PROCQ_EDEADLK;
-	if (timeout >= 0)
+	if (timeout >= 0) {
 		deadline = procq_clock_deadline(timeout);
+		until = &deadline;
+	}
 	pthread_mutex_lock(&q->lock);
 	if (q->state == QUEUE_NEW && q->outstanding > 0 &&
 	    (rc = queue_start_locked(q)) != 0) {

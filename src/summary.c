@@ -40,7 +40,8 @@ summary_span(procq_result **results, size_t n)
 	return last > first ? last - first : 0;
 }
 
-/* An empty summary with room for n results (summary_push()). */
+/* An empty summary with room for n results (summary_push()); never
+ * without an array, even for none. */
 static procq_summary *
 summary_alloc(size_t n)
 {
@@ -48,7 +49,7 @@ summary_alloc(size_t n)
 
 	if ((s = calloc(1, sizeof *s)) == NULL)
 		return NULL;
-	if (n > 0 && (s->results = malloc(n * sizeof *s->results)) == NULL) {
+	if ((s->results = malloc((n ? n : 1) * sizeof *s->results)) == NULL) {
 		free(s);
 		return NULL;
 	}
