@@ -399,6 +399,12 @@ int procq_handle_on_done(procq_handle *h, procq_done_fn fn, void *arg);
 int procq_handle_progress(procq_handle *h, const char *fmt, ...);
 size_t procq_handle_progress_data(procq_handle *h, void *buf, size_t size);
 bool procq_handle_is_future(const procq_handle *h);
+int procq_handle_priority(const procq_handle *h);
+bool procq_handle_must_complete(const procq_handle *h);
+bool procq_handle_detached(const procq_handle *h);
+const char *procq_handle_group(const procq_handle *h);
+double procq_handle_created(const procq_handle *h);
+double procq_handle_scheduled(const procq_handle *h);
 void procq_handle_release(procq_handle *h);
 
 /* Result: immutable record of how a task ended. */
@@ -431,6 +437,7 @@ size_t procq_summary_failed(const procq_summary *s);
 size_t procq_summary_cancelled(const procq_summary *s);
 size_t procq_summary_resumed(const procq_summary *s);
 bool procq_summary_ok(const procq_summary *s);
+bool procq_summary_run_timed_out(const procq_summary *s);
 double procq_summary_duration(const procq_summary *s);
 size_t procq_summary_count(const procq_summary *s);
 const procq_result *procq_summary_result(const procq_summary *s, size_t i);
@@ -440,6 +447,8 @@ procq_summary *procq_summary_by_name(const procq_summary *s,
     const char *name);
 procq_summary *procq_summary_by_group(const procq_summary *s,
     const char *group);
+int procq_summary_groups(const procq_summary *s, const char **ids,
+    procq_summary **subs, size_t max, size_t *count);
 void procq_summary_display(const procq_summary *s, FILE *fp);
 int procq_summary_json(const procq_summary *s, FILE *fp);
 int procq_summary_check(const procq_summary *s, int flags, FILE *fp);

@@ -68,19 +68,25 @@ dist_man_MANS += \
 	man/man3/procq_handle.3 \
 	man/man3/procq_handle_attempts.3 \
 	man/man3/procq_handle_cancel.3 \
+	man/man3/procq_handle_created.3 \
+	man/man3/procq_handle_detached.3 \
 	man/man3/procq_handle_done.3 \
 	man/man3/procq_handle_error_kind.3 \
 	man/man3/procq_handle_error_message.3 \
 	man/man3/procq_handle_error_type.3 \
+	man/man3/procq_handle_group.3 \
 	man/man3/procq_handle_id.3 \
 	man/man3/procq_handle_is_future.3 \
 	man/man3/procq_handle_metadata.3 \
+	man/man3/procq_handle_must_complete.3 \
 	man/man3/procq_handle_name.3 \
 	man/man3/procq_handle_on_done.3 \
+	man/man3/procq_handle_priority.3 \
 	man/man3/procq_handle_progress.3 \
 	man/man3/procq_handle_progress_data.3 \
 	man/man3/procq_handle_release.3 \
 	man/man3/procq_handle_result.3 \
+	man/man3/procq_handle_scheduled.3 \
 	man/man3/procq_handle_status.3 \
 	man/man3/procq_handle_value.3 \
 	man/man3/procq_handle_wait.3 \
@@ -155,10 +161,12 @@ dist_man_MANS += \
 	man/man3/procq_summary_errors.3 \
 	man/man3/procq_summary_failed.3 \
 	man/man3/procq_summary_free.3 \
+	man/man3/procq_summary_groups.3 \
 	man/man3/procq_summary_json.3 \
 	man/man3/procq_summary_ok.3 \
 	man/man3/procq_summary_result.3 \
 	man/man3/procq_summary_resumed.3 \
+	man/man3/procq_summary_run_timed_out.3 \
 	man/man3/procq_summary_submitted.3 \
 	man/man3/procq_summary_succeeded.3 \
 	man/man3/procq_summary_successes.3 \

@@ -2,8 +2,9 @@
  * The caller's view of one task.  Handles belong to the queue until the
  * caller releases them.  Calls are safe from any thread: the status, the
  * wait and the result read what the owner published (task_published()),
- * without the engine's lock; the rest read under it; a cancel or a
- * release is a command to the owner.
+ * and the options what never changes after the submit, without the
+ * engine's lock; the rest read under it; a cancel or a release is a
+ * command to the owner.
  */
 #include "config.h"
 
@@ -167,6 +168,62 @@ const char *
 procq_handle_name(const procq_handle *h)
 {
 	return h != NULL && !queue_forked(h->q) ? h->name : NULL;
+}
+
+int
+procq_handle_priority(const procq_handle *h)
+{
+	return h != NULL && !queue_forked(h->q) ? h->priority : 0;
+}
+
+bool
+procq_handle_must_complete(const procq_handle *h)
+{
+	return h != NULL && !queue_forked(h->q) && h->must_complete;
+}
+
+bool
+procq_handle_detached(const procq_handle *h)
+{
+	return h != NULL && !queue_forked(h->q) && h->detached;
+}
+
+const char *
+procq_handle_group(const procq_handle *h)
+{
+	return h != NULL && !queue_forked(h->q) ? h->group : NULL;
+}
+
+double
+procq_handle_created(const procq_handle *h)
+{
+	return h != NULL && !queue_forked(h->q) ? h->created : 0;
+}
+
+/*
+ * When a task waiting for a time may run, on the wall clock.  The engine
+ * keeps it on the monotonic clock (t->due), which the owner changes: read
+ * under the lock.  Once it has passed, the task waits for a worker or
+ * its group's gate, not for a time.
+ */
+double
+procq_handle_scheduled(const procq_handle *h)
+{
+	double due, mono, wall;
+	bool waits;
+
+	if (h == NULL || queue_forked(h->q))
+		return 0;
+	pthread_mutex_lock(&h->q->lock);
+	due = h->due;
+	waits = h->state == TASK_LOOSE || h->state == TASK_DELAYED ||
+	    h->state == TASK_BACKLOG;
+	pthread_mutex_unlock(&h->q->lock);
+	if (!waits || due <= 0)
+		return 0;
+	mono = procq_clock_now();
+	wall = procq_clock_wall();
+	return due > mono ? wall + (due - mono) : 0;
 }
 
 /*

@@ -35,6 +35,7 @@ hook_push(procq_queue *q, enum hook_kind kind, procq_handle *h)
 		l->cap = cap;
 	}
 	ev = &l->events[l->len++];
+	q->hooks_recorded++;
 	memset(ev, 0, sizeof *ev);
 	ev->kind = kind;
 	ev->handle = h;
@@ -120,6 +121,7 @@ hook_progress(procq_handle *t, const char *data, size_t len)
 		return;
 	if ((ev->data = malloc(len)) == NULL) {
 		t->q->hooks.len--;	/* drop it whole */
+		t->q->hooks_recorded--;
 		task_unhold(t);
 		return;
 	}
@@ -131,6 +133,41 @@ bool
 hook_pending(const procq_queue *q)
 {
 	return q->hooks.len > 0;
+}
+
+/* The number the next hook event recorded will get: every event before
+ * it has been recorded already. */
+uint64_t
+hook_mark(const procq_queue *q)
+{
+	return q->hooks_recorded;
+}
+
+/* Have the events recorded before mark all run?  Those still listed are
+ * the last ones recorded; a batch being run may not be the oldest (with
+ * no owner, two threads may each run one). */
+bool
+hook_ran_through(const procq_queue *q, uint64_t mark)
+{
+	const struct hook_batch *b;
+
+	if (q->hooks_recorded - q->hooks.len < mark)
+		return false;
+	for (b = q->hooks_batches; b != NULL; b = b->next) {
+		if (b->first < mark)
+			return false;
+	}
+	return true;
+}
+
+static void
+hook_batch_unlink(procq_queue *q, struct hook_batch *batch)
+{
+	struct hook_batch **b;
+
+	for (b = &q->hooks_batches; *b != batch; b = &(*b)->next)
+		;
+	*b = batch->next;
 }
 
 /* The progress value lives for the hook's call only. */
@@ -178,10 +215,13 @@ hook_call(const procq_config *cfg, struct hook_event *ev)
  * Runs the recorded hooks with q->lock released, then takes it back.
  * Handles stay valid meanwhile: each event holds its handle until it has
  * run, and procq_reset() and procq_free() wait for hooks to be run.
+ * Threads waiting on q->cond hear of each batch that has run: runs and
+ * joins wait for the hooks of their tasks (hook_ran_through()).
  */
 void
 hook_run(procq_queue *q)
 {
+	struct hook_batch batch;
 	struct hook_list l;
 
 	const procq_queue *outer = hook_queue;
@@ -189,6 +229,10 @@ hook_run(procq_queue *q)
 	while (q->hooks.len > 0) {
 		l = q->hooks;
 		memset(&q->hooks, 0, sizeof q->hooks);
+		batch.first = q->hooks_recorded - l.len;
+		batch.next = q->hooks_batches;
+		/* cppcheck-suppress autoVariables ; unlinked before return */
+		q->hooks_batches = &batch;
 		q->hooks_running++;
 		pthread_mutex_unlock(&q->lock);
 		hook_queue = q;
@@ -199,6 +243,7 @@ hook_run(procq_queue *q)
 		for (size_t i = 0; i < l.len; i++)
 			task_unhold(l.events[i].handle);
 		free(l.events);
+		hook_batch_unlink(q, &batch);
 		q->hooks_running--;
 		pthread_cond_broadcast(&q->cond);
 	}

@@ -6,6 +6,7 @@
 #define PROCQ_HOOK_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "procq.h"
 
@@ -34,12 +35,26 @@ struct hook_list {
 	size_t			 cap;
 };
 
+/*
+ * Hook events are numbered in the order recorded (q->hooks_recorded
+ * counts them), so that a thread can wait for those recorded before a
+ * point and no later ones: a batch being run is listed in
+ * q->hooks_batches (on its runner's stack) with the number of its first
+ * event.
+ */
+struct hook_batch {
+	struct hook_batch	*next;
+	uint64_t		 first;
+};
+
 void hook_start(procq_handle *t);
 void hook_task_final(procq_handle *t);
 void hook_retry(procq_handle *t, const procq_error *err);
 void hook_done(procq_handle *t, procq_done_fn fn, void *arg);
 void hook_progress(procq_handle *t, const char *data, size_t len);
 bool hook_pending(const procq_queue *q);
+uint64_t hook_mark(const procq_queue *q);
+bool hook_ran_through(const procq_queue *q, uint64_t mark);
 bool hook_on_this_thread(const procq_queue *q);
 void hook_run(procq_queue *q);
 void hook_discard(procq_queue *q);

@@ -187,10 +187,12 @@ procq_summary_json(const procq_summary *s, FILE *fp)
 		return PROCQ_EINVAL;
 	fprintf(fp,
 	    "{\"submitted\":%zu,\"succeeded\":%zu,\"failed\":%zu,"
-	    "\"cancelled\":%zu,\"ok\":%s,\"duration\":",
+	    "\"cancelled\":%zu,\"ok\":%s,\"run_timed_out\":%s,"
+	    "\"duration\":",
 	    procq_summary_submitted(s), procq_summary_succeeded(s),
 	    procq_summary_failed(s), procq_summary_cancelled(s),
-	    procq_summary_ok(s) ? "true" : "false");
+	    procq_summary_ok(s) ? "true" : "false",
+	    procq_summary_run_timed_out(s) ? "true" : "false");
 	json_double(fp, procq_summary_duration(s));
 	fprintf(fp, ",\"resumed\":%zu,\"results\":[",
 	    procq_summary_resumed(s));

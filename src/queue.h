@@ -125,6 +125,8 @@ struct procq_queue {
 
 	struct hook_list	 hooks;		/* recorded, not yet run */
 	int			 hooks_running;
+	uint64_t		 hooks_recorded; /* events ever recorded */
+	struct hook_batch	*hooks_batches;	/* being run: hook.h */
 	size_t			 tombstones;	/* cancelled tasks in pipes */
 	TAILQ_HEAD(, group_gate) gates;
 	size_t			 backlogged;	/* tasks in gate backlogs */

@@ -12,6 +12,7 @@
 #include "command.h"
 #include "loop.h"
 #include "dispatch.h"
+#include "hook.h"
 #include "queue.h"
 #include "result.h"
 #include "run.h"
@@ -50,9 +51,36 @@ run_timeout_cmd(procq_queue *q, void *arg)
 	return 0;
 }
 
-/* Waits for the run to end; on the deadline, cancels under the on_timeout
- * policy and waits for that.  Called with q->lock held, which it drops
- * while the owner cancels. */
+/*
+ * Waits until the hooks and done callbacks recorded so far have run:
+ * those of every task the caller has seen final.  The owner runs them
+ * after the callback that made the tasks final has woken the caller, or,
+ * with no owner, the thread that recorded them does; hooks that no owner
+ * is left to run are run here, as queue_unlock() would.  Called with
+ * q->lock held; PROCQ_ETIMEDOUT when the deadline (NULL: none) passes
+ * first.
+ */
+static int
+run_wait_hooks(procq_queue *q, const struct timespec *deadline)
+{
+	uint64_t mark = hook_mark(q);
+	int rc = 0;
+
+	while (!hook_ran_through(q, mark) && rc == 0) {
+		if (!q->thread_running && hook_pending(q))
+			hook_run(q);
+		else
+			loop_wait(q, deadline, &rc);
+	}
+	return hook_ran_through(q, mark) ? 0 : rc;
+}
+
+/*
+ * Waits for the run to end, and for the hooks of its tasks (a hook may
+ * submit more tasks, which the run waits for too); on the deadline,
+ * cancels under the on_timeout policy and waits for that.  Called with
+ * q->lock held, which it drops while the owner cancels.
+ */
 static int
 run_wait(procq_queue *q, double timeout)
 {
@@ -61,15 +89,23 @@ run_wait(procq_queue *q, double timeout)
 
 	if (timeout > 0)
 		deadline = procq_clock_deadline(timeout);
-	while (!run_over(q) && rc == 0)
-		loop_wait(q, timeout > 0 ? &deadline : NULL, &rc);
-	if (run_over(q))
-		return 0;
+	for (;;) {
+		while (!run_over(q) && rc == 0)
+			loop_wait(q, timeout > 0 ? &deadline : NULL, &rc);
+		if (!run_over(q))
+			break;
+		run_wait_hooks(q, NULL);
+		if (run_over(q))
+			return 0;
+	}
 	pthread_mutex_unlock(&q->lock);
 	command_call(q, run_timeout_cmd, NULL);
 	pthread_mutex_lock(&q->lock);
-	while (q->outstanding > 0)
-		loop_wait(q, NULL, NULL);
+	do {
+		while (q->outstanding > 0)
+			loop_wait(q, NULL, NULL);
+		run_wait_hooks(q, NULL);
+	} while (q->outstanding > 0);
 	return PROCQ_ETIMEDOUT;
 }
 
@@ -120,6 +156,7 @@ struct run_end {
 	procq_summary	*summary;
 	size_t		 failed;
 	bool		 collect;	/* false: the run never started */
+	bool		 timed_out;	/* its timeout expired */
 };
 
 /* The run's summary, and the next run starts from here. */
@@ -131,6 +168,8 @@ run_end_cmd(procq_queue *q, void *arg)
 
 	if (e->collect) {
 		e->summary = run_summary(q, now - q->run_started, &e->failed);
+		if (e->summary != NULL && e->timed_out)
+			summary_set_run_timed_out(e->summary);
 		q->run_cursor = q->nresults;
 		q->run_started = now;
 	}
@@ -165,6 +204,7 @@ procq_run(procq_queue *q, const procq_run_opts *opts,
 	else
 		rc = run_wait(q, opts->timeout > 0 ? opts->timeout :
 		    q->cfg.timeout);
+	end.timed_out = rc == PROCQ_ETIMEDOUT;
 	pthread_mutex_unlock(&q->lock);
 	command_call(q, run_end_cmd, &end);
 	if (!end.collect)
@@ -188,6 +228,7 @@ int
 procq_join(procq_queue *q, double timeout)
 {
 	struct timespec deadline;
+	const struct timespec *until = NULL;
 	int rc = 0;
 
 	if (q == NULL || isnan(timeout))
@@ -196,17 +237,28 @@ procq_join(procq_queue *q, double timeout)
 		return PROCQ_EFORKED;
 	if (loop_on_thread(q))
 		return PROCQ_EDEADLK;
-	if (timeout >= 0)
+	if (timeout >= 0) {
 		deadline = procq_clock_deadline(timeout);
+		until = &deadline;
+	}
 	pthread_mutex_lock(&q->lock);
 	if (q->state == QUEUE_NEW && q->outstanding > 0 &&
 	    (rc = queue_start_locked(q)) != 0) {
 		pthread_mutex_unlock(&q->lock);
 		return rc;
 	}
-	while (q->outstanding > 0 && rc == 0)
-		loop_wait(q, timeout >= 0 ? &deadline : NULL, &rc);
-	rc = q->outstanding == 0 ? 0 : PROCQ_ETIMEDOUT;
+	/* Done when nothing is outstanding once the hooks of the tasks
+	 * seen final have run: they may have submitted more. */
+	for (;;) {
+		while (q->outstanding > 0 && rc == 0)
+			loop_wait(q, until, &rc);
+		if (q->outstanding > 0)
+			break;
+		rc = run_wait_hooks(q, until);
+		if (rc != 0 || q->outstanding == 0)
+			break;
+	}
+	rc = q->outstanding == 0 && rc == 0 ? 0 : PROCQ_ETIMEDOUT;
 	pthread_mutex_unlock(&q->lock);
 	if (rc == 0)
 		rc = checkpoint_sync(q);

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,7 @@ struct procq_summary {
 	size_t		  cancelled;
 	size_t		  resumed;	/* of succeeded: in an earlier run */
 	double		  duration;
+	bool		  run_timed_out;	/* its run's timeout expired */
 };
 
 /* From the first start to the last finish among the results: the
@@ -39,35 +41,69 @@ summary_span(procq_result **results, size_t n)
 	return last > first ? last - first : 0;
 }
 
-procq_summary *
-summary_new(procq_result **results, size_t n, double duration)
+/* An empty summary with room for n results (summary_push()); never
+ * without an array, even for none. */
+static procq_summary *
+summary_alloc(size_t n)
 {
 	procq_summary *s;
 
 	if ((s = calloc(1, sizeof *s)) == NULL)
 		return NULL;
-	if (n > 0 && (s->results = malloc(n * sizeof *s->results)) == NULL) {
+	if ((s->results = malloc((n ? n : 1) * sizeof *s->results)) == NULL) {
 		free(s);
 		return NULL;
 	}
-	for (size_t i = 0; i < n; i++) {
-		s->results[i] = result_ref(results[i]);
-		switch (results[i]->status) {
-		case PROCQ_SUCCEEDED:
-			s->succeeded++;
-			s->resumed += results[i]->resumed;
-			break;
-		case PROCQ_CANCELLED:
-			s->cancelled++;
-			break;
-		default:
-			s->failed++;
-			break;
-		}
+	return s;
+}
+
+static void
+summary_push(procq_summary *s, procq_result *r)
+{
+	s->results[s->n++] = result_ref(r);
+	switch (r->status) {
+	case PROCQ_SUCCEEDED:
+		s->succeeded++;
+		s->resumed += r->resumed;
+		break;
+	case PROCQ_CANCELLED:
+		s->cancelled++;
+		break;
+	default:
+		s->failed++;
+		break;
 	}
-	s->n = n;
+}
+
+procq_summary *
+summary_new(procq_result **results, size_t n, double duration)
+{
+	procq_summary *s;
+
+	if ((s = summary_alloc(n)) == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		summary_push(s, results[i]);
 	s->duration = duration >= 0 ? duration : summary_span(results, n);
 	return s;
+}
+
+/* The run of the summary ended at its timeout (run.c). */
+void
+summary_set_run_timed_out(procq_summary *s)
+{
+	s->run_timed_out = true;
+}
+
+/* A summary made of part of s describes the same run. */
+static procq_summary *
+summary_part(const procq_summary *s, procq_result **results, size_t n)
+{
+	procq_summary *out = summary_new(results, n, s->duration);
+
+	if (out != NULL)
+		out->run_timed_out = s->run_timed_out;
+	return out;
 }
 
 void
@@ -123,6 +159,12 @@ procq_summary_duration(const procq_summary *s)
 	return s != NULL ? s->duration : 0.0;
 }
 
+bool
+procq_summary_run_timed_out(const procq_summary *s)
+{
+	return s != NULL && s->run_timed_out;
+}
+
 size_t
 procq_summary_count(const procq_summary *s)
 {
@@ -173,7 +215,7 @@ summary_select(const procq_summary *s, bool (*keep)(const procq_result *))
 		if (keep(s->results[i]))
 			picked[n++] = s->results[i];
 	}
-	out = summary_new(picked, n, s->duration);
+	out = summary_part(s, picked, n);
 	free(picked);
 	return out;
 }
@@ -262,7 +304,7 @@ summary_filter(const procq_summary *s, const char *value, bool by_group)
 		if (same_string(by_group ? r->group : r->name, value))
 			picked[n++] = r;
 	}
-	out = summary_new(picked, n, s->duration);
+	out = summary_part(s, picked, n);
 	free(picked);
 	return out;
 }
@@ -279,6 +321,165 @@ procq_summary *
 procq_summary_by_group(const procq_summary *s, const char *group)
 {
 	return summary_filter(s, group, true);
+}
+
+/*
+ * The distinct groups of a summary, by index in order of first
+ * appearance, found through a table of their ids (open addressing, kept
+ * at most half full): one pass over the results however many groups
+ * there are.  The ids point into the results.
+ */
+struct group_table {
+	size_t		 *slots;	/* index + 1 of a group; 0: empty */
+	size_t		  nslots;	/* a power of two */
+	const char	**ids;
+	size_t		 *counts;	/* results of each */
+	size_t		  n;
+	size_t		  cap;
+};
+
+/* FNV-1a */
+static uint64_t
+group_hash(const char *id)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *id != '\0'; id++)
+		h = (h ^ (unsigned char)*id) * 0x100000001b3ULL;
+	return h;
+}
+
+static size_t *
+group_slot(const struct group_table *gt, const char *id)
+{
+	size_t mask = gt->nslots - 1, i = group_hash(id) & mask;
+
+	while (gt->slots[i] != 0 && strcmp(gt->ids[gt->slots[i] - 1], id) != 0)
+		i = (i + 1) & mask;
+	return &gt->slots[i];
+}
+
+/* Room for one more group: in the arrays, and in the table. */
+static int
+group_reserve(struct group_table *gt)
+{
+	size_t *slots, *counts, nslots;
+	const char **ids;
+
+	if (gt->n == gt->cap) {
+		size_t cap = gt->cap ? gt->cap * 2 : 16;
+
+		if ((ids = realloc(gt->ids, cap * sizeof *ids)) == NULL)
+			return -1;
+		gt->ids = ids;
+		if ((counts = realloc(gt->counts, cap * sizeof *counts)) ==
+		    NULL)
+			return -1;
+		gt->counts = counts;
+		gt->cap = cap;
+	}
+	if (2 * (gt->n + 1) <= gt->nslots)
+		return 0;
+	nslots = gt->nslots ? gt->nslots * 2 : 32;
+	if ((slots = calloc(nslots, sizeof *slots)) == NULL)
+		return -1;
+	free(gt->slots);
+	gt->slots = slots;
+	gt->nslots = nslots;
+	for (size_t k = 0; k < gt->n; k++)
+		*group_slot(gt, gt->ids[k]) = k + 1;
+	return 0;
+}
+
+/* The index of the group id, added if new; -1 out of memory. */
+static int
+group_index(struct group_table *gt, const char *id, size_t *index)
+{
+	size_t *slot;
+
+	if (gt->nslots > 0 && *(slot = group_slot(gt, id)) != 0) {
+		*index = *slot - 1;
+		return 0;
+	}
+	if (group_reserve(gt) != 0)
+		return -1;
+	slot = group_slot(gt, id);
+	gt->ids[gt->n] = id;
+	gt->counts[gt->n] = 0;
+	*slot = ++gt->n;
+	*index = *slot - 1;
+	return 0;
+}
+
+/* The summaries of the first k groups, each result of s given to its
+ * group's (which[i]: its index, or SIZE_MAX); all or none. */
+static int
+group_summaries(const procq_summary *s, const struct group_table *gt,
+    const size_t *which, procq_summary **subs, size_t k)
+{
+	for (size_t g = 0; g < k; g++) {
+		if ((subs[g] = summary_alloc(gt->counts[g])) == NULL) {
+			while (g-- > 0)
+				procq_summary_free(subs[g]);
+			return -1;
+		}
+		subs[g]->duration = s->duration;
+		subs[g]->run_timed_out = s->run_timed_out;
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		if (which[i] < k)
+			summary_push(subs[which[i]], s->results[i]);
+	}
+	return 0;
+}
+
+int
+procq_summary_groups(const procq_summary *s, const char **ids,
+    procq_summary **subs, size_t max, size_t *count)
+{
+	struct group_table gt = { 0 };
+	procq_summary **made = NULL;
+	size_t *which = NULL, k;
+	int rc = PROCQ_ENOMEM;
+
+	if (count != NULL)
+		*count = 0;
+	if (s == NULL || count == NULL)
+		return PROCQ_EINVAL;
+	if (subs != NULL && max > 0 && s->n > 0 &&
+	    (which = malloc(s->n * sizeof *which)) == NULL)
+		return PROCQ_ENOMEM;
+	for (size_t i = 0; i < s->n; i++) {
+		const char *id = s->results[i]->group;
+		size_t g = SIZE_MAX;
+
+		if (id != NULL) {
+			if (group_index(&gt, id, &g) != 0)
+				goto out;
+			gt.counts[g]++;
+		}
+		if (which != NULL)
+			which[i] = g;
+	}
+	k = gt.n < max ? gt.n : max;
+	/* Nothing is stored for the caller unless everything was made. */
+	if (subs != NULL && k > 0) {
+		if ((made = malloc(k * sizeof *made)) == NULL ||
+		    group_summaries(s, &gt, which, made, k) != 0)
+			goto out;
+		memcpy(subs, made, k * sizeof *made);
+	}
+	if (ids != NULL && k > 0)
+		memcpy(ids, gt.ids, k * sizeof *ids);
+	*count = gt.n;
+	rc = 0;
+out:
+	free(made);
+	free(which);
+	free(gt.slots);
+	free(gt.ids);
+	free(gt.counts);
+	return rc;
 }
 
 /* The last lines a crashed worker wrote to stderr, indented. */
@@ -353,8 +554,10 @@ procq_summary_display(const procq_summary *s, FILE *fp)
 	fprintf(fp, "%zu tasks: %zu succeeded", s->n, s->succeeded);
 	if (s->resumed > 0)
 		fprintf(fp, " (%zu resumed)", s->resumed);
-	fprintf(fp, ", %zu failed, %zu cancelled in %.3f s%s\n", s->failed,
-	    s->cancelled, s->duration, procq_summary_ok(s) ? "" : " (not ok)");
+	fprintf(fp, ", %zu failed, %zu cancelled in %.3f s%s%s\n", s->failed,
+	    s->cancelled, s->duration,
+	    s->run_timed_out ? ", the run timed out" : "",
+	    procq_summary_ok(s) ? "" : " (not ok)");
 	for (size_t i = 0; i < s->n; i++) {
 		const procq_result *r = s->results[i];
 

@@ -202,10 +202,11 @@ task_new(procq_queue *q, const struct registry_entry *entry,
 	t->must_complete = opts->must_complete;
 	t->detached = opts->detached;
 	t->claim = -1;
+	t->created = procq_clock_wall();
 	if (opts->delay > 0)
 		t->due = procq_clock_now() + opts->delay;
 	else if (opts->run_at > 0)
-		t->due = procq_clock_now() + (opts->run_at - procq_clock_wall());
+		t->due = procq_clock_now() + (opts->run_at - t->created);
 	return t;
 }
 

@@ -55,6 +55,7 @@ struct procq_handle {
 	uint64_t			 wire_id;
 	double				 due;		/* retry time, monotonic */
 	double				 started;	/* first attempt began */
+	double				 created;	/* submitted: wall clock */
 	const struct registry_entry	*entry;
 	const char			*name;		/* entry's, or owned */
 	char				*group;
@@ -82,6 +83,10 @@ struct procq_handle {
 	/* procq_status, published by task_move() for threads that read
 	 * it without the lock; a final one is stored after the result. */
 	_Atomic unsigned char		 status;
+	/* Options that never change after the submit: read by any thread
+	 * without the lock, so not bits of a word the owner writes. */
+	bool				 must_complete;
+	bool				 detached;
 	uint32_t			 args_len;
 	uint16_t			 holds;		/* see above */
 	unsigned			 admitted : 1;	/* counted by gate */
@@ -90,8 +95,6 @@ struct procq_handle {
 	unsigned			 cancel_sent : 1;
 	unsigned			 tombstone : 1;	/* cancelled, still on a
 							 * slot */
-	unsigned			 must_complete : 1;
-	unsigned			 detached : 1;
 	unsigned			 name_owned : 1;
 	unsigned			 released : 1;	/* the caller let go */
 	unsigned			 polled : 1;	/* in q->completions */

@@ -782,18 +782,21 @@ END_TEST
 START_TEST(test_summary)
 {
 	procq_queue *q = new_queue(1, 0);
-	procq_summary *s, *v;
+	procq_summary *s, *v, *subs[2] = { NULL, NULL };
+	const char *ids[2] = { NULL, NULL };
 	char *buf = NULL;
-	size_t len = 0;
+	size_t len = 0, groups;
 	FILE *fp;
 	long n;
+	int rc;
 
 	submit_ok(q, "ident", &(procq_opts){ .group = "g" }, "i", 1);
 	submit_ok(q, "fail", NULL, "s", "no");
+	submit_ok(q, "double", &(procq_opts){ .group = "h" }, "d", 1.0);
 	procq_summary_free(run_ok(q));
 	EACH_FAILURE(n, s = procq_results(q), ck_assert_ptr_null(s));
 	ck_assert_ptr_nonnull(s);
-	ck_assert_uint_eq(procq_summary_count(s), 2);
+	ck_assert_uint_eq(procq_summary_count(s), 3);
 	EACH_FAILURE(n, v = procq_summary_by_name(s, "ident"),
 	    ck_assert_ptr_null(v));
 	ck_assert_uint_eq(procq_summary_count(v), 1);
@@ -807,8 +810,24 @@ START_TEST(test_summary)
 	procq_summary_free(v);
 	EACH_FAILURE(n, v = procq_summary_successes(s),
 	    ck_assert_ptr_null(v));
-	ck_assert_uint_eq(procq_summary_count(v), 1);
+	ck_assert_uint_eq(procq_summary_count(v), 2);
 	procq_summary_free(v);
+	/* all or nothing: no summary made, nothing stored */
+	EACH_FAILURE(n, rc = procq_summary_groups(s, ids, subs, 2, &groups), {
+		ck_assert_int_eq(rc, PROCQ_ENOMEM);
+		ck_assert_uint_eq(groups, 0);
+		ck_assert_ptr_null(ids[0]);
+		ck_assert_ptr_null(subs[0]);
+		ck_assert_ptr_null(subs[1]);
+	});
+	ck_assert_int_eq(rc, 0);
+	ck_assert_uint_eq(groups, 2);
+	ck_assert_str_eq(ids[0], "g");
+	ck_assert_str_eq(ids[1], "h");
+	ck_assert_uint_eq(procq_summary_count(subs[0]), 1);
+	ck_assert_uint_eq(procq_summary_count(subs[1]), 1);
+	procq_summary_free(subs[0]);
+	procq_summary_free(subs[1]);
 	fp = open_memstream(&buf, &len);
 	ck_assert_ptr_nonnull(fp);
 	ck_assert_int_eq(procq_summary_json(s, fp), 0);

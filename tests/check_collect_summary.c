@@ -735,6 +735,8 @@ START_TEST(test_summary_json)
 	ck_assert_double_eq(jnum(&root, "failed"), 4);
 	ck_assert_double_eq(jnum(&root, "cancelled"), 1);
 	ck_assert(!jbool(&root, "ok"));
+	/* an attempt timed out, not the run */
+	ck_assert(!jbool(&root, "run_timed_out"));
 	ck_assert_double_ge(jnum(&root, "duration"), 0);
 	results = jget(&root, "results");
 	ck_assert_int_eq(results->type, J_ARR);
@@ -905,6 +907,236 @@ START_TEST(test_summary_json_write_error)
 }
 END_TEST
 
+/* a and b hold the same results in the same order, with the same totals,
+ * duration and run timeout. */
+static void
+assert_same_summary(const procq_summary *a, const procq_summary *b)
+{
+	size_t i;
+
+	ck_assert_uint_eq(procq_summary_count(a), procq_summary_count(b));
+	for (i = 0; i < procq_summary_count(a); i++)
+		ck_assert_ptr_eq(procq_summary_result(a, i),
+		    procq_summary_result(b, i));
+	ck_assert_uint_eq(procq_summary_succeeded(a),
+	    procq_summary_succeeded(b));
+	ck_assert_uint_eq(procq_summary_failed(a), procq_summary_failed(b));
+	ck_assert_uint_eq(procq_summary_cancelled(a),
+	    procq_summary_cancelled(b));
+	ck_assert_double_eq(procq_summary_duration(a),
+	    procq_summary_duration(b));
+	ck_assert(procq_summary_run_timed_out(a) ==
+	    procq_summary_run_timed_out(b));
+}
+
+/* The distinct groups of s in order of first appearance, found the slow
+ * way; returns how many (at most max stored). */
+static size_t
+groups_slowly(const procq_summary *s, const char **ids, size_t max)
+{
+	size_t i, k, n = 0;
+
+	for (i = 0; i < procq_summary_count(s); i++) {
+		const char *g = procq_result_group(procq_summary_result(s, i));
+
+		if (g == NULL)
+			continue;
+		for (k = 0; k < n && strcmp(ids[k], g) != 0; k++)
+			;
+		if (k == n) {
+			ck_assert_uint_lt(n, max);
+			ids[n++] = g;
+		}
+	}
+	return n;
+}
+
+/* Every group of a summary at once, in order of first appearance, each
+ * with the summary procq_summary_by_group() gives of it; the ungrouped
+ * are not a group. */
+START_TEST(test_summary_groups)
+{
+	static const char *const sentinel = "untouched";
+	struct fixture f;
+	const char *ids[4], *want[4];
+	procq_summary *subs[4], *by;
+	size_t n, i;
+
+	fixture_run(&f);
+	ck_assert_uint_eq(groups_slowly(f.s, want, 4), 2);
+	/* the cancelled one finished first */
+	ck_assert_str_eq(want[0], "gb");
+	ck_assert_str_eq(want[1], "ga");
+
+	n = 99;
+	ck_assert_int_eq(procq_summary_groups(f.s, NULL, NULL, 0, &n), 0);
+	ck_assert_uint_eq(n, 2);
+
+	for (i = 0; i < 4; i++) {
+		ids[i] = sentinel;
+		subs[i] = (procq_summary *)&sentinel;
+	}
+	ck_assert_int_eq(procq_summary_groups(f.s, ids, subs, 4, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	for (i = 0; i < 2; i++) {
+		ck_assert_str_eq(ids[i], want[i]);
+		by = procq_summary_by_group(f.s, ids[i]);
+		assert_same_summary(subs[i], by);
+		procq_summary_free(by);
+	}
+	ck_assert_uint_eq(procq_summary_count(subs[0]), 2);
+	ck_assert_uint_eq(procq_summary_cancelled(subs[0]), 1);
+	ck_assert_ptr_eq(ids[2], sentinel);
+	ck_assert_ptr_eq(subs[2], (procq_summary *)&sentinel);
+	procq_summary_free(subs[0]);
+	procq_summary_free(subs[1]);
+
+	/* fewer than there are: the first ones, and the count of all */
+	ids[0] = ids[1] = sentinel;
+	ck_assert_int_eq(procq_summary_groups(f.s, ids, NULL, 1, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(ids[0], "gb");
+	ck_assert_ptr_eq(ids[1], sentinel);
+	subs[1] = (procq_summary *)&sentinel;
+	ck_assert_int_eq(procq_summary_groups(f.s, NULL, subs, 1, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(procq_summary_count(subs[0]), 2);
+	ck_assert_ptr_eq(subs[1], (procq_summary *)&sentinel);
+
+	ck_assert_int_eq(procq_summary_groups(NULL, ids, subs, 4, &n),
+	    PROCQ_EINVAL);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(procq_summary_groups(f.s, ids, subs, 4, NULL),
+	    PROCQ_EINVAL);
+
+	/* an id lives with the results: with the summary of its group too */
+	ck_assert_int_eq(procq_summary_groups(f.s, ids, NULL, 4, &n), 0);
+	fixture_free(&f);
+	ck_assert_str_eq(ids[0], "gb");
+	ck_assert_str_eq(procq_result_group(procq_summary_result(subs[0], 0)),
+	    "gb");
+	procq_summary_free(subs[0]);
+}
+END_TEST
+
+#define MANY_TASKS	400
+#define MANY_GROUPS	37
+
+/* Many results over many groups, and the ungrouped among them. */
+START_TEST(test_summary_groups_many)
+{
+	procq_queue *q = collect_queue(2);
+	const char *ids[MANY_GROUPS + 1], *want[MANY_GROUPS];
+	procq_summary *s = NULL, *subs[MANY_GROUPS + 1], *by, *none;
+	char name[16];
+	size_t n, i, grouped = 0;
+
+	for (i = 0; i < MANY_TASKS; i++) {
+		snprintf(name, sizeof name, "g%zu", i * 7 % MANY_GROUPS);
+		submit_ok(q, "ident", &(procq_opts){ .group = i % 5 == 0 ?
+		    NULL : name }, "i", (int)i);
+	}
+	ck_assert_int_eq(procq_run(q, NULL, &s), 0);
+	ck_assert_uint_eq(groups_slowly(s, want, MANY_GROUPS), MANY_GROUPS);
+	ck_assert_int_eq(procq_summary_groups(s, ids, subs, MANY_GROUPS + 1,
+	    &n), 0);
+	ck_assert_uint_eq(n, MANY_GROUPS);
+	for (i = 0; i < n; i++) {
+		ck_assert_str_eq(ids[i], want[i]);
+		by = procq_summary_by_group(s, ids[i]);
+		assert_same_summary(subs[i], by);
+		grouped += procq_summary_count(subs[i]);
+		procq_summary_free(by);
+		procq_summary_free(subs[i]);
+	}
+	none = procq_summary_by_group(s, NULL);
+	ck_assert_uint_eq(procq_summary_count(none), MANY_TASKS / 5);
+	ck_assert_uint_eq(grouped + procq_summary_count(none), MANY_TASKS);
+	procq_summary_free(none);
+
+	/* and a summary without a group has none */
+	none = procq_summary_by_group(s, NULL);
+	n = 99;
+	ck_assert_int_eq(procq_summary_groups(none, ids, subs, 4, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	procq_summary_free(none);
+	procq_summary_free(s);
+	procq_free(q);
+}
+END_TEST
+
+/* A run whose timeout cancelled tasks says so, in its JSON too, and so do
+ * the summaries made from it; a run that ended in time does not.  That is
+ * not procq_summary_timed_out(): no attempt ran past its own timeout. */
+START_TEST(test_summary_run_timed_out)
+{
+	procq_queue *q = collect_queue(1);
+	procq_summary *s = NULL, *part;
+	const char *id;
+	struct jv root;
+	char *out;
+	size_t n;
+	int rc;
+
+	submit_ok(q, "ident", &(procq_opts){ .group = "g" }, "i", 1);
+	submit_ok(q, "sleep", &(procq_opts){ .group = "g" }, "d", 30.0);
+	submit_ok(q, "ident", NULL, "i", 2);
+	ck_assert_int_eq(procq_run(q, &(procq_run_opts){ .timeout = 0.3 },
+	    &s), PROCQ_ETIMEDOUT);
+	ck_assert(procq_summary_run_timed_out(s));
+	ck_assert_uint_eq(procq_summary_succeeded(s), 1);
+	ck_assert_uint_eq(procq_summary_cancelled(s), 2);
+	part = procq_summary_timed_out(s);
+	ck_assert_uint_eq(procq_summary_count(part), 0);
+	ck_assert(procq_summary_run_timed_out(part));
+	procq_summary_free(part);
+	part = procq_summary_cancellations(s);
+	ck_assert_uint_eq(procq_summary_count(part), 2);
+	ck_assert(procq_summary_run_timed_out(part));
+	procq_summary_free(part);
+	part = procq_summary_by_group(s, "g");
+	ck_assert(procq_summary_run_timed_out(part));
+	procq_summary_free(part);
+	ck_assert_int_eq(procq_summary_groups(s, &id, &part, 1, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert(procq_summary_run_timed_out(part));
+	procq_summary_free(part);
+
+	out = capture(do_json, s, 0, &rc);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_msg(json_parse(out, &root), "invalid JSON: %s", out);
+	ck_assert(jbool(&root, "run_timed_out"));
+	ck_assert_double_eq(jnum(&root, "cancelled"), 2);
+	jv_free(&root);
+	free(out);
+	out = capture(do_display, s, 0, &rc);
+	ck_assert_msg(strstr(out, "the run timed out") != NULL,
+	    "display: %s", out);
+	free(out);
+	procq_summary_free(s);
+
+	/* the next run ends in time */
+	submit_ok(q, "ident", NULL, "i", 3);
+	ck_assert_int_eq(procq_run(q, &(procq_run_opts){ .timeout = 30 }, &s),
+	    0);
+	ck_assert(!procq_summary_run_timed_out(s));
+	out = capture(do_json, s, 0, &rc);
+	ck_assert_msg(json_parse(out, &root), "invalid JSON: %s", out);
+	ck_assert(!jbool(&root, "run_timed_out"));
+	jv_free(&root);
+	free(out);
+	out = capture(do_display, s, 0, &rc);
+	ck_assert_ptr_null(strstr(out, "timed out"));
+	free(out);
+	procq_summary_free(s);
+	s = procq_results(q);
+	ck_assert(!procq_summary_run_timed_out(s));
+	procq_summary_free(s);
+	ck_assert(!procq_summary_run_timed_out(NULL));
+	procq_free(q);
+}
+END_TEST
+
 static Suite *
 summary_suite(void)
 {
@@ -915,6 +1147,8 @@ summary_suite(void)
 	tcase_add_test(tc, test_summary_values);
 	tcase_add_test(tc, test_summary_subsets);
 	tcase_add_test(tc, test_summary_by_group);
+	tcase_add_test(tc, test_summary_groups);
+	tcase_add_test(tc, test_summary_groups_many);
 
 	tc = add_tcase(s, "report", 30);
 	tcase_add_test(tc, test_summary_check);
@@ -925,6 +1159,7 @@ summary_suite(void)
 	tcase_add_test(tc, test_summary_json);
 	tcase_add_test(tc, test_summary_json_small);
 	tcase_add_test(tc, test_summary_json_write_error);
+	tcase_add_test(tc, test_summary_run_timed_out);
 	return s;
 }
 

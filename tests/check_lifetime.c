@@ -130,9 +130,8 @@ START_TEST(test_release_before_final)
 	ck_assert_uint_eq(procq_summary_count(s), n + 1);
 	ck_assert_uint_eq(procq_summary_succeeded(s), n + 1);
 	procq_summary_free(s);
-	/* Hooks run after the run returned, perhaps. */
-	ck_assert(wait_until(hooks_done, &(struct hook_count){ &completed,
-	    (int)n + 1 }, 10));
+	/* The run returned after its tasks' hooks. */
+	ck_assert(hooks_done(&(struct hook_count){ &completed, (int)n + 1 }));
 	ck_assert_int_eq(procq_clear_results(q), 0);
 	after = heap_in_use();
 	if (before > 0)
@@ -339,8 +338,8 @@ START_TEST(test_release_with_callback)
 	procq_handle_release(h);
 	gate_release(&g);
 	ck_assert_int_eq(procq_join(q, 10), 0);
-	ck_assert(wait_until(hooks_done, &(struct hook_count){ &calls, 1 },
-	    10));
+	/* the join returned after the callback */
+	ck_assert(hooks_done(&(struct hook_count){ &calls, 1 }));
 	procq_free(q);
 	gate_destroy(&g);
 }

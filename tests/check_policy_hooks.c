@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "policy_tasks.h"
 #include "util.h"
 
@@ -225,8 +227,8 @@ START_TEST(test_hook_arguments)
 	flaky = submit_ok(q, "flaky", &(procq_opts){ .retries = 1 }, "i", 2);
 	bad = submit_ok(q, "fail", NULL, "i", 3);
 	ck_assert_int_eq(procq_run(q, NULL, NULL), 0);
-	/* hooks may still be running when the run returns */
-	ck_assert(wait_count(&l, &l.completes, 3, 10));
+	/* the run returns once its tasks' hooks have run */
+	ck_assert_int_eq(count_of(&l, &l.completes), 3);
 
 	pthread_mutex_lock(&l.lock);
 	ck_assert_int_eq(l.bad_arg, 0);
@@ -295,7 +297,7 @@ START_TEST(test_hook_timeout_and_cancel)
 	slow = submit_ok(q, "sleep", &(procq_opts){ .retries = 1,
 	    .timeout = 0.1 }, "d", 30.0);
 	ck_assert_int_eq(procq_join(q, 10), 0);
-	ck_assert(wait_count(&l, &l.completes, 3, 10));
+	ck_assert_int_eq(count_of(&l, &l.completes), 3);
 
 	pthread_mutex_lock(&l.lock);
 	ck_assert_ptr_eq(l.complete_h[0], queued);
@@ -602,6 +604,270 @@ START_TEST(test_hook_handle_cancel_unstarted)
 }
 END_TEST
 
+/*
+ * What the hooks and done callbacks of the tests below count, and when
+ * an on_complete hook lets the test know it began, or waits (up to hold
+ * seconds) for the run or join under test to return: long enough for
+ * one that does not wait for the hook to return first.
+ */
+struct tally {
+	atomic_int starts;
+	atomic_int completes;
+	atomic_int dones;
+	atomic_int in_hook;
+	atomic_int returned;
+	double hold;
+};
+
+static void
+tally_start(procq_handle *h, void *arg)
+{
+	struct tally *t = arg;
+
+	(void)h;
+	atomic_fetch_add(&t->starts, 1);
+}
+
+static void
+tally_complete(procq_handle *h, const procq_result *r, void *arg)
+{
+	struct tally *t = arg;
+
+	(void)h;
+	(void)r;
+	atomic_store(&t->in_hook, 1);
+	if (t->hold > 0)
+		wait_until(flag_is_set, &t->returned, t->hold);
+	atomic_fetch_add(&t->completes, 1);
+}
+
+static void
+tally_done(procq_handle *h, void *arg)
+{
+	struct tally *t = arg;
+
+	(void)h;
+	atomic_fetch_add(&t->dones, 1);
+}
+
+static procq_queue *
+tally_queue(struct tally *t, procq_config cfg)
+{
+	cfg.on_start = tally_start;
+	cfg.on_complete = tally_complete;
+	cfg.hook_arg = t;
+	return policy_queue(&cfg);
+}
+
+#define TALLY_ROUNDS	300
+#define TALLY_TASKS	3
+
+/*
+ * A program that reads what its hooks and done callbacks collected, as
+ * soon as a run (_i 0) or a join (_i 1) returns, finds it complete: they
+ * wait for the hooks of the tasks they saw final, not only for the tasks.
+ * Many rounds of a few quick tasks, for the hooks of a round's last task
+ * to be still running when the task is final.
+ */
+START_TEST(test_waits_for_hooks)
+{
+	const char *call = _i == 0 ? "procq_run" : "procq_join";
+	struct tally t = { 0 };
+	procq_queue *q;
+	procq_handle *h;
+	int n;
+
+	q = tally_queue(&t, (procq_config){ .workers = 2 });
+	for (int r = 1; r <= TALLY_ROUNDS; r++) {
+		for (int i = 0; i < TALLY_TASKS; i++) {
+			h = submit_ok(q, "ident", NULL, "i", i);
+			ck_assert_int_eq(procq_handle_on_done(h, tally_done, &t),
+			    0);
+			procq_handle_release(h);
+		}
+		if (_i == 0)
+			ck_assert_int_eq(procq_run(q, NULL, NULL), 0);
+		else
+			ck_assert_int_eq(procq_join(q, 10), 0);
+		n = r * TALLY_TASKS;
+		ck_assert_msg(atomic_load(&t.starts) == n &&
+		    atomic_load(&t.completes) == n &&
+		    atomic_load(&t.dones) == n,
+		    "round %d: %s returned after %d on_start, %d on_complete "
+		    "and %d done callbacks of %d tasks", r, call,
+		    atomic_load(&t.starts), atomic_load(&t.completes),
+		    atomic_load(&t.dones), n);
+	}
+	procq_free(q);
+}
+END_TEST
+
+/* A run on its own thread that notes what it saw of the hooks as soon
+ * as it returned. */
+struct tally_run {
+	pthread_t thread;
+	procq_queue *q;
+	struct tally *t;
+	bool join;
+	int rc;
+	int seen;
+	procq_summary *summary;
+};
+
+static void *
+tally_run_main(void *arg)
+{
+	struct tally_run *tr = arg;
+
+	if (tr->join)
+		tr->rc = procq_join(tr->q, 10);
+	else
+		tr->rc = procq_run(tr->q, NULL, &tr->summary);
+	tr->seen = atomic_load(&tr->t->completes);
+	atomic_store(&tr->t->returned, 1);
+	return NULL;
+}
+
+static void
+tally_run_start(struct tally_run *tr, procq_queue *q, struct tally *t,
+    bool join)
+{
+	memset(tr, 0, sizeof *tr);
+	tr->q = q;
+	tr->t = t;
+	tr->join = join;
+	ck_assert_int_eq(pthread_create(&tr->thread, NULL, tally_run_main,
+	    tr), 0);
+}
+
+/* Calls procq_reset until it says a run is in flight (arg: the queue
+ * holds nothing else that would make it busy). */
+struct busy_probe {
+	pthread_t thread;
+	procq_queue *q;
+	atomic_int busy;
+};
+
+static void *
+busy_probe_main(void *arg)
+{
+	struct busy_probe *p = arg;
+	double deadline = now() + 10;
+
+	while (procq_reset(p->q) == 0 && now() < deadline)
+		;
+	atomic_store(&p->busy, 1);
+	return NULL;
+}
+
+static void
+tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+}
+
+/* Runs the caller's loop until *flag is set, up to 10 s. */
+static bool
+dispatch_until_set(struct event_base *base, atomic_int *flag)
+{
+	double deadline = now() + 10;
+
+	while (!atomic_load(flag) && now() < deadline)
+		ck_assert_int_ge(event_base_loop(base, EVLOOP_ONCE), 0);
+	return atomic_load(flag) != 0;
+}
+
+/*
+ * On the caller's event loop, a call on the loop's thread outside procq's
+ * callbacks can end a task: its hooks wait for the next callback, the
+ * same that runs the run's last command.  The run still returns after
+ * them.
+ */
+START_TEST(test_run_waits_for_hooks_event_base)
+{
+	struct event_base *base;
+	struct event *tick;
+	struct timeval five_ms = { 0, 5000 };
+	struct tally t = { .hold = 0.5 };
+	struct tally_run tr;
+	struct busy_probe probe = { .busy = 0 };
+	procq_queue *q;
+
+	base = event_base_new();
+	ck_assert_ptr_nonnull(base);
+	tick = event_new(base, -1, EV_PERSIST, tick_cb, NULL);
+	ck_assert_int_eq(event_add(tick, &five_ms), 0);
+	q = tally_queue(&t, (procq_config){ .workers = 1,
+	    .mode = PROCQ_MODE_INFINITE, .event_base = base });
+	ck_assert_int_eq(procq_start(q), 0);
+	tally_run_start(&tr, q, &t, false);
+	probe.q = q;
+	ck_assert_int_eq(pthread_create(&probe.thread, NULL, busy_probe_main,
+	    &probe), 0);
+	ck_assert(dispatch_until_set(base, &probe.busy));
+	ck_assert_int_eq(join_within(probe.thread, 10), 0);
+
+	/* Here, on the loop's thread: the task is cancelled at once, and
+	 * the run is over (closed, nothing unfinished). */
+	submit_ok(q, "ident", &(procq_opts){ .delay = 30 }, "i", 1);
+	ck_assert_int_eq(procq_cancel(q), 0);
+	/* Pacing, not a wait for an outcome: the run's thread, woken by
+	 * the cancel, posts its last command meanwhile, so that the next
+	 * callback runs it before the hooks.  Without the pause the loop
+	 * may run the hooks first, and a run that does not wait for them
+	 * would pass; with it or without, one that does passes. */
+	nap(0.05);
+	ck_assert(dispatch_until_set(base, &t.returned));
+	ck_assert_int_eq(join_within(tr.thread, 10), 0);
+	ck_assert_int_eq(tr.rc, 0);
+	ck_assert_msg(tr.seen == 1, "procq_run returned before on_complete "
+	    "of its cancelled task ran");
+	ck_assert_uint_eq(procq_summary_cancelled(tr.summary), 1);
+	procq_summary_free(tr.summary);
+	procq_free(q);
+	event_free(tick);
+	event_base_free(base);
+}
+END_TEST
+
+static void *
+cancel_main(void *arg)
+{
+	ck_assert_int_eq(procq_cancel(arg), 0);
+	return NULL;
+}
+
+/*
+ * With no owner, hooks run on the thread whose call recorded them (here,
+ * a cancel of a queue never started): a run (_i 0) or a join (_i 1) on
+ * another thread waits for them there.
+ */
+START_TEST(test_waits_for_hooks_no_owner)
+{
+	struct tally t = { .hold = 0.5 };
+	struct tally_run tr;
+	pthread_t canceller;
+	procq_queue *q;
+
+	q = tally_queue(&t, (procq_config){ .workers = 1 });
+	submit_ok(q, "ident", NULL, "i", 1);
+	ck_assert_int_eq(pthread_create(&canceller, NULL, cancel_main, q), 0);
+	ck_assert(wait_until(flag_is_set, &t.in_hook, 10));
+	tally_run_start(&tr, q, &t, _i == 1);
+	ck_assert_int_eq(join_within(tr.thread, 10), 0);
+	ck_assert_int_eq(join_within(canceller, 10), 0);
+	ck_assert_int_eq(tr.rc, 0);
+	ck_assert_msg(tr.seen == 1, "%s returned while on_complete ran on "
+	    "another thread", _i == 0 ? "procq_run" : "procq_join");
+	if (tr.summary != NULL)
+		ck_assert_uint_eq(procq_summary_cancelled(tr.summary), 1);
+	procq_summary_free(tr.summary);
+	procq_free(q);
+}
+END_TEST
+
 static Suite *
 hooks_suite(void)
 {
@@ -622,6 +888,11 @@ hooks_suite(void)
 	tcase_add_test(tc, test_hooks_done_by_free);
 	tcase_add_test(tc, test_hooks_without_supervisor);
 	tcase_add_test(tc, test_hook_handle_cancel_unstarted);
+
+	tc = add_tcase(s, "waited_for", 60);
+	tcase_add_loop_test(tc, test_waits_for_hooks, 0, 2);
+	tcase_add_test(tc, test_run_waits_for_hooks_event_base);
+	tcase_add_loop_test(tc, test_waits_for_hooks_no_owner, 0, 2);
 	return s;
 }
 

@@ -375,6 +375,211 @@ START_TEST(test_handle_metadata)
 }
 END_TEST
 
+/* What a handle tells of the options of a task submitted without a time:
+ * the same from submission to the end; never scheduled. */
+START_TEST(test_handle_options)
+{
+	procq_queue *q = policy_queue(&(procq_config){ .workers = 1 });
+	procq_handle *h, *both, *hg;
+	double w0, w1;
+	struct gate g;
+
+	gate_create(&g);
+	w0 = wall_now();
+	h = submit_ok(q, "ident", &(procq_opts){ .priority = 7 }, "i", 1);
+	both = submit_ok(q, "ident", &(procq_opts){ .priority = -3,
+	    .must_complete = true, .detached = true }, "i", 2);
+	w1 = wall_now();
+	ck_assert_int_eq(procq_handle_priority(h), 7);
+	ck_assert(!procq_handle_must_complete(h));
+	ck_assert(!procq_handle_detached(h));
+	ck_assert_ptr_null(procq_handle_group(h));
+	ck_assert_double_ge(procq_handle_created(h), w0);
+	ck_assert_double_le(procq_handle_created(h), w1);
+	ck_assert_double_le(procq_handle_created(h),
+	    procq_handle_created(both));
+	ck_assert_double_eq(procq_handle_scheduled(h), 0);
+	ck_assert_int_eq(procq_handle_priority(both), -3);
+	ck_assert(procq_handle_must_complete(both));
+	ck_assert(procq_handle_detached(both));
+
+	/* running */
+	ck_assert_int_eq(procq_start(q), 0);
+	hg = submit_ok(q, "gate", &(procq_opts){ .priority = -10 }, "s",
+	    g.path);
+	ck_assert(gate_enter(&g, 10));
+	ck_assert_int_eq(procq_handle_status(hg), PROCQ_RUNNING);
+	ck_assert_double_eq(procq_handle_scheduled(hg), 0);
+	ck_assert_int_eq(procq_handle_priority(hg), -10);
+	gate_release(&g);
+
+	/* final */
+	ck_assert_int_eq(procq_run(q, NULL, NULL), 0);
+	ck_assert_int_eq(procq_handle_status(h), PROCQ_SUCCEEDED);
+	ck_assert_int_eq(procq_handle_priority(h), 7);
+	ck_assert(procq_handle_must_complete(both));
+	ck_assert(procq_handle_detached(both));
+	ck_assert_double_ge(procq_handle_created(h), w0);
+	ck_assert_double_le(procq_handle_created(h), w1);
+	ck_assert_double_eq(procq_handle_scheduled(h), 0);
+	ck_assert_double_eq(procq_handle_scheduled(hg), 0);
+
+	ck_assert_int_eq(procq_handle_priority(NULL), 0);
+	ck_assert(!procq_handle_must_complete(NULL));
+	ck_assert(!procq_handle_detached(NULL));
+	ck_assert_ptr_null(procq_handle_group(NULL));
+	ck_assert_double_eq(procq_handle_created(NULL), 0);
+	ck_assert_double_eq(procq_handle_scheduled(NULL), 0);
+	procq_free(q);
+	gate_destroy(&g);
+}
+END_TEST
+
+/* A delayed task and one with a run_at time are scheduled for that time,
+ * whether the queue has started (_i 1) or not; once final, no longer. */
+START_TEST(test_handle_scheduled_delay)
+{
+	procq_queue *q = policy_queue(&(procq_config){ .workers = 1 });
+	procq_handle *d, *at, *soon;
+	double w0, w1, when = wall_now() + 40;
+
+	if (_i == 1)
+		ck_assert_int_eq(procq_start(q), 0);
+	w0 = wall_now();
+	d = submit_ok(q, "ident", &(procq_opts){ .delay = 30 }, "i", 1);
+	w1 = wall_now();
+	at = submit_ok(q, "ident", &(procq_opts){ .run_at = when }, "i", 2);
+	soon = submit_ok(q, "ident", &(procq_opts){ .delay = 0.05 }, "i", 3);
+	ck_assert_int_eq(procq_handle_status(d), PROCQ_PENDING);
+	ck_assert_double_ge(procq_handle_scheduled(d), w0 + 30 - 0.01);
+	ck_assert_double_le(procq_handle_scheduled(d), w1 + 30 + 0.01);
+	ck_assert_double_ge(procq_handle_scheduled(d),
+	    procq_handle_created(d) + 30 - 0.01);
+	ck_assert_double_le(procq_handle_scheduled(d),
+	    procq_handle_created(d) + 30 + 0.01);
+	ck_assert_int_eq(procq_handle_status(at), PROCQ_PENDING);
+	ck_assert_msg(fabs(procq_handle_scheduled(at) - when) < 0.01,
+	    "run_at %.3f, scheduled %.3f", when, procq_handle_scheduled(at));
+
+	/* its time came: it ran */
+	if (_i == 0)
+		ck_assert_int_eq(procq_start(q), 0);
+	wait_done(soon, 10);
+	ck_assert_int_eq(procq_handle_status(soon), PROCQ_SUCCEEDED);
+	ck_assert_double_eq(procq_handle_scheduled(soon), 0);
+
+	ck_assert_int_eq(procq_handle_cancel(d), 0);
+	ck_assert_int_eq(procq_handle_cancel(at), 0);
+	ck_assert_double_eq(procq_handle_scheduled(d), 0);
+	ck_assert_double_eq(procq_handle_scheduled(at), 0);
+	procq_free(q);
+}
+END_TEST
+
+/* A task waiting for its retry delay is scheduled for its next attempt. */
+START_TEST(test_handle_scheduled_retry)
+{
+	procq_queue *q = policy_queue(&(procq_config){ .workers = 1 });
+	procq_handle *h;
+	double w0, w1, at;
+
+	ck_assert_int_eq(procq_start(q), 0);
+	w0 = wall_now();
+	h = submit_ok(q, "fail", &(procq_opts){ .retries = 1,
+	    .retry_delay = 30 }, "i", 1);
+	ck_assert(wait_status(h, PROCQ_RETRYING, 10));
+	w1 = wall_now();
+	at = procq_handle_scheduled(h);
+	ck_assert_msg(at >= w0 + 30 - 0.01 && at <= w1 + 30 + 0.01,
+	    "retry scheduled %.3f s after the submission, %.3f s after it "
+	    "was seen retrying", at - w0, at - w1);
+	ck_assert_int_eq(procq_handle_attempts(h), 1);
+	ck_assert_int_eq(procq_handle_cancel(h), 0);
+	ck_assert_int_eq(procq_handle_status(h), PROCQ_CANCELLED);
+	ck_assert_double_eq(procq_handle_scheduled(h), 0);
+	procq_free(q);
+}
+END_TEST
+
+/* The group of a task: its option, or the group it was submitted
+ * through; procq_group_add() leaves it alone.  A group's rate schedules
+ * the tasks it holds back. */
+START_TEST(test_handle_group)
+{
+	procq_queue *q = policy_queue(&(procq_config){ .workers = 1 });
+	procq_group *g, *slow;
+	procq_handle *in, *opt, *plain, *first, *second;
+	const procq_result *r;
+	double w0, w1;
+	int err = 0;
+
+	g = procq_group_create(q, &(procq_group_opts){ .id = "batch" }, &err);
+	ck_assert_ptr_nonnull(g);
+	ck_assert_int_eq(procq_group_submitf(g, "ident", &(procq_opts){
+	    .group = "ignored" }, &in, "i", 1), 0);
+	opt = submit_ok(q, "ident", &(procq_opts){ .group = "mine" }, "i", 2);
+	plain = submit_ok(q, "ident", NULL, "i", 3);
+	ck_assert_str_eq(procq_handle_group(in), "batch");
+	ck_assert_str_eq(procq_handle_group(in), procq_group_id(g));
+	ck_assert_str_eq(procq_handle_group(opt), "mine");
+	ck_assert_ptr_null(procq_handle_group(plain));
+	ck_assert_int_eq(procq_group_add(g, plain), 0);
+	ck_assert_ptr_null(procq_handle_group(plain));
+
+	/* one task admitted every 100 s: the second waits for its turn */
+	slow = procq_group_create(q, &(procq_group_opts){ .rate = 0.01 },
+	    &err);
+	ck_assert_ptr_nonnull(slow);
+	w0 = wall_now();
+	ck_assert_int_eq(procq_group_submitf(slow, "ident", NULL, &first, "i",
+	    4), 0);
+	ck_assert_int_eq(procq_group_submitf(slow, "ident", NULL, &second,
+	    "i", 5), 0);
+	w1 = wall_now();
+	ck_assert_str_eq(procq_handle_group(second), procq_group_id(slow));
+	ck_assert_double_eq(procq_handle_scheduled(first), 0);
+	ck_assert_double_ge(procq_handle_scheduled(second), w0 + 100 - 0.01);
+	ck_assert_double_le(procq_handle_scheduled(second), w1 + 100 + 0.01);
+	ck_assert_int_eq(procq_handle_cancel(second), 0);
+
+	ck_assert_int_eq(procq_join(q, 10), 0);
+	ck_assert_int_eq(procq_handle_status(first), PROCQ_SUCCEEDED);
+	r = procq_handle_result(in);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_str_eq(procq_result_group(r), procq_handle_group(in));
+	ck_assert_str_eq(procq_handle_group(in), "batch");
+	procq_group_free(slow);
+	procq_group_free(g);
+	procq_free(q);
+}
+END_TEST
+
+/* A future has the default options and is never scheduled. */
+START_TEST(test_handle_options_future)
+{
+	procq_queue *q = policy_queue(&(procq_config){ .workers = 1 });
+	procq_handle *f;
+	double w0, w1;
+	int err = 0;
+
+	w0 = wall_now();
+	f = procq_future_create(q, "later", &err);
+	w1 = wall_now();
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(procq_handle_priority(f), 0);
+	ck_assert(!procq_handle_must_complete(f));
+	ck_assert(!procq_handle_detached(f));
+	ck_assert_ptr_null(procq_handle_group(f));
+	ck_assert_double_ge(procq_handle_created(f), w0);
+	ck_assert_double_le(procq_handle_created(f), w1);
+	ck_assert_double_eq(procq_handle_scheduled(f), 0);
+	ck_assert_int_eq(procq_future_set_valuef(f, "i", 5), 0);
+	ck_assert_double_eq(procq_handle_scheduled(f), 0);
+	ck_assert_double_ge(procq_handle_created(f), w0);
+	procq_free(q);
+}
+END_TEST
+
 static Suite *
 options_suite(void)
 {
@@ -396,6 +601,13 @@ options_suite(void)
 	tcase_add_test(tc, test_detached);
 	tcase_add_test(tc, test_metadata);
 	tcase_add_test(tc, test_handle_metadata);
+
+	tc = add_tcase(s, "handle_options", 30);
+	tcase_add_test(tc, test_handle_options);
+	tcase_add_loop_test(tc, test_handle_scheduled_delay, 0, 2);
+	tcase_add_test(tc, test_handle_scheduled_retry);
+	tcase_add_test(tc, test_handle_group);
+	tcase_add_test(tc, test_handle_options_future);
 	return s;
 }
 

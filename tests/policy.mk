@@ -34,8 +34,8 @@ tests_check_policy_config_CFLAGS = $(PROCQ_TEST_CFLAGS)
 tests_check_policy_config_LDADD = $(PROCQ_POLICY_LDADD)
 
 tests_check_policy_hooks_SOURCES = tests/check_policy_hooks.c $(PROCQ_POLICY_COMMON)
-tests_check_policy_hooks_CFLAGS = $(PROCQ_TEST_CFLAGS)
-tests_check_policy_hooks_LDADD = $(PROCQ_POLICY_LDADD)
+tests_check_policy_hooks_CFLAGS = $(PROCQ_TEST_CFLAGS) $(LIBEVENT_CFLAGS)
+tests_check_policy_hooks_LDADD = $(PROCQ_POLICY_LDADD) $(LIBEVENT_LIBS)
 
 tests_check_policy_lifecycle_SOURCES = tests/check_policy_lifecycle.c $(PROCQ_POLICY_COMMON)
 tests_check_policy_lifecycle_CFLAGS = $(PROCQ_TEST_CFLAGS)
