@@ -19,6 +19,12 @@
 #include "store/sha256.h"
 #include "store/store.h"
 
+static struct task_checkpoint *
+task_checkpoint(const procq_handle *t)
+{
+	return t->extra != NULL ? t->extra->checkpoint : NULL;
+}
+
 int
 checkpoint_open(procq_queue *q)
 {
@@ -72,9 +78,9 @@ checkpoint_task_new(procq_queue *q, procq_handle *t, const char *name,
 
 	if (q->store == NULL)
 		return 0;
-	if ((c = calloc(1, sizeof *c)) == NULL)
+	if (task_extra(t) == NULL || (c = calloc(1, sizeof *c)) == NULL)
 		return PROCQ_ENOMEM;
-	t->checkpoint = c;
+	t->extra->checkpoint = c;
 	c->submitted = procq_clock_wall();
 	c->key = opts->key != NULL ? strdup(opts->key) :
 				     checkpoint_digest(name, t);
@@ -95,7 +101,7 @@ checkpoint_task_new(procq_queue *q, procq_handle *t, const char *name,
 bool
 checkpoint_resume(procq_handle *t)
 {
-	struct task_checkpoint *c = t->checkpoint;
+	struct task_checkpoint *c = task_checkpoint(t);
 
 	if (c == NULL || !c->resumed)
 		return false;
@@ -128,7 +134,7 @@ checkpoint_status(procq_status status)
 void
 checkpoint_task_final(procq_handle *t)
 {
-	struct task_checkpoint *c = t->checkpoint;
+	struct task_checkpoint *c = task_checkpoint(t);
 	const procq_result *r = t->result;
 	struct store_entry e;
 	double offset;
@@ -160,14 +166,14 @@ checkpoint_task_final(procq_handle *t)
 void
 checkpoint_task_free(procq_handle *t)
 {
-	struct task_checkpoint *c = t->checkpoint;
+	struct task_checkpoint *c = task_checkpoint(t);
 
 	if (c == NULL)
 		return;
 	free(c->key);
 	free(c->value);
 	free(c);
-	t->checkpoint = NULL;
+	t->extra->checkpoint = NULL;
 }
 
 /* At the end of a run: what it reports is durable when it returns. */

@@ -405,12 +405,13 @@ dispatch_progress(struct slot *s, procq_handle *t, const char *value,
 	char *copy;
 
 	(void)s;
-	if (t->tombstone || (copy = malloc(value_len)) == NULL)
+	if (t->tombstone || task_extra(t) == NULL ||
+	    (copy = malloc(value_len)) == NULL)
 		return;
 	memcpy(copy, value, value_len);
-	free(t->progress);
-	t->progress = copy;
-	t->progress_len = value_len;
+	free(t->extra->progress);
+	t->extra->progress = copy;
+	t->extra->progress_len = value_len;
 	hook_progress(t, value, value_len);
 }
 

@@ -154,8 +154,8 @@ procq_handle_metadata(procq_handle *h, size_t *len)
 		return NULL;
 	}
 	if (len != NULL)
-		*len = h->metadata_len;
-	return h->metadata;
+		*len = h->extra != NULL ? h->extra->metadata_len : 0;
+	return h->extra != NULL ? h->extra->metadata : NULL;
 }
 
 const char *
@@ -297,10 +297,10 @@ procq_handle_progress(procq_handle *h, const char *fmt, ...)
 		return PROCQ_EFORMAT;
 	msgpack_unpacked_init(&u);
 	pthread_mutex_lock(&h->q->lock);
-	if (h->progress == NULL)
+	if (h->extra == NULL || h->extra->progress == NULL)
 		rc = PROCQ_ENOTDONE;
-	else if (msgpack_unpack_next(&u, h->progress, h->progress_len, &off) !=
-	    MSGPACK_UNPACK_SUCCESS)
+	else if (msgpack_unpack_next(&u, h->extra->progress,
+		     h->extra->progress_len, &off) != MSGPACK_UNPACK_SUCCESS)
 		rc = PROCQ_EFORMAT;
 	else {
 		va_start(ap, fmt);
@@ -320,9 +320,9 @@ procq_handle_progress_data(procq_handle *h, void *buf, size_t size)
 	if (h == NULL || queue_forked(h->q))
 		return 0;
 	pthread_mutex_lock(&h->q->lock);
-	len = h->progress_len;
-	if (buf != NULL && h->progress != NULL)
-		memcpy(buf, h->progress, len < size ? len : size);
+	len = h->extra != NULL ? h->extra->progress_len : 0;
+	if (buf != NULL && len > 0)
+		memcpy(buf, h->extra->progress, len < size ? len : size);
 	pthread_mutex_unlock(&h->q->lock);
 	return len;
 }

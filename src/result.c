@@ -71,11 +71,12 @@ result_new(const procq_handle *t, procq_status status,
 	const char *type = err != NULL ? err->type : NULL;
 	const char *message = err != NULL ? err->message : NULL;
 	const char *task = t->entry != NULL ? t->entry->name : "future";
+	size_t metadata_len = t->extra != NULL ? t->extra->metadata_len : 0;
 
 	size = sizeof *r + result_strlen(t->id) + result_strlen(t->name) +
 	    result_strlen(task) + result_strlen(t->group) +
 	    result_strlen(t->host) + result_strlen(type) +
-	    result_strlen(message) + value_len + t->metadata_len +
+	    result_strlen(message) + value_len + metadata_len +
 	    (err != NULL ? err->output_len + 1 : 0);
 	if ((r = calloc(1, size)) == NULL)
 		return NULL;
@@ -99,7 +100,8 @@ result_new(const procq_handle *t, procq_status status,
 	r->error_type = result_copy(&cursor, type);
 	r->error_message = result_copy(&cursor, message);
 	r->detached = t->detached;
-	r->resumed = t->checkpoint != NULL && t->checkpoint->resumed;
+	r->resumed = t->extra != NULL && t->extra->checkpoint != NULL &&
+	    t->extra->checkpoint->resumed;
 	if (err != NULL && err->output_len > 0) {
 		memcpy(cursor, err->output, err->output_len);
 		cursor[err->output_len] = '\0';
@@ -107,11 +109,11 @@ result_new(const procq_handle *t, procq_status status,
 		r->output_len = err->output_len;
 		cursor += err->output_len + 1;
 	}
-	if (t->metadata_len > 0) {
-		memcpy(cursor, t->metadata, t->metadata_len);
+	if (metadata_len > 0) {
+		memcpy(cursor, t->extra->metadata, metadata_len);
 		r->metadata = cursor;
-		r->metadata_len = t->metadata_len;
-		cursor += t->metadata_len;
+		r->metadata_len = metadata_len;
+		cursor += metadata_len;
 	}
 	if (value != NULL && value_len > 0) {
 		memcpy(cursor, value, value_len);

@@ -181,13 +181,14 @@ task_new(procq_queue *q, const struct registry_entry *entry,
 		t->name_owned = 1;
 	}
 	t->group = opts->group != NULL ? strdup(opts->group) : NULL;
-	if (opts->metadata_len > 0 &&
-	    (t->metadata = malloc(opts->metadata_len)) != NULL) {
-		memcpy(t->metadata, opts->metadata, opts->metadata_len);
-		t->metadata_len = opts->metadata_len;
+	if (opts->metadata_len > 0 && task_extra(t) != NULL &&
+	    (t->extra->metadata = malloc(opts->metadata_len)) != NULL) {
+		memcpy(t->extra->metadata, opts->metadata, opts->metadata_len);
+		t->extra->metadata_len = opts->metadata_len;
 	}
 	if (t->name == NULL || (opts->group != NULL && t->group == NULL) ||
-	    (opts->metadata_len > 0 && t->metadata == NULL)) {
+	    (opts->metadata_len > 0 &&
+		(t->extra == NULL || t->extra->metadata_len == 0))) {
 		task_free(t);
 		return NULL;
 	}
@@ -227,13 +228,25 @@ task_free(procq_handle *t)
 		t->waiters = l->next;
 		free(l);
 	}
-	free(t->progress);
 	checkpoint_task_free(t);
+	if (t->extra != NULL) {
+		free(t->extra->progress);
+		free(t->extra->metadata);
+		free(t->extra);
+	}
 	if (t->name_owned)
 		free((char *)t->name);
 	free(t->group);
-	free(t->metadata);
 	free(t);
+}
+
+/* The task's extra part, made if it has none; NULL out of memory. */
+struct task_extra *
+task_extra(procq_handle *t)
+{
+	if (t->extra == NULL)
+		t->extra = calloc(1, sizeof *t->extra);
+	return t->extra;
 }
 
 /* Puts an unfinished task into the ready heap (or the delayed heap while a

@@ -36,6 +36,20 @@ struct done_cb {
 #define TASK_LISTENERS_MAX	8
 
 /*
+ * What few tasks have, kept apart so that their handles stay small: made
+ * with the task when it has metadata or a checkpoint key, or by its
+ * first progress report (task_extra()).  Written before the task is
+ * posted, or by the owner under q->lock.
+ */
+struct task_extra {
+	char *metadata;
+	size_t metadata_len;
+	char *progress; /* latest report */
+	size_t progress_len;
+	struct task_checkpoint *checkpoint; /* with a store only */
+};
+
+/*
  * One per submitted task, and kept small: a million may be queued.  The
  * argument bytes follow it in the same allocation.
  *
@@ -62,19 +76,15 @@ struct procq_handle {
 	double				 retry_delay;
 	double				 backoff;
 	double				 timeout;
-	char				*metadata;
-	size_t				 metadata_len;
+	struct task_extra *extra; /* or NULL: see above */
 	struct slot			*slot;		/* sent to it */
 	const char *host; /* where its last attempt
 							 * ran (the slot's), or
 							 * NULL */
 	struct group_gate		*gate;
 	struct waiter_link		*waiters;
-	struct done_cb			*callbacks;
-	char				*progress;	/* latest report */
-	size_t				 progress_len;
-	procq_result			*result;
-	struct task_checkpoint		*checkpoint;	/* with a store only */
+	struct done_cb *callbacks;
+	procq_result *result;
 	int				 priority;
 	int				 retries;
 	int				 attempts;
@@ -110,6 +120,7 @@ TAILQ_HEAD(task_list, procq_handle);
 procq_handle *task_new(procq_queue *q, const struct registry_entry *entry,
     const void *args, size_t args_len, const procq_opts *opts);
 void task_free(procq_handle *t);
+struct task_extra *task_extra(procq_handle *t);
 void task_format_id(procq_handle *t);
 int task_enqueue(procq_handle *t);
 void task_requeue(procq_handle *t);

@@ -1,7 +1,7 @@
 /*
- * An open-addressing set of 64-bit key hashes, about 11 bytes a key: a
- * store of a million done tasks costs its queue some 16 MiB, and a new
- * task's lookup no system call.
+ * An open-addressing table of 64-bit key hashes and their rows, about 21
+ * bytes a key: a store of a million done tasks costs its queue some
+ * 20 MiB, and a new task's lookup no system call.
  */
 #include "config.h"
 
@@ -9,8 +9,8 @@
 
 #include "store/keyset.h"
 
-/* FNV-1a, then a final mix: keys that differ only at the end (the hex
- * digests of the default keys do not) still spread. */
+/* FNV-1a, then a final mix, so that keys that differ only at the end
+ * still spread over the table. */
 uint64_t
 keyset_hash(const char *key)
 {
@@ -25,58 +25,64 @@ keyset_hash(const char *key)
 	return h != 0 ? h : 1; /* 0 marks an empty slot */
 }
 
-static void
-keyset_put(uint64_t *slots, size_t cap, uint64_t h)
+static struct keyset_slot *
+keyset_slot(struct keyset_slot *slots, size_t cap, uint64_t h)
 {
 	size_t i = (size_t)h & (cap - 1);
 
-	while (slots[i] != 0 && slots[i] != h)
+	while (slots[i].hash != 0 && slots[i].hash != h)
 		i = (i + 1) & (cap - 1);
-	slots[i] = h;
+	return &slots[i];
 }
 
 static int
 keyset_grow(struct keyset *ks)
 {
 	size_t cap = ks->cap != 0 ? ks->cap * 2 : 1024;
-	uint64_t *slots;
+	struct keyset_slot *slots;
 
 	if ((slots = calloc(cap, sizeof *slots)) == NULL)
 		return -1;
 	for (size_t i = 0; i < ks->cap; i++)
-		if (ks->slots[i] != 0)
-			keyset_put(slots, cap, ks->slots[i]);
+		if (ks->slots[i].hash != 0)
+			*keyset_slot(slots, cap,
+			    ks->slots[i].hash) = ks->slots[i];
 	free(ks->slots);
 	ks->slots = slots;
 	ks->cap = cap;
 	return 0;
 }
 
+/* A hash already there keeps its row: either row holds a success. */
 int
-keyset_add(struct keyset *ks, uint64_t h)
+keyset_add(struct keyset *ks, uint64_t h, int64_t row)
 {
+	struct keyset_slot *slot;
+
 	/* At most three quarters full. */
 	if (4 * (ks->n + 1) > 3 * ks->cap && keyset_grow(ks) != 0)
 		return -1;
-	if (!keyset_has(ks, h)) {
-		keyset_put(ks->slots, ks->cap, h);
+	slot = keyset_slot(ks->slots, ks->cap, h);
+	if (slot->hash == 0) {
+		slot->hash = h;
+		slot->row = row;
 		ks->n++;
 	}
 	return 0;
 }
 
 bool
-keyset_has(const struct keyset *ks, uint64_t h)
+keyset_find(const struct keyset *ks, uint64_t h, int64_t *row)
 {
-	size_t i;
+	const struct keyset_slot *slot;
 
 	if (ks->cap == 0)
 		return false;
-	for (i = (size_t)h & (ks->cap - 1); ks->slots[i] != 0;
-	     i = (i + 1) & (ks->cap - 1))
-		if (ks->slots[i] == h)
-			return true;
-	return false;
+	slot = keyset_slot(ks->slots, ks->cap, h);
+	if (slot->hash == 0)
+		return false;
+	*row = slot->row;
+	return true;
 }
 
 void

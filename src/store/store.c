@@ -16,15 +16,14 @@
 /* clang-format off */
 /*
  * One row per task that became final, appended in the order they end: a
- * task that failed in two runs has two rows.  Lookups go through the
- * index of a 64-bit hash of the key (keyset_hash()), whose entries are
- * short: the pages a batch of keys in no order touches are few.
+ * task that failed in two runs has two rows.  There is no index: a queue
+ * keeps the rowid of each success of its batch in memory (keyset.c), and
+ * reads a row by its rowid.  Appending touches only the last pages.
  */
 static const char schema[] =
     "CREATE TABLE task ("
     " run TEXT NOT NULL,"
     " key TEXT NOT NULL,"
-    " hash INTEGER NOT NULL,"
     " status TEXT NOT NULL"
     "  CHECK (status IN ('succeeded', 'failed', 'cancelled')),"
     " name TEXT NOT NULL,"
@@ -38,8 +37,7 @@ static const char schema[] =
     " value BLOB,"
     " error_type TEXT,"
     " error_message TEXT"
-    ");"
-    "CREATE INDEX task_hash ON task (hash);";
+    ");";
 /* clang-format on */
 
 /* What a SQLite error means to the caller. */
@@ -205,8 +203,8 @@ store_connect(const char *path, sqlite3 **db)
 	return 0;
 }
 
-/* The hashes of the keys the batch has done, read once: a new task's
- * lookup then reads the file only when its key may be one of them. */
+/* The keys the batch has done and their rows, read once: a new task's
+ * lookup then reads the file only when its key is one of them. */
 static int
 store_load_done(struct store *s)
 {
@@ -215,13 +213,15 @@ store_load_done(struct store *s)
 	int rc, code = 0;
 
 	if ((rc = sqlite3_prepare_v2(s->rdb,
-		 "SELECT key FROM task WHERE run = ?1 AND status = 'succeeded'",
+		 "SELECT rowid, key FROM task WHERE run = ?1 AND "
+		 "status = 'succeeded'",
 		 -1, &st, NULL)) != SQLITE_OK)
 		return store_code(rc);
 	sqlite3_bind_text(st, 1, s->run, -1, SQLITE_STATIC);
 	while (code == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		if ((key = sqlite3_column_text(st, 0)) != NULL &&
-		    keyset_add(&s->done, keyset_hash((const char *)key)) != 0)
+		if ((key = sqlite3_column_text(st, 1)) != NULL &&
+		    keyset_add(&s->done, keyset_hash((const char *)key),
+			sqlite3_column_int64(st, 0)) != 0)
 			code = PROCQ_ENOMEM;
 	if (code == 0 && rc != SQLITE_DONE)
 		code = store_code(rc);
@@ -244,8 +244,8 @@ store_init(struct store *s, const char *path)
 	    (rc = store_exec(s->rdb, "PRAGMA synchronous = FULL")) != 0)
 		return rc;
 	if ((rc = store_prepare(s->rdb,
-		 "SELECT value, attempts, duration FROM task WHERE hash = ?3 "
-		 "AND run = ?1 AND key = ?2 AND status = 'succeeded' LIMIT 1",
+		 "SELECT value, attempts, duration FROM task WHERE rowid = ?3 "
+		 "AND run = ?1 AND key = ?2 AND status = 'succeeded'",
 		 &s->lookup)) != 0 ||
 	    (rc = store_load_done(s)) != 0)
 		return rc;
@@ -329,7 +329,8 @@ store_read_end(struct store *s)
 }
 
 static int
-store_read_row(struct store *s, const char *key, struct store_hit *hit)
+store_read_row(struct store *s, const char *key, int64_t row,
+    struct store_hit *hit)
 {
 	int rc, found = 0;
 
@@ -342,7 +343,7 @@ store_read_row(struct store *s, const char *key, struct store_hit *hit)
 	}
 	sqlite3_bind_text(s->lookup, 1, s->run, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s->lookup, 2, key, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s->lookup, 3, (sqlite3_int64)keyset_hash(key));
+	sqlite3_bind_int64(s->lookup, 3, (sqlite3_int64)row);
 	rc = sqlite3_step(s->lookup);
 	if (rc == SQLITE_ROW)
 		found = store_hit_copy(s->lookup, hit) == 0 ? 1 : PROCQ_ENOMEM;
@@ -361,11 +362,14 @@ int
 store_lookup(struct store *s, const char *key, struct store_hit *hit)
 {
 	uint64_t h = keyset_hash(key);
+	int64_t row;
 	int found = 0;
 
 	pthread_mutex_lock(&s->read_lock);
-	if (keyset_has(&s->done, h))
-		found = store_read_row(s, key, hit);
+	/* A row of another key with the same hash does not match: the
+	 * task runs. */
+	if (keyset_find(&s->done, h, &row))
+		found = store_read_row(s, key, row, hit);
 	pthread_mutex_unlock(&s->read_lock);
 	return found;
 }

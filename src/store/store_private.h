@@ -33,7 +33,7 @@ struct store {
 	pthread_mutex_t		 read_lock;
 	sqlite3			*rdb;
 	sqlite3_stmt		*lookup;
-	struct keyset		 done;		/* hashes of the batch's
+	struct keyset		 done;		/* rows of the batch's
 						 * successes: at opening, and
 						 * each one committed since */
 	bool			 reading;	/* rdb is in a transaction */

@@ -17,18 +17,18 @@
 
 struct store_record {
 	struct store_record *next;
+	int64_t row; /* its rowid, once inserted */
 	struct store_entry e;
 	/* the strings and value follow */
 };
 
 /* A success stands even when the same key fails later (a second process
- * ran it too): lookups take a row that succeeded. */
+ * ran it too): lookups read the row of a success. */
 static const char insert_sql[] =
-    "INSERT INTO task (run, key, hash, status, name, task, grp, attempts,"
+    "INSERT INTO task (run, key, status, name, task, grp, attempts,"
     " duration, submitted, started, finished, value, error_type,"
     " error_message)"
-    " VALUES (?1, ?2, ?15, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
-    " ?14)";
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
 
 static size_t
 record_strlen(const char *s)
@@ -138,7 +138,6 @@ writer_insert(struct store *s, const struct store_entry *e)
 
 	sqlite3_bind_text(st, 1, s->run, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, e->key, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 15, (sqlite3_int64)keyset_hash(e->key));
 	sqlite3_bind_text(st, 3, e->status, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, e->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, e->task, -1, SQLITE_STATIC);
@@ -170,7 +169,8 @@ writer_commit(struct store *s, struct store_record *batch)
 	rc = sqlite3_exec(s->wdb, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 	for (struct store_record *r = batch; r != NULL && rc == SQLITE_OK;
 	     r = r->next)
-		rc = writer_insert(s, &r->e);
+		if ((rc = writer_insert(s, &r->e)) == SQLITE_OK)
+			r->row = sqlite3_last_insert_rowid(s->wdb);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(s->wdb, "COMMIT", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
@@ -199,7 +199,8 @@ writer_note_done(struct store *s, struct store_record *batch)
 		if (strcmp(r->e.status, "succeeded") == 0)
 			/* Out of memory, the key is left out: a task
 			 * submitted again with it runs again. */
-			(void)keyset_add(&s->done, keyset_hash(r->e.key));
+			(void)keyset_add(&s->done, keyset_hash(r->e.key),
+			    r->row);
 	store_read_end(s);
 	pthread_mutex_unlock(&s->read_lock);
 }
