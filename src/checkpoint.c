@@ -43,28 +43,27 @@ checkpoint_close(procq_queue *q)
 
 /* The default key: a digest of the task name and its argument bytes,
  * the same in every run that submits the same call. */
-static char *
-checkpoint_digest(const char *name, const procq_handle *t)
+#define CHECKPOINT_DIGEST_KEY_LEN (sizeof "sha256:" - 1 + 64)
+
+static void
+checkpoint_digest(const char *name, const procq_handle *t,
+    char key[CHECKPOINT_DIGEST_KEY_LEN + 1])
 {
 	static const char hex[] = "0123456789abcdef";
-	static const char prefix[] = "sha256:";
 	unsigned char digest[32];
 	struct sha256 c;
-	char *key;
+	char *p = key;
 
-	if ((key = malloc(sizeof prefix + 64)) == NULL)
-		return NULL;
 	sha256_init(&c);
 	sha256_update(&c, name, strlen(name) + 1);
 	sha256_update(&c, t->args, t->args_len);
 	sha256_final(&c, digest);
-	memcpy(key, prefix, sizeof prefix - 1);
+	p += sprintf(p, "sha256:");
 	for (int i = 0; i < 32; i++) {
-		key[sizeof prefix - 1 + 2 * i] = hex[digest[i] >> 4];
-		key[sizeof prefix - 1 + 2 * i + 1] = hex[digest[i] & 0xf];
+		*p++ = hex[digest[i] >> 4];
+		*p++ = hex[digest[i] & 0xf];
 	}
-	key[sizeof prefix - 1 + 64] = '\0';
-	return key;
+	*p = '\0';
 }
 
 /* On the submitting thread, before the task is posted. */
@@ -72,20 +71,26 @@ int
 checkpoint_task_new(procq_queue *q, procq_handle *t, const char *name,
     const procq_opts *opts)
 {
+	char digest[CHECKPOINT_DIGEST_KEY_LEN + 1];
+	const char *key = opts->key;
 	struct task_checkpoint *c;
 	struct store_hit hit;
+	size_t len;
 	int found;
 
 	if (q->store == NULL)
 		return 0;
-	if (task_extra(t) == NULL || (c = calloc(1, sizeof *c)) == NULL)
+	if (key == NULL) {
+		checkpoint_digest(name, t, digest);
+		key = digest;
+	}
+	/* One allocation with its key: a store costs each task little. */
+	len = strlen(key) + 1;
+	if (task_extra(t) == NULL || (c = calloc(1, sizeof *c + len)) == NULL)
 		return PROCQ_ENOMEM;
+	memcpy(c->key, key, len);
 	t->extra->checkpoint = c;
 	c->submitted = procq_clock_wall();
-	c->key = opts->key != NULL ? strdup(opts->key) :
-				     checkpoint_digest(name, t);
-	if (c->key == NULL)
-		return PROCQ_ENOMEM;
 	if ((found = store_lookup(q->store, c->key, &hit)) < 0)
 		return found;
 	if (found) {
@@ -125,6 +130,13 @@ checkpoint_status(procq_status status)
 	}
 }
 
+/* The writer is done with a result it borrowed. */
+static void
+checkpoint_release(void *arg)
+{
+	result_unref(arg);
+}
+
 /*
  * A final-task listener: the task is handed to the writer, which commits
  * it with others.  A resumed task is already in the store.  Out of
@@ -160,7 +172,7 @@ checkpoint_task_final(procq_handle *t)
 	e.value_len = r->value_len;
 	e.error_type = r->error_type;
 	e.error_message = r->error_message;
-	store_put(t->q->store, &e);
+	store_put(t->q->store, &e, checkpoint_release, result_ref(t->result));
 }
 
 void
@@ -170,7 +182,6 @@ checkpoint_task_free(procq_handle *t)
 
 	if (c == NULL)
 		return;
-	free(c->key);
 	free(c->value);
 	free(c);
 	t->extra->checkpoint = NULL;

@@ -14,11 +14,11 @@ struct store;
 
 /* Kept with a task only when its queue has a store. */
 struct task_checkpoint {
-	char *key;
 	double submitted; /* wall clock */
 	bool resumed;	  /* succeeded in an earlier run */
 	void *value;	  /* its stored value, until placed */
 	size_t value_len;
+	char key[]; /* its key, in the same allocation */
 };
 
 int checkpoint_open(procq_queue *q);

@@ -44,7 +44,11 @@ struct store_hit {
 int store_open(const char *path, const char *run, struct store **out);
 void store_close(struct store *s);
 int store_lookup(struct store *s, const char *key, struct store_hit *hit);
-int store_put(struct store *s, const struct store_entry *e);
+/* e's key is copied; its other strings and its value stay the caller's
+ * until release(arg) runs, on the writer's thread after the commit (or at
+ * once, when the put fails). */
+int store_put(struct store *s, const struct store_entry *e,
+    void (*release)(void *), void *arg);
 int store_sync(struct store *s, double timeout);
 const char *store_error(struct store *s);
 

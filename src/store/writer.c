@@ -19,7 +19,9 @@ struct store_record {
 	struct store_record *next;
 	int64_t row; /* its rowid, once inserted */
 	struct store_entry e;
-	/* the strings and value follow */
+	void (*release)(void *); /* lets go of e's strings and value */
+	void *arg;
+	/* the key follows */
 };
 
 /* A success stands even when the same key fails later (a second process
@@ -30,67 +32,44 @@ static const char insert_sql[] =
     " error_message)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
 
-static size_t
-record_strlen(const char *s)
-{
-	return s != NULL ? strlen(s) + 1 : 0;
-}
-
-static const char *
-record_copy(char **cursor, const char *s)
-{
-	char *dst = *cursor;
-	size_t n;
-
-	if (s == NULL)
-		return NULL;
-	n = strlen(s) + 1;
-	memcpy(dst, s, n);
-	*cursor += n;
-	return dst;
-}
-
-/* One allocation per record: the engine's thread pays a malloc and a
- * copy, never a write. */
+/* One allocation per record, with the key: the rest the caller lends
+ * until its release function runs, so the engine's thread copies no
+ * value and no strings. */
 static struct store_record *
-record_new(const struct store_entry *e)
+record_new(const struct store_entry *e, void (*release)(void *), void *arg)
 {
+	size_t keylen = strlen(e->key) + 1;
 	struct store_record *r;
-	char *cursor;
-	size_t size = sizeof *r + record_strlen(e->key) +
-	    record_strlen(e->status) + record_strlen(e->name) +
-	    record_strlen(e->task) + record_strlen(e->group) +
-	    record_strlen(e->error_type) + record_strlen(e->error_message) +
-	    e->value_len;
 
-	if ((r = malloc(size)) == NULL)
+	if ((r = malloc(sizeof *r + keylen)) == NULL)
 		return NULL;
 	r->next = NULL;
+	r->row = 0;
 	r->e = *e;
-	cursor = (char *)(r + 1);
-	r->e.key = record_copy(&cursor, e->key);
-	r->e.status = record_copy(&cursor, e->status);
-	r->e.name = record_copy(&cursor, e->name);
-	r->e.task = record_copy(&cursor, e->task);
-	r->e.group = record_copy(&cursor, e->group);
-	r->e.error_type = record_copy(&cursor, e->error_type);
-	r->e.error_message = record_copy(&cursor, e->error_message);
-	if (e->value != NULL && e->value_len > 0) {
-		memcpy(cursor, e->value, e->value_len);
-		r->e.value = cursor;
-	} else {
-		r->e.value = NULL;
-		r->e.value_len = 0;
-	}
+	memcpy(r + 1, e->key, keylen);
+	r->e.key = (const char *)(r + 1);
+	r->release = release;
+	r->arg = arg;
 	return r;
 }
 
+static void
+record_free(struct store_record *r)
+{
+	if (r->release != NULL)
+		r->release(r->arg);
+	free(r);
+}
+
 int
-store_put(struct store *s, const struct store_entry *e)
+store_put(struct store *s, const struct store_entry *e,
+    void (*release)(void *), void *arg)
 {
 	struct store_record *r;
 
-	if ((r = record_new(e)) == NULL) {
+	if ((r = record_new(e, release, arg)) == NULL) {
+		if (release != NULL)
+			release(arg);
 		pthread_mutex_lock(&s->lock);
 		if (s->error == 0) {
 			s->error = PROCQ_ENOMEM;
@@ -154,9 +133,9 @@ writer_insert(struct store *s, const struct store_entry *e)
 		sqlite3_bind_null(st, 12);
 	bind_text(st, 13, e->error_type);
 	bind_text(st, 14, e->error_message);
+	/* Every parameter is bound again for the next row. */
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
@@ -231,7 +210,7 @@ writer_main(void *arg)
 			writer_note_done(s, batch);
 		while ((r = batch) != NULL) {
 			batch = r->next;
-			free(r);
+			record_free(r);
 		}
 		pthread_mutex_lock(&s->lock);
 		if (rc != SQLITE_OK)
@@ -286,11 +265,10 @@ store_writer_start(struct store *s, const char *path)
 		return store_code(rc);
 	sqlite3_busy_timeout(s->wdb, STORE_BUSY_MS);
 	sqlite3_extended_result_codes(s->wdb, 1);
-	/* synchronous is a connection's setting, not the file's.  The
-	 * cache holds the pages a batch touches again, the keys being in
-	 * no order. */
+	/* synchronous is a connection's setting, not the file's.  The log
+	 * is copied back into the file every 32 MiB, not every 4. */
 	if (sqlite3_exec(s->wdb,
-		"PRAGMA synchronous = FULL; PRAGMA cache_size = -65536;"
+		"PRAGMA synchronous = FULL; PRAGMA cache_size = -8192;"
 		"PRAGMA wal_autocheckpoint = 8192",
 		NULL, NULL, NULL) != SQLITE_OK)
 		return store_code(sqlite3_errcode(s->wdb));
