@@ -192,6 +192,8 @@ writer_main(void *arg)
 	uint64_t n;
 	int rc;
 
+	pthread_setname_np(pthread_self(), "procq-store");
+
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
 		s->idle = true;
