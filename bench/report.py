@@ -47,7 +47,8 @@ HEADLINE = {
 }
 # Scenarios of procq alone (its checkpoint store): no peer has them.
 PROCQ_ONLY = {"checkpoint"}
-HIGHER_IS_BETTER = {"tasks_per_s"}
+HIGHER_IS_BETTER = {"tasks_per_s", "tasks_per_s_plain", "tasks_per_s_store",
+                    "store_ratio"}
 PEERS = ["pool_submit", "pool_map", "mp_apply_async", "pebble"]
 PIPES = {"pipe_unbatched": "unbatched", "pipe_batched": "batched"}
 # The pipe programs measure one thing each way; these are the scenarios
