@@ -194,17 +194,13 @@ check_doubled(const procq_summary *s, long n)
 	}
 }
 
-/* Seconds to submit n trivial tasks to a warm queue and run them all. */
-static double
-bench_batch(const struct bench *b, long n)
+/* Submits "double" of 0 to n - 1, runs them and checks the results. */
+static procq_summary *
+bench_doubles(procq_queue *q, long n)
 {
-	procq_queue *q = bench_queue(b, b->workers, NULL);
 	procq_summary *s = NULL;
-	double t0, t1;
 	int err;
 
-	bench_warm(b, q, b->workers);
-	t0 = now();
 	for (long i = 0; i < n; i++) {
 		if ((err = procq_submitf(q, "double", NULL, NULL, "l",
 		    (int64_t)i)) != 0)
@@ -212,8 +208,22 @@ bench_batch(const struct bench *b, long n)
 	}
 	if ((err = procq_run(q, NULL, &s)) != 0)
 		die("run", err);
-	t1 = now();
 	check_doubled(s, n);
+	return s;
+}
+
+/* Seconds to submit n trivial tasks to a warm queue and run them all. */
+static double
+bench_batch(const struct bench *b, long n)
+{
+	procq_queue *q = bench_queue(b, b->workers, NULL);
+	procq_summary *s;
+	double t0, t1;
+
+	bench_warm(b, q, b->workers);
+	t0 = now();
+	s = bench_doubles(q, n);
+	t1 = now();
 	procq_summary_free(s);
 	procq_free(q);
 	return t1 - t0;
@@ -522,7 +532,6 @@ scenario_checkpoint(const struct bench *b)
 	struct bench with = *b;
 	procq_summary *s = NULL;
 	procq_queue *q;
-	int err;
 
 	for (int i = 0; i < 3; i++) {
 		plain[i] = n / bench_batch(b, n);
@@ -543,14 +552,8 @@ scenario_checkpoint(const struct bench *b)
 	bench_batch(&with, done);
 	t0 = now();
 	q = bench_queue(&with, b->workers, NULL);
-	for (long i = 0; i < total; i++)
-		if ((err = procq_submitf(q, "double", NULL, NULL, "l",
-			 (int64_t)i)) != 0)
-			die("submit", err);
-	if ((err = procq_run(q, NULL, &s)) != 0)
-		die("run", err);
+	s = bench_doubles(q, total);
 	t1 = now();
-	check_doubled(s, total);
 	if (procq_summary_resumed(s) != (size_t)done) {
 		fprintf(stderr, "procq-bench: %zu resumed of %ld\n",
 		    procq_summary_resumed(s), done);

@@ -202,7 +202,7 @@ START_TEST(test_sha256_vectors)
 		    "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1" },
 	};
 	unsigned char d[32];
-	char hex[65];
+	char hex[65], a[1000];
 	struct sha256 c;
 
 	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
@@ -216,30 +216,10 @@ START_TEST(test_sha256_vectors)
 		ck_assert_str_eq(hex, v[i].hex);
 	}
 	/* A million 'a's: blocks and padding across many updates. */
+	memset(a, 'a', sizeof a);
 	sha256_init(&c);
 	for (int i = 0; i < 1000; i++)
-		sha256_update(&c,
-		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-		    1000);
+		sha256_update(&c, a, sizeof a);
 	sha256_final(&c, d);
 	for (int j = 0; j < 32; j++)
 		snprintf(hex + 2 * j, 3, "%02x", d[j]);
@@ -719,6 +699,11 @@ START_TEST(test_write_failure_reported)
 			test_child_exit(12);
 		if (procq_checkpoint_sync(q, 5) != PROCQ_ESTORE)
 			test_child_exit(13);
+		/* SQLite's word for the write that failed, not for the
+		 * rollback after it. */
+		if (strcmp(msg, "not an error") == 0 ||
+		    strstr(msg, "rollback") != NULL)
+			test_child_exit(14);
 		procq_summary_free(s);
 		procq_free(q);
 		test_child_exit(0);

@@ -139,9 +139,12 @@ writer_insert(struct store *s, const struct store_entry *e)
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-/* One transaction for the whole batch: all of it is durable, or none. */
+/* One transaction for the whole batch: all of it is durable, or none.
+ * What failed is kept in why before the rollback, which would replace
+ * SQLite's message with its own. */
 static int
-writer_commit(struct store *s, struct store_record *batch)
+writer_commit(struct store *s, struct store_record *batch, char *why,
+    size_t size)
 {
 	int rc;
 
@@ -152,20 +155,22 @@ writer_commit(struct store *s, struct store_record *batch)
 			r->row = sqlite3_last_insert_rowid(s->wdb);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(s->wdb, "COMMIT", NULL, NULL, NULL);
-	if (rc != SQLITE_OK)
+	if (rc != SQLITE_OK) {
+		snprintf(why, size, "%s", sqlite3_errmsg(s->wdb));
 		sqlite3_exec(s->wdb, "ROLLBACK", NULL, NULL, NULL);
+	}
 	return rc;
 }
 
 /* The first failure is kept for procq_checkpoint_error(); the tasks of a
  * batch that failed are not recorded, and run again on a rerun. */
 static void
-writer_failed(struct store *s, int rc)
+writer_failed(struct store *s, int rc, const char *why)
 {
 	if (s->error != 0)
 		return;
 	s->error = store_code(rc);
-	snprintf(s->message, sizeof s->message, "%s", sqlite3_errmsg(s->wdb));
+	snprintf(s->message, sizeof s->message, "%s", why);
 }
 
 /* What was just committed is known to lookups from now on: their set
@@ -189,6 +194,7 @@ writer_main(void *arg)
 {
 	struct store *s = arg;
 	struct store_record *batch, *r;
+	char why[sizeof s->message];
 	uint64_t n;
 	int rc;
 
@@ -207,7 +213,7 @@ writer_main(void *arg)
 		s->tail = &s->head;
 		n = s->queued - s->written;
 		pthread_mutex_unlock(&s->lock);
-		rc = writer_commit(s, batch);
+		rc = writer_commit(s, batch, why, sizeof why);
 		if (rc == SQLITE_OK)
 			writer_note_done(s, batch);
 		while ((r = batch) != NULL) {
@@ -216,7 +222,7 @@ writer_main(void *arg)
 		}
 		pthread_mutex_lock(&s->lock);
 		if (rc != SQLITE_OK)
-			writer_failed(s, rc);
+			writer_failed(s, rc, why);
 		s->written += n;
 		pthread_cond_broadcast(&s->committed_cond);
 	}
