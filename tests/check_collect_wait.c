@@ -251,7 +251,13 @@ START_TEST(test_wait_empty_invalid)
 }
 END_TEST
 
-/* Handles of two queues in one wait. */
+/*
+ * Handles of two queues in one wait.  q1's worker is up and its loop idle
+ * before q2 forks its fork server: GCC 12's AddressSanitizer does not
+ * lock its allocator around fork(), so a server forked while q1's loop
+ * thread allocated its channel buffers could inherit the allocator's lock
+ * held, and q2's worker would block at its first large allocation.
+ */
 START_TEST(test_wait_two_queues)
 {
 	procq_queue *q1 = collect_queue(1), *q2 = collect_queue(1);
@@ -261,6 +267,10 @@ START_TEST(test_wait_two_queues)
 
 	gate_create(&ga);
 	ck_assert_int_eq(procq_start(q1), 0);
+	hs[0] = submit_ok(q1, "ident", NULL, "i", 0);
+	wait_part(hs, 1, PROCQ_ALL_COMPLETED, 10, &p);
+	ck_assert_int_eq(int_value(hs[0]), 0);
+	procq_handle_release(hs[0]);
 	ck_assert_int_eq(procq_start(q2), 0);
 	hs[0] = submit_ok(q1, "gate_ret", NULL, "si", ga.path, 1);
 	ck_assert(gate_enter(&ga, 10));
