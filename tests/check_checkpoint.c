@@ -177,15 +177,23 @@ store_query(const char *store, const char *sql)
 	return v;
 }
 
+/* SQLite's primary result code for sql run on the store. */
+static int
+store_exec_rc(const char *store, const char *sql)
+{
+	sqlite3 *db;
+	int rc;
+
+	ck_assert_int_eq(sqlite3_open(store, &db), SQLITE_OK);
+	rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	sqlite3_close(db);
+	return rc & 0xff;
+}
+
 static void
 store_exec(const char *store, const char *sql)
 {
-	sqlite3 *db;
-
-	ck_assert_int_eq(sqlite3_open(store, &db), SQLITE_OK);
-	ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK,
-	    "%s", sqlite3_errmsg(db));
-	sqlite3_close(db);
+	ck_assert_int_eq(store_exec_rc(store, sql), SQLITE_OK);
 }
 
 START_TEST(test_sha256_vectors)
@@ -312,6 +320,11 @@ END_TEST
 
 /* Failed tasks are recorded for inspection and run again; a new task
  * in the same batch runs; resumed and new mix in one run. */
+#define STATUS_ROW(status) \
+	"INSERT INTO task (run, key, status, name, task, attempts," \
+	" duration, submitted, finished)" \
+	" VALUES ('r', 'k', '" status "', 'n', 't', 0, 0, 0, 0)"
+
 START_TEST(test_failures_rerun)
 {
 	procq_opts retry = { .retries = 1 };
@@ -349,6 +362,11 @@ START_TEST(test_failures_rerun)
 	ck_assert_int_eq(starts, 3);
 	procq_summary_free(s);
 	procq_free(q);
+	/* The file itself takes the three statuses and no other. */
+	ck_assert_int_eq(store_exec_rc(d.store, STATUS_ROW("cancelled")),
+	    SQLITE_OK);
+	ck_assert_int_eq(store_exec_rc(d.store, STATUS_ROW("lost")),
+	    SQLITE_CONSTRAINT);
 	dir_remove(&d);
 }
 END_TEST
