@@ -393,8 +393,10 @@ pool_start_process(procq_queue *q, const struct worker_ctx *ctx)
 	case PROCQ_START_EXEC:
 		return spawn_exec(q, ctx);
 	default:
-		if ((pid = fork()) == 0)
+		if ((pid = fork()) == 0) {
+			worker_release_heap();
 			worker_main(ctx);
+		}
 		return pid;
 	}
 }

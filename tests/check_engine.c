@@ -435,6 +435,69 @@ START_TEST(test_server_killed)
 }
 END_TEST
 
+/* A process's anonymous memory in its RAM, in KiB: shared pages count. */
+static long
+rss_anon_kib(pid_t pid)
+{
+	char path[64], line[128];
+	long kib = -1;
+	FILE *fp;
+
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	ck_assert_ptr_nonnull(fp = fopen(path, "r"));
+	while (fgets(line, sizeof line, fp) != NULL)
+		if (sscanf(line, "RssAnon: %ld kB", &kib) == 1)
+			break;
+	fclose(fp);
+	return kib;
+}
+
+#define FREED_BLOCKS 16384 /* of 4 KiB: 64 MiB */
+
+/*
+ * A fork server, and a worker forked from the caller, give back the free
+ * memory of the heap they were forked with: while they shared it, the
+ * caller's reuse of its free memory copied each page it wrote to.  Only
+ * with glibc's allocator (a sanitizer's and valgrind's do not say how
+ * much is in use, and ignore malloc_trim()).
+ */
+START_TEST(test_forked_heap_released)
+{
+	procq_start_method method = _i ? PROCQ_START_FORK :
+					 PROCQ_START_FORKSERVER;
+	void **blocks;
+	procq_queue *q;
+	pid_t pid = 0;
+	long kib;
+
+	if (heap_in_use() == 0)
+		return;
+	ck_assert_ptr_nonnull(blocks = calloc(FREED_BLOCKS, sizeof *blocks));
+	for (size_t i = 0; i < FREED_BLOCKS; i++) {
+		ck_assert_ptr_nonnull(blocks[i] = malloc(4096));
+		memset(blocks[i], 1, 4096);
+	}
+	/* The last block keeps the freed ones from the heap's top. */
+	for (size_t i = 0; i + 1 < FREED_BLOCKS; i++)
+		free(blocks[i]);
+	q = engine_queue_config(
+	    &(procq_config){ .workers = 1, .start_method = method });
+	ck_assert_int_eq(procq_start(q), 0);
+	run_getpid(q);
+	if (method == PROCQ_START_FORKSERVER)
+		ck_assert_uint_eq(list_servers(getpid(), &pid, 1), 1);
+	else
+		ck_assert_uint_eq(list_children(&pid, 1), 1);
+	kib = rss_anon_kib(pid);
+	ck_assert_msg(kib >= 0 && kib < 32 * 1024,
+	    "%s keeps %ld KiB of the caller's heap",
+	    _i ? "the worker" : "the fork server", kib);
+	procq_free(q);
+	free(blocks[FREED_BLOCKS - 1]);
+	free(blocks);
+}
+END_TEST
+
 /* Spares that die before they are ready (here: killed while their
  * initializer holds them) stop being made after three in a row. */
 START_TEST(test_spare_gives_up)
@@ -1039,6 +1102,7 @@ engine_suite(void)
 	tcase_add_loop_test(tc, test_death_before_hello, 0, 2);
 	tcase_add_test(tc, test_server_killed);
 	tcase_add_test(tc, test_no_spare_without_deaths);
+	tcase_add_loop_test(tc, test_forked_heap_released, 0, 2);
 
 	tc = add_tcase(s, "window", 30);
 	tcase_add_test(tc, test_commands_in_order);

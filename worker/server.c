@@ -171,6 +171,7 @@ forkserver_main(int sock, const struct worker_ctx *tmpl)
 	setpgid(0, 0);
 	worker_reset_signals();
 	server_close_fds(sock);
+	worker_release_heap();
 	for (;;) {
 		if (server_receive(sock, &req, fds, &n) !=
 		    (ssize_t)sizeof req)

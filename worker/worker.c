@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -224,6 +225,25 @@ worker_watch_parent(void)
 	if (sigaction(SIGRTMAX - 1, &sa, NULL) != 0 ||
 	    prctl(PR_SET_PDEATHSIG, SIGRTMAX - 1) != 0)
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
+/*
+ * Gives back the free memory of the heap this process was forked with.
+ * The caller's pages stay shared with a forked child until one side
+ * writes to them; the caller goes on reusing its free memory, and every
+ * first write to a page the child still shares copies the page and
+ * flushes the other cores' TLBs.  A page the child has let go of is the
+ * caller's alone again: its write costs no copy.  Called by what is
+ * forked from the caller: the fork server, and a worker of
+ * PROCQ_START_FORK (the server's workers are forked from a heap given
+ * back already).
+ */
+void
+worker_release_heap(void)
+{
+#ifdef HAVE_MALLOC_TRIM
+	malloc_trim(0);
+#endif
 }
 
 static void

@@ -110,6 +110,7 @@ void worker_main(const struct worker_ctx *ctx) __attribute__((noreturn));
 void worker_setup_failed(int fd, const char *what, int err)
     __attribute__((noreturn));
 void worker_reset_signals(void);
+void worker_release_heap(void);
 void call_init(procq_call *c, msgpack_sbuffer *ret);
 void call_reset(procq_call *c);
 
