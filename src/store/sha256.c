@@ -27,10 +27,22 @@ ror(uint32_t x, int n)
 	return (x >> n) | (x << (32 - n));
 }
 
+/* One round: the eight working variables rotate through the names
+ * instead of being moved, so that they stay in registers. */
+#define ROUND(a, b, c, d, e, f, g, h, i) \
+	do { \
+		uint32_t t1 = h + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + \
+		    ((e & f) ^ (~e & g)) + k[i] + w[i]; \
+		uint32_t t2 = (ror(a, 2) ^ ror(a, 13) ^ ror(a, 22)) + \
+		    ((a & b) ^ (a & c) ^ (b & c)); \
+		d += t1; \
+		h = t1 + t2; \
+	} while (0)
+
 static void
-sha256_block(struct sha256 *c, const unsigned char *p)
+sha256_block(struct sha256 *ctx, const unsigned char *p)
 {
-	uint32_t w[64], s[8], t1, t2;
+	uint32_t w[64], a, b, c, d, e, f, g, h;
 	int i;
 
 	for (i = 0; i < 16; i++)
@@ -42,18 +54,32 @@ sha256_block(struct sha256 *c, const unsigned char *p)
 		    (ror(w[i - 15], 7) ^ ror(w[i - 15], 18) ^
 			(w[i - 15] >> 3)) +
 		    (ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ (w[i - 2] >> 10));
-	memcpy(s, c->h, sizeof s);
-	for (i = 0; i < 64; i++) {
-		t1 = s[7] + (ror(s[4], 6) ^ ror(s[4], 11) ^ ror(s[4], 25)) +
-		    ((s[4] & s[5]) ^ (~s[4] & s[6])) + k[i] + w[i];
-		t2 = (ror(s[0], 2) ^ ror(s[0], 13) ^ ror(s[0], 22)) +
-		    ((s[0] & s[1]) ^ (s[0] & s[2]) ^ (s[1] & s[2]));
-		memmove(s + 1, s, 7 * sizeof s[0]);
-		s[4] += t1;
-		s[0] = t1 + t2;
+	a = ctx->h[0];
+	b = ctx->h[1];
+	c = ctx->h[2];
+	d = ctx->h[3];
+	e = ctx->h[4];
+	f = ctx->h[5];
+	g = ctx->h[6];
+	h = ctx->h[7];
+	for (i = 0; i < 64; i += 8) {
+		ROUND(a, b, c, d, e, f, g, h, i);
+		ROUND(h, a, b, c, d, e, f, g, i + 1);
+		ROUND(g, h, a, b, c, d, e, f, i + 2);
+		ROUND(f, g, h, a, b, c, d, e, i + 3);
+		ROUND(e, f, g, h, a, b, c, d, i + 4);
+		ROUND(d, e, f, g, h, a, b, c, i + 5);
+		ROUND(c, d, e, f, g, h, a, b, i + 6);
+		ROUND(b, c, d, e, f, g, h, a, i + 7);
 	}
-	for (i = 0; i < 8; i++)
-		c->h[i] += s[i];
+	ctx->h[0] += a;
+	ctx->h[1] += b;
+	ctx->h[2] += c;
+	ctx->h[3] += d;
+	ctx->h[4] += e;
+	ctx->h[5] += f;
+	ctx->h[6] += g;
+	ctx->h[7] += h;
 }
 
 void
@@ -93,16 +119,19 @@ void
 sha256_final(struct sha256 *c, unsigned char digest[32])
 {
 	uint64_t bits = c->len * 8;
-	unsigned char pad = 0x80, len[8];
+	const unsigned char pad = 0x80;
 	int i;
 
-	sha256_update(c, &pad, 1);
-	pad = 0;
-	while (c->nbuf != 56)
-		sha256_update(c, &pad, 1);
+	c->buf[c->nbuf++] = pad;
+	if (c->nbuf > 56) {
+		memset(c->buf + c->nbuf, 0, sizeof c->buf - c->nbuf);
+		sha256_block(c, c->buf);
+		c->nbuf = 0;
+	}
+	memset(c->buf + c->nbuf, 0, 56 - c->nbuf);
 	for (i = 0; i < 8; i++)
-		len[i] = (unsigned char)(bits >> (56 - 8 * i));
-	sha256_update(c, len, 8);
+		c->buf[56 + i] = (unsigned char)(bits >> (56 - 8 * i));
+	sha256_block(c, c->buf);
 	for (i = 0; i < 8; i++) {
 		digest[4 * i] = (unsigned char)(c->h[i] >> 24);
 		digest[4 * i + 1] = (unsigned char)(c->h[i] >> 16);
