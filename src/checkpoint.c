@@ -203,6 +203,11 @@ procq_checkpoint_sync(procq_queue *q, double timeout)
 		return PROCQ_EFORKED;
 	if (q->store == NULL)
 		return PROCQ_ESTATE;
+	/* A task's status is published before the listeners hear of it,
+	 * with q->lock held throughout: once the lock is had, every task
+	 * the caller could have seen final has been put. */
+	pthread_mutex_lock(&q->lock);
+	pthread_mutex_unlock(&q->lock);
 	return store_sync(q->store, timeout < 0 ? PROCQ_FOREVER : timeout);
 }
 

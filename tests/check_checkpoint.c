@@ -320,6 +320,44 @@ END_TEST
 
 /* Failed tasks are recorded for inspection and run again; a new task
  * in the same batch runs; resumed and new mix in one run. */
+/*
+ * While another connection holds the file's write lock, the writer's
+ * commit waits (up to 60 s): procq_checkpoint_sync() gives up at its own
+ * timeout, with no error recorded, and returns 0 once the lock is let go
+ * and the task is in the file.
+ */
+START_TEST(test_sync_waits_for_lock)
+{
+	procq_handle *h = NULL;
+	procq_queue *q;
+	sqlite3 *db;
+	struct dir d;
+
+	dir_make(&d);
+	q = store_queue_ok(d.store, NULL, 1);
+	ck_assert_int_eq(procq_start(q), 0);
+	ck_assert_int_eq(procq_checkpoint_sync(q, 0), 0);
+	ck_assert_int_eq(sqlite3_open(d.store, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+	    SQLITE_OK);
+	submit_marks(q, d.effects, 0, 1, 0, &h);
+	ck_assert_int_eq(procq_handle_wait(h, 30), 0);
+	ck_assert_int_eq(procq_handle_status(h), PROCQ_SUCCEEDED);
+	ck_assert_int_eq(procq_checkpoint_sync(q, 0.2), PROCQ_ETIMEDOUT);
+	ck_assert_ptr_null(procq_checkpoint_error(q));
+	ck_assert_int_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_int_eq(procq_checkpoint_sync(q, 30), 0);
+	ck_assert_int_eq(store_query(d.store,
+			     "SELECT count(*) FROM task "
+			     "WHERE status = 'succeeded'"),
+	    1);
+	procq_free(q);
+	dir_remove(&d);
+}
+END_TEST
+
 #define STATUS_ROW(status) \
 	"INSERT INTO task (run, key, status, name, task, attempts," \
 	" duration, submitted, finished)" \
@@ -743,6 +781,7 @@ checkpoint_suite(void)
 	tcase_add_test(tc, test_sha256_vectors);
 	tcase_add_test(tc, test_rerun_resumes);
 	tcase_add_test(tc, test_own_success_known);
+	tcase_add_test(tc, test_sync_waits_for_lock);
 	tcase_add_test(tc, test_failures_rerun);
 	tcase_add_test(tc, test_keys_and_runs);
 	tcase_add_test(tc, test_refuses_what_is_not_a_store);
