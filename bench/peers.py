@@ -27,7 +27,12 @@ import sys
 import threading
 import time
 
-import pebble
+try:
+    import pebble
+except ImportError:
+    # Only the pebble peer needs it; bench/report.py skips that peer when
+    # it is missing, and the others run without it.
+    pebble = None
 
 # fork is the default on Linux up to Python 3.13 and what procq does too;
 # it is pinned so that interpreters with another default (forkserver from
@@ -220,6 +225,9 @@ class Pebble(FuturesPeer):
     name = "pebble"
 
     def open(self, initializer, initargs):
+        if pebble is None:
+            raise BenchError("pebble is not installed (Debian: "
+                             "python3-pebble)")
         self.pool = pebble.ProcessPool(
             max_workers=self.workers, initializer=initializer,
             initargs=initargs, context=CTX)
