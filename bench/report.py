@@ -296,6 +296,13 @@ def check_paths(parser, args):
         elif not args.mpirun or not shutil.which(args.mpirun):
             args.mpi_skip = (f"mpirun not found ({args.mpirun or 'none'}"
                              "; Debian: openmpi-bin)")
+    # Without pebble its rows are skipped, and say why.
+    args.pebble_skip = None
+    if library and "pebble" in impls:
+        if ask([args.python, "-c", "import pebble; print('ok')"],
+               "") != "ok":
+            args.pebble_skip = (f"pebble is not installed for "
+                                f"{args.python} (Debian: python3-pebble)")
     # Without GNU parallel its rows are skipped, and say why.
     args.parallel_skip = None
     args.parallel_version = None
@@ -335,7 +342,7 @@ def make_jobs(args):
         jobs += [Job("procq_before", [s], [args.baseline, s], "procq")
                  for s in scenarios]
     for peer in PEERS:
-        if peer in impls:
+        if peer in impls and not (peer == "pebble" and args.pebble_skip):
             jobs += [Job(peer, [s], [args.python, args.peers, peer, s])
                      for s in scenarios if s not in PROCQ_ONLY]
     if not args.mpi_skip:
@@ -1105,6 +1112,8 @@ def render(args, results):
     values = medians(results)
     lines = ["# procq benchmarks", "", HOW_TO_RUN, "", "## Machine", ""]
     lines += [f"- {m}" for m in machine_lines(args)] + [""]
+    if args.pebble_skip:
+        lines += [f"pebble skipped: {args.pebble_skip}.", ""]
     for scenario in SCENARIOS:
         lines += scenario_section(scenario, values, results)
     lines += mpi_section(args, values, results)
