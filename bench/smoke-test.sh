@@ -59,8 +59,8 @@ for w in 1 2 4 8; do
 done
 run ./bench/procq-bench large_values -n 4
 expect 'procq large_values mb_per_s'
-# Past two batches of the service, so that it joins and clears more than
-# once after its warm-up.
+# Two batches of 10,000 after the three of the warm-up: the service joins
+# and clears its results more than once while it is measured.
 run ./bench/procq-bench service -n 20000
 expect 'procq service tasks_per_s'
 expect 'procq service rss_start_kib'
