@@ -27,7 +27,12 @@ import sys
 import threading
 import time
 
-import pebble
+try:
+    import pebble
+except ImportError:
+    # Only the pebble peer needs it; bench/report.py skips that peer when
+    # it is missing, and the others run without it.
+    pebble = None
 
 # fork is the default on Linux up to Python 3.13 and what procq does too;
 # it is pinned so that interpreters with another default (forkserver from
@@ -47,6 +52,15 @@ SCALE_LIMIT = 50.0
 MEMORY_BUDGET = 45.0
 WATCHDOG = 240
 
+# The scaling scenario's pools and the CPU time each of its tasks burns,
+# as bench/procq-bench.c has them.
+SCALING_WORKERS = (1, 2, 4, 8)
+BURN_NS = 100_000
+# The large_values scenario: the size of an argument and of a result, and
+# the tasks in flight per worker.
+LARGE_SIZE = 1 << 20
+LARGE_WINDOW = 4
+
 PEERS = ("pool_submit", "pool_map", "mp_apply_async", "pebble")
 SCENARIOS = {
     "throughput": 200000,
@@ -56,6 +70,8 @@ SCENARIOS = {
     "respawn": 100,
     "cancel": 100,
     "scale": None,
+    "scaling": 10000,
+    "large_values": 200,
 }
 
 
@@ -89,6 +105,19 @@ def sleeper(s):
     if _started is not None:
         _started.send(os.getpid())
     time.sleep(s)
+
+
+def burn(x):
+    """Returns x after burning BURN_NS of the thread's CPU time (a busy
+    loop, not a sleep: the worker holds its core as real work would)."""
+    end = time.thread_time_ns() + BURN_NS
+    while time.thread_time_ns() < end:
+        pass
+    return x
+
+
+def echo(data):
+    return data
 
 
 def double_or_crash(x):
@@ -220,6 +249,9 @@ class Pebble(FuturesPeer):
     name = "pebble"
 
     def open(self, initializer, initargs):
+        if pebble is None:
+            raise BenchError("pebble is not installed (Debian: "
+                             "python3-pebble)")
         self.pool = pebble.ProcessPool(
             max_workers=self.workers, initializer=initializer,
             initargs=initargs, context=CTX)
@@ -632,6 +664,53 @@ def scale(name, _n):
         peer.close()
 
 
+def scaling(name, n):
+    for workers in SCALING_WORKERS:
+        peer = open_peer(name, workers=workers)
+        try:
+            t0 = time.perf_counter()
+            results = peer.run_all(burn, range(n))
+            elapsed = time.perf_counter() - t0
+        finally:
+            peer.close()
+        if results != list(range(n)):
+            raise BenchError("wrong results from %s" % name)
+        log("%s: %d tasks of %d us on %d workers in %.2f s"
+            % (name, n, BURN_NS // 1000, workers, elapsed))
+        note = ("map, chunksize %d" % MAP_CHUNKSIZE
+                if name == "pool_map" else None)
+        result(name, "scaling", "tasks_per_s_w%d" % workers,
+               round(n / elapsed), note)
+
+
+def large_values(name, n):
+    """LARGE_SIZE arguments echoed back, LARGE_WINDOW tasks in flight per
+    worker: MB (10^6 bytes) a second of arguments and results together.
+    Each argument is a new bytes object, as procq packs each one anew."""
+    pattern = bytes((i * 7 + 1) & 0xff for i in range(256))
+    payload = pattern * (LARGE_SIZE // len(pattern))
+    window = collections.deque()
+    peer = open_peer(name)
+    try:
+        t0 = time.perf_counter()
+        for i in range(n + LARGE_WINDOW * peer.workers):
+            if window and (i >= n or
+                           len(window) == LARGE_WINDOW * peer.workers):
+                h, sent = window.popleft()
+                if peer.result(h) != sent:
+                    raise BenchError("wrong result from %s" % name)
+            if i < n:
+                data = i.to_bytes(8, "little") + payload[8:]
+                window.append((peer.submit(echo, data), data))
+        elapsed = time.perf_counter() - t0
+    finally:
+        peer.close()
+    log("%s: %d values of %d bytes each way in %.2f s"
+        % (name, n, LARGE_SIZE, elapsed))
+    result(name, "large_values", "mb_per_s",
+           2 * n * LARGE_SIZE / 1e6 / elapsed)
+
+
 RUNNERS = {
     "throughput": throughput,
     "latency": latency,
@@ -640,6 +719,8 @@ RUNNERS = {
     "respawn": respawn,
     "cancel": cancel,
     "scale": scale,
+    "scaling": scaling,
+    "large_values": large_values,
 }
 
 

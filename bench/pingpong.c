@@ -6,11 +6,14 @@
  *
  *   bench/pingpong unbatched [-n N] [-s SIZE]
  *   bench/pingpong batched [-n N] [-s SIZE] [-b BATCH]
+ *   bench/pingpong large [-n N] [-s SIZE]
  *
  * Each message carries a 64-bit number in its first 8 bytes; the child
  * answers with the number doubled so that the round trip does the same
  * (trivial) work as the "double" task of the other benchmarks, and the
- * parent checks every answer.
+ * parent checks every answer.  The large mode sends one message at a time
+ * too, of 1 MiB by default, and reports the bytes moved both ways: the
+ * limit for tasks whose arguments and results are large.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -25,8 +28,14 @@
 #include <unistd.h>
 
 #define WARMUP 1000
+#define LARGE_WARMUP 10
+#define LARGE_SIZE   (1024 * 1024)
 
-enum mode { UNBATCHED, BATCHED };
+enum mode {
+	UNBATCHED,
+	BATCHED,
+	LARGE
+};
 
 static void
 die(const char *what)
@@ -38,8 +47,9 @@ die(const char *what)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: pingpong unbatched|batched [-n N] [-s SIZE]"
-	    " [-b BATCH]\n");
+	fprintf(stderr,
+	    "usage: pingpong unbatched|batched|large [-n N]"
+	    " [-s SIZE] [-b BATCH]\n");
 	exit(2);
 }
 
@@ -245,6 +255,28 @@ run_batched(int out, int in, long n, size_t size, long batch)
 	free(buf);
 }
 
+/* MB (10^6 bytes) a second, counting each message there and back. */
+static void
+run_large(int out, int in, long n, size_t size)
+{
+	char *msg = malloc(size);
+	double start, end;
+
+	if (msg == NULL)
+		die("malloc");
+	for (size_t i = 0; i < size; i++)
+		msg[i] = (char)(i * 7 + 1);
+	for (long i = 0; i < LARGE_WARMUP; i++)
+		round_trip(out, in, msg, size, (uint64_t)i);
+	start = now();
+	for (long i = 0; i < n; i++)
+		round_trip(out, in, msg, size, (uint64_t)i);
+	end = now();
+	printf("RESULT pipe_large large_values mb_per_s %.1f\n",
+	    2.0 * (double)n * (double)size / 1e6 / (end - start));
+	free(msg);
+}
+
 static long
 parse_long(const char *s, const char *what)
 {
@@ -264,7 +296,7 @@ int
 main(int argc, char **argv)
 {
 	enum mode mode;
-	long n = 0, size = 64, batch = 256;
+	long n = 0, size = 0, batch = 256;
 	int req[2], rep[2], status, opt;
 	pid_t pid;
 
@@ -274,6 +306,8 @@ main(int argc, char **argv)
 		mode = UNBATCHED;
 	else if (strcmp(argv[1], "batched") == 0)
 		mode = BATCHED;
+	else if (strcmp(argv[1], "large") == 0)
+		mode = LARGE;
 	else
 		usage();
 	/* The mode takes argv[0]'s place so that getopt skips it. */
@@ -295,13 +329,15 @@ main(int argc, char **argv)
 	if (optind != argc - 1)
 		usage();
 	if (n == 0)
-		n = mode == UNBATCHED ? 100000 : 2000000;
+		n = mode == UNBATCHED ? 100000 : mode == LARGE ? 200 : 2000000;
+	if (size == 0)
+		size = mode == LARGE ? LARGE_SIZE : 64;
 	if (size < (long)sizeof(uint64_t)) {
 		fprintf(stderr, "pingpong: SIZE must be at least %zu\n",
 		    sizeof(uint64_t));
 		return 2;
 	}
-	if (mode == UNBATCHED)
+	if (mode != BATCHED)
 		batch = 1;
 
 	/* A dead peer must show up as EPIPE and an error, not as a signal. */
@@ -317,14 +353,16 @@ main(int argc, char **argv)
 	if (pid == 0) {
 		if (close(req[1]) != 0 || close(rep[0]) != 0)
 			die("close");
-		child(req[0], rep[1], mode == UNBATCHED ? -1 : n,
-		    (size_t)size, batch);
+		child(req[0], rep[1], mode == BATCHED ? n : -1, (size_t)size,
+		    batch);
 	}
 	if (close(req[0]) != 0 || close(rep[1]) != 0)
 		die("close");
 
 	if (mode == UNBATCHED)
 		run_unbatched(req[1], rep[0], n, (size_t)size);
+	else if (mode == LARGE)
+		run_large(req[1], rep[0], n, (size_t)size);
 	else
 		run_batched(req[1], rep[0], n, (size_t)size, batch);
 

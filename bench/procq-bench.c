@@ -6,7 +6,8 @@
  *   procq-bench --version
  *   mpirun -np RANKS procq-bench-mpi SCENARIO [-n N] [-w WORKERS] ...
  *
- * Scenarios: throughput, latency, crash, memory, respawn, cancel, scale.
+ * Scenarios: throughput, latency, crash, memory, respawn, cancel, scale,
+ * checkpoint, scaling, large_values, service.
  * Every count is checked: a wrong result or a lost task fails the run.
  *
  * procq-bench-mpi is this program built with BENCH_MPI and libprocq-mpi:
@@ -40,7 +41,23 @@ struct bench {
 	int	hosts;		/* hosts that run WORKERS each: 1, or the
 				   MPI ranks other than 0 */
 	const char *checkpoint; /* a checkpoint store, or NULL */
+	procq_mode mode;	/* 0 = PROCQ_MODE_FINITE */
 };
+
+/* The CPU time a task of the scaling scenario burns: enough work that the
+ * curve shows the cores, short enough that procq's overhead shows too. */
+#define BURN_US 100
+
+/* The size of an argument and of a result in the large_values scenario. */
+#define LARGE_SIZE (1024 * 1024)
+
+/* Tasks per batch of the service scenario: a join every batch, and the
+ * results of one batch held at a time. */
+#define SERVICE_BATCH 10000
+
+/* Batches run before the service's RSS is first read: the heap and the
+ * engine's buffers take a few batches to reach their steady size. */
+#define SERVICE_WARM 3
 
 /* Set by the progress hook of the cancel scenario. */
 struct started {
@@ -57,6 +74,40 @@ task_double(procq_call *c)
 	if (procq_call_unpack(c, "l", &x) != 0)
 		return procq_call_fail(c, "ArgumentError", "expected [int]");
 	return procq_call_return(c, "l", 2 * x);
+}
+
+/*
+ * Returns its argument after burning BURN_US of CPU time: the thread's CPU
+ * clock, not a sleep, so that a worker holds its core as real work would.
+ */
+static int
+task_burn(procq_call *c)
+{
+	struct timespec t0, t;
+	int64_t x;
+	long ns;
+
+	if (procq_call_unpack(c, "l", &x) != 0)
+		return procq_call_fail(c, "ArgumentError", "expected [int]");
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+	do {
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+		ns = (long)(t.tv_sec - t0.tv_sec) * 1000000000L +
+		    (t.tv_nsec - t0.tv_nsec);
+	} while (ns < BURN_US * 1000L);
+	return procq_call_return(c, "l", x);
+}
+
+/* Returns its one binary argument as it came. */
+static int
+task_echo(procq_call *c)
+{
+	const void *p;
+	size_t len;
+
+	if (procq_call_unpack(c, "y", &p, &len) != 0)
+		return procq_call_fail(c, "ArgumentError", "expected [bin]");
+	return procq_call_return(c, "y", p, len);
 }
 
 static int
@@ -109,9 +160,11 @@ static char *bench_worker_argv[] = { "procq-bench", "--worker", NULL };
 
 static const procq_worker_task bench_tasks[] = {
 	{ "double", task_double },
+	{ "burn", task_burn },
+	{ "echo", task_echo },
 	{ "crash", task_crash },
 	{ "sleeper", task_sleeper },
-	{ NULL, NULL }
+	{ NULL, NULL },
 };
 
 static procq_queue *
@@ -121,7 +174,8 @@ bench_queue(const struct bench *b, int workers, struct started *s)
 		.prefetch = b->prefetch,
 		.start_method = b->method,
 		.transport = b->transport,
-		.checkpoint = b->checkpoint };
+		.checkpoint = b->checkpoint,
+		.mode = b->mode };
 	procq_queue *q;
 	int err;
 
@@ -141,6 +195,8 @@ bench_queue(const struct bench *b, int workers, struct started *s)
 	if (b->method == PROCQ_START_EXEC || b->transport != NULL)
 		return q;
 	if ((err = procq_register(q, "double", task_double)) != 0 ||
+	    (err = procq_register(q, "burn", task_burn)) != 0 ||
+	    (err = procq_register(q, "echo", task_echo)) != 0 ||
 	    (err = procq_register(q, "crash", task_crash)) != 0 ||
 	    (err = procq_register(q, "sleeper", task_sleeper)) != 0)
 		die("register", err);
@@ -168,9 +224,9 @@ bench_warm(const struct bench *b, procq_queue *q, int workers)
 	procq_clear_results(q);
 }
 
-/* Every task i must have returned 2*i: checked through the sum. */
+/* Every task i must have returned factor * i: checked through the sum. */
 static void
-check_doubled(const procq_summary *s, long n)
+check_sum(const procq_summary *s, long n, int64_t factor)
 {
 	long long sum = 0;
 	int64_t v;
@@ -188,7 +244,7 @@ check_doubled(const procq_summary *s, long n)
 		}
 		sum += v;
 	}
-	if (sum != (long long)n * (n - 1)) {
+	if (sum != (long long)factor * n * (n - 1) / 2) {
 		fprintf(stderr, "procq-bench: wrong results\n");
 		exit(1);
 	}
@@ -208,7 +264,7 @@ bench_doubles(procq_queue *q, long n)
 	}
 	if ((err = procq_run(q, NULL, &s)) != 0)
 		die("run", err);
-	check_doubled(s, n);
+	check_sum(s, n, 2);
 	return s;
 }
 
@@ -409,7 +465,7 @@ scenario_memory(const struct bench *b)
 	fflush(stdout);
 	if ((err = procq_run(q, NULL, &s)) != 0)
 		die("run", err);
-	check_doubled(s, n);
+	check_sum(s, n, 2);
 	procq_summary_free(s);
 	procq_free(q);
 }
@@ -565,6 +621,198 @@ scenario_checkpoint(const struct bench *b)
 	printf("RESULT procq checkpoint resume_s %.3f\n", t1 - t0);
 }
 
+/*
+ * Tasks of BURN_US of CPU time each on 1, 2, 4 and 8 workers.  The
+ * efficiency is the rate against the ideal of min(workers, CPUs) cores
+ * doing nothing but the tasks: what is missing is procq's overhead.
+ */
+static void
+scenario_scaling(const struct bench *b)
+{
+	static const int pools[] = { 1, 2, 4, 8 };
+	long n = b->n > 0 ? b->n : 10000;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (cpus < 1)
+		cpus = 1;
+	for (size_t i = 0; i < sizeof pools / sizeof pools[0]; i++) {
+		int w = pools[i];
+		long cores = (long)w * b->hosts;
+		procq_queue *q = bench_queue(b, w, NULL);
+		procq_summary *s = NULL;
+		double t0, rate;
+		int err;
+
+		if (cores > cpus)
+			cores = cpus;
+		bench_warm(b, q, w);
+		t0 = now();
+		for (long j = 0; j < n; j++) {
+			if ((err = procq_submitf(q, "burn", NULL, NULL, "l",
+				 (int64_t)j)) != 0)
+				die("submit", err);
+		}
+		if ((err = procq_run(q, NULL, &s)) != 0)
+			die("run", err);
+		rate = n / (now() - t0);
+		check_sum(s, n, 1);
+		procq_summary_free(s);
+		procq_free(q);
+		printf("RESULT procq scaling tasks_per_s_w%d %.0f\n", w, rate);
+		printf("RESULT procq scaling efficiency_w%d %.3f\n", w,
+		    rate / ((double)cores * 1e6 / BURN_US));
+		fflush(stdout);
+	}
+}
+
+/* Waits for the echo of task i and checks it against what was sent: buf
+ * as it is now, but for the stamp in its first bytes. */
+static void
+large_check(procq_handle *h, int64_t i, const unsigned char *buf)
+{
+	const unsigned char *p;
+	size_t len;
+	int64_t stamp;
+
+	wait_one(h);
+	if (procq_handle_value(h, "y", &p, &len) != 0 || len != LARGE_SIZE) {
+		fprintf(stderr,
+		    "procq-bench: task %lld returned no %d bytes\n",
+		    (long long)i, LARGE_SIZE);
+		exit(1);
+	}
+	memcpy(&stamp, p, sizeof stamp);
+	if (stamp != i ||
+	    memcmp(p + sizeof stamp, buf + sizeof stamp,
+		LARGE_SIZE - sizeof stamp) != 0) {
+		fprintf(stderr,
+		    "procq-bench: task %lld returned other bytes\n",
+		    (long long)i);
+		exit(1);
+	}
+}
+
+/*
+ * LARGE_SIZE arguments, each echoed back as the result, with a few tasks
+ * in flight per worker: MB (10^6 bytes) a second of arguments and results
+ * together.  The default frame limit, 64 MiB, takes them.  Each task's
+ * handle and result are given back once it is checked, so that the caller
+ * holds a window of values, not all of them.
+ */
+static void
+scenario_large_values(const struct bench *b)
+{
+	long n = b->n > 0 ? b->n : 200;
+	long window = 4L * b->workers * b->hosts;
+	procq_queue *q = bench_queue(b, b->workers, NULL);
+	procq_handle **hs = calloc((size_t)window, sizeof *hs);
+	unsigned char *buf = malloc(LARGE_SIZE);
+	double t0, t1;
+	int err;
+
+	if (hs == NULL || buf == NULL)
+		die("large_values", PROCQ_ENOMEM);
+	for (size_t i = 0; i < LARGE_SIZE; i++)
+		buf[i] = (unsigned char)(i * 7 + 1);
+	bench_warm(b, q, b->workers);
+	t0 = now();
+	for (long i = 0; i < n + window; i++) {
+		procq_handle **slot = &hs[i % window];
+		int64_t stamp = i;
+
+		if (i >= window) {
+			large_check(*slot, i - window, buf);
+			procq_handle_release(*slot);
+			*slot = NULL;
+		}
+		if (i < n) {
+			memcpy(buf, &stamp, sizeof stamp);
+			if ((err = procq_submitf(q, "echo", NULL, slot, "y",
+				 buf, (size_t)LARGE_SIZE)) != 0)
+				die("submit", err);
+		}
+		if (i % window == window - 1)
+			procq_clear_results(q);
+	}
+	t1 = now();
+	printf("RESULT procq large_values mb_per_s %.1f\n",
+	    2.0 * (double)n * LARGE_SIZE / 1e6 / (t1 - t0));
+	free(buf);
+	free(hs);
+	procq_free(q);
+}
+
+/*
+ * Runs k trivial tasks on a service queue, checks and forgets them.  Each
+ * handle is released at once, for the queue to free the task once it is
+ * final: a task submitted without a handle is kept until procq_free() (or
+ * procq_reset(), which a service never reaches).
+ */
+static void
+service_batch(procq_queue *q, long k)
+{
+	procq_summary *s;
+	procq_handle *h;
+	int err;
+
+	for (long i = 0; i < k; i++) {
+		if ((err = procq_submitf(q, "double", NULL, &h, "l",
+			 (int64_t)i)) != 0)
+			die("submit", err);
+		procq_handle_release(h);
+	}
+	if ((err = procq_join(q, PROCQ_FOREVER)) != 0)
+		die("join", err);
+	if ((s = procq_results(q)) == NULL)
+		die("results", PROCQ_ENOMEM);
+	check_sum(s, k, 2);
+	procq_summary_free(s);
+	procq_clear_results(q);
+}
+
+/*
+ * A service (procq(7), "Runs and modes"): a queue in PROCQ_MODE_INFINITE
+ * fed batch after batch, its handles released and its results cleared
+ * after each batch, as procq_clear_results(3) says a queue that is never
+ * idle does.  Its memory must stay flat: the RSS after SERVICE_WARM
+ * batches against the RSS at the end.  Batches are small so that the
+ * tasks one batch has queued at its peak, which depend on how far the
+ * caller got ahead of the workers, move the RSS little.
+ */
+static void
+scenario_service(const struct bench *b)
+{
+	long n = b->n > 0 ? b->n : 10000000;
+	long batch = n < SERVICE_BATCH ? n : SERVICE_BATCH;
+	struct bench svc = *b;
+	procq_queue *q;
+	long start, end;
+	double t0, t1;
+	int err;
+
+	svc.mode = PROCQ_MODE_INFINITE;
+	q = bench_queue(&svc, b->workers, NULL);
+	if ((err = procq_start(q)) != 0)
+		die("start", err);
+	for (int i = 0; i < SERVICE_WARM; i++)
+		service_batch(q, batch);
+	/* statm's resident pages: the VmRSS of /proc/self/status. */
+	start = rss_bytes();
+	t0 = now();
+	for (long done = 0; done < n; done += batch)
+		service_batch(q, n - done < batch ? n - done : batch);
+	t1 = now();
+	end = rss_bytes();
+	/* Closes the service: procq_shutdown(3) waits for what is left
+	 * (nothing) and stops the workers. */
+	if ((err = procq_shutdown(q, 0)) != 0)
+		die("shutdown", err);
+	procq_free(q);
+	printf("RESULT procq service tasks_per_s %.0f\n", n / (t1 - t0));
+	printf("RESULT procq service rss_start_kib %ld\n", start / 1024);
+	printf("RESULT procq service rss_end_kib %ld\n", end / 1024);
+}
+
 static const struct scenario {
 	const char *name;
 	void (*fn)(const struct bench *);
@@ -577,6 +825,9 @@ static const struct scenario {
 	{ "cancel", scenario_cancel },
 	{ "scale", scenario_scale },
 	{ "checkpoint", scenario_checkpoint },
+	{ "scaling", scenario_scaling },
+	{ "large_values", scenario_large_values },
+	{ "service", scenario_service },
 };
 
 #ifdef BENCH_MPI
@@ -612,7 +863,8 @@ usage(void)
 	    "[-w WORKERS] [-p PREFETCH]\n"
 #endif
 	    "scenarios: throughput latency crash memory respawn cancel "
-	    "scale checkpoint\n");
+	    "scale checkpoint\n"
+	    "           scaling large_values service\n");
 	exit(2);
 }
 

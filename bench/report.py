@@ -34,6 +34,10 @@ SCENARIOS = {
     "scale": ["us_per_task_10k", "us_per_task_100k", "us_per_task_1m"],
     "checkpoint": ["tasks_per_s_plain", "tasks_per_s_store", "store_ratio",
                    "resume_s"],
+    "scaling": ["tasks_per_s_w1", "tasks_per_s_w2", "tasks_per_s_w4",
+                "tasks_per_s_w8"],
+    "large_values": ["mb_per_s"],
+    "service": ["tasks_per_s", "rss_start_kib", "rss_end_kib"],
 }
 HEADLINE = {
     "throughput": "tasks_per_s",
@@ -44,16 +48,57 @@ HEADLINE = {
     "cancel": "cancel_us",
     "scale": "us_per_task_1m",
     "checkpoint": "store_ratio",
+    "scaling": "tasks_per_s_w8",
+    "large_values": "mb_per_s",
+    "service": "tasks_per_s",
 }
-# Scenarios of procq alone (its checkpoint store): no peer has them.
-PROCQ_ONLY = {"checkpoint"}
+# Scenarios of procq alone (its checkpoint store, a queue in service
+# mode): no peer has them.
+PROCQ_ONLY = {"checkpoint", "service"}
+# The peers of a scenario that only some of them run.
+SCENARIO_PEERS = {
+    "scaling": ["pool_submit", "pool_map", "pebble"],
+    "large_values": ["pool_submit"],
+}
+# Metrics of procq shown in a line under a scenario's table rather than
+# as columns, with what they mean.
+SIDE_METRICS = {
+    "scaling": (["efficiency_w1", "efficiency_w2", "efficiency_w4",
+                 "efficiency_w8"],
+                "procq's efficiency, tasks_per_s against the ideal of "
+                "min(workers, CPUs) × 10,000 tasks/s"),
+}
+# A few words under a scenario's heading.
+SCENARIO_TEXT = {
+    "scaling": "10,000 tasks that each burn 100 µs of CPU time (a busy "
+    "loop on the thread's CPU clock, not a sleep) on 1, 2, 4 and 8 "
+    "workers, in tasks/s; pool_map maps with a chunksize of 256.  With C "
+    "cores the rate flattens at C workers (on 2 cores, at 2): the point "
+    "is the overhead above the work, how far each row stays below "
+    "min(workers, C) × 10,000 tasks/s.  procq vs this is at 8 workers.",
+    "large_values": "200 tasks whose argument is 1 MiB of bytes and whose "
+    "result is that argument echoed back, a few tasks in flight per "
+    "worker (2 workers); mb_per_s counts the arguments and the results, "
+    "in MB of 10^6 bytes a second.  pipe_large is the raw pipe: 1 MiB "
+    "messages there and back between two processes.",
+    "service": "10,000,000 trivial tasks through a queue in "
+    "PROCQ_MODE_INFINITE, in batches of 10,000, each joined "
+    "(procq_join()), checked and forgotten (handles released, "
+    "procq_clear_results()).  rss_start_kib is the caller's RSS after "
+    "three batches, rss_end_kib at the end: procq(7) says the memory of "
+    "such a service stays flat however long it runs.",
+}
 HIGHER_IS_BETTER = {"tasks_per_s", "tasks_per_s_plain", "tasks_per_s_store",
-                    "store_ratio"}
+                    "store_ratio", "tasks_per_s_w1", "tasks_per_s_w2",
+                    "tasks_per_s_w4", "tasks_per_s_w8", "mb_per_s"}
 PEERS = ["pool_submit", "pool_map", "mp_apply_async", "pebble"]
-PIPES = {"pipe_unbatched": "unbatched", "pipe_batched": "batched"}
-# The pipe programs measure one thing each way; these are the scenarios
-# their lines carry.
-PIPE_SCENARIOS = ["latency", "throughput"]
+# The pipe programs measure one thing each way: impl -> (mode, the
+# scenarios its lines carry).
+PIPES = {
+    "pipe_unbatched": ("unbatched", ["latency", "throughput"]),
+    "pipe_batched": ("batched", ["latency", "throughput"]),
+    "pipe_large": ("large", ["large_values"]),
+}
 # procq with a start method other than its default (the fork server), on
 # the scenarios where the method matters.
 METHODS = {"procq_fork": "fork", "procq_exec": "exec"}
@@ -296,6 +341,13 @@ def check_paths(parser, args):
         elif not args.mpirun or not shutil.which(args.mpirun):
             args.mpi_skip = (f"mpirun not found ({args.mpirun or 'none'}"
                              "; Debian: openmpi-bin)")
+    # Without pebble its rows are skipped, and say why.
+    args.pebble_skip = None
+    if library and "pebble" in impls:
+        if ask([args.python, "-c", "import pebble; print('ok')"],
+               "") != "ok":
+            args.pebble_skip = (f"pebble is not installed for "
+                                f"{args.python} (Debian: python3-pebble)")
     # Without GNU parallel its rows are skipped, and say why.
     args.parallel_skip = None
     args.parallel_version = None
@@ -335,9 +387,10 @@ def make_jobs(args):
         jobs += [Job("procq_before", [s], [args.baseline, s], "procq")
                  for s in scenarios]
     for peer in PEERS:
-        if peer in impls:
+        if peer in impls and not (peer == "pebble" and args.pebble_skip):
             jobs += [Job(peer, [s], [args.python, args.peers, peer, s])
-                     for s in scenarios if s not in PROCQ_ONLY]
+                     for s in scenarios if s not in PROCQ_ONLY and
+                     peer in SCENARIO_PEERS.get(s, PEERS)]
     if not args.mpi_skip:
         for s, n in MPI_TASKS.items():
             if s not in scenarios:
@@ -352,8 +405,8 @@ def make_jobs(args):
                     argv = ([args.mpirun] + MPIRUN_FLAGS +
                             ["-np", str(ranks), args.procq_mpi] + argv)
                 jobs.append(Job(impl, [s], argv, "procq"))
-    pipe_scenarios = [s for s in PIPE_SCENARIOS if s in scenarios]
-    for impl, mode in PIPES.items():
+    for impl, (mode, carried) in PIPES.items():
+        pipe_scenarios = [s for s in carried if s in scenarios]
         if impl in impls and pipe_scenarios:
             jobs.append(Job(impl, pipe_scenarios, [args.pingpong, mode]))
     return jobs + cli_jobs(args, impls)
@@ -664,7 +717,9 @@ def cli_machine_lines(args):
 
 
 WHOLE_NUMBER_METRICS = {"tasks_per_s", "bytes_per_task", "arg_bytes",
-                        "succeeded", "failed", "lost", "jobs_per_s"}
+                        "succeeded", "failed", "lost", "jobs_per_s",
+                        "tasks_per_s_w1", "tasks_per_s_w2", "tasks_per_s_w4",
+                        "tasks_per_s_w8", "rss_start_kib", "rss_end_kib"}
 
 
 def fmt_number(metric, x):
@@ -716,8 +771,12 @@ def scenario_section(scenario, values, results, heading=None):
     metrics += sorted({k[2] for k in keys} - set(metrics))
     headline = HEADLINE[scenario]
     mine = "procq_cli" if scenario in CLI_SCENARIOS else "procq"
-    lines = [heading or f"## {scenario}", "",
-             "| impl | " + " | ".join(metrics) + " | procq vs this |",
+    side, side_text = SIDE_METRICS.get(scenario, ([], ""))
+    metrics = [m for m in metrics if m not in side]
+    lines = [heading or f"## {scenario}", ""]
+    if scenario in SCENARIO_TEXT:
+        lines += [SCENARIO_TEXT[scenario], ""]
+    lines += ["| impl | " + " | ".join(metrics) + " | procq vs this |",
              "|---" + "|---:" * (len(metrics) + 1) + "|"]
     notes = []
     for impl in rows:
@@ -753,6 +812,12 @@ def scenario_section(scenario, values, results, heading=None):
         elif broken:
             notes.append(f"{impl}: every run failed (see Errors)")
     lines.append("")
+    shown = [(m, values.get((mine, scenario, m))) for m in side]
+    shown = [(m, v) for m, v in shown if v is not None and not v.missing]
+    if shown:
+        lines += [f"{side_text}: " + ", ".join(
+            f"{m.rsplit('_', 1)[-1]} {fmt_number(m, v.number)}"
+            for m, v in shown) + ".", ""]
     if notes:
         lines += [f"- {n}" for n in notes] + [""]
     return lines
@@ -950,6 +1015,15 @@ def targets(values):
     add("checkpoint: throughput with a store ≥ 50 % of without",
         (None, None) if ratio is None
         else (f"{ratio * 100:.0f} %", ratio >= 0.5))
+
+    # procq(7): a service that releases its handles and clears its
+    # results keeps its memory flat however long it runs.
+    start = get(values, "procq", "service", "rss_start_kib")
+    end = get(values, "procq", "service", "rss_end_kib")
+    add("service: RSS at the end ≤ 1.1 × RSS at the start + 4 MiB",
+        (None, None) if start is None or end is None
+        else (f"{start / 1024:,.1f} → {end / 1024:,.1f} MiB",
+              end <= 1.1 * start + 4096))
     return rows
 
 
@@ -1105,6 +1179,8 @@ def render(args, results):
     values = medians(results)
     lines = ["# procq benchmarks", "", HOW_TO_RUN, "", "## Machine", ""]
     lines += [f"- {m}" for m in machine_lines(args)] + [""]
+    if args.pebble_skip:
+        lines += [f"pebble skipped: {args.pebble_skip}.", ""]
     for scenario in SCENARIOS:
         lines += scenario_section(scenario, values, results)
     lines += mpi_section(args, values, results)

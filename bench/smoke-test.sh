@@ -44,9 +44,27 @@ for method in fork exec; do
 	expect 'procq respawn respawn_us'
 	run ./bench/procq-bench throughput -n 2000 -m "$method"
 	expect 'procq throughput tasks_per_s'
+	# The burn and echo tasks, from an exec'd worker's table too.
+	run ./bench/procq-bench scaling -n 50 -m "$method"
+	expect 'procq scaling tasks_per_s_w8'
+	run ./bench/procq-bench large_values -n 2 -m "$method"
+	expect 'procq large_values mb_per_s'
 done
 run ./bench/procq-bench cancel -n 5
 expect 'procq cancel cancel_us'
+run ./bench/procq-bench scaling -n 200
+for w in 1 2 4 8; do
+	expect "procq scaling tasks_per_s_w$w"
+	expect "procq scaling efficiency_w$w"
+done
+run ./bench/procq-bench large_values -n 4
+expect 'procq large_values mb_per_s'
+# Two batches of 10,000 after the three of the warm-up: the service joins
+# and clears its results more than once while it is measured.
+run ./bench/procq-bench service -n 20000
+expect 'procq service tasks_per_s'
+expect 'procq service rss_start_kib'
+expect 'procq service rss_end_kib'
 if [ -x ./bench/procq-bench-mpi ] && command -v "$MPIRUN" >/dev/null 2>&1; then
 	mpi="timeout -k 10 120 $MPIRUN --allow-run-as-root --oversubscribe --bind-to none"
 	run $mpi -np 2 ./bench/procq-bench-mpi throughput -n 300 -w 1
@@ -61,6 +79,8 @@ run ./bench/pingpong unbatched -n 2000
 expect 'pipe_unbatched latency p50_us'
 run ./bench/pingpong batched -n 20000
 expect 'pipe_batched throughput tasks_per_s'
+run ./bench/pingpong large -n 4
+expect 'pipe_large large_values mb_per_s'
 ./bench/procq-bench nonsense >/dev/null 2>&1 && fail "an unknown scenario was accepted"
 
 # procq(1) beside GNU parallel and xargs -P: each scenario of cli.py on a
