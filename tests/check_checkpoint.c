@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -352,6 +353,50 @@ START_TEST(test_sync_waits_for_lock)
 	ck_assert_int_eq(store_query(d.store,
 			     "SELECT count(*) FROM task "
 			     "WHERE status = 'succeeded'"),
+	    1);
+	procq_free(q);
+	dir_remove(&d);
+}
+END_TEST
+
+static void *
+release_after_nap(void *db)
+{
+	nap(0.3);
+	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		abort();
+	return NULL;
+}
+
+/*
+ * Opening a store turns it to WAL mode, which needs the write lock.
+ * SQLite answers "database is locked" at once there instead of waiting,
+ * so a process that opened the store while another one was making it
+ * failed.  The open waits for the other writer.
+ */
+START_TEST(test_open_waits_for_writer)
+{
+	pthread_t thread;
+	procq_queue *q;
+	sqlite3 *db;
+	struct dir d;
+
+	dir_make(&d);
+	procq_free(store_queue_ok(d.store, NULL, 1));
+	ck_assert_int_eq(sqlite3_open(d.store, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db,
+			     "PRAGMA journal_mode = DELETE;"
+			     "BEGIN IMMEDIATE",
+			     NULL, NULL, NULL),
+	    SQLITE_OK);
+	ck_assert_int_eq(pthread_create(&thread, NULL, release_after_nap, db),
+	    0);
+	q = store_queue_ok(d.store, NULL, 1);
+	ck_assert_int_eq(pthread_join(thread, NULL), 0);
+	sqlite3_close(db);
+	ck_assert_int_eq(store_query(d.store,
+			     "SELECT journal_mode = 'wal' FROM "
+			     "pragma_journal_mode"),
 	    1);
 	procq_free(q);
 	dir_remove(&d);
@@ -782,6 +827,7 @@ checkpoint_suite(void)
 	tcase_add_test(tc, test_rerun_resumes);
 	tcase_add_test(tc, test_own_success_known);
 	tcase_add_test(tc, test_sync_waits_for_lock);
+	tcase_add_test(tc, test_open_waits_for_writer);
 	tcase_add_test(tc, test_failures_rerun);
 	tcase_add_test(tc, test_keys_and_runs);
 	tcase_add_test(tc, test_refuses_what_is_not_a_store);

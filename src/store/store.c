@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "procq.h"
+#include "clock.h"
 #include "store/store_private.h"
 
 /* clang-format off */
@@ -184,6 +185,30 @@ store_identify(sqlite3 *db, bool made)
 	return store_check(db);
 }
 
+/*
+ * Turns the file to WAL mode, which takes the write lock from inside a
+ * read transaction: there SQLite answers SQLITE_BUSY at once instead of
+ * calling the busy handler, so a process opening the store while another
+ * one makes it waits by itself, as long as a busy handler would.
+ */
+static int
+store_use_wal(sqlite3 *db)
+{
+	double deadline = procq_clock_now() + STORE_BUSY_MS / 1000.0;
+	int pause_ms = 1, rc;
+
+	for (;;) {
+		rc = sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL,
+		    NULL);
+		if ((rc & 0xff) != SQLITE_BUSY || procq_clock_now() > deadline)
+			break;
+		sqlite3_sleep(pause_ms);
+		if (pause_ms < 64)
+			pause_ms *= 2;
+	}
+	return rc == SQLITE_OK ? 0 : store_code(rc);
+}
+
 static int
 store_connect(const char *path, sqlite3 **db)
 {
@@ -243,7 +268,7 @@ store_init(struct store *s, const char *path)
 	/* Only now that it is known to be a procq store: WAL lets lookups
 	 * read while the writer commits, and FULL makes each commit
 	 * durable (the WAL is synced) before it returns. */
-	if ((rc = store_exec(s->rdb, "PRAGMA journal_mode = WAL")) != 0 ||
+	if ((rc = store_use_wal(s->rdb)) != 0 ||
 	    (rc = store_exec(s->rdb, "PRAGMA synchronous = FULL")) != 0)
 		return rc;
 	if ((rc = store_prepare(s->rdb,
