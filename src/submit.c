@@ -223,11 +223,50 @@ submit_post(procq_queue *q, const char *name, const void *args,
 	return rc;
 }
 
+/* No options are the defaults; no arguments an empty array. */
+static void
+submit_defaults(const void **args, size_t *args_len, const procq_opts **opts)
+{
+	static const procq_opts defaults;
+
+	if (*opts == NULL)
+		*opts = &defaults;
+	if (*args_len == 0) {
+		*args = "\x90";
+		*args_len = 1;
+	}
+}
+
 /*
- * Posts n tasks of one function as one command: each is made and checked
- * first, then all are posted together (one lock, one wake-up), or none
- * is.  The queue has no size limit: under one, tasks wait for room one by
- * one (submit_post()).
+ * Tasks a batch is posted in: the engine starts on the first ones while
+ * the rest are made, which for a large batch is most of its time.
+ */
+#define SUBMIT_CHUNK 1024
+
+/* What was posted of a batch that failed part-way is cancelled; what was
+ * not is freed.  Every handle is then NULL. */
+static void
+submit_batch_undo(struct task_list *unposted, procq_handle **hs, size_t posted,
+    size_t n)
+{
+	procq_handle *t;
+
+	while ((t = TAILQ_FIRST(unposted)) != NULL) {
+		TAILQ_REMOVE(unposted, t, worker_link);
+		task_free(t);
+	}
+	for (size_t k = 0; k < posted; k++)
+		procq_handle_cancel(hs[k]);
+	memset(hs, 0, n * sizeof *hs);
+}
+
+/*
+ * Posts n tasks of one function, SUBMIT_CHUNK at a time.  Every argument
+ * is checked first, so that a bad one submits nothing; the name is checked
+ * with the first chunk.  Only running out of memory, a store's failure or
+ * a close by another thread can stop a later chunk: what was posted is
+ * then cancelled.  The queue has no size limit: under one, tasks wait for
+ * room one by one (submit_post()).
  */
 int
 submit_post_batch(procq_queue *q, const char *name, const procq_args *args,
@@ -236,30 +275,38 @@ submit_post_batch(procq_queue *q, const char *name, const procq_args *args,
 {
 	struct task_list batch;
 	procq_handle *t;
+	size_t posted = 0, made = 0;
 	int rc = 0;
 
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		const void *a = args[i].data;
+		const procq_opts *o = opts;
+		size_t len = args[i].len;
+
+		rc = submit_prepare(q, &a, &len, &o, -1);
+	}
 	TAILQ_INIT(&batch);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		const void *a = args[i].data;
 		const procq_opts *o = opts;
 		size_t len = args[i].len;
 
-		if ((rc = submit_prepare(q, &a, &len, &o, -1)) != 0)
-			break;
+		submit_defaults(&a, &len, &o);
 		if ((rc = submit_new(q, name, a, len, o, gate, &t)) != 0)
 			break;
 		TAILQ_INSERT_TAIL(&batch, t, worker_link);
 		hs[i] = t;
-	}
-	if (rc == 0)
-		rc = command_submit(q, &batch, n, name, false);
-	if (rc != 0) {
-		while ((t = TAILQ_FIRST(&batch)) != NULL) {
-			TAILQ_REMOVE(&batch, t, worker_link);
-			task_free(t);
+		if (++made == SUBMIT_CHUNK || i + 1 == n) {
+			if ((rc = command_submit(q, &batch, made, name,
+				 false)) != 0)
+				break;
+			TAILQ_INIT(&batch);
+			posted = i + 1;
+			made = 0;
 		}
-		memset(hs, 0, n * sizeof *hs);
 	}
+	if (rc != 0)
+		submit_batch_undo(&batch, hs, posted, n);
 	return rc;
 }
 
@@ -268,23 +315,17 @@ int
 submit_prepare(procq_queue *q, const void **args, size_t *args_len,
     const procq_opts **opts, double timeout)
 {
-	static const procq_opts defaults;
 	int rc;
 
 	if (q == NULL || isnan(timeout))
 		return PROCQ_EINVAL;
 	if (queue_forked(q))
 		return PROCQ_EFORKED;
-	if (*opts == NULL)
-		*opts = &defaults;
-	if ((rc = opts_check(*opts)) != 0)
+	if (*opts != NULL && (rc = opts_check(*opts)) != 0)
 		return rc;
 	if ((rc = args_check(*args, *args_len, q->cfg.max_frame)) != 0)
 		return rc;
-	if (*args_len == 0) {
-		*args = "\x90";	/* no arguments: an empty array */
-		*args_len = 1;
-	}
+	submit_defaults(args, args_len, opts);
 	return 0;
 }
 

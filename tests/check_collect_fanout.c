@@ -146,6 +146,87 @@ START_TEST(test_map_error_cancels)
 }
 END_TEST
 
+/*
+ * A large map is posted in chunks, so that its first tasks run while the
+ * rest are made; its arguments are all checked first, so a bad last one
+ * still submits nothing, on a started queue.
+ */
+#define N_LARGE 3000
+
+START_TEST(test_map_large_bad_last)
+{
+	procq_queue *q = collect_queue(2);
+	char path[64];
+	procq_args *args = calloc(N_LARGE, sizeof *args);
+	procq_handle **hs = calloc(N_LARGE, sizeof *hs);
+	procq_stats st;
+
+	ck_assert(args != NULL && hs != NULL);
+	make_tmpfile(path, sizeof path);
+	start_warm(q, 2);
+	for (size_t i = 0; i < N_LARGE; i++)
+		args_pack(&args[i], "s", path);
+	free((void *)args[N_LARGE - 1].data);
+	args[N_LARGE - 1].data = NULL; /* bytes announced, none given */
+	ck_assert_int_eq(procq_map(q, "marker", args, N_LARGE, NULL, hs),
+	    PROCQ_EINVAL);
+	ck_assert(all_null(hs, N_LARGE));
+	ck_assert_int_eq(procq_join(q, 30), 0);
+	ck_assert_int_eq(procq_stats_get(q, &st), 0);
+	ck_assert_uint_eq(st.completed, 0); /* not even cancelled */
+	ck_assert_int_eq(file_size(path), 0);
+	args_free(args, N_LARGE - 1);
+	free(args);
+	free(hs);
+	unlink(path);
+	procq_free(q);
+}
+END_TEST
+
+static void
+count_complete(procq_handle *h, const procq_result *r, void *arg)
+{
+	(void)h;
+	(void)r;
+	atomic_fetch_add((atomic_size_t *)arg, 1);
+}
+
+#define N_HUGE 100000
+
+/* Tasks of a large map run before procq_map() returns: the first chunks
+ * are posted while the rest are made. */
+START_TEST(test_map_large_runs_early)
+{
+	atomic_size_t done = 0;
+	procq_config cfg = { .workers = 2,
+		.on_complete = count_complete,
+		.hook_arg = &done };
+	procq_queue *q = collect_queue_config(&cfg);
+	procq_args *args = calloc(N_HUGE, sizeof *args);
+	procq_handle **hs = calloc(N_HUGE, sizeof *hs);
+	size_t early;
+
+	ck_assert(args != NULL && hs != NULL);
+	start_warm(q, 2);
+	for (size_t i = 0; i < N_HUGE; i++)
+		args_pack(&args[i], "i", (int)i);
+	ck_assert_int_eq(procq_map(q, "ident", args, N_HUGE, NULL, hs), 0);
+	early = atomic_load(&done);
+	ck_assert_int_eq(procq_join(q, 120), 0);
+	for (size_t i = 0; i < N_HUGE; i += 997)
+		ck_assert_int_eq(int_value(hs[i]), (int)i);
+	ck_assert_uint_eq(atomic_load(&done), N_HUGE);
+	ck_assert_msg(early >= 1000,
+	    "%zu of %d tasks had ended when "
+	    "procq_map() returned",
+	    early, N_HUGE);
+	args_free(args, N_HUGE);
+	free(args);
+	free(hs);
+	procq_free(q);
+}
+END_TEST
+
 START_TEST(test_map_errors)
 {
 	procq_queue *q = collect_queue(1);
@@ -753,6 +834,8 @@ fanout_suite(void)
 	tcase_add_test(tc, test_map_no_args_opts);
 	tcase_add_test(tc, test_map_error_cancels);
 	tcase_add_test(tc, test_map_errors);
+	tcase_add_test(tc, test_map_large_bad_last);
+	tcase_add_test(tc, test_map_large_runs_early);
 	tcase_add_test(tc, test_map_blocks_on_size);
 
 	tc = add_tcase(s, "pmap", 30);
