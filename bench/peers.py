@@ -63,7 +63,7 @@ LARGE_WINDOW = 4
 
 PEERS = ("pool_submit", "pool_map", "mp_apply_async", "pebble")
 SCENARIOS = {
-    "throughput": 200000,
+    "throughput": 400000,
     "latency": 10000,
     "crash": 10000,
     "memory": 1000000,

@@ -2,12 +2,13 @@
  * procq's side of the benchmark suite: one scenario per run, each printing
  * "RESULT procq <scenario> <metric> <value>" lines for bench/report.py.
  *
- *   procq-bench SCENARIO [-n N] [-w WORKERS] [-p PREFETCH]
+ *   procq-bench SCENARIO [-n N] [-w WORKERS] [-p PREFETCH] [-m METHOD] [-M]
  *   procq-bench --version
  *   mpirun -np RANKS procq-bench-mpi SCENARIO [-n N] [-w WORKERS] ...
  *
  * Scenarios: throughput, latency, crash, memory, respawn, cancel, scale,
- * checkpoint, scaling, large_values, service.
+ * checkpoint, scaling, large_values, service.  -M has throughput submit
+ * with one procq_map() instead of a procq_submitf() per task.
  * Every count is checked: a wrong result or a lost task fails the run.
  *
  * procq-bench-mpi is this program built with BENCH_MPI and libprocq-mpi:
@@ -19,6 +20,8 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +45,7 @@ struct bench {
 				   MPI ranks other than 0 */
 	const char *checkpoint; /* a checkpoint store, or NULL */
 	procq_mode mode;	/* 0 = PROCQ_MODE_FINITE */
+	bool map;		/* throughput: procq_map(), not a loop */
 };
 
 /* The CPU time a task of the scaling scenario burns: enough work that the
@@ -285,13 +289,74 @@ bench_batch(const struct bench *b, long n)
 	return t1 - t0;
 }
 
+/* The msgpack array [i] at p: 1 to 10 bytes. */
+static size_t
+pack_index(unsigned char *p, uint32_t i)
+{
+	p[0] = 0x91;
+	if (i < 128) {
+		p[1] = (unsigned char)i;
+		return 2;
+	}
+	p[1] = 0xce;
+	p[2] = (unsigned char)(i >> 24);
+	p[3] = (unsigned char)(i >> 16);
+	p[4] = (unsigned char)(i >> 8);
+	p[5] = (unsigned char)i;
+	return 6;
+}
+
+/*
+ * Seconds to map "double" over 0 to n - 1 with procq_map() on a warm
+ * queue and take every value in order, as ProcessPoolExecutor.map()
+ * hands them back: the arguments are packed on the clock.
+ */
+static double
+bench_map(const struct bench *b, long n)
+{
+	procq_queue *q = bench_queue(b, b->workers, NULL);
+	unsigned char *bytes = malloc((size_t)n * 6);
+	procq_args *args = malloc((size_t)n * sizeof *args);
+	procq_handle **h = malloc((size_t)n * sizeof *h);
+	size_t off = 0;
+	double t0, t1;
+	int64_t v;
+	int err;
+
+	if (bytes == NULL || args == NULL || h == NULL)
+		die("map", PROCQ_ENOMEM);
+	bench_warm(b, q, b->workers);
+	t0 = now();
+	for (long i = 0; i < n; i++) {
+		args[i].data = bytes + off;
+		args[i].len = pack_index(bytes + off, (uint32_t)i);
+		off += args[i].len;
+	}
+	if ((err = procq_map(q, "double", args, (size_t)n, NULL, h)) != 0)
+		die("map", err);
+	for (long i = 0; i < n; i++) {
+		if ((err = procq_handle_wait(h[i], -1)) != 0)
+			die("wait", err);
+		if (procq_handle_value(h[i], "l", &v) != 0 || v != 2 * i) {
+			fprintf(stderr, "procq-bench: wrong result\n");
+			exit(1);
+		}
+	}
+	t1 = now();
+	procq_free(q);
+	free(h);
+	free(args);
+	free(bytes);
+	return t1 - t0;
+}
+
 static void
 scenario_throughput(const struct bench *b)
 {
-	long n = b->n > 0 ? b->n : 200000;
+	long n = b->n > 0 ? b->n : 400000;
 
 	printf("RESULT procq throughput tasks_per_s %.0f\n",
-	    n / bench_batch(b, n));
+	    n / (b->map ? bench_map(b, n) : bench_batch(b, n)));
 }
 
 static void
@@ -856,7 +921,7 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: procq-bench SCENARIO [-n N] [-w WORKERS] "
-	    "[-p PREFETCH] [-m forkserver|fork|exec]\n"
+	    "[-p PREFETCH] [-m forkserver|fork|exec] [-M]\n"
 	    "       procq-bench --version\n"
 #ifdef BENCH_MPI
 	    "       mpirun -np RANKS procq-bench-mpi SCENARIO [-n N] "
@@ -886,8 +951,11 @@ main(int argc, char **argv)
 		usage();
 	name = argv[1];
 	optind = 2;
-	while ((opt = getopt(argc, argv, "n:w:p:m:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:w:p:m:M")) != -1) {
 		switch (opt) {
+		case 'M':
+			b.map = true;
+			break;
 		case 'n':
 			b.n = atol(optarg);
 			break;

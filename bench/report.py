@@ -103,6 +103,10 @@ PIPES = {
 # the scenarios where the method matters.
 METHODS = {"procq_fork": "fork", "procq_exec": "exec"}
 METHOD_SCENARIOS = ["respawn", "throughput"]
+# procq submitting with one procq_map() call instead of a procq_submitf()
+# per task (procq-bench -M), on the throughput scenario: the way to set
+# against ProcessPoolExecutor.map().
+MAP_IMPL = "procq_map"
 # procq with its workers on other MPI ranks (procq-bench-mpi under
 # mpirun: every rank but 0 is a node agent) against workers on this host,
 # on the same work: impl -> (MPI ranks, 0 for local workers; workers per
@@ -160,8 +164,8 @@ SCENARIO_GROUPS = {"cli": list(CLI_SCENARIOS)}
 ALL_SCENARIOS = {**SCENARIOS, **CLI_SCENARIOS}
 HEADLINE.update(CLI_HEADLINE)
 HIGHER_IS_BETTER.add("jobs_per_s")
-IMPLS = (["procq"] + list(METHODS) + PEERS + list(PIPES) + list(MPI_IMPLS) +
-         CLI_IMPLS)
+IMPLS = (["procq", MAP_IMPL] + list(METHODS) + PEERS + list(PIPES) +
+         list(MPI_IMPLS) + CLI_IMPLS)
 
 RUN_TIMEOUT_S = 600
 STDERR_TAIL_LINES = 20
@@ -310,7 +314,8 @@ def check_paths(parser, args):
         args.cli_scenarios = [s for s in scenarios if s in CLI_SCENARIOS]
     cli = bool(args.cli_scenarios)
     needed = []
-    if library and ("procq" in impls or any(i in METHODS for i in impls) or
+    if library and ("procq" in impls or MAP_IMPL in impls or
+                    any(i in METHODS for i in impls) or
                     any(i in MPI_IMPLS for i in impls)):
         needed.append(("--procq", args.procq))
     if library and any(i in PEERS for i in impls):
@@ -379,6 +384,9 @@ def make_jobs(args):
     jobs = []
     if "procq" in impls:
         jobs += [Job("procq", [s], [args.procq, s]) for s in scenarios]
+    if MAP_IMPL in impls and "throughput" in scenarios:
+        jobs.append(Job(MAP_IMPL, ["throughput"],
+                        [args.procq, "throughput", "-M"], "procq"))
     for impl, method in METHODS.items():
         if impl in impls:
             jobs += [Job(impl, [s], [args.procq, s, "-m", method], "procq")
@@ -937,8 +945,9 @@ def get(values, impl, scenario, metric):
     return None if v is None or v.missing else v.number
 
 
-def ratio_target(values, scenario, peer, factor, strict=False):
-    mine = get(values, "procq", scenario, "tasks_per_s")
+def ratio_target(values, scenario, peer, factor, strict=False,
+                 impl="procq"):
+    mine = get(values, impl, scenario, "tasks_per_s")
     theirs = get(values, peer, scenario, "tasks_per_s")
     if mine is None or not theirs:
         return None, None
@@ -957,7 +966,10 @@ def targets(values):
         ratio_target(values, "throughput", "pebble", 40))
     add("throughput ≥ 40× pool_submit",
         ratio_target(values, "throughput", "pool_submit", 40))
-    add("throughput > pool_map",
+    add("throughput of procq_map() > pool_map",
+        ratio_target(values, "throughput", "pool_map", 1, strict=True,
+                     impl=MAP_IMPL))
+    add("throughput of a procq_submit() loop > pool_map",
         ratio_target(values, "throughput", "pool_map", 1, strict=True))
 
     tps = get(values, "procq", "throughput", "tasks_per_s")

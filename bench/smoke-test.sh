@@ -23,6 +23,8 @@ expect() {
 }
 run ./bench/procq-bench throughput -n 5000
 expect 'procq throughput tasks_per_s'
+run ./bench/procq-bench throughput -n 5000 -M
+expect 'procq throughput tasks_per_s'
 run ./bench/procq-bench latency -n 200
 expect 'procq latency p50_us'
 expect 'procq latency p99_us'
