@@ -260,8 +260,9 @@ loop_collect(procq_queue *q)
 	loop_leave(q);
 }
 
-/* How long, at most, the owner looks for a short task's result before it
- * sleeps (loop_await_results()). */
+/* A task shorter than this on average is short: the owner looks for its
+ * result for up to twice its average before it sleeps
+ * (loop_await_results()). */
 #define LOOP_AWAIT	50e-6
 
 /*
