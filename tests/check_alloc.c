@@ -658,6 +658,44 @@ START_TEST(test_map_sized)
 }
 END_TEST
 
+/*
+ * A map of several chunks whose allocation fails after its first chunk
+ * was posted: the call fails with no handle given, and the tasks it had
+ * posted are cancelled (or ran): none is left waiting.
+ */
+#define N_CHUNKED 3000
+
+START_TEST(test_map_fails_after_a_chunk)
+{
+	procq_queue *q = new_queue(2, 0);
+	procq_args *args = calloc(N_CHUNKED, sizeof *args);
+	procq_handle **hs = calloc(N_CHUNKED, sizeof *hs);
+	procq_stats st;
+	int rc;
+
+	ck_assert(args != NULL && hs != NULL);
+	ck_assert_int_eq(procq_start(q), 0);
+	for (int i = 0; i < N_CHUNKED; i++)
+		args_pack(&args[i], "i", i);
+	arm(2500);
+	rc = procq_map(q, "ident", args, N_CHUNKED, NULL, hs);
+	ck_assert(disarm());
+	ck_assert_int_eq(rc, PROCQ_ENOMEM);
+	for (int i = 0; i < N_CHUNKED; i++)
+		ck_assert_ptr_null(hs[i]);
+	ck_assert_int_eq(procq_join(q, 60), 0);
+	ck_assert_int_eq(procq_stats_get(q, &st), 0);
+	ck_assert_uint_eq(st.pending + st.active + st.scheduled, 0);
+	/* a chunk of 1024 was posted, and not all of the map */
+	ck_assert_uint_ge(st.completed, 1024);
+	ck_assert_uint_lt(st.completed, N_CHUNKED);
+	args_free(args, N_CHUNKED);
+	free(args);
+	free(hs);
+	procq_free(q);
+}
+END_TEST
+
 /* Bound tasks and procq_map(), on a started queue. */
 START_TEST(test_bound_and_map)
 {
@@ -976,6 +1014,7 @@ alloc_suite(void)
 	tcase_add_test(tc, test_group_map_sized);
 	tcase_add_test(tc, test_bound_and_map);
 	tcase_add_test(tc, test_map_sized);
+	tcase_add_test(tc, test_map_fails_after_a_chunk);
 	tcase_add_test(tc, test_wait);
 	tcase_add_test(tc, test_summary);
 	tcase_add_test(tc, test_race);
