@@ -262,12 +262,11 @@ limits_out_of_memory(void)
 		limits_report(&limits_frame_alloc);
 }
 
-/* SIGKILL once the attempt has used max_cpu + 1 s of CPU time. */
+/* SIGKILL once the worker has used s more seconds of CPU time. */
 static void
-limits_arm_cpu_timer(double max_cpu)
+limits_arm_cpu_timer(double s)
 {
 	struct itimerspec its;
-	double s = max_cpu + 1;
 
 	if (!limits_cpu_timer_set)
 		return;
@@ -294,7 +293,10 @@ limits_arm_cpu(const struct worker_ctx *ctx)
 	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur > rl.rlim_max)
 		rl.rlim_cur = rl.rlim_max;
 	setrlimit(RLIMIT_CPU, &rl);
-	limits_arm_cpu_timer(ctx->max_cpu);
+	/* A second past the soft limit, which is rounded up to whole
+	 * seconds: a second past max_cpu could come first, and the worker
+	 * would die of SIGKILL, not of SIGXCPU. */
+	limits_arm_cpu_timer((double)rl.rlim_cur - used + 1);
 }
 
 /*
