@@ -15,6 +15,11 @@
 #include "ring.h"
 
 /*
+ * The page is a memory file, so that a worker not forked from this
+ * process (from the fork server, or exec'd) can map it too: b->fd until
+ * the worker has it.
+ */
+/*
  * The file holds the result ring when the file size limit lets it: growing
  * a file past the limit fails, and raises SIGXFSZ, which kills the caller
  * unless it is blocked or handled.  Without the ring, results all come
@@ -31,11 +36,6 @@ board_file_size(void)
 	return BOARD_FILE_SIZE;
 }
 
-/*
- * The page is a memory file, so that a worker not forked from this
- * process (from the fork server, or exec'd) can map it too: b->fd until
- * the worker has it.
- */
 int
 board_open(struct board *b)
 {

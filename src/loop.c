@@ -275,11 +275,9 @@ static bool
 loop_worth_awaiting(procq_queue *q)
 {
 	bool waited;
-	int busy;
 
-	if (q->task_time <= 0 || q->task_time > LOOP_AWAIT)
-		return false;
-	if ((busy = dispatch_busy(q)) == 0 || busy >= q->cpus)
+	if (q->task_time <= 0 || q->task_time > LOOP_AWAIT ||
+	    dispatch_busy(q) == 0 || dispatch_busy(q) >= q->cpus)
 		return false;
 	if (atomic_load(&q->handle_waiters) > 0)
 		return true;

@@ -20,8 +20,8 @@ ring_writer_init(struct ring_writer *rw, void *board)
 	memset(rw, 0, sizeof *rw);
 	if (board == NULL)
 		return;
-	rw->ctl = RING_CONTROL(board);
-	rw->data = RING_DATA(board);
+	rw->ctl = (struct ring_control *)((char *)board + RING_CONTROL_OFFSET);
+	rw->data = (char *)board + RING_DATA_OFFSET;
 	rw->tail = atomic_load_explicit(&rw->ctl->tail, memory_order_relaxed);
 }
 
@@ -75,8 +75,8 @@ ring_reader_init(struct ring_reader *rr, void *board)
 	memset(rr, 0, sizeof *rr);
 	if (board == NULL)
 		return;
-	rr->ctl = RING_CONTROL(board);
-	rr->data = RING_DATA(board);
+	rr->ctl = (struct ring_control *)((char *)board + RING_CONTROL_OFFSET);
+	rr->data = (const char *)board + RING_DATA_OFFSET;
 }
 
 void

@@ -45,11 +45,6 @@ _Static_assert(RING_FILE_SIZE <= BOARD_FILE_SIZE, "the board holds the ring");
 _Static_assert(RING_CONTROL_OFFSET >= BOARD_SLOTS,
     "the ring follows the cells");
 
-/* Where the ring's parts lie in a mapping of the board's file. */
-#define RING_CONTROL(board) \
-	((struct ring_control *)((char *)(board) + RING_CONTROL_OFFSET))
-#define RING_DATA(board)	((char *)(board) + RING_DATA_OFFSET)
-
 struct ring_control {
 	/* The supervisor's: 1 while it will look at the ring before it
 	 * sleeps. */

@@ -411,13 +411,13 @@ local_ring(struct worker *w)
 	while (off < len && w->kill_kind != PROCQ_ERR_PROTOCOL) {
 		next = channel_frame_next(p + off, len - off, w->ch.max_frame,
 		    &n);
-		if (next == CHANNEL_PARTIAL) {
+		if (next == CHANNEL_PARTIAL)
 			local_protocol_error(w,
 			    "partial frame in the worker's result ring");
+		if (next != CHANNEL_FRAME) {
+			local_frame_allowed(w, next, n);
 			break;
 		}
-		if (!local_frame_allowed(w, next, n))
-			break;
 		local_frame(w, p + off + CHANNEL_HEADER, n);
 		off += CHANNEL_HEADER + (size_t)n;
 	}

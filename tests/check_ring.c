@@ -30,6 +30,12 @@ board_new(void)
 	return p;
 }
 
+static struct ring_control *
+control_of(char *board)
+{
+	return (struct ring_control *)(board + RING_CONTROL_OFFSET);
+}
+
 /* A record of len bytes whose content says where it came from. */
 static void
 fill(char *buf, size_t len, unsigned seed)
@@ -152,7 +158,7 @@ END_TEST
 START_TEST(test_refuses_scribbles)
 {
 	char *board = board_new(), buf[64];
-	struct ring_control *ctl = RING_CONTROL(board);
+	struct ring_control *ctl = control_of(board);
 	struct ring_writer rw;
 	struct ring_reader rr;
 	const char *p;
@@ -171,7 +177,7 @@ START_TEST(test_refuses_scribbles)
 	ck_assert_int_eq(ring_take(&rr, &p, &len), -1);
 	atomic_store(&ctl->tail, rr.head + 3);
 	ck_assert_int_eq(ring_take(&rr, &p, &len), -1);
-	memcpy(RING_DATA(board) + rr.head % RING_SIZE, &huge, 4);
+	memcpy(board + RING_DATA_OFFSET + rr.head % RING_SIZE, &huge, 4);
 	atomic_store(&ctl->tail, rr.head + 8);
 	ck_assert_int_eq(ring_take(&rr, &p, &len), -1);
 	ring_reader_free(&rr);
@@ -197,7 +203,8 @@ own_ring(void)
 		    sscanf(line, "%lx-", &start) == 1)
 			found = start;
 	fclose(f);
-	return found == 0 ? NULL : RING_CONTROL(found);
+	return found == 0 ? NULL :
+			    (struct ring_control *)(found + RING_CONTROL_OFFSET);
 }
 
 /* Returns how many bytes its worker has published in the ring so far:
@@ -256,7 +263,7 @@ task_ring_scribble(procq_call *c)
 	if (kind == 0) {
 		atomic_store(&ctl->tail, tail + 3);
 	} else {
-		memcpy(RING_DATA((char *)ctl - RING_CONTROL_OFFSET) +
+		memcpy((char *)ctl - RING_CONTROL_OFFSET + RING_DATA_OFFSET +
 		    tail % RING_SIZE, &huge, 4);
 		atomic_store(&ctl->tail, tail + 8);
 	}
