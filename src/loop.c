@@ -260,9 +260,8 @@ loop_collect(procq_queue *q)
 	loop_leave(q);
 }
 
-/* A task shorter than this on average is short: the owner looks for its
- * result for up to twice its average before it sleeps
- * (loop_await_results()). */
+/* How long, at most, the owner looks for a short task's result before it
+ * sleeps (loop_await_results()). */
 #define LOOP_AWAIT	50e-6
 
 /*
