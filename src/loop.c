@@ -260,55 +260,6 @@ loop_collect(procq_queue *q)
 	loop_leave(q);
 }
 
-/* How long, at most, the owner looks for a short task's result before it
- * sleeps (loop_await_results()). */
-#define LOOP_AWAIT	50e-6
-
-/*
- * Whether the owner should look for results before it sleeps: a thread
- * waits for tasks that run now, they are short, and a core is free for
- * the owner (fewer workers busy than cores: it never takes a core from
- * a running task).
- */
-static bool
-loop_worth_awaiting(procq_queue *q)
-{
-	bool waited;
-
-	if (q->task_time <= 0 || q->task_time > LOOP_AWAIT ||
-	    dispatch_busy(q) == 0 || dispatch_busy(q) >= q->cpus)
-		return false;
-	if (atomic_load(&q->handle_waiters) > 0)
-		return true;
-	pthread_mutex_lock(&q->lock);
-	waited = q->finish_waiters > 0;
-	pthread_mutex_unlock(&q->lock);
-	return waited;
-}
-
-/*
- * A thread waits for a short task that runs now: the owner stays awake and
- * looks at the result rings for about two of the task's average time, so
- * that the result costs the worker no write(2) and the owner no wake-up.
- * True when something came; false after the time, or when commands were
- * posted (the loop's eventfd has them).
- */
-static bool
-loop_await_results(procq_queue *q)
-{
-	const struct transport_ops *ops = q->transport;
-	double until;
-
-	if (!loop_worth_awaiting(q))
-		return false;
-	until = procq_clock_now() + 2 * q->task_time;
-	do {
-		if (ops->pending(q))
-			return true;
-	} while (!command_posted(q) && procq_clock_now() < until);
-	return false;
-}
-
 /*
  * One round of events at a time, so that the transport hears when the
  * loop sleeps and when it wakes: while the loop is awake, workers need
@@ -328,7 +279,7 @@ loop_main(void *arg)
 		return NULL;
 	}
 	while (!q->loop_ended) {
-		if (loop_await_results(q) || !ops->sleep(q)) {
+		if (!ops->sleep(q)) {
 			ops->awake(q);
 			loop_collect(q);
 			event_base_loop(q->base, EVLOOP_NONBLOCK);

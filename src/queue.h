@@ -105,7 +105,6 @@ struct procq_queue {
 	int			 nslots;
 	int			 live_workers;
 	double			 task_time;	/* average attempt, seconds */
-	int			 cpus;		/* online at procq_create() */
 	bool			 want_spare;	/* a worker has died */
 	int			 spare_failures; /* spares dead before hello */
 

@@ -121,9 +121,6 @@ struct transport_ops {
 	/* The owner woke: workers may leave what they send for collect()
 	 * without waking it.  Optional. */
 	void	(*awake)(procq_queue *q);
-	/* Whether workers left something for collect().  On procq's own
-	 * loop thread, without q->lock; optional. */
-	bool	(*pending)(procq_queue *q);
 	/* Acts on what workers left without waking the owner.  In a
 	 * callback; optional. */
 	void	(*collect)(procq_queue *q);

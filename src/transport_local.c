@@ -191,16 +191,6 @@ local_awake(procq_queue *q)
 		ring_set_awake(&local_worker(q->slots[i])->ring, true);
 }
 
-static bool
-local_pending(procq_queue *q)
-{
-	for (int i = 0; q->slots != NULL && i < q->nslots; i++) {
-		if (ring_pending(&local_worker(q->slots[i])->ring))
-			return true;
-	}
-	return false;
-}
-
 static void
 local_collect(procq_queue *q)
 {
@@ -225,7 +215,6 @@ const struct transport_ops transport_local = {
 	.flush = local_flush_all,
 	.sleep = local_sleep,
 	.awake = local_awake,
-	.pending = local_pending,
 	.collect = local_collect,
 	.release = pool_release,
 	.forget = pool_forget

@@ -330,38 +330,6 @@ START_TEST(test_results_through_ring)
 END_TEST
 
 /*
- * A caller that waits for each short task before it submits the next:
- * results come through the ring too, when the worker finishes before the
- * loop sleeps, or while it looks for a short task's result before it
- * sleeps (loop_await_results(); which of the two is a matter of time, and
- * the benchmark's latency scenario measures the second).  Short is a
- * matter of time too, which the sanitizers' builds do not keep to.
- */
-START_TEST(test_one_at_a_time_through_ring)
-{
-	procq_config cfg = { .workers = 1 };
-	procq_queue *q;
-	double deadline = now() + 20;
-	int64_t tail = 0, v;
-
-	if (test_exec(&cfg) || TEST_ASAN || TEST_TSAN)
-		return;
-	q = ring_queue(0);
-	for (int i = 0; tail == 0 && now() < deadline; i++) {
-		procq_handle *h = submit_ok(q, "ring_tail", NULL, "i", i);
-
-		ck_assert_int_eq(procq_handle_wait(h, 30), 0);
-		ck_assert_int_eq(procq_handle_value(h, "l", &v), 0);
-		tail = v;
-		procq_handle_release(h);
-	}
-	ck_assert_msg(tail > 0, "no result of a lone task came through the "
-	    "ring");
-	procq_free(q);
-}
-END_TEST
-
-/*
  * A worker crashes while its ring holds the result of the task before:
  * that task keeps its result, with one attempt; only the crash fails.
  */
@@ -480,7 +448,6 @@ main(int argc, char **argv)
 	tcase_add_test(tu, test_wraps);
 	tcase_add_test(tu, test_refuses_scribbles);
 	tcase_add_test(tq, test_results_through_ring);
-	tcase_add_test(tq, test_one_at_a_time_through_ring);
 	tcase_add_test(tq, test_crash_keeps_ring_results);
 	tcase_add_loop_test(tq, test_scribbled_ring_kills_worker, 0, 2);
 	tcase_add_test(tq, test_small_file_limit);
