@@ -17,7 +17,6 @@
 #include "dispatch.h"
 #include "loop.h"
 #include "queue.h"
-#include "transport.h"
 #include "clock.h"
 
 /* True on the supervisor thread, and on a thread running this queue's
@@ -80,7 +79,6 @@ loop_finish(procq_queue *q)
 {
 	command_own(q, false);
 	if (!q->external_base) {
-		q->loop_ended = true;
 		event_base_loopbreak(q->base);
 		return;
 	}
@@ -179,10 +177,6 @@ loop_enter(procq_queue *q)
 {
 	pthread_mutex_lock(&q->lock);
 	q->in_callback = true;
-	if (q->dozing) {	/* the first callback since procq's loop woke */
-		q->dozing = false;
-		q->transport->awake(q);
-	}
 }
 
 static void
@@ -250,48 +244,14 @@ loop_wake(procq_queue *q)
 	command_wake(q);
 }
 
-/* What workers left without waking the loop (transport_ops.collect). */
-static void
-loop_collect(procq_queue *q)
-{
-	loop_enter(q);
-	q->now = procq_clock_now();
-	q->transport->collect(q);
-	loop_leave(q);
-}
-
-/*
- * One round of events at a time, so that the transport hears when the
- * loop sleeps and when it wakes: while the loop is awake, workers need
- * not wake it (a result ring, ring.h), and before it sleeps it looks at
- * what they left.
- */
 static void *
 loop_main(void *arg)
 {
 	procq_queue *q = arg;
-	const struct transport_ops *ops = q->transport;
 
 	/* So that top -H and debuggers tell it from the caller's threads. */
 	pthread_setname_np(pthread_self(), "procq-loop");
-	if (ops->sleep == NULL) {
-		event_base_loop(q->base, 0);
-		return NULL;
-	}
-	while (!q->loop_ended) {
-		if (!ops->sleep(q)) {
-			ops->awake(q);
-			loop_collect(q);
-			event_base_loop(q->base, EVLOOP_NONBLOCK);
-			continue;
-		}
-		q->dozing = true;
-		event_base_loop(q->base, EVLOOP_ONCE);
-		if (q->dozing) {	/* woken for no callback of procq's */
-			q->dozing = false;
-			ops->awake(q);
-		}
-	}
+	event_base_loop(q->base, 0);
 	return NULL;
 }
 
@@ -409,8 +369,6 @@ loop_start(procq_queue *q)
 	    q->spawn_ev == NULL || q->stall_ev == NULL ||
 	    event_add(q->wake_ev, NULL) != 0 || dispatch_start(q) != 0)
 		goto fail;
-	q->loop_ended = false;
-	q->dozing = false;
 	if (q->external_base)
 		q->thread = pthread_self();	/* the caller runs the loop */
 	else if ((rc = loop_spawn_thread(q)) != 0) {

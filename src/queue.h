@@ -70,9 +70,6 @@ struct procq_queue {
 	atomic_bool		 thread_running;
 	int			 wake_fd;
 	bool			 in_callback;	/* the loop is in a callback */
-	bool			 dozing;	/* procq's loop waits for events,
-						 * workers told to wake it */
-	bool			 loop_ended;	/* procq's loop is to return */
 	bool			 finish_pending; /* q->cond to be broadcast */
 	int			 finish_waiters; /* threads woken by any finish */
 	/* procq_handle_wait() sleeps here, not on the engine's lock: the

@@ -168,41 +168,6 @@ local_write_cb(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_unlock(&w->slot.q->lock);
 }
 
-/* Workers write to their pipes from now on, and the result rings are
- * looked at once more (ring.h). */
-static bool
-local_sleep(procq_queue *q)
-{
-	bool pending = false;
-
-	for (int i = 0; q->slots != NULL && i < q->nslots; i++) {
-		struct worker *w = local_worker(q->slots[i]);
-
-		ring_set_awake(&w->ring, false);
-		pending = pending || ring_pending(&w->ring);
-	}
-	return !pending;
-}
-
-static void
-local_awake(procq_queue *q)
-{
-	for (int i = 0; q->slots != NULL && i < q->nslots; i++)
-		ring_set_awake(&local_worker(q->slots[i])->ring, true);
-}
-
-static void
-local_collect(procq_queue *q)
-{
-	for (int i = 0; q->slots != NULL && i < q->nslots; i++) {
-		struct worker *w = local_worker(q->slots[i]);
-
-		if (w->slot.state != SLOT_EMPTY && ring_pending(&w->ring))
-			local_ring(w);
-	}
-}
-
-/* clang-format off */
 const struct transport_ops transport_local = {
 	.open = pool_open,
 	.fill = pool_fill,
@@ -213,10 +178,6 @@ const struct transport_ops transport_local = {
 	.dismiss = local_dismiss,
 	.end_now = local_end_now,
 	.flush = local_flush_all,
-	.sleep = local_sleep,
-	.awake = local_awake,
-	.collect = local_collect,
 	.release = pool_release,
 	.forget = pool_forget
 };
-/* clang-format on */

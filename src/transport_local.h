@@ -20,7 +20,6 @@
 #include "procq.h"
 #include "board.h"
 #include "channel.h"
-#include "ring.h"
 #include "transport.h"
 
 /* What a worker with a memory limit said as it died (a LIMIT frame). */
@@ -51,11 +50,6 @@ struct worker {
 	struct event		*kill_ev;	/* SIGTERM grace, EOF grace */
 	struct event		*hello_ev;	/* the spawn timeout */
 	struct board		 board;		/* claims on tasks sent ahead */
-	struct ring_reader	 ring;		/* frames left in the board's
-						 * file; none if remote */
-	uint64_t		 pipe_consumed;	/* bytes of its pipe's frames
-						 * acted on */
-	bool			 in_ring;	/* acting on the ring's frames */
 	enum memory_report	 memory;	/* what it said of its limit */
 	bool			 reaped_elsewhere; /* status unknown */
 	bool			 setup_failed;	/* never became a worker */
@@ -83,7 +77,6 @@ void local_write_cb(evutil_socket_t fd, short what, void *arg);
 
 /* transport_local_read.c */
 void local_frames(struct worker *w);
-void local_ring(struct worker *w);
 void local_drain(struct worker *w);
 void local_read_cb(evutil_socket_t fd, short what, void *arg);
 

@@ -334,10 +334,6 @@ local_message(struct worker *w, const struct protocol_msg *msg)
 	case PROTOCOL_SKIPPED:
 		local_skipped(w, msg);
 		break;
-	case PROTOCOL_WAKE: /* the ring was read before this frame */
-		if (protocol_decode_wake(msg) != 0)
-			local_protocol_error(w, "malformed wake frame");
-		break;
 	default:
 		snprintf(buf, sizeof buf, "unexpected message type %d",
 		    msg->type);
@@ -346,105 +342,41 @@ local_message(struct worker *w, const struct protocol_msg *msg)
 	}
 }
 
-/* Acts on one frame from the worker. */
-static void
-local_frame(struct worker *w, const char *data, uint32_t len)
-{
-	procq_queue *q = w->slot.q;
-	struct protocol_msg msg;
-
-	if (data == NULL || protocol_decode(data, len, &q->zone, &msg) != 0)
-		local_protocol_error(w, "malformed frame from worker");
-	else
-		local_message(w, &msg);
-	msgpack_zone_clear(&q->zone);
-}
-
-/* A frame's header that refuses it condemns the worker: false. */
-static bool
-local_frame_allowed(struct worker *w, enum channel_next next, uint32_t len)
-{
-	char buf[96];
-
-	switch (next) {
-	case CHANNEL_EMPTY:
-		local_protocol_error(w, "empty frame from worker");
-		return false;
-	case CHANNEL_OVERSIZED:
-		snprintf(buf, sizeof buf,
-		    "frame of %u bytes from "
-		    "worker exceeds the limit of %zu bytes",
-		    len, w->ch.max_frame);
-		local_protocol_error(w, buf);
-		return false;
-	default:
-		return true;
-	}
-}
-
-/*
- * Acts on every frame the worker published in its result ring (ring.h).
- * They come before whatever is read from its pipe after them: this is
- * called before the pipe's frames, and whenever the loop would sleep.
- */
-void
-local_ring(struct worker *w)
-{
-	enum channel_next next;
-	const char *p;
-	size_t len, off = 0;
-	uint32_t n = 0;
-	int rc;
-
-	if (w->in_ring || w->kill_kind == PROCQ_ERR_PROTOCOL)
-		return;
-	if ((rc = ring_take(&w->ring, &p, &len)) <= 0) {
-		if (rc == -1)
-			local_protocol_error(w,
-			    "malformed result ring from worker");
-		else if (rc == -2)
-			local_protocol_error(w,
-			    "out of memory for the worker's results");
-		return;
-	}
-	w->in_ring = true;
-	while (off < len && w->kill_kind != PROCQ_ERR_PROTOCOL) {
-		next = channel_frame_next(p + off, len - off, w->ch.max_frame,
-		    &n);
-		if (next == CHANNEL_PARTIAL)
-			local_protocol_error(w,
-			    "partial frame in the worker's result ring");
-		if (next != CHANNEL_FRAME) {
-			local_frame_allowed(w, next, n);
-			break;
-		}
-		local_frame(w, p + off + CHANNEL_HEADER, n);
-		off += CHANNEL_HEADER + (size_t)n;
-	}
-	w->in_ring = false;
-}
-
-/* Decodes every complete frame in the worker's input, after what its
- * ring holds.  A length beyond the limit condemns the worker before
- * anything is allocated for it. */
+/* Decodes every complete frame in the worker's input.  A length beyond the
+ * limit condemns the worker before anything is allocated for it. */
 void
 local_frames(struct worker *w)
 {
-	enum channel_next next;
+	procq_queue *q = w->slot.q;
+	struct protocol_msg msg;
 	const char *data;
 	uint32_t len;
+	char buf[96];
 
-	local_ring(w);
 	while (w->kill_kind != PROCQ_ERR_PROTOCOL) {
-		next = channel_next(&w->ch, &data, &len);
-		if (next == CHANNEL_PARTIAL ||
-		    !local_frame_allowed(w, next, len))
+		switch (channel_next(&w->ch, &data, &len)) {
+		case CHANNEL_PARTIAL:
+			return;
+		case CHANNEL_EMPTY:
+			local_protocol_error(w, "empty frame from worker");
+			return;
+		case CHANNEL_OVERSIZED:
+			snprintf(buf, sizeof buf, "frame of %u bytes from "
+			    "worker exceeds the limit of %zu bytes", len,
+			    w->ch.max_frame);
+			local_protocol_error(w, buf);
+			return;
+		case CHANNEL_FRAME:
 			break;
-		local_frame(w, data, len);
+		}
+		if (data == NULL ||
+		    protocol_decode(data, len, &q->zone, &msg) != 0)
+			local_protocol_error(w, "malformed frame from worker");
+		else
+			local_message(w, &msg);
+		msgpack_zone_clear(&q->zone);
 		channel_consume(&w->ch, len);
-		w->pipe_consumed += CHANNEL_HEADER + (uint64_t)len;
 	}
-	ring_consumed(&w->ring, w->pipe_consumed);
 }
 
 /* Reads and acts on what the worker has written.  Called with q->lock

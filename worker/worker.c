@@ -19,14 +19,12 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/queue.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "worker.h"
 #include "../src/channel.h"
 #include "../src/protocol.h"
-#include "../src/ring.h"
 
 /* Exit status of a worker that received a frame it cannot understand. */
 #define WORKER_EXIT_PROTOCOL	70
@@ -73,13 +71,6 @@ __lsan_is_turned_off(void)
  * path.
  */
 static volatile sig_atomic_t worker_is_copy;
-
-/*
- * The result ring and the count of bytes written to the pipe, which the
- * ring's rule needs (ring.h).  Of the process, not of worker_state:
- * progress reports are written from inside tasks (worker_write_all()).
- */
-static struct ring_writer worker_ring;
 
 static void
 worker_mark_copy(void)
@@ -157,26 +148,17 @@ worker_setup_failed(int fd, const char *what, int err)
 	worker_exit(WORKER_EXIT_PROTOCOL);
 }
 
-/*
- * The claim board: inherited mapped from a fork, or handed over as a
- * memory file by the fork server.  The result ring is in it when the file
- * is large enough (board_open()); *ring is set then.
- */
+/* The claim board: inherited mapped from a fork, or handed over as a
+ * memory file by the fork server. */
 static board_cell *
-worker_map_board(const struct worker_ctx *ctx, bool *ring)
+worker_map_board(const struct worker_ctx *ctx)
 {
-	struct stat st;
-	size_t size = BOARD_SLOTS;
 	void *p;
 
-	if (ctx->board_fd >= 0 && fstat(ctx->board_fd, &st) == 0 &&
-	    st.st_size >= (off_t)BOARD_FILE_SIZE)
-		size = BOARD_FILE_SIZE;
-	*ring = size == BOARD_FILE_SIZE;
 	if (ctx->board != NULL || ctx->board_fd < 0)
 		return ctx->board;
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, ctx->board_fd,
-	    0);
+	p = mmap(NULL, BOARD_SLOTS, PROT_READ | PROT_WRITE, MAP_SHARED,
+	    ctx->board_fd, 0);
 	if (p == MAP_FAILED)
 		worker_setup_failed(ctx->out_fd, "cannot map the claim board",
 		    errno);
@@ -268,7 +250,6 @@ static void
 worker_setup(struct worker_state *ws)
 {
 	const struct worker_ctx *ctx = ws->ctx;
-	bool ring;
 
 	/* Output the parent had buffered is the parent's to print: gone
 	 * before any way out of here (a sanitizer's _exit() may flush). */
@@ -284,8 +265,7 @@ worker_setup(struct worker_state *ws)
 	if (getppid() != ctx->parent)	/* the parent died before prctl */
 		worker_exit(0);
 	pthread_atfork(NULL, NULL, worker_mark_copy);
-	ws->board = worker_map_board(ctx, &ring);
-	ring_writer_init(&worker_ring, ring ? (void *)ws->board : NULL);
+	ws->board = worker_map_board(ctx);
 	worker_setup_fds(ctx);
 	limits_apply(ctx);
 }
@@ -304,29 +284,14 @@ void
 worker_write_all(const char *p, size_t len)
 {
 	worker_leave_if_copy();
-	worker_ring.written += len;
 	if (channel_write_all(WORKER_OUT_FD, p, len) != 0)
 		worker_exit(0);	/* the supervisor is gone */
 }
 
-/* Into the result ring when the supervisor will look there; else, or to
- * wake it for what the ring holds, down the pipe. */
 static void
 worker_flush(struct worker_state *ws)
 {
 	worker_leave_if_copy();
-	switch (ring_put(&worker_ring, ws->ch.out.data, ws->ch.out.size)) {
-	case RING_PUT:
-		ws->ch.out.size = 0;
-		return;
-	case RING_PUT_WAKE:
-		ws->ch.out.size = 0;
-		protocol_encode_wake(&ws->ch.out, ws->ctx->max_frame);
-		break;
-	case RING_NOT_PUT:
-		break;
-	}
-	worker_ring.written += ws->ch.out.size;
 	if (channel_sync_flush(&ws->ch) != 0)
 		worker_exit(0);	/* the supervisor is gone */
 }
