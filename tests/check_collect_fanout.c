@@ -194,7 +194,9 @@ count_complete(procq_handle *h, const procq_result *r, void *arg)
 #define N_HUGE 100000
 
 /* Tasks of a large map run before procq_map() returns: the first chunks
- * are posted while the rest are made. */
+ * are posted while the rest are made.  (Posted whole at the end, none had
+ * ended; how many have is a matter of speed: 485 in a run under
+ * AddressSanitizer, thousands in a plain build.) */
 START_TEST(test_map_large_runs_early)
 {
 	atomic_size_t done = 0;
@@ -216,7 +218,7 @@ START_TEST(test_map_large_runs_early)
 	for (size_t i = 0; i < N_HUGE; i += 997)
 		ck_assert_int_eq(int_value(hs[i]), (int)i);
 	ck_assert_uint_eq(atomic_load(&done), N_HUGE);
-	ck_assert_msg(early >= 1000,
+	ck_assert_msg(early > 0,
 	    "%zu of %d tasks had ended when "
 	    "procq_map() returned",
 	    early, N_HUGE);
