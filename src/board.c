@@ -8,9 +8,28 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "board.h"
+#include "ring.h"
+
+/*
+ * The file holds the result ring when the file size limit lets it: growing
+ * a file past the limit fails, and raises SIGXFSZ, which kills the caller
+ * unless it is blocked or handled.  Without the ring, results all come
+ * down the pipe.
+ */
+static size_t
+board_file_size(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_FSIZE, &rl) == 0 &&
+	    rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < BOARD_FILE_SIZE)
+		return BOARD_SLOTS;
+	return BOARD_FILE_SIZE;
+}
 
 /*
  * The page is a memory file, so that a worker not forked from this
@@ -23,14 +42,14 @@ board_open(struct board *b)
 	void *p;
 
 	memset(b, 0, sizeof *b);
+	b->size = board_file_size();
 	if ((b->fd = memfd_create("procq-board", MFD_CLOEXEC)) < 0)
 		return -1;
-	if (ftruncate(b->fd, BOARD_SLOTS) != 0) {
+	if (ftruncate(b->fd, (off_t)b->size) != 0) {
 		board_close(b);
 		return -1;
 	}
-	p = mmap(NULL, BOARD_SLOTS, PROT_READ | PROT_WRITE, MAP_SHARED,
-	    b->fd, 0);
+	p = mmap(NULL, b->size, PROT_READ | PROT_WRITE, MAP_SHARED, b->fd, 0);
 	if (p == MAP_FAILED) {
 		board_close(b);
 		return -1;
@@ -52,7 +71,7 @@ void
 board_close(struct board *b)
 {
 	if (b->cells != NULL)
-		munmap((void *)b->cells, BOARD_SLOTS);
+		munmap((void *)b->cells, b->size);
 	board_close_fd(b);
 	free(b->free);
 	free(b->taken);
@@ -67,6 +86,12 @@ board_close_fd(struct board *b)
 	if (b->fd >= 0)
 		close(b->fd);
 	b->fd = -1;
+}
+
+bool
+board_has_ring(const struct board *b)
+{
+	return b->cells != NULL && b->size >= BOARD_FILE_SIZE;
 }
 
 /* A slot for a task about to be sent, or -1 when none is free. */

@@ -11,9 +11,12 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define BOARD_SLOTS	512
+/* The file holds the result ring too (ring.h), after the cells. */
+#define BOARD_FILE_SIZE	(260u << 10)
 
 enum board_state {
 	BOARD_FREE = 0,
@@ -32,11 +35,14 @@ struct board {
 	unsigned char	*taken;		/* taken back, not yet skipped */
 	int		 fd;		/* the page's memory file, until
 					 * the worker has it; or -1 */
+	size_t		 size;		/* of the file: BOARD_FILE_SIZE, or
+					 * BOARD_SLOTS when no ring fits */
 };
 
 int board_open(struct board *b);
 void board_close(struct board *b);
 void board_close_fd(struct board *b);
+bool board_has_ring(const struct board *b);
 int board_take_slot(struct board *b);
 void board_release(struct board *b, int slot);
 bool board_reclaim(struct board *b, int slot);

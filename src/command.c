@@ -355,6 +355,14 @@ command_linger(procq_queue *q, double seconds)
 	return posted;
 }
 
+/* Something was posted that the owner has not taken: a hint, read
+ * without the lock. */
+bool
+command_posted(procq_queue *q)
+{
+	return atomic_load_explicit(&q->commands.posted, memory_order_acquire);
+}
+
 /*
  * The loop starts or ends owning the engine; q->lock held.  An owner
  * that ends runs what was posted before it did: nothing posted is lost.

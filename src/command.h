@@ -62,6 +62,7 @@ void command_post(procq_queue *q, post_fn fn, void *a, void *b, size_t n);
 void command_run(procq_queue *q);
 void command_wake(procq_queue *q);
 bool command_linger(procq_queue *q, double seconds);
+bool command_posted(procq_queue *q);
 void command_own(procq_queue *q, bool owner);
 void command_close(procq_queue *q);
 

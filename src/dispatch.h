@@ -34,5 +34,6 @@ bool dispatch_slots_empty(const procq_queue *q);
 void dispatch_teardown(procq_queue *q);
 size_t dispatch_active(const procq_queue *q);
 int dispatch_workers(const procq_queue *q);
+int dispatch_busy(const procq_queue *q);
 
 #endif

@@ -117,6 +117,19 @@ dispatch_active(const procq_queue *q)
 	return n - q->tombstones;
 }
 
+/* Slots running a task: workers busy now. */
+int
+dispatch_busy(const procq_queue *q)
+{
+	int n = 0;
+
+	for (int i = 0; i < q->nslots; i++) {
+		if (q->slots[i]->ninflight > 0)
+			n++;
+	}
+	return n;
+}
+
 /* The spare runs nothing: it is not counted. */
 int
 dispatch_workers(const procq_queue *q)

@@ -17,6 +17,7 @@
 #include "dispatch.h"
 #include "loop.h"
 #include "queue.h"
+#include "transport.h"
 #include "clock.h"
 
 /* True on the supervisor thread, and on a thread running this queue's
@@ -79,6 +80,7 @@ loop_finish(procq_queue *q)
 {
 	command_own(q, false);
 	if (!q->external_base) {
+		q->loop_ended = true;
 		event_base_loopbreak(q->base);
 		return;
 	}
@@ -177,6 +179,10 @@ loop_enter(procq_queue *q)
 {
 	pthread_mutex_lock(&q->lock);
 	q->in_callback = true;
+	if (q->dozing) {	/* the first callback since procq's loop woke */
+		q->dozing = false;
+		q->transport->awake(q);
+	}
 }
 
 static void
@@ -244,14 +250,100 @@ loop_wake(procq_queue *q)
 	command_wake(q);
 }
 
+/* What workers left without waking the loop (transport_ops.collect). */
+static void
+loop_collect(procq_queue *q)
+{
+	loop_enter(q);
+	q->now = procq_clock_now();
+	q->transport->collect(q);
+	loop_leave(q);
+}
+
+/* A task shorter than this on average is short: the owner looks for its
+ * result for up to twice its average before it sleeps
+ * (loop_await_results()). */
+#define LOOP_AWAIT	50e-6
+
+/*
+ * Whether the owner should look for results before it sleeps: a thread
+ * waits for tasks that run now, they are short, and a core is free for
+ * the owner (fewer workers busy than cores: it never takes a core from
+ * a running task).
+ */
+static bool
+loop_worth_awaiting(procq_queue *q)
+{
+	bool waited;
+	int busy;
+
+	if (q->task_time <= 0 || q->task_time > LOOP_AWAIT)
+		return false;
+	if ((busy = dispatch_busy(q)) == 0 || busy >= q->cpus)
+		return false;
+	if (atomic_load(&q->handle_waiters) > 0)
+		return true;
+	pthread_mutex_lock(&q->lock);
+	waited = q->finish_waiters > 0;
+	pthread_mutex_unlock(&q->lock);
+	return waited;
+}
+
+/*
+ * A thread waits for a short task that runs now: the owner stays awake and
+ * looks at the result rings for about two of the task's average time, so
+ * that the result costs the worker no write(2) and the owner no wake-up.
+ * True when something came; false after the time, or when commands were
+ * posted (the loop's eventfd has them).
+ */
+static bool
+loop_await_results(procq_queue *q)
+{
+	const struct transport_ops *ops = q->transport;
+	double until;
+
+	if (!loop_worth_awaiting(q))
+		return false;
+	until = procq_clock_now() + 2 * q->task_time;
+	do {
+		if (ops->pending(q))
+			return true;
+	} while (!command_posted(q) && procq_clock_now() < until);
+	return false;
+}
+
+/*
+ * One round of events at a time, so that the transport hears when the
+ * loop sleeps and when it wakes: while the loop is awake, workers need
+ * not wake it (a result ring, ring.h), and before it sleeps it looks at
+ * what they left.
+ */
 static void *
 loop_main(void *arg)
 {
 	procq_queue *q = arg;
+	const struct transport_ops *ops = q->transport;
 
 	/* So that top -H and debuggers tell it from the caller's threads. */
 	pthread_setname_np(pthread_self(), "procq-loop");
-	event_base_loop(q->base, 0);
+	if (ops->sleep == NULL) {
+		event_base_loop(q->base, 0);
+		return NULL;
+	}
+	while (!q->loop_ended) {
+		if (loop_await_results(q) || !ops->sleep(q)) {
+			ops->awake(q);
+			loop_collect(q);
+			event_base_loop(q->base, EVLOOP_NONBLOCK);
+			continue;
+		}
+		q->dozing = true;
+		event_base_loop(q->base, EVLOOP_ONCE);
+		if (q->dozing) {	/* woken for no callback of procq's */
+			q->dozing = false;
+			ops->awake(q);
+		}
+	}
 	return NULL;
 }
 
@@ -369,6 +461,8 @@ loop_start(procq_queue *q)
 	    q->spawn_ev == NULL || q->stall_ev == NULL ||
 	    event_add(q->wake_ev, NULL) != 0 || dispatch_start(q) != 0)
 		goto fail;
+	q->loop_ended = false;
+	q->dozing = false;
 	if (q->external_base)
 		q->thread = pthread_self();	/* the caller runs the loop */
 	else if ((rc = loop_spawn_thread(q)) != 0) {

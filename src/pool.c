@@ -227,6 +227,7 @@ pool_close(struct worker *w)
 		close(w->pidfd);
 	w->pidfd = -1;
 	stderr_close(w);
+	ring_reader_free(&w->ring);
 	board_close(&w->board);
 	w->slot.state = SLOT_EMPTY;
 	w->slot.id = 0;
@@ -506,6 +507,11 @@ pool_spawn(struct worker *w)
 		return -1;
 	}
 	w->err_fd = err_r;
+	/* A remote worker's board, and its ring, are on its own host. */
+	ring_reader_init(&w->ring,
+	    q->cfg.transport == NULL && board_has_ring(&w->board) ?
+		(void *)w->board.cells :
+		NULL);
 	if (q->cfg.start_method != PROCQ_START_FORKSERVER &&
 	    q->cfg.transport == NULL)
 		setpgid(pid, pid);	/* the child does it too: whoever

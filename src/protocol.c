@@ -363,6 +363,16 @@ protocol_encode_skipped(msgpack_sbuffer *sb, size_t max_frame, int slot)
 	return channel_frame_end(sb, start, max_frame);
 }
 
+/* Says nothing but "look at the result ring" (ring.h). */
+int
+protocol_encode_wake(msgpack_sbuffer *sb, size_t max_frame)
+{
+	msgpack_packer pk;
+	size_t start = protocol_begin(sb, &pk, PROTOCOL_WAKE, 1);
+
+	return channel_frame_end(sb, start, max_frame);
+}
+
 /* The slot is checked against the board by the worker. */
 int
 protocol_decode_task(const struct protocol_msg *msg, struct protocol_task *t)
@@ -541,4 +551,12 @@ protocol_decode_skipped(const struct protocol_msg *msg, int *slot)
 		return PROTOCOL_MALFORMED;
 	*slot = (int)v;
 	return 0;
+}
+
+int
+protocol_decode_wake(const struct protocol_msg *msg)
+{
+	return msg->type == PROTOCOL_WAKE && msg->argc == 1 ?
+	    0 :
+	    PROTOCOL_MALFORMED;
 }

@@ -49,6 +49,7 @@ enum protocol_type {
 	PROTOCOL_PROGRESS = 6,
 	PROTOCOL_SETUP_FAILED = 7,
 	PROTOCOL_SKIPPED = 8,
+	PROTOCOL_WAKE = 9,
 	PROTOCOL_TASK = 10,
 	PROTOCOL_CANCEL = 11
 };
@@ -138,6 +139,7 @@ int protocol_encode_setup_failed(msgpack_sbuffer *sb, size_t max_frame,
     const char *message);
 int protocol_encode_skipped(msgpack_sbuffer *sb, size_t max_frame,
     int slot);
+int protocol_encode_wake(msgpack_sbuffer *sb, size_t max_frame);
 
 /* The decoders take a decoded frame of their type (or refuse it). */
 int protocol_decode_task(const struct protocol_msg *msg,
@@ -158,5 +160,6 @@ int protocol_decode_progress(const struct protocol_msg *msg,
 int protocol_decode_setup_failed(const struct protocol_msg *msg,
     struct protocol_failure *f);
 int protocol_decode_skipped(const struct protocol_msg *msg, int *slot);
+int protocol_decode_wake(const struct protocol_msg *msg);
 
 #endif

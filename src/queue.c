@@ -337,6 +337,7 @@ procq_create(const procq_config *config, int *err)
 	q->trace_epoch = procq_clock_now();
 	q->forkgen = forkgen_current();
 	q->wake_fd = -1;
+	q->cpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	q->run_started = procq_clock_now();
 	q->id_base = queue_id_base();
 	rate_init(&q->rate, cfg.rate, cfg.burst);

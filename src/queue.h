@@ -70,6 +70,9 @@ struct procq_queue {
 	atomic_bool		 thread_running;
 	int			 wake_fd;
 	bool			 in_callback;	/* the loop is in a callback */
+	bool			 dozing;	/* procq's loop waits for events,
+						 * workers told to wake it */
+	bool			 loop_ended;	/* procq's loop is to return */
 	bool			 finish_pending; /* q->cond to be broadcast */
 	int			 finish_waiters; /* threads woken by any finish */
 	/* procq_handle_wait() sleeps here, not on the engine's lock: the
@@ -102,6 +105,7 @@ struct procq_queue {
 	int			 nslots;
 	int			 live_workers;
 	double			 task_time;	/* average attempt, seconds */
+	int			 cpus;		/* online at procq_create() */
 	bool			 want_spare;	/* a worker has died */
 	int			 spare_failures; /* spares dead before hello */
 

@@ -168,6 +168,52 @@ local_write_cb(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_unlock(&w->slot.q->lock);
 }
 
+/* Workers write to their pipes from now on, and the result rings are
+ * looked at once more (ring.h). */
+static bool
+local_sleep(procq_queue *q)
+{
+	bool pending = false;
+
+	for (int i = 0; q->slots != NULL && i < q->nslots; i++) {
+		struct worker *w = local_worker(q->slots[i]);
+
+		ring_set_awake(&w->ring, false);
+		pending = pending || ring_pending(&w->ring);
+	}
+	return !pending;
+}
+
+static void
+local_awake(procq_queue *q)
+{
+	for (int i = 0; q->slots != NULL && i < q->nslots; i++)
+		ring_set_awake(&local_worker(q->slots[i])->ring, true);
+}
+
+static bool
+local_pending(procq_queue *q)
+{
+	for (int i = 0; q->slots != NULL && i < q->nslots; i++) {
+		if (ring_pending(&local_worker(q->slots[i])->ring))
+			return true;
+	}
+	return false;
+}
+
+static void
+local_collect(procq_queue *q)
+{
+	for (int i = 0; q->slots != NULL && i < q->nslots; i++) {
+		struct worker *w = local_worker(q->slots[i]);
+
+		/* The pipe first: its frames come before the ring's. */
+		if (w->slot.state != SLOT_EMPTY && ring_pending(&w->ring))
+			local_drain(w);
+	}
+}
+
+/* clang-format off */
 const struct transport_ops transport_local = {
 	.open = pool_open,
 	.fill = pool_fill,
@@ -178,6 +224,11 @@ const struct transport_ops transport_local = {
 	.dismiss = local_dismiss,
 	.end_now = local_end_now,
 	.flush = local_flush_all,
+	.sleep = local_sleep,
+	.awake = local_awake,
+	.pending = local_pending,
+	.collect = local_collect,
 	.release = pool_release,
 	.forget = pool_forget
 };
+/* clang-format on */

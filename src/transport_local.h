@@ -20,6 +20,7 @@
 #include "procq.h"
 #include "board.h"
 #include "channel.h"
+#include "ring.h"
 #include "transport.h"
 
 /* What a worker with a memory limit said as it died (a LIMIT frame). */
@@ -50,6 +51,13 @@ struct worker {
 	struct event		*kill_ev;	/* SIGTERM grace, EOF grace */
 	struct event		*hello_ev;	/* the spawn timeout */
 	struct board		 board;		/* claims on tasks sent ahead */
+	struct ring_reader	 ring;		/* frames left in the board's
+						 * file; none if remote */
+	bool			 in_ring;	/* acting on the ring's frames */
+	bool			 ring_due;	/* its records up to ring_before
+						 * come after the pipe's */
+	uint64_t		 ring_before;	/* its ring's tail before the
+						 * pipe was read */
 	enum memory_report	 memory;	/* what it said of its limit */
 	bool			 reaped_elsewhere; /* status unknown */
 	bool			 setup_failed;	/* never became a worker */
@@ -77,6 +85,7 @@ void local_write_cb(evutil_socket_t fd, short what, void *arg);
 
 /* transport_local_read.c */
 void local_frames(struct worker *w);
+void local_ring(struct worker *w, uint64_t tail);
 void local_drain(struct worker *w);
 void local_read_cb(evutil_socket_t fd, short what, void *arg);
 

@@ -314,6 +314,13 @@ local_message(struct worker *w, const struct protocol_msg *msg)
 {
 	char buf[64];
 
+	/* WAKE says nothing of tasks, and may come before what it wakes the
+	 * supervisor for: before hello, when hello went into the ring. */
+	if (msg->type == PROTOCOL_WAKE) {
+		if (protocol_decode_wake(msg) != 0)
+			local_protocol_error(w, "malformed wake frame");
+		return;
+	}
 	if (!w->slot.ready) {
 		local_hello(w, msg);
 		return;
@@ -342,41 +349,188 @@ local_message(struct worker *w, const struct protocol_msg *msg)
 	}
 }
 
-/* Decodes every complete frame in the worker's input.  A length beyond the
- * limit condemns the worker before anything is allocated for it. */
-void
-local_frames(struct worker *w)
+/* Acts on one frame from the worker. */
+static void
+local_frame(struct worker *w, const char *data, uint32_t len)
 {
 	procq_queue *q = w->slot.q;
 	struct protocol_msg msg;
-	const char *data;
-	uint32_t len;
+
+	if (data == NULL || protocol_decode(data, len, &q->zone, &msg) != 0)
+		local_protocol_error(w, "malformed frame from worker");
+	else
+		local_message(w, &msg);
+	msgpack_zone_clear(&q->zone);
+}
+
+/* A frame's header that refuses it condemns the worker: false. */
+static bool
+local_frame_allowed(struct worker *w, enum channel_next next, uint32_t len)
+{
 	char buf[96];
 
-	while (w->kill_kind != PROCQ_ERR_PROTOCOL) {
-		switch (channel_next(&w->ch, &data, &len)) {
-		case CHANNEL_PARTIAL:
-			return;
-		case CHANNEL_EMPTY:
-			local_protocol_error(w, "empty frame from worker");
-			return;
-		case CHANNEL_OVERSIZED:
-			snprintf(buf, sizeof buf, "frame of %u bytes from "
-			    "worker exceeds the limit of %zu bytes", len,
-			    w->ch.max_frame);
-			local_protocol_error(w, buf);
-			return;
-		case CHANNEL_FRAME:
+	switch (next) {
+	case CHANNEL_EMPTY:
+		local_protocol_error(w, "empty frame from worker");
+		return false;
+	case CHANNEL_OVERSIZED:
+		snprintf(buf, sizeof buf,
+		    "frame of %u bytes from "
+		    "worker exceeds the limit of %zu bytes",
+		    len, w->ch.max_frame);
+		local_protocol_error(w, buf);
+		return false;
+	default:
+		return true;
+	}
+}
+
+/* Acts on frames taken from the worker's result ring. */
+static void
+local_ring_frames(struct worker *w, const char *p, size_t len)
+{
+	enum channel_next next;
+	size_t off = 0;
+	uint32_t n = 0;
+
+	w->in_ring = true;
+	while (off < len && w->kill_kind != PROCQ_ERR_PROTOCOL) {
+		next = channel_frame_next(p + off, len - off, w->ch.max_frame,
+		    &n);
+		if (next == CHANNEL_PARTIAL) {
+			local_protocol_error(w,
+			    "partial frame in the worker's result ring");
 			break;
 		}
-		if (data == NULL ||
-		    protocol_decode(data, len, &q->zone, &msg) != 0)
-			local_protocol_error(w, "malformed frame from worker");
+		if (!local_frame_allowed(w, next, n))
+			break;
+		local_frame(w, p + off + CHANNEL_HEADER, n);
+		off += CHANNEL_HEADER + (size_t)n;
+	}
+	w->in_ring = false;
+}
+
+/*
+ * Takes records from the worker's result ring (ring.h) up to tail, every
+ * one or only the first, and acts on their frames: false when there were
+ * none (or the worker is condemned).
+ */
+static bool
+local_ring_take(struct worker *w, uint64_t tail, bool one)
+{
+	const char *p;
+	size_t len;
+	int rc;
+
+	if (w->in_ring || w->kill_kind == PROCQ_ERR_PROTOCOL)
+		return false;
+	if (one)
+		rc = ring_take_one(&w->ring, tail, &p, &len);
+	else
+		rc = ring_take(&w->ring, tail, &p, &len);
+	if (rc == -1)
+		local_protocol_error(w, "malformed result ring from worker");
+	else if (rc == -2)
+		local_protocol_error(w,
+		    "out of memory for the worker's results");
+	if (rc <= 0)
+		return false;
+	local_ring_frames(w, p, len);
+	return true;
+}
+
+/* Acts on the frames the worker published in its result ring up to tail,
+ * which was read before its pipe: they come after every frame the pipe
+ * held then. */
+void
+local_ring(struct worker *w, uint64_t tail)
+{
+	(void)local_ring_take(w, tail, false);
+}
+
+/*
+ * Whether a frame from the pipe speaks of a task after the one at the
+ * head.  Then a task wrote it itself, not procq, while the ring held
+ * results of tasks before it (the worker's own frames go down the pipe
+ * only when the ring is empty).
+ */
+static bool
+local_frame_ahead(struct worker *w, const char *data, uint32_t len)
+{
+	procq_queue *q = w->slot.q;
+	procq_handle *head = slot_head(&w->slot);
+	struct protocol_msg msg;
+	struct protocol_result r;
+	struct protocol_progress pr;
+	uint64_t id;
+	bool ahead = false;
+
+	if (data != NULL && protocol_decode(data, len, &q->zone, &msg) == 0) {
+		if (msg.type == PROTOCOL_RESULT &&
+		    protocol_decode_result(&msg, &r) != PROTOCOL_MALFORMED)
+			id = r.id;
+		else if (protocol_decode_progress(&msg, &pr) == 0)
+			id = pr.id;
 		else
-			local_message(w, &msg);
-		msgpack_zone_clear(&q->zone);
+			id = head != NULL ? head->wire_id : 0;
+		ahead = (head == NULL || head->wire_id != id) &&
+		    !(w->has_last && id == w->last_id);
+	}
+	msgpack_zone_clear(&q->zone);
+	return ahead;
+}
+
+/*
+ * Acts on one frame from the pipe.  One that a task wrote itself is put
+ * in its place among the ring's records: they are acted on first, one at
+ * a time, while it speaks of a task after the head.  So a result a task
+ * sent for itself is its own, and one for a task never given is charged
+ * to the task that sent it, as without the ring.
+ */
+static void
+local_pipe_frame(struct worker *w, const char *data, uint32_t len)
+{
+	bool due = w->ring_due && w->slot.ready;
+
+	while (due && local_frame_ahead(w, data, len))
+		due = w->ring_due = local_ring_take(w, w->ring_before, true);
+	local_frame(w, data, len);
+}
+
+/* Decodes every complete frame in the worker's input.  A length beyond
+ * the limit condemns the worker before anything is allocated for it. */
+void
+local_frames(struct worker *w)
+{
+	enum channel_next next;
+	const char *data;
+	uint32_t len;
+
+	while (w->kill_kind != PROCQ_ERR_PROTOCOL) {
+		next = channel_next(&w->ch, &data, &len);
+		if (next == CHANNEL_PARTIAL ||
+		    !local_frame_allowed(w, next, len))
+			break;
+		local_pipe_frame(w, data, len);
 		channel_consume(&w->ch, len);
 	}
+}
+
+/*
+ * After a read of the pipe that began once tail was read: its frames,
+ * then the ring's up to tail.  At EOF the worker publishes no more: the
+ * ring's every record is taken, and the worker is lost.
+ */
+static void
+local_frames_then_ring(struct worker *w, uint64_t tail, bool open)
+{
+	w->ring_before = tail;
+	w->ring_due = !w->in_ring;
+	local_frames(w);
+	w->ring_due = false;
+	local_ring(w, open ? tail : ring_tail(&w->ring));
+	if (!open)
+		pool_lost(w); /* EOF, or the pipe is unusable */
 }
 
 /* Reads and acts on what the worker has written.  Called with q->lock
@@ -384,14 +538,14 @@ local_frames(struct worker *w)
 void
 local_drain(struct worker *w)
 {
+	uint64_t tail;
 	bool open;
 
 	if (w->ch.rfd < 0 || w->eof || w->kill_kind == PROCQ_ERR_PROTOCOL)
 		return;
+	tail = ring_tail(&w->ring);
 	open = channel_read(&w->ch);
-	local_frames(w);
-	if (!open)
-		pool_lost(w);	/* EOF, or the pipe is unusable */
+	local_frames_then_ring(w, tail, open);
 }
 
 /*
@@ -405,6 +559,7 @@ local_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 	procq_queue *q = w->slot.q;
+	uint64_t tail;
 	bool open;
 
 	if (q->external_base) {
@@ -413,13 +568,15 @@ local_read_cb(evutil_socket_t fd, short what, void *arg)
 		loop_leave(q);
 		return;
 	}
+	tail = ring_tail(&w->ring);
 	open = channel_read(&w->ch);
 	loop_enter(q);
-	q->now = procq_clock_now();	/* one reading for the whole batch */
-	if (w->slot.state != SLOT_EMPTY && w->kill_kind != PROCQ_ERR_PROTOCOL)
-		local_frames(w);
+	q->now = procq_clock_now(); /* one reading for the whole batch */
 	/* What comes meanwhile is the next callback's. */
-	if (!open && w->slot.state != SLOT_EMPTY && !w->eof)
-		pool_lost(w);	/* EOF, or the pipe is unusable */
+	if (w->slot.state != SLOT_EMPTY && !w->eof &&
+	    w->kill_kind != PROCQ_ERR_PROTOCOL)
+		local_frames_then_ring(w, tail, open);
+	else if (!open && w->slot.state != SLOT_EMPTY && !w->eof)
+		pool_lost(w);
 	loop_leave(q);
 }

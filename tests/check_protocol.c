@@ -397,6 +397,22 @@ START_TEST(test_skipped)
 }
 END_TEST
 
+/* WAKE says nothing more than its type: anything more is malformed. */
+START_TEST(test_wake)
+{
+	struct protocol_msg msg;
+
+	check_bytes(protocol_encode_wake(&sb, CHANNEL_MAX_FRAME),
+	    FRAME("\x00\x00\x00\x02\x91\x09"));
+	decode(&msg);
+	ck_assert_int_eq(protocol_decode_wake(&msg), 0);
+	decode_payload(FRAME("\x92\x09\x00"), &msg);
+	ck_assert_int_eq(protocol_decode_wake(&msg), PROTOCOL_MALFORMED);
+	decode_payload(FRAME("\x91\x08"), &msg);
+	ck_assert_int_eq(protocol_decode_wake(&msg), PROTOCOL_MALFORMED);
+}
+END_TEST
+
 /* A frame beyond the limit is not written at all; what sb held stays. */
 START_TEST(test_frame_limit)
 {
@@ -462,6 +478,7 @@ main(void)
 	tcase_add_test(tc, test_failures);
 	tcase_add_test(tc, test_text_cut);
 	tcase_add_test(tc, test_skipped);
+	tcase_add_test(tc, test_wake);
 	tcase_add_test(tc, test_frame_limit);
 	tcase_add_loop_test(tc, test_decode_refuses, 0, 7);
 	suite_add_tcase(s, tc);

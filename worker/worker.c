@@ -19,12 +19,14 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/queue.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "worker.h"
 #include "../src/channel.h"
 #include "../src/protocol.h"
+#include "../src/ring.h"
 
 /* Exit status of a worker that received a frame it cannot understand. */
 #define WORKER_EXIT_PROTOCOL	70
@@ -71,6 +73,15 @@ __lsan_is_turned_off(void)
  * path.
  */
 static volatile sig_atomic_t worker_is_copy;
+
+/*
+ * The result ring (ring.h), and the WAKE frame that tells a sleeping
+ * supervisor to look at it, encoded once.  Of the process, not of
+ * worker_state: progress reports are sent from inside tasks
+ * (worker_write_all()).
+ */
+static struct ring_writer worker_ring;
+static msgpack_sbuffer worker_wake;
 
 static void
 worker_mark_copy(void)
@@ -148,17 +159,26 @@ worker_setup_failed(int fd, const char *what, int err)
 	worker_exit(WORKER_EXIT_PROTOCOL);
 }
 
-/* The claim board: inherited mapped from a fork, or handed over as a
- * memory file by the fork server. */
+/*
+ * The claim board: inherited mapped from a fork, or handed over as a
+ * memory file by the fork server.  The result ring is in it when the file
+ * is large enough (board_open()); *ring is set then.
+ */
 static board_cell *
-worker_map_board(const struct worker_ctx *ctx)
+worker_map_board(const struct worker_ctx *ctx, bool *ring)
 {
+	struct stat st;
+	size_t size = BOARD_SLOTS;
 	void *p;
 
+	if (ctx->board_fd >= 0 && fstat(ctx->board_fd, &st) == 0 &&
+	    st.st_size >= (off_t)BOARD_FILE_SIZE)
+		size = BOARD_FILE_SIZE;
+	*ring = size == BOARD_FILE_SIZE;
 	if (ctx->board != NULL || ctx->board_fd < 0)
 		return ctx->board;
-	p = mmap(NULL, BOARD_SLOTS, PROT_READ | PROT_WRITE, MAP_SHARED,
-	    ctx->board_fd, 0);
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, ctx->board_fd,
+	    0);
 	if (p == MAP_FAILED)
 		worker_setup_failed(ctx->out_fd, "cannot map the claim board",
 		    errno);
@@ -250,6 +270,7 @@ static void
 worker_setup(struct worker_state *ws)
 {
 	const struct worker_ctx *ctx = ws->ctx;
+	bool ring;
 
 	/* Output the parent had buffered is the parent's to print: gone
 	 * before any way out of here (a sanitizer's _exit() may flush). */
@@ -265,7 +286,12 @@ worker_setup(struct worker_state *ws)
 	if (getppid() != ctx->parent)	/* the parent died before prctl */
 		worker_exit(0);
 	pthread_atfork(NULL, NULL, worker_mark_copy);
-	ws->board = worker_map_board(ctx);
+	ws->board = worker_map_board(ctx, &ring);
+	ring_writer_init(&worker_ring, ring ? (void *)ws->board : NULL);
+	msgpack_sbuffer_init(&worker_wake);
+	if (ring && protocol_encode_wake(&worker_wake, ctx->max_frame) != 0)
+		worker_setup_failed(ctx->out_fd, "cannot encode a wake frame",
+		    ENOMEM);
 	worker_setup_fds(ctx);
 	limits_apply(ctx);
 }
@@ -280,20 +306,43 @@ worker_out_of_memory(void)
 	worker_exit(WORKER_EXIT_PROTOCOL);
 }
 
+/*
+ * Into the result ring when it may take them; else down the pipe, and
+ * only once the ring is empty, which keeps the frames in order (ring.h).
+ */
+static void
+worker_send(const char *p, size_t len)
+{
+	switch (ring_put(&worker_ring, p, len)) {
+	case RING_PUT:
+		return;
+	case RING_PUT_WAKE:
+		p = worker_wake.data;
+		len = worker_wake.size;
+		break;
+	case RING_BUSY:
+		ring_wait_empty(&worker_ring);
+		break;
+	case RING_NOT_PUT:
+		break;
+	}
+	if (channel_write_all(WORKER_OUT_FD, p, len) != 0)
+		worker_exit(0);	/* the supervisor is gone */
+}
+
 void
 worker_write_all(const char *p, size_t len)
 {
 	worker_leave_if_copy();
-	if (channel_write_all(WORKER_OUT_FD, p, len) != 0)
-		worker_exit(0);	/* the supervisor is gone */
+	worker_send(p, len);
 }
 
 static void
 worker_flush(struct worker_state *ws)
 {
 	worker_leave_if_copy();
-	if (channel_sync_flush(&ws->ch) != 0)
-		worker_exit(0);	/* the supervisor is gone */
+	worker_send(ws->ch.out.data, ws->ch.out.size);
+	ws->ch.out.size = 0;
 }
 
 static void
