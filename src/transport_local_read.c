@@ -448,52 +448,117 @@ local_ring(struct worker *w, uint64_t tail)
 	(void)local_ring_take(w, tail, false);
 }
 
-/*
- * Whether a frame from the pipe speaks of a task after the one at the
- * head.  Then a task wrote it itself, not procq, while the ring held
- * results of tasks before it (the worker's own frames go down the pipe
- * only when the ring is empty).
- */
+/* Where a frame from the pipe stands against the ring's records. */
+enum local_turn {
+	LOCAL_IN_TURN,		/* before them all, or of no task */
+	LOCAL_AHEAD,		/* of a task after the head */
+	LOCAL_BAD		/* condemns the worker */
+};
+
+/* The id a RESULT, PROGRESS or CANCELLED frame speaks of. */
 static bool
-local_frame_ahead(struct worker *w, const char *data, uint32_t len)
+local_frame_id(const struct protocol_msg *msg, uint64_t *id)
+{
+	struct protocol_result r;
+	struct protocol_progress p;
+
+	if (msg->type == PROTOCOL_RESULT &&
+	    protocol_decode_result(msg, &r) != PROTOCOL_MALFORMED) {
+		*id = r.id;
+		return true;
+	}
+	if (msg->type == PROTOCOL_PROGRESS &&
+	    protocol_decode_progress(msg, &p) == 0) {
+		*id = p.id;
+		return true;
+	}
+	return msg->type == PROTOCOL_CANCELLED &&
+	    protocol_decode_cancelled(msg, id) == 0;
+}
+
+/* A well-formed frame that speaks of no task; or the worker's first,
+ * which comes before all else. */
+static bool
+local_frame_of_no_task(const struct worker *w, const struct protocol_msg *msg)
+{
+	enum protocol_limit what;
+	int cell;
+
+	switch (msg->type) {
+	case PROTOCOL_HELLO:
+	case PROTOCOL_INIT_FAILED:
+	case PROTOCOL_SETUP_FAILED:
+		return !w->slot.ready;
+	case PROTOCOL_SKIPPED:
+		return protocol_decode_skipped(msg, &cell) == 0;
+	case PROTOCOL_LIMIT:
+		return protocol_decode_limit(msg, &what) == 0;
+	case PROTOCOL_WAKE:
+		return protocol_decode_wake(msg) == 0;
+	default:
+		return false;
+	}
+}
+
+static enum local_turn
+local_frame_turn(struct worker *w, const char *data, uint32_t len)
 {
 	procq_queue *q = w->slot.q;
-	procq_handle *head = slot_head(&w->slot);
+	procq_handle *t, *head = slot_head(&w->slot);
 	struct protocol_msg msg;
-	struct protocol_result r;
-	struct protocol_progress pr;
+	enum local_turn turn = LOCAL_BAD;
 	uint64_t id;
-	bool ahead = false;
 
-	if (data != NULL && protocol_decode(data, len, &q->zone, &msg) == 0) {
-		if (msg.type == PROTOCOL_RESULT &&
-		    protocol_decode_result(&msg, &r) != PROTOCOL_MALFORMED)
-			id = r.id;
-		else if (protocol_decode_progress(&msg, &pr) == 0)
-			id = pr.id;
-		else
-			id = head != NULL ? head->wire_id : 0;
-		ahead = (head == NULL || head->wire_id != id) &&
-		    !(w->has_last && id == w->last_id);
-	}
+	if (data == NULL || protocol_decode(data, len, &q->zone, &msg) != 0)
+		turn = LOCAL_BAD;
+	else if (local_frame_of_no_task(w, &msg))
+		turn = LOCAL_IN_TURN;
+	else if (!local_frame_id(&msg, &id))
+		turn = LOCAL_BAD;
+	else if (msg.type == PROTOCOL_CANCELLED) {
+		TAILQ_FOREACH(t, &w->slot.inflight, worker_link) {
+			if (t->wire_id == id && t->tombstone && t->cancel_sent)
+				turn = LOCAL_IN_TURN;
+		}
+	} else if ((head != NULL && head->wire_id == id) ||
+	    (w->has_last && id == w->last_id))
+		turn = LOCAL_IN_TURN;
+	else
+		turn = LOCAL_AHEAD;
 	msgpack_zone_clear(&q->zone);
-	return ahead;
+	return turn;
+}
+
+/* Acts on the ring's records that are due before the rest of the pipe:
+ * one, or all.  False when none was left. */
+static bool
+local_ring_due(struct worker *w, bool one)
+{
+	if (w->ring_due && (!local_ring_take(w, w->ring_before, one) || !one))
+		w->ring_due = false;
+	return w->ring_due;
 }
 
 /*
- * Acts on one frame from the pipe.  One that a task wrote itself is put
- * in its place among the ring's records: they are acted on first, one at
- * a time, while it speaks of a task after the head.  So a result a task
- * sent for itself is its own, and one for a task never given is charged
- * to the task that sent it, as without the ring.
+ * Acts on one frame from the pipe.  procq's own frames come before every
+ * record in the ring (ring.h), but a task may write to the pipe itself
+ * while the ring holds results of the tasks before it.  Such a frame is
+ * put in its place: while it speaks of a task after the head, the ring's
+ * records are acted on first, one at a time, so a result a task sent for
+ * itself is its own; one that condemns the worker is judged after all of
+ * them, so a task that sends garbage and stops is the one charged.
  */
 static void
 local_pipe_frame(struct worker *w, const char *data, uint32_t len)
 {
-	bool due = w->ring_due && w->slot.ready;
+	enum local_turn turn = LOCAL_IN_TURN;
 
-	while (due && local_frame_ahead(w, data, len))
-		due = w->ring_due = local_ring_take(w, w->ring_before, true);
+	if (w->ring_due)
+		turn = local_frame_turn(w, data, len);
+	if (turn == LOCAL_BAD)
+		(void)local_ring_due(w, false);
+	while (turn == LOCAL_AHEAD && local_ring_due(w, true))
+		turn = local_frame_turn(w, data, len);
 	local_frame(w, data, len);
 }
 
@@ -508,8 +573,11 @@ local_frames(struct worker *w)
 
 	while (w->kill_kind != PROCQ_ERR_PROTOCOL) {
 		next = channel_next(&w->ch, &data, &len);
-		if (next == CHANNEL_PARTIAL ||
-		    !local_frame_allowed(w, next, len))
+		if (next == CHANNEL_PARTIAL)
+			break;
+		if (next != CHANNEL_FRAME)
+			(void)local_ring_due(w, false);	/* as below */
+		if (!local_frame_allowed(w, next, len))
 			break;
 		local_pipe_frame(w, data, len);
 		channel_consume(&w->ch, len);

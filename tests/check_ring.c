@@ -310,6 +310,26 @@ task_result_if_held(procq_call *c)
 	return procq_call_return(c, "i", 7);
 }
 
+/* While the ring holds a result the supervisor has not taken, writes
+ * garbage to the pipe and waits to be killed.  Returns 0 when the ring
+ * is empty. */
+static int
+task_garbage_if_held(procq_call *c)
+{
+	static const char garbage[] = { 0, 0, 0, 3, (char)0xc1, (char)0xc1,
+		(char)0xc1 };
+	struct ring_control *ctl = own_ring();
+
+	if (ctl == NULL)
+		return procq_call_fail(c, "RingError", "no board mapped");
+	if (atomic_load(&ctl->tail) == atomic_load(&ctl->head))
+		return procq_call_return(c, "i", 0);
+	if (write(WORKER_OUT_FD, garbage, sizeof garbage) < 0)
+		return procq_call_fail(c, "OSError", "write");
+	for (;;)
+		pause();
+}
+
 /* The WAKE frame, as the worker library writes it: a length of 2, then
  * [9]. */
 static const char wake_frame[] = { 0, 0, 0, 2, (char)0x91, 9 };
@@ -348,7 +368,8 @@ static const procq_worker_task ring_tasks[] = {
 	{ "ring_tail", task_ring_tail }, { "ring_quietly", task_ring_quietly },
 	{ "crash_if_held", task_crash_if_held },
 	{ "ring_scribble", task_ring_scribble },
-	{ "result_if_held", task_result_if_held }, { NULL, NULL }
+	{ "result_if_held", task_result_if_held },
+	{ "garbage_if_held", task_garbage_if_held }, { NULL, NULL }
 };
 
 static procq_queue *
@@ -518,6 +539,51 @@ START_TEST(test_own_result_among_ring_results)
 }
 END_TEST
 
+/*
+ * A task writes garbage to the pipe while the ring holds the result of the
+ * task before it, and stops: the task before keeps its result, the task
+ * that wrote the garbage fails with a protocol error, and the task after
+ * it runs on a new worker, with one attempt.
+ */
+START_TEST(test_garbage_among_ring_results)
+{
+	procq_config cfg = { .workers = 1 };
+	procq_queue *q;
+	double deadline = now() + 60;
+	bool held = false;
+
+	if (test_exec(&cfg))
+		return;
+	q = ring_queue(4);
+	while (!held && now() < deadline) {
+		procq_handle *a = submit_ok(q, "ring_quietly", NULL, "");
+		procq_handle *b = submit_ok(q, "garbage_if_held", NULL, "");
+		procq_handle *c = submit_ok(q, "ident", NULL, "i", 5);
+
+		wait_done(a, 30);
+		wait_done(b, 30);
+		wait_done(c, 30);
+		ck_assert_msg(procq_handle_status(a) == PROCQ_SUCCEEDED, "%s",
+		    message_of(a));
+		ck_assert_int_eq(procq_handle_attempts(a), 1);
+		held = procq_handle_status(b) == PROCQ_FAILED;
+		if (held)
+			ck_assert_int_eq(procq_handle_error_kind(b),
+			    PROCQ_ERR_PROTOCOL);
+		else
+			ck_assert_int_eq(int_value(b), 0);
+		ck_assert_msg(procq_handle_status(c) == PROCQ_SUCCEEDED, "%s",
+		    message_of(c));
+		ck_assert_int_eq(procq_handle_attempts(c), 1);
+		procq_handle_release(a);
+		procq_handle_release(b);
+		procq_handle_release(c);
+	}
+	ck_assert_msg(held, "the ring never held a result at the write");
+	procq_free(q);
+}
+END_TEST
+
 /* A worker that scribbles on its ring is killed for it, its task failing
  * with a protocol error; the next task runs on a new worker. */
 START_TEST(test_scribbled_ring_kills_worker)
@@ -639,6 +705,7 @@ main(int argc, char **argv)
 	tcase_add_test(tq, test_one_at_a_time_through_ring);
 	tcase_add_test(tq, test_crash_keeps_ring_results);
 	tcase_add_test(tq, test_own_result_among_ring_results);
+	tcase_add_test(tq, test_garbage_among_ring_results);
 	tcase_add_loop_test(tq, test_scribbled_ring_kills_worker, 0, 2);
 	tcase_add_test(tq, test_wake_before_hello);
 	tcase_add_test(tq, test_small_file_limit);
