@@ -14,6 +14,8 @@
 /* A record larger than this goes through the pipe: the ring is for the
  * many small frames that trivial tasks send. */
 #define RING_MAX_RECORD (RING_SIZE / 4)
+/* What ring_take() copies out at a time, beyond a single record. */
+#define RING_TAKE_BYTES (16u << 10)
 
 void
 ring_writer_init(struct ring_writer *rw, void *board)
@@ -166,14 +168,15 @@ ring_tail(const struct ring_reader *rr)
 }
 
 /*
- * Takes the records published up to tail (ring_tail()), all of them or
- * only the first, copied out in order: 1 with their frames in *p (good
- * until the next call), 0 when there are none, -1 when the records are
- * not what a worker may publish, -2 out of memory.
+ * Takes records published up to tail (ring_tail()), copied out in order,
+ * until they hold limit bytes (one at least, so that the copy stays small
+ * whatever the worker publishes): 1 with their frames in *p (good until
+ * the next call), 0 when there are none, -1 when the records are not what
+ * a worker may publish, -2 out of memory.
  */
 static int
-ring_take_some(struct ring_reader *rr, uint64_t tail, bool one, const char **p,
-    size_t *len)
+ring_take_some(struct ring_reader *rr, uint64_t tail, size_t limit,
+    const char **p, size_t *len)
 {
 	uint64_t head = rr->head, pos;
 	uint32_t n;
@@ -183,7 +186,7 @@ ring_take_some(struct ring_reader *rr, uint64_t tail, bool one, const char **p,
 		return 0;
 	if (tail - head > RING_SIZE || tail % 8 != 0)
 		return -1;
-	while (head < tail && !(one && have > 0)) {
+	while (head < tail && have < limit) {
 		pos = head % RING_SIZE;
 		memcpy(&n, rr->data + pos, 4);
 		if (n == 0) {
@@ -198,7 +201,7 @@ ring_take_some(struct ring_reader *rr, uint64_t tail, bool one, const char **p,
 		have += n;
 		head += RING_ALIGN(4 + (uint64_t)n);
 	}
-	if (head > tail || (!one && head != tail))
+	if (head > tail)
 		return -1;
 	rr->head = head;
 	atomic_store_explicit(&rr->ctl->head, head, memory_order_release);
@@ -207,10 +210,11 @@ ring_take_some(struct ring_reader *rr, uint64_t tail, bool one, const char **p,
 	return have > 0 ? 1 : 0;
 }
 
+/* Records up to tail, some 16 KiB of them: call again for the rest. */
 int
 ring_take(struct ring_reader *rr, uint64_t tail, const char **p, size_t *len)
 {
-	return ring_take_some(rr, tail, false, p, len);
+	return ring_take_some(rr, tail, RING_TAKE_BYTES, p, len);
 }
 
 /* The first record before tail alone. */
@@ -218,5 +222,5 @@ int
 ring_take_one(struct ring_reader *rr, uint64_t tail, const char **p,
     size_t *len)
 {
-	return ring_take_some(rr, tail, true, p, len);
+	return ring_take_some(rr, tail, 1, p, len);
 }

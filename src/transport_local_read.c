@@ -420,23 +420,28 @@ local_ring_take(struct worker *w, uint64_t tail, bool one)
 {
 	const char *p;
 	size_t len;
+	bool took = false;
 	int rc;
 
-	if (w->in_ring || w->kill_kind == PROCQ_ERR_PROTOCOL)
-		return false;
-	if (one)
-		rc = ring_take_one(&w->ring, tail, &p, &len);
-	else
-		rc = ring_take(&w->ring, tail, &p, &len);
-	if (rc == -1)
-		local_protocol_error(w, "malformed result ring from worker");
-	else if (rc == -2)
-		local_protocol_error(w,
-		    "out of memory for the worker's results");
-	if (rc <= 0)
-		return false;
-	local_ring_frames(w, p, len);
-	return true;
+	do {
+		if (w->in_ring || w->kill_kind == PROCQ_ERR_PROTOCOL)
+			break;
+		if (one)
+			rc = ring_take_one(&w->ring, tail, &p, &len);
+		else
+			rc = ring_take(&w->ring, tail, &p, &len);
+		if (rc == -1)
+			local_protocol_error(w,
+			    "malformed result ring from worker");
+		else if (rc == -2)
+			local_protocol_error(w,
+			    "out of memory for the worker's results");
+		if (rc <= 0)
+			break;
+		local_ring_frames(w, p, len);
+		took = true;
+	} while (!one);
+	return took;
 }
 
 /* Acts on the frames the worker published in its result ring up to tail,
