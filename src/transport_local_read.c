@@ -314,11 +314,16 @@ local_message(struct worker *w, const struct protocol_msg *msg)
 {
 	char buf[64];
 
-	/* WAKE says nothing of tasks, and may come before what it wakes the
-	 * supervisor for: before hello, when hello went into the ring. */
+	/* WAKE and LIMIT say nothing of tasks, and come down the pipe
+	 * whatever the ring holds: before hello, when hello went into the
+	 * ring (ring.h). */
 	if (msg->type == PROTOCOL_WAKE) {
 		if (protocol_decode_wake(msg) != 0)
 			local_protocol_error(w, "malformed wake frame");
+		return;
+	}
+	if (msg->type == PROTOCOL_LIMIT) {
+		local_limit(w, msg);
 		return;
 	}
 	if (!w->slot.ready) {
@@ -331,9 +336,6 @@ local_message(struct worker *w, const struct protocol_msg *msg)
 		break;
 	case PROTOCOL_CANCELLED:
 		local_cancelled(w, msg);
-		break;
-	case PROTOCOL_LIMIT:
-		local_limit(w, msg);
 		break;
 	case PROTOCOL_PROGRESS:
 		local_progress(w, msg);

@@ -613,24 +613,44 @@ START_TEST(test_scribbled_ring_kills_worker)
 }
 END_TEST
 
-/* The program of the worker below: it writes a WAKE frame, as a worker
- * whose hello went into the ring would, before it serves. */
+/* A LIMIT frame, [5, "memory"], as a worker's signal handler writes it. */
+static const char limit_frame[] = { 0, 0, 0, 9, (char)0x92, 5, (char)0xa6,
+	'm', 'e', 'm', 'o', 'r', 'y' };
+
+/* The program of the workers below: it writes a WAKE frame, or a LIMIT
+ * frame, before it serves, as a worker whose hello went into the ring
+ * would write them to its pipe before the supervisor takes the hello. */
 #define WAKE_FIRST_ARG "wake-first"
+#define LIMIT_FIRST_ARG "limit-first"
 
-static char wake_first_arg0[] = "procq-test-worker";
-static char wake_first_arg1[] = TEST_WORKER_ARG;
-static char wake_first_arg2[] = WAKE_FIRST_ARG;
-static char *wake_first_argv[] = { wake_first_arg0, wake_first_arg1,
-	wake_first_arg2, NULL };
+static char first_arg0[] = "procq-test-worker";
+static char first_arg1[] = TEST_WORKER_ARG;
+static char wake_first_arg[] = WAKE_FIRST_ARG;
+static char limit_first_arg[] = LIMIT_FIRST_ARG;
+static char *first_argv[][4] = {
+	{ first_arg0, first_arg1, wake_first_arg, NULL },
+	{ first_arg0, first_arg1, limit_first_arg, NULL }
+};
 
-/* A WAKE frame may come before the hello it wakes the supervisor for: it
- * is not taken for a hello that is not one. */
+/* What the worker program writes before it serves, if anything. */
+static int
+write_first(int argc, char **argv)
+{
+	if (argc > 2 && strcmp(argv[2], WAKE_FIRST_ARG) == 0)
+		return write(WORKER_OUT_FD, wake_frame, sizeof wake_frame) < 0;
+	if (argc > 2 && strcmp(argv[2], LIMIT_FIRST_ARG) == 0)
+		return write(WORKER_OUT_FD, limit_frame, sizeof limit_frame) <
+		    0;
+	return 0;
+}
+
+/* A WAKE or LIMIT frame may come before hello, which may be in the ring:
+ * neither is taken for a hello that is not one. */
 START_TEST(test_wake_before_hello)
 {
-	procq_config cfg = { .workers = 1,
-		.start_method = PROCQ_START_EXEC,
-		.worker_path = "/proc/self/exe",
-		.worker_argv = wake_first_argv };
+	procq_config cfg = { .workers = 1, .start_method = PROCQ_START_EXEC,
+		.worker_path = "/proc/self/exe", .worker_argv = first_argv[_i],
+		.max_memory = 1ull << 40 };
 	procq_queue *q;
 	procq_handle *h;
 	int err = 0;
@@ -693,8 +713,7 @@ main(int argc, char **argv)
 	Suite *s;
 	TCase *tu, *tq;
 
-	if (argc > 2 && strcmp(argv[2], WAKE_FIRST_ARG) == 0 &&
-	    write(WORKER_OUT_FD, wake_frame, sizeof wake_frame) < 0)
+	if (write_first(argc, argv) != 0)
 		return 1;
 	if (test_serve_as_worker(argc, argv, ring_tasks, true) >= 0)
 		return 1;
@@ -712,7 +731,7 @@ main(int argc, char **argv)
 	tcase_add_test(tq, test_own_result_among_ring_results);
 	tcase_add_test(tq, test_garbage_among_ring_results);
 	tcase_add_loop_test(tq, test_scribbled_ring_kills_worker, 0, 2);
-	tcase_add_test(tq, test_wake_before_hello);
+	tcase_add_loop_test(tq, test_wake_before_hello, 0, 2);
 	tcase_add_test(tq, test_small_file_limit);
 	return run_suite(s);
 }
