@@ -41,41 +41,6 @@ handle_sleep(procq_handle *h, const struct timespec *deadline)
 	return task_status_final(task_published(h)) ? 0 : PROCQ_ETIMEDOUT;
 }
 
-/* Spins without burning the core's sibling thread. */
-static inline void
-handle_cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
-}
-
-/*
- * Looks for h's result for a moment before sleeping, when the owner says
- * tasks are short and a CPU is free (loop_publish_await()): waking a
- * sleeping thread can cost more than the task.  Never past timeout (< 0:
- * none).
- */
-static void
-handle_await(procq_handle *h, double timeout)
-{
-	int ns = atomic_load_explicit(&h->q->await_ns, memory_order_relaxed);
-	double look = ns * 1e-9, until;
-
-	if (look <= 0)
-		return;
-	if (timeout >= 0 && timeout < look)
-		look = timeout;
-	until = procq_clock_now() + look;
-	while (!task_status_final(task_published(h))) {
-		if (procq_clock_now() >= until)
-			return;
-		handle_cpu_relax();
-	}
-}
-
 int
 procq_handle_wait(procq_handle *h, double timeout)
 {
@@ -93,7 +58,6 @@ procq_handle_wait(procq_handle *h, double timeout)
 	 * while we wait. */
 	if (loop_on_thread(h->q))
 		return PROCQ_EDEADLK;
-	handle_await(h, timeout);
 	if (timeout < 0)
 		return handle_sleep(h, NULL);
 	deadline = procq_clock_deadline(timeout);

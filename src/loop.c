@@ -64,12 +64,6 @@ static void loop_release(procq_queue *q);
  * about what waking the loop would cost. */
 #define LOOP_LINGER	50e-6
 
-/* A task shorter than this on average is short: the owner looks for its
- * result for up to twice its average before it sleeps
- * (loop_await_results()), and a thread that waits for it looks for as
- * long as the owner lingers (loop_publish_await()). */
-#define LOOP_AWAIT	50e-6
-
 /* A callback that runs what other threads posted. */
 static void
 loop_commands(procq_queue *q)
@@ -137,24 +131,6 @@ loop_flush_finished(procq_queue *q)
 	}
 }
 
-/*
- * How long a thread that waits for a task looks for its result before it
- * sleeps (handle_await()): while tasks are short and fewer workers are
- * busy than there are CPUs, the result comes sooner than an idle CPU
- * wakes on some machines, and the look takes no core from a running
- * task.  Read without the lock.
- */
-static void
-loop_publish_await(procq_queue *q)
-{
-	int ns = 0;
-
-	if (q->task_time > 0 && q->task_time <= LOOP_AWAIT &&
-	    dispatch_busy(q) < q->cpus)
-		ns = (int)(LOOP_LINGER * 1e9);
-	atomic_store_explicit(&q->await_ns, ns, memory_order_relaxed);
-}
-
 /* Ends every callback: runs the hooks it recorded (with the lock
  * released), acts on the changes, and unlocks. */
 void
@@ -175,7 +151,6 @@ loop_leave(procq_queue *q)
 			break;
 	}
 	queue_reap(q);
-	loop_publish_await(q);
 	q->in_callback = false;
 	q->now = 0;
 	if (q->external_base) {
@@ -284,6 +259,11 @@ loop_collect(procq_queue *q)
 	q->transport->collect(q);
 	loop_leave(q);
 }
+
+/* A task shorter than this on average is short: the owner looks for its
+ * result for up to twice its average before it sleeps
+ * (loop_await_results()). */
+#define LOOP_AWAIT	50e-6
 
 /*
  * Whether the owner should look for results before it sleeps: a thread

@@ -81,9 +81,6 @@ struct procq_queue {
 	pthread_mutex_t		 final_lock;
 	pthread_cond_t		 final_cond;
 	atomic_int		 handle_waiters;
-	/* How long procq_handle_wait() looks for a result before it
-	 * sleeps, in ns: set by the owner (loop_publish_await()). */
-	atomic_int		 await_ns;
 	double			 now;		/* queue_now(), or 0 */
 	struct event		*wake_ev;
 	struct event		*delay_ev;	/* earliest retry in q->delayed */

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "collect_tasks.h"
 #include "util.h"
@@ -351,52 +350,6 @@ START_TEST(test_wait_future_exception)
 	gate_release(&ga);
 	procq_free(q);
 	gate_destroy(&ga);
-}
-END_TEST
-
-/* Times this thread has slept (given up its CPU of its own accord). */
-static long
-thread_sleeps(void)
-{
-	struct rusage ru;
-
-	ck_assert_int_eq(getrusage(RUSAGE_THREAD, &ru), 0);
-	return ru.ru_nvcsw;
-}
-
-/*
- * A thread that waits for a short task, with a CPU free, looks for its
- * result before it sleeps: in a round of 100 submits each waited for, it
- * sleeps for fewer than half (without the look, for every one: a result
- * cannot come before its wait begins).  Short is a matter of time, which
- * the sanitizers' builds do not keep to; a busy machine may spoil a
- * round, so there are rounds until one shows it.
- */
-START_TEST(test_wait_short_task_looks_first)
-{
-	procq_queue *q;
-	double deadline = now() + 20;
-	long slept = -1;
-
-	if (TEST_ASAN || TEST_TSAN)
-		return;
-	q = new_queue(1, 0);
-	ck_assert_int_eq(procq_start(q), 0);
-	while ((slept < 0 || slept >= 50) && now() < deadline) {
-		long before = thread_sleeps();
-
-		for (int i = 0; i < 100; i++) {
-			procq_handle *h = submit_ok(q, "ident", NULL, "i", i);
-
-			ck_assert_int_eq(procq_handle_wait(h, 30), 0);
-			ck_assert_int_eq(int_value(h), i);
-			procq_handle_release(h);
-		}
-		slept = thread_sleeps() - before;
-	}
-	ck_assert_msg(slept >= 0 && slept < 50,
-	    "slept in %ld of 100 waits for short tasks", slept);
-	procq_free(q);
 }
 END_TEST
 
@@ -1114,7 +1067,6 @@ wait_suite(void)
 	tcase_add_test(tc, test_wait_futures_thread);
 	tcase_add_test(tc, test_wait_future_exception);
 	tcase_add_test(tc, test_wait_hook_edeadlk);
-	tcase_add_test(tc, test_wait_short_task_looks_first);
 
 	tc = add_tcase(s, "as_completed", 30);
 	tcase_add_test(tc, test_as_completed_order);
