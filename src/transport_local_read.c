@@ -517,7 +517,7 @@ local_frame_turn(struct worker *w, const char *data, uint32_t len)
 	uint64_t id;
 
 	if (data == NULL || protocol_decode(data, len, &q->zone, &msg) != 0)
-		turn = LOCAL_BAD;
+		;	/* LOCAL_BAD */
 	else if (local_frame_of_no_task(w, &msg))
 		turn = LOCAL_IN_TURN;
 	else if (!local_frame_id(&msg, &id))
@@ -599,8 +599,10 @@ local_frames(struct worker *w)
 static void
 local_frames_then_ring(struct worker *w, uint64_t tail, bool open)
 {
+	/* Only records the ring held before the read are weighed against
+	 * the pipe's frames: with none, each frame is decoded once. */
 	w->ring_before = tail;
-	w->ring_due = !w->in_ring;
+	w->ring_due = !w->in_ring && tail != w->ring.head;
 	local_frames(w);
 	w->ring_due = false;
 	local_ring(w, open ? tail : ring_tail(&w->ring));

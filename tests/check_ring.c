@@ -498,6 +498,43 @@ START_TEST(test_crash_keeps_ring_results)
 END_TEST
 
 /*
+ * The three tasks of the tests below, waited for: a leaves its result in
+ * the ring without waking the supervisor, then b does what it does while
+ * the ring may still hold a's result, then c.  Whatever b did, a keeps
+ * its result and c runs, each with one attempt.
+ */
+struct held_run {
+	procq_handle	*a, *b, *c;
+};
+
+static void
+held_run(procq_queue *q, const char *task, struct held_run *r)
+{
+	r->a = submit_ok(q, "ring_quietly", NULL, "");
+	r->b = submit_ok(q, task, NULL, "");
+	r->c = submit_ok(q, "ident", NULL, "i", 5);
+	wait_done(r->a, 30);
+	wait_done(r->b, 30);
+	wait_done(r->c, 30);
+	ck_assert_msg(procq_handle_status(r->a) == PROCQ_SUCCEEDED, "%s",
+	    message_of(r->a));
+	ck_assert_int_eq(procq_handle_attempts(r->a), 1);
+	ck_assert_int_eq(int_value(r->a), 1);
+	ck_assert_msg(procq_handle_status(r->c) == PROCQ_SUCCEEDED, "%s",
+	    message_of(r->c));
+	ck_assert_int_eq(procq_handle_attempts(r->c), 1);
+	ck_assert_int_eq(int_value(r->c), 5);
+}
+
+static void
+held_run_release(struct held_run *r)
+{
+	procq_handle_release(r->a);
+	procq_handle_release(r->b);
+	procq_handle_release(r->c);
+}
+
+/*
  * A task sends a result for itself down the pipe while the ring holds the
  * result of the task before it: the pipe's frame is put after that one,
  * so the task before keeps its result and the task gets the result it
@@ -507,6 +544,7 @@ END_TEST
 START_TEST(test_own_result_among_ring_results)
 {
 	procq_config cfg = { .workers = 1 };
+	struct held_run r;
 	procq_queue *q;
 	double deadline = now() + 60;
 	bool held = false;
@@ -515,29 +553,13 @@ START_TEST(test_own_result_among_ring_results)
 		return;
 	q = ring_queue(4);
 	while (!held && now() < deadline) {
-		procq_handle *a = submit_ok(q, "ring_quietly", NULL, "");
-		procq_handle *b = submit_ok(q, "result_if_held", NULL, "");
-		procq_handle *c = submit_ok(q, "ident", NULL, "i", 5);
-
-		wait_done(a, 30);
-		wait_done(b, 30);
-		wait_done(c, 30);
-		ck_assert_msg(procq_handle_status(a) == PROCQ_SUCCEEDED, "%s",
-		    message_of(a));
-		ck_assert_int_eq(procq_handle_attempts(a), 1);
-		ck_assert_int_eq(int_value(a), 1);
-		ck_assert_msg(procq_handle_status(b) == PROCQ_SUCCEEDED, "%s",
-		    message_of(b));
-		held = int_value(b) == 2;
+		held_run(q, "result_if_held", &r);
+		ck_assert_msg(procq_handle_status(r.b) == PROCQ_SUCCEEDED,
+		    "%s", message_of(r.b));
+		held = int_value(r.b) == 2;
 		if (!held)
-			ck_assert_int_eq(int_value(b), 0);
-		ck_assert_msg(procq_handle_status(c) == PROCQ_SUCCEEDED, "%s",
-		    message_of(c));
-		ck_assert_int_eq(procq_handle_attempts(c), 1);
-		ck_assert_int_eq(int_value(c), 5);
-		procq_handle_release(a);
-		procq_handle_release(b);
-		procq_handle_release(c);
+			ck_assert_int_eq(int_value(r.b), 0);
+		held_run_release(&r);
 	}
 	ck_assert_msg(held, "the ring never held a result at the write");
 	procq_free(q);
@@ -553,6 +575,7 @@ END_TEST
 START_TEST(test_garbage_among_ring_results)
 {
 	procq_config cfg = { .workers = 1 };
+	struct held_run r;
 	procq_queue *q;
 	double deadline = now() + 60;
 	bool held = false;
@@ -561,28 +584,14 @@ START_TEST(test_garbage_among_ring_results)
 		return;
 	q = ring_queue(4);
 	while (!held && now() < deadline) {
-		procq_handle *a = submit_ok(q, "ring_quietly", NULL, "");
-		procq_handle *b = submit_ok(q, "garbage_if_held", NULL, "");
-		procq_handle *c = submit_ok(q, "ident", NULL, "i", 5);
-
-		wait_done(a, 30);
-		wait_done(b, 30);
-		wait_done(c, 30);
-		ck_assert_msg(procq_handle_status(a) == PROCQ_SUCCEEDED, "%s",
-		    message_of(a));
-		ck_assert_int_eq(procq_handle_attempts(a), 1);
-		held = procq_handle_status(b) == PROCQ_FAILED;
+		held_run(q, "garbage_if_held", &r);
+		held = procq_handle_status(r.b) == PROCQ_FAILED;
 		if (held)
-			ck_assert_int_eq(procq_handle_error_kind(b),
+			ck_assert_int_eq(procq_handle_error_kind(r.b),
 			    PROCQ_ERR_PROTOCOL);
 		else
-			ck_assert_int_eq(int_value(b), 0);
-		ck_assert_msg(procq_handle_status(c) == PROCQ_SUCCEEDED, "%s",
-		    message_of(c));
-		ck_assert_int_eq(procq_handle_attempts(c), 1);
-		procq_handle_release(a);
-		procq_handle_release(b);
-		procq_handle_release(c);
+			ck_assert_int_eq(int_value(r.b), 0);
+		held_run_release(&r);
 	}
 	ck_assert_msg(held, "the ring never held a result at the write");
 	procq_free(q);
