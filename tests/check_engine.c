@@ -77,6 +77,14 @@ children(void)
 	return list_children(NULL, 0);
 }
 
+/* Both workers of a queue of two are up. */
+static bool
+two_children(void *arg)
+{
+	(void)arg;
+	return children() >= 2;
+}
+
 /* procq_run() with a deadline, so that a task that is never run fails
  * the test instead of hanging it; returns the summary. */
 static procq_summary *
@@ -414,6 +422,8 @@ START_TEST(test_server_killed)
 	ck_assert_int_eq(procq_start(q), 0);
 	run_getpid(q);
 	ck_assert_uint_eq(list_servers(getpid(), &server, 1), 1);
+	/* One task ran; the other worker may still be on its way. */
+	ck_assert(wait_until(two_children, NULL, 10));
 	nkids = list_children(kids, 4);
 	ck_assert_uint_ge(nkids, 2);
 	ck_assert_int_eq(kill(server, SIGKILL), 0);
