@@ -379,6 +379,18 @@ START_TEST(test_mpi_long_task)
 }
 END_TEST
 
+/* MPI is started once: a second start is refused, whatever it asks. */
+START_TEST(test_mpi_init_twice)
+{
+	char *args[] = { "mpi_suite", NULL }, **argv = args;
+	int argc = 1;
+
+	ck_assert_int_eq(procq_mpi_init(&argc, &argv, mpi_tasks),
+	    PROCQ_EINVAL);
+	ck_assert_int_eq(procq_mpi_init(&argc, &argv, NULL), PROCQ_EINVAL);
+}
+END_TEST
+
 static Suite *
 mpi_suite(void)
 {
@@ -395,6 +407,7 @@ mpi_suite(void)
 	tcase_add_test(tc, test_mpi_group_progress);
 	tcase_add_test(tc, test_mpi_long_task);
 	tcase_add_test(tc, test_mpi_crash_mix);
+	tcase_add_test(tc, test_mpi_init_twice);
 	return s;
 }
 
@@ -404,15 +417,33 @@ main(int argc, char **argv)
 	SRunner *sr;
 	int rc, failed;
 
+	/* Before the start: nothing to end, and no start without tasks. */
+	if (procq_mpi_finalize() != PROCQ_ESTATE ||
+	    procq_mpi_init(&argc, &argv, NULL) != PROCQ_EINVAL) {
+		fprintf(stderr, "mpi_suite: a misuse before the start was "
+		    "not refused\n");
+		return EXIT_FAILURE;
+	}
 	if ((rc = procq_mpi_init(&argc, &argv, mpi_tasks)) != 0) {
 		fprintf(stderr, "procq_mpi_init: %s\n", procq_strerror(rc));
 		return EXIT_FAILURE;
+	}
+	/* Started without mpirun, it is rank 0 of one: no agents. */
+	if (argc > 1 && strcmp(argv[1], "--alone") == 0) {
+		if (procq_mpi_transport() != NULL || procq_mpi_finalize() != 0) {
+			fprintf(stderr, "mpi_suite: alone, yet agents\n");
+			return EXIT_FAILURE;
+		}
+		return EXIT_SUCCESS;
 	}
 	sr = srunner_create(mpi_suite());
 	srunner_set_fork_status(sr, CK_NOFORK);
 	srunner_run_all(sr, CK_ENV);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	procq_mpi_finalize();
+	if (procq_mpi_finalize() != 0 || procq_mpi_finalize() != PROCQ_ESTATE) {
+		fprintf(stderr, "mpi_suite: procq_mpi_finalize() twice\n");
+		failed++;
+	}
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
