@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -537,6 +538,9 @@ START_TEST(test_host_bad_setup)
 	n = read(hw.out_fd, buf, sizeof buf);
 	ck_assert_int_gt(n, 0);
 	ck_assert_ptr_nonnull(memmem(buf, (size_t)n, "setup", 5));
+	/* Reaping kills first: the worker must have left by itself. */
+	ck_assert_int_eq(poll(&(struct pollfd){ .fd = hw.pidfd,
+	    .events = POLLIN }, 1, 30000), 1);
 	ck_assert_int_eq(procq__host_reap(host, hw.pid, &status, &ru), 0);
 	ck_assert(WIFEXITED(status));
 	ck_assert_int_ne(WEXITSTATUS(status), 0);
