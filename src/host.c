@@ -26,6 +26,9 @@
 struct procq__host {
 	struct registry		 registry;
 	const char		**names;
+	/* What a worker started without a setup runs under: the
+	 * defaults.  Its template must point at one (limits.c reads it). */
+	procq_config		 cfg;
 	struct worker_ctx	 tmpl;
 	struct forkserver	 server;
 };
@@ -47,6 +50,7 @@ procq__host_open(const procq_worker_task *tasks, int *err)
 	registry_init(&h->registry);
 	forkserver_init(&h->server);
 	h->tmpl.registry = &h->registry;
+	h->tmpl.config = &h->cfg;
 	h->tmpl.max_frame = CHANNEL_MAX_FRAME;
 	h->tmpl.parent = getpid();
 	h->tmpl.in_fd = h->tmpl.out_fd = h->tmpl.err_fd = -1;

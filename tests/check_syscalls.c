@@ -521,6 +521,38 @@ START_TEST(test_host_open_fails)
 }
 END_TEST
 
+/*
+ * A worker started without a setup serves with the defaults: it says
+ * hello down its pipe.  (It used to read the limits of a configuration
+ * its template did not have, and died of SIGSEGV before its hello.)
+ */
+START_TEST(test_host_worker_without_setup)
+{
+	struct procq__host_worker hw;
+	struct procq__host *host;
+	struct rusage ru;
+	char buf[256];
+	int err = 0, status;
+
+	host = procq__host_open(common_worker_tasks(), &err);
+	ck_assert_ptr_nonnull(host);
+	ck_assert_int_eq(procq__host_spawn(host, NULL, &hw), 0);
+	ck_assert_int_eq(poll(&(struct pollfd){ .fd = hw.out_fd,
+	    .events = POLLIN }, 1, 30000), 1);
+	ck_assert_msg(read(hw.out_fd, buf, sizeof buf) > 0,
+	    "the worker ended before its hello");
+	procq__host_signal(host, hw.pid, SIGKILL);
+	ck_assert_int_eq(procq__host_reap(host, hw.pid, &status, &ru), 0);
+	ck_assert(WIFSIGNALED(status));
+	ck_assert_int_eq(WTERMSIG(status), SIGKILL);
+	close(hw.in_fd);
+	close(hw.out_fd);
+	close(hw.err_fd);
+	close(hw.pidfd);
+	procq__host_close(host);
+}
+END_TEST
+
 /* A remote worker whose setup cannot be read says so on its pipe and
  * exits: the host reaps it like any other. */
 START_TEST(test_host_bad_setup)
@@ -567,6 +599,7 @@ syscalls_suite(void)
 	tcase_add_test(tc, test_host_spawn_fails);
 	tcase_add_test(tc, test_host_open_fails);
 	tcase_add_test(tc, test_host_bad_setup);
+	tcase_add_test(tc, test_host_worker_without_setup);
 	return s;
 }
 
