@@ -5,12 +5,15 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -273,6 +276,117 @@ START_TEST(test_fork_every_call_fails)
 }
 END_TEST
 
+/* The descriptors open before the queue was made. */
+static bool open_before[1024];
+
+static void
+mark_open(bool *open, size_t n)
+{
+	for (size_t fd = 0; fd < n; fd++)
+		open[fd] = fcntl((int)fd, F_GETFD) >= 0;
+}
+
+/*
+ * procq_free() in the child.  Exit status: 0 if what stays open of the
+ * descriptors made since open_before is libevent's alone (its epoll
+ * instance, a timerfd and its signal pipe); else the first of procq's
+ * kinds found (a pidfd, the board's memory file, an eventfd, the fork
+ * server's socket) plus 10, or 1 for too many.
+ */
+static int
+forked_free(void *arg)
+{
+	static const char *const procqs[] = {
+		"anon_inode:[pidfd]", "/memfd:procq-board", "anon_inode:[eventfd]",
+		"socket:"
+	};
+	char path[64], target[256];
+	int left = 0;
+	ssize_t n;
+
+	procq_free(arg);
+	for (int fd = 0; fd < (int)NITEMS(open_before); fd++) {
+		if (open_before[fd] || fcntl(fd, F_GETFD) < 0)
+			continue;
+		left++;
+		snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+		if ((n = readlink(path, target, sizeof target - 1)) < 0)
+			continue;
+		target[n] = '\0';
+		for (size_t k = 0; k < NITEMS(procqs); k++)
+			if (strncmp(target, procqs[k], strlen(procqs[k])) == 0)
+				return 10 + (int)k;
+	}
+	return left <= 4 ? 0 : 1;
+}
+
+/* Is the queue's loop thread (the test's only one) asleep in
+ * epoll_wait(2), holding no lock?  Told by /proc. */
+static bool
+loop_asleep(void *arg)
+{
+	char path[320], buf[64];
+	struct dirent *de;
+	bool asleep = false;
+	long nr;
+	DIR *d;
+	FILE *f;
+
+	(void)arg;
+	if ((d = opendir("/proc/self/task")) == NULL)
+		return false;
+	while (!asleep && (de = readdir(d)) != NULL) {
+		snprintf(path, sizeof path, "/proc/self/task/%s/comm",
+		    de->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		if (fgets(buf, sizeof buf, f) == NULL ||
+		    strcmp(buf, "procq-loop\n") != 0) {
+			fclose(f);
+			continue;
+		}
+		fclose(f);
+		snprintf(path, sizeof path, "/proc/self/task/%s/syscall",
+		    de->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		asleep = fscanf(f, "%ld", &nr) == 1 &&
+		    (nr == SYS_epoll_wait || nr == SYS_epoll_pwait);
+		fclose(f);
+	}
+	closedir(d);
+	return asleep;
+}
+
+/*
+ * procq_free() in a forked child closes the child's copies of the
+ * queue's descriptors (the workers' pipes, pidfds and boards, the fork
+ * server's socket, the wake-up eventfd): a child that kept a worker's
+ * task pipe open would keep that worker from seeing its end.  libevent's
+ * own stay, as the parent's epoll instance is shared with the child.
+ * The fork waits for the loop to sleep, so that it finds the queue's
+ * lock free: forked while the loop holds it, the child leaves the queue
+ * as it is (see procq_create(3)).
+ */
+START_TEST(test_fork_child_closes_descriptors)
+{
+	procq_queue *q;
+	int status;
+
+	mark_open(open_before, NITEMS(open_before));
+	q = new_queue(2, 1);
+	ck_assert_int_eq(procq_start(q), 0);
+	check_queue_works(q, 4);
+	ck_assert(wait_until(loop_asleep, NULL, 10));
+	status = run_in_child(forked_free, q, 10);
+	ck_assert_msg(status == 0, "the child kept %s open",
+	    status == 1 ? "more than libevent's descriptors" :
+	    status == 10 ? "a pidfd" : status == 11 ? "a board" :
+	    status == 12 ? "an eventfd" : "a socket");
+	check_queue_works(q, 4);
+	procq_free(q);
+}
+END_TEST
 
 /* Held by a thread of the caller while workers are started. */
 static pthread_mutex_t held_at_fork = PTHREAD_MUTEX_INITIALIZER;
@@ -530,6 +644,7 @@ main(void)
 
 	tcase_add_test(fork_tc, test_fork_child_cannot_use_queue);
 	tcase_add_test(fork_tc, test_fork_every_call_fails);
+	tcase_add_test(fork_tc, test_fork_child_closes_descriptors);
 	tcase_add_loop_test(fork_tc, test_lock_held_at_fork, 0,
 	    (int)(sizeof lock_cases / sizeof lock_cases[0]));
 	tcase_add_test(fds_tc, test_start_short_of_descriptors);
