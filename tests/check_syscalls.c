@@ -1,9 +1,9 @@
 /*
  * System calls that fail: each call procq makes to start a worker (its
  * pipes, its board, the fork, the fork server's socket and messages, the
- * pidfd, posix_spawn(), the loop's eventfd and thread) is made to fail,
- * the first time it is made, then the second, and so on, until a run
- * makes it no more often than that.  A failure must come back as an error
+ * pidfd, posix_spawn() and its attributes, the loop's eventfd and
+ * thread) is made to fail, the first time it is made, then the second,
+ * and so on, until a run makes it no more often than that.  A failure must come back as an error
  * of the call that made it (PROCQ_ESYS from procq_start()), or fail the
  * tasks that needed the worker (PROCQ_ERR_SPAWN, or a worker that died
  * before it could serve); every task ends in a final state, and after
@@ -61,6 +61,10 @@ enum call {
 	CALL_EVENTFD,
 	CALL_THREAD,
 	CALL_SPAWN,
+	CALL_SPAWN_ACTIONS,
+	CALL_SPAWN_ATTR,
+	CALL_SPAWN_DUP2,
+	CALL_SPAWN_FLAGS,
 	CALL_DUP2,
 	CALL_PIDFD,
 	NCALLS
@@ -70,6 +74,8 @@ static const char *const call_names[NCALLS] = {
 	"pipe2", "socketpair", "fork", "sendmsg", "recv", "send", "recvmsg",
 	"memfd_create",
 	"ftruncate", "mmap", "eventfd", "pthread_create", "posix_spawn",
+	"posix_spawn_file_actions_init", "posix_spawnattr_init",
+	"posix_spawn_file_actions_adddup2", "posix_spawnattr_setflags",
 	"dup2", "pidfd_open"
 };
 
@@ -147,6 +153,11 @@ int __real_pthread_create(pthread_t *, const pthread_attr_t *,
 int __real_posix_spawn(pid_t *, const char *,
     const posix_spawn_file_actions_t *, const posix_spawnattr_t *,
     char *const[], char *const[]);
+int __real_posix_spawn_file_actions_init(posix_spawn_file_actions_t *);
+int __real_posix_spawnattr_init(posix_spawnattr_t *);
+int __real_posix_spawn_file_actions_adddup2(posix_spawn_file_actions_t *,
+    int, int);
+int __real_posix_spawnattr_setflags(posix_spawnattr_t *, short);
 int __real_dup2(int, int);
 long __real_syscall(long, ...);
 
@@ -166,6 +177,11 @@ int __wrap_pthread_create(pthread_t *, const pthread_attr_t *,
 int __wrap_posix_spawn(pid_t *, const char *,
     const posix_spawn_file_actions_t *, const posix_spawnattr_t *,
     char *const[], char *const[]);
+int __wrap_posix_spawn_file_actions_init(posix_spawn_file_actions_t *);
+int __wrap_posix_spawnattr_init(posix_spawnattr_t *);
+int __wrap_posix_spawn_file_actions_adddup2(posix_spawn_file_actions_t *,
+    int, int);
+int __wrap_posix_spawnattr_setflags(posix_spawnattr_t *, short);
 int __wrap_dup2(int, int);
 long __wrap_syscall(long, ...);
 
@@ -253,6 +269,35 @@ __wrap_posix_spawn(pid_t *pid, const char *path,
 {
 	return fault(CALL_SPAWN) ? errno :
 	    __real_posix_spawn(pid, path, fa, attr, argv, envp);
+}
+
+int
+__wrap_posix_spawn_file_actions_init(posix_spawn_file_actions_t *fa)
+{
+	return fault(CALL_SPAWN_ACTIONS) ? errno :
+	    __real_posix_spawn_file_actions_init(fa);
+}
+
+int
+__wrap_posix_spawnattr_init(posix_spawnattr_t *attr)
+{
+	return fault(CALL_SPAWN_ATTR) ? errno :
+	    __real_posix_spawnattr_init(attr);
+}
+
+int
+__wrap_posix_spawn_file_actions_adddup2(posix_spawn_file_actions_t *fa,
+    int from, int to)
+{
+	return fault(CALL_SPAWN_DUP2) ? errno :
+	    __real_posix_spawn_file_actions_adddup2(fa, from, to);
+}
+
+int
+__wrap_posix_spawnattr_setflags(posix_spawnattr_t *attr, short flags)
+{
+	return fault(CALL_SPAWN_FLAGS) ? errno :
+	    __real_posix_spawnattr_setflags(attr, flags);
 }
 
 int
@@ -394,6 +439,10 @@ static const struct {
 	{ CALL_PIDFD, PROCQ_START_FORK },
 	{ CALL_PIDFD, PROCQ_START_FORKSERVER },
 	{ CALL_SPAWN, PROCQ_START_EXEC },
+	{ CALL_SPAWN_ACTIONS, PROCQ_START_EXEC },
+	{ CALL_SPAWN_ATTR, PROCQ_START_EXEC },
+	{ CALL_SPAWN_DUP2, PROCQ_START_EXEC },
+	{ CALL_SPAWN_FLAGS, PROCQ_START_EXEC },
 	{ CALL_EVENTFD, PROCQ_START_FORK },
 	{ CALL_THREAD, PROCQ_START_FORK },
 };

@@ -12,6 +12,8 @@ tests_check_syscalls_LDFLAGS = $(AM_LDFLAGS) \
 	-Wl,--wrap=pipe2,--wrap=socketpair,--wrap=fork,--wrap=sendmsg \
 	-Wl,--wrap=recv,--wrap=send,--wrap=recvmsg,--wrap=memfd_create,--wrap=ftruncate,--wrap=mmap \
 	-Wl,--wrap=eventfd,--wrap=pthread_create,--wrap=posix_spawn \
-	-Wl,--wrap=dup2,--wrap=syscall
+	-Wl,--wrap=posix_spawn_file_actions_init,--wrap=posix_spawnattr_init \
+	-Wl,--wrap=posix_spawn_file_actions_adddup2 \
+	-Wl,--wrap=posix_spawnattr_setflags,--wrap=dup2,--wrap=syscall
 tests_check_syscalls_LDADD = $(CHECK_LIBS) $(LIBEVENT_LIBS) $(MSGPACK_LIBS) \
 	$(SQLITE_LIBS) -lpthread
