@@ -240,10 +240,12 @@ __wrap_ftruncate(int fd, off_t len)
 	return fault(CALL_FTRUNCATE) ? -1 : __real_ftruncate(fd, len);
 }
 
+/* Only mappings of a file (the board) fail: a coverage build's runtime,
+ * linked in with the same wrappers, maps anonymous memory of its own. */
 void *
 __wrap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-	return fault(CALL_MMAP) ? MAP_FAILED :
+	return fd >= 0 && fault(CALL_MMAP) ? MAP_FAILED :
 	    __real_mmap(addr, len, prot, flags, fd, off);
 }
 
