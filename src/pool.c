@@ -533,6 +533,7 @@ pool_spawn(struct worker *w)
 	w->memory = MEMORY_UNSAID;
 	w->reaped_elsewhere = false;
 	w->setup_failed = false;
+	w->leaving = false;
 	w->has_last = false;
 	q->live_workers++;
 	TRACE_WORKER(&w->slot, "forked");
@@ -708,6 +709,14 @@ pool_kill(struct worker *w, procq_error_kind kind, procq_handle *target,
 		event_del(w->read_ev);
 		channel_discard(&w->ch);
 	}
+#ifdef PROCQ_COVERAGE
+	/* A worker that said why it cannot start leaves by itself: in a
+	 * coverage build, time to write its counters first (HACKING.md). */
+	if (w->leaving) {
+		evtimer_add(w->kill_ev, &(struct timeval){ .tv_sec = 2 });
+		return;
+	}
+#endif
 	if (kind == PROCQ_ERR_PROTOCOL || w->slot.q->cfg.kill_grace < 0) {
 		pool_signal(w, SIGKILL);
 		return;

@@ -61,6 +61,7 @@ struct worker {
 	enum memory_report	 memory;	/* what it said of its limit */
 	bool			 reaped_elsewhere; /* status unknown */
 	bool			 setup_failed;	/* never became a worker */
+	bool			 leaving;	/* said why, and leaves */
 	bool			 has_last;
 	uint64_t		 last_id;	/* of the last task it ended */
 	/* Why this worker is being killed, and for which task (by wire id:

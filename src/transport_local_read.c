@@ -206,8 +206,10 @@ local_init_failed(struct worker *w, const struct protocol_msg *msg)
 	    (type = local_string(f.type, f.type_len)) == NULL ||
 	    (message = local_string(f.message, f.message_len)) == NULL)
 		local_protocol_error(w, "malformed initializer failure");
-	else
+	else {
+		w->leaving = true;
 		pool_init_failed(w, type, message);
+	}
 	free(type);
 	free(message);
 }
@@ -221,8 +223,10 @@ local_setup_failed(struct worker *w, const struct protocol_msg *msg)
 	if (protocol_decode_setup_failed(msg, &f) != 0 ||
 	    (message = local_string(f.message, f.message_len)) == NULL)
 		local_protocol_error(w, "malformed setup failure");
-	else
+	else {
+		w->leaving = true;
 		pool_setup_failed(w, message);
+	}
 	free(message);
 }
 

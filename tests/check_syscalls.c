@@ -66,6 +66,7 @@ enum call {
 	CALL_SPAWN_DUP2,
 	CALL_SPAWN_FLAGS,
 	CALL_DUP2,
+	CALL_DUPFD,
 	CALL_PIDFD,
 	NCALLS
 };
@@ -76,7 +77,7 @@ static const char *const call_names[NCALLS] = {
 	"ftruncate", "mmap", "eventfd", "pthread_create", "posix_spawn",
 	"posix_spawn_file_actions_init", "posix_spawnattr_init",
 	"posix_spawn_file_actions_adddup2", "posix_spawnattr_setflags",
-	"dup2", "pidfd_open"
+	"dup2", "fcntl(F_DUPFD)", "pidfd_open"
 };
 
 /* Which processes a failure is armed in. */
@@ -159,6 +160,7 @@ int __real_posix_spawn_file_actions_adddup2(posix_spawn_file_actions_t *,
     int, int);
 int __real_posix_spawnattr_setflags(posix_spawnattr_t *, short);
 int __real_dup2(int, int);
+int __real_fcntl(int, int, ...);
 long __real_syscall(long, ...);
 
 int __wrap_pipe2(int[2], int);
@@ -183,6 +185,7 @@ int __wrap_posix_spawn_file_actions_adddup2(posix_spawn_file_actions_t *,
     int, int);
 int __wrap_posix_spawnattr_setflags(posix_spawnattr_t *, short);
 int __wrap_dup2(int, int);
+int __wrap_fcntl(int, int, ...);
 long __wrap_syscall(long, ...);
 
 int
@@ -306,6 +309,22 @@ int
 __wrap_dup2(int from, int to)
 {
 	return fault(CALL_DUP2) ? -1 : __real_dup2(from, to);
+}
+
+/* Only copies of a descriptor fail; every other command passes its
+ * argument, an int or a pointer. */
+int
+__wrap_fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	long arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, long);
+	va_end(ap);
+	if ((cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && fault(CALL_DUPFD))
+		return -1;
+	return __real_fcntl(fd, cmd, arg);
 }
 
 /* Only pidfd_open fails; every other number passes its six arguments. */
@@ -445,6 +464,7 @@ static const struct {
 	{ CALL_SPAWN_ATTR, PROCQ_START_EXEC },
 	{ CALL_SPAWN_DUP2, PROCQ_START_EXEC },
 	{ CALL_SPAWN_FLAGS, PROCQ_START_EXEC },
+	{ CALL_DUPFD, PROCQ_START_EXEC },
 	{ CALL_EVENTFD, PROCQ_START_FORK },
 	{ CALL_THREAD, PROCQ_START_FORK },
 };
@@ -465,6 +485,8 @@ static const struct {
 } child_calls[] = {
 	{ CALL_DUP2, PROCQ_START_FORK },
 	{ CALL_DUP2, PROCQ_START_FORKSERVER },
+	{ CALL_DUPFD, PROCQ_START_FORK },
+	{ CALL_DUPFD, PROCQ_START_FORKSERVER },
 	{ CALL_MMAP, PROCQ_START_FORKSERVER },
 	{ CALL_FORK, PROCQ_START_FORKSERVER },
 	{ CALL_SEND, PROCQ_START_FORKSERVER },

@@ -14,6 +14,6 @@ tests_check_syscalls_LDFLAGS = $(AM_LDFLAGS) \
 	-Wl,--wrap=eventfd,--wrap=pthread_create,--wrap=posix_spawn \
 	-Wl,--wrap=posix_spawn_file_actions_init,--wrap=posix_spawnattr_init \
 	-Wl,--wrap=posix_spawn_file_actions_adddup2 \
-	-Wl,--wrap=posix_spawnattr_setflags,--wrap=dup2,--wrap=syscall
+	-Wl,--wrap=posix_spawnattr_setflags,--wrap=dup2,--wrap=fcntl,--wrap=syscall
 tests_check_syscalls_LDADD = $(CHECK_LIBS) $(LIBEVENT_LIBS) $(MSGPACK_LIBS) \
 	$(SQLITE_LIBS) -lpthread
