@@ -27,6 +27,7 @@ static const struct crash_kind {
 	{ "null", 0, 0, NULL, true },
 	{ "abort", SIGABRT, -1, "worker died: SIGABRT", false },
 	{ "sigkill", SIGKILL, -1, "worker died: SIGKILL", false },
+	{ "signal40", 40, -1, "worker died: signal 40", false },
 	{ "exit3", -1, 3, "worker exited with status 3", false },
 	{ "_exit3", -1, 3, "worker exited with status 3", false },
 	{ "exit0", -1, 0, "worker exited with status 0", false },

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tasks.h"
 #include "util.h"
 
 /* Runs a task that succeeds and one that crashes with the trace on and
@@ -125,6 +126,61 @@ START_TEST(test_quiet_without_debug)
 }
 END_TEST
 
+/* A trace line longer than its buffer (512 bytes) is cut, and still
+ * ends with its newline: here a task with a name of 600 bytes. */
+START_TEST(test_debug_cuts_long_lines)
+{
+	char name[601], path[64], *text;
+	procq_config cfg = { .workers = 1 };
+	procq_queue *q;
+	procq_handle *h;
+	size_t longest = 0;
+	int fd, saved;
+	long size;
+	FILE *fp;
+
+	if (test_exec(&cfg))
+		return;	/* an exec'd worker program names its own tasks */
+	memset(name, 'n', sizeof name - 1);
+	name[sizeof name - 1] = '\0';
+	make_tmpfile(path, sizeof path);
+	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	saved = dup(STDERR_FILENO);
+	ck_assert_int_eq(setenv("PROCQ_DEBUG", "1", 1), 0);
+	ck_assert_int_eq(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	q = new_queue_config(&cfg);
+	ck_assert_int_eq(procq_register(q, name, task_nil), 0);
+	ck_assert_int_eq(procq_start(q), 0);
+	h = submit_ok(q, name, NULL, "");
+	wait_done(h, 30);
+	procq_free(q);
+	ck_assert_int_eq(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+	close(saved);
+	close(fd);
+	unsetenv("PROCQ_DEBUG");
+	size = file_size(path);
+	text = calloc(1, (size_t)size + 1);
+	ck_assert_ptr_nonnull(text);
+	fp = fopen(path, "re");
+	ck_assert_ptr_nonnull(fp);
+	ck_assert_uint_eq(fread(text, 1, (size_t)size, fp), (size_t)size);
+	fclose(fp);
+	unlink(path);
+	ck_assert_msg(size > 0 && text[size - 1] == '\n', "%s", text);
+	for (char *l = text, *end; *l != '\0'; l = end + 1) {
+		end = strchr(l, '\n');
+		ck_assert_ptr_nonnull(end);
+		ck_assert_msg(strncmp(l, "procq ", 6) == 0, "%.80s", l);
+		if ((size_t)(end - l) > longest)
+			longest = (size_t)(end - l);
+	}
+	/* 510 bytes and the newline: the task's lines were cut. */
+	ck_assert_uint_eq(longest, 510);
+	free(text);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -133,5 +189,6 @@ main(void)
 
 	tcase_add_test(tc, test_debug_traces_a_life);
 	tcase_add_test(tc, test_quiet_without_debug);
+	tcase_add_test(tc, test_debug_cuts_long_lines);
 	return run_suite(s);
 }

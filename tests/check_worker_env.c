@@ -492,6 +492,51 @@ START_TEST(test_worker_stderr_in_crash_report)
 }
 END_TEST
 
+/* What the on_retry hook was given of a crashed attempt's stderr. */
+struct retry_output {
+	pthread_mutex_t	 lock;
+	char		 text[256];
+	int		 calls;
+};
+
+static void
+keep_retry_output(procq_handle *h, const procq_error *err, void *arg)
+{
+	struct retry_output *ro = arg;
+	size_t n = err->output_len < sizeof ro->text - 1 ? err->output_len :
+	    sizeof ro->text - 1;
+
+	(void)h;
+	pthread_mutex_lock(&ro->lock);
+	if (err->output != NULL)
+		memcpy(ro->text, err->output, n);
+	ro->text[n] = '\0';
+	ro->calls++;
+	pthread_mutex_unlock(&ro->lock);
+}
+
+/* The on_retry hook of a crashed attempt gets what it printed. */
+START_TEST(test_worker_stderr_to_on_retry)
+{
+	struct retry_output ro = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	procq_queue *q = env_queue_config(&(procq_config){ .workers = 1,
+	    .on_retry = keep_retry_output, .hook_arg = &ro });
+	procq_handle *h = NULL;
+
+	ck_assert_int_eq(procq_submitf(q, "say_and_crash",
+	    &(procq_opts){ .retries = 1 }, &h, ""), 0);
+	ck_assert_int_eq(procq_handle_wait(h, 20), 0);
+	ck_assert_int_eq(procq_handle_attempts(h), 2);
+	/* The hook ran before the second attempt began. */
+	pthread_mutex_lock(&ro.lock);
+	ck_assert_int_eq(ro.calls, 1);
+	ck_assert_msg(strstr(ro.text, "about to crash") != NULL,
+	    "on_retry's output: %s", ro.text);
+	pthread_mutex_unlock(&ro.lock);
+	procq_free(q);
+}
+END_TEST
+
 /*
  * The caller's standard error as a socket and as a character device (not
  * a terminal): what a worker writes reaches it all the same, and the
@@ -841,6 +886,7 @@ main(int argc, char **argv)
 	tcase_add_test(tc, test_worker_stdio_flushed);
 	tcase_add_test(tc, test_worker_family_dies_with_caller);
 	tcase_add_test(tc, test_worker_stderr_in_crash_report);
+	tcase_add_test(tc, test_worker_stderr_to_on_retry);
 	tcase_add_loop_test(tc, test_worker_stderr_sinks, 0, N_SINKS);
 	tcase_add_test(tc, test_worker_stderr_in_summary);
 	tcase_add_test(tc, test_worker_max_files);

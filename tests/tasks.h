@@ -18,7 +18,7 @@
  *   gate (s path)           reads the FIFO at path until end of file
  *   marker (s path)         appends one byte to path
  *   crash (s how)           dies: "segv-raise", "null", "abort", "exit3",
- *                           "exit0", "_exit0", "sigkill"
+ *                           "exit0", "_exit0", "sigkill", "signal40"
  *   crash_once (s how)      crashes on attempt 1, returns 42 afterwards
  *   pidfile_sleep (s path)  writes its pid to path, sleeps forever
  *   grandchild (s path)     forks a child that sleeps forever, writes the
