@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "tasks.h"
 #include "util.h"
 
 /* What the "garbage" task writes, and what the task's error says. */
@@ -221,6 +222,69 @@ START_TEST(test_many_small_tasks)
 }
 END_TEST
 
+/*
+ * What a worker program writes in place of its hello, which a task
+ * cannot forge: the program is this one, run with BAD_FIRST_ARG and the
+ * frame's index.  The supervisor kills the worker for it, and the task
+ * that waited for the worker fails with the reason.
+ */
+#define BAD_FIRST_ARG "--bad-first-frame"
+
+static const struct {
+	const char *bytes;
+	size_t len;
+	const char *message;
+} bad_first[] = {
+	/* [1]: a hello without its version and pid */
+	{ "\x00\x00\x00\x02\x91\x01", 6, "worker did not say hello" },
+	/* [2], [7]: an initializer's and a setup's failure without why */
+	{ "\x00\x00\x00\x02\x91\x02", 6, "malformed initializer failure" },
+	{ "\x00\x00\x00\x02\x91\x07", 6, "malformed setup failure" },
+	/* [9, 1]: a wake with a field too many */
+	{ "\x00\x00\x00\x03\x92\x09\x01", 7, "malformed wake frame" },
+	/* [5, 1]: a limit report that names no limit */
+	{ "\x00\x00\x00\x03\x92\x05\x01", 7, "malformed limit report" },
+};
+#define N_BAD_FIRST ((int)(sizeof bad_first / sizeof bad_first[0]))
+
+/* The worker program: writes the frame, then waits for the end. */
+static int
+bad_first_worker(const char *index)
+{
+	int i = atoi(index);
+	char c;
+
+	if (i < 0 || i >= N_BAD_FIRST ||
+	    write(WORKER_WRITE_FD, bad_first[i].bytes, bad_first[i].len) < 0)
+		return 1;
+	while (read(WORKER_READ_FD, &c, 1) > 0)
+		;
+	return 0;
+}
+
+START_TEST(test_malformed_first_frame)
+{
+	char arg0[] = "check_wire", arg1[] = BAD_FIRST_ARG, arg2[16];
+	char *argv[] = { arg0, arg1, arg2, NULL };
+	procq_config cfg = { .workers = 1, .start_method = PROCQ_START_EXEC,
+		.worker_path = "/proc/self/exe", .worker_argv = argv,
+		.max_memory = 1ull << 40 };
+	procq_queue *q;
+	procq_handle *h;
+
+	snprintf(arg2, sizeof arg2, "%d", _i);
+	q = new_queue_config(&cfg);
+	ck_assert_int_eq(procq_start(q), 0);
+	h = submit_ok(q, "ident", NULL, "i", 1);
+	wait_done(h, 30);
+	ck_assert_int_eq(procq_handle_status(h), PROCQ_FAILED);
+	ck_assert_msg(strstr(procq_handle_error_message(h),
+	    bad_first[_i].message) != NULL, "%d: %s", _i,
+	    procq_handle_error_message(h));
+	procq_free(q);
+}
+END_TEST
+
 static Suite *
 wire_suite(void)
 {
@@ -231,6 +295,7 @@ wire_suite(void)
 	tcase_add_loop_test(tc, test_malformed_frame, 0, N_BAD);
 	tcase_add_test(tc, test_protocol_error_retried);
 	tcase_add_test(tc, test_oversized_frame);
+	tcase_add_loop_test(tc, test_malformed_first_frame, 0, N_BAD_FIRST);
 
 	tc = add_tcase(s, "sizes", 60);
 	tcase_add_test(tc, test_result_size_limit);
@@ -240,7 +305,9 @@ wire_suite(void)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
+	if (argc == 3 && strcmp(argv[1], BAD_FIRST_ARG) == 0)
+		return bad_first_worker(argv[2]);
 	return run_suite(wire_suite());
 }
