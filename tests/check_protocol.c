@@ -455,6 +455,157 @@ START_TEST(test_decode_refuses)
 }
 END_TEST
 
+/* Each decoder on its own, given each way its message can be wrong:
+ * the wrong type first (a caller that dispatched on the type never does
+ * this, but the check is the decoder's own), then each field in turn. */
+enum decoder {
+	D_CANCEL, D_HELLO, D_NAMES, D_INIT_FAILED, D_RESULT, D_CANCELLED,
+	D_LIMIT, D_PROGRESS, D_SETUP_FAILED, D_SKIPPED, D_WAKE
+};
+
+static const struct {
+	enum decoder	 decoder;
+	const char	*payload;
+	size_t		 len;
+} refused[] = {
+	{ D_CANCEL, FRAME("\x92\x04\x01") },		/* not CANCEL */
+	{ D_CANCEL, FRAME("\x92\x0b\xa1" "x") },	/* id not a uint */
+	{ D_HELLO, FRAME("\x93\x02\x01\x05") },	/* not HELLO */
+	{ D_HELLO, FRAME("\x92\x01\x01") },		/* too few */
+	{ D_HELLO, FRAME("\x95\x01\x01\x05\x90\x90") }, /* too many */
+	{ D_HELLO, FRAME("\x93\x01\xa1" "v" "\x05") }, /* version text */
+	{ D_HELLO, FRAME("\x93\x01\x63\x05") },	/* version 99 */
+	{ D_HELLO, FRAME("\x94\x01\x01\x05\x01") },	/* names not array */
+	{ D_HELLO, FRAME("\x94\x01\x01\x05\x91\x01") }, /* a name a number */
+	{ D_HELLO, FRAME("\x94\x01\x01\x05\x91\xa0") }, /* an empty name */
+	{ D_HELLO, FRAME("\x94\x01\x01\x05\x91\xa2" "a\0") }, /* a NUL */
+	{ D_NAMES, FRAME("\x93\x02\x01\x05") },	/* not HELLO */
+	{ D_NAMES, FRAME("\x92\x01\x01") },		/* too few */
+	{ D_NAMES, FRAME("\x94\x01\x01\x05\x01") },	/* names not array */
+	{ D_INIT_FAILED, FRAME("\x93\x07\xa1" "t" "\xa1" "m") }, /* SETUP */
+	{ D_INIT_FAILED, FRAME("\x92\x02\xa1" "t") },	/* too few */
+	{ D_INIT_FAILED, FRAME("\x93\x02\x01\xa1" "m") }, /* type a number */
+	{ D_INIT_FAILED, FRAME("\x93\x02\xa1" "t" "\x01") }, /* message */
+	{ D_RESULT, FRAME("\x94\x04\x01\xc3\xc4\x01\xc0") }, /* not RESULT */
+	{ D_RESULT, FRAME("\x94\x03\x01\x01\xc4\x01\xc0") }, /* ok a number */
+	{ D_RESULT, FRAME("\x94\x03\x01\xc3\x01") },	/* value a number */
+	{ D_RESULT, FRAME("\x94\x03\x01\xc3\xc4\x01\xc1") }, /* never msgpack */
+	{ D_RESULT, FRAME("\x95\x03\x01\xc2\xa1" "T" "\x01") }, /* message */
+	{ D_CANCELLED, FRAME("\x92\x0b\x01") },	/* not CANCELLED */
+	{ D_CANCELLED, FRAME("\x92\x04\xa1" "x") },	/* id not a uint */
+	{ D_LIMIT, FRAME("\x92\x04\xa6" "memory") },	/* not LIMIT */
+	{ D_LIMIT, FRAME("\x91\x05") },		/* too few */
+	{ D_LIMIT, FRAME("\x92\x05\x01") },		/* a number */
+	{ D_LIMIT, FRAME("\x92\x05\xa6" "memorz") },	/* not the word */
+	{ D_LIMIT, FRAME("\x92\x05\xaa" "allocatiom") },
+	{ D_PROGRESS, FRAME("\x93\x04\x01\xc4\x01\xc0") }, /* not PROGRESS */
+	{ D_PROGRESS, FRAME("\x92\x06\x01") },	/* too few */
+	{ D_PROGRESS, FRAME("\x93\x06\xa1" "x" "\xc4\x01\xc0") }, /* id */
+	{ D_PROGRESS, FRAME("\x93\x06\x01\x01") },	/* value a number */
+	{ D_SETUP_FAILED, FRAME("\x92\x02\xa1" "m") },	/* not SETUP */
+	{ D_SETUP_FAILED, FRAME("\x93\x07\xa1" "m" "\xa1" "m") }, /* too many */
+	{ D_SETUP_FAILED, FRAME("\x92\x07\xc4\x01" "m") }, /* bin, not text */
+	{ D_SKIPPED, FRAME("\x92\x04\x01") },	/* not SKIPPED */
+	{ D_SKIPPED, FRAME("\x93\x08\x01\x01") },	/* too many */
+	{ D_SKIPPED, FRAME("\x92\x08\xa1" "x") },	/* slot not a uint */
+	{ D_SKIPPED, FRAME("\x92\x08\xce\x80\x00\x00\x00") }, /* > INT_MAX */
+	{ D_WAKE, FRAME("\x91\x04") },		/* not WAKE */
+	{ D_WAKE, FRAME("\x92\x09\x01") },		/* too many */
+};
+
+START_TEST(test_decoders_refuse)
+{
+	struct protocol_failure f;
+	struct protocol_progress p;
+	struct protocol_result r;
+	struct protocol_msg msg;
+	const msgpack_object *names;
+	enum protocol_limit what;
+	uint32_t nnames;
+	uint64_t id;
+	int slot, rc = 0;
+
+	decode_payload(refused[_i].payload, refused[_i].len, &msg);
+	switch (refused[_i].decoder) {
+	case D_CANCEL:
+		rc = protocol_decode_cancel(&msg, &id);
+		break;
+	case D_HELLO:
+		rc = protocol_decode_hello(&msg);
+		break;
+	case D_NAMES:
+		rc = protocol_hello_names(&msg, &names, &nnames);
+		break;
+	case D_INIT_FAILED:
+		rc = protocol_decode_init_failed(&msg, &f);
+		break;
+	case D_RESULT:
+		rc = protocol_decode_result(&msg, &r);
+		break;
+	case D_CANCELLED:
+		rc = protocol_decode_cancelled(&msg, &id);
+		break;
+	case D_LIMIT:
+		rc = protocol_decode_limit(&msg, &what);
+		break;
+	case D_PROGRESS:
+		rc = protocol_decode_progress(&msg, &p);
+		break;
+	case D_SETUP_FAILED:
+		rc = protocol_decode_setup_failed(&msg, &f);
+		break;
+	case D_SKIPPED:
+		rc = protocol_decode_skipped(&msg, &slot);
+		break;
+	case D_WAKE:
+		rc = protocol_decode_wake(&msg);
+		break;
+	}
+	ck_assert_msg(rc != 0, "case %d was accepted", _i);
+}
+END_TEST
+
+/*
+ * protocol_check() on its own: the headers of longer strings, arrays,
+ * maps and extensions, cut or claiming more than there is, and nesting
+ * deeper than msgpack-c follows.
+ */
+START_TEST(test_check_refuses)
+{
+	static const struct {
+		const char	*bytes;
+		size_t		 len;
+		bool		 ok;
+	} values[] = {
+		{ FRAME("\xc5\x00"), false },		/* bin16 cut in its header */
+		{ FRAME("\xc5\x00\x01" "x"), true },
+		{ FRAME("\xc5\x00\x02" "x"), false },	/* shorter than said */
+		{ FRAME("\xdc\x00\x01\xc0"), true },	/* array16 */
+		{ FRAME("\xdc\x00\x05\xc0"), false },	/* claims 5 */
+		{ FRAME("\xde\x00\x01\xc0\xc0"), true },	/* map16 */
+		{ FRAME("\xde\x00\x02\xc0\xc0"), false },
+		{ FRAME("\xc7\x01\x05" "x"), true },	/* ext8: type, 1 byte */
+		{ FRAME("\xc7\x02\x05" "x"), false },
+		{ FRAME("\xd4\x05" "x"), true },		/* fixext1 */
+		{ FRAME("\xd4\x05"), false },
+		{ FRAME("\xc1"), false },			/* never used */
+		{ FRAME("\xc0\xc0"), false },		/* two values */
+	};
+	char deep[PROTOCOL_MAX_DEPTH + 2];
+
+	for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
+		ck_assert_msg(protocol_check(values[i].bytes, values[i].len) ==
+		    values[i].ok, "value %zu", i);
+	/* As deep as msgpack-c follows, then one deeper. */
+	memset(deep, 0x91, sizeof deep);
+	deep[PROTOCOL_MAX_DEPTH] = (char)0xc0;
+	ck_assert(protocol_check(deep, PROTOCOL_MAX_DEPTH + 1));
+	deep[PROTOCOL_MAX_DEPTH] = (char)0x91;
+	deep[PROTOCOL_MAX_DEPTH + 1] = (char)0xc0;
+	ck_assert(!protocol_check(deep, PROTOCOL_MAX_DEPTH + 2));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -481,6 +632,9 @@ main(void)
 	tcase_add_test(tc, test_wake);
 	tcase_add_test(tc, test_frame_limit);
 	tcase_add_loop_test(tc, test_decode_refuses, 0, 7);
+	tcase_add_loop_test(tc, test_decoders_refuse, 0,
+	    sizeof refused / sizeof refused[0]);
+	tcase_add_test(tc, test_check_refuses);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
