@@ -20,17 +20,18 @@
 #include "channel.h"
 #include "forkserver.h"
 #include "host.h"
+#include "protocol.h"
 #include "registry.h"
 #include "../worker/worker.h"
 
 struct procq__host {
-	struct registry		 registry;
-	const char		**names;
+	struct registry registry;
+	const char **names;
 	/* What a worker started without a setup runs under: the
 	 * defaults.  Its template must point at one (limits.c reads it). */
-	procq_config		 cfg;
-	struct worker_ctx	 tmpl;
-	struct forkserver	 server;
+	procq_config cfg;
+	struct worker_ctx tmpl;
+	struct forkserver server;
 };
 
 struct procq__host *
@@ -163,4 +164,10 @@ procq__host_close(struct procq__host *h)
 	registry_release(&h->registry);
 	free(h->names);
 	free(h);
+}
+
+int
+procq__setup_failed_frame(msgpack_sbuffer *sb, const char *why)
+{
+	return protocol_encode_setup_failed(sb, UINT32_MAX, why) == 0 ? 0 : -1;
 }

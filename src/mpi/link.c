@@ -18,9 +18,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -30,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "host.h"
 #include "mpi.h"
 #include "remote.h"
 
@@ -320,6 +323,30 @@ link_append(struct link_worker *lw, int *fd, msgpack_sbuffer *wait,
 	(void)lw;
 }
 
+/*
+ * A worker its host could not start says why, as a worker that cannot
+ * set itself up would, in place of its hello: the task that waited for
+ * it fails with the host's reason, not with an exit status of 127.
+ */
+static void
+link_say_failed(struct link_worker *lw, int64_t err)
+{
+	const struct link_agent *a = &lk.agents[lw->agent];
+	const char *reason = "no reason given";
+	msgpack_sbuffer sb;
+	char why[PROCQ_MPI_HOST_MAX + 160];
+
+	if (err > 0 && err < INT_MAX)
+		reason = strerror((int)err);
+	snprintf(why, sizeof why,
+	    "its host (rank %d, %s) could not start it: %s", a->rank, a->host,
+	    reason);
+	msgpack_sbuffer_init(&sb);
+	if (procq__setup_failed_frame(&sb, why) == 0)
+		link_append(lw, &lw->out_fd, &lw->out_wait, sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+}
+
 static void
 link_record(struct link_worker *lw, const struct mpi_record *rec)
 {
@@ -342,6 +369,7 @@ link_record(struct link_worker *lw, const struct mpi_record *rec)
 		lw->died = true;
 		break;
 	case REC_FAILED: /* never started: as if it exited at once */
+		link_say_failed(lw, rec->num[0]);
 		lw->status = W_EXITCODE(127, 0);
 		lw->died = true;
 		break;
