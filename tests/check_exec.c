@@ -437,6 +437,29 @@ static const procq_worker_task twice_table[] = { { "nothing", task_nothing },
 	{ "nothing", task_nothing }, { NULL, NULL } };
 static const procq_worker_task unnamed_table[] = { { "", task_nothing },
 	{ NULL, NULL } };
+/* 45 names of 100 bytes: a hello of more than the 4096 bytes a frame
+ * may have here. */
+#define NAME_90 "name-name-name-name-name-name-name-name-name-name-" \
+	"name-name-name-name-name-name-name-name-"
+#define LONG_NAME(n) { NAME_90 "long-" #n, task_nothing }
+static const procq_worker_task long_table[] = {
+	LONG_NAME(10000), LONG_NAME(10001), LONG_NAME(10002),
+	LONG_NAME(10003), LONG_NAME(10004), LONG_NAME(10005),
+	LONG_NAME(10006), LONG_NAME(10007), LONG_NAME(10008),
+	LONG_NAME(10009), LONG_NAME(10010), LONG_NAME(10011),
+	LONG_NAME(10012), LONG_NAME(10013), LONG_NAME(10014),
+	LONG_NAME(10015), LONG_NAME(10016), LONG_NAME(10017),
+	LONG_NAME(10018), LONG_NAME(10019), LONG_NAME(10020),
+	LONG_NAME(10021), LONG_NAME(10022), LONG_NAME(10023),
+	LONG_NAME(10024), LONG_NAME(10025), LONG_NAME(10026),
+	LONG_NAME(10027), LONG_NAME(10028), LONG_NAME(10029),
+	LONG_NAME(10030), LONG_NAME(10031), LONG_NAME(10032),
+	LONG_NAME(10033), LONG_NAME(10034), LONG_NAME(10035),
+	LONG_NAME(10036), LONG_NAME(10037), LONG_NAME(10038),
+	LONG_NAME(10039), LONG_NAME(10040), LONG_NAME(10041),
+	LONG_NAME(10042), LONG_NAME(10043), LONG_NAME(10044),
+	{ NULL, NULL }
+};
 
 /* A setup of every field, of a child of this process; "%s" are the
  * setup's max_files and groups. */
@@ -479,6 +502,8 @@ static const struct {
 	    EXIT_PROTOCOL, NULL },
 	{ NULL, "0", "", good_table, "\x00\x00\x00\x02\x91\x0a", 6,
 	    EXIT_PROTOCOL, NULL },
+	/* task names that do not fit in a hello */
+	{ NULL, "0", "", long_table, NULL, 0, 0, "exceed the frame limit" },
 	/* a TASK whose arguments are not msgpack; one whose claim cell
 	 * (512, sent as 513) is past the board's last */
 	{ NULL, "0", "", good_table, "\x00\x00\x00\x0f\x95\x0a\x07\xa7"
