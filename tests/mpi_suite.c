@@ -28,6 +28,18 @@ task_echo(procq_call *c)
 	return procq_call_return(c, "l", v);
 }
 
+/* Its whole argument array back, as it came. */
+static int
+task_mirror(procq_call *c)
+{
+	size_t len = 0;
+	const void *data = procq_call_args_data(c, &len);
+
+	if (data == NULL)
+		return procq_call_fail(c, "ArgError", "no argument bytes");
+	return procq_call_return_data(c, data, len);
+}
+
 static int
 task_host(procq_call *c)
 {
@@ -92,7 +104,8 @@ task_report(procq_call *c)
 static const procq_worker_task mpi_tasks[] = { { "echo", task_echo },
 	{ "host", task_host }, { "crash", task_crash }, { "hang", task_hang },
 	{ "flaky", task_flaky }, { "mix", task_mix },
-	{ "report", task_report }, { "gate", task_gate }, { NULL, NULL } };
+	{ "report", task_report }, { "gate", task_gate },
+	{ "mirror", task_mirror }, { NULL, NULL } };
 
 static procq_queue *
 mpi_queue(int workers)
@@ -269,6 +282,42 @@ START_TEST(test_mpi_unknown_task)
 END_TEST
 
 /*
+ * Values of 1 MiB both ways, more than a pipe holds: the relay waits for
+ * the worker's and the pool's pipes to drain, and every byte arrives.
+ */
+START_TEST(test_mpi_large_values)
+{
+	enum { SIZE = 1 << 20, N = 4 };
+	procq_queue *q = mpi_queue(2);
+	procq_handle *h[N];
+	const void *back;
+	size_t len;
+	char *big = malloc(SIZE);
+	procq_args a;
+
+	ck_assert_ptr_nonnull(big);
+	for (int i = 0; i < N; i++) {
+		memset(big, 'a' + i, SIZE);
+		args_pack(&a, "y", big, (size_t)SIZE);
+		ck_assert_int_eq(procq_submit(q, "mirror", a.data, a.len, NULL,
+		    &h[i]), 0);
+		args_free(&a, 1);
+	}
+	for (int i = 0; i < N; i++) {
+		ck_assert_int_eq(procq_handle_wait(h[i], 60), 0);
+		ck_assert_int_eq(procq_handle_status(h[i]), PROCQ_SUCCEEDED);
+		back = procq_result_data(procq_handle_result(h[i]), &len);
+		ck_assert_ptr_nonnull(back);
+		ck_assert_uint_gt(len, SIZE);
+		ck_assert_int_eq(((const char *)back)[len - 1], 'a' + i);
+		ck_assert_int_eq(((const char *)back)[len - SIZE], 'a' + i);
+	}
+	free(big);
+	procq_free(q);
+}
+END_TEST
+
+/*
  * A remote worker its host cannot start: a setup longer than the host's
  * fork server takes (here, 400 supplementary groups).  The agent says
  * why, and the task that waited fails with it; the agents go on.
@@ -439,6 +488,7 @@ mpi_suite(void)
 	tcase_add_test(tc, test_mpi_retry);
 	tcase_add_test(tc, test_mpi_unknown_task);
 	tcase_add_test(tc, test_mpi_spawn_refused);
+	tcase_add_test(tc, test_mpi_large_values);
 	tcase_add_test(tc, test_mpi_group_progress);
 	tcase_add_test(tc, test_mpi_long_task);
 	tcase_add_test(tc, test_mpi_crash_mix);
