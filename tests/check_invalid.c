@@ -746,6 +746,13 @@ START_TEST(test_names)
 		ck_assert_ptr_nonnull(
 		    procq_error_kind_name((procq_error_kind)vals[i]));
 	}
+	/* Every code procq returns has words of its own. */
+	for (int e = PROCQ_EINVAL; e >= PROCQ_ECORRUPT; e--) {
+		ck_assert_str_ne(procq_strerror(e), "unknown error");
+		for (int f = e + 1; f <= PROCQ_EINVAL; f++)
+			ck_assert_str_ne(procq_strerror(e), procq_strerror(f));
+	}
+	ck_assert_str_eq(procq_strerror(PROCQ_ECORRUPT - 1), "unknown error");
 }
 END_TEST
 
@@ -796,15 +803,17 @@ static const struct bad_config {
 	{ "on_timeout 3", { .on_timeout = (procq_on_timeout)3 } },
 	{ "on_timeout -1", { .on_timeout = (procq_on_timeout)-1 } },
 	{ "initargs_len without initargs", { .initargs_len = 2 } },
-	{ "initargs two values", { .initargs = I_TRAIL,
-	    .initargs_len = sizeof I_TRAIL } },
-	{ "initargs truncated", { .initargs = A_TRUNC,
-	    .initargs_len = sizeof A_TRUNC } },
+	{ "initargs two values",
+	    { .initargs = I_TRAIL, .initargs_len = sizeof I_TRAIL } },
+	{ "initargs truncated",
+	    { .initargs = A_TRUNC, .initargs_len = sizeof A_TRUNC } },
 	{ "ngroups without groups", { .ngroups = 2 } },
-	{ "start_method past exec", { .start_method =
-	    (procq_start_method)(PROCQ_START_EXEC + 1) } },
-	{ "exec with an initializer", { .start_method = PROCQ_START_EXEC,
-	    .worker_path = "/bin/true", .initializer = bad_config_init } },
+	{ "start_method past exec",
+	    { .start_method = (procq_start_method)(PROCQ_START_EXEC + 1) } },
+	{ "exec with an initializer",
+	    { .start_method = PROCQ_START_EXEC,
+		.worker_path = "/bin/true",
+		.initializer = bad_config_init } },
 	/* no group to take from a user that does not exist */
 	{ "uid of no user", { .uid = 3999999999u } },
 };
