@@ -7,9 +7,11 @@
 #include "config.h"
 
 #include <check.h>
-#include <signal.h>
-#include <stdlib.h>
 #include <errno.h>
+#include <mpi.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -496,12 +498,41 @@ mpi_suite(void)
 	return s;
 }
 
+/*
+ * Without mpirun, in a program that started MPI itself: with threads
+ * procq uses that MPI, and leaves it to the program to end; without
+ * (MPI_THREAD_SINGLE) it refuses to start.  Exit status 0 if so.
+ */
+static int
+alone_after_mpi(int *argc, char ***argv, int wanted)
+{
+	int provided = MPI_THREAD_SINGLE, rc, bad = 0;
+
+	if (MPI_Init_thread(argc, argv, wanted, &provided) != MPI_SUCCESS)
+		return EXIT_FAILURE;
+	rc = procq_mpi_init(argc, argv, mpi_tasks);
+	if (provided >= MPI_THREAD_SERIALIZED)
+		bad = rc != 0 || procq_mpi_transport() != NULL ||
+		    procq_mpi_finalize() != 0;
+	else
+		bad = rc != PROCQ_ESYS || procq_mpi_finalize() != PROCQ_ESTATE;
+	if (bad)
+		fprintf(stderr, "mpi_suite: after MPI_Init_thread(%d): %s\n",
+		    wanted, procq_strerror(rc));
+	MPI_Finalize();
+	return bad ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 int
 main(int argc, char **argv)
 {
 	SRunner *sr;
 	int rc, failed;
 
+	if (argc > 1 && strcmp(argv[1], "--alone-after-mpi") == 0)
+		return alone_after_mpi(&argc, &argv, MPI_THREAD_MULTIPLE);
+	if (argc > 1 && strcmp(argv[1], "--alone-after-mpi-single") == 0)
+		return alone_after_mpi(&argc, &argv, MPI_THREAD_SINGLE);
 	/* Before the start: nothing to end, and no start without tasks. */
 	if (procq_mpi_finalize() != PROCQ_ESTATE ||
 	    procq_mpi_init(&argc, &argv, NULL) != PROCQ_EINVAL) {
