@@ -69,7 +69,8 @@ task_fork_cpu_limit(procq_call *c)
 	close(fds[1]);
 	if (read(fds[0], &rl, sizeof rl) != (ssize_t)sizeof rl ||
 	    waitpid(pid, &status, 0) != pid)
-		return procq_call_fail(c, "OSError", "no limit from the child");
+		return procq_call_fail(c, "OSError",
+		    "no limit from the child");
 	close(fds[0]);
 	soft = rl.rlim_cur == RLIM_INFINITY ? -1 : (double)rl.rlim_cur;
 	hard = rl.rlim_max == RLIM_INFINITY ? -1 : (double)rl.rlim_max;
@@ -103,14 +104,12 @@ task_raw_limit(procq_call *c)
 	sleep_forever();
 }
 
-static const procq_worker_task limits_tasks[] = {
-	{ "loud_pause", task_loud_pause },
+static const procq_worker_task limits_tasks[] = { { "loud_pause",
+						      task_loud_pause },
 	{ "spin_ignoring_xcpu", task_spin_ignoring_xcpu },
 	{ "alloc_unchecked", task_alloc_unchecked },
 	{ "raw_limit", task_raw_limit },
-	{ "fork_cpu_limit", task_fork_cpu_limit },
-	{ NULL, NULL }
-};
+	{ "fork_cpu_limit", task_fork_cpu_limit }, { NULL, NULL } };
 
 static procq_queue *
 limits_queue(const procq_config *cfg)
@@ -235,8 +234,8 @@ END_TEST
  */
 START_TEST(test_cpu_limit_forked)
 {
-	procq_queue *q = limits_queue(&(procq_config){ .workers = 1,
-	    .max_cpu = 1 });
+	procq_queue *q = limits_queue(
+	    &(procq_config){ .workers = 1, .max_cpu = 1 });
 	procq_handle *h;
 	double soft = 0, hard = 0;
 
@@ -247,8 +246,10 @@ START_TEST(test_cpu_limit_forked)
 	wait_done(h, 10);
 	ck_assert_msg(procq_handle_value(h, "dd", &soft, &hard) == 0, "%s",
 	    message_of(h));
-	ck_assert_msg(soft == 1 && hard == 2, "the child's limit: %g s, "
-	    "hard %g s", soft, hard);
+	ck_assert_msg(soft == 1 && hard == 2,
+	    "the child's limit: %g s, "
+	    "hard %g s",
+	    soft, hard);
 	procq_free(q);
 }
 END_TEST
@@ -261,7 +262,8 @@ END_TEST
 START_TEST(test_max_procs_root)
 {
 	procq_queue *q;
-	int err = 0;
+	int err = 0, status;
+	pid_t pid;
 
 	q = test_create(&(procq_config){ .workers = 1, .max_procs = 64 },
 	    &err);
@@ -277,6 +279,20 @@ START_TEST(test_max_procs_root)
 	    .uid = 65534, .gid = 65534 }, &err);
 	ck_assert_msg(q != NULL, "procq_create: %s", procq_strerror(err));
 	procq_free(q);
+	/* A caller that is not root, and has no capability that lifts the
+	 * limit, is held to it: accepted (in a child that gives up root). */
+	if ((pid = fork_child()) == 0) {
+		if (setgid(65534) != 0 || setuid(65534) != 0)
+			test_child_exit(2);
+		q = test_create(&(procq_config){ .workers = 1,
+		    .max_procs = 64 }, &err);
+		procq_free(q);
+		test_child_exit(q != NULL ? 0 : 1);
+	}
+	ck_assert_int_gt(pid, 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "as user 65534, max_procs was refused (status %#x)", status);
 }
 END_TEST
 
