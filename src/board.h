@@ -16,7 +16,7 @@
 
 #define BOARD_SLOTS	512
 /* The file holds the result ring too (ring.h), after the cells. */
-#define BOARD_FILE_SIZE (260u << 10)
+#define BOARD_FILE_SIZE	(260u << 10)
 
 enum board_state {
 	BOARD_FREE = 0,
@@ -35,7 +35,7 @@ struct board {
 	unsigned char	*taken;		/* taken back, not yet skipped */
 	int		 fd;		/* the page's memory file, until
 					 * the worker has it; or -1 */
-	size_t size;			/* of the file: BOARD_FILE_SIZE, or
+	size_t		 size;		/* of the file: BOARD_FILE_SIZE, or
 					 * BOARD_SLOTS when no ring fits */
 };
 

@@ -149,7 +149,7 @@ heap_top(const struct heap *h)
  * must not pin its memory for the rest of a long-lived queue's life, but
  * the usual few hundred should not be reallocated each time.
  */
-#define HEAP_KEEP 4096
+#define HEAP_KEEP	4096
 
 static void
 heap_trim(struct heap *h)

@@ -43,8 +43,8 @@ struct hook_list {
  * event.
  */
 struct hook_batch {
-	struct hook_batch *next;
-	uint64_t first;
+	struct hook_batch	*next;
+	uint64_t		 first;
 };
 
 void hook_start(procq_handle *t);

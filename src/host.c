@@ -25,13 +25,13 @@
 #include "../worker/worker.h"
 
 struct procq__host {
-	struct registry registry;
-	const char **names;
+	struct registry		 registry;
+	const char		**names;
 	/* What a worker started without a setup runs under: the
 	 * defaults.  Its template must point at one (limits.c reads it). */
-	procq_config cfg;
-	struct worker_ctx tmpl;
-	struct forkserver server;
+	procq_config		 cfg;
+	struct worker_ctx	 tmpl;
+	struct forkserver	 server;
 };
 
 struct procq__host *

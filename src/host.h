@@ -18,11 +18,11 @@ struct procq__host;
 
 /* A worker started: the ends of its pipes on this side. */
 struct procq__host_worker {
-	pid_t pid;
-	int in_fd;  /* write its tasks here */
-	int out_fd; /* read its results */
-	int err_fd; /* read its stderr */
-	int pidfd;  /* readable once it is dead */
+	pid_t			 pid;
+	int			 in_fd;		/* write its tasks here */
+	int			 out_fd;	/* read its results */
+	int			 err_fd;	/* read its stderr */
+	int			 pidfd;		/* readable once it is dead */
 };
 
 struct procq__host *procq__host_open(const procq_worker_task *tasks, int *err);

@@ -179,7 +179,7 @@ loop_enter(procq_queue *q)
 {
 	pthread_mutex_lock(&q->lock);
 	q->in_callback = true;
-	if (q->dozing) { /* the first callback since procq's loop woke */
+	if (q->dozing) {	/* the first callback since procq's loop woke */
 		q->dozing = false;
 		q->transport->awake(q);
 	}
@@ -263,7 +263,7 @@ loop_collect(procq_queue *q)
 /* A task shorter than this on average is short: the owner looks for its
  * result for up to twice its average before it sleeps
  * (loop_await_results()). */
-#define LOOP_AWAIT 50e-6
+#define LOOP_AWAIT	50e-6
 
 /*
  * Whether the owner should look for results before it sleeps: a thread
@@ -339,7 +339,7 @@ loop_main(void *arg)
 		}
 		q->dozing = true;
 		event_base_loop(q->base, EVLOOP_ONCE);
-		if (q->dozing) { /* woken for no callback of procq's */
+		if (q->dozing) {	/* woken for no callback of procq's */
 			q->dozing = false;
 			ops->awake(q);
 		}

@@ -370,7 +370,7 @@ procq_create(const procq_config *config, int *err)
 	q->cfg.checkpoint = NULL;
 	q->cfg.checkpoint_run = NULL;
 	if (rc != 0) {
-		int saved = errno; /* PROCQ_ESYS: the store's */
+		int saved = errno;	/* PROCQ_ESYS: the store's */
 
 		procq_free(q);
 		errno = saved;

@@ -70,9 +70,9 @@ struct procq_queue {
 	atomic_bool		 thread_running;
 	int			 wake_fd;
 	bool			 in_callback;	/* the loop is in a callback */
-	bool dozing;	 /* procq's loop waits for events,
+	bool			 dozing;	/* procq's loop waits for events,
 						 * workers told to wake it */
-	bool loop_ended; /* procq's loop is to return */
+	bool			 loop_ended;	/* procq's loop is to return */
 	bool			 finish_pending; /* q->cond to be broadcast */
 	int			 finish_waiters; /* threads woken by any finish */
 	/* procq_handle_wait() sleeps here, not on the engine's lock: the
@@ -105,7 +105,7 @@ struct procq_queue {
 	int			 nslots;
 	int			 live_workers;
 	double			 task_time;	/* average attempt, seconds */
-	int cpus;				/* online at procq_create() */
+	int			 cpus;		/* online at procq_create() */
 	bool			 want_spare;	/* a worker has died */
 	int			 spare_failures; /* spares dead before hello */
 
@@ -129,8 +129,8 @@ struct procq_queue {
 
 	struct hook_list	 hooks;		/* recorded, not yet run */
 	int			 hooks_running;
-	uint64_t hooks_recorded;		/* events ever recorded */
-	struct hook_batch *hooks_batches;	/* being run: hook.h */
+	uint64_t		 hooks_recorded; /* events ever recorded */
+	struct hook_batch	*hooks_batches;	/* being run: hook.h */
 	size_t			 tombstones;	/* cancelled tasks in pipes */
 	TAILQ_HEAD(, group_gate) gates;
 	size_t			 backlogged;	/* tasks in gate backlogs */
@@ -141,7 +141,7 @@ struct procq_queue {
 	size_t			 ncompletions;
 	size_t			 completions_cap;
 	bool			 external_base;	/* cfg.event_base */
-	struct store *store;			/* cfg.checkpoint's, or NULL */
+	struct store		*store;		/* cfg.checkpoint's, or NULL */
 
 	/* Told that a task is final: see task_listen(). */
 	void			(*final_listeners[TASK_LISTENERS_MAX])

@@ -21,23 +21,23 @@
 /* A worker to start: the transport keeps copies (dup) of the
  * descriptors it relays; the pool closes its own. */
 struct remote_spawn {
-	int in_fd;	   /* read: the worker's tasks */
-	int out_fd;	   /* written: its results */
-	int err_fd;	   /* written: its stderr, or -1 */
+	int			 in_fd;		/* read: the worker's tasks */
+	int			 out_fd;	/* written: its results */
+	int			 err_fd;	/* written: its stderr, or -1 */
 	const char *setup; /* its setup (spawn_setup()) */
 };
 
 /* A worker started. */
 struct remote_worker {
-	long id;      /* > 0: the transport's name */
-	int death_fd; /* readable once dead; the
+	long			 id;		/* > 0: the transport's name */
+	int			 death_fd;	/* readable once dead; the
 						 * pool closes it */
-	int rank;
-	const char *host; /* as long as the transport */
+	int			 rank;
+	const char		*host;		/* as long as the transport */
 };
 
 struct procq_transport {
-	const char *name;
+	const char		*name;
 	/* How many hosts run workers: a queue has config.workers on each. */
 	int (*hosts)(void);
 	/* Starts a worker on the host with the fewest.  0, or -1 with

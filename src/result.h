@@ -32,7 +32,7 @@ struct procq_result {
 	const char		*error_type;
 	const char		*error_message;
 	bool			 detached;
-	bool resumed; /* succeeded in an earlier run */
+	bool			 resumed;	/* succeeded in an earlier run */
 	const char		*metadata;
 	size_t			 metadata_len;
 	const char		*output;	/* the worker's stderr, crashes */

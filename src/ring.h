@@ -41,10 +41,10 @@
 
 /* Where the ring lies in the board's file: after the claim cells, its
  * control words, each on a cache line of its own; then the records. */
-#define RING_CONTROL_OFFSET 512
-#define RING_DATA_OFFSET    4096
-#define RING_SIZE	    (256u << 10)
-#define RING_FILE_SIZE	    (RING_DATA_OFFSET + RING_SIZE)
+#define RING_CONTROL_OFFSET	512
+#define RING_DATA_OFFSET	4096
+#define RING_SIZE		(256u << 10)
+#define RING_FILE_SIZE		(RING_DATA_OFFSET + RING_SIZE)
 
 _Static_assert(RING_FILE_SIZE <= BOARD_FILE_SIZE, "the board holds the ring");
 _Static_assert(RING_CONTROL_OFFSET >= BOARD_SLOTS,
@@ -53,32 +53,32 @@ _Static_assert(RING_CONTROL_OFFSET >= BOARD_SLOTS,
 /* Where the ring's parts lie in a mapping of the board's file. */
 #define RING_CONTROL(board) \
 	((struct ring_control *)((char *)(board) + RING_CONTROL_OFFSET))
-#define RING_DATA(board) ((char *)(board) + RING_DATA_OFFSET)
+#define RING_DATA(board)	((char *)(board) + RING_DATA_OFFSET)
 
 struct ring_control {
 	/* The supervisor's: 1 while it will look at the ring before it
 	 * sleeps. */
-	_Alignas(64) _Atomic uint32_t awake;
+	_Alignas(64) _Atomic uint32_t	awake;
 	/* The supervisor's: ring bytes it has taken. */
-	_Alignas(64) _Atomic uint64_t head;
+	_Alignas(64) _Atomic uint64_t	head;
 	/* The worker's: ring bytes it has published. */
-	_Alignas(64) _Atomic uint64_t tail;
+	_Alignas(64) _Atomic uint64_t	tail;
 };
 
 /* The worker's side. */
 struct ring_writer {
-	struct ring_control *ctl; /* NULL: no ring */
-	char *data;
-	uint64_t tail;
+	struct ring_control	*ctl;		/* NULL: no ring */
+	char			*data;
+	uint64_t		 tail;
 };
 
 /* What ring_put() did. */
 enum ring_put {
-	RING_NOT_PUT, /* the ring is empty: the pipe takes them */
-	RING_BUSY,    /* they do not fit: the pipe takes them once
+	RING_NOT_PUT,		/* the ring is empty: the pipe takes them */
+	RING_BUSY,		/* they do not fit: the pipe takes them once
 				 * the ring is empty (ring_wait_empty()) */
-	RING_PUT,     /* published; the supervisor will look */
-	RING_PUT_WAKE /* published; the supervisor must be woken */
+	RING_PUT,		/* published; the supervisor will look */
+	RING_PUT_WAKE		/* published; the supervisor must be woken */
 };
 
 void ring_writer_init(struct ring_writer *rw, void *board);
@@ -87,11 +87,11 @@ void ring_wait_empty(const struct ring_writer *rw);
 
 /* The supervisor's side. */
 struct ring_reader {
-	struct ring_control *ctl; /* NULL: no ring */
-	const char *data;
-	uint64_t head;
-	char *buf; /* records copied out */
-	size_t cap;
+	struct ring_control	*ctl;		/* NULL: no ring */
+	const char		*data;
+	uint64_t		 head;
+	char			*buf;		/* records copied out */
+	size_t			 cap;
 };
 
 void ring_reader_init(struct ring_reader *rr, void *board);

@@ -156,7 +156,7 @@ struct run_end {
 	procq_summary	*summary;
 	size_t		 failed;
 	bool		 collect;	/* false: the run never started */
-	bool timed_out;			/* its timeout expired */
+	bool		 timed_out;	/* its timeout expired */
 };
 
 /* The run's summary, and the next run starts from here. */

@@ -17,9 +17,9 @@ struct procq_summary {
 	size_t		  succeeded;
 	size_t		  failed;
 	size_t		  cancelled;
-	size_t resumed; /* of succeeded: in an earlier run */
+	size_t		  resumed;	/* of succeeded: in an earlier run */
 	double		  duration;
-	bool run_timed_out; /* its run's timeout expired */
+	bool		  run_timed_out;	/* its run's timeout expired */
 };
 
 /* From the first start to the last finish among the results: the
@@ -330,12 +330,12 @@ procq_summary_by_group(const procq_summary *s, const char *group)
  * there are.  The ids point into the results.
  */
 struct group_table {
-	size_t *slots; /* index + 1 of a group; 0: empty */
-	size_t nslots; /* a power of two */
-	const char **ids;
-	size_t *counts; /* results of each */
-	size_t n;
-	size_t cap;
+	size_t		 *slots;	/* index + 1 of a group; 0: empty */
+	size_t		  nslots;	/* a power of two */
+	const char	**ids;
+	size_t		 *counts;	/* results of each */
+	size_t		  n;
+	size_t		  cap;
 };
 
 /* FNV-1a */

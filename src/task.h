@@ -69,7 +69,7 @@ struct procq_handle {
 	uint64_t			 wire_id;
 	double				 due;		/* retry time, monotonic */
 	double				 started;	/* first attempt began */
-	double created; /* submitted: wall clock */
+	double				 created;	/* submitted: wall clock */
 	const struct registry_entry	*entry;
 	const char			*name;		/* entry's, or owned */
 	char				*group;
@@ -95,15 +95,15 @@ struct procq_handle {
 	_Atomic unsigned char		 status;
 	/* Options that never change after the submit: read by any thread
 	 * without the lock, so not bits of a word the owner writes. */
-	bool must_complete;
-	bool detached;
+	bool				 must_complete;
+	bool				 detached;
 	uint32_t			 args_len;
 	uint16_t			 holds;		/* see above */
 	unsigned			 admitted : 1;	/* counted by gate */
 	unsigned			 future : 1;
 	unsigned			 cancel_requested : 1;
 	unsigned			 cancel_sent : 1;
-	unsigned tombstone : 1; /* cancelled, still on a
+	unsigned			 tombstone : 1;	/* cancelled, still on a
 							 * slot */
 	unsigned			 name_owned : 1;
 	unsigned			 released : 1;	/* the caller let go */

@@ -118,16 +118,16 @@ struct transport_ops {
 	 * own loop thread, without q->lock.  Optional: a transport has
 	 * sleep, awake, pending and collect, or none of them.
 	 */
-	bool (*sleep)(procq_queue *q);
+	bool	(*sleep)(procq_queue *q);
 	/* The owner woke: workers may leave what they send for collect()
 	 * without waking it. */
-	void (*awake)(procq_queue *q);
+	void	(*awake)(procq_queue *q);
 	/* Whether workers left something for collect().  On procq's own
 	 * loop thread, without q->lock. */
-	bool (*pending)(procq_queue *q);
+	bool	(*pending)(procq_queue *q);
 	/* Acts on what workers left without waking the owner.  In a
 	 * callback. */
-	void (*collect)(procq_queue *q);
+	void	(*collect)(procq_queue *q);
 	/* Frees the slots once every worker is gone. */
 	void	(*release)(procq_queue *q);
 	/* In a child forked from the supervisor's process: lets go of the

@@ -51,17 +51,17 @@ struct worker {
 	struct event		*kill_ev;	/* SIGTERM grace, EOF grace */
 	struct event		*hello_ev;	/* the spawn timeout */
 	struct board		 board;		/* claims on tasks sent ahead */
-	struct ring_reader ring;		/* frames left in the board's
+	struct ring_reader	 ring;		/* frames left in the board's
 						 * file; none if remote */
-	bool in_ring;	      /* acting on the ring's frames */
-	bool ring_due;	      /* its records up to ring_before
+	bool			 in_ring;	/* acting on the ring's frames */
+	bool			 ring_due;	/* its records up to ring_before
 						 * come after the pipe's */
-	uint64_t ring_before; /* its ring's tail before the
+	uint64_t		 ring_before;	/* its ring's tail before the
 						 * pipe was read */
 	enum memory_report	 memory;	/* what it said of its limit */
 	bool			 reaped_elsewhere; /* status unknown */
 	bool			 setup_failed;	/* never became a worker */
-	bool leaving;				/* said why, and leaves */
+	bool			 leaving;	/* said why, and leaves */
 	bool			 has_last;
 	uint64_t		 last_id;	/* of the last task it ended */
 	/* Why this worker is being killed, and for which task (by wire id:

@@ -461,9 +461,9 @@ local_ring(struct worker *w, uint64_t tail)
 
 /* Where a frame from the pipe stands against the ring's records. */
 enum local_turn {
-	LOCAL_IN_TURN, /* before them all, or of no task */
-	LOCAL_AHEAD,   /* of a task after the head */
-	LOCAL_BAD      /* condemns the worker */
+	LOCAL_IN_TURN,		/* before them all, or of no task */
+	LOCAL_AHEAD,		/* of a task after the head */
+	LOCAL_BAD		/* condemns the worker */
 };
 
 /* The id a RESULT, PROGRESS or CANCELLED frame speaks of. */
@@ -521,7 +521,7 @@ local_frame_turn(struct worker *w, const char *data, uint32_t len)
 	uint64_t id;
 
 	if (data == NULL || protocol_decode(data, len, &q->zone, &msg) != 0)
-		; /* LOCAL_BAD */
+		;	/* LOCAL_BAD */
 	else if (local_frame_of_no_task(w, &msg))
 		turn = LOCAL_IN_TURN;
 	else if (!local_frame_id(&msg, &id))
@@ -587,7 +587,7 @@ local_frames(struct worker *w)
 		if (next == CHANNEL_PARTIAL)
 			break;
 		if (next != CHANNEL_FRAME)
-			(void)local_ring_due(w, false); /* as below */
+			(void)local_ring_due(w, false);	/* as below */
 		if (!local_frame_allowed(w, next, len))
 			break;
 		local_pipe_frame(w, data, len);

@@ -41,8 +41,7 @@ START_TEST(test_locks_held_while_starting)
 {
 	static pthread_mutex_t held = PTHREAD_MUTEX_INITIALIZER;
 	procq_queue *q = exec_queue(&(procq_config){ .workers = 1,
-	    .max_tasks_per_worker = 1,
-	    .spawn_timeout = 5 });
+	    .max_tasks_per_worker = 1, .spawn_timeout = 5 });
 	procq_handle *h;
 
 	ck_assert_int_eq(procq_start(q), 0);
@@ -263,16 +262,15 @@ END_TEST
  * worker, not a crash of the task, and the message says what was seen.
  */
 static const struct {
-	const char *path; /* NULL = the test worker */
-	const char *arg;  /* its first argument, or NULL */
-	double spawn_timeout;
-	const char *message;
+	const char	*path;		/* NULL = the test worker */
+	const char	*arg;		/* its first argument, or NULL */
+	double		 spawn_timeout;
+	const char	*message;
 } no_worker[] = {
 	{ "/nonexistent/procq-worker", NULL, 0,
 	    "cannot execute /nonexistent/procq-worker: "
 	    "No such file or directory" },
-	{ NULL, "exit-early", 0,
-	    "could not start a worker: the worker "
+	{ NULL, "exit-early", 0, "could not start a worker: the worker "
 	    "(start method exec) exited with status 3 before it said hello" },
 	{ NULL, "hang", 0.3,
 	    "the worker (start method exec) did not say hello" },
@@ -281,7 +279,7 @@ static const struct {
 START_TEST(test_no_worker)
 {
 	char *const argv[] = { TEST_EXEC_WORKER, (char *)no_worker[_i].arg,
-		NULL };
+	    NULL };
 	procq_queue *q = exec_queue(&(procq_config){ .workers = 1,
 	    .worker_path = no_worker[_i].path,
 	    .worker_argv = no_worker[_i].arg != NULL ? argv : NULL,
@@ -431,12 +429,16 @@ task_nothing(procq_call *c)
 	return procq_call_return(c, "n");
 }
 
-static const procq_worker_task good_table[] = { { "nothing", task_nothing },
-	{ NULL, NULL } };
-static const procq_worker_task twice_table[] = { { "nothing", task_nothing },
-	{ "nothing", task_nothing }, { NULL, NULL } };
-static const procq_worker_task unnamed_table[] = { { "", task_nothing },
-	{ NULL, NULL } };
+static const procq_worker_task good_table[] = {
+	{ "nothing", task_nothing }, { NULL, NULL }
+};
+static const procq_worker_task twice_table[] = {
+	{ "nothing", task_nothing }, { "nothing", task_nothing },
+	{ NULL, NULL }
+};
+static const procq_worker_task unnamed_table[] = {
+	{ "", task_nothing }, { NULL, NULL }
+};
 /* 45 names of 100 bytes: a hello of more than the 4096 bytes a frame
  * may have here. */
 #define NAME_90 "name-name-name-name-name-name-name-name-name-name-" \
@@ -463,20 +465,19 @@ static const procq_worker_task long_table[] = {
 
 /* A setup of every field, of a child of this process; "%s" are the
  * setup's max_files and groups. */
-#define SETUP_FORMAT \
-	"v=1 id_base=1 max_frame=4096 parent=%ld " \
+#define SETUP_FORMAT "v=1 id_base=1 max_frame=4096 parent=%ld " \
 	"max_memory=0 max_cpu=0x0p+0 max_files=%s max_procs=0 uid=0 gid=0 " \
 	"no_new_privs=0 groups=%s"
 
 static const struct {
-	const char *setup; /* NULL: SETUP_FORMAT with these: */
+	const char *setup;		/* NULL: SETUP_FORMAT with these: */
 	const char *max_files;
 	const char *groups;
 	const procq_worker_task *table;
-	const char *frame; /* written once the worker says hello */
+	const char *frame;		/* written once the worker says hello */
 	size_t len;
-	int status;	  /* the worker's exit status */
-	const char *says; /* on stderr (status 2) or in its
+	int status;			/* the worker's exit status */
+	const char *says;		/* on stderr (status 2) or in its
 					 * setup failure */
 } by_hand[] = {
 	{ "v=1 id_base=1", NULL, NULL, good_table, NULL, 0, 2, "setup" },
@@ -485,7 +486,8 @@ static const struct {
 	{ "v=2", NULL, NULL, good_table, NULL, 0, 2, "setup" },
 	{ NULL, "many", "", good_table, NULL, 0, 2, "setup" },
 	{ NULL, "0", "1,x", good_table, NULL, 0, 2, "setup" },
-	{ NULL, "0", "1,2", NULL, NULL, 0, EXIT_PROTOCOL, "no task table" },
+	{ NULL, "0", "1,2", NULL, NULL, 0, EXIT_PROTOCOL,
+	    "no task table" },
 	{ NULL, "0", "", twice_table, NULL, 0, EXIT_PROTOCOL,
 	    "task table: File exists" },
 	{ NULL, "0", "", unnamed_table, NULL, 0, EXIT_PROTOCOL,
@@ -494,8 +496,8 @@ static const struct {
 	 * and a TASK without their fields */
 	{ NULL, "0", "", good_table, "\x00\x00\x00\x00", 4, EXIT_PROTOCOL,
 	    NULL },
-	{ NULL, "0", "", good_table, "\x00\x00\x00\x01\xc1", 5, EXIT_PROTOCOL,
-	    NULL },
+	{ NULL, "0", "", good_table, "\x00\x00\x00\x01\xc1", 5,
+	    EXIT_PROTOCOL, NULL },
 	{ NULL, "0", "", good_table, "\x00\x00\x00\x02\x91\x01", 6,
 	    EXIT_PROTOCOL, NULL },
 	{ NULL, "0", "", good_table, "\x00\x00\x00\x02\x91\x0b", 6,
@@ -514,8 +516,8 @@ static const struct {
 };
 
 struct reaped {
-	pid_t pid;
-	int status;
+	pid_t	pid;
+	int	status;
 };
 
 static bool
@@ -534,7 +536,8 @@ read_all(int fd, char *buf, size_t size)
 	size_t got = 0;
 	ssize_t n;
 
-	while (got < size - 1 && (n = read(fd, buf + got, size - 1 - got)) > 0)
+	while (got < size - 1 && (n = read(fd, buf + got,
+	    size - 1 - got)) > 0)
 		got += (size_t)n;
 	for (size_t i = 0; i < got; i++)
 		if (buf[i] == '\0')
@@ -566,7 +569,8 @@ START_TEST(test_worker_main_by_hand)
 		    dup2(board, 5) != 5 || dup2(err[1], 2) != 2 ||
 		    setenv("PROCQ_WORKER_SETUP", setup, 1) != 0)
 			test_child_exit(127);
-		test_child_exit(procq_worker_main(1, argv, by_hand[_i].table));
+		test_child_exit(procq_worker_main(1, argv,
+		    by_hand[_i].table));
 	}
 	ck_assert_int_gt(r.pid, 0);
 	close(in[0]);
@@ -577,8 +581,8 @@ START_TEST(test_worker_main_by_hand)
 		/* the length of its hello, then the frame */
 		ck_assert_int_eq(read(out[0], hello, sizeof hello),
 		    sizeof hello);
-		ck_assert(
-		    write_all(in[1], by_hand[_i].frame, by_hand[_i].len));
+		ck_assert(write_all(in[1], by_hand[_i].frame,
+		    by_hand[_i].len));
 	}
 	ck_assert_msg(wait_until(reaped, &r, 10), "the worker did not exit");
 	close(in[1]);
@@ -588,8 +592,7 @@ START_TEST(test_worker_main_by_hand)
 	if (by_hand[_i].status == 2) {
 		read_all(err[0], text, sizeof text);
 		ck_assert_msg(strstr(text, "is not a procq worker's setup") !=
-			NULL,
-		    "stderr: %s", text);
+		    NULL, "stderr: %s", text);
 	} else if (by_hand[_i].says != NULL) {
 		read_all(out[0], text, sizeof text);
 		ck_assert_msg(strstr(text, by_hand[_i].says) != NULL,

@@ -69,8 +69,7 @@ task_fork_cpu_limit(procq_call *c)
 	close(fds[1]);
 	if (read(fds[0], &rl, sizeof rl) != (ssize_t)sizeof rl ||
 	    waitpid(pid, &status, 0) != pid)
-		return procq_call_fail(c, "OSError",
-		    "no limit from the child");
+		return procq_call_fail(c, "OSError", "no limit from the child");
 	close(fds[0]);
 	soft = rl.rlim_cur == RLIM_INFINITY ? -1 : (double)rl.rlim_cur;
 	hard = rl.rlim_max == RLIM_INFINITY ? -1 : (double)rl.rlim_max;
@@ -104,12 +103,14 @@ task_raw_limit(procq_call *c)
 	sleep_forever();
 }
 
-static const procq_worker_task limits_tasks[] = { { "loud_pause",
-						      task_loud_pause },
+static const procq_worker_task limits_tasks[] = {
+	{ "loud_pause", task_loud_pause },
 	{ "spin_ignoring_xcpu", task_spin_ignoring_xcpu },
 	{ "alloc_unchecked", task_alloc_unchecked },
 	{ "raw_limit", task_raw_limit },
-	{ "fork_cpu_limit", task_fork_cpu_limit }, { NULL, NULL } };
+	{ "fork_cpu_limit", task_fork_cpu_limit },
+	{ NULL, NULL }
+};
 
 static procq_queue *
 limits_queue(const procq_config *cfg)
@@ -234,8 +235,8 @@ END_TEST
  */
 START_TEST(test_cpu_limit_forked)
 {
-	procq_queue *q = limits_queue(
-	    &(procq_config){ .workers = 1, .max_cpu = 1 });
+	procq_queue *q = limits_queue(&(procq_config){ .workers = 1,
+	    .max_cpu = 1 });
 	procq_handle *h;
 	double soft = 0, hard = 0;
 
@@ -246,10 +247,8 @@ START_TEST(test_cpu_limit_forked)
 	wait_done(h, 10);
 	ck_assert_msg(procq_handle_value(h, "dd", &soft, &hard) == 0, "%s",
 	    message_of(h));
-	ck_assert_msg(soft == 1 && hard == 2,
-	    "the child's limit: %g s, "
-	    "hard %g s",
-	    soft, hard);
+	ck_assert_msg(soft == 1 && hard == 2, "the child's limit: %g s, "
+	    "hard %g s", soft, hard);
 	procq_free(q);
 }
 END_TEST

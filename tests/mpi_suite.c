@@ -103,17 +103,26 @@ task_report(procq_call *c)
 	return procq_call_return(c, "l", v);
 }
 
-static const procq_worker_task mpi_tasks[] = { { "echo", task_echo },
-	{ "host", task_host }, { "crash", task_crash }, { "hang", task_hang },
-	{ "flaky", task_flaky }, { "mix", task_mix },
-	{ "report", task_report }, { "gate", task_gate },
-	{ "mirror", task_mirror }, { NULL, NULL } };
+static const procq_worker_task mpi_tasks[] = {
+	{ "echo", task_echo },
+	{ "host", task_host },
+	{ "crash", task_crash },
+	{ "hang", task_hang },
+	{ "flaky", task_flaky },
+	{ "mix", task_mix },
+	{ "report", task_report },
+	{ "gate", task_gate },
+	{ "mirror", task_mirror },
+	{ NULL, NULL }
+};
 
 static procq_queue *
 mpi_queue(int workers)
 {
-	procq_config cfg = { .workers = workers,
-		.transport = procq_mpi_transport() };
+	procq_config cfg = {
+		.workers = workers,
+		.transport = procq_mpi_transport()
+	};
 	procq_queue *q;
 	int err;
 
@@ -327,12 +336,15 @@ END_TEST
 START_TEST(test_mpi_spawn_refused)
 {
 	static unsigned groups[400];
-	procq_config cfg = { .workers = 1,
+	procq_config cfg = {
+		.workers = 1,
 		.transport = procq_mpi_transport(),
 		.groups = groups,
-		.ngroups = sizeof groups / sizeof groups[0] };
+		.ngroups = sizeof groups / sizeof groups[0]
+	};
 	procq_queue *q;
 	procq_handle *h;
+	const char *msg;
 	int err;
 
 	for (size_t i = 0; i < cfg.ngroups; i++)
@@ -344,11 +356,9 @@ START_TEST(test_mpi_spawn_refused)
 	ck_assert_int_eq(procq_handle_wait(h, 60), 0);
 	ck_assert_int_eq(procq_handle_status(h), PROCQ_FAILED);
 	ck_assert_int_eq(procq_handle_error_kind(h), PROCQ_ERR_SPAWN);
-	ck_assert_msg(strstr(procq_handle_error_message(h),
-			  "could not start "
-			  "it: ") != NULL &&
-		strstr(procq_handle_error_message(h), strerror(E2BIG)) != NULL,
-	    "message: %s", procq_handle_error_message(h));
+	msg = procq_handle_error_message(h);
+	ck_assert_msg(strstr(msg, "could not start it: ") != NULL &&
+	    strstr(msg, strerror(E2BIG)) != NULL, "message: %s", msg);
 	procq_free(q);
 	/* The agents still start workers for a setup that fits. */
 	q = mpi_queue(1);
@@ -396,8 +406,7 @@ START_TEST(test_mpi_group_progress)
 	ck_assert_ptr_nonnull(g);
 	for (int64_t i = 0; i < 50; i++)
 		ck_assert_int_eq(procq_group_submitf(g, "report", NULL, NULL,
-				     "l", i),
-		    0);
+		    "l", i), 0);
 	ck_assert_int_eq(procq_group_wait(g, 60, &s), 0);
 	ck_assert_uint_eq(procq_summary_succeeded(s), 50);
 	procq_summary_free(s);
@@ -449,8 +458,7 @@ START_TEST(test_mpi_long_task)
 	for (int i = 0; i < 300; i++) {
 		double left = until - now();
 
-		ck_assert_msg(procq_handle_wait(h[i], left > 0 ? left : 0) ==
-			0,
+		ck_assert_msg(procq_handle_wait(h[i], left > 0 ? left : 0) == 0,
 		    "task %d waits behind the held one", i);
 		procq_handle_release(h[i]);
 	}
@@ -536,8 +544,7 @@ main(int argc, char **argv)
 	/* Before the start: nothing to end, and no start without tasks. */
 	if (procq_mpi_finalize() != PROCQ_ESTATE ||
 	    procq_mpi_init(&argc, &argv, NULL) != PROCQ_EINVAL) {
-		fprintf(stderr,
-		    "mpi_suite: a misuse before the start was "
+		fprintf(stderr, "mpi_suite: a misuse before the start was "
 		    "not refused\n");
 		return EXIT_FAILURE;
 	}
@@ -547,8 +554,7 @@ main(int argc, char **argv)
 	}
 	/* Started without mpirun, it is rank 0 of one: no agents. */
 	if (argc > 1 && strcmp(argv[1], "--alone") == 0) {
-		if (procq_mpi_transport() != NULL ||
-		    procq_mpi_finalize() != 0) {
+		if (procq_mpi_transport() != NULL || procq_mpi_finalize() != 0) {
 			fprintf(stderr, "mpi_suite: alone, yet agents\n");
 			return EXIT_FAILURE;
 		}
@@ -559,8 +565,7 @@ main(int argc, char **argv)
 	srunner_run_all(sr, CK_ENV);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	if (procq_mpi_finalize() != 0 ||
-	    procq_mpi_finalize() != PROCQ_ESTATE) {
+	if (procq_mpi_finalize() != 0 || procq_mpi_finalize() != PROCQ_ESTATE) {
 		fprintf(stderr, "mpi_suite: procq_mpi_finalize() twice\n");
 		failed++;
 	}

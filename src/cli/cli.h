@@ -260,24 +260,24 @@ struct cli {
 /* clang-format on */
 
 /* jobs.c: the ring of live jobs; c->lock held. */
-int jobs_init(struct cli *c, size_t window);
-void jobs_fini(struct cli *c);
+int	 jobs_init(struct cli *c, size_t window);
+void	 jobs_fini(struct cli *c);
 struct job *job_new(size_t seq, struct values *v);
-void job_free(struct job *j);
+void	 job_free(struct job *j);
 struct job *jobs_get(struct cli *c, size_t seq);
-void jobs_insert(struct cli *c, struct job *j);
-bool jobs_room(struct cli *c, size_t seq);
-void jobs_retire(struct cli *c, struct job *j);
+void	 jobs_insert(struct cli *c, struct job *j);
+bool	 jobs_room(struct cli *c, size_t seq);
+void	 jobs_retire(struct cli *c, struct job *j);
 
 /* halt.c: --halt and --timeout N%. */
-int halt_parse(const char *s, struct halt *h);
-void halt_check(struct cli *c); /* hooks, c->lock held */
-void halt_cancel_unstarted(struct cli *c);
+int	 halt_parse(const char *s, struct halt *h);
+void	 halt_check(struct cli *c);		/* hooks, c->lock held */
+void	 halt_cancel_unstarted(struct cli *c);
 struct median *median_new(void);
-void median_free(struct median *m);
-int median_add(struct median *m, double v);
-double median_get(const struct median *m); /* 0 = none yet */
-void overdue_check(struct cli *c);	   /* watcher */
+void	 median_free(struct median *m);
+int	 median_add(struct median *m, double v);
+double	 median_get(const struct median *m);	/* 0 = none yet */
+void	 overdue_check(struct cli *c);		/* watcher */
 
 /*
  * output.c: the jobs' output, written by a thread of its own.  The hooks
@@ -287,20 +287,20 @@ void overdue_check(struct cli *c);	   /* watcher */
  * before any job starts; output_stop(), without c->lock, after the queue
  * is shut down.
  */
-int output_start(struct cli *c);
-void output_stop(struct cli *c);
+int	 output_start(struct cli *c);
+void	 output_stop(struct cli *c);
 void	 output_chunk(struct cli *c, struct job *j, int attempt, int stream,
 	    const char *p, size_t len);
 void	 output_final(struct cli *c, struct job *j);
-void output_skip(struct cli *c, size_t seq);
-void output_job_free(struct job_output *jo);
+void	 output_skip(struct cli *c, size_t seq);
+void	 output_job_free(struct job_output *jo);
 bool	 cli_error(struct cli *c, const char *what, int err);
 void	 cli_fail(struct cli *c, const char *what, int err);	/* hooks */
 int	 write_all(int fd, const void *p, size_t len);
 
 /* progress.c: call with c->lock held (but the clocks). */
 double	 cli_clock(void);
-double cli_wallclock(void);
+double	 cli_wallclock(void);
 void	 progress_draw(struct cli *c);
 void	 progress_clear(struct cli *c);
 
@@ -309,27 +309,27 @@ void	 progress_clear(struct cli *c);
 	"Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\t" \
 	"Exitval\tSignal\tCommand"
 
-FILE *joblog_open(const char *path, bool append);
+FILE	*joblog_open(const char *path, bool append);
 int	 joblog_write(FILE *fp, const struct job *j, const procq_result *r);
 
 /* json.c */
-int json_begin(struct json_report *jr, FILE *fp);
-int json_job(struct json_report *jr, const struct job *j,
+int	 json_begin(struct json_report *jr, FILE *fp);
+int	 json_job(struct json_report *jr, const struct job *j,
     const procq_result *r);
-int json_end(struct json_report *jr, const struct cli_totals *t,
+int	 json_end(struct json_report *jr, const struct cli_totals *t,
     bool interrupted);
 
 /* resume.c */
-int resume_load(const char *path, bool failed_only, struct seqset *skip);
-bool seqset_has(const struct seqset *s, size_t seq);
-void seqset_free(struct seqset *s);
+int	 resume_load(const char *path, bool failed_only, struct seqset *skip);
+bool	 seqset_has(const struct seqset *s, size_t seq);
+void	 seqset_free(struct seqset *s);
 
 /* summary.c; c->lock held. */
-bool summary_ok(const struct cli_totals *t);
-void summary_note(struct cli_summary *s, const struct job *j,
+bool	 summary_ok(const struct cli_totals *t);
+void	 summary_note(struct cli_summary *s, const struct job *j,
     const procq_result *r);
-void summary_print(const struct cli_summary *s, FILE *fp);
-void summary_free(struct cli_summary *s);
+void	 summary_print(const struct cli_summary *s, FILE *fp);
+void	 summary_free(struct cli_summary *s);
 
 /* hooks.c */
 void	 hooks_install(procq_config *cfg, struct cli *c);
@@ -337,32 +337,32 @@ void	 hooks_install(procq_config *cfg, struct cli *c);
 /* Where the job slot number goes in a command: into argv[word], at
  * byte offset `offset` of the word as sent. */
 struct slot_pos {
-	uint32_t word;
-	uint32_t offset;
+	uint32_t	 word;
+	uint32_t	 offset;
 };
 
 /* The options of one run of a command. */
 struct run_opts {
-	const struct slot_pos *slot; /* ascending; NULL = none */
-	size_t nslot;
-	const void *in; /* its standard input */
-	size_t in_len;
-	bool has_in; /* else the worker's: /dev/null */
+	const struct slot_pos *slot;	/* ascending; NULL = none */
+	size_t		 nslot;
+	const void	*in;		/* its standard input */
+	size_t		 in_len;
+	bool		 has_in;	/* else the worker's: /dev/null */
 };
 
 /* runner.c: the worker side, and how the supervisor packs a run's
  * options, the third element of the task's arguments. */
 int	 runner_task(procq_call *call);
-int runner_pack_opts(msgpack_packer *pk, const struct run_opts *o);
+int	 runner_pack_opts(msgpack_packer *pk, const struct run_opts *o);
 const char *signal_name(int sig, char *buf, size_t len);
 
 /* slots.c: job slots.  slots_create() in procq before the queue starts,
  * with the number of workers (0: as many as online CPUs); slots_claim()
  * in a worker: its slot, 0 when there are none (--mpi), -1 (with why)
  * when it cannot take one. */
-#define SLOTS_ENV "PROCQ_SLOT_FILE"
-int slots_create(int n);
-int slots_claim(char *why, size_t len);
+#define SLOTS_ENV		"PROCQ_SLOT_FILE"
+int	 slots_create(int n);
+int	 slots_claim(char *why, size_t len);
 
 /* watch.c: signals and the progress clock. */
 int	 watch_start(struct cli *c);

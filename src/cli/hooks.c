@@ -146,7 +146,7 @@ hook_complete(procq_handle *h, const procq_result *r, void *arg)
 	if (c->json.fp != NULL && json_job(&c->json, j, r) != 0)
 		cli_fail(c, "writing the JSON summary", errno);
 	halt_check(c);
-	output_final(c, j); /* j->final from now */
+	output_final(c, j);	/* j->final from now */
 	jobs_retire(c, j);
 	progress_draw(c);
 	pthread_mutex_unlock(&c->lock);

@@ -144,7 +144,7 @@ main_results_dir(const char *dir, const struct job *j)
 				rc = buf_append(&b, s, 1);
 		}
 	}
-	if (rc == 0 && j->nargs == 0) { /* --pipe: the block's number */
+	if (rc == 0 && j->nargs == 0) {	/* --pipe: the block's number */
 		snprintf(num, sizeof num, "/1/%zu", j->seq);
 		rc = buf_append(&b, num, strlen(num));
 	}

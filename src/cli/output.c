@@ -29,20 +29,20 @@
 
 /* What a job has said so far. */
 struct job_output {
-	size_t seq;
-	int attempt;	    /* the attempt the output is from */
-	struct spool sp[2]; /* stdout and stderr of the attempt;
+	size_t		 seq;
+	int		 attempt;	/* the attempt the output is from */
+	struct spool	 sp[2];		/* stdout and stderr of the attempt;
 					 * --line-buffer: their partial line */
-	bool open[2];	    /* a line is begun: no tag before more */
-	int stored[2];	    /* --results: the attempt in the file */
+	bool		 open[2];	/* a line is begun: no tag before more */
+	int		 stored[2];	/* --results: the attempt in the file */
 };
 
 /* --keep-order: jobs final before an earlier one, a heap by seq. */
 static struct {
 	struct job_output **v;
-	size_t n;
-	size_t cap;
-	size_t next; /* the seq to print next */
+	size_t		 n;
+	size_t		 cap;
+	size_t		 next;		/* the seq to print next */
 } held;
 
 /* A chunk with its tags; the hooks' scratch. */

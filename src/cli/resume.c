@@ -18,7 +18,7 @@
 
 /* Seq, Host, Starttime, JobRuntime, Send, Receive, Exitval, Signal:
  * the fields before the command, which may hold tabs. */
-#define RESUME_FIELDS 8
+#define RESUME_FIELDS	8
 
 static int
 seqset_add(struct seqset *s, size_t seq)

@@ -65,45 +65,45 @@
 #define RUNNER_CHUNK	(64 * 1024)
 /* Without a pidfd: how often to look whether the command has exited, in
  * milliseconds. */
-#define RUNNER_REAP_MS 10
+#define RUNNER_REAP_MS	10
 
 /* The task's arguments, unpacked: they point into the call's. */
 struct runner_args {
-	uint64_t seq;
-	const msgpack_object *words;
-	const msgpack_object *slot; /* positions, or NULL */
-	const char *in;
-	size_t in_len;
-	bool has_in;
+	uint64_t		 seq;
+	const msgpack_object	*words;
+	const msgpack_object	*slot;		/* positions, or NULL */
+	const char		*in;
+	size_t			 in_len;
+	bool			 has_in;
 };
 
 /* What the child needs to become the command. */
 struct runner_child {
-	char **argv;
-	uint64_t seq;
-	int attempt;
-	int slot; /* 0 = none */
-	int out;  /* its stdout, stderr and stdin, or -1 */
-	int err;
-	int in;
-	int status; /* tells the exec's errno */
-	pid_t parent;
+	char	**argv;
+	uint64_t  seq;
+	int	  attempt;
+	int	  slot;		/* 0 = none */
+	int	  out;		/* its stdout, stderr and stdin, or -1 */
+	int	  err;
+	int	  in;
+	int	  status;	/* tells the exec's errno */
+	pid_t	  parent;
 };
 
 /* A command while it runs. */
 struct runner_proc {
-	pid_t pid;
-	int pidfd; /* -1: waitpid() polled instead */
-	int out;   /* read ends; -1 at end of file */
-	int err;
-	int in;		     /* write end of its stdin; -1 closed */
-	const char *in_data; /* what is left to write there */
-	size_t in_left;
-	double started;
-	double ran; /* seconds, once it has exited */
-	bool exited;
-	bool lost; /* reaped elsewhere: no status */
-	int status;
+	pid_t		 pid;
+	int		 pidfd;		/* -1: waitpid() polled instead */
+	int		 out;		/* read ends; -1 at end of file */
+	int		 err;
+	int		 in;		/* write end of its stdin; -1 closed */
+	const char	*in_data;	/* what is left to write there */
+	size_t		 in_left;
+	double		 started;
+	double		 ran;		/* seconds, once it has exited */
+	bool		 exited;
+	bool		 lost;		/* reaped elsewhere: no status */
+	int		 status;
 };
 
 /* A command's pipes. */

@@ -24,11 +24,11 @@
 #include "spool.h"
 
 static struct {
-	pthread_mutex_t lock;
-	size_t mem;  /* bytes allocated by every spool */
-	int fd;	     /* the file, or -1 */
-	off_t end;   /* where the next bytes go */
-	size_t live; /* bytes of the file not yet freed */
+	pthread_mutex_t	 lock;
+	size_t		 mem;		/* bytes allocated by every spool */
+	int		 fd;		/* the file, or -1 */
+	off_t		 end;		/* where the next bytes go */
+	size_t		 live;		/* bytes of the file not yet freed */
 } store = { PTHREAD_MUTEX_INITIALIZER, 0, -1, 0, 0 };
 
 /* O_TMPFILE where the file system has it, else a name unlinked at once. */

@@ -14,22 +14,22 @@
 
 /* At most this much output is held in memory by one spool, and by all of
  * them together; the rest goes to a temporary file. */
-#define SPOOL_MEM_EACH	(1024 * 1024)
-#define SPOOL_MEM_TOTAL (32 * 1024 * 1024)
+#define SPOOL_MEM_EACH		(1024 * 1024)
+#define SPOOL_MEM_TOTAL		(32 * 1024 * 1024)
 
 /* A stretch of the temporary file. */
 struct extent {
-	off_t off;
-	size_t len;
+	off_t	 off;
+	size_t	 len;
 };
 
 /* Bytes in order: first those in memory, then those in the file. */
 struct spool {
-	struct buf mem;
-	struct extent *ext;
-	size_t next; /* extents used */
-	size_t cap;
-	size_t file_len;
+	struct buf	 mem;
+	struct extent	*ext;
+	size_t		 next;		/* extents used */
+	size_t		 cap;
+	size_t		 file_len;
 };
 
 /* spool.c: safe from any thread; a spool itself is its owner's. */
@@ -41,11 +41,11 @@ void spool_free(struct spool *sp);
 
 /* What the progress bar shows, as the hooks last counted it. */
 struct progress_counts {
-	size_t done;
-	size_t total;
-	size_t failed;
-	size_t running;
-	double t0;
+	size_t	 done;
+	size_t	 total;
+	size_t	 failed;
+	size_t	 running;
+	double	 t0;
 };
 
 /* progress.c: the text of the bar in at most width - 1 columns. */

@@ -25,41 +25,41 @@
 #include "spool.h"
 
 /* Seconds between two redraws of the bar. */
-#define WRITER_BAR_INTERVAL 0.1
+#define WRITER_BAR_INTERVAL	0.1
 /* Bytes read at a time from the spool file. */
-#define WRITER_SCRATCH (256 * 1024)
+#define WRITER_SCRATCH		(256 * 1024)
 
 struct piece {
-	struct piece *next;
-	int fd;
-	bool notice; /* said even after output failed */
-	struct spool sp;
+	struct piece	*next;
+	int		 fd;
+	bool		 notice;	/* said even after output failed */
+	struct spool	 sp;
 };
 
 static struct {
 	/* Under lock: what the other threads hand over. */
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	bool running;
-	bool stopping;
-	struct piece *head;
-	struct piece **tail;
-	struct piece *last[3]; /* the last piece queued for fd 1, 2 */
-	bool bar;	       /* the bar is wanted */
-	bool bar_new;	       /* counts not yet drawn */
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 wake;
+	bool		 running;
+	bool		 stopping;
+	struct piece	*head;
+	struct piece   **tail;
+	struct piece	*last[3];	/* the last piece queued for fd 1, 2 */
+	bool		 bar;		/* the bar is wanted */
+	bool		 bar_new;	/* counts not yet drawn */
 	struct progress_counts counts;
 
 	/* The writer's own (the main thread's before and after). */
-	struct cli *c;
-	pthread_t thread;
-	bool failed;	 /* output is over: only notices now */
-	bool term;	 /* stderr is a terminal, for the bar */
-	bool tty_out;	 /* stdout is the bar's terminal */
-	bool bar_on;	 /* the bar is on the terminal */
-	bool bar_down;	 /* taken down for output: to be redrawn */
-	double bar_time; /* when it was last drawn */
-	bool line_open;	 /* the terminal's last line is unfinished */
-	char *scratch;
+	struct cli	*c;
+	pthread_t	 thread;
+	bool		 failed;	/* output is over: only notices now */
+	bool		 term;		/* stderr is a terminal, for the bar */
+	bool		 tty_out;	/* stdout is the bar's terminal */
+	bool		 bar_on;	/* the bar is on the terminal */
+	bool		 bar_down;	/* taken down for output: to be redrawn */
+	double		 bar_time;	/* when it was last drawn */
+	bool		 line_open;	/* the terminal's last line is unfinished */
+	char		*scratch;
 } w = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 /* Writes to fd reach the terminal the bar is on. */
@@ -198,7 +198,7 @@ writer_bar_wait(void)
 	double wait;
 
 	if (!w.bar || w.failed)
-		return w.bar_on ? 0 : -1; /* to be taken down */
+		return w.bar_on ? 0 : -1;	/* to be taken down */
 	if (!w.bar_new && !w.bar_down)
 		return -1;
 	wait = w.bar_time + WRITER_BAR_INTERVAL - cli_clock();

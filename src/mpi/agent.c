@@ -25,21 +25,21 @@
 
 struct agent_worker {
 	LIST_ENTRY(agent_worker) link;
-	long id;
-	struct procq__host_worker hw;
-	msgpack_sbuffer in_wait; /* tasks not yet written */
-	bool in_eof;		 /* close in_fd once written */
-	bool dead;		 /* its pidfd said so */
+	long			 id;
+	struct procq__host_worker  hw;
+	msgpack_sbuffer		 in_wait;	/* tasks not yet written */
+	bool			 in_eof;	/* close in_fd once written */
+	bool			 dead;		/* its pidfd said so */
 };
 
 struct agent {
-	MPI_Comm comm;
-	struct procq__host *host;
+	MPI_Comm		 comm;
+	struct procq__host	*host;
 	LIST_HEAD(, agent_worker) workers;
-	msgpack_sbuffer batch; /* to rank 0 */
-	struct mpi_sends sends;
-	char *chunk;
-	bool stop;
+	msgpack_sbuffer		 batch;		/* to rank 0 */
+	struct mpi_sends	 sends;
+	char			*chunk;
+	bool			 stop;
 };
 
 static void
@@ -227,9 +227,9 @@ agent_reap(struct agent *a, struct agent_worker *aw)
 }
 
 struct agent_poll {
-	struct pollfd *pfd;
-	struct agent_worker **who;
-	size_t n, cap;
+	struct pollfd		*pfd;
+	struct agent_worker	**who;
+	size_t			 n, cap;
 };
 
 static bool

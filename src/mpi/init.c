@@ -21,9 +21,9 @@
 #include "procq_mpi.h"
 
 static struct {
-	bool inited;
+	bool			 inited;
 	bool we_init; /* MPI_Init() was ours to call */
-	MPI_Comm comm;
+	MPI_Comm		 comm;
 } mpi = { .comm = MPI_COMM_NULL };
 
 /* The rank mpirun gave this process, or -1 if it did not say. */

@@ -44,27 +44,27 @@ struct procq__host;
 
 /* A record as read: the fields a type has. */
 struct mpi_record {
-	int type;
-	long id;
-	const char *data; /* DATA, OUT, ERR, SPAWN */
-	size_t len;
-	int64_t num[4]; /* SIGNAL, DIED, FAILED */
+	int			 type;
+	long			 id;
+	const char		*data;		/* DATA, OUT, ERR, SPAWN */
+	size_t			 len;
+	int64_t			 num[4];	/* SIGNAL, DIED, FAILED */
 };
 
 /* Messages on their way out, freed once MPI is done with them. */
 struct mpi_sends {
-	MPI_Request *req;
-	char **buf;
-	size_t n, cap;
+	MPI_Request		*req;
+	char			**buf;
+	size_t			 n, cap;
 };
 
 /* How often a side looks at MPI (mpi_pause()). */
 /* Seconds of fast looks at MPI after traffic. */
-#define PROCQ_MPI_LIVELY 0.05
+#define PROCQ_MPI_LIVELY	0.05
 
 struct mpi_pace {
-	int us;		  /* the next pause */
-	double last_busy; /* monotonic */
+	int			 us;		/* the next pause */
+	double			 last_busy;	/* monotonic */
 };
 
 /* wire.c */
