@@ -542,8 +542,10 @@ END_TEST
  * a terminal): what a worker writes reaches it all the same, and the
  * crash report keeps the end of it, stderr_tail bytes (here 50: the last
  * two lines and half of the one before, which was read apart from them).
+ * As a pipe nobody reads any more, it takes nothing and raises no
+ * SIGPIPE in the caller, and the crash report is the same.
  */
-enum { SINK_SOCKET, SINK_DEVNULL, N_SINKS };
+enum { SINK_SOCKET, SINK_DEVNULL, SINK_PIPE_NO_READER, N_SINKS };
 
 START_TEST(test_worker_stderr_sinks)
 {
@@ -559,6 +561,10 @@ START_TEST(test_worker_stderr_sinks)
 		ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC,
 		    0, sv), 0);
 		fd = sv[0];
+	} else if (_i == SINK_PIPE_NO_READER) {
+		ck_assert_int_eq(pipe2(sv, O_CLOEXEC), 0);
+		close(sv[0]);
+		fd = sv[1];
 	} else
 		fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	ck_assert_int_ge(fd, 0);
