@@ -478,6 +478,39 @@ START_TEST(test_supervisor_call_fails)
 }
 END_TEST
 
+/*
+ * The fork server killed from outside, and the first start of its
+ * successor failing: the tasks that needed a worker meanwhile end (they
+ * succeed once a later restart works, or fail as unstartable), and the
+ * queue goes on with a new server.
+ */
+START_TEST(test_server_restart_fails)
+{
+	procq_queue *q = queue_for(PROCQ_START_FORKSERVER);
+	procq_handle *h[3];
+	pid_t server, kids[8];
+	int fds = count_fds();
+
+	ck_assert_int_eq(procq_start(q), 0);
+	check_task(submit_ok(q, "ident", NULL, "i", 5), 0, CALL_SOCKETPAIR);
+	ck_assert_uint_eq(list_servers(getpid(), &server, 1), 1);
+	arm(CALL_SOCKETPAIR, SCOPE_SELF, 0, EMFILE);
+	ck_assert_int_eq(kill(server, SIGKILL), 0);
+	ck_assert(wait_pid_gone(server, 10));
+	for (size_t i = 0; i < NITEMS(h); i++)
+		h[i] = submit_ok(q, "ident", NULL, "i", 5);
+	for (size_t i = 0; i < NITEMS(h); i++)
+		check_task(h[i], 0, CALL_SOCKETPAIR);
+	ck_assert_msg(disarm(), "no new fork server was started");
+	h[0] = submit_ok(q, "ident", NULL, "i", 5);
+	wait_done(h[0], 30);
+	ck_assert_int_eq(procq_handle_status(h[0]), PROCQ_SUCCEEDED);
+	procq_free(q);
+	ck_assert_int_eq(count_fds(), fds);
+	ck_assert_uint_eq(list_children(kids, NITEMS(kids)), 0);
+}
+END_TEST
+
 /* The calls a worker or the fork server makes after its fork. */
 static const struct {
 	enum call		call;
@@ -666,6 +699,7 @@ syscalls_suite(void)
 	tc = add_tcase(s, "supervisor", 120);
 	tcase_add_loop_test(tc, test_supervisor_call_fails, 0,
 	    NITEMS(supervisor_calls));
+	tcase_add_test(tc, test_server_restart_fails);
 	tc = add_tcase(s, "children", 120);
 	tcase_add_loop_test(tc, test_child_call_fails, 0, NITEMS(child_calls));
 	tc = add_tcase(s, "host", 60);
