@@ -137,6 +137,9 @@ forked_queue_calls(procq_queue *q)
 	    procq_bind(q, "ident", NULL, &err) != NULL || err != PROCQ_EFORKED ||
 	    procq_group_create(q, NULL, &err) != NULL || err != PROCQ_EFORKED)
 		return 5;
+	if (procq_checkpoint_sync(q, 0) != PROCQ_EFORKED ||
+	    procq_checkpoint_error(q) != NULL)
+		return 6;
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "procq.h"
@@ -531,6 +532,39 @@ alone_after_mpi(int *argc, char ***argv, int wanted)
 	return bad ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
+/*
+ * Without mpirun, in a program that started MPI itself and then has no
+ * descriptor left to give: procq_mpi_init() cannot open its link, fails
+ * with PROCQ_ESYS, and leaves MPI as it found it (the program ends it).
+ */
+static int
+alone_without_descriptors(int *argc, char ***argv)
+{
+	int provided = MPI_THREAD_SINGLE, rc, fd, bad;
+	struct rlimit old, none;
+
+	if (MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided) !=
+	    MPI_SUCCESS || provided < MPI_THREAD_SERIALIZED ||
+	    getrlimit(RLIMIT_NOFILE, &old) != 0)
+		return EXIT_FAILURE;
+	/* The lowest free descriptor is the limit: none is left. */
+	if ((fd = dup(0)) < 0)
+		return EXIT_FAILURE;
+	close(fd);
+	none = old;
+	none.rlim_cur = (rlim_t)fd;
+	if (setrlimit(RLIMIT_NOFILE, &none) != 0)
+		return EXIT_FAILURE;
+	rc = procq_mpi_init(argc, argv, mpi_tasks);
+	setrlimit(RLIMIT_NOFILE, &old);
+	bad = rc != PROCQ_ESYS || procq_mpi_finalize() != PROCQ_ESTATE;
+	if (bad)
+		fprintf(stderr, "mpi_suite: without descriptors: %s\n",
+		    procq_strerror(rc));
+	MPI_Finalize();
+	return bad ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -541,6 +575,8 @@ main(int argc, char **argv)
 		return alone_after_mpi(&argc, &argv, MPI_THREAD_MULTIPLE);
 	if (argc > 1 && strcmp(argv[1], "--alone-after-mpi-single") == 0)
 		return alone_after_mpi(&argc, &argv, MPI_THREAD_SINGLE);
+	if (argc > 1 && strcmp(argv[1], "--alone-without-descriptors") == 0)
+		return alone_without_descriptors(&argc, &argv);
 	/* Before the start: nothing to end, and no start without tasks. */
 	if (procq_mpi_finalize() != PROCQ_ESTATE ||
 	    procq_mpi_init(&argc, &argv, NULL) != PROCQ_EINVAL) {
