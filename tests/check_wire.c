@@ -222,6 +222,28 @@ START_TEST(test_many_small_tasks)
 }
 END_TEST
 
+/* A worker that closes its result pipe and lives on is killed once the
+ * pipe has been closed for a second: its task fails as a protocol error,
+ * and the queue goes on with a new worker. */
+START_TEST(test_result_pipe_closed)
+{
+	procq_queue *q = new_queue(1, 0);
+	procq_handle *h, *hd;
+	double v = 0;
+
+	h = submit_ok(q, "close_result_pipe", NULL, "");
+	hd = submit_ok(q, "double", NULL, "d", 4.0);
+	ck_assert_int_eq(procq_run(q, NULL, NULL), 0);
+	check_protocol(h, 1);
+	ck_assert_msg(strstr(procq_handle_error_message(h),
+	    "worker closed its result pipe") != NULL, "message: %s",
+	    procq_handle_error_message(h));
+	ck_assert_int_eq(procq_handle_value(hd, "d", &v), 0);
+	ck_assert_double_eq(v, 8.0);
+	procq_free(q);
+}
+END_TEST
+
 /*
  * What a worker program writes in place of its hello, which a task
  * cannot forge: the program is this one, run with BAD_FIRST_ARG and the
@@ -295,6 +317,7 @@ wire_suite(void)
 	tcase_add_loop_test(tc, test_malformed_frame, 0, N_BAD);
 	tcase_add_test(tc, test_protocol_error_retried);
 	tcase_add_test(tc, test_oversized_frame);
+	tcase_add_test(tc, test_result_pipe_closed);
 	tcase_add_loop_test(tc, test_malformed_first_frame, 0, N_BAD_FIRST);
 
 	tc = add_tcase(s, "sizes", 60);

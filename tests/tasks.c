@@ -259,6 +259,15 @@ task_crash_once(procq_call *c)
 	return procq_call_return(c, "i", 42);
 }
 
+/* Closes the worker's result pipe and lives on: EOF without a death. */
+static int
+task_close_result_pipe(procq_call *c)
+{
+	(void)c;
+	close(WORKER_WRITE_FD);
+	sleep_forever();
+}
+
 static int
 task_pidfile_sleep(procq_call *c)
 {
@@ -508,6 +517,7 @@ static const struct task_entry common_tasks[] = {
 	{ "pidfile_sleep", task_pidfile_sleep },
 	{ "grandchild", task_grandchild },
 	{ "garbage", task_garbage },
+	{ "close_result_pipe", task_close_result_pipe },
 	{ "bigstr", task_bigstr },
 	{ "stubborn_gate", task_stubborn_gate },
 	{ "env", task_env },

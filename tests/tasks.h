@@ -27,6 +27,7 @@
  *                           "bytes" (invalid msgpack), "int" (not an array),
  *                           "huge" (length prefix of 1 GiB), "type" (array
  *                           of an unknown frame type)
+ *   close_result_pipe ()    closes the result pipe, sleeps forever
  *   bigstr (i n)            returns a string of n bytes
  *   stubborn_gate (s gate, s pidfile)
  *                           ignores SIGTERM, writes its pid, then like gate
