@@ -13,25 +13,63 @@
 #include "tasks.h"
 #include "util.h"
 
+/* fd 2 sent to a file while a test runs, with or without the trace. */
+struct capture {
+	char	path[64];
+	int	fd;
+	int	saved;
+};
+
+static void
+capture_begin(struct capture *c, bool debug)
+{
+	make_tmpfile(c->path, sizeof c->path);
+	c->fd = open(c->path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	ck_assert_int_ge(c->fd, 0);
+	c->saved = dup(STDERR_FILENO);
+	ck_assert_int_ge(c->saved, 0);
+	if (debug)
+		ck_assert_int_eq(setenv("PROCQ_DEBUG", "1", 1), 0);
+	else
+		unsetenv("PROCQ_DEBUG");
+	ck_assert_int_eq(dup2(c->fd, STDERR_FILENO), STDERR_FILENO);
+}
+
+/* fd 2 back; what was written (to be freed), and its size. */
+static char *
+capture_end(struct capture *c, long *size)
+{
+	char *text;
+	FILE *fp;
+
+	ck_assert_int_eq(dup2(c->saved, STDERR_FILENO), STDERR_FILENO);
+	close(c->saved);
+	close(c->fd);
+	unsetenv("PROCQ_DEBUG");
+	*size = file_size(c->path);
+	ck_assert_int_ge(*size, 0);
+	text = calloc(1, (size_t)*size + 1);
+	ck_assert_ptr_nonnull(text);
+	fp = fopen(c->path, "re");
+	ck_assert_ptr_nonnull(fp);
+	ck_assert_uint_eq(fread(text, 1, (size_t)*size, fp), (size_t)*size);
+	fclose(fp);
+	unlink(c->path);
+	return text;
+}
+
 /* Runs a task that succeeds and one that crashes with the trace on and
  * fd 2 sent to a file; returns what was written there (to be freed). */
 static char *
 traced_run(char *ok_id, char *crash_id)
 {
-	char path[64], *text;
+	struct capture c;
 	procq_queue *q;
 	procq_handle *ok, *bad;
-	int fd, saved;
+	char *text;
 	long size;
-	FILE *fp;
 
-	make_tmpfile(path, sizeof path);
-	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
-	ck_assert_int_ge(fd, 0);
-	saved = dup(STDERR_FILENO);
-	ck_assert_int_ge(saved, 0);
-	ck_assert_int_eq(setenv("PROCQ_DEBUG", "1", 1), 0);
-	ck_assert_int_eq(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	capture_begin(&c, true);
 	q = new_queue(1, 0);
 	ck_assert_int_eq(procq_start(q), 0);
 	ok = submit_ok(q, "double", NULL, "d", 21.0);
@@ -41,19 +79,8 @@ traced_run(char *ok_id, char *crash_id)
 	snprintf(ok_id, 17, "%s", procq_handle_id(ok));
 	snprintf(crash_id, 17, "%s", procq_handle_id(bad));
 	procq_free(q);
-	ck_assert_int_eq(dup2(saved, STDERR_FILENO), STDERR_FILENO);
-	close(saved);
-	close(fd);
-	unsetenv("PROCQ_DEBUG");
-	size = file_size(path);
+	text = capture_end(&c, &size);
 	ck_assert_int_gt(size, 0);
-	text = calloc(1, (size_t)size + 1);
-	ck_assert_ptr_nonnull(text);
-	fp = fopen(path, "re");
-	ck_assert_ptr_nonnull(fp);
-	ck_assert_uint_eq(fread(text, 1, (size_t)size, fp), (size_t)size);
-	fclose(fp);
-	unlink(path);
 	return text;
 }
 
@@ -102,27 +129,19 @@ END_TEST
 /* Without PROCQ_DEBUG the same run writes no trace. */
 START_TEST(test_quiet_without_debug)
 {
-	char path[64];
+	struct capture c;
 	procq_queue *q;
 	procq_handle *h;
-	int fd, saved;
+	long size;
 
-	unsetenv("PROCQ_DEBUG");
-	make_tmpfile(path, sizeof path);
-	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
-	ck_assert_int_ge(fd, 0);
-	saved = dup(STDERR_FILENO);
-	ck_assert_int_eq(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	capture_begin(&c, false);
 	q = new_queue(1, 0);
 	ck_assert_int_eq(procq_start(q), 0);
 	h = submit_ok(q, "double", NULL, "d", 21.0);
 	wait_done(h, 30);
 	procq_free(q);
-	ck_assert_int_eq(dup2(saved, STDERR_FILENO), STDERR_FILENO);
-	close(saved);
-	close(fd);
-	ck_assert_int_eq(file_size(path), 0);
-	unlink(path);
+	free(capture_end(&c, &size));
+	ck_assert_int_eq(size, 0);
 }
 END_TEST
 
@@ -130,43 +149,26 @@ END_TEST
  * ends with its newline: here a task with a name of 600 bytes. */
 START_TEST(test_debug_cuts_long_lines)
 {
-	char name[601], path[64], *text;
+	char name[601], *text;
 	procq_config cfg = { .workers = 1 };
+	struct capture c;
 	procq_queue *q;
 	procq_handle *h;
 	size_t longest = 0;
-	int fd, saved;
 	long size;
-	FILE *fp;
 
 	if (test_exec(&cfg))
 		return;	/* an exec'd worker program names its own tasks */
 	memset(name, 'n', sizeof name - 1);
 	name[sizeof name - 1] = '\0';
-	make_tmpfile(path, sizeof path);
-	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
-	ck_assert_int_ge(fd, 0);
-	saved = dup(STDERR_FILENO);
-	ck_assert_int_eq(setenv("PROCQ_DEBUG", "1", 1), 0);
-	ck_assert_int_eq(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	capture_begin(&c, true);
 	q = new_queue_config(&cfg);
 	ck_assert_int_eq(procq_register(q, name, task_nil), 0);
 	ck_assert_int_eq(procq_start(q), 0);
 	h = submit_ok(q, name, NULL, "");
 	wait_done(h, 30);
 	procq_free(q);
-	ck_assert_int_eq(dup2(saved, STDERR_FILENO), STDERR_FILENO);
-	close(saved);
-	close(fd);
-	unsetenv("PROCQ_DEBUG");
-	size = file_size(path);
-	text = calloc(1, (size_t)size + 1);
-	ck_assert_ptr_nonnull(text);
-	fp = fopen(path, "re");
-	ck_assert_ptr_nonnull(fp);
-	ck_assert_uint_eq(fread(text, 1, (size_t)size, fp), (size_t)size);
-	fclose(fp);
-	unlink(path);
+	text = capture_end(&c, &size);
 	ck_assert_msg(size > 0 && text[size - 1] == '\n', "%s", text);
 	for (char *l = text, *end; *l != '\0'; l = end + 1) {
 		end = strchr(l, '\n');
