@@ -52,7 +52,8 @@ enum {
 				 * procq_checkpoint_error() */
 	PROCQ_ENOTSTORE = -18,	/* the file is not a procq checkpoint store */
 	PROCQ_ESTOREVERSION = -19, /* the store is of a newer procq */
-	PROCQ_ECORRUPT = -20	/* the checkpoint store is damaged */
+	PROCQ_ECORRUPT = -20,	/* the checkpoint store is damaged */
+	PROCQ_ECANCELLED = -21	/* the group was cancelled */
 };
 
 typedef enum procq_status {
@@ -256,12 +257,25 @@ typedef struct procq_job {
 	const procq_opts *opts;	/* NULL = defaults */
 } procq_job;
 
+/* What a cancelled member does to its group: procq_group(3). */
+typedef enum procq_group_cancel_mode {
+	PROCQ_GROUP_CANCEL_IGNORE = 0,	/* nothing: the others go on */
+	PROCQ_GROUP_CANCEL_RAISE,	/* it cancels the group, and the
+					 * group's wait says so */
+	PROCQ_GROUP_CANCEL_QUIET	/* it cancels the group quietly */
+} procq_group_cancel_mode;
+
 /* Options of a group; NULL or zero-initialised = defaults. */
 typedef struct procq_group_opts {
 	const char *id;		/* NULL = a generated id */
 	int concurrency;	/* most of its tasks admitted at once; 0 = all */
 	double rate;		/* its tasks admitted per second; 0 = no cap */
 	int burst;		/* admitted at once under rate; 0 = 1 */
+	procq_fail_policy fail_policy;	/* DEFAULT = CONTINUE; FIRST: its
+					 * first failure cancels the rest */
+	procq_group_cancel_mode cancel_mode;
+	bool shield;		/* only its own cancel or a forced stop
+				 * cancels its tasks */
 } procq_group_opts;
 
 /* When procq_wait() returns. */
@@ -335,6 +349,7 @@ int procq_group_map(procq_group *g, const char *name, const procq_args *args,
     size_t n, const procq_opts *opts);
 int procq_group_jobs(procq_group *g, const procq_job *jobs, size_t n);
 int procq_group_add(procq_group *g, procq_handle *h);
+int procq_group_remove(procq_group *g, procq_handle *h);
 const char *procq_group_id(const procq_group *g);
 size_t procq_group_size(procq_group *g);
 procq_handle *procq_group_handle(procq_group *g, size_t i);
@@ -441,6 +456,7 @@ bool procq_summary_run_timed_out(const procq_summary *s);
 double procq_summary_duration(const procq_summary *s);
 size_t procq_summary_count(const procq_summary *s);
 const procq_result *procq_summary_result(const procq_summary *s, size_t i);
+const procq_result *procq_summary_first_failure(const procq_summary *s);
 const procq_result *procq_summary_by_id(const procq_summary *s,
     const char *id);
 procq_summary *procq_summary_by_name(const procq_summary *s,

@@ -48,6 +48,8 @@ procq_strerror(int err)
 		return "the checkpoint store was written by a newer procq";
 	case PROCQ_ECORRUPT:
 		return "the checkpoint store is damaged";
+	case PROCQ_ECANCELLED:
+		return "the group was cancelled";
 	}
 	return "unknown error";
 }

@@ -1,7 +1,8 @@
 /*
  * Groups: many handles under one id, waited for and collected together.
  * A group with a concurrency limit or a rate admits its tasks to the queue
- * through a gate; the rest wait in the gate's backlog.
+ * through a gate; the rest wait in the gate's backlog.  A group with a
+ * policy has a gate too, which knows its members (group_policy.c).
  */
 #include "config.h"
 
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "command.h"
 #include "group.h"
@@ -20,29 +22,26 @@
 #include "wait.h"
 #include "clock.h"
 
-/* A group's admission control: concurrency and rate.  Owned by the queue,
- * since its tasks may outlive the procq_group; freed once the group is
- * freed and no unfinished task points at it (a final task never does). */
-struct group_gate {
-	TAILQ_ENTRY(group_gate)	 link;
-	int			 limit;		/* 0 = no limit */
-	int			 admitted;
-	bool			 orphaned;	/* its group was freed */
-	bool			 releasing;	/* in gate_release() */
-	struct rate_gate	 rate;
-	TAILQ_HEAD(, procq_handle) backlog;
-};
-
-/* g->w's lock also guards handles, n, cap and next: groups may be used from
- * several threads at once. */
+/*
+ * g->w's lock also guards the lists and counts: groups may be used from
+ * several threads at once.  The waiter tells a member's place in slots,
+ * which never moves; handles is the members in the order they joined,
+ * closed up when one leaves (procq_group_remove()), which leaves its slot
+ * NULL.
+ */
 struct procq_group {
 	procq_queue		*q;
 	char			*id;
-	struct group_gate	*gate;
+	struct group_gate	*gate;		/* NULL: no gate, no policy */
+	bool			 policy;	/* the gate keeps members */
 	procq_handle		**handles;
 	size_t			 n;
-	size_t			 cap;
-	size_t			 next;		/* procq_group_next() cursor */
+	procq_handle		**slots;
+	size_t			 nslots;
+	size_t			 cap;		/* of both lists */
+	size_t			 next;		/* procq_group_next() cursor
+						 * into the waiter's list */
+	size_t			 returned;	/* members it gave */
 	struct waiter		*w;
 };
 
@@ -64,6 +63,8 @@ gate_admit_or_hold(procq_handle *t)
 {
 	struct group_gate *gate = t->gate;
 
+	if (gate->policy && group_member_add(gate, t) != 0)
+		return PROCQ_ENOMEM;
 	if (gate->limit > 0 && gate->admitted >= gate->limit) {
 		TAILQ_INSERT_TAIL(&gate->backlog, t, worker_link);
 		task_move(t, TASK_BACKLOG);
@@ -98,6 +99,15 @@ gate_release(struct group_gate *gate)
 	gate->releasing = false;
 }
 
+static void
+gate_free(struct group_gate *gate)
+{
+	free(gate->members);
+	result_unref(gate->first_failure);
+	free(gate->id);
+	free(gate);
+}
+
 /* The gate of a freed group goes with its last task.  q->lock held. */
 static void
 gate_reclaim(procq_queue *q, struct group_gate *gate)
@@ -106,7 +116,7 @@ gate_reclaim(procq_queue *q, struct group_gate *gate)
 	    !TAILQ_EMPTY(&gate->backlog))
 		return;
 	TAILQ_REMOVE(&q->gates, gate, link);
-	free(gate);
+	gate_free(gate);
 }
 
 /* A task leaves its gate's backlog without being admitted (task_unplace()). */
@@ -144,7 +154,7 @@ gates_free(procq_queue *q)
 
 	while ((gate = TAILQ_FIRST(&q->gates)) != NULL) {
 		TAILQ_REMOVE(&q->gates, gate, link);
-		free(gate);
+		gate_free(gate);
 	}
 }
 
@@ -153,6 +163,9 @@ group_opts_check(const procq_group_opts *o)
 {
 	if (o->concurrency < 0 || !isfinite(o->rate) || o->rate < 0 ||
 	    o->burst < 0)
+		return PROCQ_EINVAL;
+	if ((unsigned)o->fail_policy > PROCQ_FAIL_FIRST ||
+	    (unsigned)o->cancel_mode > PROCQ_GROUP_CANCEL_QUIET)
 		return PROCQ_EINVAL;
 	return 0;
 }
@@ -166,15 +179,35 @@ gate_link_cmd(procq_queue *q, void *arg)
 	return 0;
 }
 
+/* Does the engine act for the group when its members end? */
+static bool
+group_opts_policy(const procq_group_opts *o)
+{
+	return o->fail_policy == PROCQ_FAIL_FIRST ||
+	    o->cancel_mode != PROCQ_GROUP_CANCEL_IGNORE || o->shield;
+}
+
+static bool
+group_opts_gated(const procq_group_opts *o)
+{
+	return o->concurrency > 0 || o->rate > 0 || group_opts_policy(o);
+}
+
 static struct group_gate *
-group_gate_new(procq_queue *q, const procq_group_opts *o)
+group_gate_new(procq_queue *q, const procq_group_opts *o, const char *id)
 {
 	struct group_gate *gate;
 
-	if (o->concurrency == 0 && o->rate == 0)
-		return NULL;
 	if ((gate = calloc(1, sizeof *gate)) == NULL)
 		return NULL;
+	if ((gate->id = strdup(id)) == NULL) {
+		free(gate);
+		return NULL;
+	}
+	gate->policy = group_opts_policy(o);
+	gate->fail_first = o->fail_policy == PROCQ_FAIL_FIRST;
+	gate->cancel_mode = o->cancel_mode;
+	gate->shield = o->shield;
 	gate->limit = o->concurrency;
 	rate_init(&gate->rate, o->rate, o->burst > 0 ? o->burst : 1);
 	TAILQ_INIT(&gate->backlog);
@@ -214,8 +247,9 @@ procq_group_create(procq_queue *q, const procq_group_opts *opts, int *err)
 		free(g);
 		goto fail;
 	}
-	if ((opts->concurrency > 0 || opts->rate > 0) &&
-	    (g->gate = group_gate_new(q, opts)) == NULL) {
+	g->policy = group_opts_policy(opts);
+	if (group_opts_gated(opts) &&
+	    (g->gate = group_gate_new(q, opts, g->id)) == NULL) {
 		waiter_free(g->w);
 		free(g->id);
 		free(g);
@@ -238,15 +272,19 @@ static int
 group_reserve(procq_group *g)
 {
 	size_t cap;
-	procq_handle **hs;
+	procq_handle **hs, **slots;
 
-	if (g->n < g->cap)
+	if (g->nslots < g->cap)
 		return 0;
 	cap = g->cap ? g->cap * 2 : 16;
-	if (waiter_reserve(g->w, cap) != 0 ||
-	    (hs = realloc(g->handles, cap * sizeof *hs)) == NULL)
+	if (waiter_reserve(g->w, cap) != 0)
+		return PROCQ_ENOMEM;
+	if ((hs = realloc(g->handles, cap * sizeof *hs)) == NULL)
 		return PROCQ_ENOMEM;
 	g->handles = hs;
+	if ((slots = realloc(g->slots, cap * sizeof *slots)) == NULL)
+		return PROCQ_ENOMEM;
+	g->slots = slots;
 	g->cap = cap;
 	return 0;
 }
@@ -262,23 +300,35 @@ group_reserve_locked(procq_group *g)
 	return rc;
 }
 
+/* Adds h at the end; g->w's lock held.  Returns its slot, or -1 out of
+ * memory. */
+static ssize_t
+group_push(procq_group *g, procq_handle *h)
+{
+	size_t pos;
+
+	if (group_reserve(g) != 0)
+		return -1;
+	pos = g->nslots++;
+	g->slots[pos] = h;
+	g->handles[g->n++] = h;
+	return (ssize_t)pos;
+}
+
 /* Adds h; room was reserved.  The watch comes after the lock is dropped:
  * the queue's lock is taken before a waiter's, never after. */
 static int
 group_append(procq_group *g, procq_handle *h)
 {
-	size_t pos;
-	int rc;
+	ssize_t pos;
 
 	waiter_lock(g->w);
-	if ((rc = group_reserve(g)) == 0) {
-		pos = g->n++;
-		g->handles[pos] = h;
-	}
+	pos = group_push(g, h);
 	waiter_unlock(g->w);
-	if (rc == 0)
-		waiter_watch(g->w, h, pos);
-	return rc;
+	if (pos < 0)
+		return PROCQ_ENOMEM;
+	waiter_watch(g->w, h, (size_t)pos);
+	return 0;
 }
 
 /* A copy of the group's handles, to wait on without its lock. */
@@ -433,29 +483,117 @@ procq_group_jobs(procq_group *g, const procq_job *jobs, size_t n)
 	return rc;
 }
 
+struct member_change {
+	struct group_gate	*gate;
+	procq_handle		*h;
+};
+
+/* h joins the gate's members, unless it is one. */
+static int
+member_add_cmd(procq_queue *q, void *arg)
+{
+	const struct member_change *c = arg;
+	const struct task_extra *x = c->h->extra;
+
+	(void)q;
+	for (size_t i = 0; x != NULL && i < x->ngroups; i++) {
+		if (x->groups[i] == c->gate)
+			return PROCQ_EEXIST;
+	}
+	return group_member_add(c->gate, c->h);
+}
+
+static int
+member_remove_cmd(procq_queue *q, void *arg)
+{
+	const struct member_change *c = arg;
+
+	(void)q;
+	group_member_remove(c->gate, c->h);
+	return 0;
+}
+
+/* Is h one of g's members?  g->w's lock held. */
+static ssize_t
+group_find(const procq_group *g, const procq_handle *h)
+{
+	for (size_t i = 0; i < g->n; i++) {
+		if (g->handles[i] == h)
+			return (ssize_t)i;
+	}
+	return -1;
+}
+
+/* The engine hears of a member first, when the group has a policy: a
+ * member it could not take is not added. */
 int
 procq_group_add(procq_group *g, procq_handle *h)
 {
-	size_t pos;
+	struct member_change c = { g != NULL ? g->gate : NULL, h };
+	ssize_t pos = -1;
 	int rc = 0;
 
 	if (g == NULL || h == NULL || h->q != g->q)
 		return PROCQ_EINVAL;
 	if (queue_forked(g->q))
 		return PROCQ_EFORKED;
+	if (g->policy && (rc = command_call(g->q, member_add_cmd, &c)) != 0)
+		return rc;
 	waiter_lock(g->w);
-	for (size_t i = 0; i < g->n && rc == 0; i++) {
-		if (g->handles[i] == h)
-			rc = PROCQ_EEXIST;
-	}
-	if (rc == 0 && (rc = group_reserve(g)) == 0) {
-		pos = g->n++;
-		g->handles[pos] = h;
-	}
+	if (group_find(g, h) >= 0)
+		rc = PROCQ_EEXIST;
+	else if ((pos = group_push(g, h)) < 0)
+		rc = PROCQ_ENOMEM;
 	waiter_unlock(g->w);
 	if (rc == 0)
-		waiter_watch(g->w, h, pos);
+		waiter_watch(g->w, h, (size_t)pos);
+	else if (g->policy)
+		command_call(g->q, member_remove_cmd, &c);
 	return rc;
+}
+
+/* Takes h out of the lists; g->w's lock held.  If procq_group_next()
+ * gave it already, it no longer counts among those given. */
+static void
+group_drop(procq_group *g, size_t i)
+{
+	procq_handle *h = g->handles[i];
+	size_t pos = 0;
+
+	memmove(g->handles + i, g->handles + i + 1,
+	    (g->n - i - 1) * sizeof *g->handles);
+	g->n--;
+	while (g->slots[pos] != h)
+		pos++;
+	g->slots[pos] = NULL;
+	for (size_t k = 0; k < g->next; k++) {
+		if (waiter_position(g->w, k) == pos) {
+			g->returned--;
+			break;
+		}
+	}
+}
+
+int
+procq_group_remove(procq_group *g, procq_handle *h)
+{
+	struct member_change c = { g != NULL ? g->gate : NULL, h };
+	ssize_t i;
+
+	if (g == NULL || h == NULL)
+		return PROCQ_EINVAL;
+	if (queue_forked(g->q))
+		return PROCQ_EFORKED;
+	waiter_lock(g->w);
+	if ((i = group_find(g, h)) >= 0)
+		group_drop(g, (size_t)i);
+	waiter_unlock(g->w);
+	if (i < 0)
+		return PROCQ_EINVAL;
+	if (g->policy)
+		command_call(g->q, member_remove_cmd, &c);
+	waiter_unwatch_all(g->w, &h, 1);
+	return 0;
 }
 
 const char *
@@ -513,6 +651,36 @@ group_summary(procq_handle **hs, size_t n, bool failures_only)
 	return s;
 }
 
+/*
+ * What a wait that ended (rc: 0, or timed out) reports: under
+ * PROCQ_GROUP_CANCEL_RAISE, a group that was cancelled says so, and the
+ * summary names the member whose failure cancelled the rest.
+ */
+static int
+group_wait_outcome(procq_group *g, procq_handle **hs, size_t n, int rc,
+    procq_summary **summary)
+{
+	procq_result *first = NULL;
+
+	if (g->policy) {
+		pthread_mutex_lock(&g->q->lock);
+		if (rc == 0 && g->gate->cancelled &&
+		    g->gate->cancel_mode == PROCQ_GROUP_CANCEL_RAISE)
+			rc = PROCQ_ECANCELLED;
+		if (g->gate->first_failure != NULL)
+			first = result_ref(g->gate->first_failure);
+		pthread_mutex_unlock(&g->q->lock);
+	}
+	if (summary != NULL) {
+		if ((*summary = group_summary(hs, n, false)) == NULL)
+			rc = PROCQ_ENOMEM;
+		else if (first != NULL)
+			summary_set_first_failure(*summary, first);
+	}
+	result_unref(first);
+	return rc;
+}
+
 int
 procq_group_wait(procq_group *g, double timeout, procq_summary **summary)
 {
@@ -539,9 +707,8 @@ procq_group_wait(procq_group *g, double timeout, procq_summary **summary)
 	    NULL, NULL);
 	if (rc == 0 && ndone < n)
 		rc = PROCQ_ETIMEDOUT;
-	if (summary != NULL && (rc == 0 || rc == PROCQ_ETIMEDOUT) &&
-	    (*summary = group_summary(hs, n, false)) == NULL)
-		rc = PROCQ_ENOMEM;
+	if (rc == 0 || rc == PROCQ_ETIMEDOUT)
+		rc = group_wait_outcome(g, hs, n, rc, summary);
 	free(hs);
 	return rc;
 }
@@ -586,6 +753,7 @@ procq_group_values(procq_group *g, const msgpack_object **values,
 }
 
 struct group_cancel {
+	struct group_gate *gate;
 	procq_handle	**hs;
 	size_t		  n;
 };
@@ -599,6 +767,8 @@ group_cancel_cmd(procq_queue *q, void *arg)
 	int k = 0;
 
 	(void)q;
+	if (c->gate != NULL)
+		group_trip_cancelled(c->gate);
 	for (size_t i = 0; i < c->n; i++) {
 		if (c->hs[i]->state != TASK_DONE &&
 		    !c->hs[i]->cancel_requested) {
@@ -618,9 +788,27 @@ procq_group_cancel(procq_group *g)
 	if (g == NULL || queue_forked(g->q) ||
 	    (c.hs = group_snapshot(g, &c.n)) == NULL)
 		return 0;
+	c.gate = g->gate;
 	k = command_call(g->q, group_cancel_cmd, &c);
 	free(c.hs);
 	return (size_t)k;
+}
+
+/* The next member the waiter heard of that procq_group_next() has not
+ * given, skipping those removed; g->w's lock held. */
+static procq_handle *
+group_next_ready(procq_group *g)
+{
+	procq_handle *h;
+
+	while (g->next < waiter_count(g->w)) {
+		h = g->slots[waiter_position(g->w, g->next++)];
+		if (h != NULL) {
+			g->returned++;
+			return h;
+		}
+	}
+	return NULL;
 }
 
 procq_handle *
@@ -643,16 +831,16 @@ procq_group_next(procq_group *g, double timeout, int *err)
 	if (timeout > 0)
 		deadline = procq_clock_deadline(timeout);
 	waiter_lock(g->w);
-	if (g->next < g->n && g->next == waiter_count(g->w) && timeout != 0 &&
-	    loop_on_thread(g->q))
-		rc = PROCQ_EDEADLK;
-	while (rc == 0 && g->next < g->n &&
-	    g->next == waiter_count(g->w) && timeout != 0 && wrc == 0)
-		wrc = waiter_sleep(g->w, timeout < 0 ? NULL : &deadline);
-	if (rc == 0 && g->next < waiter_count(g->w))
-		h = g->handles[waiter_position(g->w, g->next++)];
-	else if (rc == 0 && g->next < g->n)
-		rc = PROCQ_ETIMEDOUT;
+	while (rc == 0 && (h = group_next_ready(g)) == NULL &&
+	    g->returned < g->n) {
+		if (timeout == 0 || wrc != 0)
+			rc = PROCQ_ETIMEDOUT;
+		else if (loop_on_thread(g->q))
+			rc = PROCQ_EDEADLK;
+		else
+			wrc = waiter_sleep(g->w,
+			    timeout < 0 ? NULL : &deadline);
+	}
 	waiter_unlock(g->w);
 	if (err != NULL)
 		*err = rc;
@@ -667,6 +855,7 @@ group_free_forked(procq_group *g)
 {
 	waiter_free_forked(g->w);
 	free(g->handles);
+	free(g->slots);
 	free(g->id);
 	free(g);
 }
@@ -677,6 +866,7 @@ gate_orphan_cmd(procq_queue *q, void *arg)
 {
 	struct group_gate *gate = arg;
 
+	group_members_drop(gate);
 	gate->limit = 0;
 	gate->orphaned = true;
 	gate_release(gate);
@@ -701,6 +891,7 @@ procq_group_free(procq_group *g)
 	g->q->watchers--;
 	waiter_free(g->w);
 	free(g->handles);
+	free(g->slots);
 	free(g->id);
 	free(g);
 }

@@ -353,13 +353,15 @@ procq_create(const procq_config *config, int *err)
 	TAILQ_INIT(&q->gates);
 	/* Who hears that a task is final, in this order: its group's gate
 	 * lets the next one in, runs and joins wake, waiters and procq_poll()
-	 * see it, its callbacks and on_complete hook are recorded, and last
-	 * fail-first may cancel the others. */
+	 * see it, its callbacks and on_complete hook are recorded, its
+	 * groups' policies may cancel their other members, and last the
+	 * queue's fail-first may cancel the others. */
 	task_listen(q, gate_task_final);
 	task_listen(q, loop_task_final);
 	task_listen(q, waiter_task_final);
 	task_listen(q, notify_task_final);
 	task_listen(q, hook_task_final);
+	task_listen(q, group_policy_task_final);
 	task_listen(q, run_task_final);
 	task_listen(q, checkpoint_task_final);
 	q->notify_fd = -1;

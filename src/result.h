@@ -54,5 +54,6 @@ void result_unref(procq_result *r);
 procq_summary *summary_new(procq_result **results, size_t n,
     double duration);
 void summary_set_run_timed_out(procq_summary *s);
+void summary_set_first_failure(procq_summary *s, procq_result *r);
 
 #endif

@@ -18,15 +18,20 @@
 #include "run.h"
 #include "clock.h"
 
+/* What the queue's fail-first leaves alone. */
+#define RUN_FAIL_FIRST_SPARES                                        \
+	(CANCEL_SPARE_MUST_COMPLETE | CANCEL_SPARE_FUTURES |          \
+	    CANCEL_SPARE_SHIELDED)
+
 /* Under fail-first, a failed task cancels every other one but those that
- * must complete and futures: a final-task listener. */
+ * must complete, futures and those of shielded groups: a final-task
+ * listener. */
 void
 run_task_final(procq_handle *t)
 {
 	if (!t->future && task_status(t) == PROCQ_FAILED &&
 	    queue_fail_policy(t->q) == PROCQ_FAIL_FIRST)
-		task_cancel_all(t->q, CANCEL_SPARE_MUST_COMPLETE |
-		    CANCEL_SPARE_FUTURES);
+		task_cancel_all(t->q, RUN_FAIL_FIRST_SPARES);
 }
 
 /* True when the run is over: finite runs end when nothing is left,
@@ -44,10 +49,12 @@ run_over(const procq_queue *q)
 static int
 run_timeout_cmd(procq_queue *q, void *arg)
 {
+	unsigned spare = CANCEL_SPARE_FUTURES | CANCEL_SPARE_SHIELDED;
+
 	(void)arg;
-	task_cancel_all(q, CANCEL_SPARE_FUTURES |
-	    (q->cfg.on_timeout == PROCQ_ON_TIMEOUT_COMPLETE ?
-	    CANCEL_SPARE_MUST_COMPLETE : 0));
+	if (q->cfg.on_timeout == PROCQ_ON_TIMEOUT_COMPLETE)
+		spare |= CANCEL_SPARE_MUST_COMPLETE;
+	task_cancel_all(q, spare);
 	return 0;
 }
 
@@ -275,12 +282,21 @@ run_close_cmd(procq_queue *q, void *arg)
 	return 0;
 }
 
-/* And every unfinished task is cancelled. */
+/* And every unfinished task is cancelled: a forced shutdown. */
 static int
 run_cancel_cmd(procq_queue *q, void *arg)
 {
 	run_close_cmd(q, arg);
 	task_cancel_all(q, 0);
+	return 0;
+}
+
+/* procq_cancel(): the same, but shielded groups are spared. */
+static int
+run_cancel_unshielded_cmd(procq_queue *q, void *arg)
+{
+	run_close_cmd(q, arg);
+	task_cancel_all(q, CANCEL_SPARE_SHIELDED);
 	return 0;
 }
 
@@ -345,7 +361,7 @@ procq_cancel(procq_queue *q)
 		return PROCQ_EINVAL;
 	if (queue_forked(q))
 		return PROCQ_EFORKED;
-	return command_call(q, run_cancel_cmd, NULL);
+	return command_call(q, run_cancel_unshielded_cmd, NULL);
 }
 
 /* Unfinished futures are cancelled, so their waiters and callbacks hear

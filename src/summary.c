@@ -20,6 +20,7 @@ struct procq_summary {
 	size_t		  resumed;	/* of succeeded: in an earlier run */
 	double		  duration;
 	bool		  run_timed_out;	/* its run's timeout expired */
+	procq_result	 *first_failure;	/* one of results, or NULL */
 };
 
 /* From the first start to the last finish among the results: the
@@ -88,6 +89,25 @@ summary_new(procq_result **results, size_t n, double duration)
 	return s;
 }
 
+/* r failed first and cancelled the others of its group (group.c): kept
+ * only if it is one of s's results. */
+void
+summary_set_first_failure(procq_summary *s, procq_result *r)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->results[i] == r) {
+			s->first_failure = r;
+			return;
+		}
+	}
+}
+
+const procq_result *
+procq_summary_first_failure(const procq_summary *s)
+{
+	return s != NULL ? s->first_failure : NULL;
+}
+
 /* The run of the summary ended at its timeout (run.c). */
 void
 summary_set_run_timed_out(procq_summary *s)
@@ -101,8 +121,11 @@ summary_part(const procq_summary *s, procq_result **results, size_t n)
 {
 	procq_summary *out = summary_new(results, n, s->duration);
 
-	if (out != NULL)
+	if (out != NULL) {
 		out->run_timed_out = s->run_timed_out;
+		if (s->first_failure != NULL)
+			summary_set_first_failure(out, s->first_failure);
+	}
 	return out;
 }
 

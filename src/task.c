@@ -230,6 +230,8 @@ task_free(procq_handle *t)
 	}
 	checkpoint_task_free(t);
 	if (t->extra != NULL) {
+		group_memberships_free(t);
+		free(t->extra->cancel_reason);
 		free(t->extra->progress);
 		free(t->extra->metadata);
 		free(t->extra);
@@ -369,9 +371,17 @@ task_finish(procq_handle *t, procq_status status,
 		.message = "out of memory recording the result",
 		.exit_status = -1, .signal = -1
 	};
+	procq_error because;
 
 	if (t->state == TASK_DONE)
 		return;
+	if (status == PROCQ_CANCELLED && t->extra != NULL &&
+	    t->extra->cancel_reason != NULL) {
+		/* Its group cancelled it: the result says why. */
+		because = err != NULL ? *err : task_cancelled;
+		because.message = t->extra->cancel_reason;
+		err = &because;
+	}
 	task_unplace(t);
 	t->result = result_new(t, status, err, value, value_len, duration);
 	if (t->result == NULL)
@@ -465,6 +475,8 @@ task_cancel_all(procq_queue *q, unsigned spare)
 		if ((spare & CANCEL_SPARE_MUST_COMPLETE) && t->must_complete)
 			continue;
 		if ((spare & CANCEL_SPARE_FUTURES) && t->future)
+			continue;
+		if ((spare & CANCEL_SPARE_SHIELDED) && t->shielded)
 			continue;
 		task_cancel(t);
 	}

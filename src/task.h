@@ -47,6 +47,9 @@ struct task_extra {
 	char *progress; /* latest report */
 	size_t progress_len;
 	struct task_checkpoint *checkpoint; /* with a store only */
+	struct group_gate **groups;	/* groups with a policy it is in */
+	size_t ngroups;
+	char *cancel_reason;		/* why its group cancelled it */
 };
 
 /*
@@ -109,6 +112,7 @@ struct procq_handle {
 	unsigned			 released : 1;	/* the caller let go */
 	unsigned			 polled : 1;	/* in q->completions */
 	unsigned			 dead : 1;	/* in q->dead */
+	unsigned			 shielded : 1;	/* in a shielded group */
 	short				 claim;		/* the transport's ticket
 							 * to take it back, or -1 */
 	short rank;					/* and on which rank */
@@ -134,6 +138,7 @@ void task_cancel(procq_handle *t);
 /* What task_cancel_all() leaves alone. */
 #define CANCEL_SPARE_MUST_COMPLETE	0x1
 #define CANCEL_SPARE_FUTURES		0x2
+#define CANCEL_SPARE_SHIELDED		0x4
 void task_cancel_all(procq_queue *q, unsigned spare);
 procq_handle *task_ready_pop(procq_queue *q);
 procq_handle *task_delayed_top(procq_queue *q);

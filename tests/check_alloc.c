@@ -590,6 +590,55 @@ START_TEST(test_group)
 }
 END_TEST
 
+/* A group with a policy: the engine's list of its members, made as the
+ * supervisor places a task or as a handle is added, may fail to grow;
+ * every task still ends, and a handle added is a member once. */
+START_TEST(test_group_policy)
+{
+	procq_queue *q = new_queue(2, 0);
+	procq_group_opts opts = { .fail_policy = PROCQ_FAIL_FIRST,
+	    .shield = true };
+	procq_group *g;
+	procq_handle *h, *loose;
+	procq_summary *s = NULL;
+	size_t size;
+	long n;
+	int rc, err;
+
+	ck_assert_int_eq(procq_start(q), 0);
+	EACH_FAILURE(n, (err = 0, g = procq_group_create(q, &opts, &err)), {
+		ck_assert_ptr_null(g);
+		ck_assert_int_eq(err, PROCQ_ENOMEM);
+	});
+	ck_assert_ptr_nonnull(g);
+	EACH_FAILURE(n, (h = NULL, rc = procq_group_submitf(g, "ident", NULL,
+	    &h, "i", 1)), {
+		if (rc != 0)
+			ck_assert_int_eq(rc, PROCQ_ENOMEM);
+	});
+	ck_assert_int_eq(rc, 0);
+	loose = submit_ok(q, "ident", NULL, "i", 2);
+	wait_done(loose, 20);
+	EACH_FAILURE(n, rc = procq_group_add(g, loose), {
+		if (rc == 0)	/* a failure it waited through */
+			ck_assert_int_eq(procq_group_remove(g, loose), 0);
+		else
+			ck_assert_int_eq(rc, PROCQ_ENOMEM);
+	});
+	ck_assert_int_eq(rc, 0);
+	ck_assert_int_eq(procq_group_add(g, loose), PROCQ_EEXIST);
+	ck_assert_int_eq(procq_group_wait(g, 20, &s), 0);
+	size = procq_group_size(g);
+	ck_assert_uint_eq(procq_summary_count(s), size);
+	ck_assert_ptr_eq(procq_group_handle(g, size - 1), loose);
+	for (size_t i = 0; i < size; i++)
+		ck_assert(procq_handle_done(procq_group_handle(g, i)));
+	procq_summary_free(s);
+	procq_group_free(g);
+	procq_free(q);
+}
+END_TEST
+
 /* A group's map on a queue with a size limit submits one task at a
  * time; one that fails cancels those it added. */
 START_TEST(test_group_map_sized)
@@ -1011,6 +1060,7 @@ alloc_suite(void)
 
 	tc = add_tcase(s, "api", 30);
 	tcase_add_test(tc, test_group);
+	tcase_add_test(tc, test_group_policy);
 	tcase_add_test(tc, test_group_map_sized);
 	tcase_add_test(tc, test_bound_and_map);
 	tcase_add_test(tc, test_map_sized);

@@ -747,12 +747,12 @@ START_TEST(test_names)
 		    procq_error_kind_name((procq_error_kind)vals[i]));
 	}
 	/* Every code procq returns has words of its own. */
-	for (int e = PROCQ_EINVAL; e >= PROCQ_ECORRUPT; e--) {
+	for (int e = PROCQ_EINVAL; e >= PROCQ_ECANCELLED; e--) {
 		ck_assert_str_ne(procq_strerror(e), "unknown error");
 		for (int f = e + 1; f <= PROCQ_EINVAL; f++)
 			ck_assert_str_ne(procq_strerror(e), procq_strerror(f));
 	}
-	ck_assert_str_eq(procq_strerror(PROCQ_ECORRUPT - 1), "unknown error");
+	ck_assert_str_eq(procq_strerror(PROCQ_ECANCELLED - 1), "unknown error");
 }
 END_TEST
 

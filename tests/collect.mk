@@ -9,7 +9,8 @@ PROCQ_COLLECT_PROGS = \
 	tests/check_collect_wait \
 	tests/check_collect_progress \
 	tests/check_collect_loop \
-	tests/check_collect_summary
+	tests/check_collect_summary \
+	tests/check_group_policy
 
 check_PROGRAMS += $(PROCQ_COLLECT_PROGS)
 TESTS += $(PROCQ_COLLECT_PROGS)
@@ -38,3 +39,8 @@ tests_check_collect_loop_LDADD = $(PROCQ_TEST_LDADD) $(LIBEVENT_LIBS) -lpthread
 tests_check_collect_summary_SOURCES = tests/check_collect_summary.c $(PROCQ_COLLECT_COMMON)
 tests_check_collect_summary_CFLAGS = $(PROCQ_TEST_CFLAGS)
 tests_check_collect_summary_LDADD = $(PROCQ_TEST_LDADD) -lpthread
+
+# Its own worker program under exec: test_serve_as_worker().
+tests_check_group_policy_SOURCES = tests/check_group_policy.c $(PROCQ_TEST_COMMON)
+tests_check_group_policy_CFLAGS = $(PROCQ_TEST_CFLAGS)
+tests_check_group_policy_LDADD = $(PROCQ_TEST_LDADD) -lpthread
