@@ -52,6 +52,7 @@ dist_man_MANS += \
 	man/man3/procq_group.3 \
 	man/man3/procq_group_add.3 \
 	man/man3/procq_group_cancel.3 \
+	man/man3/procq_group_cancel_mode.3 \
 	man/man3/procq_group_create.3 \
 	man/man3/procq_group_free.3 \
 	man/man3/procq_group_handle.3 \
@@ -60,6 +61,7 @@ dist_man_MANS += \
 	man/man3/procq_group_map.3 \
 	man/man3/procq_group_next.3 \
 	man/man3/procq_group_opts.3 \
+	man/man3/procq_group_remove.3 \
 	man/man3/procq_group_size.3 \
 	man/man3/procq_group_submit.3 \
 	man/man3/procq_group_submitf.3 \
@@ -160,6 +162,7 @@ dist_man_MANS += \
 	man/man3/procq_summary_duration.3 \
 	man/man3/procq_summary_errors.3 \
 	man/man3/procq_summary_failed.3 \
+	man/man3/procq_summary_first_failure.3 \
 	man/man3/procq_summary_free.3 \
 	man/man3/procq_summary_groups.3 \
 	man/man3/procq_summary_json.3 \
