@@ -42,6 +42,7 @@ struct procq_group {
 	size_t			 next;		/* procq_group_next() cursor
 						 * into the waiter's list */
 	size_t			 returned;	/* members it gave */
+	size_t			 watching;	/* added, watch not yet posted */
 	struct waiter		*w;
 };
 
@@ -312,7 +313,20 @@ group_push(procq_group *g, procq_handle *h)
 	pos = g->nslots++;
 	g->slots[pos] = h;
 	g->handles[g->n++] = h;
+	g->watching++;
 	return (ssize_t)pos;
+}
+
+/* Watches h, which group_push() added at pos: a removal waits until the
+ * watch is posted, so that its own command comes after it. */
+static void
+group_watch(procq_group *g, procq_handle *h, size_t pos)
+{
+	waiter_watch(g->w, h, pos);
+	waiter_lock(g->w);
+	if (--g->watching == 0)
+		waiter_wake(g->w);
+	waiter_unlock(g->w);
 }
 
 /* Adds h; room was reserved.  The watch comes after the lock is dropped:
@@ -327,7 +341,7 @@ group_append(procq_group *g, procq_handle *h)
 	waiter_unlock(g->w);
 	if (pos < 0)
 		return PROCQ_ENOMEM;
-	waiter_watch(g->w, h, (size_t)pos);
+	group_watch(g, h, (size_t)pos);
 	return 0;
 }
 
@@ -546,7 +560,7 @@ procq_group_add(procq_group *g, procq_handle *h)
 		rc = PROCQ_ENOMEM;
 	waiter_unlock(g->w);
 	if (rc == 0)
-		waiter_watch(g->w, h, (size_t)pos);
+		group_watch(g, h, (size_t)pos);
 	else if (g->policy)
 		command_call(g->q, member_remove_cmd, &c);
 	return rc;
@@ -585,6 +599,10 @@ procq_group_remove(procq_group *g, procq_handle *h)
 	if (queue_forked(g->q))
 		return PROCQ_EFORKED;
 	waiter_lock(g->w);
+	/* Another thread's add posts its watch before this posts the
+	 * unwatch: the queue's owner sees them in that order. */
+	while (g->watching > 0)
+		waiter_sleep(g->w, NULL);
 	if ((i = group_find(g, h)) >= 0)
 		group_drop(g, (size_t)i);
 	waiter_unlock(g->w);

@@ -315,6 +315,14 @@ wait_args_check(procq_handle *const *hs, size_t n, double timeout)
 	return 0;
 }
 
+/* Wakes whoever sleeps in waiter_sleep() for a change of its owner's
+ * (a group's) making; w's lock held. */
+void
+waiter_wake(struct waiter *w)
+{
+	pthread_cond_broadcast(&w->cond);
+}
+
 /* Sleeps until a handle is final or the deadline (NULL: none) passes;
  * w's lock held.  Returns 0, or ETIMEDOUT. */
 int

@@ -23,6 +23,7 @@ void waiter_unlock(struct waiter *w);
 size_t waiter_count(const struct waiter *w);
 size_t waiter_position(const struct waiter *w, size_t i);
 int waiter_sleep(struct waiter *w, const struct timespec *deadline);
+void waiter_wake(struct waiter *w);
 int waiter_init(struct waiter *w);
 int waiter_reserve(struct waiter *w, size_t n);
 void waiter_release(struct waiter *w);

@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -646,6 +647,59 @@ START_TEST(test_remove_given_then_wait)
 }
 END_TEST
 
+/* One thread adds handles while another removes each as soon as it
+ * sees it: every add is matched by one removal.  The tasks wait an hour,
+ * so that each add links the group's waiter to its task, and are
+ * cancelled once the group is freed: a link left behind would be
+ * followed then (ASan watches). */
+#define NCHURN 300
+
+struct churn {
+	procq_group	*g;
+	atomic_int	 removed;
+};
+
+static void *
+churn_remove(void *arg)
+{
+	struct churn *c = arg;
+	procq_handle *h;
+
+	while (atomic_load(&c->removed) < NCHURN) {
+		if ((h = procq_group_handle(c->g, 0)) == NULL)
+			continue;
+		ck_assert_int_eq(procq_group_remove(c->g, h), 0);
+		atomic_fetch_add(&c->removed, 1);
+	}
+	return NULL;
+}
+
+START_TEST(test_add_remove_threads)
+{
+	procq_group_opts opts = { .fail_policy = PROCQ_FAIL_FIRST };
+	procq_opts later = { .delay = 3600 };
+	procq_queue *q = scene_queue(PROCQ_FAIL_DEFAULT);
+	procq_handle *hs[NCHURN];
+	struct churn c;
+	pthread_t t;
+
+	c.g = group_new(q, &opts);
+	atomic_init(&c.removed, 0);
+	for (int i = 0; i < NCHURN; i++)
+		hs[i] = submit_ok(q, "ident", &later, "i", i);
+	ck_assert_int_eq(pthread_create(&t, NULL, churn_remove, &c), 0);
+	for (int i = 0; i < NCHURN; i++)
+		ck_assert_int_eq(procq_group_add(c.g, hs[i]), 0);
+	ck_assert_int_eq(join_within(t, 30), 0);
+	ck_assert_uint_eq(procq_group_size(c.g), 0);
+	procq_group_free(c.g);
+	ck_assert_int_eq(procq_cancel(q), 0);
+	for (int i = 0; i < NCHURN; i++)
+		assert_status(hs[i], PROCQ_CANCELLED);
+	procq_free(q);
+}
+END_TEST
+
 START_TEST(test_opts_invalid)
 {
 	procq_queue *q = scene_queue(PROCQ_FAIL_DEFAULT);
@@ -684,6 +738,7 @@ main(int argc, char **argv)
 	tcase_add_test(tc, test_add_running);
 	tcase_add_test(tc, test_remove_and_next);
 	tcase_add_test(tc, test_remove_given_then_wait);
+	tcase_add_test(tc, test_add_remove_threads);
 	tcase_add_test(tc, test_opts_invalid);
 	return run_suite(s);
 }
