@@ -129,8 +129,153 @@ protocol_check(const char *data, size_t len)
 	return pos == len;
 }
 
-/* Decodes one frame's payload into msg; its objects live in zone and
- * point into data.  -1 if the payload is not a well-formed message. */
+/* A string or bin of n bytes after a header of hdr bytes, as
+ * msgpack_unpack() gives it: pointing into the frame. */
+static size_t
+protocol_flat_bytes(const unsigned char *p, size_t avail, size_t hdr,
+    uint64_t n, msgpack_object_type type, msgpack_object *o)
+{
+	if (avail < hdr || n > avail - hdr)
+		return 0;
+	o->type = type;
+	o->via.bin.size = (uint32_t)n;
+	o->via.bin.ptr = (const char *)p + hdr;
+	return hdr + (size_t)n;
+}
+
+/* An integer of width bytes after the type byte. */
+static size_t
+protocol_flat_int(const unsigned char *p, size_t avail, size_t width,
+    bool is_signed, msgpack_object *o)
+{
+	uint64_t v;
+
+	if (avail - 1 < width)
+		return 0;
+	v = protocol_be(p + 1, width);
+	if (is_signed && width < 8 && (v >> (8 * width - 1)) != 0)
+		v |= ~(uint64_t)0 << (8 * width);	/* sign-extended */
+	if (is_signed && (int64_t)v < 0) {
+		o->type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
+		o->via.i64 = (int64_t)v;
+	} else {
+		o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+		o->via.u64 = v;
+	}
+	return 1 + width;
+}
+
+/* A string or bin whose length takes width bytes after the type byte. */
+static size_t
+protocol_flat_sized(const unsigned char *p, size_t avail, size_t width,
+    msgpack_object_type type, msgpack_object *o)
+{
+	if (avail - 1 < width)
+		return 0;
+	return protocol_flat_bytes(p, avail, 1 + width,
+	    protocol_be(p + 1, width), type, o);
+}
+
+/*
+ * Reads the integer, boolean, nil, string or bin at p as msgpack_unpack()
+ * would, and returns its size: 0 for anything else (a container, a
+ * float, an ext) and for a value cut short.  avail > 0.
+ */
+static size_t
+protocol_flat_scalar(const unsigned char *p, size_t avail, msgpack_object *o)
+{
+	unsigned char b = p[0];
+
+	if (b <= 0x7f) {
+		o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+		o->via.u64 = b;
+		return 1;
+	}
+	if (b >= 0xe0) {
+		o->type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
+		o->via.i64 = (int8_t)b;
+		return 1;
+	}
+	if (b >= 0xa0 && b <= 0xbf)
+		return protocol_flat_bytes(p, avail, 1, b & 0x1f,
+		    MSGPACK_OBJECT_STR, o);
+	switch (b) {
+	case 0xc0:
+		o->type = MSGPACK_OBJECT_NIL;
+		return 1;
+	case 0xc2:
+	case 0xc3:
+		o->type = MSGPACK_OBJECT_BOOLEAN;
+		o->via.boolean = b == 0xc3;
+		return 1;
+	case 0xcc:
+	case 0xcd:
+	case 0xce:
+	case 0xcf:
+		return protocol_flat_int(p, avail, (size_t)1 << (b - 0xcc),
+		    false, o);
+	case 0xd0:
+	case 0xd1:
+	case 0xd2:
+	case 0xd3:
+		return protocol_flat_int(p, avail, (size_t)1 << (b - 0xd0),
+		    true, o);
+	case 0xd9:
+	case 0xda:
+	case 0xdb:
+		return protocol_flat_sized(p, avail, (size_t)1 << (b - 0xd9),
+		    MSGPACK_OBJECT_STR, o);
+	case 0xc4:
+	case 0xc5:
+	case 0xc6:
+		return protocol_flat_sized(p, avail, (size_t)1 << (b - 0xc4),
+		    MSGPACK_OBJECT_BIN, o);
+	default:
+		return 0;
+	}
+}
+
+/*
+ * An array of at most PROTOCOL_FLAT_MAX scalars, which is most of what
+ * crosses the pipes (every TASK and RESULT frame, most argument tuples),
+ * decoded into items[] as msgpack_unpack() would decode it, without
+ * walking it twice and without a zone.  False for anything else, which
+ * the caller gives to msgpack_unpack().
+ */
+bool
+protocol_decode_scalars(const char *data, size_t len, msgpack_object *items,
+    uint32_t *n)
+{
+	const unsigned char *p = (const unsigned char *)data;
+	size_t pos = 1, k;
+	uint32_t count;
+
+	if (len == 0 || p[0] < 0x90 || p[0] > 0x90 + PROTOCOL_FLAT_MAX)
+		return false;
+	count = p[0] & 0x0f;
+	for (uint32_t i = 0; i < count; i++, pos += k) {
+		if (pos >= len)
+			return false;
+		k = protocol_flat_scalar(p + pos, len - pos, &items[i]);
+		if (k == 0)
+			return false;
+	}
+	if (pos != len)
+		return false;
+	*n = count;
+	return true;
+}
+
+/* One scalar that fills data, decoded as by protocol_decode_scalars(). */
+bool
+protocol_decode_scalar(const char *data, size_t len, msgpack_object *o)
+{
+	return len > 0 &&
+	    protocol_flat_scalar((const unsigned char *)data, len, o) == len;
+}
+
+/* Decodes one frame's payload into msg; its objects live in msg or zone
+ * and point into data.  -1 if the payload is not a well-formed message. */
 int
 protocol_decode(const char *data, size_t len, msgpack_zone *zone,
     struct protocol_msg *msg)
@@ -139,20 +284,26 @@ protocol_decode(const char *data, size_t len, msgpack_zone *zone,
 	size_t off = 0;
 	const msgpack_object *type;
 
-	if (!protocol_check(data, len))
-		return -1;
-	if (msgpack_unpack(data, len, &off, zone, &obj) !=
-	    MSGPACK_UNPACK_SUCCESS)
-		return -1;
-	if (obj.type != MSGPACK_OBJECT_ARRAY || obj.via.array.size == 0)
-		return -1;
-	type = &obj.via.array.ptr[0];
+	if (protocol_decode_scalars(data, len, msg->flat, &msg->argc) &&
+	    msg->argc > 0)
+		msg->argv = msg->flat;
+	else {
+		if (!protocol_check(data, len))
+			return -1;
+		if (msgpack_unpack(data, len, &off, zone, &obj) !=
+		    MSGPACK_UNPACK_SUCCESS)
+			return -1;
+		if (obj.type != MSGPACK_OBJECT_ARRAY ||
+		    obj.via.array.size == 0)
+			return -1;
+		msg->argc = obj.via.array.size;
+		msg->argv = obj.via.array.ptr;
+	}
+	type = &msg->argv[0];
 	if (type->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
 	    type->via.u64 > 255)
 		return -1;
 	msg->type = (int)type->via.u64;
-	msg->argc = obj.via.array.size;
-	msg->argv = obj.via.array.ptr;
 	return 0;
 }
 

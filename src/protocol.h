@@ -61,11 +61,16 @@ enum protocol_type {
 #define PROTOCOL_MALFORMED	-1
 #define PROTOCOL_BAD_BODY	-2
 
+/* The most elements of an array decoded without msgpack_unpack(). */
+#define PROTOCOL_FLAT_MAX	8
+
 /* A decoded frame: its elements, borrowed from the frame's bytes. */
 struct protocol_msg {
 	int			 type;
 	uint32_t		 argc;
 	const msgpack_object	*argv;	/* argv[0] is the type */
+	msgpack_object		 flat[PROTOCOL_FLAT_MAX];	/* argv of a
+						 * frame of scalars */
 };
 
 /*
@@ -109,6 +114,9 @@ enum protocol_limit {
 };
 
 bool protocol_check(const char *data, size_t len);
+bool protocol_decode_scalars(const char *data, size_t len,
+    msgpack_object *items, uint32_t *n);
+bool protocol_decode_scalar(const char *data, size_t len, msgpack_object *o);
 int protocol_decode(const char *data, size_t len, msgpack_zone *zone,
     struct protocol_msg *msg);
 

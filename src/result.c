@@ -10,6 +10,7 @@
 
 #include "checkpoint.h"
 #include "queue.h"
+#include "protocol.h"
 #include "result.h"
 #include "task.h"
 
@@ -51,6 +52,8 @@ result_decode(procq_result *r)
 {
 	size_t off = 0;
 
+	if (protocol_decode_scalar(r->value_data, r->value_len, &r->value))
+		return 0;
 	if (value_needs_zone(r->value_data) &&
 	    (r->zone = msgpack_zone_new(256)) == NULL)
 		return -1;

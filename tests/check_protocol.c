@@ -606,6 +606,84 @@ START_TEST(test_check_refuses)
 }
 END_TEST
 
+/*
+ * A frame of scalars is decoded without msgpack_unpack(): into the same
+ * objects msgpack_unpack() makes, for every width of every scalar type,
+ * and every frame cut short is refused, as msgpack_unpack() refuses it.
+ */
+START_TEST(test_flat_as_unpack)
+{
+	static char big[70000];
+	msgpack_packer pk;
+	msgpack_object obj;
+	struct protocol_msg msg;
+	size_t off = 0;
+
+	memset(big, 'x', sizeof big);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	/* [3, ...] with 7 elements after the type, each frame a set */
+	for (int set = 0; set < 4; set++) {
+		msgpack_sbuffer_clear(&sb);
+		msgpack_pack_array(&pk, 8);
+		msgpack_pack_uint8(&pk, 3);
+		switch (set) {
+		case 0:
+			msgpack_pack_uint8(&pk, 200);
+			msgpack_pack_uint16(&pk, 60000);
+			msgpack_pack_uint32(&pk, 4000000000u);
+			msgpack_pack_uint64(&pk, UINT64_MAX);
+			msgpack_pack_int8(&pk, -100);
+			msgpack_pack_int16(&pk, -30000);
+			msgpack_pack_int64(&pk, INT64_MIN);
+			break;
+		case 1:
+			msgpack_pack_int8(&pk, -1);
+			msgpack_pack_int32(&pk, -2000000000);
+			msgpack_pack_true(&pk);
+			msgpack_pack_false(&pk);
+			msgpack_pack_nil(&pk);
+			msgpack_pack_str_with_body(&pk, "", 0);
+			msgpack_pack_str_with_body(&pk, big, 31);
+			break;
+		case 2:
+			msgpack_pack_str_with_body(&pk, big, 32);
+			msgpack_pack_str_with_body(&pk, big, 256);
+			msgpack_pack_str_with_body(&pk, big, 65536);
+			msgpack_pack_bin_with_body(&pk, big, 0);
+			msgpack_pack_bin_with_body(&pk, big, 255);
+			msgpack_pack_bin_with_body(&pk, big, 256);
+			msgpack_pack_bin_with_body(&pk, big, 65536);
+			break;
+		default:
+			/* packed as wide as they may be: [3] header as 0xcc 3 */
+			sb.size = 0;
+			msgpack_sbuffer_write(&sb, FRAME("\x98\xcc\x03\xd0\x05"
+			    "\xd1\x00\x07\xd2\x00\x00\x00\x09\xd3\x00\x00"
+			    "\x00\x00\x00\x00\x00\x0b\xd9\x00\xc4\x01z\xa1y"));
+			break;
+		}
+		msgpack_zone_clear(&zone);
+		off = 0;
+		ck_assert_int_eq(msgpack_unpack(sb.data, sb.size, &off, &zone,
+		    &obj), MSGPACK_UNPACK_SUCCESS);
+		ck_assert_int_eq(protocol_decode(sb.data, sb.size, &zone,
+		    &msg), 0);
+		ck_assert_ptr_eq(msg.argv, msg.flat);	/* the flat path */
+		ck_assert_uint_eq(msg.argc, obj.via.array.size);
+		for (uint32_t i = 0; i < msg.argc; i++) {
+			ck_assert_int_eq(msg.argv[i].type,
+			    obj.via.array.ptr[i].type);
+			ck_assert_msg(msgpack_object_equal(msg.argv[i],
+			    obj.via.array.ptr[i]), "set %d, element %u", set,
+			    i);
+		}
+		for (size_t cut = 0; cut < sb.size; cut++)
+			ck_assert_int_eq(protocol_decode(sb.data, cut, &zone,
+			    &msg), -1);
+	}
+}
+END_TEST
+
 int
 main(void)
 {
@@ -635,6 +713,7 @@ main(void)
 	tcase_add_loop_test(tc, test_decoders_refuse, 0,
 	    sizeof refused / sizeof refused[0]);
 	tcase_add_test(tc, test_check_refuses);
+	tcase_add_test(tc, test_flat_as_unpack);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -469,12 +469,21 @@ worker_read(struct worker_state *ws, bool block)
 	} while (more);
 }
 
+/* The arguments of a call: an array of a few scalars into items[]
+ * (PROTOCOL_FLAT_MAX of them), anything else into the zone. */
 static void
 worker_unpack_args(const char *data, size_t len, msgpack_zone *zone,
-    msgpack_object *args)
+    msgpack_object *args, msgpack_object *items)
 {
 	size_t off = 0;
+	uint32_t n;
 
+	if (protocol_decode_scalars(data, len, items, &n)) {
+		args->type = MSGPACK_OBJECT_ARRAY;
+		args->via.array.size = n;
+		args->via.array.ptr = n > 0 ? items : NULL;
+		return;
+	}
 	switch (msgpack_unpack(data, len, &off, zone, args)) {
 	case MSGPACK_UNPACK_SUCCESS:
 		return;
@@ -489,6 +498,7 @@ static void
 worker_run(struct worker_state *ws, struct local_task *lt)
 {
 	const struct registry_entry *e;
+	msgpack_object items[PROTOCOL_FLAT_MAX];
 	procq_call call;
 	char msg[64];
 	int rc;
@@ -517,7 +527,8 @@ worker_run(struct worker_state *ws, struct local_task *lt)
 	call.can_report = true;
 	call.args_data = lt->args;
 	call.args_len = lt->args_len;
-	worker_unpack_args(lt->args, lt->args_len, &ws->zone, &call.args);
+	worker_unpack_args(lt->args, lt->args_len, &ws->zone, &call.args,
+	    items);
 	limits_arm_cpu(ws->ctx);
 	rc = e->fn(&call);
 	worker_leave_if_copy();
@@ -560,6 +571,7 @@ static void
 worker_init(struct worker_state *ws)
 {
 	const struct worker_ctx *ctx = ws->ctx;
+	msgpack_object items[PROTOCOL_FLAT_MAX];
 	procq_call call;
 	char msg[256];
 	int rc;
@@ -579,7 +591,7 @@ worker_init(struct worker_state *ws)
 	call.args_data = ctx->initargs != NULL ? ctx->initargs : "\x90";
 	call.args_len = ctx->initargs != NULL ? ctx->initargs_len : 1;
 	worker_unpack_args(call.args_data, call.args_len, &ws->zone,
-	    &call.args);
+	    &call.args, items);
 	rc = ctx->initializer(&call);
 	worker_leave_if_copy();
 	worker_flush_stdio();
