@@ -68,6 +68,8 @@ task_move_illegal(const procq_handle *t, enum task_state to)
 void
 task_move(procq_handle *t, enum task_state to)
 {
+	procq_status status;
+
 	if (t->state == to)
 		return;
 #ifdef PROCQ_CHECKS
@@ -80,10 +82,16 @@ task_move(procq_handle *t, enum task_state to)
 	if (t->q->trace)
 		trace_task(t, to);
 	t->state = to;
-	/* Sequentially consistent: a thread that counts itself a waiter
-	 * and then reads the status either sees it final or is woken
-	 * (loop_task_final()). */
-	atomic_store(&t->status, (unsigned char)task_status(t));
+	status = task_status(t);
+	/* A final status is stored sequentially consistent: a thread that
+	 * counts itself a waiter and then reads the status either sees it
+	 * final or is woken (loop_task_final()).  The others need only be
+	 * seen in order; a full fence each would be most of a move's cost. */
+	if (task_status_final(status))
+		atomic_store(&t->status, (unsigned char)status);
+	else
+		atomic_store_explicit(&t->status, (unsigned char)status,
+		    memory_order_release);
 }
 
 procq_status
