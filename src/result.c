@@ -130,6 +130,17 @@ result_new(const procq_handle *t, procq_status status,
 	return r;
 }
 
+/* A second reference to a result no other thread has seen yet: no
+ * atomic read-modify-write, which the loop would pay once per task. */
+procq_result *
+result_ref_fresh(procq_result *r)
+{
+	atomic_store_explicit(&r->refs,
+	    atomic_load_explicit(&r->refs, memory_order_relaxed) + 1,
+	    memory_order_relaxed);
+	return r;
+}
+
 procq_result *
 result_ref(procq_result *r)
 {

@@ -49,6 +49,7 @@ procq_result *result_new(const procq_handle *t, procq_status status,
     const procq_error *err, const char *value, size_t value_len,
     double duration);
 procq_result *result_ref(procq_result *r);
+procq_result *result_ref_fresh(procq_result *r);
 void result_unref(procq_result *r);
 
 procq_summary *summary_new(procq_result **results, size_t n,

@@ -387,12 +387,13 @@ task_finish(procq_handle *t, procq_status status,
 	if (t->result == NULL)
 		t->result = result_new(t, PROCQ_FAILED, &nomem, NULL, 0,
 		    duration);
+	/* Recorded before the move publishes the result to other threads,
+	 * which may take references of their own from then on. */
+	if (!t->future && t->result != NULL && queue_grow_results(q) == 0)
+		q->results[q->nresults++] = result_ref_fresh(t->result);
 	task_move(t, TASK_DONE);
-	if (!t->future) {
-		if (t->result != NULL && queue_grow_results(q) == 0)
-			q->results[q->nresults++] = result_ref(t->result);
+	if (!t->future)
 		q->outstanding--;
-	}
 	for (int i = 0; i < q->nfinal_listeners; i++)
 		q->final_listeners[i](t);
 	/* Released before it ended: its hooks hold it until they ran. */
