@@ -102,7 +102,8 @@ static const char usage_text[] =
 "      --halt WHEN       now|soon,fail|success=N|N%: stop the run\n"
 "      --delay SECS      start a job at most every SECS seconds\n"
 "      --kill-grace SECS seconds from SIGTERM to SIGKILL (default 0.5)\n"
-"      --retries N       retry a failed job up to N times\n"
+"      --retries N       up to N attempts of a failed job, as GNU parallel\n"
+"                        counts them; 0: no limit\n"
 "      --retry-delay SECS  wait before the first retry\n"
 "      --backoff X       multiply the delay by X for each later retry\n"
 "      --rate N          start at most N attempts per second\n"
@@ -186,6 +187,22 @@ parse_int(const char *opt, const char *s, long min, long max, int *out)
 		return -1;
 	}
 	*out = (int)v;
+	return 0;
+}
+
+/*
+ * --retries counts attempts, as GNU parallel does: N allows N attempts in
+ * all, and 0 allows any number.  The library counts the retries after
+ * the first attempt.
+ */
+static int
+parse_retries(const char *arg, int *retries)
+{
+	int n;
+
+	if (parse_int("--retries", arg, 0, INT32_MAX, &n) != 0)
+		return -1;
+	*retries = n == 0 ? INT32_MAX : n - 1;
 	return 0;
 }
 
@@ -325,7 +342,7 @@ args_option(int ch, const char *arg, struct cli_opts *o)
 	case 'j':
 		return parse_jobs(arg, &o->jobs);
 	case OPT_RETRIES:
-		return parse_int("--retries", arg, 0, INT32_MAX, &o->retries);
+		return parse_retries(arg, &o->retries);
 	case OPT_RETRY_DELAY:
 		return parse_num("--retry-delay", arg, 0, true,
 		    &o->retry_delay);

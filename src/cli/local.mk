@@ -35,6 +35,7 @@ PROCQ_CLI_TESTS = \
 	tests/cli/run.sh \
 	tests/cli/fail.sh \
 	tests/cli/retry.sh \
+	tests/cli/parallel.sh \
 	tests/cli/timeout.sh \
 	tests/cli/output.sh \
 	tests/cli/spool.sh \

@@ -537,6 +537,21 @@ main_free(struct cli *c)
 	pthread_mutex_destroy(&c->lock);
 }
 
+/* GNU parallel's PARALLEL_PID, for the commands: set before the queue
+ * exists, so that every worker inherits it. */
+static int
+main_setenv_pid(void)
+{
+	char pid[24];
+
+	snprintf(pid, sizeof pid, "%ld", (long)getpid());
+	if (setenv("PARALLEL_PID", pid, 1) != 0) {
+		usage_error("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 /* The queue and what the run needs beside it; 0 or a usage error. */
 static int
 main_prepare(struct cli *c, int workers)
@@ -552,7 +567,8 @@ main_prepare(struct cli *c, int workers)
 		usage_error("out of memory");
 		return -1;
 	}
-	if (main_open(c) != 0 || (c->q = main_queue(c, workers)) == NULL)
+	if (main_open(c) != 0 || main_setenv_pid() != 0 ||
+	    (c->q = main_queue(c, workers)) == NULL)
 		return -1;
 	c->progress = !c->opt.quiet && isatty(STDERR_FILENO);
 	c->workers = workers;

@@ -375,15 +375,21 @@ runner_setenv_num(const char *name, unsigned long long n)
 	return setenv(name, num, 1);
 }
 
-/* The command's variables; not the table of slots, which is procq's. */
+/* The command's variables, under procq's names and GNU parallel's
+ * (PARALLEL_PID comes from procq's own environment: main.c); not the
+ * table of slots, which is procq's. */
 static int
 runner_environ(const struct runner_child *ch)
 {
 	if (runner_setenv_num("PROCQ_SEQ", ch->seq) != 0 ||
+	    runner_setenv_num("PARALLEL_SEQ", ch->seq) != 0 ||
 	    runner_setenv_num("PROCQ_ATTEMPT", (unsigned)ch->attempt) != 0)
 		return -1;
 	if (ch->slot > 0 &&
 	    runner_setenv_num("PROCQ_SLOT", (unsigned)ch->slot) != 0)
+		return -1;
+	if (ch->slot > 0 &&
+	    runner_setenv_num("PARALLEL_JOBSLOT", (unsigned)ch->slot) != 0)
 		return -1;
 	return unsetenv(SLOTS_ENV);
 }

@@ -79,13 +79,13 @@ cmp -s "$T/out" "$T/want" || fail "--tagstring printed: $(cat "$T/out")"
 
 # Retries: the last attempt's output only, even when it printed nothing
 # (the first attempt's output is not printed instead).
-run --retries 1 --shell -- \
+run --retries 2 --shell -- \
     '[ "$PROCQ_ATTEMPT" -ge 2 ] || { echo "attempt 1 {}"; exit 1; }' ::: r
 expect_rc 0
 lines out 0
 # ... but --line-buffer prints lines as they come: an attempt's lines are
 # out before it fails, and stay; its unfinished last line is ended.
-run --retries 2 --line-buffer --shell -- \
+run --retries 3 --line-buffer --shell -- \
     ': {}; echo "line $PROCQ_ATTEMPT"; printf "part $PROCQ_ATTEMPT";
      [ "$PROCQ_ATTEMPT" -ge 3 ]' ::: r
 expect_rc 0

@@ -82,7 +82,7 @@ awk -F '\t' -v from="$before" -v to="$after" \
     fail "joblog start times out of [$before, $after]: $(cat "$T/log.txt")"
 
 # Receive counts the last attempt's stdout alone.
-run --retries 1 --joblog "$T/rlog" --shell -- 'echo to-stderr >&2
+run --retries 2 --joblog "$T/rlog" --shell -- 'echo to-stderr >&2
 	[ "$PROCQ_ATTEMPT" -ge 2 ] || { echo first-attempt; exit 1; }
 	echo {}' ::: 1
 expect_rc 0

@@ -30,7 +30,7 @@ value "$T/res/1/c\\_d/signal" 15
 
 # Retried: the files hold the last attempt's output, even when the last
 # attempt said nothing on a stream; an item that never ran has none.
-run --results "$T/retry" --retries 2 --shell -- ': {};
+run --results "$T/retry" --retries 3 --shell -- ': {};
 	echo "attempt $PROCQ_ATTEMPT"; [ "$PROCQ_ATTEMPT" -ge 2 ] ||
 	echo "error $PROCQ_ATTEMPT" >&2; [ "$PROCQ_ATTEMPT" -ge 3 ]' ::: r
 expect_rc 0

@@ -33,8 +33,8 @@ run -- "$T/flaky" ::: "$T/c1"
 expect_rc 1
 has out "run 1 of $T/c1"
 
-# Retries run out: 1 + 2 attempts, then the job fails.
-run --retries 2 --retry-delay 0.01 --backoff 2 --joblog "$T/log" \
+# Retries run out: 3 attempts, then the job fails.
+run --retries 3 --retry-delay 0.01 --backoff 2 --joblog "$T/log" \
     --shell -- 'echo "attempt $PROCQ_ATTEMPT"; exit 5' ::: z
 expect_rc 1
 has out "attempt 3"
@@ -44,7 +44,7 @@ grep -q '^1	:	[^	]*	[^	]*	0	10	5	0	' "$T/log" ||
     fail "joblog: $(cat "$T/log")"
 
 # A crash is retried too.
-run --retries 1 --shell -- '[ "$PROCQ_ATTEMPT" -ge 2 ] || kill -KILL $$; echo ok {}' \
+run --retries 2 --shell -- '[ "$PROCQ_ATTEMPT" -ge 2 ] || kill -KILL $$; echo ok {}' \
     ::: k
 expect_rc 0
 has out "ok k"

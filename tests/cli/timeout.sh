@@ -36,7 +36,7 @@ expect_rc 1
 wait_for 10 gone "$(cat "$T/stubborn")" || fail "the stubborn command lives"
 
 # A timeout is retried like any failure.
-run --timeout 0.3 --retries 1 --shell -- \
+run --timeout 0.3 --retries 2 --shell -- \
     '[ "$PROCQ_ATTEMPT" -ge 2 ] || exec sleep 30; echo second {}' ::: try
 expect_rc 0
 has out "second try"

@@ -1,0 +1,94 @@
+#!/bin/sh
+# procq(1) and GNU parallel on the same command lines give the same
+# output: parallel's variables in the commands' environment, and
+# --retries counted as parallel counts it.  Commands go through a shell in
+# parallel; procq needs --shell for that.
+. "${srcdir:-.}/tests/cli/lib.sh"
+
+PARALLEL=${PARALLEL:-parallel}
+command -v "$PARALLEL" >/dev/null 2>&1 || {
+	echo "GNU parallel is not installed: skipped"
+	exit 77
+}
+
+# p NAME ARGS...: procq's stdout in $T/NAME.procq, its status in $rc_p.
+p() {
+	name=$1
+	shift
+	rc_p=0
+	timeout -k 5 "$LIMIT" "$PROCQ" -q "$@" >"$T/$name.procq" \
+	    2>"$T/err" </dev/null || rc_p=$?
+	[ "$rc_p" -ne 124 ] || fail "procq $* ran past $LIMIT s"
+}
+
+# g NAME ARGS...: the same for GNU parallel, in $T/NAME.parallel, $rc_g.
+g() {
+	name=$1
+	shift
+	rc_g=0
+	timeout -k 5 "$LIMIT" "$PARALLEL" "$@" >"$T/$name.parallel" \
+	    2>"$T/err" </dev/null || rc_g=$?
+	[ "$rc_g" -ne 124 ] || fail "parallel $* ran past $LIMIT s"
+}
+
+# same NAME: both printed the same and ended with the same status.
+same() {
+	cmp -s "$T/$1.procq" "$T/$1.parallel" || {
+		echo "--- procq:" >&2
+		cat "$T/$1.procq" >&2
+		echo "--- parallel:" >&2
+		cat "$T/$1.parallel" >&2
+		fail "$1: procq and parallel print differently"
+	}
+	[ "$rc_p" -eq "$rc_g" ] ||
+	    fail "$1: procq exits with $rc_p, parallel with $rc_g"
+}
+
+# The sequence number and the job slot.
+p seq -j 1 -k --shell -- 'echo $PARALLEL_SEQ $PARALLEL_JOBSLOT {}' ::: a b c
+g seq -j 1 -k 'echo $PARALLEL_SEQ $PARALLEL_JOBSLOT {}' ::: a b c
+same seq
+has seq.procq "3 1 c"
+
+# Two slots, never the same one twice at once: each job prints its slot,
+# and with -j 2 the slots are 1 and 2.
+p slots -j 2 --shell -- 'echo $PARALLEL_JOBSLOT; : {}' ::: a b c d
+g slots -j 2 'echo $PARALLEL_JOBSLOT; : {}' ::: a b c d
+sort -u "$T/slots.procq" >"$T/s.procq"
+sort -u "$T/slots.parallel" >"$T/s.parallel"
+cmp -s "$T/s.procq" "$T/s.parallel" || fail "slots differ"
+
+# PARALLEL_PID: the process id of procq (of parallel) itself.
+p pid --shell -- 'echo $PARALLEL_PID' ::: x
+pid=$(cat "$T/pid.procq")
+timeout -k 5 "$LIMIT" sh -c 'echo $$; exec "$0" -q --shell -- \
+    "echo \$PARALLEL_PID" ::: x' "$PROCQ" >"$T/pid2" </dev/null ||
+    fail "procq under sh failed"
+[ "$(sed -n 1p "$T/pid2") x" = "$(sed -n 2p "$T/pid2")" ] ||
+    fail "PARALLEL_PID is not procq's pid: $(cat "$T/pid2")"
+[ -n "$pid" ] || fail "no PARALLEL_PID"
+
+# --retries N is N attempts in all.
+for n in 1 3; do
+	rm -f "$T/count"
+	p "retries$n" --retries "$n" --shell -- \
+	    "echo x >>'$T/count'; exit 1" ::: job
+	wc -l <"$T/count" >"$T/retries$n.procq"
+	rm -f "$T/count"
+	g "retries$n" --retries "$n" "echo x >>'$T/count'; exit 1" ::: job
+	wc -l <"$T/count" >"$T/retries$n.parallel"
+	same "retries$n"
+done
+has retries3.procq 3
+
+# --retries 0 retries for as long as it takes: a job that succeeds at its
+# fifth attempt.
+five="n=\$(cat '$T/n' 2>/dev/null || echo 0); n=\$((n + 1));
+    echo \$n >'$T/n'; [ \$n -ge 5 ] && echo done \$n {}"
+rm -f "$T/n"
+p forever --retries 0 --shell -- "$five" ::: job
+rm -f "$T/n"
+g forever --retries 0 "$five" ::: job
+same forever
+has forever.procq "done 5 job"
+exit 0
