@@ -1,6 +1,6 @@
 /*
  * Command-line options.  Every value is checked here, before anything
- * starts: a bad one is a one-line error and exit status 101.
+ * starts: a bad one is a one-line error and exit status 255.
  */
 #include "config.h"
 
@@ -135,7 +135,7 @@ static const char usage_text[] =
 "      --version         print the version\n"
 "\n"
 "Exit status: 0 if every job succeeded, else the number of failed jobs\n"
-"(at most 100); 101 for a usage error, 130 when interrupted.\n";
+"up to 100, 101 if more failed; 255 for an error, 130 when interrupted.\n";
 /* clang-format on */
 
 void

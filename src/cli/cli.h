@@ -14,9 +14,13 @@
 #include "procq.h"
 
 /* Exit statuses beyond the count of failed jobs. */
-#define CLI_EXIT_MAXFAIL	100	/* failed jobs are counted up to this */
-#define CLI_EXIT_USAGE		101	/* bad options or input: nothing ran */
-#define CLI_EXIT_INTERNAL	102	/* procq itself failed during the run */
+/* GNU parallel's exit statuses: failed jobs are counted up to 100, 101
+ * means more failed, 255 any other error (a usage error: nothing ran; or
+ * procq itself failed during the run). */
+#define CLI_EXIT_MAXFAIL	100
+#define CLI_EXIT_MANYFAIL	101
+#define CLI_EXIT_USAGE		255
+#define CLI_EXIT_INTERNAL	255
 
 /* The constants and structures are laid out by hand. */
 /* clang-format off */

@@ -460,7 +460,7 @@ main_report(struct cli *c, int sig)
 		return 128 + sig;
 	if (c->error != 0)
 		return CLI_EXIT_INTERNAL;
-	return failed > CLI_EXIT_MAXFAIL ? CLI_EXIT_MAXFAIL : (int)failed;
+	return failed > CLI_EXIT_MAXFAIL ? CLI_EXIT_MANYFAIL : (int)failed;
 }
 
 /* --dry-run: the command of each job, one per line; nothing runs. */

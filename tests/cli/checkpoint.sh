@@ -73,11 +73,11 @@ count 6 2
 n=$(sqlite3 "$store" "SELECT count(*) FROM task WHERE status = 'succeeded'")
 [ "$n" -eq 8 ] || fail "the store has $n successes, expected 8"
 
-# A file that is not a store: refused, untouched, exit status 101.
+# A file that is not a store: refused, untouched, exit status 255.
 echo "not a database" >"$T/text"
 cp "$T/text" "$T/text.orig"
 run --checkpoint "$T/text" -- true ::: 1
-expect_rc 101
+expect_rc 255
 contains err "--checkpoint $T/text: the file is not a procq checkpoint store"
 cmp -s "$T/text" "$T/text.orig" || fail "the refused file was changed"
 exit 0

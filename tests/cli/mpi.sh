@@ -13,7 +13,7 @@ if grep -q "built without MPI" "$T/err"; then
 	exit 77
 fi
 # Alone (no mpirun, one rank) there is no rank to run jobs on.
-expect_rc 101
+expect_rc 255
 contains err "no other ranks"
 
 mpirun() {

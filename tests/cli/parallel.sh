@@ -1,7 +1,7 @@
 #!/bin/sh
 # procq(1) and GNU parallel on the same command lines give the same
-# output: parallel's variables in the commands' environment, and
-# --retries counted as parallel counts it.  Commands go through a shell in
+# output: parallel's variables in the commands' environment, --retries
+# counted as parallel counts it, and parallel's exit statuses.  Commands go through a shell in
 # parallel; procq needs --shell for that.
 . "${srcdir:-.}/tests/cli/lib.sh"
 
@@ -91,4 +91,19 @@ rm -f "$T/n"
 g forever --retries 0 "$five" ::: job
 same forever
 has forever.procq "done 5 job"
+
+# The exit status: the number of failed jobs up to 100, then 101; 255
+# for an error such as an unknown option.
+seq 1 3 >"$T/three"
+seq 1 105 >"$T/many"
+for f in three many; do
+	p "$f" -j 4 -a "$T/$f" -- false
+	g "$f" -j 4 -a "$T/$f" -- false
+	same "$f"
+done
+[ "$rc_p" -eq 101 ] || fail "105 failures: exit status $rc_p"
+p unknown --no-such-option -- true ::: 1
+g unknown --no-such-option -- true ::: 1
+[ "$rc_p" -eq 255 ] && [ "$rc_g" -eq 255 ] ||
+    fail "an unknown option: procq $rc_p, parallel $rc_g"
 exit 0

@@ -30,7 +30,7 @@ awk -F '\t' '
     fail "job times depend on the reader: $(cat "$T/log")"
 
 # The reader goes after one byte: procq stops the jobs at once, says
-# nothing, and exits with 102.
+# nothing, and exits with 255.
 start=$(date +%s)
 {
 	rc=0
@@ -40,7 +40,7 @@ start=$(date +%s)
 	esac' ::: big s1 s2 2>"$T/err" || rc=$?
 	echo "$rc" >"$T/rc"
 } | head -c 1 >/dev/null
-[ "$(cat "$T/rc")" -eq 102 ] || fail "exit status $(cat "$T/rc"), expected 102"
+[ "$(cat "$T/rc")" -eq 255 ] || fail "exit status $(cat "$T/rc"), expected 255"
 [ $(($(date +%s) - start)) -lt 20 ] || fail "the jobs were not stopped"
 lacks err "procq:"
 contains err "cancelled"
@@ -50,7 +50,7 @@ if [ -w /dev/full ]; then
 	rc=0
 	timeout -k 5 "$LIMIT" "$PROCQ" -- echo hi ::: 1 >/dev/full \
 	    2>"$T/err" </dev/null || rc=$?
-	expect_rc 102
+	expect_rc 255
 	contains err "procq: standard output: No space left on device"
 fi
 exit 0

@@ -93,7 +93,7 @@ printf '%s\n1\t:\t2\n' "$(head -n 1 "$T/new.log")" >"$T/bad2"
 for f in bad1 bad2; do
 	cp "$T/$f" "$T/$f.orig"
 	run --resume-failed --joblog "$T/$f" -- touch "$T/started" ::: 1
-	expect_rc 101
+	expect_rc 255
 	contains err "is not a joblog"
 	[ ! -e "$T/started" ] || fail "a job ran"
 	cmp -s "$T/$f" "$T/$f.orig" || fail "$f was written"
@@ -102,7 +102,7 @@ contains err "line 2 is not a job's"
 
 # --resume needs a joblog.
 run --resume -- true ::: 1
-expect_rc 101
+expect_rc 255
 contains err "--resume needs --joblog FILE"
 
 # GNU parallel reads procq's joblog, and procq reads parallel's.

@@ -57,7 +57,7 @@ rm "$T/big"
 
 # No $TMPDIR to spool to: said, and the run ends.
 TMPDIR=$T/none run -q -- head -c 4194304 /dev/zero ::: 1
-expect_rc 102
+expect_rc 255
 contains err "procq: spooling output: No such file or directory"
 
 # Two jobs at once, each past what a spool keeps in memory: their spools

@@ -67,6 +67,6 @@ expect_rc 2
 contains err "procq worker program"
 
 run --start-method spawn -- true ::: 1
-expect_rc 101
+expect_rc 255
 contains err "--start-method"
 exit 0

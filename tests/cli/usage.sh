@@ -1,5 +1,5 @@
 #!/bin/sh
-# Usage errors: a one-line "procq: ..." message, exit status 101, and no
+# Usage errors: a one-line "procq: ..." message, exit status 255, and no
 # job started.  --help and --version.
 . "${srcdir:-.}/tests/cli/lib.sh"
 
@@ -7,7 +7,7 @@
 usage_fails() {
 	rm -f "$T/started"
 	run "$@"
-	expect_rc 101
+	expect_rc 255
 	lines err 1
 	grep -q '^procq: ' "$T/err" || fail "message: $(cat "$T/err")"
 	[ ! -s "$T/out" ] || fail "$*: printed on stdout"
