@@ -11,7 +11,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,25 +76,6 @@ group_new(procq_queue *q, const procq_group_opts *opts)
 	ck_assert_msg(g != NULL, "procq_group_create: %s",
 	    procq_strerror(err));
 	return g;
-}
-
-/* procq_group_submitf(), asserting success. */
-static procq_handle *
-gsubmit(procq_group *g, const char *name, const procq_opts *opts,
-    const char *fmt, ...)
-{
-	procq_handle *h = NULL;
-	procq_args a;
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	args_vpack(&a, fmt, ap);
-	va_end(ap);
-	rc = procq_group_submit(g, name, a.data, a.len, opts, &h);
-	ck_assert_msg(rc == 0, "procq_group_submit: %s", procq_strerror(rc));
-	args_free(&a, 1);
-	return h;
 }
 
 struct active_arg {
@@ -177,16 +157,18 @@ scene_start(struct scene *sc, const procq_group_opts *opts,
 	sc->q = scene_queue(PROCQ_FAIL_DEFAULT);
 	sc->g = group_new(sc->q, opts);
 	sc->other = group_new(sc->q, NULL);
-	sc->r = gsubmit(sc->g, "gate_then", NULL, "ss", sc->gr.path, "ok");
-	sc->k = gsubmit(sc->g, "gate_then", &kopts, "ss", sc->gk.path, k_how);
+	sc->r = group_submit_ok(sc->g, "gate_then", NULL, "ss", sc->gr.path,
+	    "ok");
+	sc->k = group_submit_ok(sc->g, "gate_then", &kopts, "ss", sc->gk.path,
+	    k_how);
 	sc->o = submit_ok(sc->q, "gate", NULL, "s", sc->go.path);
 	/* One behind each: a task sent ahead of K's end may run before
 	 * the supervisor hears of that end, so X, not a member, is K's. */
-	sc->p1 = gsubmit(sc->g, "ident", NULL, "i", 1);
-	sc->x = gsubmit(sc->other, "ident", NULL, "i", 3);
-	sc->p2 = gsubmit(sc->g, "ident", NULL, "i", 2);
-	sc->qd = gsubmit(sc->g, "ident", NULL, "i", 4);
-	sc->m = gsubmit(sc->g, "ident", &must, "i", 5);
+	sc->p1 = group_submit_ok(sc->g, "ident", NULL, "i", 1);
+	sc->x = group_submit_ok(sc->other, "ident", NULL, "i", 3);
+	sc->p2 = group_submit_ok(sc->g, "ident", NULL, "i", 2);
+	sc->qd = group_submit_ok(sc->g, "ident", NULL, "i", 4);
+	sc->m = group_submit_ok(sc->g, "ident", &must, "i", 5);
 	sc->u = submit_ok(sc->q, "ident", NULL, "i", 6);
 	ck_assert(gate_enter(&sc->gr, 10));
 	ck_assert(gate_enter(&sc->gk, 10));
@@ -388,7 +370,7 @@ START_TEST(test_group_cancel_reported)
 	struct gate gt;
 
 	gate_create(&gt);
-	h = gsubmit(g, "gate", NULL, "s", gt.path);
+	h = group_submit_ok(g, "gate", NULL, "s", gt.path);
 	out = submit_ok(q, "ident", NULL, "i", 8);
 	ck_assert(gate_enter(&gt, 10));
 	ck_assert_uint_eq(procq_group_cancel(g), 1);
@@ -423,10 +405,10 @@ START_TEST(test_shield)
 	gate_create(&gs);
 	gate_create(&go);
 	gate_create(&gf);
-	s = gsubmit(g, "gate_then", NULL, "ss", gs.path, "ok");
+	s = group_submit_ok(g, "gate_then", NULL, "ss", gs.path, "ok");
 	o = submit_ok(q, "gate", NULL, "s", go.path);
 	f = submit_ok(q, "gate_then", NULL, "ss", gf.path, "fail");
-	t = gsubmit(g, "ident", NULL, "i", 12);
+	t = group_submit_ok(g, "ident", NULL, "i", 12);
 	u = submit_ok(q, "ident", NULL, "i", 13);
 	ck_assert(gate_enter(&gs, 10));
 	ck_assert(gate_enter(&go, 10));
@@ -478,9 +460,9 @@ START_TEST(test_shield_own_cancel_and_force)
 
 	gate_create(&gs);
 	gate_create(&gs2);
-	s = gsubmit(g, "gate", NULL, "s", gs.path);
-	s2 = gsubmit(g2, "gate", NULL, "s", gs2.path);
-	t = gsubmit(g, "ident", NULL, "i", 1);
+	s = group_submit_ok(g, "gate", NULL, "s", gs.path);
+	s2 = group_submit_ok(g2, "gate", NULL, "s", gs2.path);
+	t = group_submit_ok(g, "ident", NULL, "i", 1);
 	ck_assert(gate_enter(&gs, 10));
 	ck_assert(gate_enter(&gs2, 10));
 	wait_done(t, 30);
@@ -513,9 +495,9 @@ START_TEST(test_remove_running)
 
 	gate_create(&ga);
 	gate_create(&gb);
-	a = gsubmit(g, "gate_then", NULL, "ss", ga.path, "fail");
-	b = gsubmit(g, "gate_then", NULL, "ss", gb.path, "ok");
-	c = gsubmit(g, "gate", NULL, "s", gb.path);
+	a = group_submit_ok(g, "gate_then", NULL, "ss", ga.path, "fail");
+	b = group_submit_ok(g, "gate_then", NULL, "ss", gb.path, "ok");
+	c = group_submit_ok(g, "gate", NULL, "s", gb.path);
 	ck_assert(gate_enter(&ga, 10));
 	ck_assert(gate_enter(&gb, 10));
 	ck_assert_int_eq(procq_group_remove(g, b), 0);
@@ -555,7 +537,7 @@ START_TEST(test_add_running)
 	gate_create(&gk);
 	h = submit_ok(q, "gate", NULL, "s", gh.path);
 	k = submit_ok(q, "gate_then", NULL, "ss", gk.path, "ok");
-	a = gsubmit(g, "gate_then", NULL, "ss", ga.path, "fail");
+	a = group_submit_ok(g, "gate_then", NULL, "ss", ga.path, "fail");
 	ck_assert(gate_enter(&gh, 10));
 	ck_assert(gate_enter(&gk, 10));
 	ck_assert(gate_enter(&ga, 10));
@@ -589,9 +571,9 @@ START_TEST(test_remove_and_next)
 	const msgpack_object *values[3];
 	int err = 12345;
 
-	x = gsubmit(g, "ident", NULL, "i", 1);
-	y = gsubmit(g, "ident", NULL, "i", 2);
-	z = gsubmit(g, "ident", NULL, "i", 3);
+	x = group_submit_ok(g, "ident", NULL, "i", 1);
+	y = group_submit_ok(g, "ident", NULL, "i", 2);
+	z = group_submit_ok(g, "ident", NULL, "i", 3);
 	ck_assert_int_eq(procq_group_wait(g, 30, NULL), 0);
 	h = procq_group_next(g, 0, &err);
 	ck_assert_int_eq(err, 0);
@@ -630,9 +612,9 @@ START_TEST(test_remove_given_then_wait)
 	int err = 12345;
 
 	gate_create(&gw);
-	a = gsubmit(g, "ident", NULL, "i", 1);
+	a = group_submit_ok(g, "ident", NULL, "i", 1);
 	wait_done(a, 30);
-	w = gsubmit(g, "gate_then", NULL, "ss", gw.path, "ok");
+	w = group_submit_ok(g, "gate_then", NULL, "ss", gw.path, "ok");
 	ck_assert(gate_enter(&gw, 10));
 	ck_assert_ptr_eq(procq_group_next(g, 0, &err), a);
 	ck_assert_int_eq(procq_group_remove(g, a), 0);
@@ -700,6 +682,59 @@ START_TEST(test_add_remove_threads)
 }
 END_TEST
 
+/*
+ * A task in two groups: the failure that trips the first group cancels
+ * it, and that cancellation trips the second group's cancel mode, which
+ * cancels the second group's own member.  A handle already failed when
+ * it is added sets off nothing.
+ */
+START_TEST(test_groups_overlap)
+{
+	procq_group_opts ff = { .fail_policy = PROCQ_FAIL_FIRST };
+	procq_group_opts raise = { .cancel_mode = PROCQ_GROUP_CANCEL_RAISE };
+	procq_opts later = { .delay = 3600 };
+	procq_queue *q = scene_queue(PROCQ_FAIL_DEFAULT);
+	procq_group *a = group_new(q, &ff), *b = group_new(q, &raise);
+	procq_handle *shared, *own, *f, *waiting, *failed;
+	procq_summary *s = NULL;
+	struct gate gs, go, gf;
+
+	gate_create(&gs);
+	gate_create(&go);
+	gate_create(&gf);
+	failed = submit_ok(q, "fail", NULL, "i", 1);
+	wait_done(failed, 30);
+	shared = group_submit_ok(a, "gate", NULL, "s", gs.path);
+	own = group_submit_ok(b, "gate", NULL, "s", go.path);
+	f = group_submit_ok(a, "gate_then", NULL, "ss", gf.path, "fail");
+	waiting = group_submit_ok(a, "ident", &later, "i", 2);
+	ck_assert(gate_enter(&gs, 10));
+	ck_assert(gate_enter(&go, 10));
+	ck_assert(gate_enter(&gf, 10));
+	ck_assert_int_eq(procq_group_add(b, shared), 0);
+	/* a trip would have cancelled the waiting task before this returns */
+	ck_assert_int_eq(procq_group_add(a, failed), 0);
+	assert_status(waiting, PROCQ_PENDING);
+
+	gate_release(&gf);
+	ck_assert_int_eq(procq_group_wait(a, 30, &s), 0);
+	ck_assert_str_eq(procq_result_id(procq_summary_first_failure(s)),
+	    procq_handle_id(f));
+	assert_cancelled_by(shared, "failed first", true);
+	assert_cancelled_by(waiting, "failed first", false);
+	procq_summary_free(s);
+	ck_assert_int_eq(procq_group_wait(b, 30, NULL), PROCQ_ECANCELLED);
+	assert_cancelled_by(own, "was cancelled first", true);
+	ck_assert_ptr_nonnull(strstr(message_of(own), procq_handle_id(shared)));
+	procq_group_free(a);
+	procq_group_free(b);
+	procq_free(q);
+	gate_destroy(&gs);
+	gate_destroy(&go);
+	gate_destroy(&gf);
+}
+END_TEST
+
 START_TEST(test_opts_invalid)
 {
 	procq_queue *q = scene_queue(PROCQ_FAIL_DEFAULT);
@@ -739,6 +774,7 @@ main(int argc, char **argv)
 	tcase_add_test(tc, test_remove_and_next);
 	tcase_add_test(tc, test_remove_given_then_wait);
 	tcase_add_test(tc, test_add_remove_threads);
+	tcase_add_test(tc, test_groups_overlap);
 	tcase_add_test(tc, test_opts_invalid);
 	return run_suite(s);
 }

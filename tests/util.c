@@ -640,22 +640,48 @@ args_free(procq_args *a, size_t n)
 	}
 }
 
+/* A submission of name to q, or to g when g is not NULL, asserting
+ * success. */
+static procq_handle *
+submit_vok(procq_queue *q, procq_group *g, const char *name,
+    const procq_opts *opts, const char *fmt, va_list ap)
+{
+	procq_handle *h = NULL;
+	procq_args a;
+	int rc;
+
+	args_vpack(&a, fmt, ap);
+	rc = g != NULL ? procq_group_submit(g, name, a.data, a.len, opts, &h) :
+	    procq_submit(q, name, a.data, a.len, opts, &h);
+	args_free(&a, 1);
+	ck_assert_msg(rc == 0, "submit %s: %s", name, procq_strerror(rc));
+	ck_assert_ptr_nonnull(h);
+	return h;
+}
+
 procq_handle *
 submit_ok(procq_queue *q, const char *name, const procq_opts *opts,
     const char *fmt, ...)
 {
-	procq_handle *h = NULL;
-	procq_args a;
+	procq_handle *h;
 	va_list ap;
-	int rc;
 
 	va_start(ap, fmt);
-	args_vpack(&a, fmt, ap);
+	h = submit_vok(q, NULL, name, opts, fmt, ap);
 	va_end(ap);
-	rc = procq_submit(q, name, a.data, a.len, opts, &h);
-	args_free(&a, 1);
-	ck_assert_msg(rc == 0, "submit %s: %s", name, procq_strerror(rc));
-	ck_assert_ptr_nonnull(h);
+	return h;
+}
+
+procq_handle *
+group_submit_ok(procq_group *g, const char *name, const procq_opts *opts,
+    const char *fmt, ...)
+{
+	procq_handle *h;
+	va_list ap;
+
+	va_start(ap, fmt);
+	h = submit_vok(NULL, g, name, opts, fmt, ap);
+	va_end(ap);
 	return h;
 }
 

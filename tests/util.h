@@ -204,6 +204,9 @@ int vunpack(const msgpack_object *o, const char *fmt, ...);
  * options with several fields can be passed.) */
 procq_handle *submit_ok(procq_queue *q, const char *name,
     const procq_opts *opts, const char *fmt, ...);
+/* The same through a group (procq_group_submit()). */
+procq_handle *group_submit_ok(procq_group *g, const char *name,
+    const procq_opts *opts, const char *fmt, ...);
 
 /* Wait for h up to timeout seconds, asserting it finished. */
 void wait_done(procq_handle *h, double timeout);
