@@ -9,6 +9,7 @@ procq_SOURCES = \
 	src/cli/halt.c \
 	src/cli/summary.c \
 	src/cli/template.c \
+	src/cli/shell.c \
 	src/cli/buf.c \
 	src/cli/hooks.c \
 	src/cli/output.c \
@@ -36,6 +37,7 @@ PROCQ_CLI_TESTS = \
 	tests/cli/fail.sh \
 	tests/cli/retry.sh \
 	tests/cli/parallel.sh \
+	tests/cli/shell.sh \
 	tests/cli/timeout.sh \
 	tests/cli/output.sh \
 	tests/cli/spool.sh \
