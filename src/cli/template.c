@@ -308,8 +308,8 @@ template_valid(const char *tmpl)
 	if (p == NULL || strstr(p, "=}") == NULL)
 		return true;
 	usage_error("'%s': perl expressions ({= ... =}) are not supported: "
-		    "use --shell and the shell's own expansions, such as "
-		    "${1%%.*}",
+		    "use the shell's own expansions, as in "
+		    "'f={}; echo ${f%%.*}'",
 	    tmpl);
 	return false;
 }
