@@ -5,6 +5,7 @@ procq_SOURCES = \
 	src/cli/main.c \
 	src/cli/args.c \
 	src/cli/input.c \
+	src/cli/batch.c \
 	src/cli/jobs.c \
 	src/cli/halt.c \
 	src/cli/summary.c \

@@ -182,6 +182,7 @@ main_job(const struct cli_opts *o, size_t seq, struct values *v)
 
 	if (j == NULL)
 		return NULL;
+	j->context = o->batch.context;
 	j->name = o->name != NULL ? template_expand(o->name, j) :
 				    template_expand(o->pipe ? "{#}" : "{}", j);
 	if (j->name == NULL ||
