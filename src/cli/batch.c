@@ -492,9 +492,15 @@ job_values(struct batch *b, struct values *v)
 
 	for (size_t i = 0; i < b->nrec; i++)
 		n += b->rec[i].n;
-	if ((v->v = calloc(n, sizeof *v->v)) == NULL)
+	if ((v->v = calloc(n, sizeof *v->v)) == NULL ||
+	    (v->widths = calloc(b->nrec, sizeof *v->widths)) == NULL) {
+		free(v->v);
+		v->v = NULL;
 		return -1;
+	}
+	v->nwidths = b->nrec;
 	for (size_t i = 0; i < b->nrec; i++) {
+		v->widths[i] = b->rec[i].n;
 		memcpy(v->v + v->n, b->rec[i].v, b->rec[i].n * sizeof *v->v);
 		v->n += b->rec[i].n;
 		free(b->rec[i].v);

@@ -161,6 +161,9 @@ struct values {
 	size_t		 n;
 	char		*block;		/* --pipe */
 	size_t		 block_len;
+	size_t		*widths;	/* several records: the values of each;
+					 * NULL = one record */
+	size_t		 nwidths;
 };
 
 void	 values_free(struct values *v);
@@ -205,6 +208,8 @@ struct job {
 	size_t		 block_len;
 	bool		 context;	/* -X, -N, -L: a word with {} is
 					 * repeated for each value */
+	size_t		*widths;	/* struct values' */
+	size_t		 nwidths;
 	char		*cmdline;	/* the command as one line */
 	char		*name;		/* display name */
 	char		*group;		/* NULL = none */

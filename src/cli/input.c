@@ -75,6 +75,7 @@ values_free(struct values *v)
 		free(v->v[i]);
 	free(v->v);
 	free(v->block);
+	free(v->widths);
 	memset(v, 0, sizeof *v);
 }
 

@@ -121,17 +121,21 @@ main_queue(struct cli *c, int workers)
 }
 
 /* --results: DIR/1/VALUE1/2/VALUE2..., with \, tab and / in a value
- * written \\, \t and \_, as GNU parallel does. */
+ * written \\, \t and \_, as GNU parallel does; with several records
+ * per job, each record's the same way, one after the other. */
 static char *
 main_results_dir(const char *dir, const struct job *j)
 {
 	struct buf b = { 0 };
+	size_t rec = 0, first = 0;
 	char num[32];
 	int rc;
 
 	rc = buf_append(&b, dir, strlen(dir));
 	for (size_t i = 0; rc == 0 && i < j->nargs; i++) {
-		snprintf(num, sizeof num, "/%zu/", i + 1);
+		if (j->widths != NULL && i - first == j->widths[rec])
+			first += j->widths[rec++];
+		snprintf(num, sizeof num, "/%zu/", i - first + 1);
 		rc = buf_append(&b, num, strlen(num));
 		for (const char *s = j->args[i]; rc == 0 && *s != '\0'; s++) {
 			if (*s == '\\')

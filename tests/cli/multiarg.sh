@@ -136,6 +136,14 @@ cut -f 1,9 "$T/log.parallel.txt" >"$T/cmd.parallel"
 same cmd
 has cmd.procq "$(printf "1\techo 'a b' c")"
 
+# --results: each record's values numbered from 1, one after the other.
+p res -N2 --results "$T/res.p" echo ::: a b c ::: x
+g res -N2 --results "$T/res.g" echo ::: a b c ::: x
+(cd "$T/res.p" && find . -type d | sort) >"$T/dirs.procq"
+(cd "$T/res.g" && find . -type d | sort) >"$T/dirs.parallel"
+same dirs
+has dirs.procq "./1/a/2/x/1/b/2/x"
+
 # A value longer than the line alone: an error, as in parallel.
 p long -N2 -s 12 echo ::: aaaaaaaaaaaaaa b
 [ "$rc_p" -eq 255 ] || fail "a value past -s: exit status $rc_p"
