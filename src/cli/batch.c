@@ -52,6 +52,7 @@ struct batch {
 	bool spread_done;
 	size_t seq;   /* jobs made */
 	size_t nread; /* records read */
+	bool stopped; /* by a record too long */
 	struct key *keys;
 	size_t nkeys;
 	size_t plain;	/* text outside groups with replacement
@@ -513,7 +514,7 @@ job_values(struct batch *b, struct values *v)
 	return 0;
 }
 
-/* The next job's values: 1, 0 at the end, -1 (reported). */
+/* The next job's values: 1, 0 at the end, -1 or INPUT_STOP (reported). */
 int
 batch_next(struct batch *b, struct values *v)
 {
@@ -522,6 +523,8 @@ batch_next(struct batch *b, struct values *v)
 	int rc;
 
 	memset(v, 0, sizeof *v);
+	if (b->stopped)
+		return 0;
 	if (b->o->batch.no_args) {
 		if ((rc = record_get(b, &r)) > 0) {
 			values_free(&r);
@@ -537,7 +540,8 @@ batch_next(struct batch *b, struct values *v)
 		if ((len = line_length(b)) >= b->limit) {
 			if (b->nrec == 1) {
 				too_long(b, len);
-				return -1;
+				b->stopped = true;
+				return INPUT_STOP;
 			}
 			if (job_unget_last(b) != 0)
 				goto nomem;

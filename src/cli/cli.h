@@ -172,6 +172,9 @@ void	 values_free(struct values *v);
  * job's, input_record() a combination of the sources' values. */
 struct input;
 
+/* input_next(): the input cannot go on, but the jobs before may run. */
+#define INPUT_STOP		(-2)
+
 int	 input_open(const struct cli_opts *o, struct input **in);
 int	 input_next(struct input *in, struct values *v); /* 1, 0 at end, -1 */
 int	 input_record(struct input *in, struct values *v);
@@ -298,6 +301,7 @@ struct cli {
 	struct cli_summary summary;
 	int		 error;		/* errno of the first I/O failure */
 	const char	*error_what;
+	bool		 input_stopped;	/* INPUT_STOP: exit status 255 */
 };
 
 /* clang-format on */

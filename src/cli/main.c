@@ -358,7 +358,11 @@ main_feed(struct cli *c)
 			return;
 		}
 	}
-	if (rc < 0)
+	if (rc == INPUT_STOP) {
+		pthread_mutex_lock(&c->lock);
+		c->input_stopped = true;
+		pthread_mutex_unlock(&c->lock);
+	} else if (rc < 0)
 		main_fail(c, "reading the input", EIO);
 }
 
@@ -463,7 +467,7 @@ main_report(struct cli *c, int sig)
 	}
 	if (sig != 0)
 		return 128 + sig;
-	if (c->error != 0)
+	if (c->error != 0 || c->input_stopped)
 		return CLI_EXIT_INTERNAL;
 	return failed > CLI_EXIT_MAXFAIL ? CLI_EXIT_MANYFAIL : (int)failed;
 }
@@ -496,7 +500,7 @@ main_dry_run(struct cli *c)
 	}
 	if (fflush(stdout) != 0 || ferror(stdout))
 		return CLI_EXIT_INTERNAL;
-	return rc < 0 ? CLI_EXIT_USAGE : 0;
+	return rc < 0 || c->input_stopped ? CLI_EXIT_USAGE : 0;
 }
 
 /*
@@ -518,6 +522,11 @@ main_read_ahead(struct cli *c)
 	while (c->nahead < (size_t)want &&
 	    (rc = input_next(c->in, &c->ahead[c->nahead])) > 0)
 		c->nahead++;
+	/* The jobs before run, as in GNU parallel. */
+	if (rc == INPUT_STOP) {
+		c->input_stopped = true;
+		rc = 0;
+	}
 	if (rc < 0)
 		return -1;
 	return rc == 0 && c->nahead < (size_t)want ?

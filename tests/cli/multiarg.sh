@@ -131,8 +131,9 @@ both dry -k -N2 --dry-run echo {} ::: 'a b' "c'd" e
 has dry.procq "echo 'a b' 'c'\"'\"'d'"
 p log -k -N2 --joblog "$T/log.procq.txt" echo ::: 'a b' c d
 g log -k -N2 --joblog "$T/log.parallel.txt" echo ::: 'a b' c d
-cut -f 1,9 "$T/log.procq.txt" >"$T/cmd.procq"
-cut -f 1,9 "$T/log.parallel.txt" >"$T/cmd.parallel"
+# (in the order the jobs ended)
+cut -f 1,9 "$T/log.procq.txt" | sort >"$T/cmd.procq"
+cut -f 1,9 "$T/log.parallel.txt" | sort >"$T/cmd.parallel"
 same cmd
 has cmd.procq "$(printf "1\techo 'a b' c")"
 
@@ -144,10 +145,13 @@ g res -N2 --results "$T/res.g" echo ::: a b c ::: x
 same dirs
 has dirs.procq "./1/a/2/x/1/b/2/x"
 
-# A value longer than the line alone: an error, as in parallel.
-p long -N2 -s 12 echo ::: aaaaaaaaaaaaaa b
+# A value longer than the line alone: an error, as in parallel; the
+# jobs before it run, and no later one.
+both long -k -j1 -N2 -s 12 echo ::: a b c aaaaaaaaaaaaaa d
 [ "$rc_p" -eq 255 ] || fail "a value past -s: exit status $rc_p"
 contains err "command line too long"
+has long.procq "c"
+lacks long.procq "d"
 
 # Bad values: a one-line error and 255 (parallel takes anything).
 for bad in "-N -1" "-N x" "-n 1.5" "-L x" "-s 0" "--max-args=" \
