@@ -349,22 +349,21 @@ line_length(const struct batch *b)
 	return len;
 }
 
-static int
-grow(void *pp, size_t *cap, size_t want, size_t size)
+/* p with room for want elements of size; NULL (p kept) when out of
+ * memory. */
+static void *
+grow(void *p, size_t *cap, size_t want, size_t size)
 {
-	void **p = pp;
 	size_t n = *cap ? *cap : 16;
 	void *np;
 
 	if (want <= *cap)
-		return 0;
+		return p;
 	while (n < want)
 		n *= 2;
-	if ((np = realloc(*p, n * size)) == NULL)
-		return -1;
-	*p = np;
-	*cap = n;
-	return 0;
+	if ((np = realloc(p, n * size)) != NULL)
+		*cap = n;
+	return np;
 }
 
 /* The next record: one put back, else the input's. */
@@ -388,10 +387,13 @@ record_get(struct batch *b, struct values *r)
 static int
 record_unget(struct batch *b, struct values *r)
 {
+	struct values *back;
+
 	if (b->head == 0) {
-		if (grow(&b->back, &b->back_cap, b->nback + 1,
-			sizeof *b->back) != 0)
+		if ((back = grow(b->back, &b->back_cap, b->nback + 1,
+			 sizeof *back)) == NULL)
 			return -1;
+		b->back = back;
 		memmove(b->back + 1, b->back, b->nback * sizeof *b->back);
 		b->head++;
 		b->nback++;
@@ -405,17 +407,18 @@ record_unget(struct batch *b, struct values *r)
 static int
 input_ended(struct batch *b)
 {
-	struct values r;
+	struct values r, *back;
 	int rc;
 
 	if (b->head < b->nback)
 		return 0;
 	if ((rc = record_get(b, &r)) <= 0)
 		return rc < 0 ? -1 : 1;
-	if (grow(&b->back, &b->back_cap, 1, sizeof *b->back) != 0) {
+	if ((back = grow(b->back, &b->back_cap, 1, sizeof *back)) == NULL) {
 		values_free(&r);
 		return -1;
 	}
+	b->back = back;
 	b->head = 0;
 	b->nback = 1;
 	b->back[0] = r;
@@ -425,8 +428,12 @@ input_ended(struct batch *b)
 static int
 job_push(struct batch *b, struct values *r)
 {
-	if (grow(&b->rec, &b->rec_cap, b->nrec + 1, sizeof *b->rec) != 0)
+	struct values *rec;
+
+	if ((rec = grow(b->rec, &b->rec_cap, b->nrec + 1, sizeof *rec)) ==
+	    NULL)
 		return -1;
+	b->rec = rec;
 	b->rec[b->nrec++] = *r;
 	memset(r, 0, sizeof *r);
 	account(b, &b->rec[b->nrec - 1], true);

@@ -609,6 +609,8 @@ template_rs_width(const char *rs_text, const char *value, size_t seq)
 		return (size_t)snprintf(num, sizeof num, "%zu", seq);
 	if (rs.kind != RS_VALUE && rs.kind != RS_VALUES)
 		return 1;
+	/* Out of memory: composing the command fails next; until then, the
+	 * value unquoted. */
 	if (append_value(&b, value, rs.edit, true) != 0)
 		len = strlen(value);
 	else
