@@ -148,32 +148,44 @@ rs_edit_apply(const char *v, enum rs_edit edit)
 	return NULL;
 }
 
-/* Whether s means itself to the shell, unquoted. */
+/* Whether s is left unquoted: the characters GNU parallel leaves so,
+ * fewer than the shell would, so that the lines are parallel's. */
 static bool
 shell_safe(const char *s)
 {
-	static const char
-	    safe[] = "abcdefghijklmnopqrstuvwxyz"
-		     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-";
+	static const char safe[] = "abcdefghijklmnopqrstuvwxyz"
+				   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+./-";
 
 	return *s != '\0' && strspn(s, safe) == strlen(s);
 }
 
 /* Appends s, quoted for the shell when quote is set and it needs it,
- * the way GNU parallel quotes ('it'"'"'s'). */
+ * the way GNU parallel quotes ('it'"'"'s', "'"'s' for 's: parallel drops
+ * an empty '' at either end). */
 static int
 append_word(struct buf *b, const char *s, bool quote)
 {
+	size_t start = b->len, len = strlen(s);
+
 	if (!quote || shell_safe(s))
-		return buf_append(b, s, strlen(s));
+		return buf_append(b, s, len);
 	if (buf_append(b, "'", 1) != 0)
 		return -1;
-	for (; *s != '\0'; s++) {
-		if (*s == '\'' ? buf_append(b, "'\"'\"'", 5) != 0 :
-				 buf_append(b, s, 1) != 0)
+	for (const char *p = s; *p != '\0'; p++) {
+		if (*p == '\'' ? buf_append(b, "'\"'\"'", 5) != 0 :
+				 buf_append(b, p, 1) != 0)
 			return -1;
 	}
-	return buf_append(b, "'", 1);
+	if (buf_append(b, "'", 1) != 0)
+		return -1;
+	if (s[0] == '\'') {
+		memmove(b->data + start, b->data + start + 2,
+		    b->len - start - 2);
+		b->len -= 2;
+	}
+	if (len > 0 && s[len - 1] == '\'')
+		b->len -= 2;
+	return 0;
 }
 
 static int

@@ -109,6 +109,10 @@ lines xs20.procq 4
 # Quoted values are measured quoted.
 both xquote -k -j1 --xargs -s 20 --dry-run echo ::: 'a b' "c'd" ee ff gg
 has xquote.procq "echo 'a b'"
+# Values are quoted as parallel quotes them, and measured so.
+both quotes -k -N2 --dry-run echo {} ::: "'" "a'" "'a" a=b
+has quotes.procq "echo \"'\" 'a'\"'\""
+both quotelen -k -j1 --xargs -s 24 --dry-run echo ::: "'" "a'" "'a" a=b x
 # parallel's own limit when -s is not given: the same lines of many
 # values.
 seq 1 30000 >"$T/many"
