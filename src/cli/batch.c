@@ -1,10 +1,13 @@
 /*
  * Several input records per job, as GNU parallel puts them:
  *
- *	-n N	up to N records per job		-N N	the same, -X-like
- *	-L N	N records (lines) per job	-l N	the same, -m-like
- *	-m, -X	as many as fit on the line	--xargs	the same
+ *	-n N	up to N records per job		-N N	the same, in context
+ *	-L N	N lines per job, in context	-l N	the same, not so
+ *	-m, -X	as many as fit on the line	--xargs	the same, not spread
  *	-s N	the longest command line
+ *
+ * In context (-N, -X, -L) a word with {} in it is repeated for each
+ * value (template.c).
  *
  * A record is a combination of the sources' values (input.c); a job's
  * values are its records' one after the other, so that {n} is the nth
