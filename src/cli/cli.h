@@ -28,6 +28,8 @@
 #define CLI_WINDOW_MIN		64
 /* -j 0: "as many as possible". */
 #define CLI_JOBS_MANY		256
+/* The most -j may ask for. */
+#define CLI_JOBS_MAX		4096
 /* --pipe: bytes per block unless --block says. */
 #define CLI_BLOCK		(1024 * 1024)
 
@@ -107,6 +109,14 @@ struct cli_opts {
 	bool		 tag;		/* --tag */
 	const char	*tagstring;	/* --tagstring: template; NULL = none */
 	const char	*results;	/* --results: a directory, or NULL */
+	bool		 ungroup;	/* -u: output as it comes */
+	bool		 verbose;	/* -t: each command on stderr */
+	bool		 files;		/* --files: stdout to files, named */
+	const char	*tmpdir;	/* --tmpdir: NULL = $TMPDIR */
+	int		 nice;		/* --nice: the commands' niceness */
+	bool		 has_nice;
+	size_t		 memfree;	/* --memfree: bytes; 0 = none */
+	double		 load;		/* --load: running processes; 0 = none */
 	bool		 quiet;
 	const char	*json;
 	const char	*joblog;
@@ -313,6 +323,7 @@ void	 output_chunk(struct cli *c, struct job *j, int attempt, int stream,
 	    const char *p, size_t len);
 void	 output_final(struct cli *c, struct job *j);
 void	 output_skip(struct cli *c, size_t seq);
+void	 output_command(struct cli *c, const struct job *j);
 void	 output_job_free(struct job_output *jo);
 bool	 cli_error(struct cli *c, const char *what, int err);
 void	 cli_fail(struct cli *c, const char *what, int err);	/* hooks */

@@ -485,6 +485,9 @@ main_dry_run(struct cli *c)
 		}
 		msgpack_sbuffer_destroy(&sb);
 		rc = printf("%s\n", j->cmdline);
+		/* -t says each command on stderr as well, as parallel does. */
+		if (c->opt.verbose)
+			fprintf(stderr, "%s\n", j->cmdline);
 		job_free(j);
 		if (rc < 0)
 			break;
