@@ -57,6 +57,9 @@
 #define CLI_OPT_SLOT		"slot"	/* [[word, offset]...] */
 #define CLI_OPT_STDIN		"stdin"	/* bin */
 #define CLI_OPT_UNDERSCORE	"_"	/* str: $_ for the command */
+#define CLI_OPT_NICE		"nice"	/* int: the command's niceness */
+#define CLI_OPT_MEMFREE		"memfree" /* uint: bytes (gate.c) */
+#define CLI_OPT_LOAD		"load"	/* float: processes (gate.c) */
 
 /* A growable byte buffer. */
 struct buf {
@@ -380,6 +383,10 @@ struct run_opts {
 	size_t		 in_len;
 	bool		 has_in;	/* else the worker's: /dev/null */
 	const char	*underscore;	/* $_ to set; NULL = leave it */
+	int		 nice;
+	bool		 has_nice;
+	size_t		 memfree;	/* 0 = none */
+	double		 load;		/* 0 = none */
 };
 
 /* runner.c: the worker side, and how the supervisor packs a run's
@@ -387,6 +394,10 @@ struct run_opts {
 int	 runner_task(procq_call *call);
 int	 runner_pack_opts(msgpack_packer *pk, const struct run_opts *o);
 const char *signal_name(int sig, char *buf, size_t len);
+
+/* gate.c: in a worker, waits until --memfree and --load let a command
+ * start. */
+void	 gate_wait(size_t memfree, double load);
 
 /* slots.c: job slots.  slots_create() in procq before the queue starts,
  * with the number of workers (0: as many as online CPUs); slots_claim()

@@ -22,6 +22,7 @@ procq_SOURCES = \
 	src/jsonstr.c src/jsonstr.h \
 	src/cli/watch.c \
 	src/cli/runner.c \
+	src/cli/gate.c \
 	src/cli/slots.c
 procq_LDADD = libprocq.la $(MSGPACK_LIBS)
 if HAVE_MPI
@@ -54,7 +55,8 @@ PROCQ_CLI_TESTS = \
 	tests/cli/interrupt.sh \
 	tests/cli/start_method.sh \
 	tests/cli/runner.sh \
-	tests/cli/mpi.sh
+	tests/cli/mpi.sh \
+	tests/cli/outjobs.sh
 TESTS += $(PROCQ_CLI_TESTS)
 dist_check_SCRIPTS += $(PROCQ_CLI_TESTS)
 EXTRA_DIST += tests/cli/lib.sh
@@ -64,7 +66,7 @@ EXTRA_DIST += tests/cli/lib.sh
 check_PROGRAMS += tests/check_cli_runner
 TESTS += tests/check_cli_runner
 tests_check_cli_runner_SOURCES = tests/check_cli_runner.c \
-	src/cli/runner.c src/cli/slots.c src/cli/buf.c src/cli/cli.h \
-	$(PROCQ_TEST_COMMON)
+	src/cli/runner.c src/cli/gate.c src/cli/slots.c src/cli/buf.c \
+	src/cli/cli.h $(PROCQ_TEST_COMMON)
 tests_check_cli_runner_CFLAGS = $(PROCQ_TEST_CFLAGS)
 tests_check_cli_runner_LDADD = $(PROCQ_TEST_LDADD)

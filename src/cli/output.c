@@ -424,15 +424,20 @@ output_file_final(struct cli *c, struct job *j, struct job_output *jo)
 	free(store);
 }
 
-/* -t: the command, on stderr as it starts (each attempt). */
+/* -t: the command, on stderr as it starts (each attempt), after the
+ * output queued before: a piece of its own. */
 void
 output_command(struct cli *c, const struct job *j)
 {
+	struct spool sp = { 0 };
+
 	if (c->error != 0)
 		return;
-	if (writer_append(STDERR_FILENO, j->cmdline, strlen(j->cmdline)) ||
-	    writer_append(STDERR_FILENO, "\n", 1) != 0)
+	if (spool_append(&sp, j->cmdline, strlen(j->cmdline)) != 0 ||
+	    spool_append(&sp, "\n", 1) != 0 ||
+	    writer_queue(STDERR_FILENO, &sp) != 0)
 		cli_fail(c, "spooling output", errno);
+	spool_free(&sp);
 }
 
 void
