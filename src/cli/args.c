@@ -406,7 +406,7 @@ parse_load(const char *s, double *out)
 
 /*
  * A duration as GNU parallel writes one: seconds, or numbers each with
- * s, m, h or d after it (1d3.5h16.6m4s).
+ * s, m, h or d after it (1d3.5h16.6m4s).  0 is none, as in parallel.
  */
 static int
 parse_duration(const char *opt, const char *s, double *out)
@@ -433,13 +433,12 @@ parse_duration(const char *opt, const char *s, double *out)
 		total += v * secs[u - units];
 		p = end + 1;
 	} while (*p != '\0');
-	if (!isfinite(total) || total <= 0)
+	if (!isfinite(total) || total < 0)
 		goto bad;
 	*out = total;
 	return 0;
 bad:
-	usage_error("%s: expected a duration > 0 (1.5, 1m30s), not '%s'", opt,
-	    s);
+	usage_error("%s: expected a duration (1.5, 1m30s), not '%s'", opt, s);
 	return -1;
 }
 

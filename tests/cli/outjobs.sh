@@ -168,6 +168,11 @@ g timeout --timeout 0.2s 'sleep 10; echo {}' ::: a
 same_file "$T/timeout.procq" "$T/timeout.parallel"
 [ "$rc_p" -eq "$rc_g" ] || fail "--timeout 0.2s: $rc_p, parallel $rc_g"
 
+# ... and 0 is none.
+p zero --delay 0 --timeout 0 -k echo {} ::: a b
+g zero --delay 0 --timeout 0 -k echo {} ::: a b
+same zero
+
 # --termseq: TERM then KILL after the waits, or KILL alone; a job that
 # traps TERM says so.
 for seq in TERM,200,TERM,100,TERM,50,KILL,25 KILL,25; do
