@@ -568,14 +568,15 @@ output_final(struct cli *c, struct job *j)
 		output_attempt(c, jo, j->attempts);
 	if (j->results != NULL)
 		output_store_final(c, j, jo);
-	if (c->opt.files)
-		output_file_final(c, j, jo);
 	for (int i = 0; i < 2; i++) {
 		if (c->opt.line_buffer)
 			output_line_end(c, jo, i);
 		else if (jo->open[i] && spool_append(&jo->sp[i], "\n", 1) != 0)
 			cli_fail(c, "spooling output", errno);
 	}
+	/* After: --line-buffer would end its line again. */
+	if (c->opt.files)
+		output_file_final(c, j, jo);
 	output_done(c, jo);
 }
 

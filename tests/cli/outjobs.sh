@@ -128,6 +128,11 @@ grep -qv "^$T/tp/" "$T/files.procq" && fail "--files outside --tmpdir"
 xargs cat <"$T/files.procq" | sort >"$T/fc.procq"
 xargs cat <"$T/files.parallel" | sort >"$T/fc.parallel"
 same_file "$T/fc.procq" "$T/fc.parallel"
+# ... the names alone with --line-buffer.
+p flb --files --tmpdir "$T/tp" --line-buffer echo {} ::: a
+g flb --files --tmpdir "$T/tg" --line-buffer echo {} ::: a
+lines flb.procq 1
+lines flb.parallel 1
 # ... an empty file for a job that printed nothing, after the tag.
 p fempty --files --tmpdir "$T/tp" --tag true ::: x
 [ "$(cut -f1 "$T/fempty.procq")" = x ] || fail "--files --tag: no tag"
