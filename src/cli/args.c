@@ -50,8 +50,8 @@ static const struct refused {
 			 "command line (a shell alias or function can hold "
 			 "them)" },
 	{ "rpl",	 "perl expressions are out of scope; use the "
-			 "replacement strings ({}, {.}, {/}, {#}...) or "
-			 "compute the value in the command with --shell" },
+			 "replacement strings ({}, {.}, {/}, {#}...) and the "
+			 "shell's own expansions, as in 'f={}; echo ${f%.*}'" },
 	{ "shebang",	 "procq is no script interpreter; give the script's "
 			 "lines as input: procq ... :::: FILE" },
 	{ "hashbang",	 "procq is no script interpreter; give the script's "
