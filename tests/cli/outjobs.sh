@@ -141,9 +141,9 @@ p fempty --files --tmpdir "$T/tp" --tag true ::: x
 # -j: N% of the CPUs rounded up, +N, -N, and 0 as many as there are jobs;
 # the highest job slot is how many ran at once.
 for j in 200% 150% +1 -1 0; do
-	p "j$j" -j "$j" --shell 'sleep 0.3; echo $PARALLEL_JOBSLOT; : {}' \
+	p "j$j" -j "$j" --shell 'sleep 0.5; echo $PARALLEL_JOBSLOT; : {}' \
 	    ::: 1 2 3 4 5 6 7 8
-	g "j$j" -j "$j" 'sleep 0.3; echo $PARALLEL_JOBSLOT; : {}' \
+	g "j$j" -j "$j" 'sleep 0.5; echo $PARALLEL_JOBSLOT; : {}' \
 	    ::: 1 2 3 4 5 6 7 8
 	sort -n "$T/j$j.procq" | tail -n 1 >"$T/jmax.procq"
 	sort -n "$T/j$j.parallel" | tail -n 1 >"$T/jmax.parallel"
