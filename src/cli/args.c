@@ -52,10 +52,10 @@ static const struct refused {
 	{ "rpl",	 "perl expressions are out of scope; use the "
 			 "replacement strings ({}, {.}, {/}, {#}...) and the "
 			 "shell's own expansions, as in 'f={}; echo ${f%.*}'" },
-	{ "shebang",	 "procq is no script interpreter; give the script's "
-			 "lines as input: procq ... :::: FILE" },
-	{ "hashbang",	 "procq is no script interpreter; give the script's "
-			 "lines as input: procq ... :::: FILE" },
+	{ "shebang",	 "it must come first, as in "
+			 "#!/usr/bin/procq --shebang [OPTIONS] COMMAND" },
+	{ "hashbang",	 "it must come first, as in "
+			 "#!/usr/bin/procq --hashbang [OPTIONS] COMMAND" },
 	{ "shebang-wrap", "procq is no script interpreter; run the script "
 			 "for each argument: procq SCRIPT ::: ARGS..." },
 };
@@ -63,7 +63,7 @@ static const struct refused {
 
 /* -S and -J are refused; their argument is optional not to be asked for
  * first. */
-#define SHORT_OPTS	"+:j:0a:kqhutS::J::"
+#define SHORT_OPTS	"+:j:0a:kqhutrS::J::"
 
 static const struct option long_opts[] = {
 	{ "jobs",	 required_argument, NULL, 'j' },
@@ -109,6 +109,7 @@ static const struct option long_opts[] = {
 	{ "halt-on-error", required_argument, NULL, OPT_HALT },
 	{ "delay",	 required_argument, NULL, OPT_DELAY },
 	{ "ungroup",	 no_argument,	    NULL, 'u' },
+	{ "no-run-if-empty", no_argument,   NULL, 'r' },
 	{ "verbose",	 no_argument,	    NULL, 't' },
 	{ "files",	 no_argument,	    NULL, OPT_FILES },
 	{ "tmpdir",	 required_argument, NULL, OPT_TMPDIR },
@@ -150,6 +151,9 @@ static const char usage_text[] =
 "                        nothing)\n"
 "      --no-shell        run the command's words as they are, no shell\n"
 "  -a, --arg-file FILE   read the items from FILE (- is standard input)\n"
+"  -r, --no-run-if-empty  items of blanks alone are no jobs\n"
+"      --shebang         first: procq is the script's interpreter, the\n"
+"                        script's lines the items\n"
 "  -0, --null            items are terminated by NUL, not newline\n"
 "      --colsep REGEX    split each item into columns {1} {2}...\n"
 "      --link            pair the sources instead of crossing them\n"
@@ -714,6 +718,9 @@ args_option(int ch, const char *arg, struct cli_opts *o)
 		return 0;
 	case 't':
 		o->verbose = true;
+		return 0;
+	case 'r':
+		o->no_run_if_empty = true;
 		return 0;
 	case OPT_FILES:
 		o->files = true;

@@ -113,6 +113,7 @@ struct cli_opts {
 	const char	*tagstring;	/* --tagstring: template; NULL = none */
 	const char	*results;	/* --results: a directory, or NULL */
 	bool		 ungroup;	/* -u: output as it comes */
+	bool		 no_run_if_empty; /* -r: blank items are no jobs */
 	bool		 verbose;	/* -t: each command on stderr */
 	bool		 files;		/* --files: stdout to files, named */
 	const char	*tmpdir;	/* --tmpdir: NULL = $TMPDIR */
@@ -150,6 +151,17 @@ struct halt {
 	double		 count;		/* jobs, or a percentage */
 	bool		 percent;
 };
+
+/* shebang.c: procq run as a script's interpreter (--shebang first): the
+ * arguments it stands for, in *argv until shebang_free().  0, or -1 on a
+ * usage error (already reported). */
+struct shebang {
+	char	**argv;
+	char	 *words;
+};
+
+int	 shebang_args(int *argc, char ***argv, struct shebang *sb);
+void	 shebang_free(struct shebang *sb);
 
 /* args.c: 0 to run, 1 when --help or --version was served, -1 on a usage
  * error (already reported). */

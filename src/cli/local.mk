@@ -23,6 +23,7 @@ procq_SOURCES = \
 	src/cli/watch.c \
 	src/cli/runner.c \
 	src/cli/gate.c \
+	src/cli/shebang.c \
 	src/cli/slots.c
 procq_LDADD = libprocq.la $(MSGPACK_LIBS)
 if HAVE_MPI

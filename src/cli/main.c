@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -309,6 +310,40 @@ main_stopped(struct cli *c)
 	return stop;
 }
 
+static bool
+main_blank_bytes(const char *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!isspace((unsigned char)p[i]))
+			return false;
+	return true;
+}
+
+/* -r: an item of blanks alone, or a --pipe block of them, is no job. */
+static bool
+main_blank(const struct cli_opts *o, const struct values *v)
+{
+	if (!o->no_run_if_empty)
+		return false;
+	if (v->block != NULL)
+		return main_blank_bytes(v->block, v->block_len);
+	for (size_t i = 0; i < v->n; i++)
+		if (!main_blank_bytes(v->v[i], strlen(v->v[i])))
+			return false;
+	return true;
+}
+
+/* The next values of the input, but those -r leaves out. */
+static int
+main_input_next(struct cli *c, struct values *v)
+{
+	int rc;
+
+	while ((rc = input_next(c->in, v)) > 0 && main_blank(&c->opt, v))
+		values_free(v);
+	return rc;
+}
+
 /* The values read ahead to size the pool, then the rest of the input. */
 static int
 main_values(struct cli *c, struct values *v)
@@ -318,7 +353,7 @@ main_values(struct cli *c, struct values *v)
 		memset(&c->ahead[c->ahead_next++], 0, sizeof *v);
 		return 1;
 	}
-	return input_next(c->in, v);
+	return main_input_next(c, v);
 }
 
 /* Reads the input and submits a job for each; stops early when the run
@@ -514,7 +549,7 @@ main_read_ahead(struct cli *c)
 		return -1;
 	}
 	while (c->nahead < (size_t)want &&
-	    (rc = input_next(c->in, &c->ahead[c->nahead])) > 0)
+	    (rc = main_input_next(c, &c->ahead[c->nahead])) > 0)
 		c->nahead++;
 	if (rc < 0)
 		return -1;
@@ -581,21 +616,28 @@ main_prepare(struct cli *c, int workers)
 int
 main(int argc, char **argv)
 {
+	struct shebang sb;
 	struct cli c;
 	int rc, sig, workers, status = CLI_EXIT_USAGE;
 
 	/* Started by a queue of its own as a worker: nothing else runs. */
 	if (argc > 1 && strcmp(argv[1], CLI_WORKER_MARK) == 0)
 		return procq_worker_main(argc, argv, worker_tasks);
+	if (shebang_args(&argc, &argv, &sb) != 0) {
+		shebang_free(&sb);
+		return CLI_EXIT_USAGE;
+	}
 	memset(&c, 0, sizeof c);
 	pthread_mutex_init(&c.lock, NULL);
 	pthread_cond_init(&c.changed, NULL);
 	if ((rc = args_parse(argc, argv, &c.opt)) != 0) {
 		main_free(&c);
+		shebang_free(&sb);
 		return rc > 0 ? 0 : CLI_EXIT_USAGE;
 	}
 	if (main_mpi_init(&c, &argc, &argv) != 0) {
 		main_free(&c);
+		shebang_free(&sb);
 		return CLI_EXIT_USAGE;
 	}
 	if (input_open(&c.opt, &c.in) != 0 ||
@@ -621,5 +663,6 @@ out:
 		procq_mpi_finalize();
 #endif
 	main_free(&c);
+	shebang_free(&sb);
 	return status;
 }

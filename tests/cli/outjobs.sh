@@ -202,6 +202,34 @@ timeout 2 "$PROCQ" -q --memfree 1000P --shell "touch '$T/ran'; : {}" \
 [ "$rc" -eq 124 ] || fail "--memfree 1000P: exit status $rc"
 [ ! -e "$T/ran" ] || fail "--memfree 1000P: the job started"
 
+# -r: items of blanks alone are no jobs, and {#} does not count them.
+p r -r -k echo '[{}] {#}' ::: a '' ' ' b
+g r -r -k echo '[{}] {#}' ::: a '' ' ' b
+same r
+has r.procq "[b] 2"
+
+# --shebang: procq as a script's interpreter, its lines past the first
+# the items; the kernel gives the options as one word.
+procq_path=$(cd "$(dirname "$PROCQ")" && pwd)/$(basename "$PROCQ")
+parallel_path=$(command -v "$PARALLEL")
+printf '#!%s --shebang -q -r -k echo\na\n\nb c\n' "$procq_path" \
+    >"$T/script.procq"
+printf '#!%s --shebang --will-cite -r -k echo\na\n\nb c\n' \
+    "$parallel_path" >"$T/script.parallel"
+chmod +x "$T/script.procq" "$T/script.parallel"
+timeout -k 5 "$LIMIT" "$T/script.procq" >"$T/sb.procq" 2>&1 </dev/null ||
+    fail "the procq script failed: $(cat "$T/sb.procq")"
+timeout -k 5 "$LIMIT" "$T/script.parallel" >"$T/sb.parallel" 2>&1 \
+    </dev/null || fail "the parallel script failed"
+same_file "$T/sb.procq" "$T/sb.parallel"
+has sb.procq "b c"
+# ... a script given arguments, and --shebang not first, are refused.
+rc=0
+timeout -k 5 "$LIMIT" "$T/script.procq" x >/dev/null 2>"$T/err" ||
+    rc=$?
+expect_rc 255
+contains err "--shebang"
+
 # The refused options: 255, the option named, and what to use instead.
 refused() {
 	want=$1
@@ -219,7 +247,7 @@ refused "flock" --semaphore
 refused "command line" --profile name
 refused "command line" -J name
 refused "replacement strings" --rpl '{x} s/x/y/'
-refused ":::: FILE" --shebang
+refused "must come first" -k --shebang
 refused "SCRIPT ::: ARGS" --shebang-wrap
 
 # Bad values and combinations: 255, the option named.
