@@ -27,7 +27,7 @@ enum {
 	OPT_LINE_BUFFER, OPT_JSON, OPT_JOBLOG, OPT_CHECKPOINT, OPT_START_METHOD, OPT_VERSION,
 	OPT_MPI, OPT_COLSEP, OPT_LINK, OPT_SHUF, OPT_DRY_RUN, OPT_PIPE,
 	OPT_BLOCK, OPT_HALT, OPT_DELAY, OPT_RESUME, OPT_RESUME_FAILED,
-	OPT_TAG, OPT_TAGSTRING, OPT_RESULTS, OPT_FILES, OPT_TMPDIR,
+	OPT_TAG, OPT_TAGSTRING, OPT_RESULTS, OPT_XARGS, OPT_FILES, OPT_TMPDIR,
 	OPT_NICE, OPT_TERMSEQ, OPT_MEMFREE, OPT_LOAD,
 	OPT_REFUSED	/* + the index in refused[] */
 };
@@ -63,7 +63,7 @@ static const struct refused {
 
 /* -S and -J are refused; their argument is optional not to be asked for
  * first. */
-#define SHORT_OPTS	"+:j:0a:kqhutrS::J::"
+#define SHORT_OPTS	"+:j:0a:kqhn:N:L:l::mXs:utrS::J::"
 
 static const struct option long_opts[] = {
 	{ "jobs",	 required_argument, NULL, 'j' },
@@ -108,6 +108,11 @@ static const struct option long_opts[] = {
 	{ "halt",	 required_argument, NULL, OPT_HALT },
 	{ "halt-on-error", required_argument, NULL, OPT_HALT },
 	{ "delay",	 required_argument, NULL, OPT_DELAY },
+	{ "max-args",	 required_argument, NULL, 'n' },
+	{ "max-replace-args", required_argument, NULL, 'N' },
+	{ "max-lines",	 optional_argument, NULL, 'l' },
+	{ "max-chars",	 required_argument, NULL, 's' },
+	{ "xargs",	 no_argument,	    NULL, OPT_XARGS },
 	{ "ungroup",	 no_argument,	    NULL, 'u' },
 	{ "no-run-if-empty", no_argument,   NULL, 'r' },
 	{ "verbose",	 no_argument,	    NULL, 't' },
@@ -161,6 +166,18 @@ static const char usage_text[] =
 "      --pipe            give blocks of standard input to the jobs' input\n"
 "      --block BYTES     the size of a block (default 1M)\n"
 "      --dry-run         print the commands, run nothing\n"
+"  -n, --max-args N      up to N items per job (0: one, none inserted)\n"
+"  -N, --max-replace-args N  the same, and a word with {} in it is\n"
+"                        repeated for each value\n"
+"  -L N                  N lines per job, as -N; a line that ends in a\n"
+"                        blank goes on on the next\n"
+"  -l, --max-lines[=N]   the same, as -n (N: 1 by default)\n"
+"  -m                    as many items per job as fit on a command line,\n"
+"                        the last ones spread over the job slots\n"
+"  -X                    the same, with a word with {} repeated for each\n"
+"      --xargs           as many items per job as fit, as xargs does\n"
+"  -s, --max-chars N     the longest command line (default: GNU\n"
+"                        parallel's)\n"
 "      --timeout SECS    kill an attempt after SECS seconds; N% of the\n"
 "                        median runtime of the jobs that succeeded\n"
 "                        (durations: 1.5, or with s, m, h, d: 1m30s)\n"
@@ -741,6 +758,16 @@ args_option(int ch, const char *arg, struct cli_opts *o)
 		return args_refused(0);
 	case 'J':
 		return args_refused(4);
+	case 'n':
+	case 'N':
+	case 'L':
+	case 'l':
+	case 'm':
+	case 'X':
+	case 's':
+		return batch_option(ch, arg, &o->batch);
+	case OPT_XARGS:
+		return batch_option('x', arg, &o->batch);
 	case OPT_MPI:
 #ifdef HAVE_MPI
 		o->mpi = true;
@@ -877,6 +904,8 @@ args_check(struct cli_opts *o)
 		usage_error("--delay and --rate both set the pace: give one");
 		return -1;
 	}
+	if (batch_resolve(o) != 0)
+		return -1;
 	for (int i = 0; i < o->ncommand; i++)
 		if (!template_valid(o->command[i]))
 			return -1;
@@ -928,9 +957,15 @@ args_parse(int argc, char **argv, struct cli_opts *o)
 	memset(o, 0, sizeof *o);
 	o->kill_grace = 0;	/* the library's default */
 	o->shell = true;	/* as in GNU parallel */
+	batch_opts_init(&o->batch);
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, SHORT_OPTS, long_opts, NULL)) !=
 	    -1) {
+		/* -l N as GNU parallel reads it: the value may follow. */
+		if (ch == 'l' && optarg == NULL && optind < argc &&
+		    argv[optind][0] != '\0' &&
+		    strspn(argv[optind], "0123456789") == strlen(argv[optind]))
+			optarg = argv[optind++];
 		switch (ch) {
 		case 'h':
 			fputs(usage_text, stdout);
