@@ -8,7 +8,6 @@
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -315,40 +314,6 @@ main_stopped(struct cli *c)
 	return stop;
 }
 
-static bool
-main_blank_bytes(const char *p, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if (!isspace((unsigned char)p[i]))
-			return false;
-	return true;
-}
-
-/* -r: an item of blanks alone, or a --pipe block of them, is no job. */
-static bool
-main_blank(const struct cli_opts *o, const struct values *v)
-{
-	if (!o->no_run_if_empty)
-		return false;
-	if (v->block != NULL)
-		return main_blank_bytes(v->block, v->block_len);
-	for (size_t i = 0; i < v->n; i++)
-		if (!main_blank_bytes(v->v[i], strlen(v->v[i])))
-			return false;
-	return true;
-}
-
-/* The next values of the input, but those -r leaves out. */
-static int
-main_input_next(struct cli *c, struct values *v)
-{
-	int rc;
-
-	while ((rc = input_next(c->in, v)) > 0 && main_blank(&c->opt, v))
-		values_free(v);
-	return rc;
-}
-
 /* The values read ahead to size the pool, then the rest of the input. */
 static int
 main_values(struct cli *c, struct values *v)
@@ -358,7 +323,7 @@ main_values(struct cli *c, struct values *v)
 		memset(&c->ahead[c->ahead_next++], 0, sizeof *v);
 		return 1;
 	}
-	return main_input_next(c, v);
+	return input_next(c->in, v);
 }
 
 /* Reads the input and submits a job for each; stops early when the run
@@ -558,7 +523,7 @@ main_read_ahead(struct cli *c)
 		return -1;
 	}
 	while (c->nahead < (size_t)want &&
-	    (rc = main_input_next(c, &c->ahead[c->nahead])) > 0)
+	    (rc = input_next(c->in, &c->ahead[c->nahead])) > 0)
 		c->nahead++;
 	/* The jobs before run, as in GNU parallel. */
 	if (rc == INPUT_STOP) {

@@ -207,6 +207,16 @@ p r -r -k echo '[{}] {#}' ::: a '' ' ' b
 g r -r -k echo '[{}] {#}' ::: a '' ' ' b
 same r
 has r.procq "[b] 2"
+# ... left out before the items are put together, several per job.
+printf 'a\n\n \nb\nc\n' >"$T/blanks"
+rc_p=0
+timeout -k 5 "$LIMIT" "$PROCQ" -q -r -k -N2 echo '{1}+{2}' <"$T/blanks" \
+    >"$T/rn.procq" 2>"$T/rn.procq.err" || rc_p=$?
+rc_g=0
+timeout -k 5 "$LIMIT" "$PARALLEL" --will-cite -r -k -N2 echo '{1}+{2}' \
+    <"$T/blanks" >"$T/rn.parallel" 2>"$T/rn.parallel.err" || rc_g=$?
+same rn
+has rn.procq "a+b"
 
 # --shebang: procq as a script's interpreter, its lines past the first
 # the items; the kernel gives the options as one word.
