@@ -389,6 +389,50 @@ START_TEST(test_exit_alone)
 }
 END_TEST
 
+/* "nice" sets the command's niceness; "memfree" and "load" that the
+ * machine allows let it start at once. */
+START_TEST(test_nice_and_gate)
+{
+	struct run_opts o = { .nice = 7, .has_nice = true, .memfree = 1,
+		.load = 1e6 };
+	procq_queue *q = runner_queue(1);
+	procq_handle *h;
+
+	h = run_sh(q, "nice", &o);
+	assert_ok(h);
+	assert_out("7\n");
+	procq_free(q);
+}
+END_TEST
+
+/* A "nice" out of range, and a "load" that is no number, are malformed. */
+START_TEST(test_start_opts_malformed)
+{
+	static const char *const keys[] = { "nice", "load" };
+	procq_queue *q = runner_queue(1);
+
+	for (size_t i = 0; i < 2; i++) {
+		msgpack_sbuffer sb;
+		msgpack_packer pk;
+		procq_handle *h;
+
+		msgpack_sbuffer_init(&sb);
+		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+		msgpack_pack_array(&pk, 3);
+		msgpack_pack_uint64(&pk, 1);
+		msgpack_pack_array(&pk, 1);
+		msgpack_pack_str_with_body(&pk, "true", 4);
+		msgpack_pack_map(&pk, 1);
+		msgpack_pack_str_with_body(&pk, keys[i], strlen(keys[i]));
+		msgpack_pack_int(&pk, 40);
+		h = submit_bytes(q, sb.data, sb.size);
+		msgpack_sbuffer_destroy(&sb);
+		assert_failed(h, "ArgumentError", "malformed option");
+	}
+	procq_free(q);
+}
+END_TEST
+
 static Suite *
 runner_suite(void)
 {
@@ -403,6 +447,8 @@ runner_suite(void)
 	tcase_add_test(tc, test_stdin_large);
 	tcase_add_test(tc, test_exit_before_output_closes);
 	tcase_add_test(tc, test_exit_alone);
+	tcase_add_test(tc, test_nice_and_gate);
+	tcase_add_test(tc, test_start_opts_malformed);
 	return s;
 }
 

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -26,8 +27,43 @@ enum {
 	OPT_LINE_BUFFER, OPT_JSON, OPT_JOBLOG, OPT_CHECKPOINT, OPT_START_METHOD, OPT_VERSION,
 	OPT_MPI, OPT_COLSEP, OPT_LINK, OPT_SHUF, OPT_DRY_RUN, OPT_PIPE,
 	OPT_BLOCK, OPT_HALT, OPT_DELAY, OPT_RESUME, OPT_RESUME_FAILED,
-	OPT_TAG, OPT_TAGSTRING, OPT_RESULTS, OPT_XARGS
+	OPT_TAG, OPT_TAGSTRING, OPT_RESULTS, OPT_XARGS, OPT_FILES, OPT_TMPDIR,
+	OPT_NICE, OPT_TERMSEQ, OPT_MEMFREE, OPT_LOAD,
+	OPT_REFUSED	/* + the index in refused[] */
 };
+
+/* GNU parallel's options procq refuses, and what to use instead. */
+static const struct refused {
+	const char	*name;
+	const char	*instead;
+} refused[] = {
+	{ "sshlogin",	 "procq runs no jobs over ssh; to use other hosts, "
+			 "run it under mpirun with --mpi" },
+	{ "sshloginfile", "procq runs no jobs over ssh; to use other hosts, "
+			 "run it under mpirun with --mpi" },
+	{ "slf",	 "procq runs no jobs over ssh; to use other hosts, "
+			 "run it under mpirun with --mpi" },
+	{ "semaphore",	 "procq runs the jobs of one command line; to make "
+			 "commands wait for each other, use flock(1) or "
+			 "GNU parallel's sem" },
+	{ "profile",	 "procq reads no profiles; give the options on the "
+			 "command line (a shell alias or function can hold "
+			 "them)" },
+	{ "rpl",	 "perl expressions are out of scope; use the "
+			 "replacement strings ({}, {.}, {/}, {#}...) and the "
+			 "shell's own expansions, as in 'f={}; echo ${f%.*}'" },
+	{ "shebang",	 "it must come first, as in "
+			 "#!/usr/bin/procq --shebang [OPTIONS] COMMAND" },
+	{ "hashbang",	 "it must come first, as in "
+			 "#!/usr/bin/procq --hashbang [OPTIONS] COMMAND" },
+	{ "shebang-wrap", "procq is no script interpreter; run the script "
+			 "for each argument: procq SCRIPT ::: ARGS..." },
+};
+#define NREFUSED	(sizeof refused / sizeof refused[0])
+
+/* -S and -J are refused; their argument is optional not to be asked for
+ * first. */
+#define SHORT_OPTS	"+:j:0a:kqhn:N:L:l::mXs:utrS::J::"
 
 static const struct option long_opts[] = {
 	{ "jobs",	 required_argument, NULL, 'j' },
@@ -79,6 +115,25 @@ static const struct option long_opts[] = {
 	{ "max-lines",	 optional_argument, NULL, 'l' },
 	{ "max-chars",	 required_argument, NULL, 's' },
 	{ "xargs",	 no_argument,	    NULL, OPT_XARGS },
+	{ "ungroup",	 no_argument,	    NULL, 'u' },
+	{ "no-run-if-empty", no_argument,   NULL, 'r' },
+	{ "verbose",	 no_argument,	    NULL, 't' },
+	{ "files",	 no_argument,	    NULL, OPT_FILES },
+	{ "tmpdir",	 required_argument, NULL, OPT_TMPDIR },
+	{ "nice",	 required_argument, NULL, OPT_NICE },
+	{ "termseq",	 required_argument, NULL, OPT_TERMSEQ },
+	{ "term-seq",	 required_argument, NULL, OPT_TERMSEQ },
+	{ "memfree",	 required_argument, NULL, OPT_MEMFREE },
+	{ "load",	 required_argument, NULL, OPT_LOAD },
+	{ "sshlogin",	 optional_argument, NULL, OPT_REFUSED + 0 },
+	{ "sshloginfile", optional_argument, NULL, OPT_REFUSED + 1 },
+	{ "slf",	 optional_argument, NULL, OPT_REFUSED + 2 },
+	{ "semaphore",	 optional_argument, NULL, OPT_REFUSED + 3 },
+	{ "profile",	 optional_argument, NULL, OPT_REFUSED + 4 },
+	{ "rpl",	 optional_argument, NULL, OPT_REFUSED + 5 },
+	{ "shebang",	 optional_argument, NULL, OPT_REFUSED + 6 },
+	{ "hashbang",	 optional_argument, NULL, OPT_REFUSED + 7 },
+	{ "shebang-wrap", optional_argument, NULL, OPT_REFUSED + 8 },
 	{ "help",	 no_argument,	    NULL, 'h' },
 	{ "version",	 no_argument,	    NULL, OPT_VERSION },
 	{ NULL,		 0,		    NULL, 0 }
@@ -96,12 +151,16 @@ static const char usage_text[] =
 "each value quoted, and a shell runs it.\n"
 "\n"
 "  -j, --jobs N          run N jobs at once (default: online CPUs); N%,\n"
-"                        +N, -N: relative to the CPUs; 0: 256\n"
+"                        +N, -N: relative to the CPUs; 0: one per job,\n"
+"                        256 at most\n"
 "      --shell           always run the command line through the shell\n"
 "                        (by default it is left out where it would change\n"
 "                        nothing)\n"
 "      --no-shell, --quote  run the command's words as they are, no shell\n"
 "  -a, --arg-file FILE   read the items from FILE (- is standard input)\n"
+"  -r, --no-run-if-empty  items of blanks alone are no jobs\n"
+"      --shebang         first: procq is the script's interpreter, the\n"
+"                        script's lines the items\n"
 "  -0, --null            items are terminated by NUL, not newline\n"
 "      --colsep REGEX    split each item into columns {1} {2}...\n"
 "      --link            pair the sources instead of crossing them\n"
@@ -123,9 +182,16 @@ static const char usage_text[] =
 "                        parallel's)\n"
 "      --timeout SECS    kill an attempt after SECS seconds; N% of the\n"
 "                        median runtime of the jobs that succeeded\n"
+"                        (durations: 1.5, or with s, m, h, d: 1m30s)\n"
 "      --halt WHEN       now|soon,fail|success=N|N%: stop the run\n"
 "      --delay SECS      start a job at most every SECS seconds\n"
 "      --kill-grace SECS seconds from SIGTERM to SIGKILL (default 0.5)\n"
+"      --termseq SEQ     the same as GNU parallel writes it: TERM,MS,...,\n"
+"                        KILL[,MS]\n"
+"      --nice N          run the commands at niceness N\n"
+"      --memfree SIZE    start a job only while SIZE bytes are free\n"
+"      --load N          start a job only while fewer than N processes\n"
+"                        run (N, N%, +N, -N as with -j)\n"
 "      --retries N       up to N attempts of a failed job, as GNU parallel\n"
 "                        counts them; 0: no limit\n"
 "      --retry-delay SECS  wait before the first retry\n"
@@ -144,6 +210,12 @@ static const char usage_text[] =
 "                        -j on each\n"
 "  -k, --keep-order      print the output in input order\n"
 "      --line-buffer     print output lines as they come\n"
+"  -u, --ungroup         print output as it comes, jobs' lines mixed\n"
+"  -t, --verbose         print each command on stderr as it starts\n"
+"      --files           save each job's output in a file and print its\n"
+"                        name instead\n"
+"      --tmpdir DIR      the directory of --files and spooled output\n"
+"                        (default: $TMPDIR, else /tmp)\n"
 "      --tag             begin each output line with the item and a tab\n"
 "      --tagstring TEMPLATE  ... with TEMPLATE ({} is the item) and a tab\n"
 "      --results DIR     save each job's output in files under DIR,\n"
@@ -277,36 +349,217 @@ parse_bytes(const char *opt, const char *s, size_t *out)
 	return 0;
 }
 
-/* -j: N, N% of the online CPUs, +N or -N of them, 0 for many. */
+static long
+online_cpus(void)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return cpus < 1 ? 1 : cpus;
+}
+
+/*
+ * A count relative to the online CPUs, as GNU parallel reads -j and
+ * --load: N, N% of the CPUs (N may have decimals), +N or -N of them.
+ * -1 when it is none of these.
+ */
+static double
+cpu_relative(const char *s)
+{
+	size_t len = strlen(s);
+	double v, cpus = (double)online_cpus();
+	char *end;
+
+	if (!isdigit((unsigned char)s[*s == '+' || *s == '-']))
+		return -1;
+	errno = 0;
+	v = strtod(s + (*s == '+' || *s == '-'), &end);
+	if (errno != 0 || !isfinite(v) || v > 1e6)
+		return -1;
+	if (len > 1 && *end == '%' && end[1] == '\0' && isdigit(*s))
+		return cpus * v / 100;
+	if (*end != '\0' || v != floor(v))
+		return -1;
+	if (*s == '+' || *s == '-')
+		return *s == '+' ? cpus + v : cpus - v;
+	return v;
+}
+
+/* -j: as GNU parallel reads it, rounded up; 0 for many. */
 static int
 parse_jobs(const char *s, int *out)
 {
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t len = strlen(s);
-	char num[32];
-	int n;
+	double n = cpu_relative(s);
 
-	if (cpus < 1)
-		cpus = 1;
-	if (len > 1 && len < sizeof num && s[len - 1] == '%') {
-		memcpy(num, s, len - 1);
-		num[len - 1] = '\0';
-		if (parse_int("--jobs", num, 1, 100000, &n) != 0)
-			return -1;
-		*out = (int)(cpus * n / 100);
-	} else if (*s == '+' || *s == '-') {
-		if (parse_int("--jobs", s + 1, 0, 4096, &n) != 0)
-			return -1;
-		*out = (int)cpus + (*s == '+' ? n : -n);
-	} else if (parse_int("--jobs", s, 0, 4096, &n) != 0)
+	if (n < 0 && *s != '-') {
+		usage_error("--jobs: expected N, N%%, +N or -N, not '%s'", s);
 		return -1;
-	else
-		*out = n == 0 ? CLI_JOBS_MANY : n;
-	if (*out < 1)
-		*out = 1;
-	if (*out > 4096)
-		*out = 4096;
+	}
+	if (strcmp(s, "0") == 0) {
+		*out = CLI_JOBS_MANY;
+		return 0;
+	}
+	n = ceil(n);
+	if (n < 1) {
+		usage_error("--jobs %s: that is no job at once on %ld CPUs", s,
+		    online_cpus());
+		return -1;
+	}
+	if (n > CLI_JOBS_MAX) {
+		usage_error("--jobs %s: at most %d jobs at once", s,
+		    CLI_JOBS_MAX);
+		return -1;
+	}
+	*out = (int)n;
 	return 0;
+}
+
+/* --load: as -j, but 0 means 0.01 (as in GNU parallel). */
+static int
+parse_load(const char *s, double *out)
+{
+	double n = cpu_relative(s);
+
+	if (n < 0 && *s != '-') {
+		usage_error("--load: expected N, N%%, +N or -N, not '%s'", s);
+		return -1;
+	}
+	*out = n <= 0 ? 0.01 : n;
+	return 0;
+}
+
+/*
+ * A duration as GNU parallel writes one: seconds, or numbers each with
+ * s, m, h or d after it (1d3.5h16.6m4s).  0 is none, as in parallel.
+ */
+static int
+parse_duration(const char *opt, const char *s, double *out)
+{
+	static const char units[] = "smhd";
+	static const double secs[] = { 1, 60, 3600, 86400 };
+	const char *p = s, *u;
+	double total = 0, v;
+	char *end;
+
+	do {
+		if (!isdigit((unsigned char)*p) && *p != '.')
+			goto bad;
+		errno = 0;
+		v = strtod(p, &end);
+		if (errno != 0 || end == p || !isfinite(v))
+			goto bad;
+		if (*end == '\0' && p == s) {
+			total = v;
+			break;
+		}
+		if (*end == '\0' || (u = strchr(units, *end)) == NULL)
+			goto bad;
+		total += v * secs[u - units];
+		p = end + 1;
+	} while (*p != '\0');
+	if (!isfinite(total) || total < 0)
+		goto bad;
+	*out = total;
+	return 0;
+bad:
+	usage_error("%s: expected a duration (1.5, 1m30s), not '%s'", opt, s);
+	return -1;
+}
+
+/*
+ * --memfree: bytes, with GNU parallel's prefixes: K M G T P are powers
+ * of 1024, k m g t p of 1000.
+ */
+static int
+parse_memfree(const char *s, size_t *out)
+{
+	static const char binary[] = "KMGTP", decimal[] = "kmgtp";
+	double v, unit = 1;
+	const char *p;
+	char *end;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (isdigit((unsigned char)*s) && *end != '\0' && end[1] == '\0') {
+		if ((p = strchr(binary, *end)) != NULL)
+			unit = pow(1024, (double)(p - binary + 1));
+		else if ((p = strchr(decimal, *end)) != NULL)
+			unit = pow(1000, (double)(p - decimal + 1));
+		if (p != NULL)
+			end++;
+	}
+	if (!isdigit((unsigned char)*s) || *end != '\0' || errno != 0 ||
+	    !(v * unit >= 1) || v * unit > (double)SIZE_MAX) {
+		usage_error("--memfree: expected a size (1G, 500m), not '%s'",
+		    s);
+		return -1;
+	}
+	*out = (size_t)(v * unit);
+	return 0;
+}
+
+static bool
+is_signal(const char *word, const char *name)
+{
+	return strcmp(word, name) == 0 ||
+	    (strncmp(word, "SIG", 3) == 0 && strcmp(word + 3, name) == 0);
+}
+
+static bool
+is_millis(const char *word)
+{
+	return *word != '\0' && strlen(word) <= 9 &&
+	    strspn(word, "0123456789") == strlen(word);
+}
+
+/*
+ * --termseq: GNU parallel's SIGNAL,MS,SIGNAL,MS...  The queue sends
+ * SIGTERM, then SIGKILL after its kill grace: TERMs then KILL are that,
+ * the waits before KILL added up as the grace.  0 when it is no such
+ * sequence.
+ */
+static bool
+termseq_grace(const char *s, double *grace)
+{
+	const char *p = s;
+	char word[16];
+	size_t i, n;
+	double ms = 0;
+	bool kill = false;
+
+	for (i = 0;; i++) {
+		if ((n = strcspn(p, ",")) >= sizeof word)
+			return false;
+		memcpy(word, p, n);
+		word[n] = '\0';
+		if (i % 2 == 1 && !is_millis(word))
+			return false;
+		if (i % 2 == 1 && !kill)
+			ms += strtod(word, NULL);
+		if (i % 2 == 0 && !is_signal(word, "TERM") &&
+		    !(kill = is_signal(word, "KILL")))
+			return false;
+		if (p[n] == '\0' && !kill)
+			return false;
+		if (p[n] == '\0')
+			break;
+		if (kill && i % 2 == 1)
+			return false;
+		p += n + 1;
+	}
+	*grace = ms > 0 ? ms / 1000 : -1;
+	return true;
+}
+
+static int
+parse_termseq(const char *s, double *grace)
+{
+	if (termseq_grace(s, grace))
+		return 0;
+	usage_error("--termseq: expected TERMs then KILL, as in "
+		    "TERM,200,TERM,100,KILL,25 (or --kill-grace SECS), "
+		    "not '%s'",
+	    s);
+	return -1;
 }
 
 /* --timeout SECS, or N% of the median runtime of successful jobs. */
@@ -317,7 +570,7 @@ parse_timeout(const char *s, struct cli_opts *o)
 	char num[64];
 
 	if (len < 2 || len >= sizeof num || s[len - 1] != '%')
-		return parse_num("--timeout", s, 0, false, &o->timeout);
+		return parse_duration("--timeout", s, &o->timeout);
 	memcpy(num, s, len - 1);
 	num[len - 1] = '\0';
 	return parse_num("--timeout", num, 0, false, &o->timeout_pct);
@@ -355,6 +608,15 @@ args_add_source(struct cli_opts *o, char **words, size_t nwords,
 		.path = path,
 		.linked = linked };
 	return 0;
+}
+
+/* A GNU parallel option procq does not take: what to do instead. */
+static int
+args_refused(size_t i)
+{
+	usage_error("--%s is not supported: %s", refused[i].name,
+	    refused[i].instead);
+	return -1;
 }
 
 static int
@@ -469,7 +731,35 @@ args_option(int ch, const char *arg, struct cli_opts *o)
 	case OPT_HALT:
 		return args_halt(arg, o);
 	case OPT_DELAY:
-		return parse_num("--delay", arg, 0, false, &o->delay);
+		return parse_duration("--delay", arg, &o->delay);
+	case 'u':
+		o->ungroup = true;
+		return 0;
+	case 't':
+		o->verbose = true;
+		return 0;
+	case 'r':
+		o->no_run_if_empty = true;
+		return 0;
+	case OPT_FILES:
+		o->files = true;
+		return 0;
+	case OPT_TMPDIR:
+		o->tmpdir = arg;
+		return 0;
+	case OPT_NICE:
+		o->has_nice = true;
+		return parse_int("--nice", arg, -20, 19, &o->nice);
+	case OPT_TERMSEQ:
+		return parse_termseq(arg, &o->kill_grace);
+	case OPT_MEMFREE:
+		return parse_memfree(arg, &o->memfree);
+	case OPT_LOAD:
+		return parse_load(arg, &o->load);
+	case 'S':
+		return args_refused(0);
+	case 'J':
+		return args_refused(4);
 	case 'n':
 	case 'N':
 	case 'L':
@@ -489,6 +779,8 @@ args_option(int ch, const char *arg, struct cli_opts *o)
 		return -1;
 #endif
 	}
+	if (ch >= OPT_REFUSED && ch < OPT_REFUSED + (int)NREFUSED)
+		return args_refused((size_t)(ch - OPT_REFUSED));
 	return -1;
 }
 
@@ -542,6 +834,50 @@ args_sources(int argc, char **argv, int i, struct cli_opts *o)
 	return 0;
 }
 
+/* -u writes the output as it comes: nothing can hold or label it. */
+static int
+args_check_output(const struct cli_opts *o)
+{
+	const char *other = NULL;
+
+	if (o->line_buffer)
+		other = "--line-buffer";
+	else if (o->keep_order)
+		other = "--keep-order";
+	else if (o->files)
+		other = "--files";
+	else if (o->results != NULL)
+		other = "--results";
+	else if (o->tag || o->tagstring != NULL)
+		other = "--tag and --tagstring";
+	if (o->ungroup && other != NULL) {
+		usage_error("--ungroup prints output as it comes: not with %s",
+		    other);
+		return -1;
+	}
+	return 0;
+}
+
+/* --tmpdir is $TMPDIR for the spools and --files, as in GNU parallel;
+ * set before any thread or worker exists. */
+static int
+args_tmpdir(const struct cli_opts *o)
+{
+	struct stat st;
+
+	if (o->tmpdir == NULL)
+		return 0;
+	if (stat(o->tmpdir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		usage_error("--tmpdir: '%s' is not a directory", o->tmpdir);
+		return -1;
+	}
+	if (setenv("TMPDIR", o->tmpdir, 1) != 0) {
+		usage_error("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 static int
 args_check(struct cli_opts *o)
 {
@@ -554,6 +890,8 @@ args_check(struct cli_opts *o)
 		    o->resume_failed ? "--resume-failed" : "--resume");
 		return -1;
 	}
+	if (args_check_output(o) != 0 || args_tmpdir(o) != 0)
+		return -1;
 	if (o->keep_order && o->line_buffer) {
 		usage_error("--keep-order and --line-buffer cannot be "
 			    "combined");
@@ -623,8 +961,8 @@ args_parse(int argc, char **argv, struct cli_opts *o)
 	o->shell = true;	/* as in GNU parallel */
 	batch_opts_init(&o->batch);
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv,
-		    "+:j:0a:kqhn:N:L:l::mXs:", long_opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, SHORT_OPTS, long_opts, NULL)) !=
+	    -1) {
 		/* -l N as GNU parallel reads it: the value may follow. */
 		if (ch == 'l' && optarg == NULL && optind < argc &&
 		    argv[optind][0] != '\0' &&

@@ -28,6 +28,8 @@
 #define CLI_WINDOW_MIN		64
 /* -j 0: "as many as possible". */
 #define CLI_JOBS_MANY		256
+/* The most -j may ask for. */
+#define CLI_JOBS_MAX		4096
 /* --pipe: bytes per block unless --block says. */
 #define CLI_BLOCK		(1024 * 1024)
 
@@ -55,6 +57,9 @@
 #define CLI_OPT_SLOT		"slot"	/* [[word, offset]...] */
 #define CLI_OPT_STDIN		"stdin"	/* bin */
 #define CLI_OPT_UNDERSCORE	"_"	/* str: $_ for the command */
+#define CLI_OPT_NICE		"nice"	/* int: the command's niceness */
+#define CLI_OPT_MEMFREE		"memfree" /* uint: bytes (gate.c) */
+#define CLI_OPT_LOAD		"load"	/* float: processes (gate.c) */
 
 /* A growable byte buffer. */
 struct buf {
@@ -124,6 +129,15 @@ struct cli_opts {
 	bool		 tag;		/* --tag */
 	const char	*tagstring;	/* --tagstring: template; NULL = none */
 	const char	*results;	/* --results: a directory, or NULL */
+	bool		 ungroup;	/* -u: output as it comes */
+	bool		 no_run_if_empty; /* -r: blank items are no jobs */
+	bool		 verbose;	/* -t: each command on stderr */
+	bool		 files;		/* --files: stdout to files, named */
+	const char	*tmpdir;	/* --tmpdir: NULL = $TMPDIR */
+	int		 nice;		/* --nice: the commands' niceness */
+	bool		 has_nice;
+	size_t		 memfree;	/* --memfree: bytes; 0 = none */
+	double		 load;		/* --load: running processes; 0 = none */
 	bool		 quiet;
 	const char	*json;
 	const char	*joblog;
@@ -155,6 +169,17 @@ struct halt {
 	double		 count;		/* jobs, or a percentage */
 	bool		 percent;
 };
+
+/* shebang.c: procq run as a script's interpreter (--shebang first): the
+ * arguments it stands for, in *argv until shebang_free().  0, or -1 on a
+ * usage error (already reported). */
+struct shebang {
+	char	**argv;
+	char	 *words;
+};
+
+int	 shebang_args(int *argc, char ***argv, struct shebang *sb);
+void	 shebang_free(struct shebang *sb);
 
 /* args.c: 0 to run, 1 when --help or --version was served, -1 on a usage
  * error (already reported). */
@@ -356,6 +381,7 @@ void	 output_chunk(struct cli *c, struct job *j, int attempt, int stream,
 	    const char *p, size_t len);
 void	 output_final(struct cli *c, struct job *j);
 void	 output_skip(struct cli *c, size_t seq);
+void	 output_command(struct cli *c, const struct job *j);
 void	 output_job_free(struct job_output *jo);
 bool	 cli_error(struct cli *c, const char *what, int err);
 void	 cli_fail(struct cli *c, const char *what, int err);	/* hooks */
@@ -412,6 +438,10 @@ struct run_opts {
 	size_t		 in_len;
 	bool		 has_in;	/* else the worker's: /dev/null */
 	const char	*underscore;	/* $_ to set; NULL = leave it */
+	int		 nice;
+	bool		 has_nice;
+	size_t		 memfree;	/* 0 = none */
+	double		 load;		/* 0 = none */
 };
 
 /* runner.c: the worker side, and how the supervisor packs a run's
@@ -419,6 +449,10 @@ struct run_opts {
 int	 runner_task(procq_call *call);
 int	 runner_pack_opts(msgpack_packer *pk, const struct run_opts *o);
 const char *signal_name(int sig, char *buf, size_t len);
+
+/* gate.c: in a worker, waits until --memfree and --load let a command
+ * start. */
+void	 gate_wait(size_t memfree, double load);
 
 /* slots.c: job slots.  slots_create() in procq before the queue starts,
  * with the number of workers (0: as many as online CPUs); slots_claim()

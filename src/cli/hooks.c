@@ -37,6 +37,8 @@ hook_start(procq_handle *h, void *arg)
 		j->started = cli_clock();
 		j->received = 0;
 		c->running++;
+		if (c->opt.verbose)
+			output_command(c, j);
 		progress_draw(c);
 	}
 	pthread_mutex_unlock(&c->lock);

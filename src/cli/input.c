@@ -527,8 +527,8 @@ input_block(struct input *in, struct values *v)
 	return 1;
 }
 
-int
-input_record(struct input *in, struct values *v)
+static int
+input_record_any(struct input *in, struct values *v)
 {
 	if (in->o->pipe)
 		return input_block(in, v);
@@ -540,6 +540,39 @@ input_record(struct input *in, struct values *v)
 		return 1;
 	}
 	return input_combination(in, v);
+}
+
+static bool
+input_blank_bytes(const char *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!isspace((unsigned char)p[i]))
+			return false;
+	return true;
+}
+
+/* -r: a record of blanks alone (every value, or a --pipe block) is no
+ * job, as in GNU parallel. */
+static bool
+input_blank(const struct values *v)
+{
+	if (v->block != NULL)
+		return input_blank_bytes(v->block, v->block_len);
+	for (size_t i = 0; i < v->n; i++)
+		if (!input_blank_bytes(v->v[i], strlen(v->v[i])))
+			return false;
+	return true;
+}
+
+int
+input_record(struct input *in, struct values *v)
+{
+	int rc;
+
+	while ((rc = input_record_any(in, v)) > 0 && in->o->no_run_if_empty &&
+	    input_blank(v))
+		values_free(v);
+	return rc;
 }
 
 int

@@ -23,6 +23,8 @@ procq_SOURCES = \
 	src/jsonstr.c src/jsonstr.h \
 	src/cli/watch.c \
 	src/cli/runner.c \
+	src/cli/gate.c \
+	src/cli/shebang.c \
 	src/cli/slots.c
 procq_LDADD = libprocq.la $(MSGPACK_LIBS)
 if HAVE_MPI
@@ -57,6 +59,7 @@ PROCQ_CLI_TESTS = \
 	tests/cli/start_method.sh \
 	tests/cli/runner.sh \
 	tests/cli/mpi.sh \
+	tests/cli/outjobs.sh \
 	tests/cli/tutorial.sh
 TESTS += $(PROCQ_CLI_TESTS)
 dist_check_SCRIPTS += $(PROCQ_CLI_TESTS)
@@ -70,7 +73,7 @@ EXTRA_DIST += tests/cli/tutorial.examples tests/cli/tutorial.pending
 check_PROGRAMS += tests/check_cli_runner
 TESTS += tests/check_cli_runner
 tests_check_cli_runner_SOURCES = tests/check_cli_runner.c \
-	src/cli/runner.c src/cli/slots.c src/cli/buf.c src/cli/cli.h \
-	$(PROCQ_TEST_COMMON)
+	src/cli/runner.c src/cli/gate.c src/cli/slots.c src/cli/buf.c \
+	src/cli/cli.h $(PROCQ_TEST_COMMON)
 tests_check_cli_runner_CFLAGS = $(PROCQ_TEST_CFLAGS)
 tests_check_cli_runner_LDADD = $(PROCQ_TEST_LDADD)

@@ -494,6 +494,9 @@ main_dry_run(struct cli *c)
 		}
 		msgpack_sbuffer_destroy(&sb);
 		rc = printf("%s\n", j->cmdline);
+		/* -t says each command on stderr as well, as parallel does. */
+		if (c->opt.verbose)
+			fprintf(stderr, "%s\n", j->cmdline);
 		job_free(j);
 		if (rc < 0)
 			break;
@@ -592,21 +595,28 @@ main_prepare(struct cli *c, int workers)
 int
 main(int argc, char **argv)
 {
+	struct shebang sb;
 	struct cli c;
 	int rc, sig, workers, status = CLI_EXIT_USAGE;
 
 	/* Started by a queue of its own as a worker: nothing else runs. */
 	if (argc > 1 && strcmp(argv[1], CLI_WORKER_MARK) == 0)
 		return procq_worker_main(argc, argv, worker_tasks);
+	if (shebang_args(&argc, &argv, &sb) != 0) {
+		shebang_free(&sb);
+		return CLI_EXIT_USAGE;
+	}
 	memset(&c, 0, sizeof c);
 	pthread_mutex_init(&c.lock, NULL);
 	pthread_cond_init(&c.changed, NULL);
 	if ((rc = args_parse(argc, argv, &c.opt)) != 0) {
 		main_free(&c);
+		shebang_free(&sb);
 		return rc > 0 ? 0 : CLI_EXIT_USAGE;
 	}
 	if (main_mpi_init(&c, &argc, &argv) != 0) {
 		main_free(&c);
+		shebang_free(&sb);
 		return CLI_EXIT_USAGE;
 	}
 	if (input_open(&c.opt, &c.in) != 0 ||
@@ -632,5 +642,6 @@ out:
 		procq_mpi_finalize();
 #endif
 	main_free(&c);
+	shebang_free(&sb);
 	return status;
 }

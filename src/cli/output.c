@@ -11,6 +11,11 @@
  * (--tag, --tagstring) every line begins with the tag and a tab.  With
  * --results a job's output goes to files in its directory instead.
  *
+ * With --files a job's standard output goes to a file of its own, named
+ * on procq's standard output once the job is final, in place of the
+ * output; its standard error is printed as without.  With --ungroup
+ * every chunk is handed over as it comes, lines of jobs mixed.
+ *
  * All of it runs with c->lock held, but output_start() and output_stop();
  * nothing here waits for procq's standard output or error.
  */
@@ -35,6 +40,7 @@ struct job_output {
 					 * --line-buffer: their partial line */
 	bool		 open[2];	/* a line is begun: no tag before more */
 	int		 stored[2];	/* --results: the attempt in the file */
+	char		*file;		/* --files: where stdout goes */
 };
 
 /* --keep-order: jobs final before an earlier one, a heap by seq. */
@@ -115,6 +121,7 @@ output_job_free(struct job_output *jo)
 		return;
 	spool_free(&jo->sp[0]);
 	spool_free(&jo->sp[1]);
+	free(jo->file);
 	free(jo);
 }
 
@@ -334,6 +341,105 @@ output_store_final(struct cli *c, struct job *j, struct job_output *jo)
 		output_store_fail(c, j->results, errno);
 }
 
+/* --files: a new file, as GNU parallel names them, in $TMPDIR. */
+static char *
+output_file_new(void)
+{
+	const char *dir = getenv("TMPDIR");
+	char *path;
+	int fd;
+
+	if (dir == NULL || *dir == '\0')
+		dir = "/tmp";
+	if (asprintf(&path, "%s/parXXXXXX.par", dir) < 0)
+		return NULL;
+	if ((fd = mkstemps(path, 4)) < 0) {
+		free(path);
+		return NULL;
+	}
+	close(fd);
+	return path;
+}
+
+/* --files: stdout goes to the job's file, started again by a new
+ * attempt. */
+static void
+output_file(struct cli *c, struct job_output *jo, const char *p, size_t len)
+{
+	bool append = jo->stored[0] == jo->attempt;
+	int fd, err;
+
+	if (jo->file == NULL && (jo->file = output_file_new()) == NULL) {
+		cli_fail(c, "--files: creating a file", errno);
+		return;
+	}
+	fd = open(jo->file,
+	    O_WRONLY | O_CLOEXEC | (append ? O_APPEND : O_TRUNC));
+	if (fd < 0 || write_all(fd, p, len) != 0) {
+		err = errno;
+		if (fd >= 0)
+			close(fd);
+		cli_fail(c, "--files: writing a file", err);
+		return;
+	}
+	if (close(fd) != 0) {
+		cli_fail(c, "--files: writing a file", errno);
+		return;
+	}
+	jo->stored[0] = jo->attempt;
+}
+
+/* --files of a final job that ran: the name of the file of its last
+ * attempt's stdout (empty when it said nothing), after its tag; with
+ * --results, the stdout file there. */
+static void
+output_file_final(struct cli *c, struct job *j, struct job_output *jo)
+{
+	int attempt = j->attempts > 0 ? j->attempts : jo->attempt;
+	struct buf line = { 0 };
+	char *store = NULL;
+	const char *name;
+
+	if (attempt == 0)
+		return;
+	if (j->results == NULL && jo->stored[0] != attempt) {
+		jo->attempt = attempt;
+		output_file(c, jo, "", 0);
+		if (c->error != 0)
+			return;
+	}
+	if (j->results != NULL &&
+	    asprintf(&store, "%s/%s", j->results, store_names[0]) < 0) {
+		cli_fail(c, "buffering output", errno);
+		return;
+	}
+	name = store != NULL ? store : jo->file;
+	if ((j->tag != NULL && buf_append(&line, j->tag, strlen(j->tag))) ||
+	    (j->tag != NULL && buf_append(&line, "\t", 1)) ||
+	    buf_append(&line, name, strlen(name)) ||
+	    buf_append(&line, "\n", 1) ||
+	    spool_append(&jo->sp[0], line.data, line.len) != 0)
+		cli_fail(c, "spooling output", errno);
+	buf_free(&line);
+	free(store);
+}
+
+/* -t: the command, on stderr as it starts (each attempt), after the
+ * output queued before: a piece of its own. */
+void
+output_command(struct cli *c, const struct job *j)
+{
+	struct spool sp = { 0 };
+
+	if (c->error != 0)
+		return;
+	if (spool_append(&sp, j->cmdline, strlen(j->cmdline)) != 0 ||
+	    spool_append(&sp, "\n", 1) != 0 ||
+	    writer_queue(STDERR_FILENO, &sp) != 0)
+		cli_fail(c, "spooling output", errno);
+	spool_free(&sp);
+}
+
 void
 output_chunk(struct cli *c, struct job *j, int attempt, int stream,
     const char *p, size_t len)
@@ -353,7 +459,12 @@ output_chunk(struct cli *c, struct job *j, int attempt, int stream,
 		output_attempt(c, j->out, attempt);
 	if (j->results != NULL)
 		output_store(c, j, i, p, len);
-	else if (c->opt.line_buffer) {
+	else if (c->opt.files && stream == CLI_STREAM_OUT)
+		output_file(c, j->out, p, len);
+	else if (c->opt.ungroup) {
+		if (writer_append(stream, p, len) != 0)
+			cli_fail(c, "spooling output", errno);
+	} else if (c->opt.line_buffer) {
 		if (output_lines(j, i, p, len) != 0)
 			cli_fail(c, "spooling output", errno);
 	} else
@@ -463,6 +574,9 @@ output_final(struct cli *c, struct job *j)
 		else if (jo->open[i] && spool_append(&jo->sp[i], "\n", 1) != 0)
 			cli_fail(c, "spooling output", errno);
 	}
+	/* After: --line-buffer would end its line again. */
+	if (c->opt.files)
+		output_file_final(c, j, jo);
 	output_done(c, jo);
 }
 

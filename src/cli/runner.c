@@ -14,6 +14,11 @@
  *            a pipe closed after the last byte, or once the command reads
  *            no more.  Without it the command reads the worker's standard
  *            input, /dev/null.
+ *   "nice"   int: the command's niceness, set as GNU parallel sets it: a
+ *            niceness the worker may not take leaves the worker's.
+ *   "memfree" uint, "load" float: the command starts only once the
+ *            machine has that many bytes free and fewer processes
+ *            running (gate.c).
  * Other keys are refused: a later procq may mean something by them.
  *
  * Its progress reports:
@@ -76,6 +81,10 @@ struct runner_args {
 	size_t			 in_len;
 	bool			 has_in;
 	const msgpack_object	*underscore;	/* a string, or NULL */
+	int64_t			 nice;
+	bool			 has_nice;
+	uint64_t		 memfree;
+	double			 load;
 };
 
 /* What the child needs to become the command. */
@@ -90,6 +99,8 @@ struct runner_child {
 	int	  in;
 	int	  status;	/* tells the exec's errno */
 	pid_t	  parent;
+	int	  nice;
+	bool	  has_nice;
 };
 
 /* A command while it runs. */
@@ -170,10 +181,30 @@ runner_pack_in(msgpack_packer *pk, const struct run_opts *o)
 	return msgpack_pack_bin_with_body(pk, o->in, o->in_len);
 }
 
+/* --nice, --memfree and --load, each when given. */
+static int
+runner_pack_start(msgpack_packer *pk, const struct run_opts *o)
+{
+	if (o->has_nice &&
+	    (runner_pack_str(pk, CLI_OPT_NICE) != 0 ||
+		msgpack_pack_int(pk, o->nice) != 0))
+		return -1;
+	if (o->memfree > 0 &&
+	    (runner_pack_str(pk, CLI_OPT_MEMFREE) != 0 ||
+		msgpack_pack_uint64(pk, o->memfree) != 0))
+		return -1;
+	if (o->load > 0 &&
+	    (runner_pack_str(pk, CLI_OPT_LOAD) != 0 ||
+		msgpack_pack_double(pk, o->load) != 0))
+		return -1;
+	return 0;
+}
+
 int
 runner_pack_opts(msgpack_packer *pk, const struct run_opts *o)
 {
-	size_t n = (o->nslot > 0) + o->has_in + (o->underscore != NULL);
+	size_t n = (o->nslot > 0) + o->has_in + (o->underscore != NULL) +
+	    o->has_nice + (o->memfree > 0) + (o->load > 0);
 
 	if (msgpack_pack_map(pk, n) != 0)
 		return -1;
@@ -185,7 +216,7 @@ runner_pack_opts(msgpack_packer *pk, const struct run_opts *o)
 	    (runner_pack_str(pk, CLI_OPT_UNDERSCORE) != 0 ||
 		runner_pack_str(pk, o->underscore) != 0))
 		return -1;
-	return 0;
+	return runner_pack_start(pk, o);
 }
 
 static bool
@@ -230,6 +261,34 @@ runner_slot_ok(const msgpack_object *slot, const msgpack_object *words)
 	return true;
 }
 
+/* "nice", "memfree" or "load", well formed. */
+static bool
+runner_start_opt(const msgpack_object *k, const msgpack_object *v,
+    struct runner_args *a)
+{
+	if (runner_is(k, CLI_OPT_NICE) &&
+	    (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER ||
+		v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) &&
+	    v->via.i64 >= -20 && v->via.i64 <= 19) {
+		a->nice = v->via.i64;
+		a->has_nice = true;
+		return true;
+	}
+	if (runner_is(k, CLI_OPT_MEMFREE) &&
+	    v->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		a->memfree = v->via.u64;
+		return true;
+	}
+	if (runner_is(k, CLI_OPT_LOAD) &&
+	    (v->type == MSGPACK_OBJECT_FLOAT64 ||
+		v->type == MSGPACK_OBJECT_FLOAT32) &&
+	    v->via.f64 > 0) {
+		a->load = v->via.f64;
+		return true;
+	}
+	return false;
+}
+
 static int
 runner_opts(const msgpack_object *m, struct runner_args *a, char *why,
     size_t len)
@@ -252,9 +311,14 @@ runner_opts(const msgpack_object *m, struct runner_args *a, char *why,
 		} else if (runner_is(k, CLI_OPT_UNDERSCORE) &&
 		    v->type == MSGPACK_OBJECT_STR)
 			a->underscore = v;
+		else if (runner_start_opt(k, v, a))
+			continue;
 		else if (runner_is(k, CLI_OPT_SLOT) ||
 		    runner_is(k, CLI_OPT_STDIN) ||
-		    runner_is(k, CLI_OPT_UNDERSCORE)) {
+		    runner_is(k, CLI_OPT_UNDERSCORE) ||
+		    runner_is(k, CLI_OPT_NICE) ||
+		    runner_is(k, CLI_OPT_MEMFREE) ||
+		    runner_is(k, CLI_OPT_LOAD)) {
 			snprintf(why, len, "malformed option '%.*s'",
 			    (int)k->via.str.size, k->via.str.ptr);
 			return -1;
@@ -420,6 +484,9 @@ runner_exec(const struct runner_child *ch)
 	    dup2(ch->err, STDERR_FILENO) < 0 ||
 	    (ch->in >= 0 && dup2(ch->in, STDIN_FILENO) < 0))
 		_exit(126);
+	/* As GNU parallel does: a niceness not allowed leaves the worker's. */
+	if (ch->has_nice)
+		setpriority(PRIO_PROCESS, 0, ch->nice);
 	/* A command outlives no worker. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != ch->parent)
@@ -792,6 +859,8 @@ runner_run(procq_call *c, const struct runner_args *a, char **argv, int slot)
 	ch.seq = a->seq;
 	ch.attempt = procq_call_attempt(c);
 	ch.slot = slot;
+	ch.nice = (int)a->nice;
+	ch.has_nice = a->has_nice;
 	if (a->underscore != NULL &&
 	    (ch.underscore = strndup(a->underscore->via.str.ptr,
 		 a->underscore->via.str.size)) == NULL)
@@ -826,6 +895,8 @@ runner_task(procq_call *c)
 	if (a.slot != NULL && slot == 0)
 		return procq_call_fail(c, "SlotError",
 		    "no job slot here: workers on other hosts have none");
+	if (a.memfree > 0 || a.load > 0)
+		gate_wait((size_t)a.memfree, a.load);
 	if ((argv = runner_argv(&a, slot)) == NULL)
 		return procq_call_fail(c, "SpawnError",
 		    "cannot start the command: %s", strerror(ENOMEM));

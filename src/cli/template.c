@@ -591,10 +591,11 @@ command_line(const struct cli_opts *o, const struct job *j)
 	return b.data;
 }
 
-/* The options of the task: where the slot goes, and its stdin. */
+/* The options of the task: where the slot goes, its stdin, its
+ * niceness and when it may start. */
 static int
-pack_extra(msgpack_packer *pk, const struct compose *cp, const struct job *j,
-    const char *underscore)
+pack_extra(msgpack_packer *pk, const struct compose *cp,
+    const struct cli_opts *o, const struct job *j, const char *underscore)
 {
 	struct run_opts ro = {
 		.slot = cp->slots,
@@ -603,6 +604,10 @@ pack_extra(msgpack_packer *pk, const struct compose *cp, const struct job *j,
 		.in_len = j->block_len,
 		.has_in = j->block != NULL,
 		.underscore = underscore,
+		.nice = o->nice,
+		.has_nice = o->has_nice,
+		.memfree = o->memfree,
+		.load = o->load,
 	};
 
 	return runner_pack_opts(pk, &ro);
@@ -642,7 +647,7 @@ template_command(const struct cli_opts *o, struct job *j, msgpack_sbuffer *sb)
 	else if (rc == 0)
 		rc = pack_words(&cp, &pk);
 	if (rc == 0)
-		rc = pack_extra(&pk, &cp, j,
+		rc = pack_extra(&pk, &cp, o, j,
 		    o->shell && direct ? o->underscore : NULL);
 	buf_free(&b);
 	compose_free(&cp);
