@@ -26,7 +26,9 @@ enum {
 	OPT_LINE_BUFFER, OPT_JSON, OPT_JOBLOG, OPT_CHECKPOINT, OPT_START_METHOD, OPT_VERSION,
 	OPT_MPI, OPT_COLSEP, OPT_LINK, OPT_SHUF, OPT_DRY_RUN, OPT_PIPE,
 	OPT_BLOCK, OPT_HALT, OPT_DELAY, OPT_RESUME, OPT_RESUME_FAILED,
-	OPT_TAG, OPT_TAGSTRING, OPT_RESULTS
+	OPT_TAG, OPT_TAGSTRING, OPT_RESULTS, OPT_ER, OPT_BNR, OPT_DNR,
+	OPT_BNER, OPT_SEQREPLACE, OPT_SLOTREPLACE, OPT_PLUS, OPT_HEADER,
+	OPT_TRIM, OPT_ARG_SEP, OPT_ARG_FILE_SEP
 };
 
 static const struct option long_opts[] = {
@@ -71,6 +73,23 @@ static const struct option long_opts[] = {
 	{ "halt",	 required_argument, NULL, OPT_HALT },
 	{ "halt-on-error", required_argument, NULL, OPT_HALT },
 	{ "delay",	 required_argument, NULL, OPT_DELAY },
+	{ "extensionreplace", required_argument, NULL, OPT_ER },
+	{ "er",		 required_argument, NULL, OPT_ER },
+	{ "basenamereplace", required_argument, NULL, OPT_BNR },
+	{ "bnr",	 required_argument, NULL, OPT_BNR },
+	{ "dirnamereplace", required_argument, NULL, OPT_DNR },
+	{ "dnr",	 required_argument, NULL, OPT_DNR },
+	{ "basenameextensionreplace", required_argument, NULL, OPT_BNER },
+	{ "bner",	 required_argument, NULL, OPT_BNER },
+	{ "seqreplace",	 required_argument, NULL, OPT_SEQREPLACE },
+	{ "slotreplace", required_argument, NULL, OPT_SLOTREPLACE },
+	{ "plus",	 no_argument,	    NULL, OPT_PLUS },
+	{ "header",	 required_argument, NULL, OPT_HEADER },
+	{ "trim",	 required_argument, NULL, OPT_TRIM },
+	{ "delimiter",	 required_argument, NULL, 'd' },
+	{ "no-run-if-empty", no_argument,   NULL, 'r' },
+	{ "arg-sep",	 required_argument, NULL, OPT_ARG_SEP },
+	{ "arg-file-sep", required_argument, NULL, OPT_ARG_FILE_SEP },
 	{ "help",	 no_argument,	    NULL, 'h' },
 	{ "version",	 no_argument,	    NULL, OPT_VERSION },
 	{ NULL,		 0,		    NULL, 0 }
@@ -333,6 +352,110 @@ args_add_source(struct cli_opts *o, char **words, size_t nwords,
 	return 0;
 }
 
+/* -I and the like: another name for a replacement string. */
+static int
+args_rename(int ch, const char *arg, struct cli_opts *o)
+{
+	static const struct {
+		int ch;
+		const char *opt;
+		enum rs_name name;
+	} renames[] = {
+		{ 'I', "-I", RSN_VALUES },
+		{ OPT_ER, "--extensionreplace", RSN_NOEXT },
+		{ OPT_BNR, "--basenamereplace", RSN_BASE },
+		{ OPT_DNR, "--dirnamereplace", RSN_DIR },
+		{ OPT_BNER, "--basenameextensionreplace", RSN_BASE_NOEXT },
+		{ OPT_SEQREPLACE, "--seqreplace", RSN_SEQ },
+		{ OPT_SLOTREPLACE, "--slotreplace", RSN_SLOT },
+	};
+
+	for (size_t i = 0; i < sizeof renames / sizeof *renames; i++) {
+		if (renames[i].ch != ch)
+			continue;
+		if (*arg == '\0') {
+			usage_error("%s: expected a replacement string",
+			    renames[i].opt);
+			return -1;
+		}
+		o->rs_names[renames[i].name] = arg;
+		return 0;
+	}
+	return -1;
+}
+
+static int
+args_trim(const char *arg, struct cli_opts *o)
+{
+	if (strcmp(arg, "n") != 0 && strcmp(arg, "l") != 0 &&
+	    strcmp(arg, "r") != 0 && strcmp(arg, "lr") != 0 &&
+	    strcmp(arg, "rl") != 0) {
+		usage_error("--trim: expected n, l, r, lr or rl, not '%s'",
+		    arg);
+		return -1;
+	}
+	o->trim = arg;
+	return 0;
+}
+
+/* The separators of the sources: parallel's, unless renamed. */
+static const char *arg_sep = ":::";
+static const char *arg_file_sep = "::::";
+
+static int
+args_separator(int ch, const char *arg)
+{
+	if (*arg == '\0') {
+		usage_error("%s: expected a separator",
+		    ch == OPT_ARG_SEP ? "--arg-sep" : "--arg-file-sep");
+		return -1;
+	}
+	if (ch == OPT_ARG_SEP)
+		arg_sep = arg;
+	else
+		arg_file_sep = arg;
+	return 0;
+}
+
+/* -d: GNU parallel's escapes, \n \t \0 \123 (octal) and the like, as
+ * the C string escapes. */
+static int
+args_delimiter(const char *arg, struct cli_opts *o)
+{
+	static const char from[] = "abfnrtv\\", to[] = "\a\b\f\n\r\t\v\\";
+	const char *p = arg, *e;
+	size_t len = 0;
+	char *d;
+
+	free(o->delim);
+	if ((d = o->delim = malloc(strlen(arg) + 1)) == NULL) {
+		usage_error("out of memory");
+		return -1;
+	}
+	while (*p != '\0') {
+		if (*p != '\\' || p[1] == '\0')
+			d[len++] = *p++;
+		else if (p[1] >= '0' && p[1] <= '7') {
+			unsigned v = 0;
+
+			for (p++, e = p + 3; p < e && *p >= '0' && *p <= '7';
+			     p++)
+				v = v * 8 + (unsigned)(*p - '0');
+			d[len++] = (char)v;
+		} else if ((e = strchr(from, p[1])) != NULL) {
+			d[len++] = to[e - from];
+			p += 2;
+		} else
+			d[len++] = *p++;
+	}
+	if (len == 0) {
+		usage_error("-d: expected a delimiter");
+		return -1;
+	}
+	o->delim_len = len;
+	return 0;
+}
+
 static int
 args_option(int ch, const char *arg, struct cli_opts *o)
 {
@@ -444,6 +567,33 @@ args_option(int ch, const char *arg, struct cli_opts *o)
 		return args_halt(arg, o);
 	case OPT_DELAY:
 		return parse_num("--delay", arg, 0, false, &o->delay);
+	case 'I':
+	case OPT_ER:
+	case OPT_BNR:
+	case OPT_DNR:
+	case OPT_BNER:
+	case OPT_SEQREPLACE:
+	case OPT_SLOTREPLACE:
+		return args_rename(ch, arg, o);
+	case OPT_PLUS:
+		o->plus = true;
+		return 0;
+	case OPT_HEADER:
+		o->header = arg;
+		return 0;
+	case OPT_TRIM:
+		return args_trim(arg, o);
+	case 'd':
+		return args_delimiter(arg, o);
+	case 'E':
+		o->eof_str = arg;
+		return 0;
+	case 'r':
+		o->skip_empty = true;
+		return 0;
+	case OPT_ARG_SEP:
+	case OPT_ARG_FILE_SEP:
+		return args_separator(ch, arg);
 	case OPT_MPI:
 #ifdef HAVE_MPI
 		o->mpi = true;
@@ -470,11 +620,20 @@ args_bad_option(int ch, char **argv)
 		usage_error("unknown option '%s' (see procq --help)", word);
 }
 
+/* Whether w is sep, or sep followed by a + (linked). */
+static bool
+is_sep(const char *w, const char *sep)
+{
+	size_t len = strlen(sep);
+
+	return strncmp(w, sep, len) == 0 &&
+	    (w[len] == '\0' || strcmp(w + len, "+") == 0);
+}
+
 static bool
 is_separator(const char *w)
 {
-	return strcmp(w, ":::") == 0 || strcmp(w, ":::+") == 0 ||
-	    strcmp(w, "::::") == 0 || strcmp(w, "::::+") == 0;
+	return is_sep(w, arg_sep) || is_sep(w, arg_file_sep);
 }
 
 /* The sources after the command: ::: WORDS, :::: FILES, and their
@@ -484,8 +643,9 @@ args_sources(int argc, char **argv, int i, struct cli_opts *o)
 {
 	while (i < argc) {
 		const char *sep = argv[i];
-		bool files = strncmp(sep, "::::", 4) == 0;
-		bool linked = sep[strlen(sep) - 1] == '+';
+		bool files = is_sep(sep, arg_file_sep);
+		bool linked = strlen(sep) >
+		    strlen(files ? arg_file_sep : arg_sep);
 		int first = ++i;
 
 		while (i < argc && !is_separator(argv[i]))
@@ -532,14 +692,10 @@ args_check(struct cli_opts *o)
 		usage_error("--delay and --rate both set the pace: give one");
 		return -1;
 	}
-	for (int i = 0; i < o->ncommand; i++)
-		if (!template_valid(o->command[i]))
-			return -1;
-	if ((o->name != NULL && !template_valid(o->name)) ||
-	    (o->tagstring != NULL && !template_valid(o->tagstring)) ||
-	    (o->group != NULL && !template_valid(o->group)))
-		return -1;
-	return 0;
+	/* GNU parallel splits a header at tabs unless told. */
+	if (o->header != NULL && o->colsep == NULL)
+		o->colsep = "\t";
+	return template_setup(o);
 }
 
 /* COMMAND [ARGS...] [SEPARATOR VALUES...]... */
@@ -567,6 +723,8 @@ void
 cli_opts_free(struct cli_opts *o)
 {
 	free(o->sources);
+	free(o->delim);
+	o->delim = NULL;
 	o->sources = NULL;
 	o->nsources = 0;
 }
@@ -579,8 +737,8 @@ args_parse(int argc, char **argv, struct cli_opts *o)
 	memset(o, 0, sizeof *o);
 	o->kill_grace = 0;	/* the library's default */
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+:j:0a:kqh", long_opts,
-	    NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+:j:0a:kqhI:d:E:r", long_opts,
+		    NULL)) != -1) {
 		switch (ch) {
 		case 'h':
 			fputs(usage_text, stdout);

@@ -86,6 +86,16 @@ struct cli_opts {
 	double		 max_cpu;
 	bool		 shell;
 	bool		 null_sep;	/* -0: items end with NUL */
+	char		*delim;		/* -d: what ends an item; NULL =
+					 * newline (or NUL with -0) */
+	size_t		 delim_len;
+	const char	*eof_str;	/* -E: a source ends at this item */
+	bool		 skip_empty;	/* -r: no job for a blank item */
+	const char	*trim;		/* --trim: n, l, r, lr or rl */
+	const char	*header;	/* --header: first items name columns */
+	bool		 plus;		/* --plus replacement strings */
+	const char	*rs_names[7];	/* renamed strings: -I, --er...; by
+					 * enum rs_name, NULL = the default */
 	const char	*colsep;	/* --colsep: a regular expression */
 	bool		 link;		/* --link: every source linked */
 	bool		 shuf;
@@ -157,6 +167,23 @@ void	 input_close(struct input *in);
 /* template.c */
 struct cli;
 struct job;
+
+/* The replacement strings that options rename. */
+enum rs_name {
+	RSN_VALUES,		/* {}	-I */
+	RSN_NOEXT,		/* {.}	--er */
+	RSN_BASE,		/* {/}	--bnr */
+	RSN_DIR,		/* {//}	--dnr */
+	RSN_BASE_NOEXT,		/* {/.}	--bner */
+	RSN_SEQ,		/* {#}	--seqreplace */
+	RSN_SLOT		/* {%}	--slotreplace */
+};
+
+int	 template_setup(const struct cli_opts *o);
+bool	 template_wants_total(void);
+void	 template_set_total(size_t njobs);
+void	 template_set_names(char *const *names, size_t n);
+bool	 template_skips(const struct values *v);
 char	*template_expand(const char *tmpl, const struct job *j);
 int	 template_command(const struct cli_opts *o, struct job *j,
 	    msgpack_sbuffer *sb);
@@ -344,6 +371,67 @@ struct slot_pos {
 	uint32_t	 word;
 	uint32_t	 offset;
 };
+
+/* How a replacement string edits a value (template.c, plus.c); a and b
+ * point into the template. */
+enum edit_op {
+	EDIT_NONE,
+	EDIT_NOEXT,		/* {.} */
+	EDIT_BASE,		/* {/} */
+	EDIT_DIR,		/* {//} */
+	EDIT_BASE_NOEXT,	/* {/.} */
+	EDIT_DIRPART,		/* {+/} */
+	EDIT_EXT1,		/* {+.} */
+	EDIT_EXT2,		/* {+..} */
+	EDIT_EXT3,		/* {+...} */
+	EDIT_NOEXT2,		/* {..} */
+	EDIT_NOEXT3,		/* {...} */
+	EDIT_BASE_NOEXT2,	/* {/..} */
+	EDIT_BASE_NOEXT3,	/* {/...} */
+	EDIT_DEFAULT,		/* {:-a} */
+	EDIT_SKIP,		/* {:n} */
+	EDIT_SUBSTR,		/* {:n:m} */
+	EDIT_PREFIX,		/* {#a} */
+	EDIT_PREFIX_LONG,	/* {##a} */
+	EDIT_SUFFIX,		/* {%a} */
+	EDIT_SUFFIX_LONG,	/* {%%a} */
+	EDIT_SUBST,		/* {/a/b} */
+	EDIT_SUBST_ALL,		/* {//a/b} */
+	EDIT_SUBST_START,	/* {/#a/b} */
+	EDIT_SUBST_END,		/* {/%a/b} */
+	EDIT_UPPER,		/* {^a} */
+	EDIT_UPPER_ALL,		/* {^^a} */
+	EDIT_LOWER,		/* {,a} */
+	EDIT_LOWER_ALL		/* {,,a} */
+};
+
+struct edit {
+	enum edit_op	 op;
+	const char	*a;
+	size_t		 alen;
+	const char	*b;
+	size_t		 blen;
+	size_t		 n, m;
+};
+
+/* What a --plus string stands for. */
+enum plus_kind {
+	PLUS_NONE,
+	PLUS_EDIT,		/* an edit of the values */
+	PLUS_TOTAL,		/* {##} */
+	PLUS_SEQ0,		/* {0#} */
+	PLUS_SLOT0,		/* {0%} */
+	PLUS_SLOT,		/* {slot} */
+	PLUS_CHOOSE_K,		/* {choose_k} */
+	PLUS_UNIQ,		/* {uniq} */
+	PLUS_REFUSED
+};
+
+/* plus.c: s follows the opening brace (and the position, if any); the
+ * length through the closing brace, 0 when s starts none. */
+size_t	 plus_parse(const char *s, enum plus_kind *kind, struct edit *e);
+char	*plus_apply(const char *v, const struct edit *e);
+bool	 plus_valid(const struct edit *e, const char *tmpl);
 
 /* The options of one run of a command. */
 struct run_opts {

@@ -9,6 +9,7 @@ procq_SOURCES = \
 	src/cli/halt.c \
 	src/cli/summary.c \
 	src/cli/template.c \
+	src/cli/plus.c \
 	src/cli/buf.c \
 	src/cli/hooks.c \
 	src/cli/output.c \

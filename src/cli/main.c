@@ -332,8 +332,9 @@ main_feed(struct cli *c)
 	int rc = 0;
 
 	while (!main_stopped(c) && (rc = main_values(c, &v)) > 0) {
-		/* --resume: done in an earlier run. */
-		if (seqset_has(&c->skip, ++seq)) {
+		/* --resume: done in an earlier run; or skipped by
+		 * {choose_k} or {uniq}. */
+		if (seqset_has(&c->skip, ++seq) || template_skips(&v)) {
 			values_free(&v);
 			pthread_mutex_lock(&c->lock);
 			output_skip(c, seq);
@@ -475,6 +476,11 @@ main_dry_run(struct cli *c)
 	while ((rc = main_values(c, &v)) > 0) {
 		msgpack_sbuffer sb;
 
+		if (template_skips(&v)) {
+			values_free(&v);
+			seq++;
+			continue;
+		}
 		msgpack_sbuffer_init(&sb);
 		if ((j = main_job(&c->opt, ++seq, &v)) == NULL ||
 		    template_command(&c->opt, j, &sb) != 0) {
