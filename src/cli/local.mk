@@ -49,6 +49,7 @@ PROCQ_CLI_TESTS = \
 	tests/cli/limits.sh \
 	tests/cli/usage.sh \
 	tests/cli/input.sh \
+	tests/cli/replace.sh \
 	tests/cli/halt.sh \
 	tests/cli/interrupt.sh \
 	tests/cli/start_method.sh \
