@@ -54,7 +54,7 @@ struct input {
 	bool whole;    /* every job's values read first */
 	bool started;
 	bool done;
-	int delim;	/* --pipe: what ends a record */
+	int delim;	 /* --pipe: what ends a record */
 	const char *sep; /* what ends an item */
 	size_t sep_len;
 	regex_t colsep;
@@ -565,7 +565,7 @@ input_open(const struct cli_opts *o, struct input **out)
 	in->o = o;
 	in->sep = o->delim != NULL ? o->delim : o->null_sep ? "" : "\n";
 	in->sep_len = o->delim != NULL ? o->delim_len : 1;
-	in->delim = in->sep[in->sep_len - 1];
+	in->delim = o->null_sep ? '\0' : '\n';
 	in->whole = o->shuf || template_wants_total();
 	*out = in;
 	if (o->pipe) {
