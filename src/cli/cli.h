@@ -366,10 +366,12 @@ void	 summary_free(struct cli_summary *s);
 void	 hooks_install(procq_config *cfg, struct cli *c);
 
 /* Where the job slot number goes in a command: into argv[word], at
- * byte offset `offset` of the word as sent. */
+ * byte offset `offset` of the word as sent; zero-padded to `width`
+ * digits when that is not 0 ({0%}). */
 struct slot_pos {
 	uint32_t	 word;
 	uint32_t	 offset;
+	uint32_t	 width;
 };
 
 /* How a replacement string edits a value (template.c, plus.c); a and b

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -33,7 +34,7 @@ enum rs_kind {
 	RS_SLOT,
 	RS_TOTAL,	/* --plus {##} */
 	RS_SEQ0,	/* --plus {0#} */
-	RS_SLOT0,	/* --plus {0%}: refused */
+	RS_SLOT0,	/* --plus {0%} */
 	RS_REFUSED	/* --plus strings of remote hosts */
 };
 
@@ -54,6 +55,7 @@ static struct {
 	size_t ncolumns;
 	size_t total; /* {##}: the number of jobs */
 	bool wants_total;
+	uint32_t slot_width; /* {0%}: the digits of the most slots */
 	bool choose_k;
 	bool uniq;
 } rs_set = { .names = { "{}", "{.}", "{/}", "{//}", "{/.}", "{#}", "{%}" } };
@@ -265,17 +267,20 @@ append_value(struct buf *b, const char *v, const struct edit *e, bool quote)
 	return rc;
 }
 
+/* The job slot, or where the worker puts it; width: zero-padded. */
 static int
-append_slot(struct compose *cp, struct buf *b)
+append_slot(struct compose *cp, struct buf *b, uint32_t width)
 {
 	struct slot_pos *s;
 
 	if (cp->keep_slot)
-		return buf_append(b, "{%}", 3);
+		return width > 0 ? buf_append(b, "{0%}", 4) :
+				   buf_append(b, "{%}", 3);
 	if ((s = realloc(cp->slots, (cp->nslots + 1) * sizeof *s)) == NULL)
 		return -1;
 	cp->slots = s;
 	s[cp->nslots].word = cp->word;
+	s[cp->nslots].width = width;
 	s[cp->nslots++].offset = (uint32_t)b->len;
 	return 0;
 }
@@ -291,7 +296,9 @@ append_rs(struct compose *cp, struct buf *b, const struct rs *rs)
 		snprintf(num, sizeof num, "%zu", j->seq);
 		return buf_append(b, num, strlen(num));
 	case RS_SLOT:
-		return append_slot(cp, b);
+		return append_slot(cp, b, 0);
+	case RS_SLOT0:
+		return append_slot(cp, b, rs_set.slot_width);
 	case RS_VALUE:
 		/* Past the last value: nothing, as in GNU parallel. */
 		if (rs->n > j->nargs)
@@ -314,7 +321,6 @@ append_rs(struct compose *cp, struct buf *b, const struct rs *rs)
 		    snprintf(NULL, 0, "%zu", rs_set.total), j->seq);
 		return buf_append(b, num, strlen(num));
 	case RS_NONE:
-	case RS_SLOT0:
 	case RS_REFUSED:
 		break;
 	}
@@ -382,12 +388,6 @@ template_valid(const char *tmpl)
 			    tmpl, (int)rs.len, p);
 			return false;
 		}
-		if (rs.kind == RS_SLOT0) {
-			usage_error("'%s': %.*s: the job slot is written by "
-				    "the worker, unpadded: use {%%}",
-			    tmpl, (int)rs.len, p);
-			return false;
-		}
 		if (!plus_valid(&rs.edit, tmpl))
 			return false;
 	}
@@ -419,11 +419,15 @@ int
 template_setup(const struct cli_opts *o)
 {
 	const char *more[] = { o->name, o->group, o->tagstring };
+	long jobs;
 
 	for (int i = RSN_VALUES; i <= RSN_SLOT; i++)
 		if (o->rs_names[i] != NULL)
 			rs_set.names[i] = o->rs_names[i];
 	rs_set.plus = o->plus;
+	jobs = o->jobs > 0 ? o->jobs : sysconf(_SC_NPROCESSORS_ONLN);
+	rs_set.slot_width = (uint32_t)snprintf(NULL, 0, "%ld",
+	    jobs > 0 ? jobs : 1);
 	for (int i = 0; i < o->ncommand; i++) {
 		if (!template_valid(o->command[i]))
 			return -1;

@@ -105,6 +105,9 @@ has plusdefault.procq zero
 # {##} and {0#}: the number of jobs, the whole input read first.
 both plustotal --plus echo '{##}' '{0#}' ::: a b c d e f g h i j k
 has plustotal.procq "11 03"
+# {0%}: the slot, as wide as the most slots (-j), put in by the worker.
+both plusslot -j 12 --plus echo '{0%}' 'x{0%}y' '{%}' ::: a
+has plusslot.procq "01 x01y 1"
 # {choose_k} and {uniq} skip jobs, which keep their numbers.  parallel
 # counts the skipped jobs as failed in its exit status; procq does not.
 skipped() {
@@ -222,8 +225,6 @@ bad --arg-sep '' echo ::: a
 contains err "--arg-sep"
 bad --plus echo '{host}' ::: a
 contains err "{host}"
-bad --plus echo '{0%}' ::: a
-contains err "{0%}"
 bad --plus echo '{#a[}' ::: a
 contains err "a["
 bad --header : --colsep '(' echo ::: a
