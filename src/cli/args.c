@@ -592,7 +592,8 @@ args_option(int ch, const char *arg, struct cli_opts *o)
 		o->plus = true;
 		return 0;
 	case OPT_HEADER:
-		o->header = arg;
+		/* GNU parallel's --header 0 is none. */
+		o->header = strcmp(arg, "0") == 0 ? NULL : arg;
 		return 0;
 	case OPT_TRIM:
 		return args_trim(arg, o);
@@ -699,6 +700,10 @@ args_check(struct cli_opts *o)
 	if (o->pipe && o->nsources > 0) {
 		usage_error("--pipe reads its blocks from the standard input: "
 			    "no ::: or -a");
+		return -1;
+	}
+	if (o->pipe && o->header != NULL) {
+		usage_error("--header with --pipe is not supported");
 		return -1;
 	}
 	if (o->delay > 0 && o->rate > 0) {

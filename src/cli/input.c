@@ -267,19 +267,24 @@ input_groups(struct input *in)
 static int input_columns(struct input *in, const char *value,
     struct values *v);
 
-/* --header: the first value of a source names its columns. */
+/* --header: the first value of a source names its columns.  GNU
+ * parallel takes its first line as it is, without -E or -r, and without
+ * the \r of a DOS line end. */
 static int
 input_header(struct input *in, struct stream *s)
 {
 	struct values v = { 0 };
 	char *first = NULL, **names;
+	size_t len;
 	int rc = 0;
 
 	if (s->fp == NULL && s->n > 0) {
 		first = s->v[0];
 		memmove(s->v, s->v + 1, --s->n * sizeof *s->v);
-	} else if ((rc = stream_next(s, in, &first)) <= 0)
+	} else if ((rc = stream_read(s, in, &first)) <= 0)
 		return rc;
+	if ((len = strlen(first)) > 0 && first[len - 1] == '\r')
+		first[len - 1] = '\0';
 	if (input_columns(in, first, &v) != 0 ||
 	    (names = realloc(in->names, (in->nnames + v.n) * sizeof *names)) ==
 		NULL) {

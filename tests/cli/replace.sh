@@ -133,6 +133,9 @@ both headertsv --header : --colsep '\t' echo {size} {name.} {1} \
     :::: "$T/table.tsv"
 has headertsv.procq "10 foo foo.txt"
 lines headertsv.procq 2
+# --header 0 is no header.
+both header0 --header 0 --colsep '\t' echo {2} :::: "$T/table.tsv"
+lines header0.procq 3
 # ... from standard input, split at tabs without --colsep.
 cp "$T/table.tsv" "$T/in"
 both headerstdin --header : echo {name} {size}
@@ -227,6 +230,8 @@ bad --plus echo '{host}' ::: a
 contains err "{host}"
 bad --plus echo '{#a[}' ::: a
 contains err "a["
+bad --header : --pipe cat
+contains err "--header"
 bad --header : --colsep '(' echo ::: a
 contains err "--colsep"
 exit 0
