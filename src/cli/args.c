@@ -713,6 +713,9 @@ args_check(struct cli_opts *o)
 	/* GNU parallel splits a header at tabs unless told. */
 	if (o->header != NULL && o->colsep == NULL)
 		o->colsep = "\t";
+	/* ... and trims the columns unless told. */
+	if (o->colsep != NULL && o->trim == NULL)
+		o->trim = "lr";
 	return template_setup(o);
 }
 

@@ -155,6 +155,9 @@ for t in n l r lr rl; do
 	both "trimv$t" --trim "$t" echo "x{}y" ::: ' a '
 done
 has trimlr.procq "xay xby"
+# --colsep trims both sides unless --trim says.
+both colseptrim --colsep , echo "x{1}y" "x{2}y" "x{}y" ::: ' a , b '
+has colseptrim.procq "xay xby xa by"
 
 # -d, with parallel's escapes; -0.
 printf 'a,b,c\n' >"$T/in"
