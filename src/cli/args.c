@@ -88,6 +88,8 @@ static const struct option long_opts[] = {
 	{ "trim",	 required_argument, NULL, OPT_TRIM },
 	{ "delimiter",	 required_argument, NULL, 'd' },
 	{ "no-run-if-empty", no_argument,   NULL, 'r' },
+	{ "norunifempty", no_argument,	    NULL, 'r' },
+	{ "eof",	 optional_argument, NULL, 'e' },
 	{ "arg-sep",	 required_argument, NULL, OPT_ARG_SEP },
 	{ "arg-file-sep", required_argument, NULL, OPT_ARG_FILE_SEP },
 	{ "help",	 no_argument,	    NULL, 'h' },
@@ -114,7 +116,7 @@ static const char usage_text[] =
 "                        ({name}); not a job\n"
 "      --trim HOW        trim white space from the values: n, l, r, lr\n"
 "  -d, --delimiter D     items end with D, not newline (\\n \\t \\0 \\123)\n"
-"  -E EOF                a source ends at the item EOF\n"
+"  -E, --eof=EOF         a source ends at the item EOF\n"
 "  -r, --no-run-if-empty  no job for an empty or blank item\n"
 "      --arg-sep SEP     SEP instead of :::\n"
 "      --arg-file-sep SEP  SEP instead of ::::\n"
@@ -600,7 +602,9 @@ args_option(int ch, const char *arg, struct cli_opts *o)
 	case 'd':
 		return args_delimiter(arg, o);
 	case 'E':
-		o->eof_str = arg;
+	case 'e':
+		/* --eof alone, or an empty string: none, as in parallel. */
+		o->eof_str = arg != NULL && *arg != '\0' ? arg : NULL;
 		return 0;
 	case 'r':
 		o->skip_empty = true;
@@ -758,7 +762,7 @@ args_parse(int argc, char **argv, struct cli_opts *o)
 	memset(o, 0, sizeof *o);
 	o->kill_grace = 0;	/* the library's default */
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+:j:0a:kqhI:d:E:r", long_opts,
+	while ((ch = getopt_long(argc, argv, "+:j:0a:kqhI:d:E:e::r", long_opts,
 		    NULL)) != -1) {
 		switch (ch) {
 		case 'h':

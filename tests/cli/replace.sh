@@ -184,6 +184,9 @@ lines eofstdin.procq 1
 printf 'a\n stop\nb\n' >"$T/in"
 both eofexact -E stop echo {}
 lines eofexact.procq 3
+both eofe -estop echo {}
+both eoflong --eof=stop echo {}
+has eoflong.procq " stop"
 rm -f "$T/in"
 both eofsources -E stop echo {} ::: a stop b ::: 1 2 stop 3
 lines eofsources.procq 2
