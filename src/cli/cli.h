@@ -180,6 +180,7 @@ enum rs_name {
 };
 
 int	 template_setup(const struct cli_opts *o);
+const char *template_name(enum rs_name name);
 bool	 template_wants_total(void);
 void	 template_set_total(size_t njobs);
 void	 template_set_names(char *const *names, size_t n);

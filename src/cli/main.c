@@ -165,7 +165,7 @@ main_job_output(const struct cli_opts *o, struct job *j)
 	if (o->tagstring != NULL)
 		j->tag = template_expand(o->tagstring, j);
 	else if (o->tag)
-		j->tag = template_expand("{}", j);
+		j->tag = template_expand(template_name(RSN_VALUES), j);
 	if ((o->tagstring != NULL || o->tag) && j->tag == NULL)
 		return -1;
 	if (o->results != NULL &&
@@ -182,8 +182,9 @@ main_job(const struct cli_opts *o, size_t seq, struct values *v)
 
 	if (j == NULL)
 		return NULL;
-	j->name = o->name != NULL ? template_expand(o->name, j) :
-				    template_expand(o->pipe ? "{#}" : "{}", j);
+	j->name = o->name != NULL ?
+	    template_expand(o->name, j) :
+	    template_expand(template_name(o->pipe ? RSN_SEQ : RSN_VALUES), j);
 	if (j->name == NULL ||
 	    (o->group != NULL &&
 		(j->group = template_expand(o->group, j)) == NULL) ||

@@ -443,6 +443,13 @@ template_setup(const struct cli_opts *o)
 	return 0;
 }
 
+/* The string of a name, renamed or not: what stands for the values. */
+const char *
+template_name(enum rs_name name)
+{
+	return rs_set.names[name];
+}
+
 bool
 template_wants_total(void)
 {

@@ -81,6 +81,9 @@ both seqreplace --seqreplace XX echo XX {#} ::: a b
 has seqreplace.procq "2 {#}"
 both slotreplace --slotreplace XX echo XX {%} ::: a
 has slotreplace.procq "1 {%}"
+# --tag still tags with the values.
+both Itag -I ,, --tag echo x ::: a b
+has Itag.procq "$(printf 'a\tx a')"
 # A word that is the renamed {} is one word per value, as {} is.
 both Iword -I ,, echo ,, ::: a b
 
