@@ -201,7 +201,8 @@ def job_command(args, started_fifo):
 def impl_argv(args, command):
     jobs = str(args.jobs)
     if args.impl == "procq_cli":
-        return [args.procq, "-q", "-j", jobs, "--"] + command
+        # --no-shell: as parallel's -q, the words as given.
+        return [args.procq, "-q", "--no-shell", "-j", jobs, "--"] + command
     if args.impl == "parallel":
         # -q: the words of the command as given, not joined into a shell
         # line; --will-cite: no citation notice, stdin left to the items.

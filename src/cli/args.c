@@ -22,7 +22,7 @@
 enum {
 	OPT_RETRIES = 256, OPT_RETRY_DELAY, OPT_BACKOFF, OPT_TIMEOUT,
 	OPT_KILL_GRACE, OPT_RATE, OPT_BURST, OPT_FAIL_FAST, OPT_PRIORITY,
-	OPT_NAME, OPT_GROUP, OPT_MAX_MEM, OPT_MAX_CPU, OPT_SHELL,
+	OPT_NAME, OPT_GROUP, OPT_MAX_MEM, OPT_MAX_CPU, OPT_SHELL, OPT_NO_SHELL,
 	OPT_LINE_BUFFER, OPT_JSON, OPT_JOBLOG, OPT_CHECKPOINT, OPT_START_METHOD, OPT_VERSION,
 	OPT_MPI, OPT_COLSEP, OPT_LINK, OPT_SHUF, OPT_DRY_RUN, OPT_PIPE,
 	OPT_BLOCK, OPT_HALT, OPT_DELAY, OPT_RESUME, OPT_RESUME_FAILED,
@@ -47,6 +47,7 @@ static const struct option long_opts[] = {
 	{ "max-mem",	 required_argument, NULL, OPT_MAX_MEM },
 	{ "max-cpu",	 required_argument, NULL, OPT_MAX_CPU },
 	{ "shell",	 no_argument,	    NULL, OPT_SHELL },
+	{ "no-shell",	 no_argument,	    NULL, OPT_NO_SHELL },
 	{ "null",	 no_argument,	    NULL, '0' },
 	{ "arg-file",	 required_argument, NULL, 'a' },
 	{ "keep-order",	 no_argument,	    NULL, 'k' },
@@ -105,7 +106,8 @@ static const char usage_text[] =
 "::::+ pair a source with the one before.  {} in COMMAND or ARGS is\n"
 "replaced by the item, {1} {2}... by the value of each source; {.} {/}\n"
 "{//} {/.} {#} {%} as in GNU parallel.  Without any, the values are the\n"
-"last arguments.\n"
+"last arguments.  As in GNU parallel, the words are joined into one line,\n"
+"each value quoted, and a shell runs it.\n"
 "\n"
 "  -I REPL               use REPL instead of {}; --er, --bnr, --dnr, --bner,\n"
 "                        --seqreplace, --slotreplace REPL: of {.} {/} {//}\n"
@@ -122,7 +124,10 @@ static const char usage_text[] =
 "      --arg-file-sep SEP  SEP instead of ::::\n"
 "  -j, --jobs N          run N jobs at once (default: online CPUs); N%,\n"
 "                        +N, -N: relative to the CPUs; 0: 256\n"
-"      --shell           run the command through /bin/sh -c\n"
+"      --shell           always run the command line through the shell\n"
+"                        (by default it is left out where it would change\n"
+"                        nothing)\n"
+"      --no-shell        run the command's words as they are, no shell\n"
 "  -a, --arg-file FILE   read the items from FILE (- is standard input)\n"
 "  -0, --null            items are terminated by NUL, not newline\n"
 "      --colsep REGEX    split each item into columns {1} {2}...\n"
@@ -515,7 +520,9 @@ args_option(int ch, const char *arg, struct cli_opts *o)
 	case OPT_MAX_CPU:
 		return parse_num("--max-cpu", arg, 0, false, &o->max_cpu);
 	case OPT_SHELL:
-		o->shell = true;
+	case OPT_NO_SHELL:
+		o->shell = ch == OPT_SHELL;
+		o->shell_always = ch == OPT_SHELL;
 		return 0;
 	case '0':
 		o->null_sep = true;
@@ -720,7 +727,9 @@ args_check(struct cli_opts *o)
 	/* ... and trims the columns unless told. */
 	if (o->colsep != NULL && o->trim == NULL)
 		o->trim = "lr";
-	return template_setup(o);
+	if (template_setup(o) != 0)
+		return -1;
+	return shell_setup(o);
 }
 
 /* COMMAND [ARGS...] [SEPARATOR VALUES...]... */
@@ -751,6 +760,10 @@ cli_opts_free(struct cli_opts *o)
 	free(o->delim);
 	o->delim = NULL;
 	o->sources = NULL;
+	free(o->shell_path);
+	o->shell_path = NULL;
+	free(o->underscore);
+	o->underscore = NULL;
 	o->nsources = 0;
 }
 
@@ -761,6 +774,7 @@ args_parse(int argc, char **argv, struct cli_opts *o)
 
 	memset(o, 0, sizeof *o);
 	o->kill_grace = 0;	/* the library's default */
+	o->shell = true;	/* as in GNU parallel */
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "+:j:0a:kqhI:d:E:e::r", long_opts,
 		    NULL)) != -1) {

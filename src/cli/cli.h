@@ -54,6 +54,7 @@
  * the options a map with these keys, each optional (runner.c). */
 #define CLI_OPT_SLOT		"slot"	/* [[word, offset]...] */
 #define CLI_OPT_STDIN		"stdin"	/* bin */
+#define CLI_OPT_UNDERSCORE	"_"	/* str: $_ for the command */
 
 /* A growable byte buffer. */
 struct buf {
@@ -84,7 +85,15 @@ struct cli_opts {
 	const char	*group;		/* template; NULL = no group */
 	size_t		 max_mem;
 	double		 max_cpu;
-	bool		 shell;
+	bool		 shell;		/* a shell runs the command line
+					 * (all but --no-shell) */
+	bool		 shell_always;	/* --shell: never skipped */
+	char		*shell_path;	/* shell.c's choice */
+	bool		 shell_skip;	/* the shell may be left out */
+	bool		 shell_joins;	/* ... but not for a job of
+					 * several values (shell.c) */
+	char		*underscore;	/* $_ as the shell would set it,
+					 * when it is skipped; or NULL */
 	bool		 null_sep;	/* -0: items end with NUL */
 	char		*delim;		/* -d: what ends an item; NULL =
 					 * newline (or NUL with -0) */
@@ -189,6 +198,13 @@ char	*template_expand(const char *tmpl, const struct job *j);
 int	 template_command(const struct cli_opts *o, struct job *j,
 	    msgpack_sbuffer *sb);
 bool	 template_valid(const char *tmpl);
+bool	 template_plain(const char *word, bool *joins);
+bool	 template_has_rs(const char *word);
+
+/* shell.c: the shell, chosen as GNU parallel does, when a shell runs
+ * the commands; and whether job j can run without it. */
+int	 shell_setup(struct cli_opts *o);
+bool	 shell_skipped(const struct cli_opts *o, const struct job *j);
 
 struct job_output;
 
@@ -443,6 +459,7 @@ struct run_opts {
 	const void	*in;		/* its standard input */
 	size_t		 in_len;
 	bool		 has_in;	/* else the worker's: /dev/null */
+	const char	*underscore;	/* $_ to set; NULL = leave it */
 };
 
 /* runner.c: the worker side, and how the supervisor packs a run's

@@ -10,6 +10,7 @@ procq_SOURCES = \
 	src/cli/summary.c \
 	src/cli/template.c \
 	src/cli/plus.c \
+	src/cli/shell.c \
 	src/cli/buf.c \
 	src/cli/hooks.c \
 	src/cli/output.c \
@@ -37,6 +38,7 @@ PROCQ_CLI_TESTS = \
 	tests/cli/fail.sh \
 	tests/cli/retry.sh \
 	tests/cli/parallel.sh \
+	tests/cli/shell.sh \
 	tests/cli/timeout.sh \
 	tests/cli/output.sh \
 	tests/cli/spool.sh \

@@ -76,6 +76,7 @@ struct runner_args {
 	const char		*in;
 	size_t			 in_len;
 	bool			 has_in;
+	const msgpack_object	*underscore;	/* a string, or NULL */
 };
 
 /* What the child needs to become the command. */
@@ -84,6 +85,7 @@ struct runner_child {
 	uint64_t  seq;
 	int	  attempt;
 	int	  slot;		/* 0 = none */
+	char	 *underscore;	/* $_, or NULL */
 	int	  out;		/* its stdout, stderr and stdin, or -1 */
 	int	  err;
 	int	  in;
@@ -175,11 +177,17 @@ runner_pack_in(msgpack_packer *pk, const struct run_opts *o)
 int
 runner_pack_opts(msgpack_packer *pk, const struct run_opts *o)
 {
-	if (msgpack_pack_map(pk, (o->nslot > 0) + o->has_in) != 0)
+	size_t n = (o->nslot > 0) + o->has_in + (o->underscore != NULL);
+
+	if (msgpack_pack_map(pk, n) != 0)
 		return -1;
 	if (o->nslot > 0 && runner_pack_slot(pk, o) != 0)
 		return -1;
 	if (o->has_in && runner_pack_in(pk, o) != 0)
+		return -1;
+	if (o->underscore != NULL &&
+	    (runner_pack_str(pk, CLI_OPT_UNDERSCORE) != 0 ||
+		runner_pack_str(pk, o->underscore) != 0))
 		return -1;
 	return 0;
 }
@@ -250,8 +258,12 @@ runner_opts(const msgpack_object *m, struct runner_args *a, char *why,
 			a->in = v->via.bin.ptr;
 			a->in_len = v->via.bin.size;
 			a->has_in = true;
-		} else if (runner_is(k, CLI_OPT_SLOT) ||
-		    runner_is(k, CLI_OPT_STDIN)) {
+		} else if (runner_is(k, CLI_OPT_UNDERSCORE) &&
+		    v->type == MSGPACK_OBJECT_STR)
+			a->underscore = v;
+		else if (runner_is(k, CLI_OPT_SLOT) ||
+		    runner_is(k, CLI_OPT_STDIN) ||
+		    runner_is(k, CLI_OPT_UNDERSCORE)) {
 			snprintf(why, len, "malformed option '%.*s'",
 			    (int)k->via.str.size, k->via.str.ptr);
 			return -1;
@@ -404,6 +416,8 @@ runner_environ(const struct runner_child *ch)
 		return -1;
 	if (ch->slot > 0 &&
 	    runner_setenv_num("PARALLEL_JOBSLOT", (unsigned)ch->slot) != 0)
+		return -1;
+	if (ch->underscore != NULL && setenv("_", ch->underscore, 1) != 0)
 		return -1;
 	return unsetenv(SLOTS_ENV);
 }
@@ -792,13 +806,19 @@ runner_run(procq_call *c, const struct runner_args *a, char **argv, int slot)
 	ch.seq = a->seq;
 	ch.attempt = procq_call_attempt(c);
 	ch.slot = slot;
+	if (a->underscore != NULL &&
+	    (ch.underscore = strndup(a->underscore->via.str.ptr,
+		 a->underscore->via.str.size)) == NULL)
+		return procq_call_fail(c, "MemoryError", "out of memory");
 
 	if (runner_start(&p, a, &ch, &status) != 0) {
 		rc = procq_call_fail(c, "SpawnError", "cannot start '%s': %s",
 		    argv[0], strerror(errno));
 		runner_release();
+		free(ch.underscore);
 		return rc;
 	}
+	free(ch.underscore);
 	exec_errno = runner_exec_error(status);
 	runner_collect(c, &p);
 	runner_release();

@@ -9,9 +9,11 @@
  *
  * Any other text between braces means itself.  A command gets the values
  * in place of its replacement strings, or as its last arguments when it
- * has none.  A command word that is exactly {} becomes one word per
- * value.  Through --shell each value is quoted for the shell first, so
- * that it stays one word, as GNU parallel does.
+ * has none.  As in GNU parallel, the words are joined by spaces into a
+ * line for the shell, each value quoted so that it stays one word; when
+ * shell.c finds the shell would change nothing, or with --no-shell, the
+ * words are executed as they are, and a word that is exactly {} becomes
+ * one word per value.
  *
  * The job slot is known only in the worker that runs the job: the
  * command carries the places where it goes (runner.c).
@@ -226,15 +228,16 @@ rs_edit_apply(const char *v, const struct edit *e)
 	}
 }
 
+/* The characters that mean themselves to the shell, unquoted. */
+static const char shell_safe_chars[] = "abcdefghijklmnopqrstuvwxyz"
+				       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+				       "_@%+=:,./-";
+
 /* Whether s means itself to the shell, unquoted. */
 static bool
 shell_safe(const char *s)
 {
-	static const char
-	    safe[] = "abcdefghijklmnopqrstuvwxyz"
-		     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-";
-
-	return *s != '\0' && strspn(s, safe) == strlen(s);
+	return *s != '\0' && strspn(s, shell_safe_chars) == strlen(s);
 }
 
 /* Appends s, quoted for the shell when quote is set and it needs it,
@@ -366,6 +369,48 @@ count_rs(const char *s)
 	return n;
 }
 
+/* A word that is exactly {} stands for one word per value. */
+static bool
+word_is_values(const char *w)
+{
+	return strcmp(w, rs_set.names[RSN_VALUES]) == 0;
+}
+
+/*
+ * Whether a shell would read word as one word that means itself: text of
+ * shell_safe_chars around replacement strings, whose values are quoted.
+ * *joins (unless NULL) tells whether it has one that gives all the
+ * values, which the shell splits into several words, and is more than
+ * the whole word {}, which procq splits alike without a shell.
+ */
+bool
+template_plain(const char *word, bool *joins)
+{
+	const char *p = word;
+	bool plain = *word != '\0';
+	struct rs rs;
+
+	if (joins != NULL)
+		*joins = false;
+	while (plain && *p != '\0') {
+		if ((rs = rs_parse(p)).kind == RS_NONE) {
+			plain = strchr(shell_safe_chars, *p++) != NULL;
+			continue;
+		}
+		if (joins != NULL && rs.kind == RS_VALUES &&
+		    !word_is_values(word))
+			*joins = true;
+		p += rs.len;
+	}
+	return plain;
+}
+
+bool
+template_has_rs(const char *word)
+{
+	return count_rs(word) > 0;
+}
+
 /* Perl expressions of GNU parallel ({= ... =}) have no equivalent;
  * nor have the --plus strings of remote hosts. */
 bool
@@ -376,8 +421,8 @@ template_valid(const char *tmpl)
 
 	if (p != NULL && strstr(p, "=}") != NULL) {
 		usage_error("'%s': perl expressions ({= ... =}) are not "
-			    "supported: use --shell and the shell's own "
-			    "expansions, such as ${1%%.*}",
+			    "supported: use the shell's own expansions, as in "
+			    "'f={}; echo ${f%%.*}'",
 		    tmpl);
 		return false;
 	}
@@ -519,14 +564,14 @@ append_values(struct buf *b, const struct job *j, bool quote)
 	return 0;
 }
 
-/* --shell: one script, the words joined by spaces. */
+/* For the shell: one script, the words joined by spaces. */
 static int
 compose_shell(struct compose *cp, const struct cli_opts *o, struct buf *b)
 {
 	size_t found = 0;
 
 	cp->quote = true;
-	cp->word = 2; /* /bin/sh -c SCRIPT */
+	cp->word = 2; /* SHELL -c SCRIPT */
 	for (int i = 0; i < o->ncommand; i++)
 		if ((i > 0 && buf_append(b, " ", 1) != 0) ||
 		    append_expanded(cp, b, o->command[i], &found) != 0)
@@ -534,13 +579,6 @@ compose_shell(struct compose *cp, const struct cli_opts *o, struct buf *b)
 	if (found == 0 && append_values(b, cp->j, true) != 0)
 		return -1;
 	return 0;
-}
-
-/* A word that is exactly {} stands for one word per value. */
-static bool
-word_is_values(const char *w)
-{
-	return strcmp(w, rs_set.names[RSN_VALUES]) == 0;
 }
 
 static int
@@ -581,7 +619,7 @@ pack_words(struct compose *cp, const struct cli_opts *o, msgpack_packer *pk)
 }
 
 /* The command as one line, for the joblog, --dry-run and --json: the
- * script under --shell, else the words quoted for the shell. */
+ * script for the shell, else (--no-shell) the words quoted for it. */
 static char *
 command_line(const struct cli_opts *o, const struct job *j)
 {
@@ -619,7 +657,8 @@ command_line(const struct cli_opts *o, const struct job *j)
 
 /* The options of the task: where the slot goes, and its stdin. */
 static int
-pack_extra(msgpack_packer *pk, const struct compose *cp, const struct job *j)
+pack_extra(msgpack_packer *pk, const struct compose *cp, const struct job *j,
+    const char *underscore)
 {
 	struct run_opts ro = {
 		.slot = cp->slots,
@@ -627,6 +666,7 @@ pack_extra(msgpack_packer *pk, const struct compose *cp, const struct job *j)
 		.in = j->block,
 		.in_len = j->block_len,
 		.has_in = j->block != NULL,
+		.underscore = underscore,
 	};
 
 	return runner_pack_opts(pk, &ro);
@@ -638,6 +678,8 @@ int
 template_command(const struct cli_opts *o, struct job *j, msgpack_sbuffer *sb)
 {
 	struct compose cp = { .j = j };
+	bool direct = !o->shell || shell_skipped(o, j);
+	const char *sh = o->shell_path;
 	msgpack_packer pk;
 	struct buf b = { 0 };
 	int rc;
@@ -648,10 +690,10 @@ template_command(const struct cli_opts *o, struct job *j, msgpack_sbuffer *sb)
 	if (msgpack_pack_array(&pk, 3) != 0 ||
 	    msgpack_pack_uint64(&pk, j->seq) != 0)
 		return -1;
-	if (o->shell) {
+	if (!direct) {
 		rc = compose_shell(&cp, o, &b);
 		rc = rc != 0 || msgpack_pack_array(&pk, 3) != 0 ||
-			pack_str(&pk, "/bin/sh", 7) != 0 ||
+			pack_str(&pk, sh, strlen(sh)) != 0 ||
 			pack_str(&pk, "-c", 2) != 0 ||
 			pack_str(&pk, b.data ? b.data : "", b.len) != 0 ?
 		    -1 :
@@ -660,7 +702,8 @@ template_command(const struct cli_opts *o, struct job *j, msgpack_sbuffer *sb)
 	} else
 		rc = pack_words(&cp, o, &pk);
 	if (rc == 0)
-		rc = pack_extra(&pk, &cp, j);
+		rc = pack_extra(&pk, &cp, j,
+		    o->shell && direct ? o->underscore : NULL);
 	free(cp.slots);
 	return rc;
 }

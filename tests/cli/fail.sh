@@ -5,7 +5,7 @@
 . "${srcdir:-.}/tests/cli/lib.sh"
 
 # Exit 3 fails the job; its output is still printed.
-run --joblog "$T/log" -- sh -c 'echo before; exit 3' ::: 1
+run --joblog "$T/log" --no-shell -- sh -c 'echo before; exit 3' ::: 1
 expect_rc 1
 has out "before"
 contains err "1 job: 0 succeeded, 1 failed"
@@ -22,14 +22,14 @@ grep -q '^1	:	[^	]*	[^	]*	0	11	0	11	echo crashing c; kill -SEGV \$\$$' \
     "$T/log" || fail "joblog: $(cat "$T/log")"
 
 # A command that does not exist: exit status 127 and a message.
-run --joblog "$T/log" -- ./no-such-command-here ::: x
+run --joblog "$T/log" --no-shell -- ./no-such-command-here ::: x
 expect_rc 1
 contains err "cannot run './no-such-command-here'"
 grep -q '^1	:	[^	]*	[^	]*	0	0	127	0	./no-such-command-here x$' "$T/log" ||
     fail "joblog: $(cat "$T/log")"
 
 # The exit status counts the failed jobs.
-run -j 3 -- sh -c 'exit $(($1 % 2))' sh ::: 1 2 3 4 5 6 7
+run -j 3 --no-shell -- sh -c 'exit $(($1 % 2))' sh ::: 1 2 3 4 5 6 7
 expect_rc 4
 contains err "7 jobs: 3 succeeded, 4 failed, 0 cancelled"
 
@@ -48,12 +48,12 @@ contains err "105 jobs: 0 succeeded, 105 failed, 0 cancelled"
 has err "  ... and 5 more failed"
 
 # Other jobs go on after a failure...
-run -j 1 -k -- sh -c 'echo $1; exit $1' sh ::: 0 1 0
+run -j 1 -k --no-shell -- sh -c 'echo $1; exit $1' sh ::: 0 1 0
 expect_rc 1
 lines out 3
 
 # ... but not with --fail-fast: the first failure cancels the rest.
-run -j 1 --fail-fast -- sh -c 'echo $1; exit $1' sh ::: 0 1 0 0
+run -j 1 --fail-fast --no-shell -- sh -c 'echo $1; exit $1' sh ::: 0 1 0 0
 expect_rc 1
 has out "0"
 has out "1"
@@ -61,7 +61,7 @@ lines out 2
 contains err "4 jobs: 1 succeeded, 1 failed, 2 cancelled"
 
 # Past 20, cancelled jobs are counted, not listed.
-run -j 1 --fail-fast -- sh -c 'exit $1' sh ::: 1 2 3 4 5 6 7 8 9 10 11 12 \
+run -j 1 --fail-fast --no-shell -- sh -c 'exit $1' sh ::: 1 2 3 4 5 6 7 8 9 10 11 12 \
     13 14 15 16 17 18 19 20 21 22 23 24 25
 expect_rc 1
 contains err "25 jobs: 0 succeeded, 1 failed, 24 cancelled"

@@ -11,7 +11,7 @@ expect_rc 0
 printf 'a 1\na 2\nb 1\nb 2\n' | cmp -s - "$T/out" || fail "::: ::: crossed"
 
 # The replacement strings, as GNU parallel expands them.
-run -q -k echo '<{}>' '<{.}>' '<{/}>' '<{//}>' '<{/.}>' '<{#}>' '<{1}>' \
+run -q -k --no-shell echo '<{}>' '<{.}>' '<{/}>' '<{//}>' '<{/.}>' '<{#}>' '<{1}>' \
     '<{2/}>' '<{3}>' ::: a.txt dir.x/file /a/b.c.d ::: 'x/y z'
 expect_rc 0
 has out "<a.txt x/y z> <a x/y z> <a.txt y z> <. x> <a y z> <1> <a.txt> <y z> <>"
@@ -59,7 +59,7 @@ mkfifo "$T/fifo"
 	wait_for 20 test -e "$T/started" || echo timeout
 	echo second
 } >"$T/fifo" &
-run -q -k -j 1 -a "$T/fifo" sh -c 'touch "$1/started"; echo "$0"' '{}' "$T"
+run -q -k -j 1 -a "$T/fifo" --no-shell sh -c 'touch "$1/started"; echo "$0"' '{}' "$T"
 wait
 expect_rc 0
 printf 'first\nsecond\n' | cmp -s - "$T/out" || fail "streaming: $(cat "$T/out")"
@@ -80,7 +80,7 @@ has out "touch '$T/c'\"'\"'d'; echo '$T/c'\"'\"'d'"
 
 # No more workers than jobs: -j 50 for one item starts one worker (and
 # perhaps its spare), not fifty.
-run -q --start-method exec -j 50 sh -c \
+run -q --start-method exec -j 50 --no-shell sh -c \
     'pgrep -c -P $(ps -o ppid= -p $PPID) -f -- --procq-exec-worker' ::: a
 expect_rc 0
 n=$(cat "$T/out")
@@ -92,7 +92,7 @@ expect_rc 0
 run -q -j +1 echo ::: a
 expect_rc 0
 # {%}: the job's slot, from 1 to -j, as PROCQ_SLOT has it.
-run -q -j 2 -- sh -c 'echo "$0 $PROCQ_SLOT"' '{%}' ::: a b c d e f
+run -q -j 2 --no-shell -- sh -c 'echo "$0 $PROCQ_SLOT"' '{%}' ::: a b c d e f
 expect_rc 0
 lines out 6
 awk '$1 != $2 || $1 < 1 || $1 > 2 { bad = 1 } END { exit bad }' "$T/out" ||
@@ -100,12 +100,12 @@ awk '$1 != $2 || $1 < 1 || $1 > 2 { bad = 1 } END { exit bad }' "$T/out" ||
 
 # --pipe: standard input in blocks that end at a line, one per job.
 seq 1000 >"$T/lines"
-run_stdin "$T/lines" -q -k -j 2 --pipe --block 1K -- sh -c \
+run_stdin "$T/lines" -q -k -j 2 --pipe --block 1K --no-shell -- sh -c \
     'n=$(wc -l); echo "{#} $n"; cat >/dev/null'
 expect_rc 0
 run_stdin "$T/lines" -q -k -j 2 --pipe --block 1K -- cat
 cmp -s "$T/out" "$T/lines" || fail "--pipe lost or reordered lines"
-run_stdin "$T/lines" -q -j 2 --pipe --block 1K -- sh -c \
+run_stdin "$T/lines" -q -j 2 --pipe --block 1K --no-shell -- sh -c \
     'head -c 1024 | tail -c 1 | od -An -c'
 expect_rc 0
 ! grep -qv '\\n' "$T/out" || fail "--pipe: a block ends inside a line"

@@ -7,7 +7,7 @@
 # leaves an ignored signal alone; timeout(1), which catches SIGINT itself,
 # gives procq the default disposition back.
 timeout -k 5 "$LIMIT" "$PROCQ" -j 2 --json "$T/run.json" --joblog "$T/log" \
-    -- sh -c 'echo started $1; echo $$ >"$0/pid.$1"; exec sleep 60' "$T" \
+    --no-shell -- sh -c 'echo started $1; echo $$ >"$0/pid.$1"; exec sleep 60' "$T" \
     ::: 1 2 3 4 >"$T/out" 2>"$T/err" </dev/null &
 pid=$!
 

@@ -4,7 +4,7 @@
 # when it is too small for anything to run.
 . "${srcdir:-.}/tests/cli/lib.sh"
 
-run --max-cpu 1 --joblog "$T/log" -- sh -c 'while :; do :; done' sh ::: spin
+run --max-cpu 1 --joblog "$T/log" --no-shell -- sh -c 'while :; do :; done' sh ::: spin
 expect_rc 1
 contains err "Signal: killed by SIGXCPU"
 grep -q '^1	:	[^	]*	[^	]*	0	0	0	24	' "$T/log" ||
@@ -13,7 +13,7 @@ grep -q '^1	:	[^	]*	[^	]*	0	0	0	24	' "$T/log" ||
 # The command gets the limit, not the limit on top of the CPU time its
 # worker had used: it counts its own from zero.  It records its CPU time
 # as SIGXCPU comes.
-run --max-cpu 1 -- sh -c 'trap "times >\"\$0\"; exit 1" XCPU
+run --max-cpu 1 --no-shell -- sh -c 'trap "times >\"\$0\"; exit 1" XCPU
     while :; do :; done' "$T/times" ::: spin
 expect_rc 1
 [ -s "$T/times" ] || fail "the command saw no SIGXCPU"
@@ -27,7 +27,7 @@ cpu=$(awk 'NR == 1 {
 awk -v s="$cpu" 'BEGIN { exit !(s >= 0.5 && s < 1.5) }' ||
     fail "a job under --max-cpu 1 used $cpu s of CPU time"
 
-run -q --max-mem 64M -- sh -c 'ulimit -v' sh ::: 1
+run -q --max-mem 64M --no-shell -- sh -c 'ulimit -v' sh ::: 1
 expect_rc 0
 kib=$(cat "$T/out")
 [ "$kib" != unlimited ] && [ "$kib" -ge 65536 ] ||

@@ -24,7 +24,7 @@ mpirun() {
 }
 
 host=$(hostname)
-mpirun --mpi -j 2 --joblog "$T/log" --json "$T/json" -- \
+mpirun --mpi -j 2 --joblog "$T/log" --json "$T/json" --no-shell -- \
     sh -c 'echo "item $1"' sh ::: a b c d e f
 expect_rc 0
 lines out 6
@@ -40,7 +40,7 @@ grep -q "\"host\":\"$host\",\"rank\":[12]" "$T/json" ||
     fail "json: $(cat "$T/json")"
 
 # A crash and a hang past its timeout on a remote rank fail alone.
-mpirun --mpi -j 1 --timeout 2 --joblog "$T/log" -- \
+mpirun --mpi -j 1 --timeout 2 --joblog "$T/log" --no-shell -- \
     sh -c 'case $1 in crash) kill -SEGV $$ ;; hang) exec sleep 30 ;;
 	esac; echo "ok $1"' sh ::: crash hang fine
 expect_rc 2

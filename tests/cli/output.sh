@@ -41,7 +41,7 @@ done
 printf "second $1"
 SCRIPT
 chmod +x "$T/lines"
-run -j 2 --line-buffer -- "$T/lines" {} '^first {}$' "$T/out" ::: a b
+run -j 2 --line-buffer --no-shell -- "$T/lines" {} '^first {}$' "$T/out" ::: a b
 expect_rc 0
 has out "first a"
 has out "second a"
@@ -53,7 +53,7 @@ has err "oops b"
 
 # The same with --tag: the item and a tab before every line.
 tab=$(printf '\t')
-run -j 2 --line-buffer --tag -- "$T/lines" {} "^{}${tab}first {}\$" \
+run -j 2 --line-buffer --tag --no-shell -- "$T/lines" {} "^{}${tab}first {}\$" \
     "$T/out" ::: a b
 expect_rc 0
 has out "a${tab}first a"
@@ -94,7 +94,7 @@ cmp -s "$T/out" "$T/want" || fail "--line-buffer retried: $(cat "$T/out")"
 
 # Megabytes on stdout and stderr at once: no deadlock, every byte there.
 head -c 3000000 /dev/urandom >"$T/blob"
-run -q -j 2 -- sh -c 'cat "$1" & cat "$1" >&2; wait' sh "$T/blob" ::: 1
+run -q -j 2 --no-shell -- sh -c 'cat "$1" & cat "$1" >&2; wait' sh "$T/blob" ::: 1
 expect_rc 0
 cmp -s "$T/out" "$T/blob" || fail "stdout differs from what the job wrote"
 cmp -s "$T/err" "$T/blob" || fail "stderr differs from what the job wrote"

@@ -46,7 +46,7 @@ fi
 
 # The JSON is written as jobs become final, in that order: the first job
 # waits for the second one's record.
-run -j 2 --json "$T/order.json" -- sh -c '[ "$1" = fast ] && exit 0
+run -j 2 --json "$T/order.json" --no-shell -- sh -c '[ "$1" = fast ] && exit 0
 	i=0
 	until grep -q "^{\"seq\":2," "$0"; do
 		i=$((i + 1))
@@ -91,7 +91,7 @@ sed -n 2p "$T/rlog" | cut -f 5-8 | grep -qx '0	2	0	0' ||
 
 # The joblog is written as jobs finish: the second job sees the first
 # one's line while it runs.
-run -j 1 --joblog "$T/log2" -- sh -c '[ "$2" = first ] || grep -q "$1" "$0"' \
+run -j 1 --joblog "$T/log2" --no-shell -- sh -c '[ "$2" = first ] || grep -q "$1" "$0"' \
     "$T/log2" '^1	:	.* first$' ::: first second
 expect_rc 0
 lines log2 3
@@ -104,7 +104,7 @@ if parallel --version 2>/dev/null | grep -q '^GNU parallel'; then
 	    ./no-such-command-here
 	HOME=$T parallel --will-cite -j 1 --joblog "$T/plog" sh -c {} ::: \
 	    "$@" >/dev/null 2>&1
-	run -j 1 -k --joblog "$T/qlog" -- sh -c {} ::: "$@"
+	run -j 1 -k --joblog "$T/qlog" --no-shell -- sh -c {} ::: "$@"
 	expect_rc 2
 	for f in plog qlog; do
 		awk -F '\t' -v OFS='\t' 'NR > 1 {

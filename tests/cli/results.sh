@@ -37,7 +37,7 @@ expect_rc 0
 value "$T/retry/1/r/stdout" "attempt 3"
 value "$T/retry/1/r/stderr" ""
 value "$T/retry/1/r/exitval" 0
-run -j 1 --fail-fast --results "$T/ff" -- sh -c 'exit 1' ::: x y
+run -j 1 --fail-fast --results "$T/ff" --no-shell -- sh -c 'exit 1' ::: x y
 expect_rc 1
 value "$T/ff/1/x/exitval" 1
 [ ! -e "$T/ff/1/y" ] || fail "a job that never ran has results"

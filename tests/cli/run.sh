@@ -14,7 +14,7 @@ lines out 3
 contains err "3 jobs: 3 succeeded, 0 failed, 0 cancelled"
 
 # {} anywhere in the words, more than once.
-run -- printf '%s\n' 'x{}y' '{}{}' ::: 1
+run --no-shell -- printf '%s\n' 'x{}y' '{}{}' ::: 1
 expect_rc 0
 has out "x1y"
 has out "11"
@@ -22,7 +22,7 @@ lines out 2
 
 # Items from standard input, one per line; an item keeps its spaces.
 printf 'one\ntwo words\nthree' >"$T/items"
-run_stdin "$T/items" -k -- printf '<%s>\n'
+run_stdin "$T/items" -k --no-shell -- printf '<%s>\n'
 expect_rc 0
 has out "<one>"
 has out "<two words>"
@@ -31,7 +31,7 @@ lines out 3
 
 # NUL-terminated items may hold newlines.
 printf 'a\nb\000c\000' >"$T/items0"
-run_stdin "$T/items0" -0 -k -- printf '<%s>\n'
+run_stdin "$T/items0" -0 -k --no-shell -- printf '<%s>\n'
 expect_rc 0
 has out "<a"
 has out "b>"
@@ -79,7 +79,7 @@ awk '{ if (NR % 5 == 1) job = $1; else if ($1 != job) exit 1 }' "$T/out" ||
     fail "the output of jobs is interleaved"
 
 # stdout and stderr go to their own streams.
-run -- sh -c 'echo to-out; echo to-err >&2' sh ::: 1
+run --no-shell -- sh -c 'echo to-out; echo to-err >&2' sh ::: 1
 expect_rc 0
 has out "to-out"
 lacks out "to-err"

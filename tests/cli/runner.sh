@@ -35,7 +35,7 @@ for m in forkserver fork exec; do
 
 	# A command that kills its worker: the replacement takes the dead
 	# worker's slot, the only one.
-	run -j 1 --start-method "$m" -- sh -c \
+	run -j 1 --start-method "$m" --no-shell -- sh -c \
 	    'if [ "$1" = crash ]; then kill -KILL $PPID; fi; echo $PROCQ_SLOT' \
 	    sh ::: a crash b c
 	expect_rc 1
@@ -43,7 +43,7 @@ for m in forkserver fork exec; do
 	lines out 3
 	slots_in 1
 
-	run -q -j 3 --start-method "$m" -- sh -c \
+	run -q -j 3 --start-method "$m" --no-shell -- sh -c \
 	    'case $1 in *3) kill -KILL $PPID; esac; echo $PROCQ_SLOT' \
 	    sh ::: $(seq 20)
 	expect_rc 2
@@ -52,19 +52,19 @@ for m in forkserver fork exec; do
 done
 
 # The table of slots is procq's own business.
-run -- sh -c 'echo "${PROCQ_SLOT_FILE-none}"' ::: a
+run --no-shell -- sh -c 'echo "${PROCQ_SLOT_FILE-none}"' ::: a
 expect_rc 0
 has out none
 
 # The command exited at once; a process it started kept its output open
 # until the timeout.  How the command itself ended is known.
-run --timeout 1 --json "$T/j" -- sh -c 'sleep 30 & exit 0' ::: a
+run --timeout 1 --json "$T/j" --no-shell -- sh -c 'sleep 30 & exit 0' ::: a
 expect_rc 1
 contains err "Timeout"
 contains j '"status":"failed","attempts":1,"exit_status":0,"signal":null'
 
 # What that process writes after the command has exited is the job's.
-run --json "$T/j" -- sh -c \
+run --json "$T/j" --no-shell -- sh -c \
     'echo first; (sleep 0.1; echo second) & exit 3' ::: a
 expect_rc 1
 has out first

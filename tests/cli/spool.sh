@@ -27,7 +27,7 @@ spooled() {
 # spool file, and its memory stayed well below the output's size (under
 # AddressSanitizer too, once it keeps few freed blocks aside).
 ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=4 \
-TMPDIR=$T/tmp timeout -k 5 "$LIMIT" "$PROCQ" -q -- sh -c '
+TMPDIR=$T/tmp timeout -k 5 "$LIMIT" "$PROCQ" -q --no-shell -- sh -c '
 	head -c 50331648 /dev/zero; i=0
 	until [ -e "$0/go" ]; do
 		i=$((i + 1)); [ $i -lt 1200 ] || exit 9; sleep 0.05

@@ -55,7 +55,7 @@ else
 fi
 
 # A job's failure and timeout are the same under exec.
-run --start-method exec -- sh -c 'exit 3' ::: 1
+run --start-method exec --no-shell -- sh -c 'exit 3' ::: 1
 expect_rc 1
 run --start-method exec --timeout 0.3 -- sleep 30 ::: 1
 expect_rc 1

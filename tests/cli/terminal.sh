@@ -61,7 +61,7 @@ screen() {
 
 # Output without a final newline stays on the terminal: the bar is drawn
 # on the next line rather than over it.
-tty 80 "$PROCQ -j 1 -- sh -c 'printf \"result-%s \" \$1; sleep 0.3' sh \
+tty 80 "$PROCQ -j 1 --no-shell -- sh -c 'printf \"result-%s \" \$1; sleep 0.3' sh \
     ::: A B C D"
 expect_rc 0
 screen 80

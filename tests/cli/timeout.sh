@@ -5,7 +5,7 @@
 . "${srcdir:-.}/tests/cli/lib.sh"
 
 start=$(date +%s)
-run -j 2 --timeout 0.5 --joblog "$T/log" -- sh -c \
+run -j 2 --timeout 0.5 --joblog "$T/log" --no-shell -- sh -c \
     'echo $$ >"$0/pid.$1"; echo started; exec sleep "$1"' "$T" ::: 30 0
 end=$(date +%s)
 expect_rc 1
@@ -42,7 +42,7 @@ expect_rc 0
 has out "second try"
 # A command that exits at once, leaving a process that holds its output
 # open: the job runs until that closes, and the summary says what held it.
-run --timeout 1 -- sh -c 'sleep 300 & exit 0' ::: a
+run --timeout 1 --no-shell -- sh -c 'sleep 300 & exit 0' ::: a
 expect_rc 1
 contains err "Timeout: attempt timed out after 1 s"
 contains err "the command had exited with status 0 after 0.0 s; a process it started kept its output open"

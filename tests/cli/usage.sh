@@ -15,52 +15,52 @@ usage_fails() {
 }
 
 
-usage_fails --jobs x -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --jobs x --no-shell -- sh -c 'touch "$0/started"' "$T" ::: 1
 contains err "--jobs"
-usage_fails --jobs 5000 -- sh -c 'touch "$0/started"' "$T" ::: 1
-usage_fails --jobs 10x% -- sh -c 'touch "$0/started"' "$T" ::: 1
-usage_fails --halt later,fail=1 -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --jobs 5000 --no-shell -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --jobs 10x% --no-shell -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --halt later,fail=1 --no-shell -- sh -c 'touch "$0/started"' "$T" ::: 1
 contains err "--halt"
-usage_fails --halt now,fail=x -- sh -c 'touch "$0/started"' "$T" ::: 1
-usage_fails --timeout x% -- sh -c 'touch "$0/started"' "$T" ::: 1
-usage_fails --colsep '(' -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --halt now,fail=x --no-shell -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --timeout x% --no-shell -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --colsep '(' --no-shell -- sh -c 'touch "$0/started"' "$T" ::: 1
 contains err "--colsep"
-usage_fails --pipe -- sh -c 'touch "$0/started"' "$T" ::: 1
-usage_fails --delay 1 --rate 2 -- sh -c 'touch "$0/started"' "$T" ::: 1
-usage_fails -- sh -c 'touch "$0/started"; echo {= s/a/b/ =}' "$T" ::: 1
+usage_fails --pipe --no-shell -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --delay 1 --rate 2 --no-shell -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --no-shell -- sh -c 'touch "$0/started"; echo {= s/a/b/ =}' "$T" ::: 1
 contains err "perl expressions"
-usage_fails -- sh -c 'touch "$0/started"' "$T" ::: 1 ::::
-usage_fails --timeout -1 -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --no-shell -- sh -c 'touch "$0/started"' "$T" ::: 1 ::::
+usage_fails --timeout -1 --no-shell -- sh -c 'touch "$0/started"' "$T" ::: 1
 contains err "--timeout"
-usage_fails --timeout abc -- sh -c 'touch "$0/started"' "$T" ::: 1
-usage_fails --retries 1.5 -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --timeout abc --no-shell -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --retries 1.5 --no-shell -- sh -c 'touch "$0/started"' "$T" ::: 1
 contains err "--retries"
-usage_fails --retries -2 -- sh -c 'touch "$0/started"' "$T" ::: 1
-usage_fails --retry-delay nan -- sh -c 'touch "$0/started"' "$T" ::: 1
-usage_fails --backoff 0.5 -- sh -c 'touch "$0/started"' "$T" ::: 1
-usage_fails --rate 0 -- sh -c 'touch "$0/started"' "$T" ::: 1
-usage_fails --burst 0 -- sh -c 'touch "$0/started"' "$T" ::: 1
-usage_fails --kill-grace -1 -- sh -c 'touch "$0/started"' "$T" ::: 1
-usage_fails --priority 1e3 -- sh -c 'touch "$0/started"' "$T" ::: 1
-usage_fails --max-mem 10X -- sh -c 'touch "$0/started"' "$T" ::: 1
-usage_fails --max-mem -5 -- sh -c 'touch "$0/started"' "$T" ::: 1
-usage_fails --max-cpu 0 -- sh -c 'touch "$0/started"' "$T" ::: 1
-usage_fails --no-such-option -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --retries -2 --no-shell -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --retry-delay nan --no-shell -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --backoff 0.5 --no-shell -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --rate 0 --no-shell -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --burst 0 --no-shell -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --kill-grace -1 --no-shell -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --priority 1e3 --no-shell -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --max-mem 10X --no-shell -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --max-mem -5 --no-shell -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --max-cpu 0 --no-shell -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --no-such-option --no-shell -- sh -c 'touch "$0/started"' "$T" ::: 1
 contains err "unknown option '--no-such-option'"
-usage_fails -Z -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails -Z --no-shell -- sh -c 'touch "$0/started"' "$T" ::: 1
 usage_fails --timeout
 contains err "needs an argument"
 usage_fails -j 2
 contains err "no command"
 usage_fails -- ::: 1 2
 contains err "no command"
-usage_fails -k --line-buffer -- sh -c 'touch "$0/started"' "$T" ::: 1
-usage_fails -a "$T/no-such-file" -- sh -c 'touch "$0/started"' "$T"
+usage_fails -k --line-buffer --no-shell -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails -a "$T/no-such-file" --no-shell -- sh -c 'touch "$0/started"' "$T"
 contains err "no-such-file"
-usage_fails -a "$T" -- sh -c 'touch "$0/started"' "$T"
-usage_fails -a "$T/x" -- sh -c 'touch "$0/started"' "$T" ::: 1
-usage_fails --json "$T/no/such/dir" -- sh -c 'touch "$0/started"' "$T" ::: 1
-usage_fails --joblog "$T/no/such/dir" -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails -a "$T" --no-shell -- sh -c 'touch "$0/started"' "$T"
+usage_fails -a "$T/x" --no-shell -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --json "$T/no/such/dir" --no-shell -- sh -c 'touch "$0/started"' "$T" ::: 1
+usage_fails --joblog "$T/no/such/dir" --no-shell -- sh -c 'touch "$0/started"' "$T" ::: 1
 
 # Options after the command belong to the command.
 run -- echo --jobs x ::: 1
