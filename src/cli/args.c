@@ -117,7 +117,7 @@ static const char usage_text[] =
 "      --header REGEX    the first item of each source names its columns\n"
 "                        ({name}); not a job\n"
 "      --trim HOW        trim white space from the values: n, l, r, lr\n"
-"  -d, --delimiter D     items end with D, not newline (\\n \\t \\0 \\123)\n"
+"  -d, --delimiter D     items end with D, not newline (\\t \\n \\r \\0 \\123)\n"
 "  -E, --eof=EOF         a source ends at the item EOF\n"
 "  -r, --no-run-if-empty  no job for an empty or blank item\n"
 "      --arg-sep SEP     SEP instead of :::\n"
@@ -437,12 +437,24 @@ args_separator(int ch, const char *arg)
 	return 0;
 }
 
-/* -d: GNU parallel's escapes, \n \t \0 \123 (octal) and the like, as
- * the C string escapes. */
+/* Whether p starts with n octal digits. */
+static bool
+octal_digits(const char *p, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (p[i] < '0' || p[i] > '7')
+			return false;
+	return true;
+}
+
+/*
+ * -d: GNU parallel's escapes, \t \n \r, \ooo (three octal digits) and \o
+ * (one); any other backslash means itself, as there.
+ */
 static int
 args_delimiter(const char *arg, struct cli_opts *o)
 {
-	static const char from[] = "abfnrtv\\", to[] = "\a\b\f\n\r\t\v\\";
+	static const char from[] = "tnr", to[] = "\t\n\r";
 	const char *p = arg, *e;
 	size_t len = 0;
 	char *d;
@@ -453,16 +465,19 @@ args_delimiter(const char *arg, struct cli_opts *o)
 		return -1;
 	}
 	while (*p != '\0') {
-		if (*p != '\\' || p[1] == '\0')
-			d[len++] = *p++;
-		else if (p[1] >= '0' && p[1] <= '7') {
-			unsigned v = 0;
+		int n = *p != '\\' ? 0 :
+		    octal_digits(p + 1, 3) ? 3 :
+		    octal_digits(p + 1, 1) ? 1 :
+					     0;
+		unsigned v = 0;
 
-			for (p++, e = p + 3; p < e && *p >= '0' && *p <= '7';
-			     p++)
-				v = v * 8 + (unsigned)(*p - '0');
+		if (n > 0) {
+			for (int k = 1; k <= n; k++)
+				v = v * 8 + (unsigned)(p[k] - '0');
 			d[len++] = (char)v;
-		} else if ((e = strchr(from, p[1])) != NULL) {
+			p += 1 + n;
+		} else if (*p == '\\' && p[1] != '\0' &&
+		    (e = strchr(from, p[1])) != NULL) {
 			d[len++] = to[e - from];
 			p += 2;
 		} else

@@ -175,6 +175,10 @@ printf 'a\tb\n' >"$T/in"
 both dtab -d '\t' echo "x{}y"
 printf 'aAb\n' >"$T/in"
 both doctal -d '\101' echo "x{}y"
+# Other backslashes mean themselves.
+printf 'a\\b\\ec\n' >"$T/in"
+both dbackslash -d '\\' echo "x{}y"
+both descape -d '\e' echo "x{}y"
 printf 'a<>b<>c' >"$T/in"
 both dlong -d '<>' echo "x{}y"
 has dlong.procq xcy
