@@ -45,6 +45,7 @@ struct rs {
 	enum rs_kind kind;
 	struct edit edit;
 	size_t n;   /* RS_VALUE: from 1 */
+	bool from_end; /* RS_VALUE: {-n}, the nth from the last */
 	size_t len; /* of the text, braces included */
 };
 
@@ -141,8 +142,11 @@ rs_parse_value(const char *p)
 	const char *q = p + 1;
 	size_t len, best = 0;
 
-	if (*q >= '1' && *q <= '9') {
-		rs.n = strtoul(q, (char **)&q, 10);
+	/* {n}, {-n}, and white space after n, as GNU parallel reads them. */
+	rs.from_end = *q == '-';
+	if (q[rs.from_end] >= '1' && q[rs.from_end] <= '9') {
+		rs.n = strtoul(q + rs.from_end, (char **)&q, 10);
+		q += strspn(q, " \t");
 		if ((len = rs_parse_value_rest(q, &rs)) > 0) {
 			rs.kind = RS_VALUE;
 			rs.len = (size_t)(q - p) + len;
@@ -306,8 +310,9 @@ append_rs(struct compose *cp, struct buf *b, const struct rs *rs)
 		/* Past the last value: nothing, as in GNU parallel. */
 		if (rs->n > j->nargs)
 			return cp->quote ? buf_append(b, "''", 2) : 0;
-		return append_value(b, j->args[rs->n - 1], &rs->edit,
-		    cp->quote);
+		return append_value(b,
+		    j->args[rs->from_end ? j->nargs - rs->n : rs->n - 1],
+		    &rs->edit, cp->quote);
 	case RS_VALUES:
 		for (size_t i = 0; i < j->nargs; i++)
 			if ((i > 0 && buf_append(b, " ", 1) != 0) ||

@@ -87,6 +87,10 @@ has Itag.procq "$(printf 'a\tx a')"
 # A word that is the renamed {} is one word per value, as {} is.
 both Iword -I ,, echo ,, ::: a b
 
+# Positions from the end, and white space after the position.
+both negative echo {-1} {-2.} '{ 1}' '{1 }' '{2 .}' ::: a.x ::: b.c
+has negative.procq "b.c a { 1} a.x b"
+
 # --plus: each string on a path with two extensions.
 v=dir/sub/file.tar.gz
 for s in '{+/}' '{+.}' '{+..}' '{+...}' '{..}' '{...}' '{/..}' '{/...}' \
