@@ -26,10 +26,12 @@ enum {
 	OPT_LINE_BUFFER, OPT_JSON, OPT_JOBLOG, OPT_CHECKPOINT, OPT_START_METHOD, OPT_VERSION,
 	OPT_MPI, OPT_COLSEP, OPT_LINK, OPT_SHUF, OPT_DRY_RUN, OPT_PIPE,
 	OPT_BLOCK, OPT_HALT, OPT_DELAY, OPT_RESUME, OPT_RESUME_FAILED,
-	OPT_TAG, OPT_TAGSTRING, OPT_RESULTS, OPT_ER, OPT_BNR, OPT_DNR,
-	OPT_BNER, OPT_SEQREPLACE, OPT_SLOTREPLACE, OPT_PLUS, OPT_HEADER,
-	OPT_TRIM, OPT_ARG_SEP, OPT_ARG_FILE_SEP
+	OPT_TAG, OPT_TAGSTRING, OPT_RESULTS, OPT_XARGS, OPT_ER, OPT_BNR,
+	OPT_DNR, OPT_BNER, OPT_SEQREPLACE, OPT_SLOTREPLACE, OPT_PLUS,
+	OPT_HEADER, OPT_TRIM, OPT_ARG_SEP, OPT_ARG_FILE_SEP
 };
+
+static const char short_opts[] = "+:j:0a:kqhn:N:L:l::mXs:I:d:E:e::r";
 
 static const struct option long_opts[] = {
 	{ "jobs",	 required_argument, NULL, 'j' },
@@ -74,6 +76,11 @@ static const struct option long_opts[] = {
 	{ "halt",	 required_argument, NULL, OPT_HALT },
 	{ "halt-on-error", required_argument, NULL, OPT_HALT },
 	{ "delay",	 required_argument, NULL, OPT_DELAY },
+	{ "max-args",	 required_argument, NULL, 'n' },
+	{ "max-replace-args", required_argument, NULL, 'N' },
+	{ "max-lines",	 optional_argument, NULL, 'l' },
+	{ "max-chars",	 required_argument, NULL, 's' },
+	{ "xargs",	 no_argument,	    NULL, OPT_XARGS },
 	{ "extensionreplace", required_argument, NULL, OPT_ER },
 	{ "er",		 required_argument, NULL, OPT_ER },
 	{ "basenamereplace", required_argument, NULL, OPT_BNR },
@@ -136,6 +143,18 @@ static const char usage_text[] =
 "      --pipe            give blocks of standard input to the jobs' input\n"
 "      --block BYTES     the size of a block (default 1M)\n"
 "      --dry-run         print the commands, run nothing\n"
+"  -n, --max-args N      up to N items per job (0: one, none inserted)\n"
+"  -N, --max-replace-args N  the same, and a word with {} in it is\n"
+"                        repeated for each value\n"
+"  -L N                  N lines per job, as -N; a line that ends in a\n"
+"                        blank goes on on the next\n"
+"  -l, --max-lines[=N]   the same, as -n (N: 1 by default)\n"
+"  -m                    as many items per job as fit on a command line,\n"
+"                        the last ones spread over the job slots\n"
+"  -X                    the same, with a word with {} repeated for each\n"
+"      --xargs           as many items per job as fit, as xargs does\n"
+"  -s, --max-chars N     the longest command line (default: GNU\n"
+"                        parallel's)\n"
 "      --timeout SECS    kill an attempt after SECS seconds; N% of the\n"
 "                        median runtime of the jobs that succeeded\n"
 "      --halt WHEN       now|soon,fail|success=N|N%: stop the run\n"
@@ -604,6 +623,16 @@ args_option(int ch, const char *arg, struct cli_opts *o)
 		return args_halt(arg, o);
 	case OPT_DELAY:
 		return parse_num("--delay", arg, 0, false, &o->delay);
+	case 'n':
+	case 'N':
+	case 'L':
+	case 'l':
+	case 'm':
+	case 'X':
+	case 's':
+		return batch_option(ch, arg, &o->batch);
+	case OPT_XARGS:
+		return batch_option('x', arg, &o->batch);
 	case 'I':
 	case OPT_ER:
 	case OPT_BNR:
@@ -736,6 +765,8 @@ args_check(struct cli_opts *o)
 		usage_error("--delay and --rate both set the pace: give one");
 		return -1;
 	}
+	if (batch_resolve(o) != 0)
+		return -1;
 	/* GNU parallel splits a header at tabs unless told. */
 	if (o->header != NULL && o->colsep == NULL)
 		o->colsep = "\t";
@@ -790,9 +821,15 @@ args_parse(int argc, char **argv, struct cli_opts *o)
 	memset(o, 0, sizeof *o);
 	o->kill_grace = 0;	/* the library's default */
 	o->shell = true;	/* as in GNU parallel */
+	batch_opts_init(&o->batch);
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+:j:0a:kqhI:d:E:e::r", long_opts,
-		    NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, short_opts, long_opts, NULL)) !=
+	    -1) {
+		/* -l N as GNU parallel reads it: the value may follow. */
+		if (ch == 'l' && optarg == NULL && optind < argc &&
+		    argv[optind][0] != '\0' &&
+		    strspn(argv[optind], "0123456789") == strlen(argv[optind]))
+			optarg = argv[optind++];
 		switch (ch) {
 		case 'h':
 			fputs(usage_text, stdout);

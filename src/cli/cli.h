@@ -67,6 +67,23 @@ struct buf {
 int	 buf_append(struct buf *b, const void *p, size_t len);
 void	 buf_free(struct buf *b);
 
+/* Several values per job (batch.c): -n, -N, -L, -l, -m, -X, --xargs
+ * and -s as given, then what they mean together (batch_resolve()). */
+struct batch_opts {
+	long		 n, N, L, l;	/* -1 = not given */
+	bool		 m, X, xargs;
+	size_t		 s;		/* 0 = not given */
+	bool		 on;		/* any of them given */
+	size_t		 max_args;	/* values per job; SIZE_MAX: as many
+					 * as fit on a command line */
+	bool		 no_args;	/* a value per job, none inserted */
+	bool		 spread;	/* -m, -X: the last values spread over
+					 * every job slot */
+	bool		 context;	/* a word with {} repeated per value */
+	size_t		 max_lines;	/* a line ending in a blank goes on
+					 * on the next one */
+};
+
 /* The options, as parsed. */
 struct cli_opts {
 	int		 jobs;		/* workers; 0 = online CPUs */
@@ -129,6 +146,7 @@ struct cli_opts {
 	int		 ncommand;
 	struct source	*sources;	/* in the order given */
 	size_t		 nsources;
+	struct batch_opts batch;	/* several values per job */
 };
 
 /* One input source: words after ::: or a file (::::, -a; "-" = stdin). */
@@ -162,16 +180,34 @@ struct values {
 	size_t		 n;
 	char		*block;		/* --pipe */
 	size_t		 block_len;
+	size_t		*widths;	/* several records: the values of each;
+					 * NULL = one record */
+	size_t		 nwidths;
 };
 
 void	 values_free(struct values *v);
 
-/* input.c: the jobs' values, read as they are needed. */
+/* input.c: the jobs' values, read as they are needed: input_next() a
+ * job's, input_record() a combination of the sources' values. */
 struct input;
+
+/* input_next(): the input cannot go on, but the jobs before may run. */
+#define INPUT_STOP		(-2)
 
 int	 input_open(const struct cli_opts *o, struct input **in);
 int	 input_next(struct input *in, struct values *v); /* 1, 0 at end, -1 */
+int	 input_record(struct input *in, struct values *v);
 void	 input_close(struct input *in);
+
+/* batch.c: several records per job. */
+struct batch;
+
+int	 batch_option(int ch, const char *arg, struct batch_opts *b);
+void	 batch_opts_init(struct batch_opts *b);
+int	 batch_resolve(struct cli_opts *o);
+struct batch *batch_new(const struct cli_opts *o, struct input *in);
+int	 batch_next(struct batch *b, struct values *v);
+void	 batch_free(struct batch *b);
 
 /* template.c */
 struct cli;
@@ -198,6 +234,8 @@ char	*template_expand(const char *tmpl, const struct job *j);
 int	 template_command(const struct cli_opts *o, struct job *j,
 	    msgpack_sbuffer *sb);
 bool	 template_valid(const char *tmpl);
+size_t	 template_rs_at(const char *p, size_t *col);
+size_t	 template_rs_width(const char *rs, const char *value, size_t seq);
 bool	 template_plain(const char *word, bool *joins);
 bool	 template_has_rs(const char *word);
 
@@ -215,6 +253,10 @@ struct job {
 	size_t		 nargs;
 	char		*block;		/* --pipe: the job's standard input */
 	size_t		 block_len;
+	bool		 context;	/* -X, -N, -L: a word with {} is
+					 * repeated for each value */
+	size_t		*widths;	/* struct values' */
+	size_t		 nwidths;
 	char		*cmdline;	/* the command as one line */
 	char		*name;		/* display name */
 	char		*group;		/* NULL = none */
@@ -303,6 +345,7 @@ struct cli {
 	struct cli_summary summary;
 	int		 error;		/* errno of the first I/O failure */
 	const char	*error_what;
+	bool		 input_stopped;	/* INPUT_STOP: exit status 255 */
 };
 
 /* clang-format on */

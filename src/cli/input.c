@@ -17,6 +17,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <regex.h>
 #include <stdio.h>
@@ -35,6 +36,7 @@ struct stream {
 	FILE *fp;	  /* streamed: NULL once at its end */
 	const char *what; /* for errors */
 	bool own_fp;
+	bool joins; /* -L, -l: a line ending in a blank goes on */
 };
 
 /* Linked sources: values paired by position. */
@@ -66,7 +68,8 @@ struct input {
 	char *carry;   /* --pipe: the start of the next
 					 * block, read with the last */
 	size_t carry_len;
-	char **names; /* --header: the columns' */
+	struct batch *batch; /* several records per job */
+	char **names;	     /* --header: the columns' */
 	size_t nnames;
 };
 
@@ -77,6 +80,7 @@ values_free(struct values *v)
 		free(v->v[i]);
 	free(v->v);
 	free(v->block);
+	free(v->widths);
 	memset(v, 0, sizeof *v);
 }
 
@@ -135,9 +139,9 @@ read_item(FILE *fp, const char *sep, size_t sep_len, char **line)
 	return (ssize_t)b.len - 1;
 }
 
-/* The next value of a file source: 1, 0 at its end, -1 on error. */
+/* The next line of a file source: 1, 0 at its end, -1 on error. */
 static int
-stream_read(struct stream *s, const struct input *in, char **out)
+stream_line(struct stream *s, const struct input *in, char **out)
 {
 	char *line = NULL;
 
@@ -154,6 +158,53 @@ stream_read(struct stream *s, const struct input *in, char **out)
 		return 0;
 	}
 	*out = line;
+	return 1;
+}
+
+/* With -L and -l, as in xargs and GNU parallel, a line that ends in a
+ * blank goes on on the next one. */
+static bool
+goes_on(const struct stream *s, const char *v)
+{
+	size_t len = strlen(v);
+
+	return s->joins && len > 0 && isspace((unsigned char)v[len - 1]);
+}
+
+/* Appends more to *v; frees more. */
+static int
+join_line(char **v, char *more)
+{
+	size_t len = strlen(*v);
+	char *j = realloc(*v, len + strlen(more) + 1);
+
+	if (j != NULL) {
+		strcpy(j + len, more);
+		*v = j;
+	}
+	free(more);
+	return j != NULL ? 0 : -1;
+}
+
+/* The next value of a file source: 1, 0 at its end, -1 on error. */
+static int
+stream_read(struct stream *s, const struct input *in, char **out)
+{
+	char *more;
+	int rc;
+
+	if ((rc = stream_line(s, in, out)) <= 0)
+		return rc;
+	while (goes_on(s, *out) && (rc = stream_line(s, in, &more)) > 0)
+		if (join_line(out, more) != 0) {
+			usage_error("out of memory");
+			rc = -1;
+			break;
+		}
+	if (rc < 0) {
+		free(*out);
+		return -1;
+	}
 	return 1;
 }
 
@@ -189,24 +240,25 @@ static int
 stream_open(struct stream *s, const struct source *src,
     const struct cli_opts *o)
 {
-	if (src->words != NULL) {
-		for (size_t i = 0; i < src->nwords; i++) {
-			char *w;
+	for (size_t i = 0; src->words != NULL && i < src->nwords; i++) {
+		char *w;
 
-			if (o->eof_str != NULL &&
-			    strcmp(src->words[i], o->eof_str) == 0)
-				break;
-			if (o->skip_empty && is_blank(src->words[i]))
-				continue;
-			w = strdup(src->words[i]);
-
-			if (w == NULL || stream_push(s, w) != 0) {
-				free(w);
+		if (o->eof_str != NULL &&
+		    strcmp(src->words[i], o->eof_str) == 0)
+			break;
+		if (o->skip_empty && is_blank(src->words[i]))
+			continue;
+		if ((w = strdup(src->words[i])) != NULL && s->n > 0 &&
+		    goes_on(s, s->v[s->n - 1])) {
+			if (join_line(&s->v[s->n - 1], w) != 0)
 				return -1;
-			}
+		} else if (w == NULL || stream_push(s, w) != 0) {
+			free(w);
+			return -1;
 		}
-		return 0;
 	}
+	if (src->words != NULL)
+		return 0;
 	if (strcmp(src->path, "-") == 0) {
 		s->fp = stdin;
 		s->what = "the standard input";
@@ -258,6 +310,7 @@ input_groups(struct input *in)
 		if (g->s == NULL &&
 		    (g->s = calloc(nsrc, sizeof *g->s)) == NULL)
 			return -1;
+		g->s[g->ns].joins = o->batch.max_lines > 0;
 		if (stream_open(&g->s[g->ns++], &src[i], o) != 0)
 			return -1;
 	}
@@ -568,9 +621,9 @@ input_open(const struct cli_opts *o, struct input **out)
 		return -1;
 	}
 	in->o = o;
+	in->delim = o->null_sep ? '\0' : '\n';
 	in->sep = o->delim != NULL ? o->delim : o->null_sep ? "" : "\n";
 	in->sep_len = o->delim != NULL ? o->delim_len : 1;
-	in->delim = o->null_sep ? '\0' : '\n';
 	in->whole = o->shuf || template_wants_total();
 	*out = in;
 	if (o->pipe) {
@@ -585,9 +638,11 @@ input_open(const struct cli_opts *o, struct input **out)
 			usage_error("out of memory");
 		return -1;
 	}
-	if (input_load(in) != 0)
+	if (input_load(in) != 0 || (in->whole && input_whole(in) != 0))
 		return -1;
-	return in->whole ? input_whole(in) : 0;
+	if (o->batch.on && (in->batch = batch_new(o, in)) == NULL)
+		return -1;
+	return 0;
 }
 
 /* --pipe: up to o->block bytes, ending after the last whole record. */
@@ -648,7 +703,7 @@ input_block(struct input *in, struct values *v)
 }
 
 int
-input_next(struct input *in, struct values *v)
+input_record(struct input *in, struct values *v)
 {
 	if (in->o->pipe)
 		return input_block(in, v);
@@ -662,11 +717,20 @@ input_next(struct input *in, struct values *v)
 	return input_combination(in, v);
 }
 
+int
+input_next(struct input *in, struct values *v)
+{
+	if (in->batch != NULL)
+		return batch_next(in->batch, v);
+	return input_record(in, v);
+}
+
 void
 input_close(struct input *in)
 {
 	if (in == NULL)
 		return;
+	batch_free(in->batch);
 	for (size_t i = 0; i < in->ng; i++) {
 		for (size_t k = 0; k < in->g[i].ns; k++) {
 			struct stream *s = &in->g[i].s[k];

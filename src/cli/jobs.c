@@ -43,6 +43,8 @@ job_new(size_t seq, struct values *v)
 	j->nargs = v->n;
 	j->block = v->block;
 	j->block_len = v->block_len;
+	j->widths = v->widths;
+	j->nwidths = v->nwidths;
 	memset(v, 0, sizeof *v);
 	j->exit_status = j->signal = -1;
 	return j;
@@ -57,6 +59,7 @@ job_free(struct job *j)
 		free(j->args[i]);
 	free(j->args);
 	free(j->block);
+	free(j->widths);
 	free(j->cmdline);
 	free(j->name);
 	free(j->group);

@@ -5,6 +5,7 @@ procq_SOURCES = \
 	src/cli/main.c \
 	src/cli/args.c \
 	src/cli/input.c \
+	src/cli/batch.c \
 	src/cli/jobs.c \
 	src/cli/halt.c \
 	src/cli/summary.c \
@@ -52,6 +53,7 @@ PROCQ_CLI_TESTS = \
 	tests/cli/usage.sh \
 	tests/cli/input.sh \
 	tests/cli/replace.sh \
+	tests/cli/multiarg.sh \
 	tests/cli/halt.sh \
 	tests/cli/interrupt.sh \
 	tests/cli/start_method.sh \

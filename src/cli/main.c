@@ -121,17 +121,21 @@ main_queue(struct cli *c, int workers)
 }
 
 /* --results: DIR/1/VALUE1/2/VALUE2..., with \, tab and / in a value
- * written \\, \t and \_, as GNU parallel does. */
+ * written \\, \t and \_, as GNU parallel does; with several records
+ * per job, each record's the same way, one after the other. */
 static char *
 main_results_dir(const char *dir, const struct job *j)
 {
 	struct buf b = { 0 };
+	size_t rec = 0, first = 0;
 	char num[32];
 	int rc;
 
 	rc = buf_append(&b, dir, strlen(dir));
 	for (size_t i = 0; rc == 0 && i < j->nargs; i++) {
-		snprintf(num, sizeof num, "/%zu/", i + 1);
+		if (j->widths != NULL && i - first == j->widths[rec])
+			first += j->widths[rec++];
+		snprintf(num, sizeof num, "/%zu/", i - first + 1);
 		rc = buf_append(&b, num, strlen(num));
 		for (const char *s = j->args[i]; rc == 0 && *s != '\0'; s++) {
 			if (*s == '\\')
@@ -182,6 +186,7 @@ main_job(const struct cli_opts *o, size_t seq, struct values *v)
 
 	if (j == NULL)
 		return NULL;
+	j->context = o->batch.context;
 	j->name = o->name != NULL ?
 	    template_expand(o->name, j) :
 	    template_expand(template_name(o->pipe ? RSN_SEQ : RSN_VALUES), j);
@@ -355,7 +360,11 @@ main_feed(struct cli *c)
 			return;
 		}
 	}
-	if (rc < 0)
+	if (rc == INPUT_STOP) {
+		pthread_mutex_lock(&c->lock);
+		c->input_stopped = true;
+		pthread_mutex_unlock(&c->lock);
+	} else if (rc < 0)
 		main_fail(c, "reading the input", EIO);
 }
 
@@ -460,7 +469,7 @@ main_report(struct cli *c, int sig)
 	}
 	if (sig != 0)
 		return 128 + sig;
-	if (c->error != 0)
+	if (c->error != 0 || c->input_stopped)
 		return CLI_EXIT_INTERNAL;
 	return failed > CLI_EXIT_MAXFAIL ? CLI_EXIT_MANYFAIL : (int)failed;
 }
@@ -498,7 +507,7 @@ main_dry_run(struct cli *c)
 	}
 	if (fflush(stdout) != 0 || ferror(stdout))
 		return CLI_EXIT_INTERNAL;
-	return rc < 0 ? CLI_EXIT_USAGE : 0;
+	return rc < 0 || c->input_stopped ? CLI_EXIT_USAGE : 0;
 }
 
 /*
@@ -520,6 +529,11 @@ main_read_ahead(struct cli *c)
 	while (c->nahead < (size_t)want &&
 	    (rc = input_next(c->in, &c->ahead[c->nahead])) > 0)
 		c->nahead++;
+	/* The jobs before run, as in GNU parallel. */
+	if (rc == INPUT_STOP) {
+		c->input_stopped = true;
+		rc = 0;
+	}
 	if (rc < 0)
 		return -1;
 	return rc == 0 && c->nahead < (size_t)want ?

@@ -71,14 +71,28 @@ static const enum edit_op rs_name_edit[] = {
 	[RSN_BASE_NOEXT] = EDIT_BASE_NOEXT,
 };
 
+/* One word of a command being composed.  A word that replacement strings
+ * alone left empty (a missing {3}, {} of a job with no values) is no
+ * word at all, as an unquoted empty string is none to the shell. */
+struct word {
+	struct buf b;
+	bool has_rs; /* a replacement string went into it */
+	bool real;   /* text, or a value (even an empty one) */
+};
+
 struct compose {
 	const struct job *j;
 	bool quote;
-	struct slot_pos *slots;
-	size_t nslots;
-	uint32_t word;	/* the word being composed */
+	bool shell;	/* one script: context groups end at blanks */
 	bool keep_slot; /* write {%} itself (no worker) */
+	size_t only;	/* {}: this value alone (context), or all */
+	struct word *w; /* the words; the last one is being composed */
+	size_t nw;
+	struct slot_pos *slots; /* slot word: its index in w */
+	size_t nslots;
 };
+
+#define ALL_VALUES SIZE_MAX
 
 static bool
 starts_with(const char *s, const char *prefix)
@@ -233,32 +247,48 @@ rs_edit_apply(const char *v, const struct edit *e)
 }
 
 /* The characters that mean themselves to the shell, unquoted. */
-static const char shell_safe_chars[] = "abcdefghijklmnopqrstuvwxyz"
-				       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-				       "_@%+=:,./-";
+static const char shell_plain_chars[] = "abcdefghijklmnopqrstuvwxyz"
+					"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+					"_@%+=:,./-";
 
-/* Whether s means itself to the shell, unquoted. */
+/* Whether s is left unquoted: the characters GNU parallel leaves so,
+ * fewer than the shell would, so that the lines are parallel's. */
 static bool
 shell_safe(const char *s)
 {
-	return *s != '\0' && strspn(s, shell_safe_chars) == strlen(s);
+	static const char safe[] = "abcdefghijklmnopqrstuvwxyz"
+				   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+./-";
+
+	return *s != '\0' && strspn(s, safe) == strlen(s);
 }
 
 /* Appends s, quoted for the shell when quote is set and it needs it,
- * the way GNU parallel quotes ('it'"'"'s'). */
+ * the way GNU parallel quotes ('it'"'"'s', "'"'s' for 's: parallel drops
+ * an empty '' at either end). */
 static int
 append_word(struct buf *b, const char *s, bool quote)
 {
+	size_t start = b->len, len = strlen(s);
+
 	if (!quote || shell_safe(s))
-		return buf_append(b, s, strlen(s));
+		return buf_append(b, s, len);
 	if (buf_append(b, "'", 1) != 0)
 		return -1;
-	for (; *s != '\0'; s++) {
-		if (*s == '\'' ? buf_append(b, "'\"'\"'", 5) != 0 :
-				 buf_append(b, s, 1) != 0)
+	for (const char *p = s; *p != '\0'; p++) {
+		if (*p == '\'' ? buf_append(b, "'\"'\"'", 5) != 0 :
+				 buf_append(b, p, 1) != 0)
 			return -1;
 	}
-	return buf_append(b, "'", 1);
+	if (buf_append(b, "'", 1) != 0)
+		return -1;
+	if (s[0] == '\'') {
+		memmove(b->data + start, b->data + start + 2,
+		    b->len - start - 2);
+		b->len -= 2;
+	}
+	if (len > 0 && s[len - 1] == '\'')
+		b->len -= 2;
+	return 0;
 }
 
 static int
@@ -274,60 +304,131 @@ append_value(struct buf *b, const char *v, const struct edit *e, bool quote)
 	return rc;
 }
 
+/* Starts the next word. */
+static int
+word_new(struct compose *cp)
+{
+	struct word *w = realloc(cp->w, (cp->nw + 1) * sizeof *w);
+
+	if (w == NULL)
+		return -1;
+	cp->w = w;
+	memset(&w[cp->nw++], 0, sizeof *w);
+	return 0;
+}
+
+static struct buf *
+word_buf(struct compose *cp)
+{
+	return &cp->w[cp->nw - 1].b;
+}
+
+static bool
+word_kept(const struct word *w)
+{
+	return w->b.len > 0 || w->real || !w->has_rs;
+}
+
+/* Each word a string, for what takes one. */
+static int
+words_terminate(struct compose *cp)
+{
+	for (size_t i = 0; i < cp->nw; i++) {
+		if (buf_append(&cp->w[i].b, "", 1) != 0)
+			return -1;
+		cp->w[i].b.len--;
+	}
+	return 0;
+}
+
+static void
+compose_free(struct compose *cp)
+{
+	for (size_t i = 0; i < cp->nw; i++)
+		buf_free(&cp->w[i].b);
+	free(cp->w);
+	free(cp->slots);
+}
+
 /* The job slot, or where the worker puts it; width: zero-padded. */
 static int
-append_slot(struct compose *cp, struct buf *b, uint32_t width)
+append_slot(struct compose *cp, uint32_t width)
 {
+	struct word *w = &cp->w[cp->nw - 1];
 	struct slot_pos *s;
 
+	w->real = true;
 	if (cp->keep_slot)
-		return width > 0 ? buf_append(b, "{0%}", 4) :
-				   buf_append(b, "{%}", 3);
+		return width > 0 ? buf_append(&w->b, "{0%}", 4) :
+				   buf_append(&w->b, "{%}", 3);
 	if ((s = realloc(cp->slots, (cp->nslots + 1) * sizeof *s)) == NULL)
 		return -1;
 	cp->slots = s;
-	s[cp->nslots].word = cp->word;
+	s[cp->nslots].word = (uint32_t)(cp->nw - 1);
 	s[cp->nslots].width = width;
-	s[cp->nslots++].offset = (uint32_t)b->len;
+	s[cp->nslots++].offset = (uint32_t)w->b.len;
+	return 0;
+}
+
+/* {} and its edits: the value of this copy of a context group, or every
+ * value, a word each (the shell splits them there in GNU parallel). */
+static int
+append_values(struct compose *cp, const struct edit *e)
+{
+	const struct job *j = cp->j;
+	size_t first = 0, end = j->nargs;
+
+	if (cp->only != ALL_VALUES) {
+		first = cp->only;
+		end = first < j->nargs ? first + 1 : first;
+	}
+	for (size_t i = first; i < end; i++) {
+		if ((i > first && word_new(cp) != 0) ||
+		    append_value(word_buf(cp), j->args[i], e, cp->quote) != 0)
+			return -1;
+		cp->w[cp->nw - 1].real = true;
+	}
 	return 0;
 }
 
 static int
-append_rs(struct compose *cp, struct buf *b, const struct rs *rs)
+append_rs(struct compose *cp, const struct rs *rs)
 {
 	const struct job *j = cp->j;
+	struct word *w = &cp->w[cp->nw - 1];
 	char num[32];
 
+	w->has_rs = true;
 	switch (rs->kind) {
 	case RS_SEQ:
+		w->real = true;
 		snprintf(num, sizeof num, "%zu", j->seq);
-		return buf_append(b, num, strlen(num));
+		return buf_append(&w->b, num, strlen(num));
 	case RS_SLOT:
-		return append_slot(cp, b, 0);
+		return append_slot(cp, 0);
 	case RS_SLOT0:
-		return append_slot(cp, b, rs_set.slot_width);
+		return append_slot(cp, rs_set.slot_width);
 	case RS_VALUE:
-		/* Past the last value: nothing, as in GNU parallel. */
+		/* Past the last value: nothing, not even '', as in GNU
+		 * parallel. */
 		if (rs->n > j->nargs)
-			return cp->quote ? buf_append(b, "''", 2) : 0;
-		return append_value(b,
+			return 0;
+		w->real = true;
+		return append_value(&w->b,
 		    j->args[rs->from_end ? j->nargs - rs->n : rs->n - 1],
 		    &rs->edit, cp->quote);
 	case RS_VALUES:
-		for (size_t i = 0; i < j->nargs; i++)
-			if ((i > 0 && buf_append(b, " ", 1) != 0) ||
-			    append_value(b, j->args[i], &rs->edit,
-				cp->quote) != 0)
-				return -1;
-		return 0;
+		return append_values(cp, &rs->edit);
 	case RS_TOTAL:
+		w->real = true;
 		snprintf(num, sizeof num, "%zu", rs_set.total);
-		return buf_append(b, num, strlen(num));
+		return buf_append(&w->b, num, strlen(num));
 	case RS_SEQ0:
 		/* As wide as the number of jobs. */
+		w->real = true;
 		snprintf(num, sizeof num, "%0*zu",
 		    snprintf(NULL, 0, "%zu", rs_set.total), j->seq);
-		return buf_append(b, num, strlen(num));
+		return buf_append(&w->b, num, strlen(num));
 	case RS_NONE:
 	case RS_REFUSED:
 		break;
@@ -335,41 +436,101 @@ append_rs(struct compose *cp, struct buf *b, const struct rs *rs)
 	return -1;
 }
 
-/* The first replacement string at or after p, or NULL. */
+/* The first replacement string at or after p and before end, or NULL.
+ * Renamed ones (-I ,,) need not start with a brace. */
 static const char *
-find_rs(const char *p, struct rs *rs)
+find_rs(const char *p, const char *end, struct rs *rs)
 {
-	for (; *p != '\0'; p++)
+	for (; p < end && *p != '\0'; p++)
 		if ((*rs = rs_parse(p)).kind != RS_NONE)
 			return p;
 	return NULL;
 }
 
-/* Appends tmpl with its replacement strings replaced; counts them. */
+/* Appends the len bytes at tmpl with their replacement strings replaced.
+ * None has a blank in it, so none crosses the end of a context group. */
 static int
-append_expanded(struct compose *cp, struct buf *b, const char *tmpl,
-    size_t *found)
+append_expanded(struct compose *cp, const char *tmpl, size_t len)
 {
-	const char *p = tmpl;
+	const char *p = tmpl, *end = tmpl + len;
 	struct rs rs;
 
-	while ((p = find_rs(p, &rs)) != NULL) {
-		if (buf_append(b, tmpl, (size_t)(p - tmpl)) != 0 ||
-		    append_rs(cp, b, &rs) != 0)
+	while ((p = find_rs(p, end, &rs)) != NULL) {
+		if (buf_append(word_buf(cp), tmpl, (size_t)(p - tmpl)) != 0 ||
+		    append_rs(cp, &rs) != 0)
 			return -1;
-		(*found)++;
 		tmpl = p += rs.len;
 	}
-	return buf_append(b, tmpl, strlen(tmpl));
+	return buf_append(word_buf(cp), tmpl, (size_t)(end - tmpl));
+}
+
+static bool
+has_values_rs(const char *s, size_t len)
+{
+	const char *end = s + len;
+	struct rs rs;
+
+	for (; (s = find_rs(s, end, &rs)) != NULL; s += rs.len)
+		if (rs.kind == RS_VALUES)
+			return true;
+	return false;
+}
+
+/* Context replace (-X, -N, -L): a group with {} in it is repeated for
+ * each value, a word each; {1} {#} and the like are the same in every
+ * copy. */
+static int
+append_group(struct compose *cp, const char *g, size_t len)
+{
+	size_t n = cp->j->nargs > 0 ? cp->j->nargs : 1;
+	int rc = 0;
+
+	if (!has_values_rs(g, len))
+		return append_expanded(cp, g, len);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		cp->only = i;
+		rc = i > 0 && word_new(cp) != 0 ? -1 :
+						  append_expanded(cp, g, len);
+	}
+	cp->only = ALL_VALUES;
+	return rc;
+}
+
+/* A word of the command, or a template, into words of its own.  In a
+ * script a context group ends at a blank, as GNU parallel has it; a word
+ * run without a shell is a group whole. */
+static int
+append_element(struct compose *cp, const char *tmpl)
+{
+	size_t n;
+
+	if (word_new(cp) != 0)
+		return -1;
+	if (!cp->j->context)
+		return append_expanded(cp, tmpl, strlen(tmpl));
+	if (!cp->shell)
+		return append_group(cp, tmpl, strlen(tmpl));
+	while (*tmpl != '\0') {
+		n = strspn(tmpl, " \t");
+		if (buf_append(word_buf(cp), tmpl, n) != 0)
+			return -1;
+		tmpl += n;
+		n = strcspn(tmpl, " \t");
+		if (append_group(cp, tmpl, n) != 0)
+			return -1;
+		tmpl += n;
+	}
+	return 0;
 }
 
 static size_t
 count_rs(const char *s)
 {
+	const char *end = s + strlen(s);
 	struct rs rs;
 	size_t n = 0;
 
-	for (; (s = find_rs(s, &rs)) != NULL; s += rs.len)
+	for (; (s = find_rs(s, end, &rs)) != NULL; s += rs.len)
 		n++;
 	return n;
 }
@@ -383,7 +544,7 @@ word_is_values(const char *w)
 
 /*
  * Whether a shell would read word as one word that means itself: text of
- * shell_safe_chars around replacement strings, whose values are quoted.
+ * shell_plain_chars around replacement strings, whose values are quoted.
  * *joins (unless NULL) tells whether it has one that gives all the
  * values, which the shell splits into several words, and is more than
  * the whole word {}, which procq splits alike without a shell.
@@ -399,7 +560,7 @@ template_plain(const char *word, bool *joins)
 		*joins = false;
 	while (plain && *p != '\0') {
 		if ((rs = rs_parse(p)).kind == RS_NONE) {
-			plain = strchr(shell_safe_chars, *p++) != NULL;
+			plain = strchr(shell_plain_chars, *p++) != NULL;
 			continue;
 		}
 		if (joins != NULL && rs.kind == RS_VALUES &&
@@ -431,7 +592,8 @@ template_valid(const char *tmpl)
 		    tmpl);
 		return false;
 	}
-	for (p = tmpl; (p = find_rs(p, &rs)) != NULL; p += rs.len) {
+	for (p = tmpl; (p = find_rs(p, p + strlen(p), &rs)) != NULL;
+	     p += rs.len) {
 		if (rs.kind == RS_REFUSED) {
 			usage_error("'%s': %.*s: procq runs no jobs on remote "
 				    "hosts",
@@ -452,8 +614,8 @@ template_scan(const char *tmpl)
 	struct edit e;
 	struct rs rs;
 
-	for (const char *p = tmpl; (p = find_rs(p, &rs)) != NULL;
-	     p += rs.len) {
+	for (const char *p = tmpl;
+	     (p = find_rs(p, p + strlen(p), &rs)) != NULL; p += rs.len) {
 		if (rs.kind == RS_TOTAL || rs.kind == RS_SEQ0)
 			rs_set.wants_total = true;
 		if (rs_set.plus && plus_parse(p + 1, &kind, &e) > 0) {
@@ -536,19 +698,59 @@ template_skips(const struct values *v)
 	return false;
 }
 
+/* The words joined by spaces: a script, a name or a tag.  The places of
+ * the job slot move into the script, argv[2] of /bin/sh -c SCRIPT. */
+static int
+join_words(struct compose *cp, struct buf *b)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < cp->nw; i++) {
+		if (i > 0 && buf_append(b, " ", 1) != 0)
+			return -1;
+		for (; k < cp->nslots && cp->slots[k].word == i; k++) {
+			cp->slots[k].word = 2;
+			cp->slots[k].offset += (uint32_t)b->len;
+		}
+		if (buf_append(b, cp->w[i].b.data, cp->w[i].b.len) != 0)
+			return -1;
+	}
+	return buf_append(b, "", 1);
+}
+
 char *
 template_expand(const char *tmpl, const struct job *j)
 {
-	struct compose cp = { .j = j, .keep_slot = true };
+	struct compose cp = { .j = j,
+		.shell = true,
+		.keep_slot = true,
+		.only = ALL_VALUES };
 	struct buf b = { 0 };
+
+	if (append_element(&cp, tmpl) != 0 || join_words(&cp, &b) != 0) {
+		buf_free(&b);
+		b.data = NULL;
+	}
+	compose_free(&cp);
+	return b.data;
+}
+
+/* The words of a job's command: its template's, then {} when it has no
+ * replacement string (not with --pipe), as GNU parallel. */
+static int
+compose_command(struct compose *cp, const struct cli_opts *o)
+{
 	size_t found = 0;
 
-	if (append_expanded(&cp, &b, tmpl, &found) != 0 ||
-	    buf_append(&b, "", 1) != 0) {
-		buf_free(&b);
-		return NULL;
+	for (int i = 0; i < o->ncommand; i++) {
+		found += count_rs(o->command[i]);
+		if (append_element(cp, o->command[i]) != 0)
+			return -1;
 	}
-	return b.data;
+	if (found == 0 && !o->pipe &&
+	    append_element(cp, rs_set.names[RSN_VALUES]) != 0)
+		return -1;
+	return words_terminate(cp);
 }
 
 static int
@@ -557,70 +759,28 @@ pack_str(msgpack_packer *pk, const char *s, size_t len)
 	return msgpack_pack_str_with_body(pk, s, len);
 }
 
-/* Every value, each quoted, after a space: a command without any
- * replacement string. */
+/* Without a shell: the words that are words, and the slots' places in
+ * them. */
 static int
-append_values(struct buf *b, const struct job *j, bool quote)
+pack_words(struct compose *cp, msgpack_packer *pk)
 {
-	for (size_t i = 0; i < j->nargs; i++)
-		if (buf_append(b, " ", 1) != 0 ||
-		    append_word(b, j->args[i], quote) != 0)
-			return -1;
-	return 0;
-}
+	size_t n = 0, k = 0;
 
-/* For the shell: one script, the words joined by spaces. */
-static int
-compose_shell(struct compose *cp, const struct cli_opts *o, struct buf *b)
-{
-	size_t found = 0;
-
-	cp->quote = true;
-	cp->word = 2; /* SHELL -c SCRIPT */
-	for (int i = 0; i < o->ncommand; i++)
-		if ((i > 0 && buf_append(b, " ", 1) != 0) ||
-		    append_expanded(cp, b, o->command[i], &found) != 0)
-			return -1;
-	if (found == 0 && append_values(b, cp->j, true) != 0)
+	for (size_t i = 0; i < cp->nw; i++)
+		n += word_kept(&cp->w[i]);
+	if (msgpack_pack_array(pk, n) != 0)
 		return -1;
-	return 0;
-}
-
-static int
-pack_words(struct compose *cp, const struct cli_opts *o, msgpack_packer *pk)
-{
-	const struct job *j = cp->j;
-	struct buf b = { 0 };
-	size_t found = 0, nwords = 0;
-	int rc = 0;
-
-	for (int i = 0; i < o->ncommand; i++) {
-		found += count_rs(o->command[i]);
-		nwords += word_is_values(o->command[i]) ? j->nargs : 1;
-	}
-	if (found == 0)
-		nwords += j->nargs;
-	if (msgpack_pack_array(pk, nwords) != 0)
-		return -1;
-	cp->word = 0;
-	for (int i = 0; i < o->ncommand && rc == 0; i++) {
-		if (word_is_values(o->command[i])) {
-			for (size_t k = 0; k < j->nargs && rc == 0;
-			     k++, cp->word++)
-				rc = pack_str(pk, j->args[k],
-				    strlen(j->args[k]));
+	n = 0;
+	for (size_t i = 0; i < cp->nw; i++) {
+		if (!word_kept(&cp->w[i]))
 			continue;
-		}
-		b.len = 0;
-		rc = append_expanded(cp, &b, o->command[i], &found);
-		if (rc == 0)
-			rc = pack_str(pk, b.data ? b.data : "", b.len);
-		cp->word++;
+		for (; k < cp->nslots && cp->slots[k].word == i; k++)
+			cp->slots[k].word = (uint32_t)n;
+		if (pack_str(pk, cp->w[i].b.data, cp->w[i].b.len) != 0)
+			return -1;
+		n++;
 	}
-	buf_free(&b);
-	for (size_t k = 0; rc == 0 && found == 0 && k < j->nargs; k++)
-		rc = pack_str(pk, j->args[k], strlen(j->args[k]));
-	return rc;
+	return 0;
 }
 
 /* The command as one line, for the joblog, --dry-run and --json: the
@@ -628,32 +788,31 @@ pack_words(struct compose *cp, const struct cli_opts *o, msgpack_packer *pk)
 static char *
 command_line(const struct cli_opts *o, const struct job *j)
 {
-	struct compose cp = { .j = j, .keep_slot = true, .quote = true };
-	struct buf b = { 0 }, w = { 0 };
-	size_t found = 0;
-	int rc = 0;
+	struct compose cp = { .j = j,
+		.quote = o->shell,
+		.shell = o->shell,
+		.keep_slot = true,
+		.only = ALL_VALUES };
+	struct buf b = { 0 };
+	bool first = true;
+	int rc;
 
-	if (o->shell)
-		rc = compose_shell(&cp, o, &b);
-	for (int i = 0; !o->shell && i < o->ncommand && rc == 0; i++) {
-		w.len = 0;
-		if (i > 0)
+	rc = compose_command(&cp, o);
+	if (rc == 0 && o->shell)
+		rc = join_words(&cp, &b);
+	for (size_t i = 0; rc == 0 && !o->shell && i < cp.nw; i++) {
+		if (!word_kept(&cp.w[i]))
+			continue;
+		if (!first)
 			rc = buf_append(&b, " ", 1);
-		if (rc == 0 && word_is_values(o->command[i]))
-			rc = append_expanded(&cp, &b, o->command[i], &found);
-		else if (rc == 0) {
-			cp.quote = false;
-			rc = append_expanded(&cp, &w, o->command[i], &found) ||
-				buf_append(&w, "", 1) ?
-			    -1 :
-			    append_word(&b, w.data, true);
-			cp.quote = true;
-		}
+		if (rc == 0)
+			rc = append_word(&b, cp.w[i].b.data, true);
+		first = false;
 	}
-	if (rc == 0 && !o->shell && found == 0)
-		rc = append_values(&b, j, true);
-	buf_free(&w);
-	if (rc != 0 || buf_append(&b, "", 1) != 0) {
+	if (rc == 0 && !o->shell)
+		rc = buf_append(&b, "", 1);
+	compose_free(&cp);
+	if (rc != 0) {
 		buf_free(&b);
 		return NULL;
 	}
@@ -682,8 +841,11 @@ pack_extra(msgpack_packer *pk, const struct compose *cp, const struct job *j,
 int
 template_command(const struct cli_opts *o, struct job *j, msgpack_sbuffer *sb)
 {
-	struct compose cp = { .j = j };
 	bool direct = !o->shell || shell_skipped(o, j);
+	struct compose cp = { .j = j,
+		.quote = !direct,
+		.shell = !direct,
+		.only = ALL_VALUES };
 	const char *sh = o->shell_path;
 	msgpack_packer pk;
 	struct buf b = { 0 };
@@ -692,23 +854,61 @@ template_command(const struct cli_opts *o, struct job *j, msgpack_sbuffer *sb)
 	if ((j->cmdline = command_line(o, j)) == NULL)
 		return -1;
 	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-	if (msgpack_pack_array(&pk, 3) != 0 ||
-	    msgpack_pack_uint64(&pk, j->seq) != 0)
-		return -1;
-	if (!direct) {
-		rc = compose_shell(&cp, o, &b);
-		rc = rc != 0 || msgpack_pack_array(&pk, 3) != 0 ||
+	rc = msgpack_pack_array(&pk, 3) != 0 ||
+		msgpack_pack_uint64(&pk, j->seq) != 0 ||
+		compose_command(&cp, o) != 0 ?
+	    -1 :
+	    0;
+	if (rc == 0 && !direct)
+		rc = join_words(&cp, &b) != 0 ||
+			msgpack_pack_array(&pk, 3) != 0 ||
 			pack_str(&pk, sh, strlen(sh)) != 0 ||
 			pack_str(&pk, "-c", 2) != 0 ||
-			pack_str(&pk, b.data ? b.data : "", b.len) != 0 ?
+			pack_str(&pk, b.data, b.len - 1) != 0 ?
 		    -1 :
 		    0;
-		buf_free(&b);
-	} else
-		rc = pack_words(&cp, o, &pk);
+	else if (rc == 0)
+		rc = pack_words(&cp, &pk);
 	if (rc == 0)
 		rc = pack_extra(&pk, &cp, j,
 		    o->shell && direct ? o->underscore : NULL);
-	free(cp.slots);
+	buf_free(&b);
+	compose_free(&cp);
 	return rc;
+}
+
+/* GNU parallel's measure of a command line (batch.c): the replacement
+ * string at p, its length or 0; *col the value it takes ({n}; {#} and
+ * {%} count as {1}), 0 for every value ({}). */
+size_t
+template_rs_at(const char *p, size_t *col)
+{
+	struct rs rs = rs_parse(p);
+
+	*col = rs.kind == RS_VALUE ? rs.n : rs.kind == RS_VALUES ? 0 : 1;
+	return rs.kind == RS_NONE ? 0 : rs.len;
+}
+
+/* The length of the replacement string rs for value, as quoted for the
+ * shell; a job slot counts as one digit. */
+size_t
+template_rs_width(const char *rs_text, const char *value, size_t seq)
+{
+	struct rs rs = rs_parse(rs_text);
+	struct buf b = { 0 };
+	char num[32];
+	size_t len;
+
+	if (rs.kind == RS_SEQ)
+		return (size_t)snprintf(num, sizeof num, "%zu", seq);
+	if (rs.kind != RS_VALUE && rs.kind != RS_VALUES)
+		return 1;
+	/* Out of memory: composing the command fails next; until then, the
+	 * value unquoted. */
+	if (append_value(&b, value, &rs.edit, true) != 0)
+		len = strlen(value);
+	else
+		len = b.len;
+	buf_free(&b);
+	return len;
 }

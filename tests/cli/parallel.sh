@@ -13,9 +13,16 @@ same seq
 has seq.procq "3 1 c"
 
 # Two slots, never the same one twice at once: each job prints its slot,
-# and with -j 2 the slots are 1 and 2.
-p slots -j 2 --shell -- 'echo $PARALLEL_JOBSLOT; : {}' ::: a b c d
-g slots -j 2 'echo $PARALLEL_JOBSLOT; : {}' ::: a b c d
+# and with -j 2 the slots are 1 and 2.  The first two jobs wait (10 s at
+# most) until both have started, so that both slots are taken however
+# busy the machine.
+both_started="echo {} >>'$T/started'; n=0;
+    while [ \$(wc -l <'$T/started') -lt 2 ] && [ \$n -lt 200 ]; do
+	sleep 0.05; n=\$((n + 1)); done; echo \$PARALLEL_JOBSLOT"
+rm -f "$T/started"
+p slots -j 2 "$both_started" ::: a b c d
+rm -f "$T/started"
+g slots -j 2 "$both_started" ::: a b c d
 sort -u "$T/slots.procq" >"$T/s.procq"
 sort -u "$T/slots.parallel" >"$T/s.parallel"
 cmp -s "$T/s.procq" "$T/s.parallel" || fail "slots differ"

@@ -45,5 +45,7 @@ has out "second try"
 run --timeout 1 --no-shell -- sh -c 'sleep 300 & exit 0' ::: a
 expect_rc 1
 contains err "Timeout: attempt timed out after 1 s"
-contains err "the command had exited with status 0 after 0.0 s; a process it started kept its output open"
+# (after 0.0 s, or more on a busy machine)
+contains err "the command had exited with status 0 after "
+contains err " s; a process it started kept its output open"
 exit 0
