@@ -69,6 +69,9 @@ struct input {
 					 * block, read with the last */
 	size_t carry_len;
 	struct batch *batch; /* several records per job */
+	struct values *jobs; /* {##} with batch: every job's values */
+	size_t njobs;
+	size_t next_job;
 	char **names;	     /* --header: the columns' */
 	size_t nnames;
 };
@@ -611,6 +614,40 @@ input_colsep(struct input *in, const char *colsep)
 	return 0;
 }
 
+/* {##} with several records per job counts the jobs: every batch is
+ * made first. */
+static int
+input_batches(struct input *in)
+{
+	struct values v, *jobs;
+	size_t cap = 0;
+	int rc;
+
+	while ((rc = batch_next(in->batch, &v)) > 0) {
+		if (in->njobs == cap) {
+			cap = cap ? cap * 2 : 64;
+			if ((jobs = realloc(in->jobs, cap * sizeof *jobs)) ==
+			    NULL) {
+				values_free(&v);
+				usage_error("out of memory");
+				return -1;
+			}
+			in->jobs = jobs;
+		}
+		in->jobs[in->njobs++] = v;
+	}
+	if (rc < 0)
+		return -1;
+	/* in->jobs set says the list is made, an empty one too. */
+	if (in->jobs == NULL &&
+	    (in->jobs = malloc(sizeof *in->jobs)) == NULL) {
+		usage_error("out of memory");
+		return -1;
+	}
+	template_set_total(in->njobs);
+	return 0;
+}
+
 int
 input_open(const struct cli_opts *o, struct input **out)
 {
@@ -641,6 +678,8 @@ input_open(const struct cli_opts *o, struct input **out)
 	if (input_load(in) != 0 || (in->whole && input_whole(in) != 0))
 		return -1;
 	if (o->batch.on && (in->batch = batch_new(o, in)) == NULL)
+		return -1;
+	if (in->whole && in->batch != NULL && input_batches(in) != 0)
 		return -1;
 	return 0;
 }
@@ -720,6 +759,13 @@ input_record(struct input *in, struct values *v)
 int
 input_next(struct input *in, struct values *v)
 {
+	if (in->jobs != NULL) {
+		if (in->next_job == in->njobs)
+			return 0;
+		*v = in->jobs[in->next_job];
+		memset(&in->jobs[in->next_job++], 0, sizeof *v);
+		return 1;
+	}
 	if (in->batch != NULL)
 		return batch_next(in->batch, v);
 	return input_record(in, v);
@@ -731,6 +777,9 @@ input_close(struct input *in)
 	if (in == NULL)
 		return;
 	batch_free(in->batch);
+	for (size_t i = in->next_job; i < in->njobs; i++)
+		values_free(&in->jobs[i]);
+	free(in->jobs);
 	for (size_t i = 0; i < in->ng; i++) {
 		for (size_t k = 0; k < in->g[i].ns; k++) {
 			struct stream *s = &in->g[i].s[k];

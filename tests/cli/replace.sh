@@ -115,6 +115,9 @@ has plustotal.procq "11 03"
 # {0%}: the slot, as wide as the most slots (-j), put in by the worker.
 both plusslot -j 12 --plus echo '{0%}' 'x{0%}y' '{%}' ::: a
 has plusslot.procq "01 x01y 1"
+# ... the jobs, not the items, with several items per job.
+both plustotalN -N 2 --plus echo '{##}' '{0#}' ::: a b c d e
+has plustotalN.procq "3 3"
 # {choose_k} and {uniq} skip jobs, which keep their numbers.  parallel
 # counts the skipped jobs as failed in its exit status; procq does not.
 skipped() {
