@@ -2,14 +2,17 @@
 """procq(1) beside GNU parallel and xargs -P on the same jobs.
 
     cli.py IMPL SCENARIO [-n N] [-j N] [--procq PATH] [--procq-libs DIRS]
-           [--parallel PATH] [--xargs PATH] [--timeout SECONDS]
+           [--shell] [--parallel PATH] [--xargs PATH] [--timeout SECONDS]
            [--settle SECONDS]
 
 IMPL is procq_cli (procq(1)), parallel (GNU parallel) or xargs (xargs -P).
 Each is given the same command and reads its items from a pipe (seq N),
 one a line, running the command once per item with the item as its last
 argument, J jobs at once (-j, default: the online CPUs), its output going
-to /dev/null.  The scenarios:
+to /dev/null.  procq(1) runs the words as given (procq --no-shell, as
+parallel -q quotes them); with --shell it runs a shell for every job
+(procq --shell), as GNU parallel does (it always has a shell in the path;
+xargs has none).  The scenarios:
 
     cli_true    N true jobs (default 10,000): wall time
     cli_output  one job writing N bytes of zeros without a newline
@@ -18,6 +21,11 @@ to /dev/null.  The scenarios:
                 started: the time from starting IMPL to the first job's
                 start, the jobs started per second after it, and how much
                 of its input IMPL had read when it was stopped
+    cli_pipe    N lines (default 10,000,000, ten times the tutorial's
+                num1000000: 79 MB) cut into blocks of 1 MiB, each the
+                input of a `wc -l` job, as parallel_tutorial(7) does with
+                `parallel --pipe wc`: wall time (procq_cli and parallel;
+                the lines the jobs counted must add up to N)
 
 Every scenario reports the peak RSS of the process started (VmHWM,
 sampled every few milliseconds; the high-water mark only grows, so a
@@ -63,6 +71,7 @@ SCENARIOS = {
     "cli_true": 10_000,
     "cli_output": 1 << 30,
     "cli_items": 1_000_000,
+    "cli_pipe": 10_000_000,
 }
 # Caps on a run.  GNU parallel needs minutes for 10,000 jobs on a slow
 # two-CPU machine; the other runs take seconds when all is well.
@@ -70,7 +79,10 @@ TIMEOUT_S = {
     "cli_true": 480.0,
     "cli_output": 120.0,
     "cli_items": 120.0,
+    "cli_pipe": 120.0,
 }
+# The scenarios xargs -P has no way to run.
+NOT_XARGS = {"cli_pipe"}
 # A cli_items run is stopped once its peak RSS has grown by less than
 # SETTLE_KIB over SETTLE_S seconds (and a job has started): a program that
 # reads all its input first has read it, one that streams has shown it.
@@ -147,6 +159,9 @@ def parse_args(argv):
                    help="put first in LD_LIBRARY_PATH for procq(1) only: "
                    "the uninstalled library, when PATH is the program "
                    "behind libtool's wrapper script")
+    p.add_argument("--shell", action="store_true",
+                   help="procq(1): run the commands through the shell "
+                   "(procq --shell), as GNU parallel does")
     p.add_argument("--parallel", metavar="PATH", default="parallel",
                    help="GNU parallel (default: %(default)s)")
     p.add_argument("--xargs", metavar="PATH", default="xargs",
@@ -163,6 +178,11 @@ def parse_args(argv):
         args.n = SCENARIOS[args.scenario]
     if args.timeout is None:
         args.timeout = TIMEOUT_S[args.scenario]
+    if args.impl == "xargs" and args.scenario in NOT_XARGS:
+        p.error(f"xargs -P cannot run {args.scenario}")
+    if args.shell and args.impl != "procq_cli":
+        p.error("--shell is for procq_cli (the others always or never "
+                "have a shell)")
     # A bare name would be looked up in PATH, not in the current directory.
     if os.sep not in args.procq and os.path.isfile(args.procq):
         args.procq = os.path.join(os.curdir, args.procq)
@@ -193,6 +213,8 @@ def job_command(args, started_fifo):
         return ["true"]
     if args.scenario == "cli_output":
         return ["sh", "-c", f"head -c {args.n} /dev/zero", "sh"]
+    if args.scenario == "cli_pipe":
+        return ["wc", "-l"]
     # A byte down a FIFO per job: the harness sees the first job start
     # the moment it does, and counts the others, without polling a file.
     return ["sh", "-c", f"printf x >>{shlex.quote(started_fifo)}", "sh"]
@@ -200,13 +222,19 @@ def job_command(args, started_fifo):
 
 def impl_argv(args, command):
     jobs = str(args.jobs)
+    # cli_pipe: blocks of 1 MiB (GNU parallel's default) to the jobs.
+    pipe = ["--pipe", "--block", "1M"] if args.scenario == "cli_pipe" else []
     if args.impl == "procq_cli":
-        # --no-shell: as parallel's -q, the words as given.
-        return [args.procq, "-q", "--no-shell", "-j", jobs, "--"] + command
+        # --no-shell: the words as given, as parallel's -q quotes them;
+        # --shell: a shell for every job, as parallel always has.
+        shell = ["--shell"] if args.shell else ["--no-shell"]
+        return [args.procq, "-q", "-j", jobs] + shell + pipe + ["--"] + \
+            command
     if args.impl == "parallel":
         # -q: the words of the command as given, not joined into a shell
         # line; --will-cite: no citation notice, stdin left to the items.
-        return [args.parallel, "--will-cite", "-q", "-j", jobs] + command
+        return [args.parallel, "--will-cite", "-q", "-j", jobs] + pipe + \
+            command
     return [args.xargs, "-P", jobs, "-n", "1"] + command
 
 
@@ -424,23 +452,35 @@ def run_once(args, tmp):
     if args.scenario == "cli_items":
         reader, writer = open_fifo(fifo)
     argv = impl_argv(args, job_command(args, fifo))
+    # cli_pipe: the jobs' counts, to add up (the others' output is not
+    # kept: a GiB of zeros)
+    out = None
     try:
         with tempfile.TemporaryFile(dir=tmp) as err:
-            run = start_and_watch(args, argv, reader, err)
+            if args.scenario == "cli_pipe":
+                out = tempfile.TemporaryFile(dir=tmp)
+            run = start_and_watch(args, argv, reader, err, out)
             err.seek(0)
             tail = err.read().decode(errors="replace").splitlines()
+            counted = None
+            if out is not None:
+                out.seek(0)
+                counted = out.read().decode(errors="replace")
     finally:
+        if out is not None:
+            out.close()
         for fd in (reader, writer):
             if fd is not None:
                 os.close(fd)
-    check(args, run, tail[-STDERR_TAIL_LINES:])
+    check(args, run, tail[-STDERR_TAIL_LINES:], counted)
     return run
 
 
-def start_and_watch(args, argv, reader, err):
+def start_and_watch(args, argv, reader, err, out=None):
     """Start the run, its items on a pipe from seq, and watch it; then
     kill what is left of it.  The pipe's read end is kept here (and never
-    read from) to see how much of the input waits in it."""
+    read from) to see how much of the input waits in it.  The output
+    goes to out, a file, or else to /dev/null."""
     feeder = subprocess.Popen(["seq", str(items(args))],
                               stdin=subprocess.DEVNULL,
                               stdout=subprocess.PIPE,
@@ -449,7 +489,8 @@ def start_and_watch(args, argv, reader, err):
         start = time.monotonic()
         try:
             proc = subprocess.Popen(argv, stdin=feeder.stdout,
-                                    stdout=subprocess.DEVNULL, stderr=err,
+                                    stdout=out or subprocess.DEVNULL,
+                                    stderr=err,
                                     env=impl_env(args),
                                     start_new_session=True)
         except OSError as e:
@@ -468,8 +509,10 @@ def start_and_watch(args, argv, reader, err):
     return run
 
 
-def check(args, run, tail):
-    """A run that exited by itself did all it was given, and said so."""
+def check(args, run, tail, counted=None):
+    """A run that exited by itself did all it was given, and said so;
+    cli_pipe: the lines its jobs counted (counted, their output) add up
+    to its input's."""
     if run.status is None:
         return
     why = None
@@ -479,6 +522,14 @@ def check(args, run, tail):
         why = f"exit status {run.status}"
     elif args.scenario == "cli_items" and run.started != args.n:
         why = f"{run.started} of {args.n} jobs started"
+    elif counted is not None:
+        try:
+            lines = sum(int(w) for w in counted.split())
+        except ValueError:
+            lines = None
+        if lines != args.n:
+            why = (f"the jobs counted {lines} lines of {args.n}: "
+                   f"{counted[:200]!r}")
     if why:
         raise BenchError(why + "".join("\n  " + t for t in tail))
 

@@ -135,21 +135,24 @@ CLI_SCENARIOS = {
     "cli_output": ["wall_s", "peak_rss_mib"],
     "cli_items": ["first_job_ms", "peak_rss_mib", "jobs_per_s", "read_pct",
                   "watched_s"],
+    "cli_pipe": ["wall_s", "peak_rss_mib"],
 }
 CLI_HEADLINE = {
     "cli_true": "wall_s",
     "cli_output": "peak_rss_mib",
     "cli_items": "first_job_ms",
+    "cli_pipe": "wall_s",
 }
 # Jobs, bytes of output, items: the counts of the issue's targets.
 CLI_COUNTS = {"cli_true": 10_000, "cli_output": 1 << 30,
-              "cli_items": 1_000_000}
+              "cli_items": 1_000_000, "cli_pipe": 10_000_000}
 # A cli_items run is stopped once a job has started and its peak RSS has
 # grown by less than 1 MiB over CLI_SETTLE_S seconds.  The caps on a run:
 # GNU parallel needs minutes for 10,000 jobs on a slow two-CPU machine;
 # the rest takes seconds when all is well.
 CLI_SETTLE_S = 5
-CLI_TIMEOUT_S = {"cli_true": 480, "cli_output": 120, "cli_items": 120}
+CLI_TIMEOUT_S = {"cli_true": 480, "cli_output": 120, "cli_items": 120,
+                 "cli_pipe": 120}
 # The times bench/cli.py cannot give when a run reaches its cap (n/a,
 # "timed out"): the run took longer than the cap, and the median counts
 # it as at least that.
@@ -157,8 +160,20 @@ CLI_BOUNDED = {
     ("cli_true", "wall_s"): CLI_TIMEOUT_S["cli_true"],
     ("cli_output", "wall_s"): CLI_TIMEOUT_S["cli_output"],
     ("cli_items", "first_job_ms"): CLI_TIMEOUT_S["cli_items"] * 1000,
+    ("cli_pipe", "wall_s"): CLI_TIMEOUT_S["cli_pipe"],
 }
-CLI_IMPLS = ["procq_cli", "parallel", "xargs"]
+# procq_cli_sh is procq(1) with its commands through the shell (--shell),
+# as GNU parallel runs them: the row the target against GNU parallel is
+# measured on.  procq_cli runs them directly, as xargs -P does.
+CLI_SHELL_IMPL = "procq_cli_sh"
+CLI_IMPLS = ["procq_cli", CLI_SHELL_IMPL, "parallel", "xargs"]
+# The implementations of a scenario that only some of them run: xargs -P
+# has no --pipe; procq through the shell is timed where the shell counts.
+CLI_SCENARIO_IMPLS = {
+    "cli_output": ["procq_cli", "parallel", "xargs"],
+    "cli_items": ["procq_cli", "parallel", "xargs"],
+    "cli_pipe": ["procq_cli", CLI_SHELL_IMPL, "parallel"],
+}
 # --only cli: the whole section.
 SCENARIO_GROUPS = {"cli": list(CLI_SCENARIOS)}
 ALL_SCENARIOS = {**SCENARIOS, **CLI_SCENARIOS}
@@ -326,7 +341,7 @@ def check_paths(parser, args):
         needed.append(("--baseline", args.baseline))
     if cli:
         needed += [("--cli", args.cli), ("--python", args.python)]
-    if cli and "procq_cli" in impls:
+    if cli and ("procq_cli" in impls or CLI_SHELL_IMPL in impls):
         needed.append(("--procq-cli", args.procq_cli))
     for opt, path in needed:
         if not path:
@@ -425,11 +440,13 @@ def cli_jobs(args, impls):
     round runs them close together in time."""
     jobs = []
     for s in args.cli_scenarios:
-        for impl in CLI_IMPLS:
+        for impl in CLI_SCENARIO_IMPLS.get(s, CLI_IMPLS):
             if impl not in impls or (impl == "parallel" and
                                      args.parallel_skip):
                 continue
-            argv = [args.python, args.cli, impl, s, "-n",
+            shell = impl == CLI_SHELL_IMPL
+            argv = [args.python, args.cli,
+                    "procq_cli" if shell else impl, s, "-n",
                     str(CLI_COUNTS[s]), "--settle", str(CLI_SETTLE_S),
                     "--timeout", str(CLI_TIMEOUT_S[s]),
                     "--parallel", args.parallel, "--xargs", args.xargs]
@@ -437,7 +454,10 @@ def cli_jobs(args, impls):
                 argv += ["--procq", args.procq_cli]
             if args.procq_cli_libs:
                 argv += ["--procq-libs", args.procq_cli_libs]
-            jobs.append(Job(impl, [s], argv))
+            if shell:
+                argv.append("--shell")
+            jobs.append(Job(impl, [s], argv,
+                            "procq_cli" if shell else ""))
     return jobs
 
 
@@ -1063,8 +1083,8 @@ def cli_targets(values):
         v = values.get((impl, scenario, metric))
         return None if v is None or v.missing else v
 
-    def ratio(name, peer, limit, procq_over_peer):
-        mine = measured("procq_cli", "cli_true", "wall_s")
+    def ratio(name, peer, limit, procq_over_peer, impl="procq_cli"):
+        mine = measured(impl, "cli_true", "wall_s")
         theirs = measured(peer, "cli_true", "wall_s")
         if not mine or not theirs or (mine.bound and theirs.bound):
             rows.append((name, None, None))
@@ -1102,8 +1122,9 @@ def cli_targets(values):
     jobs, items = fmt_count("cli_true"), fmt_count("cli_items")
     ratio(f"{jobs} true jobs: wall time ≤ 1.2 × xargs -P", "xargs", 1.2,
           True)
-    ratio(f"{jobs} true jobs: ≥ 4× faster than GNU parallel", "parallel",
-          4, False)
+    ratio(f"{jobs} true jobs, through the shell as GNU parallel runs them "
+          f"({CLI_SHELL_IMPL}): ≥ 4× faster than GNU parallel", "parallel",
+          4, False, CLI_SHELL_IMPL)
     at_most(f"{fmt_count('cli_output')} of output: peak RSS ≤ 64 MiB",
             "cli_output", "peak_rss_mib", 64, "MiB")
     at_most(f"{items} items: peak RSS ≤ 64 MiB", "cli_items",
@@ -1123,6 +1144,8 @@ def cli_section(args, values, results):
         "(`sh -c 'head -c N /dev/zero'`)",
         "cli_items": f"{fmt_count('cli_items')} items: the first job, and "
         "memory until it settles",
+        "cli_pipe": f"--pipe: {fmt_count('cli_pipe')} lines in blocks of "
+        "1 MiB to `wc -l` jobs",
     }
     caps = ", ".join(f"{s} {t} s" for s, t in CLI_TIMEOUT_S.items())
     lines = [
@@ -1131,7 +1154,13 @@ def cli_section(args, values, results):
         "(`seq N`) and runs the command once per item, as many jobs at "
         "once as there are online CPUs: `procq -q -j J -- CMD`, "
         "`parallel --will-cite -q -j J CMD`, `xargs -P J -n 1 CMD`; "
-        "the output goes to /dev/null.  wall_s is from starting the "
+        f"{CLI_SHELL_IMPL} is `procq -q -j J --shell -- CMD`, each command "
+        "through /bin/sh -c as GNU parallel runs them.  cli_pipe is "
+        "parallel_tutorial(7)'s `parallel --pipe wc` over ten times its "
+        "num1000000: `--pipe --block 1M` and `wc -l`, the lines counted "
+        "checked (xargs has no --pipe).  "
+        "The output goes to /dev/null (cli_pipe's to a file, to be "
+        "checked).  wall_s is from starting the "
         "program to its exit; peak_rss_mib is the high-water mark "
         "(VmHWM) of the process started, not of its children (procq's "
         "workers, the jobs), sampled every 5 ms.  A run of a million "
@@ -1146,8 +1175,8 @@ def cli_section(args, values, results):
         "it did not reach is counted as the cap, and a median over it "
         "shows as > cap.  procq vs this is how many times better "
         "procq_cli does than the row on the scenario's measure: the wall "
-        "time of the true jobs, the peak RSS under the large output, the "
-        "time to the first job of the many items.", ""]
+        "time of the true jobs and of --pipe, the peak RSS under the "
+        "large output, the time to the first job of the many items.", ""]
     if args.parallel_skip:
         lines += [f"GNU parallel skipped: {args.parallel_skip}.", ""]
     for scenario in args.cli_scenarios:

@@ -114,7 +114,22 @@ for impl in $impls; do
 	done
 	printf '%s\n' "$out" | grep -q "^RESULT $impl cli_items read_pct 100.000$" ||
 		fail "$impl did not read all its input, or cli.py did not see it"
+	# --pipe: a few blocks of 1 MiB, their lines counted (cli.py checks
+	# the sum); xargs has no --pipe.
+	[ "$impl" != xargs ] || continue
+	run $cli "$impl" cli_pipe -n 300000 --procq ./procq
+	expect "$impl cli_pipe wall_s"
+	expect "$impl cli_pipe peak_rss_mib"
 done
+# procq(1) with its commands through the shell, as GNU parallel runs them.
+run $cli procq_cli cli_true -n 20 --shell --procq ./procq
+expect "procq_cli cli_true wall_s"
+run $cli procq_cli cli_pipe -n 300000 --shell --procq ./procq
+expect "procq_cli cli_pipe wall_s"
+$cli xargs cli_pipe >/dev/null 2>&1 &&
+	fail "cli.py accepted xargs for cli_pipe"
+$cli parallel cli_true --shell >/dev/null 2>&1 &&
+	fail "cli.py accepted --shell for parallel"
 $cli xargs nonsense >/dev/null 2>&1 &&
 	fail "cli.py accepted an unknown scenario"
 exit 0

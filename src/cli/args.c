@@ -50,6 +50,7 @@ static const struct option long_opts[] = {
 	{ "max-cpu",	 required_argument, NULL, OPT_MAX_CPU },
 	{ "shell",	 no_argument,	    NULL, OPT_SHELL },
 	{ "no-shell",	 no_argument,	    NULL, OPT_NO_SHELL },
+	{ "quote",	 no_argument,	    NULL, OPT_NO_SHELL },
 	{ "null",	 no_argument,	    NULL, '0' },
 	{ "arg-file",	 required_argument, NULL, 'a' },
 	{ "keep-order",	 no_argument,	    NULL, 'k' },
@@ -70,6 +71,7 @@ static const struct option long_opts[] = {
 	{ "xapply",	 no_argument,	    NULL, OPT_LINK },
 	{ "shuf",	 no_argument,	    NULL, OPT_SHUF },
 	{ "dry-run",	 no_argument,	    NULL, OPT_DRY_RUN },
+	{ "dryrun",	 no_argument,	    NULL, OPT_DRY_RUN },
 	{ "pipe",	 no_argument,	    NULL, OPT_PIPE },
 	{ "block",	 required_argument, NULL, OPT_BLOCK },
 	{ "block-size",	 required_argument, NULL, OPT_BLOCK },
@@ -134,7 +136,7 @@ static const char usage_text[] =
 "      --shell           always run the command line through the shell\n"
 "                        (by default it is left out where it would change\n"
 "                        nothing)\n"
-"      --no-shell        run the command's words as they are, no shell\n"
+"      --no-shell, --quote  run the command's words as they are, no shell\n"
 "  -a, --arg-file FILE   read the items from FILE (- is standard input)\n"
 "  -0, --null            items are terminated by NUL, not newline\n"
 "      --colsep REGEX    split each item into columns {1} {2}...\n"

@@ -58,10 +58,14 @@ PROCQ_CLI_TESTS = \
 	tests/cli/interrupt.sh \
 	tests/cli/start_method.sh \
 	tests/cli/runner.sh \
-	tests/cli/mpi.sh
+	tests/cli/mpi.sh \
+	tests/cli/tutorial.sh
 TESTS += $(PROCQ_CLI_TESTS)
 dist_check_SCRIPTS += $(PROCQ_CLI_TESTS)
 EXTRA_DIST += tests/cli/lib.sh
+# The examples of parallel_tutorial(7) that tests/cli/tutorial.sh runs
+# under procq(1) and GNU parallel, and those that do not match yet.
+EXTRA_DIST += tests/cli/tutorial.examples tests/cli/tutorial.pending
 
 # The task driven through a queue of its own, with the arguments and
 # options procq(1) may send.
