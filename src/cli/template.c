@@ -5,7 +5,12 @@
  *	{.}	without the extension		{/}	the basename
  *	{//}	the dirname			{/.}	basename, no extension
  *	{#}	the job's sequence number	{%}	its job slot
- *	{N}	the Nth value (source or column), {N.} {N/} {N//} {N/.} too
+ *	{N}	the Nth value (source or column), {N.} {N/} {N//} {N/.} too;
+ *		{-N} the Nth from the last
+ *
+ * The set is the run's (rs_set): -I and the like rename the strings above,
+ * --header adds the column names ({name} {name.}...), and --plus the
+ * strings of plus.c.  A renamed string need not start with a brace.
  *
  * Any other text between braces means itself.  A command gets the values
  * in place of its replacement strings, or as its last arguments when it
