@@ -211,7 +211,7 @@ END_TEST
 START_TEST(test_slot_positions)
 {
 	static const struct slot_pos pos[] = {
-		{ 1, 0 }, { 1, 2 }, { 1, 2 }, { 2, 4 }, { 3, 0 }
+		{ 1, 0, 0 }, { 1, 2, 0 }, { 1, 2, 0 }, { 2, 4, 0 }, { 3, 0, 0 }
 	};
 	const char *words[] = { "echo", "abcd", "last", "" };
 	struct run_opts o = { .slot = pos, .nslot = 5 };
@@ -227,11 +227,29 @@ START_TEST(test_slot_positions)
 }
 END_TEST
 
+/* A position with a width pads the slot number with zeros ({0%}). */
+START_TEST(test_slot_padded)
+{
+	static const struct slot_pos pos[] = { { 1, 1, 3 }, { 1, 1, 0 } };
+	const char *words[] = { "echo", "ab" };
+	struct run_opts o = { .slot = pos, .nslot = 2 };
+	procq_queue *q;
+	procq_handle *h;
+
+	ck_assert_int_eq(slots_create(1), 0);
+	q = runner_queue(1);
+	h = run_words(q, words, 2, &o);
+	assert_ok(h);
+	assert_out("a0011b\n");
+	procq_free(q);
+}
+END_TEST
+
 /* No slots (a worker on another host): a command that needs one fails;
  * one that does not runs without PROCQ_SLOT. */
 START_TEST(test_slot_without_table)
 {
-	static const struct slot_pos pos[] = { { 1, 0 } };
+	static const struct slot_pos pos[] = { { 1, 0, 0 } };
 	const char *words[] = { "echo", "x" };
 	struct run_opts o = { .slot = pos, .nslot = 1 };
 	procq_queue *q;
@@ -252,9 +270,9 @@ END_TEST
  * refused before anything runs. */
 START_TEST(test_bad_options)
 {
-	static const struct slot_pos past[] = { { 1, 2 } };
-	static const struct slot_pos none[] = { { 2, 0 } };
-	static const struct slot_pos order[] = { { 1, 1 }, { 1, 0 } };
+	static const struct slot_pos past[] = { { 1, 2, 0 } };
+	static const struct slot_pos none[] = { { 2, 0, 0 } };
+	static const struct slot_pos order[] = { { 1, 1, 0 }, { 1, 0, 0 } };
 	static const struct slot_pos *bad[] = { past, none, order };
 	static const size_t nbad[] = { 1, 1, 2 };
 	const char *words[] = { "echo", "x" };
@@ -441,6 +459,7 @@ runner_suite(void)
 
 	tcase_add_test(tc, test_two_element_args);
 	tcase_add_test(tc, test_slot_positions);
+	tcase_add_test(tc, test_slot_padded);
 	tcase_add_test(tc, test_slot_without_table);
 	tcase_add_test(tc, test_bad_options);
 	tcase_add_test(tc, test_stdin);

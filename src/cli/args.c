@@ -28,7 +28,9 @@ enum {
 	OPT_MPI, OPT_COLSEP, OPT_LINK, OPT_SHUF, OPT_DRY_RUN, OPT_PIPE,
 	OPT_BLOCK, OPT_HALT, OPT_DELAY, OPT_RESUME, OPT_RESUME_FAILED,
 	OPT_TAG, OPT_TAGSTRING, OPT_RESULTS, OPT_XARGS, OPT_FILES, OPT_TMPDIR,
-	OPT_NICE, OPT_TERMSEQ, OPT_MEMFREE, OPT_LOAD,
+	OPT_NICE, OPT_TERMSEQ, OPT_MEMFREE, OPT_LOAD, OPT_ER, OPT_BNR,
+	OPT_DNR, OPT_BNER, OPT_SEQREPLACE, OPT_SLOTREPLACE, OPT_PLUS,
+	OPT_HEADER, OPT_TRIM, OPT_ARG_SEP, OPT_ARG_FILE_SEP,
 	OPT_REFUSED	/* + the index in refused[] */
 };
 
@@ -63,7 +65,7 @@ static const struct refused {
 
 /* -S and -J are refused; their argument is optional not to be asked for
  * first. */
-#define SHORT_OPTS	"+:j:0a:kqhn:N:L:l::mXs:utrS::J::"
+#define SHORT_OPTS	"+:j:0a:kqhn:N:L:l::mXs:utrS::J::I:d:E:e::"
 
 static const struct option long_opts[] = {
 	{ "jobs",	 required_argument, NULL, 'j' },
@@ -134,6 +136,24 @@ static const struct option long_opts[] = {
 	{ "shebang",	 optional_argument, NULL, OPT_REFUSED + 6 },
 	{ "hashbang",	 optional_argument, NULL, OPT_REFUSED + 7 },
 	{ "shebang-wrap", optional_argument, NULL, OPT_REFUSED + 8 },
+	{ "extensionreplace", required_argument, NULL, OPT_ER },
+	{ "er",		 required_argument, NULL, OPT_ER },
+	{ "basenamereplace", required_argument, NULL, OPT_BNR },
+	{ "bnr",	 required_argument, NULL, OPT_BNR },
+	{ "dirnamereplace", required_argument, NULL, OPT_DNR },
+	{ "dnr",	 required_argument, NULL, OPT_DNR },
+	{ "basenameextensionreplace", required_argument, NULL, OPT_BNER },
+	{ "bner",	 required_argument, NULL, OPT_BNER },
+	{ "seqreplace",	 required_argument, NULL, OPT_SEQREPLACE },
+	{ "slotreplace", required_argument, NULL, OPT_SLOTREPLACE },
+	{ "plus",	 no_argument,	    NULL, OPT_PLUS },
+	{ "header",	 required_argument, NULL, OPT_HEADER },
+	{ "trim",	 required_argument, NULL, OPT_TRIM },
+	{ "delimiter",	 required_argument, NULL, 'd' },
+	{ "norunifempty", no_argument,	    NULL, 'r' },
+	{ "eof",	 optional_argument, NULL, 'e' },
+	{ "arg-sep",	 required_argument, NULL, OPT_ARG_SEP },
+	{ "arg-file-sep", required_argument, NULL, OPT_ARG_FILE_SEP },
 	{ "help",	 no_argument,	    NULL, 'h' },
 	{ "version",	 no_argument,	    NULL, OPT_VERSION },
 	{ NULL,		 0,		    NULL, 0 }
@@ -150,6 +170,19 @@ static const char usage_text[] =
 "last arguments.  As in GNU parallel, the words are joined into one line,\n"
 "each value quoted, and a shell runs it.\n"
 "\n"
+"  -I REPL               use REPL instead of {}; --er, --bnr, --dnr, --bner,\n"
+"                        --seqreplace, --slotreplace REPL: of {.} {/} {//}\n"
+"                        {/.} {#} {%}\n"
+"      --plus            GNU parallel's --plus strings too: {+/} {+.} {..}\n"
+"                        {##} {:-text} {#re} {%re} {/re/text} {^re}...\n"
+"      --header REGEX    the first item of each source names its columns\n"
+"                        ({name}); not a job\n"
+"      --trim HOW        trim white space from the values: n, l, r, lr\n"
+"  -d, --delimiter D     items end with D, not newline (\\t \\n \\r \\0 \\123)\n"
+"  -E, --eof=EOF         a source ends at the item EOF\n"
+"  -r, --no-run-if-empty  no job for an empty or blank item\n"
+"      --arg-sep SEP     SEP instead of :::\n"
+"      --arg-file-sep SEP  SEP instead of ::::\n"
 "  -j, --jobs N          run N jobs at once (default: online CPUs); N%,\n"
 "                        +N, -N: relative to the CPUs; 0: one per job,\n"
 "                        256 at most\n"
@@ -619,6 +652,125 @@ args_refused(size_t i)
 	return -1;
 }
 
+/* -I and the like: another name for a replacement string. */
+static int
+args_rename(int ch, const char *arg, struct cli_opts *o)
+{
+	static const struct {
+		int ch;
+		const char *opt;
+		enum rs_name name;
+	} renames[] = {
+		{ 'I', "-I", RSN_VALUES },
+		{ OPT_ER, "--extensionreplace", RSN_NOEXT },
+		{ OPT_BNR, "--basenamereplace", RSN_BASE },
+		{ OPT_DNR, "--dirnamereplace", RSN_DIR },
+		{ OPT_BNER, "--basenameextensionreplace", RSN_BASE_NOEXT },
+		{ OPT_SEQREPLACE, "--seqreplace", RSN_SEQ },
+		{ OPT_SLOTREPLACE, "--slotreplace", RSN_SLOT },
+	};
+
+	for (size_t i = 0; i < sizeof renames / sizeof *renames; i++) {
+		if (renames[i].ch != ch)
+			continue;
+		if (*arg == '\0') {
+			usage_error("%s: expected a replacement string",
+			    renames[i].opt);
+			return -1;
+		}
+		o->rs_names[renames[i].name] = arg;
+		return 0;
+	}
+	return -1;
+}
+
+static int
+args_trim(const char *arg, struct cli_opts *o)
+{
+	if (strcmp(arg, "n") != 0 && strcmp(arg, "l") != 0 &&
+	    strcmp(arg, "r") != 0 && strcmp(arg, "lr") != 0 &&
+	    strcmp(arg, "rl") != 0) {
+		usage_error("--trim: expected n, l, r, lr or rl, not '%s'",
+		    arg);
+		return -1;
+	}
+	o->trim = arg;
+	return 0;
+}
+
+/* The separators of the sources: parallel's, unless renamed. */
+static const char *arg_sep = ":::";
+static const char *arg_file_sep = "::::";
+
+static int
+args_separator(int ch, const char *arg)
+{
+	if (*arg == '\0') {
+		usage_error("%s: expected a separator",
+		    ch == OPT_ARG_SEP ? "--arg-sep" : "--arg-file-sep");
+		return -1;
+	}
+	if (ch == OPT_ARG_SEP)
+		arg_sep = arg;
+	else
+		arg_file_sep = arg;
+	return 0;
+}
+
+/* Whether p starts with n octal digits. */
+static bool
+octal_digits(const char *p, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (p[i] < '0' || p[i] > '7')
+			return false;
+	return true;
+}
+
+/*
+ * -d: GNU parallel's escapes, \t \n \r, \ooo (three octal digits) and \o
+ * (one); any other backslash means itself, as there.
+ */
+static int
+args_delimiter(const char *arg, struct cli_opts *o)
+{
+	static const char from[] = "tnr", to[] = "\t\n\r";
+	const char *p = arg, *e;
+	size_t len = 0;
+	char *d;
+
+	free(o->delim);
+	if ((d = o->delim = malloc(strlen(arg) + 1)) == NULL) {
+		usage_error("out of memory");
+		return -1;
+	}
+	while (*p != '\0') {
+		int n = *p != '\\' ? 0 :
+		    octal_digits(p + 1, 3) ? 3 :
+		    octal_digits(p + 1, 1) ? 1 :
+					     0;
+		unsigned v = 0;
+
+		if (n > 0) {
+			for (int k = 1; k <= n; k++)
+				v = v * 8 + (unsigned)(p[k] - '0');
+			d[len++] = (char)v;
+			p += 1 + n;
+		} else if (*p == '\\' && p[1] != '\0' &&
+		    (e = strchr(from, p[1])) != NULL) {
+			d[len++] = to[e - from];
+			p += 2;
+		} else
+			d[len++] = *p++;
+	}
+	if (len == 0) {
+		usage_error("-d: expected a delimiter");
+		return -1;
+	}
+	o->delim_len = len;
+	return 0;
+}
+
 static int
 args_option(int ch, const char *arg, struct cli_opts *o)
 {
@@ -770,6 +922,33 @@ args_option(int ch, const char *arg, struct cli_opts *o)
 		return batch_option(ch, arg, &o->batch);
 	case OPT_XARGS:
 		return batch_option('x', arg, &o->batch);
+	case 'I':
+	case OPT_ER:
+	case OPT_BNR:
+	case OPT_DNR:
+	case OPT_BNER:
+	case OPT_SEQREPLACE:
+	case OPT_SLOTREPLACE:
+		return args_rename(ch, arg, o);
+	case OPT_PLUS:
+		o->plus = true;
+		return 0;
+	case OPT_HEADER:
+		/* GNU parallel's --header 0 is none. */
+		o->header = strcmp(arg, "0") == 0 ? NULL : arg;
+		return 0;
+	case OPT_TRIM:
+		return args_trim(arg, o);
+	case 'd':
+		return args_delimiter(arg, o);
+	case 'E':
+	case 'e':
+		/* --eof alone, or an empty string: none, as in parallel. */
+		o->eof_str = arg != NULL && *arg != '\0' ? arg : NULL;
+		return 0;
+	case OPT_ARG_SEP:
+	case OPT_ARG_FILE_SEP:
+		return args_separator(ch, arg);
 	case OPT_MPI:
 #ifdef HAVE_MPI
 		o->mpi = true;
@@ -798,11 +977,20 @@ args_bad_option(int ch, char **argv)
 		usage_error("unknown option '%s' (see procq --help)", word);
 }
 
+/* Whether w is sep, or sep followed by a + (linked). */
+static bool
+is_sep(const char *w, const char *sep)
+{
+	size_t len = strlen(sep);
+
+	return strncmp(w, sep, len) == 0 &&
+	    (w[len] == '\0' || strcmp(w + len, "+") == 0);
+}
+
 static bool
 is_separator(const char *w)
 {
-	return strcmp(w, ":::") == 0 || strcmp(w, ":::+") == 0 ||
-	    strcmp(w, "::::") == 0 || strcmp(w, "::::+") == 0;
+	return is_sep(w, arg_sep) || is_sep(w, arg_file_sep);
 }
 
 /* The sources after the command: ::: WORDS, :::: FILES, and their
@@ -812,8 +1000,9 @@ args_sources(int argc, char **argv, int i, struct cli_opts *o)
 {
 	while (i < argc) {
 		const char *sep = argv[i];
-		bool files = strncmp(sep, "::::", 4) == 0;
-		bool linked = sep[strlen(sep) - 1] == '+';
+		bool files = is_sep(sep, arg_file_sep);
+		bool linked = strlen(sep) >
+		    strlen(files ? arg_file_sep : arg_sep);
 		int first = ++i;
 
 		while (i < argc && !is_separator(argv[i]))
@@ -902,18 +1091,23 @@ args_check(struct cli_opts *o)
 			    "no ::: or -a");
 		return -1;
 	}
+	if (o->pipe && o->header != NULL) {
+		usage_error("--header with --pipe is not supported");
+		return -1;
+	}
 	if (o->delay > 0 && o->rate > 0) {
 		usage_error("--delay and --rate both set the pace: give one");
 		return -1;
 	}
 	if (batch_resolve(o) != 0)
 		return -1;
-	for (int i = 0; i < o->ncommand; i++)
-		if (!template_valid(o->command[i]))
-			return -1;
-	if ((o->name != NULL && !template_valid(o->name)) ||
-	    (o->tagstring != NULL && !template_valid(o->tagstring)) ||
-	    (o->group != NULL && !template_valid(o->group)))
+	/* GNU parallel splits a header at tabs unless told. */
+	if (o->header != NULL && o->colsep == NULL)
+		o->colsep = "\t";
+	/* ... and trims the columns unless told. */
+	if (o->colsep != NULL && o->trim == NULL)
+		o->trim = "lr";
+	if (template_setup(o) != 0)
 		return -1;
 	return shell_setup(o);
 }
@@ -943,6 +1137,8 @@ void
 cli_opts_free(struct cli_opts *o)
 {
 	free(o->sources);
+	free(o->delim);
+	o->delim = NULL;
 	o->sources = NULL;
 	free(o->shell_path);
 	o->shell_path = NULL;

@@ -290,7 +290,8 @@ static int
 measure_command(struct batch *b)
 {
 	const struct cli_opts *o = b->o;
-	const char *tag = o->tagstring ? o->tagstring : o->tag ? "{}" : NULL;
+	const char *values = template_name(RSN_VALUES);
+	const char *tag = o->tagstring ? o->tagstring : o->tag ? values : NULL;
 	size_t words = (size_t)o->ncommand;
 	long found = 0, n;
 
@@ -302,7 +303,7 @@ measure_command(struct batch *b)
 	if (tag != NULL && measure_once(b, tag) != 0)
 		return -1;
 	if (found == 0) {
-		if (measure_word(b, "{}") < 0)
+		if (measure_word(b, values) < 0)
 			return -1;
 		words++;
 	}

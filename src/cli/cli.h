@@ -117,6 +117,15 @@ struct cli_opts {
 	char		*underscore;	/* $_ as the shell would set it,
 					 * when it is skipped; or NULL */
 	bool		 null_sep;	/* -0: items end with NUL */
+	char		*delim;		/* -d: what ends an item; NULL =
+					 * newline (or NUL with -0) */
+	size_t		 delim_len;
+	const char	*eof_str;	/* -E: a source ends at this item */
+	const char	*trim;		/* --trim: n, l, r, lr or rl */
+	const char	*header;	/* --header: first items name columns */
+	bool		 plus;		/* --plus replacement strings */
+	const char	*rs_names[7];	/* renamed strings: -I, --er...; by
+					 * enum rs_name, NULL = the default */
 	const char	*colsep;	/* --colsep: a regular expression */
 	bool		 link;		/* --link: every source linked */
 	bool		 shuf;
@@ -130,7 +139,8 @@ struct cli_opts {
 	const char	*tagstring;	/* --tagstring: template; NULL = none */
 	const char	*results;	/* --results: a directory, or NULL */
 	bool		 ungroup;	/* -u: output as it comes */
-	bool		 no_run_if_empty; /* -r: blank items are no jobs */
+	bool		 no_run_if_empty; /* -r: blank items, and records and
+					 * blocks, are no jobs */
 	bool		 verbose;	/* -t: each command on stderr */
 	bool		 files;		/* --files: stdout to files, named */
 	const char	*tmpdir;	/* --tmpdir: NULL = $TMPDIR */
@@ -227,6 +237,24 @@ void	 batch_free(struct batch *b);
 /* template.c */
 struct cli;
 struct job;
+
+/* The replacement strings that options rename. */
+enum rs_name {
+	RSN_VALUES,		/* {}	-I */
+	RSN_NOEXT,		/* {.}	--er */
+	RSN_BASE,		/* {/}	--bnr */
+	RSN_DIR,		/* {//}	--dnr */
+	RSN_BASE_NOEXT,		/* {/.}	--bner */
+	RSN_SEQ,		/* {#}	--seqreplace */
+	RSN_SLOT		/* {%}	--slotreplace */
+};
+
+int	 template_setup(const struct cli_opts *o);
+const char *template_name(enum rs_name name);
+bool	 template_wants_total(void);
+void	 template_set_total(size_t njobs);
+void	 template_set_names(char *const *names, size_t n);
+bool	 template_skips(const struct values *v);
 char	*template_expand(const char *tmpl, const struct job *j);
 int	 template_command(const struct cli_opts *o, struct job *j,
 	    msgpack_sbuffer *sb);
@@ -424,11 +452,74 @@ void	 summary_free(struct cli_summary *s);
 void	 hooks_install(procq_config *cfg, struct cli *c);
 
 /* Where the job slot number goes in a command: into argv[word], at
- * byte offset `offset` of the word as sent. */
+ * byte offset `offset` of the word as sent; zero-padded to `width`
+ * digits when that is not 0 ({0%}). */
 struct slot_pos {
 	uint32_t	 word;
 	uint32_t	 offset;
+	uint32_t	 width;
 };
+
+/* How a replacement string edits a value (template.c, plus.c); a and b
+ * point into the template. */
+enum edit_op {
+	EDIT_NONE,
+	EDIT_NOEXT,		/* {.} */
+	EDIT_BASE,		/* {/} */
+	EDIT_DIR,		/* {//} */
+	EDIT_BASE_NOEXT,	/* {/.} */
+	EDIT_DIRPART,		/* {+/} */
+	EDIT_EXT1,		/* {+.} */
+	EDIT_EXT2,		/* {+..} */
+	EDIT_EXT3,		/* {+...} */
+	EDIT_NOEXT2,		/* {..} */
+	EDIT_NOEXT3,		/* {...} */
+	EDIT_BASE_NOEXT2,	/* {/..} */
+	EDIT_BASE_NOEXT3,	/* {/...} */
+	EDIT_DEFAULT,		/* {:-a} */
+	EDIT_SKIP,		/* {:n} */
+	EDIT_SUBSTR,		/* {:n:m} */
+	EDIT_PREFIX,		/* {#a} */
+	EDIT_PREFIX_LONG,	/* {##a} */
+	EDIT_SUFFIX,		/* {%a} */
+	EDIT_SUFFIX_LONG,	/* {%%a} */
+	EDIT_SUBST,		/* {/a/b} */
+	EDIT_SUBST_ALL,		/* {//a/b} */
+	EDIT_SUBST_START,	/* {/#a/b} */
+	EDIT_SUBST_END,		/* {/%a/b} */
+	EDIT_UPPER,		/* {^a} */
+	EDIT_UPPER_ALL,		/* {^^a} */
+	EDIT_LOWER,		/* {,a} */
+	EDIT_LOWER_ALL		/* {,,a} */
+};
+
+struct edit {
+	enum edit_op	 op;
+	const char	*a;
+	size_t		 alen;
+	const char	*b;
+	size_t		 blen;
+	size_t		 n, m;
+};
+
+/* What a --plus string stands for. */
+enum plus_kind {
+	PLUS_NONE,
+	PLUS_EDIT,		/* an edit of the values */
+	PLUS_TOTAL,		/* {##} */
+	PLUS_SEQ0,		/* {0#} */
+	PLUS_SLOT0,		/* {0%} */
+	PLUS_SLOT,		/* {slot} */
+	PLUS_CHOOSE_K,		/* {choose_k} */
+	PLUS_UNIQ,		/* {uniq} */
+	PLUS_REFUSED
+};
+
+/* plus.c: s follows the opening brace (and the position, if any); the
+ * length through the closing brace, 0 when s starts none. */
+size_t	 plus_parse(const char *s, enum plus_kind *kind, struct edit *e);
+char	*plus_apply(const char *v, const struct edit *e);
+bool	 plus_valid(const struct edit *e, const char *tmpl);
 
 /* The options of one run of a command. */
 struct run_opts {

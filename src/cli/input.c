@@ -53,9 +53,12 @@ struct input {
 	size_t ng;
 	size_t *pos;   /* the position in each group */
 	bool streamed; /* g[0] is read as jobs start */
+	bool whole;    /* every job's values read first */
 	bool started;
 	bool done;
-	int delim;
+	int delim;	 /* --pipe: what ends a record */
+	const char *sep; /* what ends an item */
+	size_t sep_len;
 	regex_t colsep;
 	bool have_colsep;
 	struct values *all; /* --shuf: every job's values */
@@ -66,6 +69,11 @@ struct input {
 					 * block, read with the last */
 	size_t carry_len;
 	struct batch *batch; /* several records per job */
+	struct values *jobs; /* {##} with batch: every job's values */
+	size_t njobs;
+	size_t next_job;
+	char **names;	     /* --header: the columns' */
+	size_t nnames;
 };
 
 void
@@ -103,20 +111,48 @@ stream_close(struct stream *s)
 	s->fp = NULL;
 }
 
-/* The next line of a file source: 1, 0 at its end, -1 on error. */
-static int
-stream_line(struct stream *s, int delim, char **out)
+/* One item of a file: up to a separator of any length, as -d may give. */
+static ssize_t
+read_item(FILE *fp, const char *sep, size_t sep_len, char **line)
 {
-	char *line = NULL;
+	struct buf b = { 0 };
+	char *part = NULL;
 	size_t cap = 0;
 	ssize_t len;
+
+	while ((len = getdelim(&part, &cap, sep[sep_len - 1], fp)) > 0) {
+		if (buf_append(&b, part, (size_t)len) != 0) {
+			len = -1;
+			errno = ENOMEM;
+			break;
+		}
+		if (b.len >= sep_len &&
+		    memcmp(b.data + b.len - sep_len, sep, sep_len) == 0) {
+			b.len -= sep_len;
+			break;
+		}
+	}
+	free(part);
+	if (b.data == NULL || (len < 0 && (errno == ENOMEM || ferror(fp))) ||
+	    buf_append(&b, "", 1) != 0) {
+		buf_free(&b);
+		return -1;
+	}
+	*line = b.data;
+	return (ssize_t)b.len - 1;
+}
+
+/* The next line of a file source: 1, 0 at its end, -1 on error. */
+static int
+stream_line(struct stream *s, const struct input *in, char **out)
+{
+	char *line = NULL;
 
 	if (s->fp == NULL)
 		return 0;
 	errno = 0;
-	if ((len = getdelim(&line, &cap, delim, s->fp)) < 0) {
-		free(line);
-		if (ferror(s->fp)) {
+	if (read_item(s->fp, in->sep, in->sep_len, &line) < 0) {
+		if (ferror(s->fp) || errno == ENOMEM) {
 			usage_error("cannot read items from %s: %s", s->what,
 			    strerror(errno ? errno : EIO));
 			return -1;
@@ -124,8 +160,6 @@ stream_line(struct stream *s, int delim, char **out)
 		stream_close(s);
 		return 0;
 	}
-	if (len > 0 && line[len - 1] == delim)
-		line[len - 1] = '\0';
 	*out = line;
 	return 1;
 }
@@ -157,14 +191,14 @@ join_line(char **v, char *more)
 
 /* The next value of a file source: 1, 0 at its end, -1 on error. */
 static int
-stream_read(struct stream *s, int delim, char **out)
+stream_read(struct stream *s, const struct input *in, char **out)
 {
 	char *more;
 	int rc;
 
-	if ((rc = stream_line(s, delim, out)) <= 0)
+	if ((rc = stream_line(s, in, out)) <= 0)
 		return rc;
-	while (goes_on(s, *out) && (rc = stream_line(s, delim, &more)) > 0)
+	while (goes_on(s, *out) && (rc = stream_line(s, in, &more)) > 0)
 		if (join_line(out, more) != 0) {
 			usage_error("out of memory");
 			rc = -1;
@@ -177,13 +211,48 @@ stream_read(struct stream *s, int delim, char **out)
 	return 1;
 }
 
+/* -r: GNU parallel's blank item, only white space. */
+static bool
+is_blank(const char *s)
+{
+	return s[strspn(s, " \t\n\r\f\v")] == '\0';
+}
+
+/* The next value of a file source that makes a job: -E ends the source
+ * at its string, -r passes over blank values. */
 static int
-stream_open(struct stream *s, const struct source *src)
+stream_next(struct stream *s, const struct input *in, char **out)
+{
+	const struct cli_opts *o = in->o;
+	int rc;
+
+	while ((rc = stream_read(s, in, out)) > 0) {
+		if (o->eof_str != NULL && strcmp(*out, o->eof_str) == 0) {
+			free(*out);
+			stream_close(s);
+			return 0;
+		}
+		if (!o->no_run_if_empty || !is_blank(*out))
+			return 1;
+		free(*out);
+	}
+	return rc;
+}
+
+static int
+stream_open(struct stream *s, const struct source *src,
+    const struct cli_opts *o)
 {
 	for (size_t i = 0; src->words != NULL && i < src->nwords; i++) {
-		char *w = strdup(src->words[i]);
+		char *w;
 
-		if (w != NULL && s->n > 0 && goes_on(s, s->v[s->n - 1])) {
+		if (o->eof_str != NULL &&
+		    strcmp(src->words[i], o->eof_str) == 0)
+			break;
+		if (o->no_run_if_empty && is_blank(src->words[i]))
+			continue;
+		if ((w = strdup(src->words[i])) != NULL && s->n > 0 &&
+		    goes_on(s, s->v[s->n - 1])) {
 			if (join_line(&s->v[s->n - 1], w) != 0)
 				return -1;
 		} else if (w == NULL || stream_push(s, w) != 0) {
@@ -209,12 +278,12 @@ stream_open(struct stream *s, const struct source *src)
 }
 
 static int
-stream_slurp(struct stream *s, int delim)
+stream_slurp(struct stream *s, const struct input *in)
 {
 	char *value;
 	int rc;
 
-	while ((rc = stream_read(s, delim, &value)) > 0) {
+	while ((rc = stream_next(s, in, &value)) > 0) {
 		if (stream_push(s, value) != 0) {
 			free(value);
 			usage_error("out of memory");
@@ -245,9 +314,47 @@ input_groups(struct input *in)
 		    (g->s = calloc(nsrc, sizeof *g->s)) == NULL)
 			return -1;
 		g->s[g->ns].joins = o->batch.max_lines > 0;
-		if (stream_open(&g->s[g->ns++], &src[i]) != 0)
+		if (stream_open(&g->s[g->ns++], &src[i], o) != 0)
 			return -1;
 	}
+	return 0;
+}
+
+static int input_columns(struct input *in, const char *value,
+    struct values *v);
+
+/* --header: the first value of a source names its columns.  GNU
+ * parallel takes its first line as it is, without -E or -r, and without
+ * the \r of a DOS line end. */
+static int
+input_header(struct input *in, struct stream *s)
+{
+	struct values v = { 0 };
+	char *first = NULL, **names;
+	size_t len;
+	int rc = 0;
+
+	if (s->fp == NULL && s->n > 0) {
+		first = s->v[0];
+		memmove(s->v, s->v + 1, --s->n * sizeof *s->v);
+	} else if ((rc = stream_read(s, in, &first)) <= 0)
+		return rc;
+	if ((len = strlen(first)) > 0 && first[len - 1] == '\r')
+		first[len - 1] = '\0';
+	if (input_columns(in, first, &v) != 0 ||
+	    (names = realloc(in->names, (in->nnames + v.n) * sizeof *names)) ==
+		NULL) {
+		free(first);
+		values_free(&v);
+		usage_error("out of memory");
+		return -1;
+	}
+	free(first);
+	in->names = names;
+	memcpy(names + in->nnames, v.v, v.n * sizeof *names);
+	in->nnames += v.n;
+	free(v.v);
+	template_set_names(in->names, in->nnames);
 	return 0;
 }
 
@@ -255,14 +362,17 @@ input_groups(struct input *in)
 static int
 input_load(struct input *in)
 {
-	in->streamed = !in->o->shuf && in->g[0].ns == 1 &&
+	in->streamed = !in->whole && in->g[0].ns == 1 &&
 	    in->g[0].s[0].fp != NULL;
 	for (size_t i = 0; i < in->ng; i++) {
 		struct group *g = &in->g[i];
 
 		for (size_t k = 0; k < g->ns; k++) {
+			if (in->o->header != NULL &&
+			    input_header(in, &g->s[k]) != 0)
+				return -1;
 			if ((i > 0 || !in->streamed) &&
-			    stream_slurp(&g->s[k], in->delim) != 0)
+			    stream_slurp(&g->s[k], in) != 0)
 				return -1;
 			/* --link wraps the shorter sources around; :::+
 			 * pairs as far as the shortest goes. */
@@ -277,6 +387,25 @@ input_load(struct input *in)
 				in->done = true;
 	}
 	return 0;
+}
+
+/* --trim: a copy of s[0, len) without its white space at the left
+ * (l), the right (r), or both. */
+static char *
+trimmed(const char *how, const char *s, size_t len)
+{
+	static const char space[] = " \t\n\r\f\v";
+
+	if (how != NULL && strchr(how, 'l') != NULL)
+		while (len > 0 && strchr(space, *s) != NULL && *s != '\0') {
+			s++;
+			len--;
+		}
+	if (how != NULL && strchr(how, 'r') != NULL)
+		while (len > 0 && strchr(space, s[len - 1]) != NULL &&
+		    s[len - 1] != '\0')
+			len--;
+	return strndup(s, len);
 }
 
 /* Appends value, split into columns with --colsep. */
@@ -298,7 +427,7 @@ input_columns(struct input *in, const char *value, struct values *v)
 		if ((nv = realloc(v->v, (v->n + 1) * sizeof *nv)) == NULL)
 			return -1;
 		v->v = nv;
-		if ((v->v[v->n] = strndup(p, len)) == NULL)
+		if ((v->v[v->n] = trimmed(in->o->trim, p, len)) == NULL)
 			return -1;
 		v->n++;
 		if (last)
@@ -347,7 +476,7 @@ input_advance(struct input *in)
 	}
 	if (!in->streamed)
 		return ++in->pos[0] < in->g[0].len;
-	if ((rc = stream_read(&in->g[0].s[0], in->delim, &value)) <= 0)
+	if ((rc = stream_next(&in->g[0].s[0], in, &value)) <= 0)
 		return rc;
 	free(in->g[0].s[0].v[0]);
 	in->g[0].s[0].v[0] = value;
@@ -366,7 +495,7 @@ input_first(struct input *in)
 		return 0;
 	if (!in->streamed)
 		return 1;
-	if ((rc = stream_read(s, in->delim, &value)) <= 0)
+	if ((rc = stream_next(s, in, &value)) <= 0)
 		return rc;
 	if (stream_push(s, value) != 0) {
 		free(value);
@@ -395,9 +524,10 @@ input_combination(struct input *in, struct values *v)
 	return 1;
 }
 
-/* --shuf: every combination, in a random order. */
+/* Every combination first: for {##}, and for --shuf, which runs them in
+ * a random order. */
 static int
-input_shuffle(struct input *in)
+input_whole(struct input *in)
 {
 	struct values v, *all;
 	size_t cap = 0;
@@ -418,6 +548,9 @@ input_shuffle(struct input *in)
 	}
 	if (rc < 0)
 		return -1;
+	template_set_total(in->nall);
+	if (!in->o->shuf)
+		return 0;
 	srandom((unsigned)getpid() ^ (unsigned)time(NULL));
 	for (size_t i = in->nall; i > 1; i--) {
 		size_t k = (size_t)random() % i;
@@ -429,11 +562,96 @@ input_shuffle(struct input *in)
 	return 0;
 }
 
+/*
+ * --colsep is a Perl regular expression in GNU parallel: its escapes \t
+ * \n \r \s \d \w (and \S \D \W) become what they mean in POSIX's.
+ */
+static char *
+colsep_regex(const char *perl)
+{
+	static const char esc[] = "tnrsdwSDW";
+	static const char *const ere[] = { "\t", "\n", "\r", "[[:space:]]",
+		"[0-9]", "[[:alnum:]_]", "[^[:space:]]", "[^0-9]",
+		"[^[:alnum:]_]" };
+	struct buf b = { 0 };
+	const char *e;
+	int rc = 0;
+
+	for (const char *p = perl; *p != '\0' && rc == 0; p++) {
+		if (*p == '\\' && p[1] != '\0' &&
+		    (e = strchr(esc, p[1])) != NULL) {
+			rc = buf_append(&b, ere[e - esc],
+			    strlen(ere[e - esc]));
+			p++;
+		} else
+			rc = buf_append(&b, p, 1);
+	}
+	if (rc != 0 || buf_append(&b, "", 1) != 0) {
+		buf_free(&b);
+		return NULL;
+	}
+	return b.data;
+}
+
+static int
+input_colsep(struct input *in, const char *colsep)
+{
+	char *re = colsep_regex(colsep), msg[128];
+	int rc;
+
+	if (re == NULL) {
+		usage_error("out of memory");
+		return -1;
+	}
+	rc = regcomp(&in->colsep, re, REG_EXTENDED);
+	free(re);
+	if (rc != 0) {
+		regerror(rc, &in->colsep, msg, sizeof msg);
+		usage_error("--colsep: '%s': %s", colsep, msg);
+		return -1;
+	}
+	in->have_colsep = true;
+	return 0;
+}
+
+/* {##} with several records per job counts the jobs: every batch is
+ * made first. */
+static int
+input_batches(struct input *in)
+{
+	struct values v, *jobs;
+	size_t cap = 0;
+	int rc;
+
+	while ((rc = batch_next(in->batch, &v)) > 0) {
+		if (in->njobs == cap) {
+			cap = cap ? cap * 2 : 64;
+			if ((jobs = realloc(in->jobs, cap * sizeof *jobs)) ==
+			    NULL) {
+				values_free(&v);
+				usage_error("out of memory");
+				return -1;
+			}
+			in->jobs = jobs;
+		}
+		in->jobs[in->njobs++] = v;
+	}
+	if (rc < 0)
+		return -1;
+	/* in->jobs set says the list is made, an empty one too. */
+	if (in->jobs == NULL &&
+	    (in->jobs = malloc(sizeof *in->jobs)) == NULL) {
+		usage_error("out of memory");
+		return -1;
+	}
+	template_set_total(in->njobs);
+	return 0;
+}
+
 int
 input_open(const struct cli_opts *o, struct input **out)
 {
 	struct input *in;
-	int rc;
 
 	if ((in = calloc(1, sizeof *in)) == NULL) {
 		usage_error("out of memory");
@@ -441,31 +659,27 @@ input_open(const struct cli_opts *o, struct input **out)
 	}
 	in->o = o;
 	in->delim = o->null_sep ? '\0' : '\n';
+	in->sep = o->delim != NULL ? o->delim : o->null_sep ? "" : "\n";
+	in->sep_len = o->delim != NULL ? o->delim_len : 1;
+	in->whole = o->shuf || template_wants_total();
 	*out = in;
 	if (o->pipe) {
 		in->pipe_fp = stdin;
 		return 0;
 	}
-	if (o->colsep != NULL) {
-		if ((rc = regcomp(&in->colsep, o->colsep, REG_EXTENDED)) !=
-		    0) {
-			char msg[128];
-
-			regerror(rc, &in->colsep, msg, sizeof msg);
-			usage_error("--colsep: '%s': %s", o->colsep, msg);
-			return -1;
-		}
-		in->have_colsep = true;
-	}
+	if (o->colsep != NULL && input_colsep(in, o->colsep) != 0)
+		return -1;
 	if (input_groups(in) != 0 ||
 	    (in->pos = calloc(in->ng, sizeof *in->pos)) == NULL) {
 		if (errno == ENOMEM)
 			usage_error("out of memory");
 		return -1;
 	}
-	if (input_load(in) != 0 || (o->shuf && input_shuffle(in) != 0))
+	if (input_load(in) != 0 || (in->whole && input_whole(in) != 0))
 		return -1;
 	if (o->batch.on && (in->batch = batch_new(o, in)) == NULL)
+		return -1;
+	if (in->whole && in->batch != NULL && input_batches(in) != 0)
 		return -1;
 	return 0;
 }
@@ -532,7 +746,7 @@ input_record_any(struct input *in, struct values *v)
 {
 	if (in->o->pipe)
 		return input_block(in, v);
-	if (in->o->shuf) {
+	if (in->whole) {
 		if (in->all == NULL || in->next_all == in->nall)
 			return 0;
 		*v = in->all[in->next_all];
@@ -578,6 +792,13 @@ input_record(struct input *in, struct values *v)
 int
 input_next(struct input *in, struct values *v)
 {
+	if (in->jobs != NULL) {
+		if (in->next_job == in->njobs)
+			return 0;
+		*v = in->jobs[in->next_job];
+		memset(&in->jobs[in->next_job++], 0, sizeof *v);
+		return 1;
+	}
 	if (in->batch != NULL)
 		return batch_next(in->batch, v);
 	return input_record(in, v);
@@ -589,6 +810,9 @@ input_close(struct input *in)
 	if (in == NULL)
 		return;
 	batch_free(in->batch);
+	for (size_t i = in->next_job; i < in->njobs; i++)
+		values_free(&in->jobs[i]);
+	free(in->jobs);
 	for (size_t i = 0; i < in->ng; i++) {
 		for (size_t k = 0; k < in->g[i].ns; k++) {
 			struct stream *s = &in->g[i].s[k];
@@ -603,6 +827,9 @@ input_close(struct input *in)
 	for (size_t i = in->next_all; i < in->nall; i++)
 		values_free(&in->all[i]);
 	free(in->all);
+	for (size_t i = 0; i < in->nnames; i++)
+		free(in->names[i]);
+	free(in->names);
 	free(in->g);
 	free(in->pos);
 	free(in->carry);

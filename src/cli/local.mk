@@ -10,6 +10,7 @@ procq_SOURCES = \
 	src/cli/halt.c \
 	src/cli/summary.c \
 	src/cli/template.c \
+	src/cli/plus.c \
 	src/cli/shell.c \
 	src/cli/buf.c \
 	src/cli/hooks.c \
@@ -53,6 +54,7 @@ PROCQ_CLI_TESTS = \
 	tests/cli/limits.sh \
 	tests/cli/usage.sh \
 	tests/cli/input.sh \
+	tests/cli/replace.sh \
 	tests/cli/multiarg.sh \
 	tests/cli/halt.sh \
 	tests/cli/interrupt.sh \

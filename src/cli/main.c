@@ -169,7 +169,7 @@ main_job_output(const struct cli_opts *o, struct job *j)
 	if (o->tagstring != NULL)
 		j->tag = template_expand(o->tagstring, j);
 	else if (o->tag)
-		j->tag = template_expand("{}", j);
+		j->tag = template_expand(template_name(RSN_VALUES), j);
 	if ((o->tagstring != NULL || o->tag) && j->tag == NULL)
 		return -1;
 	if (o->results != NULL &&
@@ -187,8 +187,9 @@ main_job(const struct cli_opts *o, size_t seq, struct values *v)
 	if (j == NULL)
 		return NULL;
 	j->context = o->batch.context;
-	j->name = o->name != NULL ? template_expand(o->name, j) :
-				    template_expand(o->pipe ? "{#}" : "{}", j);
+	j->name = o->name != NULL ?
+	    template_expand(o->name, j) :
+	    template_expand(template_name(o->pipe ? RSN_SEQ : RSN_VALUES), j);
 	if (j->name == NULL ||
 	    (o->group != NULL &&
 		(j->group = template_expand(o->group, j)) == NULL) ||
@@ -337,8 +338,9 @@ main_feed(struct cli *c)
 	int rc = 0;
 
 	while (!main_stopped(c) && (rc = main_values(c, &v)) > 0) {
-		/* --resume: done in an earlier run. */
-		if (seqset_has(&c->skip, ++seq)) {
+		/* --resume: done in an earlier run; or skipped by
+		 * {choose_k} or {uniq}. */
+		if (seqset_has(&c->skip, ++seq) || template_skips(&v)) {
 			values_free(&v);
 			pthread_mutex_lock(&c->lock);
 			output_skip(c, seq);
@@ -484,6 +486,11 @@ main_dry_run(struct cli *c)
 	while ((rc = main_values(c, &v)) > 0) {
 		msgpack_sbuffer sb;
 
+		if (template_skips(&v)) {
+			values_free(&v);
+			seq++;
+			continue;
+		}
 		msgpack_sbuffer_init(&sb);
 		if ((j = main_job(&c->opt, ++seq, &v)) == NULL ||
 		    template_command(&c->opt, j, &sb) != 0) {

@@ -7,8 +7,9 @@
  * options a map whose keys are each optional:
  *   "slot"   [[word, offset]...]: the job slot number (slots.c), in
  *            decimal, goes into argv[word] at byte offset `offset` of the
- *            word as sent.  The pairs come in ascending order; several
- *            may name the same place.  Where there are no slots (--mpi)
+ *            word as sent; [word, offset, width] pads it with zeros to
+ *            `width` digits.  The positions come in ascending order;
+ *            several may name the same place.  Where there are no slots (--mpi)
  *            the task fails.
  *   "stdin"  bin: what the command reads on its standard input, through
  *            a pipe closed after the last byte, or once the command reads
@@ -165,9 +166,12 @@ runner_pack_slot(msgpack_packer *pk, const struct run_opts *o)
 	    msgpack_pack_array(pk, o->nslot) != 0)
 		return -1;
 	for (size_t i = 0; i < o->nslot; i++) {
-		if (msgpack_pack_array(pk, 2) != 0 ||
+		bool padded = o->slot[i].width > 0;
+
+		if (msgpack_pack_array(pk, padded ? 3 : 2) != 0 ||
 		    msgpack_pack_uint32(pk, o->slot[i].word) != 0 ||
-		    msgpack_pack_uint32(pk, o->slot[i].offset) != 0)
+		    msgpack_pack_uint32(pk, o->slot[i].offset) != 0 ||
+		    (padded && msgpack_pack_uint32(pk, o->slot[i].width) != 0))
 			return -1;
 	}
 	return 0;
@@ -241,16 +245,21 @@ runner_words_ok(const msgpack_object *words)
 	return true;
 }
 
-/* [word, offset] pairs within the words, in ascending order. */
+/* [word, offset] pairs, or [word, offset, width], within the words, in
+ * ascending order. */
 static bool
 runner_slot_ok(const msgpack_object *slot, const msgpack_object *words)
 {
-	uint64_t word = 0, offset = 0, w, o;
+	uint64_t word = 0, offset = 0, w, o, width;
 
 	if (slot->type != MSGPACK_OBJECT_ARRAY)
 		return false;
 	for (uint32_t i = 0; i < slot->via.array.size; i++) {
-		if (procq_unpack(&slot->via.array.ptr[i], "uu", &w, &o) != 0 ||
+		const msgpack_object *pos = &slot->via.array.ptr[i];
+
+		if ((procq_unpack(pos, "uu", &w, &o) != 0 &&
+			(procq_unpack(pos, "uuu", &w, &o, &width) != 0 ||
+			    width > 32)) ||
 		    w >= words->via.array.size ||
 		    o > words->via.array.ptr[w].via.str.size || w < word ||
 		    (w == word && o < offset))
@@ -385,13 +394,15 @@ runner_append(struct buf *b, const char *p, size_t len)
 /* Word i of the command, with the slot number at each of its positions,
  * NUL-terminated (a msgpack string is not). */
 static char *
-runner_word(const struct runner_args *a, uint32_t i, const char *num)
+runner_word(const struct runner_args *a, uint32_t i, int slot)
 {
 	const msgpack_object *w = &a->words->via.array.ptr[i];
 	const char *word = w->via.str.ptr;
 	uint32_t npos = a->slot != NULL ? a->slot->via.array.size : 0;
 	struct buf b = { 0 };
 	size_t at = 0, off;
+	char num[48];
+	int width;
 
 	for (uint32_t k = 0; k < npos; k++) {
 		const msgpack_object *pos;
@@ -400,6 +411,10 @@ runner_word(const struct runner_args *a, uint32_t i, const char *num)
 		if (pos[0].via.u64 != i)
 			continue;
 		off = (size_t)pos[1].via.u64;
+		width = a->slot->via.array.ptr[k].via.array.size > 2 ?
+		    (int)pos[2].via.u64 :
+		    0;
+		snprintf(num, sizeof num, "%0*d", width, slot);
 		if (runner_append(&b, word + at, off - at) != 0 ||
 		    runner_append(&b, num, strlen(num)) != 0)
 			goto fail;
@@ -419,13 +434,12 @@ static char **
 runner_argv(const struct runner_args *a, int slot)
 {
 	uint32_t n = a->words->via.array.size;
-	char num[16], **argv;
+	char **argv;
 
-	snprintf(num, sizeof num, "%d", slot);
 	if (n == 0 || (argv = calloc((size_t)n + 1, sizeof *argv)) == NULL)
 		return NULL;
 	for (uint32_t i = 0; i < n; i++) {
-		if ((argv[i] = runner_word(a, i, num)) == NULL) {
+		if ((argv[i] = runner_word(a, i, slot)) == NULL) {
 			runner_free_argv(argv);
 			return NULL;
 		}

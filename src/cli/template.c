@@ -5,7 +5,12 @@
  *	{.}	without the extension		{/}	the basename
  *	{//}	the dirname			{/.}	basename, no extension
  *	{#}	the job's sequence number	{%}	its job slot
- *	{N}	the Nth value (source or column), {N.} {N/} {N//} {N/.} too
+ *	{N}	the Nth value (source or column), {N.} {N/} {N//} {N/.} too;
+ *		{-N} the Nth from the last
+ *
+ * The set is the run's (rs_set): -I and the like rename the strings above,
+ * --header adds the column names ({name} {name.}...), and --plus the
+ * strings of plus.c.  A renamed string need not start with a brace.
  *
  * Any other text between braces means itself.  A command gets the values
  * in place of its replacement strings, or as its last arguments when it
@@ -24,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -32,23 +38,42 @@ enum rs_kind {
 	RS_VALUES,
 	RS_VALUE,
 	RS_SEQ,
-	RS_SLOT
-};
-
-enum rs_edit {
-	EDIT_NONE,
-	EDIT_NOEXT,
-	EDIT_BASE,
-	EDIT_DIR,
-	EDIT_BASE_NOEXT
+	RS_SLOT,
+	RS_TOTAL,	/* --plus {##} */
+	RS_SEQ0,	/* --plus {0#} */
+	RS_SLOT0,	/* --plus {0%} */
+	RS_REFUSED	/* --plus strings of remote hosts */
 };
 
 /* One replacement string, as parsed. */
 struct rs {
 	enum rs_kind kind;
-	enum rs_edit edit;
+	struct edit edit;
 	size_t n;   /* RS_VALUE: from 1 */
+	bool from_end; /* RS_VALUE: {-n}, the nth from the last */
 	size_t len; /* of the text, braces included */
+};
+
+/* The set of replacement strings of the run: renamed by -I and the like,
+ * extended by --plus, and by the column names of --header. */
+static struct {
+	const char *names[RSN_SLOT + 1];
+	bool plus;
+	char *const *columns; /* --header */
+	size_t ncolumns;
+	size_t total; /* {##}: the number of jobs */
+	bool wants_total;
+	uint32_t slot_width; /* {0%}: the digits of the most slots */
+	bool choose_k;
+	bool uniq;
+} rs_set = { .names = { "{}", "{.}", "{/}", "{//}", "{/.}", "{#}", "{%}" } };
+
+static const enum edit_op rs_name_edit[] = {
+	[RSN_VALUES] = EDIT_NONE,
+	[RSN_NOEXT] = EDIT_NOEXT,
+	[RSN_BASE] = EDIT_BASE,
+	[RSN_DIR] = EDIT_DIR,
+	[RSN_BASE_NOEXT] = EDIT_BASE_NOEXT,
 };
 
 /* One word of a command being composed.  A word that replacement strings
@@ -74,60 +99,135 @@ struct compose {
 
 #define ALL_VALUES SIZE_MAX
 
-static enum rs_edit
-rs_edit_parse(const char *s, size_t len)
+static bool
+starts_with(const char *s, const char *prefix)
 {
-	if (len == 0)
-		return EDIT_NONE;
-	if (len == 1 && *s == '.')
-		return EDIT_NOEXT;
-	if (len == 1 && *s == '/')
-		return EDIT_BASE;
-	if (len == 2 && s[0] == '/' && s[1] == '/')
-		return EDIT_DIR;
-	if (len == 2 && s[0] == '/' && s[1] == '.')
-		return EDIT_BASE_NOEXT;
-	return (enum rs_edit) - 1;
+	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-/* The replacement string at p, if p starts one. */
+/* The kind of a --plus string. */
+static enum rs_kind
+rs_plus_kind(enum plus_kind k)
+{
+	switch (k) {
+	case PLUS_TOTAL:
+		return RS_TOTAL;
+	case PLUS_SEQ0:
+		return RS_SEQ0;
+	case PLUS_SLOT0:
+		return RS_SLOT0;
+	case PLUS_SLOT:
+		return RS_SLOT;
+	case PLUS_EDIT:
+	case PLUS_CHOOSE_K:
+	case PLUS_UNIQ:
+		return RS_VALUES;
+	default:
+		return RS_REFUSED;
+	}
+}
+
+/*
+ * q follows the position of {N...} or a column name: the rest of a
+ * value's string ("}", ".}", "/}", or a --plus edit).  Positional forms
+ * follow the renamed strings that start with a brace, as in GNU
+ * parallel: -I {x} makes {1x}.
+ */
+static size_t
+rs_parse_value_rest(const char *q, struct rs *rs)
+{
+	enum plus_kind kind;
+	size_t len;
+
+	for (int i = RSN_VALUES; i <= RSN_BASE_NOEXT; i++) {
+		const char *name = rs_set.names[i];
+
+		if (*name == '{' && starts_with(q, name + 1)) {
+			rs->edit.op = rs_name_edit[i];
+			return strlen(name) - 1;
+		}
+	}
+	if (rs_set.plus && (len = plus_parse(q, &kind, &rs->edit)) > 0 &&
+	    kind == PLUS_EDIT)
+		return len;
+	return 0;
+}
+
+/* {N...} and {column...}: one value. */
+static struct rs
+rs_parse_value(const char *p)
+{
+	struct rs rs = { .kind = RS_NONE };
+	const char *q = p + 1;
+	size_t len, best = 0;
+
+	/* {n}, {-n}, and white space after n, as GNU parallel reads them. */
+	rs.from_end = *q == '-';
+	if (q[rs.from_end] >= '1' && q[rs.from_end] <= '9') {
+		rs.n = strtoul(q + rs.from_end, (char **)&q, 10);
+		q += strspn(q, " \t");
+		if ((len = rs_parse_value_rest(q, &rs)) > 0) {
+			rs.kind = RS_VALUE;
+			rs.len = (size_t)(q - p) + len;
+		}
+		return rs;
+	}
+	for (size_t i = 0; i < rs_set.ncolumns; i++) {
+		struct rs c = { .kind = RS_VALUE, .n = i + 1 };
+
+		len = strlen(rs_set.columns[i]);
+		if (len == 0 || len < best ||
+		    strncmp(q, rs_set.columns[i], len) != 0 ||
+		    (len = rs_parse_value_rest(q + len, &c)) == 0)
+			continue;
+		best = strlen(rs_set.columns[i]);
+		c.len = 1 + best + len;
+		rs = c;
+	}
+	return rs;
+}
+
+/* The replacement string at p, if p starts one: the renamed strings
+ * first, then a value's, then --plus's. */
 static struct rs
 rs_parse(const char *p)
 {
 	struct rs rs = { .kind = RS_NONE };
-	const char *end, *q = p + 1;
-	int edit;
+	enum plus_kind kind;
+	size_t len;
 
-	if (*p != '{' || (end = strchr(q, '}')) == NULL || end - q > 12)
+	for (int i = RSN_VALUES; i <= RSN_SLOT; i++) {
+		const char *name = rs_set.names[i];
+
+		if (!starts_with(p, name) || strlen(name) <= rs.len)
+			continue;
+		rs.len = strlen(name);
+		rs.kind = i == RSN_SEQ ? RS_SEQ :
+		    i == RSN_SLOT      ? RS_SLOT :
+					 RS_VALUES;
+		rs.edit.op = i <= RSN_BASE_NOEXT ? rs_name_edit[i] : EDIT_NONE;
+	}
+	if (rs.kind != RS_NONE || *p != '{')
 		return rs;
-	rs.len = (size_t)(end - p) + 1;
-	if (end - q == 1 && *q == '#')
-		rs.kind = RS_SEQ;
-	else if (end - q == 1 && *q == '%')
-		rs.kind = RS_SLOT;
-	else if (*q >= '1' && *q <= '9') {
-		rs.n = strtoul(q, (char **)&q, 10);
-		if ((edit = rs_edit_parse(q, (size_t)(end - q))) >= 0) {
-			rs.kind = RS_VALUE;
-			rs.edit = (enum rs_edit)edit;
-		}
-	} else if ((edit = rs_edit_parse(q, (size_t)(end - q))) >= 0) {
-		rs.kind = RS_VALUES;
-		rs.edit = (enum rs_edit)edit;
+	if ((rs = rs_parse_value(p)).kind != RS_NONE || !rs_set.plus)
+		return rs;
+	if ((len = plus_parse(p + 1, &kind, &rs.edit)) > 0) {
+		rs.kind = rs_plus_kind(kind);
+		rs.len = len + 1;
 	}
 	return rs;
 }
 
 /* GNU parallel's edits: {.} drops a last ".ext" of the basename, {/}
  * keeps what follows the last slash, {//} what precedes it ("." when
- * there is none, "/" for the root). */
+ * there is none, "/" for the root); plus.c has --plus's. */
 static char *
-rs_edit_apply(const char *v, enum rs_edit edit)
+rs_edit_apply(const char *v, const struct edit *e)
 {
 	const char *slash = strrchr(v, '/'), *dot;
 	char *s;
 
-	switch (edit) {
+	switch (e->op) {
 	case EDIT_NONE:
 		return strdup(v);
 	case EDIT_DIR:
@@ -139,15 +239,16 @@ rs_edit_apply(const char *v, enum rs_edit edit)
 		return strdup(slash ? slash + 1 : v);
 	case EDIT_NOEXT:
 	case EDIT_BASE_NOEXT:
-		if (edit == EDIT_BASE_NOEXT && slash != NULL)
+		if (e->op == EDIT_BASE_NOEXT && slash != NULL)
 			v = slash + 1;
 		if ((s = strdup(v)) != NULL &&
 		    (dot = strrchr(s, '.')) != NULL &&
 		    strchr(dot, '/') == NULL)
 			s[dot - s] = '\0';
 		return s;
+	default:
+		return plus_apply(v, e);
 	}
-	return NULL;
 }
 
 /* The characters that mean themselves to the shell, unquoted. */
@@ -196,9 +297,9 @@ append_word(struct buf *b, const char *s, bool quote)
 }
 
 static int
-append_value(struct buf *b, const char *v, enum rs_edit edit, bool quote)
+append_value(struct buf *b, const char *v, const struct edit *e, bool quote)
 {
-	char *s = rs_edit_apply(v, edit);
+	char *s = rs_edit_apply(v, e);
 	int rc;
 
 	if (s == NULL)
@@ -254,19 +355,22 @@ compose_free(struct compose *cp)
 	free(cp->slots);
 }
 
+/* The job slot, or where the worker puts it; width: zero-padded. */
 static int
-append_slot(struct compose *cp)
+append_slot(struct compose *cp, uint32_t width)
 {
 	struct word *w = &cp->w[cp->nw - 1];
 	struct slot_pos *s;
 
 	w->real = true;
 	if (cp->keep_slot)
-		return buf_append(&w->b, "{%}", 3);
+		return width > 0 ? buf_append(&w->b, "{0%}", 4) :
+				   buf_append(&w->b, "{%}", 3);
 	if ((s = realloc(cp->slots, (cp->nslots + 1) * sizeof *s)) == NULL)
 		return -1;
 	cp->slots = s;
 	s[cp->nslots].word = (uint32_t)(cp->nw - 1);
+	s[cp->nslots].width = width;
 	s[cp->nslots++].offset = (uint32_t)w->b.len;
 	return 0;
 }
@@ -274,7 +378,7 @@ append_slot(struct compose *cp)
 /* {} and its edits: the value of this copy of a context group, or every
  * value, a word each (the shell splits them there in GNU parallel). */
 static int
-append_values(struct compose *cp, enum rs_edit edit)
+append_values(struct compose *cp, const struct edit *e)
 {
 	const struct job *j = cp->j;
 	size_t first = 0, end = j->nargs;
@@ -285,8 +389,7 @@ append_values(struct compose *cp, enum rs_edit edit)
 	}
 	for (size_t i = first; i < end; i++) {
 		if ((i > first && word_new(cp) != 0) ||
-		    append_value(word_buf(cp), j->args[i], edit, cp->quote) !=
-			0)
+		    append_value(word_buf(cp), j->args[i], e, cp->quote) != 0)
 			return -1;
 		cp->w[cp->nw - 1].real = true;
 	}
@@ -307,21 +410,46 @@ append_rs(struct compose *cp, const struct rs *rs)
 		snprintf(num, sizeof num, "%zu", j->seq);
 		return buf_append(&w->b, num, strlen(num));
 	case RS_SLOT:
-		return append_slot(cp);
+		return append_slot(cp, 0);
+	case RS_SLOT0:
+		return append_slot(cp, rs_set.slot_width);
 	case RS_VALUE:
 		/* Past the last value: nothing, not even '', as in GNU
 		 * parallel. */
 		if (rs->n > j->nargs)
 			return 0;
 		w->real = true;
-		return append_value(&w->b, j->args[rs->n - 1], rs->edit,
-		    cp->quote);
+		return append_value(&w->b,
+		    j->args[rs->from_end ? j->nargs - rs->n : rs->n - 1],
+		    &rs->edit, cp->quote);
 	case RS_VALUES:
-		return append_values(cp, rs->edit);
+		return append_values(cp, &rs->edit);
+	case RS_TOTAL:
+		w->real = true;
+		snprintf(num, sizeof num, "%zu", rs_set.total);
+		return buf_append(&w->b, num, strlen(num));
+	case RS_SEQ0:
+		/* As wide as the number of jobs. */
+		w->real = true;
+		snprintf(num, sizeof num, "%0*zu",
+		    snprintf(NULL, 0, "%zu", rs_set.total), j->seq);
+		return buf_append(&w->b, num, strlen(num));
 	case RS_NONE:
+	case RS_REFUSED:
 		break;
 	}
 	return -1;
+}
+
+/* The first replacement string at or after p and before end, or NULL.
+ * Renamed ones (-I ,,) need not start with a brace. */
+static const char *
+find_rs(const char *p, const char *end, struct rs *rs)
+{
+	for (; p < end && *p != '\0'; p++)
+		if ((*rs = rs_parse(p)).kind != RS_NONE)
+			return p;
+	return NULL;
 }
 
 /* Appends the len bytes at tmpl with their replacement strings replaced.
@@ -332,11 +460,7 @@ append_expanded(struct compose *cp, const char *tmpl, size_t len)
 	const char *p = tmpl, *end = tmpl + len;
 	struct rs rs;
 
-	while ((p = memchr(p, '{', (size_t)(end - p))) != NULL) {
-		if ((rs = rs_parse(p)).kind == RS_NONE) {
-			p++;
-			continue;
-		}
+	while ((p = find_rs(p, end, &rs)) != NULL) {
 		if (buf_append(word_buf(cp), tmpl, (size_t)(p - tmpl)) != 0 ||
 		    append_rs(cp, &rs) != 0)
 			return -1;
@@ -349,9 +473,10 @@ static bool
 has_values_rs(const char *s, size_t len)
 {
 	const char *end = s + len;
+	struct rs rs;
 
-	for (; (s = memchr(s, '{', (size_t)(end - s))) != NULL; s++)
-		if (rs_parse(s).kind == RS_VALUES)
+	for (; (s = find_rs(s, end, &rs)) != NULL; s += rs.len)
+		if (rs.kind == RS_VALUES)
 			return true;
 	return false;
 }
@@ -406,11 +531,12 @@ append_element(struct compose *cp, const char *tmpl)
 static size_t
 count_rs(const char *s)
 {
+	const char *end = s + strlen(s);
+	struct rs rs;
 	size_t n = 0;
 
-	for (; (s = strchr(s, '{')) != NULL; s++)
-		if (rs_parse(s).kind != RS_NONE)
-			n++;
+	for (; (s = find_rs(s, end, &rs)) != NULL; s += rs.len)
+		n++;
 	return n;
 }
 
@@ -418,7 +544,7 @@ count_rs(const char *s)
 static bool
 word_is_values(const char *w)
 {
-	return strcmp(w, "{}") == 0;
+	return strcmp(w, rs_set.names[RSN_VALUES]) == 0;
 }
 
 /*
@@ -456,18 +582,124 @@ template_has_rs(const char *word)
 	return count_rs(word) > 0;
 }
 
-/* Perl expressions of GNU parallel ({= ... =}) have no equivalent. */
+/* Perl expressions of GNU parallel ({= ... =}) have no equivalent;
+ * nor have the --plus strings of remote hosts. */
 bool
 template_valid(const char *tmpl)
 {
 	const char *p = strstr(tmpl, "{=");
+	struct rs rs;
 
-	if (p == NULL || strstr(p, "=}") == NULL)
-		return true;
-	usage_error("'%s': perl expressions ({= ... =}) are not supported: "
-		    "use the shell's own expansions, as in "
-		    "'f={}; echo ${f%%.*}'",
-	    tmpl);
+	if (p != NULL && strstr(p, "=}") != NULL) {
+		usage_error("'%s': perl expressions ({= ... =}) are not "
+			    "supported: use the shell's own expansions, as in "
+			    "'f={}; echo ${f%%.*}'",
+		    tmpl);
+		return false;
+	}
+	for (p = tmpl; (p = find_rs(p, p + strlen(p), &rs)) != NULL;
+	     p += rs.len) {
+		if (rs.kind == RS_REFUSED) {
+			usage_error("'%s': %.*s: procq runs no jobs on remote "
+				    "hosts",
+			    tmpl, (int)rs.len, p);
+			return false;
+		}
+		if (!plus_valid(&rs.edit, tmpl))
+			return false;
+	}
+	return true;
+}
+
+/* Notes what the strings of tmpl need: the whole input, a filter. */
+static void
+template_scan(const char *tmpl)
+{
+	enum plus_kind kind;
+	struct edit e;
+	struct rs rs;
+
+	for (const char *p = tmpl;
+	     (p = find_rs(p, p + strlen(p), &rs)) != NULL; p += rs.len) {
+		if (rs.kind == RS_TOTAL || rs.kind == RS_SEQ0)
+			rs_set.wants_total = true;
+		if (rs_set.plus && plus_parse(p + 1, &kind, &e) > 0) {
+			rs_set.choose_k |= kind == PLUS_CHOOSE_K;
+			rs_set.uniq |= kind == PLUS_UNIQ;
+		}
+	}
+}
+
+/* The set of replacement strings of the options; 0, or -1 when a
+ * template uses one procq does not have. */
+int
+template_setup(const struct cli_opts *o)
+{
+	const char *more[] = { o->name, o->group, o->tagstring };
+	long jobs;
+
+	for (int i = RSN_VALUES; i <= RSN_SLOT; i++)
+		if (o->rs_names[i] != NULL)
+			rs_set.names[i] = o->rs_names[i];
+	rs_set.plus = o->plus;
+	jobs = o->jobs > 0 ? o->jobs : sysconf(_SC_NPROCESSORS_ONLN);
+	rs_set.slot_width = (uint32_t)snprintf(NULL, 0, "%ld",
+	    jobs > 0 ? jobs : 1);
+	for (int i = 0; i < o->ncommand; i++) {
+		if (!template_valid(o->command[i]))
+			return -1;
+		template_scan(o->command[i]);
+	}
+	for (size_t i = 0; i < sizeof more / sizeof *more; i++) {
+		if (more[i] == NULL)
+			continue;
+		if (!template_valid(more[i]))
+			return -1;
+		template_scan(more[i]);
+	}
+	return 0;
+}
+
+/* The string of a name, renamed or not: what stands for the values. */
+const char *
+template_name(enum rs_name name)
+{
+	return rs_set.names[name];
+}
+
+bool
+template_wants_total(void)
+{
+	return rs_set.wants_total;
+}
+
+void
+template_set_total(size_t njobs)
+{
+	rs_set.total = njobs;
+}
+
+void
+template_set_names(char *const *names, size_t n)
+{
+	rs_set.columns = names;
+	rs_set.ncolumns = n;
+}
+
+/* {choose_k}: the values in ascending order, no two the same; {uniq}: no
+ * two the same.  GNU parallel skips the other jobs, which keep their
+ * sequence numbers. */
+bool
+template_skips(const struct values *v)
+{
+	for (size_t i = 0; (rs_set.choose_k || rs_set.uniq) && i < v->n; i++)
+		for (size_t k = i + 1; k < v->n; k++) {
+			int cmp = strcmp(v->v[i], v->v[k]);
+
+			if (cmp == 0 ||
+			    (rs_set.choose_k && k == i + 1 && cmp > 0))
+				return true;
+		}
 	return false;
 }
 
@@ -520,7 +752,8 @@ compose_command(struct compose *cp, const struct cli_opts *o)
 		if (append_element(cp, o->command[i]) != 0)
 			return -1;
 	}
-	if (found == 0 && !o->pipe && append_element(cp, "{}") != 0)
+	if (found == 0 && !o->pipe &&
+	    append_element(cp, rs_set.names[RSN_VALUES]) != 0)
 		return -1;
 	return words_terminate(cp);
 }
@@ -682,7 +915,7 @@ template_rs_width(const char *rs_text, const char *value, size_t seq)
 		return 1;
 	/* Out of memory: composing the command fails next; until then, the
 	 * value unquoted. */
-	if (append_value(&b, value, rs.edit, true) != 0)
+	if (append_value(&b, value, &rs.edit, true) != 0)
 		len = strlen(value);
 	else
 		len = b.len;
