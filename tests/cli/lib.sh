@@ -91,23 +91,33 @@ require_parallel() {
 	}
 }
 
-# p NAME ARGS...: procq's stdout in $T/NAME.procq, its status in $rc_p.
+# The runs below read standard input from $T/in when a test made it,
+# else from /dev/null.
+compare_input() {
+	if [ -e "$T/in" ]; then echo "$T/in"; else echo /dev/null; fi
+}
+
+# p NAME ARGS...: procq's stdout in $T/NAME.procq, its stderr in
+# $T/NAME.procq.err (and $T/err), its status in $rc_p.
 p() {
 	name=$1
 	shift
 	rc_p=0
 	timeout -k 5 "$LIMIT" "$PROCQ" -q "$@" >"$T/$name.procq" \
-	    2>"$T/err" </dev/null || rc_p=$?
+	    2>"$T/$name.procq.err" <"$(compare_input)" || rc_p=$?
+	cp "$T/$name.procq.err" "$T/err"
 	[ "$rc_p" -ne 124 ] || fail "procq $* ran past $LIMIT s"
 }
 
-# g NAME ARGS...: the same for GNU parallel, in $T/NAME.parallel, $rc_g.
+# g NAME ARGS...: the same for GNU parallel, in $T/NAME.parallel,
+# $T/NAME.parallel.err and $rc_g.
 g() {
 	name=$1
 	shift
 	rc_g=0
-	timeout -k 5 "$LIMIT" "$PARALLEL" "$@" >"$T/$name.parallel" \
-	    2>"$T/err" </dev/null || rc_g=$?
+	timeout -k 5 "$LIMIT" "$PARALLEL" --will-cite "$@" \
+	    >"$T/$name.parallel" 2>"$T/$name.parallel.err" \
+	    <"$(compare_input)" || rc_g=$?
 	[ "$rc_g" -ne 124 ] || fail "parallel $* ran past $LIMIT s"
 }
 
@@ -122,4 +132,13 @@ same() {
 	}
 	[ "$rc_p" -eq "$rc_g" ] ||
 	    fail "$1: procq exits with $rc_p, parallel with $rc_g"
+}
+
+# both NAME ARGS...: procq and parallel on the same command line agree.
+both() {
+	both_name=$1
+	shift
+	p "$both_name" "$@"
+	g "$both_name" "$@"
+	same "$both_name"
 }

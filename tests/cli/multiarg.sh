@@ -5,53 +5,7 @@
 # wherever the order could vary.
 . "${srcdir:-.}/tests/cli/lib.sh"
 
-PARALLEL=${PARALLEL:-parallel}
-command -v "$PARALLEL" >/dev/null 2>&1 || {
-	echo "GNU parallel is not installed: skipped"
-	exit 77
-}
-
-# p NAME ARGS...: procq's stdout in $T/NAME.procq, its status in $rc_p.
-p() {
-	name=$1
-	shift
-	rc_p=0
-	timeout -k 5 "$LIMIT" "$PROCQ" -q "$@" >"$T/$name.procq" \
-	    2>"$T/err" </dev/null || rc_p=$?
-	[ "$rc_p" -ne 124 ] || fail "procq $* ran past $LIMIT s"
-}
-
-# g NAME ARGS...: the same for GNU parallel, in $T/NAME.parallel, $rc_g.
-g() {
-	name=$1
-	shift
-	rc_g=0
-	timeout -k 5 "$LIMIT" "$PARALLEL" "$@" >"$T/$name.parallel" \
-	    2>"$T/err.parallel" </dev/null || rc_g=$?
-	[ "$rc_g" -ne 124 ] || fail "parallel $* ran past $LIMIT s"
-}
-
-# same NAME: both printed the same and ended with the same status.
-same() {
-	cmp -s "$T/$1.procq" "$T/$1.parallel" || {
-		echo "--- procq:" >&2
-		cat "$T/$1.procq" >&2
-		echo "--- parallel:" >&2
-		cat "$T/$1.parallel" >&2
-		fail "$1: procq and parallel print differently"
-	}
-	[ "$rc_p" -eq "$rc_g" ] ||
-	    fail "$1: procq exits with $rc_p, parallel with $rc_g"
-}
-
-# both NAME ARGS...: procq and parallel on ARGS print the same.
-both() {
-	name=$1
-	shift
-	p "$name" "$@"
-	g "$name" "$@"
-	same "$name"
-}
+require_parallel
 
 # -N: {} is the job's values, {1}.. each; the last job is short and its
 # {3} is empty.

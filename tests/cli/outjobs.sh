@@ -6,33 +6,7 @@
 # by name with what to use instead.
 . "${srcdir:-.}/tests/cli/lib.sh"
 
-PARALLEL=${PARALLEL:-parallel}
-command -v "$PARALLEL" >/dev/null 2>&1 || {
-	echo "GNU parallel is not installed: skipped"
-	exit 77
-}
-
-# p NAME ARGS...: procq's stdout in $T/NAME.procq, its stderr in
-# $T/NAME.procq.err, its status in $rc_p.
-p() {
-	name=$1
-	shift
-	rc_p=0
-	timeout -k 5 "$LIMIT" "$PROCQ" -q "$@" >"$T/$name.procq" \
-	    2>"$T/$name.procq.err" </dev/null || rc_p=$?
-	[ "$rc_p" -ne 124 ] || fail "procq $* ran past $LIMIT s"
-}
-
-# g NAME ARGS...: the same for GNU parallel.
-g() {
-	name=$1
-	shift
-	rc_g=0
-	timeout -k 5 "$LIMIT" "$PARALLEL" --will-cite "$@" \
-	    >"$T/$name.parallel" 2>"$T/$name.parallel.err" </dev/null ||
-	    rc_g=$?
-	[ "$rc_g" -ne 124 ] || fail "parallel $* ran past $LIMIT s"
-}
+require_parallel
 
 # same_file A B: the files are the same.
 same_file() {
@@ -45,7 +19,8 @@ same_file() {
 	}
 }
 
-# same NAME: the same stdout, stderr and exit status.
+# same NAME: the same stdout, stderr and exit status (lib.sh's compares
+# no stderr).
 same() {
 	same_file "$T/$1.procq" "$T/$1.parallel"
 	same_file "$T/$1.procq.err" "$T/$1.parallel.err"

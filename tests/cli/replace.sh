@@ -6,49 +6,9 @@
 # or without a shell.
 . "${srcdir:-.}/tests/cli/lib.sh"
 
-PARALLEL=${PARALLEL:-parallel}
-command -v "$PARALLEL" >/dev/null 2>&1 || {
-	echo "GNU parallel is not installed: skipped"
-	exit 77
-}
+require_parallel
 
-# p NAME ARGS...: procq's stdout in $T/NAME.procq, its status in $rc_p;
-# standard input from $T/in when it exists.
-p() {
-	name=$1
-	shift
-	rc_p=0
-	[ -e "$T/in" ] || : >"$T/in"
-	timeout -k 5 "$LIMIT" "$PROCQ" -q "$@" >"$T/$name.procq" \
-	    2>"$T/err" <"$T/in" || rc_p=$?
-	[ "$rc_p" -ne 124 ] || fail "procq $* ran past $LIMIT s"
-}
-
-# g NAME ARGS...: the same for GNU parallel, in $T/NAME.parallel, $rc_g.
-g() {
-	name=$1
-	shift
-	rc_g=0
-	[ -e "$T/in" ] || : >"$T/in"
-	timeout -k 5 "$LIMIT" "$PARALLEL" "$@" >"$T/$name.parallel" \
-	    2>"$T/err.parallel" <"$T/in" || rc_g=$?
-	[ "$rc_g" -ne 124 ] || fail "parallel $* ran past $LIMIT s"
-}
-
-# same NAME: both printed the same and ended with the same status.
-same() {
-	cmp -s "$T/$1.procq" "$T/$1.parallel" || {
-		echo "--- procq:" >&2
-		cat "$T/$1.procq" >&2
-		echo "--- parallel:" >&2
-		cat "$T/$1.parallel" >&2
-		fail "$1: procq and parallel print differently"
-	}
-	[ "$rc_p" -eq "$rc_g" ] ||
-	    fail "$1: procq exits with $rc_p, parallel with $rc_g"
-}
-
-# both NAME ARGS...: the same command line through both, compared.
+# both NAME ARGS...: the same command line through both, in order.
 both() {
 	both_name=$1
 	shift

@@ -8,15 +8,6 @@ require_parallel
 # Some runs are made from other directories.
 PROCQ=$(cd "$(dirname "$PROCQ")" && pwd)/${PROCQ##*/}
 
-# both NAME ARGS...: procq and parallel on the same command line agree.
-both() {
-	name=$1
-	shift
-	p "$name" "$@"
-	g "$name" "$@"
-	same "$name"
-}
-
 # Shell syntax in the command line, and values that must stay one word.
 both list -k 'echo {}; exit {}' ::: 0 1
 [ "$rc_p" -eq 1 ] || fail "exit {}: status $rc_p"
