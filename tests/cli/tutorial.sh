@@ -17,11 +17,7 @@
 # set, the choice does not depend on who runs the test.
 . "${srcdir:-.}/tests/cli/lib.sh"
 
-PARALLEL=${PARALLEL:-parallel}
-command -v "$PARALLEL" >/dev/null 2>&1 || {
-	echo "GNU parallel is not installed: skipped"
-	exit 77
-}
+require_parallel
 command -v bash >/dev/null 2>&1 || fail "bash is needed"
 
 EXAMPLES=${srcdir:-.}/tests/cli/tutorial.examples
