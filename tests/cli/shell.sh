@@ -114,6 +114,34 @@ uses_shell env_file printenv {} ::: HOME
 unset ENV
 [ "$started" -eq 1 ] || fail "with ENV set, the shell was left out"
 
+# Left out or not, the shell changes nothing: the same jobs through it
+# (--shell), by default and in parallel, whatever the options that make
+# the words.  skipped_same NAME N ARGS: N jobs of ARGS use the shell by
+# default (a word that takes several values is left to it).
+skipped_same() {
+	name=$1 n=$2
+	shift 2
+	p "$name" -k --shell "$@"
+	mv "$T/$name.procq" "$T/$name.shell"
+	uses_shell "$name" "$@"
+	[ "$started" -eq "$n" ] ||
+	    fail "$name: $started jobs through the shell, not $n"
+	cmp -s "$T/$name.procq" "$T/$name.shell" ||
+	    fail "$name: differs with --shell: $(cat "$T/$name.procq")"
+	g "$name" -k "$@"
+	same "$name"
+}
+skipped_same s1 0 /bin/echo {} ::: a 'b c' '$x' "it's"
+skipped_same s2 1 -N2 /bin/echo x{}y ::: a b c
+skipped_same s3 1 -X /bin/echo pre-{}-post ::: a b c
+skipped_same s4 0 --plus /bin/echo {+/} {..} ::: d/f.tar.gz
+skipped_same s5 0 -I ,, /bin/echo x,,y ::: a 'b c'
+skipped_same s6 0 /bin/echo {1}-{2} ::: a b ::: 'c d'
+skipped_same s7 0 -m /bin/echo {} ::: a b c d
+skipped_same s8 0 --colsep , /bin/echo {2} {1} ::: 'a,b' 'c,d e'
+skipped_same s9 0 -N0 /bin/echo foo ::: 1 2
+skipped_same s10 0 /bin/echo {3} ::: a ::: b
+
 # bash sets $_ to the program's path: so does procq when it leaves bash
 # out.
 export PARALLEL_SHELL=/bin/bash
