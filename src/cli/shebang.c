@@ -63,7 +63,7 @@ shebang_split(char *words, char **argv, int *argc)
 {
 	char *w, *save = NULL;
 
-	w = strtok_r(words, " \t", &save);
+	(void)strtok_r(words, " \t", &save);
 	while ((w = strtok_r(NULL, " \t", &save)) != NULL)
 		argv[(*argc)++] = w;
 }
