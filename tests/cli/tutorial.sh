@@ -87,7 +87,10 @@ normalise() {
 	case $1 in
 	none) cat "${2:-$T/stdout}" ;;
 	sort | joblog) LC_ALL=C sort "${2:-$T/stdout}" ;;
-	uniq) LC_ALL=C sort -u "${2:-$T/stdout}" ;;
+	slots)
+		awk '$0 == "1" || $0 == "2" { $0 = "a slot of -j 2" } 1' \
+		    "${2:-$T/stdout}" | LC_ALL=C sort
+		;;
 	jobs)
 		awk '/^JOB[0-9]/ && NR > 1 { printf "\n" }
 		    { printf "%s\001", $0 } END { printf "\n" }' "$T/stdout" |
