@@ -160,7 +160,7 @@ static const struct option long_opts[] = {
 };
 
 static const char usage_text[] =
-"usage: procq [options] [--] COMMAND [ARGS...] [::: ITEM... | :::: FILE...]...\n"
+"usage: procq [options] [--] [COMMAND [ARGS...]] [::: ITEM... | :::: FILE...]...\n"
 "Run COMMAND once per item (the items after :::, the lines of the files\n"
 "after :::: or -a, else one per line of standard input) in a pool of\n"
 "worker processes.  Several sources give every combination; :::+ and\n"
@@ -168,7 +168,8 @@ static const char usage_text[] =
 "replaced by the item, {1} {2}... by the value of each source; {.} {/}\n"
 "{//} {/.} {#} {%} as in GNU parallel.  Without any, the values are the\n"
 "last arguments.  As in GNU parallel, the words are joined into one line,\n"
-"each value quoted, and a shell runs it.\n"
+"each value quoted, and a shell runs it.  Without COMMAND, the values\n"
+"are the command line, unquoted.\n"
 "\n"
 "  -I REPL               use REPL instead of {}; --er, --bnr, --dnr, --bner,\n"
 "                        --seqreplace, --slotreplace REPL: of {.} {/} {//}\n"
@@ -1122,8 +1123,11 @@ args_command(int argc, char **argv, struct cli_opts *o)
 	for (i = optind; i < argc && !is_separator(argv[i]); i++)
 		;
 	o->ncommand = i - optind;
-	if (o->ncommand == 0) {
-		usage_error("no command given (see procq --help)");
+	/* No command: each job's values are its command line, as in GNU
+	 * parallel; but a block of --pipe needs a command to read it. */
+	if (o->ncommand == 0 && o->pipe) {
+		usage_error("--pipe needs a command to give the blocks to "
+			    "(such as cat)");
 		return -1;
 	}
 	if (args_sources(argc, argv, i, o) != 0)

@@ -747,6 +747,9 @@ compose_command(struct compose *cp, const struct cli_opts *o)
 {
 	size_t found = 0;
 
+	/* No command: the values are the command line, unquoted. */
+	if (o->ncommand == 0)
+		cp->quote = false;
 	for (int i = 0; i < o->ncommand; i++) {
 		found += count_rs(o->command[i]);
 		if (append_element(cp, o->command[i]) != 0)
