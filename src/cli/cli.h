@@ -254,6 +254,7 @@ const char *template_name(enum rs_name name);
 bool	 template_wants_total(void);
 void	 template_set_total(size_t njobs);
 void	 template_set_names(char *const *names, size_t n);
+char *const *template_names(size_t *n);
 bool	 template_skips(const struct values *v);
 char	*template_expand(const char *tmpl, const struct job *j);
 int	 template_command(const struct cli_opts *o, struct job *j,
@@ -440,6 +441,9 @@ int	 json_end(struct json_report *jr, const struct cli_totals *t,
 int	 resume_load(const char *path, bool failed_only, struct seqset *skip);
 bool	 seqset_has(const struct seqset *s, size_t seq);
 void	 seqset_free(struct seqset *s);
+
+/* results.c: the --results directory of a job. */
+char	*results_dir(const char *dir, const struct job *j);
 
 /* summary.c; c->lock held. */
 bool	 summary_ok(const struct cli_totals *t);

@@ -20,6 +20,7 @@ procq_SOURCES = \
 	src/cli/progress.c \
 	src/cli/joblog.c \
 	src/cli/resume.c \
+	src/cli/results.c \
 	src/cli/json.c \
 	src/jsonstr.c src/jsonstr.h \
 	src/cli/watch.c \

@@ -686,6 +686,13 @@ template_set_names(char *const *names, size_t n)
 	rs_set.ncolumns = n;
 }
 
+char *const *
+template_names(size_t *n)
+{
+	*n = rs_set.ncolumns;
+	return rs_set.columns;
+}
+
 /* {choose_k}: the values in ascending order, no two the same; {uniq}: no
  * two the same.  GNU parallel skips the other jobs, which keep their
  * sequence numbers. */
