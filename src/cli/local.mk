@@ -21,6 +21,8 @@ procq_SOURCES = \
 	src/cli/joblog.c \
 	src/cli/resume.c \
 	src/cli/results.c \
+	src/cli/cpus.c \
+	src/cli/info.c \
 	src/cli/json.c \
 	src/jsonstr.c src/jsonstr.h \
 	src/cli/watch.c \

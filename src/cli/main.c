@@ -344,10 +344,15 @@ static int
 main_open(struct cli *c)
 {
 	const struct cli_opts *o = &c->opt;
-	bool resume = o->resume || o->resume_failed;
+	bool resume = o->resume || o->resume_failed || o->retry_failed;
 	FILE *fp;
 
-	if (resume && resume_load(o->joblog, o->resume_failed, &c->skip) != 0)
+	if (o->retry_done != NULL) {
+		/* --retry-failed read the joblog already. */
+		c->skip = *o->retry_done;
+		memset(o->retry_done, 0, sizeof *o->retry_done);
+	} else if ((o->resume || o->resume_failed) &&
+	    resume_load(o->joblog, o->resume_failed, &c->skip) != 0)
 		return -1;
 	if (o->joblog != NULL &&
 	    (c->joblog = joblog_open(o->joblog, resume)) == NULL) {
@@ -578,7 +583,7 @@ main(int argc, char **argv)
 	if ((rc = args_parse(argc, argv, &c.opt)) != 0) {
 		main_free(&c);
 		shebang_free(&sb);
-		return rc > 0 ? 0 : CLI_EXIT_USAGE;
+		return rc == 1 ? 0 : CLI_EXIT_USAGE;
 	}
 	if (main_mpi_init(&c, &argc, &argv) != 0) {
 		main_free(&c);
