@@ -65,6 +65,7 @@ PROCQ_CLI_TESTS = \
 	tests/cli/runner.sh \
 	tests/cli/mpi.sh \
 	tests/cli/outjobs.sh \
+	tests/cli/smallopts.sh \
 	tests/cli/tutorial.sh
 TESTS += $(PROCQ_CLI_TESTS)
 dist_check_SCRIPTS += $(PROCQ_CLI_TESTS)
