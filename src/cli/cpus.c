@@ -8,7 +8,7 @@
  */
 #include "config.h"
 
-#include <dirent.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,22 +27,40 @@ cpus_use(enum cpus_unit unit)
 	cpus_unit = unit;
 }
 
-/* A number in a file of sysfs, or -1. */
-static long
-cpus_read_long(const char *dir, const char *name)
-{
-	char path[512];
-	FILE *fp;
-	long v = -1;
+/*
+ * The files are read into buffers on the stack: the heap stays as it
+ * was, and with it what the workers, forked later, have free in theirs
+ * (--max-mem counts from what a worker has).
+ */
 
-	snprintf(path, sizeof path, "%s/%s/topology/%s", CPUS_SYSFS, dir,
+/* The text of a file of sysfs, or false. */
+static bool
+cpus_file(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return n > 0;
+}
+
+/* A number of the topology of CPU cpu, or -1. */
+static long
+cpus_topology_long(long cpu, const char *name)
+{
+	char path[128], text[32], *end;
+	long v;
+
+	snprintf(path, sizeof path, "%s/cpu%ld/topology/%s", CPUS_SYSFS, cpu,
 	    name);
-	if ((fp = fopen(path, "r")) == NULL)
+	if (!cpus_file(path, text, sizeof text))
 		return -1;
-	if (fscanf(fp, "%ld", &v) != 1)
-		v = -1;
-	fclose(fp);
-	return v;
+	v = strtol(text, &end, 10);
+	return end != text && v >= 0 ? v : -1;
 }
 
 /* Where a CPU is: its socket and its core there. */
@@ -68,46 +86,44 @@ cpus_distinct(const struct cpu_id *id, size_t n, struct cpu_counts *c)
 	}
 }
 
-/* The topology of the CPUs that have one (those online); false when
- * sysfs has none. */
+/* Notes CPU cpu in id[*n]; false when it has no topology. */
+static bool
+cpus_note(long cpu, struct cpu_id *id, size_t *n)
+{
+	long pkg = cpus_topology_long(cpu, "physical_package_id");
+	long core = cpus_topology_long(cpu, "core_id");
+
+	if (pkg < 0 || core < 0 || *n >= CPU_SETSIZE)
+		return false;
+	id[(*n)++] = (struct cpu_id){ .pkg = pkg, .core = core };
+	return true;
+}
+
+/* The topology of the CPUs online ("0-3,6,8-9" in sysfs); false when
+ * sysfs does not tell it. */
 static bool
 cpus_topology(struct cpu_counts *c)
 {
-	struct cpu_id *id = NULL, *more;
-	size_t n = 0, cap = 0;
-	struct dirent *e;
-	bool ok = true;
-	DIR *d;
+	struct cpu_id id[CPU_SETSIZE];
+	char text[4096], *p = text, *end;
+	size_t n = 0;
+	long lo, hi;
 
-	if ((d = opendir(CPUS_SYSFS)) == NULL)
+	if (!cpus_file(CPUS_SYSFS "/online", text, sizeof text))
 		return false;
-	while (ok && (e = readdir(d)) != NULL) {
-		const char *num = e->d_name + 3;
-		long pkg, core;
-
-		if (strncmp(e->d_name, "cpu", 3) != 0 || *num == '\0' ||
-		    strspn(num, "0123456789") != strlen(num))
-			continue;
-		pkg = cpus_read_long(e->d_name, "physical_package_id");
-		core = cpus_read_long(e->d_name, "core_id");
-		if (pkg < 0 || core < 0)
-			continue;
-		if (n == cap) {
-			cap = cap > 0 ? 2 * cap : 64;
-			if ((more = realloc(id, cap * sizeof *id)) == NULL)
-				ok = false;
-			else
-				id = more;
-		}
-		if (ok)
-			id[n++] = (struct cpu_id){ .pkg = pkg, .core = core };
+	while (*p >= '0' && *p <= '9') {
+		lo = hi = strtol(p, &end, 10);
+		if (*end == '-')
+			hi = strtol(end + 1, &end, 10);
+		for (long cpu = lo; cpu <= hi; cpu++)
+			if (!cpus_note(cpu, id, &n))
+				return false;
+		p = *end == ',' ? end + 1 : end;
 	}
-	closedir(d);
 	memset(c, 0, sizeof *c);
 	cpus_distinct(id, n, c);
 	c->threads = (long)n;
-	free(id);
-	return ok && n > 0;
+	return n > 0;
 }
 
 static long

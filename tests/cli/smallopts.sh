@@ -151,11 +151,11 @@ contains err "bad.log"
 for how in '' --use-cpus-instead-of-cores --use-cores-instead-of-threads \
     --use-sockets-instead-of-threads; do
 	# shellcheck disable=SC2086
-	both "cpus$how" $how -X --dry-run echo ::: 1 2 3 4 5 6 7 8
+	both "cpus$how" $how -k -X --dry-run echo ::: 1 2 3 4 5 6 7 8
 	# shellcheck disable=SC2086
-	both "cpus200$how" -j 200% $how -X --dry-run echo ::: 1 2 3 4 5 6 7 8
+	both "cpus200$how" -j 200% $how -k -X --dry-run echo ::: 1 2 3 4 5 6 7 8
 done
-both cpus3 --use-cpus-instead-of-cores -N0 echo x ::: 1 2 3
+both cpus3 -k --use-cpus-instead-of-cores -N0 echo x ::: 1 2 3
 
 # What parallel prints and exits.
 for opt in --number-of-cpus --number-of-cores --number-of-threads \
