@@ -1062,6 +1062,11 @@ args_bad_option(int ch, char **argv)
 
 	if (ch == ':')
 		usage_error("option '%s' needs an argument", word);
+	else if (strncmp(word, "--shebang ", 10) == 0 ||
+	    strncmp(word, "--hashbang ", 11) == 0)
+		usage_error("'%s': --shebang must come first, as in "
+			    "#!/usr/bin/procq --shebang [OPTIONS] COMMAND",
+		    word);
 	else if (optopt != 0)
 		usage_error("unknown option '-%c' (see procq --help)", optopt);
 	else

@@ -174,4 +174,10 @@ refused --minversion 2022.5
 contains err "--minversion"
 refused --minversion ''
 refused --minversion 1x
+
+# --shebang's words, given as one argument as the kernel gives them, must
+# come first, as in parallel: after another option they are refused.
+printf '#!/usr/bin/procq --shebang -r echo\na\n' >script
+refused -k '--shebang -r echo' script
+contains err "must come first"
 exit 0
