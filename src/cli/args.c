@@ -30,7 +30,10 @@ enum {
 	OPT_TAG, OPT_TAGSTRING, OPT_RESULTS, OPT_XARGS, OPT_FILES, OPT_TMPDIR,
 	OPT_NICE, OPT_TERMSEQ, OPT_MEMFREE, OPT_LOAD, OPT_ER, OPT_BNR,
 	OPT_DNR, OPT_BNER, OPT_SEQREPLACE, OPT_SLOTREPLACE, OPT_PLUS,
-	OPT_HEADER, OPT_TRIM, OPT_ARG_SEP, OPT_ARG_FILE_SEP,
+	OPT_HEADER, OPT_TRIM, OPT_ARG_SEP, OPT_ARG_FILE_SEP, OPT_SHELLQUOTE,
+	OPT_RETRY_FAILED, OPT_USE_CPUS, OPT_USE_CORES, OPT_USE_SOCKETS,
+	OPT_NUMBER_OF_CPUS, OPT_NUMBER_OF_CORES, OPT_NUMBER_OF_THREADS,
+	OPT_NUMBER_OF_SOCKETS, OPT_MAX_LINE_LENGTH, OPT_MINVERSION,
 	OPT_REFUSED	/* + the index in refused[] */
 };
 
@@ -154,13 +157,28 @@ static const struct option long_opts[] = {
 	{ "eof",	 optional_argument, NULL, 'e' },
 	{ "arg-sep",	 required_argument, NULL, OPT_ARG_SEP },
 	{ "arg-file-sep", required_argument, NULL, OPT_ARG_FILE_SEP },
+	{ "shellquote",	 no_argument,	    NULL, OPT_SHELLQUOTE },
+	{ "shell-quote", no_argument,	    NULL, OPT_SHELLQUOTE },
+	{ "retry-failed", no_argument,	    NULL, OPT_RETRY_FAILED },
+	{ "retryfailed", no_argument,	    NULL, OPT_RETRY_FAILED },
+	{ "use-cpus-instead-of-cores", no_argument, NULL, OPT_USE_CPUS },
+	{ "use-cores-instead-of-threads", no_argument, NULL, OPT_USE_CORES },
+	{ "use-sockets-instead-of-threads", no_argument, NULL,
+	  OPT_USE_SOCKETS },
+	{ "number-of-cpus", no_argument,    NULL, OPT_NUMBER_OF_CPUS },
+	{ "number-of-cores", no_argument,   NULL, OPT_NUMBER_OF_CORES },
+	{ "number-of-threads", no_argument, NULL, OPT_NUMBER_OF_THREADS },
+	{ "number-of-sockets", no_argument, NULL, OPT_NUMBER_OF_SOCKETS },
+	{ "max-line-length-allowed", no_argument, NULL, OPT_MAX_LINE_LENGTH },
+	{ "minversion",	 required_argument, NULL, OPT_MINVERSION },
+	{ "min-version", required_argument, NULL, OPT_MINVERSION },
 	{ "help",	 no_argument,	    NULL, 'h' },
 	{ "version",	 no_argument,	    NULL, OPT_VERSION },
 	{ NULL,		 0,		    NULL, 0 }
 };
 
 static const char usage_text[] =
-"usage: procq [options] [--] COMMAND [ARGS...] [::: ITEM... | :::: FILE...]...\n"
+"usage: procq [options] [--] [COMMAND [ARGS...]] [::: ITEM... | :::: FILE...]...\n"
 "Run COMMAND once per item (the items after :::, the lines of the files\n"
 "after :::: or -a, else one per line of standard input) in a pool of\n"
 "worker processes.  Several sources give every combination; :::+ and\n"
@@ -168,7 +186,8 @@ static const char usage_text[] =
 "replaced by the item, {1} {2}... by the value of each source; {.} {/}\n"
 "{//} {/.} {#} {%} as in GNU parallel.  Without any, the values are the\n"
 "last arguments.  As in GNU parallel, the words are joined into one line,\n"
-"each value quoted, and a shell runs it.\n"
+"each value quoted, and a shell runs it.  Without COMMAND, the values\n"
+"are the command line, unquoted.\n"
 "\n"
 "  -I REPL               use REPL instead of {}; --er, --bnr, --dnr, --bner,\n"
 "                        --seqreplace, --slotreplace REPL: of {.} {/} {//}\n"
@@ -183,9 +202,13 @@ static const char usage_text[] =
 "  -r, --no-run-if-empty  no job for an empty or blank item\n"
 "      --arg-sep SEP     SEP instead of :::\n"
 "      --arg-file-sep SEP  SEP instead of ::::\n"
-"  -j, --jobs N          run N jobs at once (default: online CPUs); N%,\n"
-"                        +N, -N: relative to the CPUs; 0: one per job,\n"
-"                        256 at most\n"
+"  -j, --jobs N          run N jobs at once (default: the CPU threads the\n"
+"                        process may use); N%, +N, -N: relative to them;\n"
+"                        0: one per job, 256 at most\n"
+"      --use-cores-instead-of-threads, --use-sockets-instead-of-threads\n"
+"                        -j and --load count the cores, or the sockets,\n"
+"                        not the threads (--use-cpus-instead-of-cores:\n"
+"                        the threads, as in GNU parallel)\n"
 "      --shell           always run the command line through the shell\n"
 "                        (by default it is left out where it would change\n"
 "                        nothing)\n"
@@ -201,6 +224,8 @@ static const char usage_text[] =
 "      --pipe            give blocks of standard input to the jobs' input\n"
 "      --block BYTES     the size of a block (default 1M)\n"
 "      --dry-run         print the commands, run nothing\n"
+"      --shellquote      each job prints its command line quoted for the\n"
+"                        shell instead (twice: quoted twice...)\n"
 "  -n, --max-args N      up to N items per job (0: one, none inserted)\n"
 "  -N, --max-replace-args N  the same, and a word with {} in it is\n"
 "                        repeated for each value\n"
@@ -258,8 +283,17 @@ static const char usage_text[] =
 "      --joblog FILE     write a line per finished job to FILE\n"
 "      --resume          skip the jobs the joblog has a line for\n"
 "      --resume-failed   skip the jobs the joblog has a success for\n"
+"      --retry-failed    run the failed jobs of the joblog again, with\n"
+"                        its commands; the command line's are left aside\n"
 "      --checkpoint FILE  record finished jobs in FILE (SQLite); a rerun\n"
 "                        skips the commands that succeeded before\n"
+"      --number-of-threads, --number-of-cores, --number-of-sockets,\n"
+"      --number-of-cpus  print the count of CPUs as GNU parallel counts\n"
+"                        it (--number-of-cpus: the cores), and exit\n"
+"      --max-line-length-allowed  print the longest command line that\n"
+"                        can run, and exit\n"
+"      --minversion V    print 20221122, the GNU parallel procq runs the\n"
+"                        command lines of, and exit 255 if V is later\n"
 "  -h, --help            print this help\n"
 "      --version         print the version\n"
 "\n"
@@ -382,16 +416,8 @@ parse_bytes(const char *opt, const char *s, size_t *out)
 	return 0;
 }
 
-static long
-online_cpus(void)
-{
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-
-	return cpus < 1 ? 1 : cpus;
-}
-
 /*
- * A count relative to the online CPUs, as GNU parallel reads -j and
+ * A count relative to the CPUs (cpus.c), as GNU parallel reads -j and
  * --load: N, N% of the CPUs (N may have decimals), +N or -N of them.
  * -1 when it is none of these.
  */
@@ -399,7 +425,7 @@ static double
 cpu_relative(const char *s)
 {
 	size_t len = strlen(s);
-	double v, cpus = (double)online_cpus();
+	double v, cpus = (double)cpus_count();
 	char *end;
 
 	if (!isdigit((unsigned char)s[*s == '+' || *s == '-']))
@@ -434,7 +460,7 @@ parse_jobs(const char *s, int *out)
 	n = ceil(n);
 	if (n < 1) {
 		usage_error("--jobs %s: that is no job at once on %ld CPUs", s,
-		    online_cpus());
+		    cpus_count());
 		return -1;
 	}
 	if (n > CLI_JOBS_MAX) {
@@ -771,6 +797,42 @@ args_delimiter(const char *arg, struct cli_opts *o)
 	return 0;
 }
 
+/* The fact an option of info.c prints. */
+static unsigned
+args_info_bit(int ch)
+{
+	switch (ch) {
+	case OPT_NUMBER_OF_CPUS:
+		return INFO_CPUS;
+	case OPT_NUMBER_OF_CORES:
+		return INFO_CORES;
+	case OPT_NUMBER_OF_THREADS:
+		return INFO_THREADS;
+	case OPT_NUMBER_OF_SOCKETS:
+		return INFO_SOCKETS;
+	default:
+		return INFO_LINE_MAX;
+	}
+}
+
+/* --minversion: a whole number, as parallel takes it (20130722). */
+static int
+parse_version(const char *s, long long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoll(s, &end, 10);
+	if (*s == '\0' || isspace((unsigned char)*s) || *end != '\0' ||
+	    errno != 0) {
+		usage_error("--minversion: expected a version such as "
+			    "20130722, not '%s'",
+		    s);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 args_option(int ch, const char *arg, struct cli_opts *o)
 {
@@ -778,7 +840,8 @@ args_option(int ch, const char *arg, struct cli_opts *o)
 
 	switch (ch) {
 	case 'j':
-		return parse_jobs(arg, &o->jobs);
+		o->jobs_arg = arg;
+		return 0;
 	case OPT_RETRIES:
 		return parse_retries(arg, &o->retries);
 	case OPT_RETRY_DELAY:
@@ -907,7 +970,8 @@ args_option(int ch, const char *arg, struct cli_opts *o)
 	case OPT_MEMFREE:
 		return parse_memfree(arg, &o->memfree);
 	case OPT_LOAD:
-		return parse_load(arg, &o->load);
+		o->load_arg = arg;
+		return 0;
 	case 'S':
 		return args_refused(0);
 	case 'J':
@@ -949,6 +1013,33 @@ args_option(int ch, const char *arg, struct cli_opts *o)
 	case OPT_ARG_SEP:
 	case OPT_ARG_FILE_SEP:
 		return args_separator(ch, arg);
+	case OPT_SHELLQUOTE:
+		o->shellquote++;
+		return 0;
+	case OPT_RETRY_FAILED:
+		o->retry_failed = true;
+		return 0;
+	case OPT_USE_CPUS:
+		/* parallel counts local CPUs as threads with it too: it
+		 * changes how it counts a remote host's. */
+		cpus_use(CPUS_THREADS);
+		return 0;
+	case OPT_USE_CORES:
+		cpus_use(CPUS_CORES);
+		return 0;
+	case OPT_USE_SOCKETS:
+		cpus_use(CPUS_SOCKETS);
+		return 0;
+	case OPT_NUMBER_OF_CPUS:
+	case OPT_NUMBER_OF_CORES:
+	case OPT_NUMBER_OF_THREADS:
+	case OPT_NUMBER_OF_SOCKETS:
+	case OPT_MAX_LINE_LENGTH:
+		o->info |= args_info_bit(ch);
+		return 0;
+	case OPT_MINVERSION:
+		o->info |= INFO_MINVERSION;
+		return parse_version(arg, &o->minversion);
 	case OPT_MPI:
 #ifdef HAVE_MPI
 		o->mpi = true;
@@ -971,6 +1062,11 @@ args_bad_option(int ch, char **argv)
 
 	if (ch == ':')
 		usage_error("option '%s' needs an argument", word);
+	else if (strncmp(word, "--shebang ", 10) == 0 ||
+	    strncmp(word, "--hashbang ", 11) == 0)
+		usage_error("'%s': --shebang must come first, as in "
+			    "#!/usr/bin/procq --shebang [OPTIONS] COMMAND",
+		    word);
 	else if (optopt != 0)
 		usage_error("unknown option '-%c' (see procq --help)", optopt);
 	else
@@ -1067,9 +1163,66 @@ args_tmpdir(const struct cli_opts *o)
 	return 0;
 }
 
+/* -j and --load, once the options said how CPUs are counted; without
+ * -j, one job per CPU (of this host, on each host with --mpi). */
+static int
+args_cpus(struct cli_opts *o)
+{
+	if (o->jobs_arg != NULL && parse_jobs(o->jobs_arg, &o->jobs) != 0)
+		return -1;
+	if (o->load_arg != NULL && parse_load(o->load_arg, &o->load) != 0)
+		return -1;
+	if (o->jobs == 0)
+		o->jobs = (int)(cpus_count() < CLI_JOBS_MAX ? cpus_count() :
+							      CLI_JOBS_MAX);
+	return 0;
+}
+
+/*
+ * --retry-failed: the jobs that failed in the joblog run again, as in GNU
+ * parallel: their commands are the joblog's, run by the shell, and keep
+ * their seqs; the command line's command and input are left aside.
+ * Without a joblog yet, the command line runs.
+ */
+static int
+args_retry(struct cli_opts *o)
+{
+	struct seqset done;
+	struct source *src;
+	int rc;
+
+	if (!o->retry_failed)
+		return 0;
+	if (o->joblog == NULL) {
+		usage_error("--retry-failed needs --joblog FILE");
+		return -1;
+	}
+	if ((rc = retry_load(o->joblog, &o->retry_cmds, &o->nretry_cmds,
+		 &done)) <= 0)
+		return rc;
+	if ((o->retry_done = malloc(sizeof *o->retry_done)) == NULL ||
+	    (src = calloc(1, sizeof *src)) == NULL) {
+		seqset_free(&done);
+		usage_error("out of memory");
+		return -1;
+	}
+	*o->retry_done = done;
+	src->words = o->retry_cmds;
+	src->nwords = o->nretry_cmds;
+	free(o->sources);
+	o->sources = src;
+	o->nsources = 1;
+	o->command = NULL;
+	o->ncommand = 0;
+	o->shell = true;
+	return 0;
+}
+
 static int
 args_check(struct cli_opts *o)
 {
+	if (args_cpus(o) != 0 || args_retry(o) != 0)
+		return -1;
 	if (o->mpi && o->start_method == PROCQ_START_EXEC) {
 		usage_error("--mpi: --start-method exec does not apply");
 		return -1;
@@ -1122,8 +1275,11 @@ args_command(int argc, char **argv, struct cli_opts *o)
 	for (i = optind; i < argc && !is_separator(argv[i]); i++)
 		;
 	o->ncommand = i - optind;
-	if (o->ncommand == 0) {
-		usage_error("no command given (see procq --help)");
+	/* No command: each job's values are its command line, as in GNU
+	 * parallel; but a block of --pipe needs a command to read it. */
+	if (o->ncommand == 0 && o->pipe) {
+		usage_error("--pipe needs a command to give the blocks to "
+			    "(such as cat)");
 		return -1;
 	}
 	if (args_sources(argc, argv, i, o) != 0)
@@ -1136,6 +1292,15 @@ args_command(int argc, char **argv, struct cli_opts *o)
 void
 cli_opts_free(struct cli_opts *o)
 {
+	for (size_t i = 0; i < o->nretry_cmds; i++)
+		free(o->retry_cmds[i]);
+	free(o->retry_cmds);
+	o->retry_cmds = NULL;
+	o->nretry_cmds = 0;
+	if (o->retry_done != NULL)
+		seqset_free(o->retry_done);
+	free(o->retry_done);
+	o->retry_done = NULL;
 	free(o->sources);
 	free(o->delim);
 	o->delim = NULL;
@@ -1181,5 +1346,7 @@ args_parse(int argc, char **argv, struct cli_opts *o)
 				return -1;
 		}
 	}
+	if (o->info != 0)
+		return info_run(o);
 	return args_command(argc, argv, o);
 }

@@ -179,14 +179,14 @@ batch_resolve(struct cli_opts *o)
 }
 
 /*
- * GNU parallel's longest command line: half of the longest line it can
- * run, less 3000 bytes for its wrapping.  It finds that line by a coarse
- * search, running ever longer ones through the shell; the same search
- * here, with the kernel's limit on one argument (the line given to the
- * shell: 32 pages) in place of the runs, finds the same number.
+ * The longest line GNU parallel finds it can run (its
+ * --max-line-length-allowed).  It finds it by a coarse search, running
+ * ever longer lines through the shell; the same search here, with the
+ * kernel's limit on one argument (the line given to the shell: 32
+ * pages) in place of the runs, finds the same number.
  */
-static size_t
-default_limit(void)
+size_t
+batch_line_max(void)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	size_t max = 32 * (size_t)(page > 0 ? page : 4096);
@@ -204,6 +204,16 @@ default_limit(void)
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+/* GNU parallel's longest command line: half of the longest line it can
+ * run, less 3000 bytes for its wrapping. */
+static size_t
+default_limit(void)
+{
+	size_t lo = batch_line_max();
+
 	return lo > 3000 ? (lo - 3000) / 2 : 1;
 }
 

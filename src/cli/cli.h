@@ -22,6 +22,10 @@
 #define CLI_EXIT_USAGE		255
 #define CLI_EXIT_INTERNAL	255
 
+/* The GNU parallel whose command lines procq runs: what --minversion
+ * compares with. */
+#define CLI_PARALLEL_VERSION	20221122LL
+
 /* The constants and structures are laid out by hand. */
 /* clang-format off */
 /* The fewest jobs submitted ahead of the oldest unfinished one. */
@@ -161,7 +165,25 @@ struct cli_opts {
 	struct source	*sources;	/* in the order given */
 	size_t		 nsources;
 	struct batch_opts batch;	/* several values per job */
+	const char	*jobs_arg;	/* -j, read once the unit of CPUs
+					 * is known */
+	const char	*load_arg;	/* --load, the same */
+	unsigned	 info;		/* INFO_*: print it and exit */
+	long long	 minversion;	/* --minversion */
+	int		 shellquote;	/* --shellquote: times to quote */
+	bool		 retry_failed;	/* --retry-failed */
+	char		**retry_cmds;	/* ... the joblog's commands */
+	size_t		 nretry_cmds;
+	struct seqset	*retry_done;	/* ... the seqs not to run again */
 };
+
+/* What info.c prints (cli_opts.info). */
+#define INFO_SOCKETS		0x01
+#define INFO_CPUS		0x02
+#define INFO_CORES		0x04
+#define INFO_THREADS		0x08
+#define INFO_LINE_MAX		0x10
+#define INFO_MINVERSION		0x20
 
 /* One input source: words after ::: or a file (::::, -a; "-" = stdin). */
 struct source {
@@ -191,8 +213,9 @@ struct shebang {
 int	 shebang_args(int *argc, char ***argv, struct shebang *sb);
 void	 shebang_free(struct shebang *sb);
 
-/* args.c: 0 to run, 1 when --help or --version was served, -1 on a usage
- * error (already reported). */
+/* args.c: 0 to run, 1 when --help, --version or another option that
+ * prints and exits was served, 2 when that exits with 255 (--minversion
+ * of a later parallel), -1 on a usage error (already reported). */
 int	 args_parse(int argc, char **argv, struct cli_opts *o);
 void	 cli_opts_free(struct cli_opts *o);
 void	 usage_error(const char *fmt, ...)
@@ -230,6 +253,7 @@ struct batch;
 int	 batch_option(int ch, const char *arg, struct batch_opts *b);
 void	 batch_opts_init(struct batch_opts *b);
 int	 batch_resolve(struct cli_opts *o);
+size_t	 batch_line_max(void);
 struct batch *batch_new(const struct cli_opts *o, struct input *in);
 int	 batch_next(struct batch *b, struct values *v);
 void	 batch_free(struct batch *b);
@@ -254,6 +278,7 @@ const char *template_name(enum rs_name name);
 bool	 template_wants_total(void);
 void	 template_set_total(size_t njobs);
 void	 template_set_names(char *const *names, size_t n);
+char *const *template_names(size_t *n);
 bool	 template_skips(const struct values *v);
 char	*template_expand(const char *tmpl, const struct job *j);
 int	 template_command(const struct cli_opts *o, struct job *j,
@@ -438,8 +463,33 @@ int	 json_end(struct json_report *jr, const struct cli_totals *t,
 
 /* resume.c */
 int	 resume_load(const char *path, bool failed_only, struct seqset *skip);
+int	 retry_load(const char *path, char ***cmds, size_t *n, struct seqset *done);
 bool	 seqset_has(const struct seqset *s, size_t seq);
 void	 seqset_free(struct seqset *s);
+
+/* cpus.c: the CPUs as GNU parallel counts them; cpus_count() in the
+ * unit chosen (threads unless told), what -j and --load count. */
+enum cpus_unit {
+	CPUS_THREADS,
+	CPUS_CORES,
+	CPUS_SOCKETS
+};
+
+struct cpu_counts {
+	long	 sockets;
+	long	 cores;
+	long	 threads;
+};
+
+void	 cpus_use(enum cpus_unit unit);
+void	 cpus_read(struct cpu_counts *c);
+long	 cpus_count(void);
+
+/* info.c: the options that print a fact and exit; as args_parse(). */
+int	 info_run(const struct cli_opts *o);
+
+/* results.c: the --results directory of a job. */
+char	*results_dir(const char *dir, const struct job *j);
 
 /* summary.c; c->lock held. */
 bool	 summary_ok(const struct cli_totals *t);

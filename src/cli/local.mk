@@ -20,6 +20,9 @@ procq_SOURCES = \
 	src/cli/progress.c \
 	src/cli/joblog.c \
 	src/cli/resume.c \
+	src/cli/results.c \
+	src/cli/cpus.c \
+	src/cli/info.c \
 	src/cli/json.c \
 	src/jsonstr.c src/jsonstr.h \
 	src/cli/watch.c \
@@ -62,6 +65,7 @@ PROCQ_CLI_TESTS = \
 	tests/cli/runner.sh \
 	tests/cli/mpi.sh \
 	tests/cli/outjobs.sh \
+	tests/cli/smallopts.sh \
 	tests/cli/tutorial.sh
 TESTS += $(PROCQ_CLI_TESTS)
 dist_check_SCRIPTS += $(PROCQ_CLI_TESTS)

@@ -120,47 +120,6 @@ main_queue(struct cli *c, int workers)
 	return q;
 }
 
-/* --results: DIR/1/VALUE1/2/VALUE2..., with \, tab and / in a value
- * written \\, \t and \_, as GNU parallel does; with several records
- * per job, each record's the same way, one after the other. */
-static char *
-main_results_dir(const char *dir, const struct job *j)
-{
-	struct buf b = { 0 };
-	size_t rec = 0, first = 0;
-	char num[32];
-	int rc;
-
-	rc = buf_append(&b, dir, strlen(dir));
-	for (size_t i = 0; rc == 0 && i < j->nargs; i++) {
-		if (j->widths != NULL && i - first == j->widths[rec])
-			first += j->widths[rec++];
-		snprintf(num, sizeof num, "/%zu/", i - first + 1);
-		rc = buf_append(&b, num, strlen(num));
-		for (const char *s = j->args[i]; rc == 0 && *s != '\0'; s++) {
-			if (*s == '\\')
-				rc = buf_append(&b, "\\\\", 2);
-			else if (*s == '\t')
-				rc = buf_append(&b, "\\t", 2);
-			else if (*s == '/')
-				rc = buf_append(&b, "\\_", 2);
-			else
-				rc = buf_append(&b, s, 1);
-		}
-	}
-	if (rc == 0 && j->nargs == 0) {	/* --pipe: the block's number */
-		snprintf(num, sizeof num, "/1/%zu", j->seq);
-		rc = buf_append(&b, num, strlen(num));
-	}
-	if (rc == 0)
-		rc = buf_append(&b, "", 1);
-	if (rc != 0) {
-		buf_free(&b);
-		return NULL;
-	}
-	return b.data;
-}
-
 /* The tag of a job's output lines (the values, as GNU parallel tags)
  * and its --results directory. */
 static int
@@ -173,7 +132,7 @@ main_job_output(const struct cli_opts *o, struct job *j)
 	if ((o->tagstring != NULL || o->tag) && j->tag == NULL)
 		return -1;
 	if (o->results != NULL &&
-	    (j->results = main_results_dir(o->results, j)) == NULL)
+	    (j->results = results_dir(o->results, j)) == NULL)
 		return -1;
 	return 0;
 }
@@ -385,10 +344,15 @@ static int
 main_open(struct cli *c)
 {
 	const struct cli_opts *o = &c->opt;
-	bool resume = o->resume || o->resume_failed;
+	bool resume = o->resume || o->resume_failed || o->retry_failed;
 	FILE *fp;
 
-	if (resume && resume_load(o->joblog, o->resume_failed, &c->skip) != 0)
+	if (o->retry_done != NULL) {
+		/* --retry-failed read the joblog already. */
+		c->skip = *o->retry_done;
+		memset(o->retry_done, 0, sizeof *o->retry_done);
+	} else if ((o->resume || o->resume_failed) &&
+	    resume_load(o->joblog, o->resume_failed, &c->skip) != 0)
 		return -1;
 	if (o->joblog != NULL &&
 	    (c->joblog = joblog_open(o->joblog, resume)) == NULL) {
@@ -619,7 +583,7 @@ main(int argc, char **argv)
 	if ((rc = args_parse(argc, argv, &c.opt)) != 0) {
 		main_free(&c);
 		shebang_free(&sb);
-		return rc > 0 ? 0 : CLI_EXIT_USAGE;
+		return rc == 1 ? 0 : CLI_EXIT_USAGE;
 	}
 	if (main_mpi_init(&c, &argc, &argv) != 0) {
 		main_free(&c);

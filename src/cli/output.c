@@ -317,8 +317,8 @@ output_store_int(const char *dir, const char *name, long long v)
 }
 
 /* --results of a final job: its files of output (empty when its last
- * attempt said nothing), its seq, exit status and signal.  Nothing for a
- * job that never ran. */
+ * attempt said nothing) and its seq, as GNU parallel has them (the exit
+ * status is the joblog's).  Nothing for a job that never ran. */
 static void
 output_store_final(struct cli *c, struct job *j, struct job_output *jo)
 {
@@ -333,10 +333,6 @@ output_store_final(struct cli *c, struct job *j, struct job_output *jo)
 			    false, "", 0);
 	if (rc == 0)
 		rc = output_store_int(j->results, "seq", (long long)j->seq);
-	if (rc == 0)
-		rc = output_store_int(j->results, "exitval", j->exit_status);
-	if (rc == 0)
-		rc = output_store_int(j->results, "signal", j->signal);
 	if (rc != 0)
 		output_store_fail(c, j->results, errno);
 }

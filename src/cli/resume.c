@@ -114,9 +114,10 @@ resume_fields(char *line, char *field[RESUME_FIELDS])
 	return true;
 }
 
-/* One line after the header: whether it is a job's, and which. */
+/* One line after the header: whether it is a job's, and which; *command
+ * (unless NULL) its command, which goes on to the end of the line. */
 static bool
-resume_line(char *line, size_t *seq, bool *succeeded)
+resume_line(char *line, size_t *seq, bool *succeeded, char **command)
 {
 	char *field[RESUME_FIELDS];
 	long long n, code, sig;
@@ -130,6 +131,9 @@ resume_line(char *line, size_t *seq, bool *succeeded)
 			return false;
 	*seq = (size_t)n;
 	*succeeded = code == 0 && sig == 0;
+	if (command != NULL)
+		*command = field[RESUME_FIELDS - 1] +
+		    strlen(field[RESUME_FIELDS - 1]) + 1;
 	return true;
 }
 
@@ -138,17 +142,15 @@ static bool
 resume_parse(char *line, size_t lineno, size_t *seq, bool *succeeded)
 {
 	if (lineno > 1)
-		return resume_line(line, seq, succeeded);
+		return resume_line(line, seq, succeeded, NULL);
 	*seq = 0;
 	*succeeded = false;
 	return strcmp(line, JOBLOG_HEADER) == 0;
 }
 
 static void
-resume_bad(bool failed_only, const char *path, size_t lineno)
+resume_bad(const char *opt, const char *path, size_t lineno)
 {
-	const char *opt = failed_only ? "--resume-failed" : "--resume";
-
 	if (lineno == 1) {
 		usage_error("%s: '%s' is not a joblog: no header line", opt,
 		    path);
@@ -163,6 +165,7 @@ resume_read(FILE *fp, const char *path, bool failed_only, struct seqset *skip)
 {
 	char *line = NULL;
 	size_t cap = 0, lineno = 0, seq;
+	const char *opt = failed_only ? "--resume-failed" : "--resume";
 	bool succeeded;
 	ssize_t len;
 	int rc = 0;
@@ -171,7 +174,7 @@ resume_read(FILE *fp, const char *path, bool failed_only, struct seqset *skip)
 		if (line[len - 1] == '\n')
 			line[--len] = '\0';
 		if (!resume_parse(line, ++lineno, &seq, &succeeded)) {
-			resume_bad(failed_only, path, lineno);
+			resume_bad(opt, path, lineno);
 			rc = -1;
 		} else if (seq > 0 && (succeeded || !failed_only) &&
 		    seqset_add(skip, seq) != 0) {
@@ -212,4 +215,129 @@ resume_load(const char *path, bool failed_only, struct seqset *skip)
 	else
 		seqset_sort(skip);
 	return rc;
+}
+
+/*
+ * --retry-failed: the commands of the jobs that failed, from the joblog
+ * (a newline of a command is a NUL byte there), at the place of their
+ * seq; the seqs to skip are those that succeeded, and those the log has
+ * no line for (their place holds "").  As GNU parallel, a job that failed
+ * and then succeeded is done; of several failures, the last command is
+ * run.
+ */
+struct retry_log {
+	char		**cmds;
+	size_t		 n;
+	struct seqset	 done;
+};
+
+static int
+retry_note(struct retry_log *r, size_t seq, bool succeeded, char *cmd,
+    size_t len)
+{
+	char **v;
+
+	if (seq > r->n) {
+		if (seq > SIZE_MAX / sizeof *v ||
+		    (v = realloc(r->cmds, seq * sizeof *v)) == NULL)
+			return -1;
+		memset(v + r->n, 0, (seq - r->n) * sizeof *v);
+		r->cmds = v;
+		r->n = seq;
+	}
+	if (succeeded)
+		return seqset_add(&r->done, seq);
+	for (size_t i = 0; i < len; i++)
+		if (cmd[i] == '\0')
+			cmd[i] = '\n';
+	free(r->cmds[seq - 1]);
+	if ((r->cmds[seq - 1] = strndup(cmd, len)) == NULL)
+		return -1;
+	return 0;
+}
+
+static int
+retry_read(FILE *fp, const char *path, struct retry_log *r)
+{
+	char *line = NULL, *cmd;
+	size_t cap = 0, lineno = 0, seq;
+	bool succeeded, ok;
+	ssize_t len;
+	int rc = 0;
+
+	while (rc == 0 && (len = getline(&line, &cap, fp)) > 0) {
+		if (line[len - 1] == '\n')
+			line[--len] = '\0';
+		if (++lineno == 1)
+			ok = strcmp(line, JOBLOG_HEADER) == 0;
+		else
+			ok = resume_line(line, &seq, &succeeded, &cmd);
+		if (!ok) {
+			resume_bad("--retry-failed", path, lineno);
+			rc = -1;
+		} else if (lineno > 1 &&
+		    retry_note(r, seq, succeeded, cmd,
+			(size_t)(line + len - cmd)) != 0) {
+			usage_error("out of memory");
+			rc = -1;
+		}
+	}
+	if (rc == 0 && ferror(fp)) {
+		usage_error("cannot read the joblog '%s': %s", path,
+		    strerror(errno));
+		rc = -1;
+	}
+	free(line);
+	return rc;
+}
+
+/* The places no failure holds: "", and skipped. */
+static int
+retry_fill(struct retry_log *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		if (r->cmds[i] != NULL)
+			continue;
+		if ((r->cmds[i] = strdup("")) == NULL ||
+		    seqset_add(&r->done, i + 1) != 0) {
+			usage_error("out of memory");
+			return -1;
+		}
+	}
+	seqset_sort(&r->done);
+	return 0;
+}
+
+/* 1 when the joblog was read into *cmds, *n and *done, 0 when there is
+ * none (the command line runs, as in parallel), -1 on an error
+ * (reported). */
+int
+retry_load(const char *path, char ***cmds, size_t *n, struct seqset *done)
+{
+	struct retry_log r = { 0 };
+	FILE *fp;
+	int rc;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		usage_error("cannot read the joblog '%s': %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	rc = retry_read(fp, path, &r);
+	fclose(fp);
+	if (rc == 0)
+		rc = retry_fill(&r);
+	if (rc != 0) {
+		for (size_t i = 0; i < r.n; i++)
+			free(r.cmds[i]);
+		free(r.cmds);
+		seqset_free(&r.done);
+		return -1;
+	}
+	*cmds = r.cmds;
+	*n = r.n;
+	*done = r.done;
+	return 1;
 }

@@ -276,7 +276,7 @@ shell_skippable(struct cli_opts *o)
 	char program[PATH_MAX];
 	bool sets_underscore;
 
-	if (o->shell_always ||
+	if (o->shell_always || o->ncommand == 0 ||
 	    !shell_adds_nothing(o->shell_path, &sets_underscore) ||
 	    !command_is_program(o->command[0], program, sizeof program))
 		return false;

@@ -686,6 +686,13 @@ template_set_names(char *const *names, size_t n)
 	rs_set.ncolumns = n;
 }
 
+char *const *
+template_names(size_t *n)
+{
+	*n = rs_set.ncolumns;
+	return rs_set.columns;
+}
+
 /* {choose_k}: the values in ascending order, no two the same; {uniq}: no
  * two the same.  GNU parallel skips the other jobs, which keep their
  * sequence numbers. */
@@ -747,6 +754,9 @@ compose_command(struct compose *cp, const struct cli_opts *o)
 {
 	size_t found = 0;
 
+	/* No command: the values are the command line, unquoted. */
+	if (o->ncommand == 0)
+		cp->quote = false;
 	for (int i = 0; i < o->ncommand; i++) {
 		found += count_rs(o->command[i]);
 		if (append_element(cp, o->command[i]) != 0)
@@ -846,6 +856,52 @@ pack_extra(msgpack_packer *pk, const struct compose *cp,
 	return runner_pack_opts(pk, &ro);
 }
 
+/* --shellquote: the command line quoted n times, as parallel quotes. */
+static char *
+shellquote(const char *line, int n)
+{
+	char *s = strdup(line);
+
+	for (int i = 0; s != NULL && i < n; i++) {
+		struct buf b = { 0 };
+
+		if (append_word(&b, s, true) != 0 ||
+		    buf_append(&b, "", 1) != 0) {
+			buf_free(&b);
+			b.data = NULL;
+		}
+		free(s);
+		s = b.data;
+	}
+	return s;
+}
+
+/*
+ * --shellquote: the job prints its command line quoted instead of
+ * running it, as GNU parallel's job does; printf(1) prints it, where
+ * parallel has perl.  The job slot is left as {%}: it is known only in
+ * the worker.
+ */
+static int
+pack_shellquote(const struct cli_opts *o, const struct job *j,
+    msgpack_packer *pk)
+{
+	struct compose none = { 0 };
+	char *q = shellquote(j->cmdline, o->shellquote);
+	int rc;
+
+	if (q == NULL)
+		return -1;
+	rc = msgpack_pack_array(pk, 3) != 0 ||
+		pack_str(pk, "printf", 6) != 0 ||
+		pack_str(pk, "%s\n", 3) != 0 ||
+		pack_str(pk, q, strlen(q)) != 0 ?
+	    -1 :
+	    pack_extra(pk, &none, o, j, NULL);
+	free(q);
+	return rc;
+}
+
 /* The arguments of the task: [seq, [argv...], {options}]; sets
  * j->cmdline. */
 int
@@ -864,6 +920,11 @@ template_command(const struct cli_opts *o, struct job *j, msgpack_sbuffer *sb)
 	if ((j->cmdline = command_line(o, j)) == NULL)
 		return -1;
 	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	if (o->shellquote > 0)
+		return msgpack_pack_array(&pk, 3) != 0 ||
+			msgpack_pack_uint64(&pk, j->seq) != 0 ?
+		    -1 :
+		    pack_shellquote(o, j, &pk);
 	rc = msgpack_pack_array(&pk, 3) != 0 ||
 		msgpack_pack_uint64(&pk, j->seq) != 0 ||
 		compose_command(&cp, o) != 0 ?

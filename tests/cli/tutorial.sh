@@ -66,7 +66,15 @@ echo '-vv --dry-run' >"$T/home/.parallel/dryverbose"
 # test, and my_func the tutorial's exported function.
 PRELUDE='parallel() {
 	if [ "$TUTORIAL_IMPL" = procq ]; then
-		"$TUTORIAL_PROCQ" -q "$@"
+		case $1 in
+		--shebang* | --hashbang*)
+			# It must come first, as in parallel: -q goes among
+			# the words the kernel gives as one.
+			"$TUTORIAL_PROCQ" "${1%%[ 	]*} -q${1#"${1%%[ 	]*}"}" \
+			    "${@:2}"
+			;;
+		*) "$TUTORIAL_PROCQ" -q "$@" ;;
+		esac
 	else
 		command "$TUTORIAL_GNU" "$@"
 	fi

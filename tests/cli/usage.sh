@@ -50,10 +50,8 @@ contains err "unknown option '--no-such-option'"
 usage_fails -Z --no-shell -- sh -c 'touch "$0/started"' "$T" ::: 1
 usage_fails --timeout
 contains err "needs an argument"
-usage_fails -j 2
-contains err "no command"
-usage_fails -- ::: 1 2
-contains err "no command"
+usage_fails --pipe -j 2
+contains err "needs a command"
 usage_fails -k --line-buffer --no-shell -- sh -c 'touch "$0/started"' "$T" ::: 1
 usage_fails -a "$T/no-such-file" --no-shell -- sh -c 'touch "$0/started"' "$T"
 contains err "no-such-file"
