@@ -73,6 +73,8 @@ struct input {
 	size_t header_len;
 	bool header_read;
 	bool garbage_read; /* -N --regexp: the first record seen */
+	bool round;	   /* read, blocks may be cut */
+	bool cut_any;	   /* ... and were */
 	struct batch *batch; /* several records per job */
 	struct values *jobs; /* {##} with batch: every job's values */
 	size_t njobs;
@@ -689,13 +691,12 @@ input_open(const struct cli_opts *o, struct input **out)
 	return 0;
 }
 
-/* --pipe: reads until the input not yet cut holds `want` bytes (or at
- * least `more` more), or the input ends. */
+/* --pipe: reads `more` bytes more, or to the end of the input. */
 static int
 pipe_fill(struct input *in, size_t more)
 {
 	struct buf *b = &in->pipe;
-	size_t target, n;
+	size_t n;
 	char *p;
 
 	if (in->pipe_off > 0) {
@@ -704,19 +705,22 @@ pipe_fill(struct input *in, size_t more)
 		b->len -= in->pipe_off;
 		in->pipe_off = 0;
 	}
-	target = b->len + more > in->want ? b->len + more : in->want;
-	if (in->pipe_fp == NULL || b->len >= target)
+	if (in->pipe_fp == NULL || more == 0)
 		return 0;
-	if (b->cap < target) {
-		if ((p = realloc(b->data, target)) == NULL) {
+	if (more > SIZE_MAX - b->len) {
+		usage_error("out of memory");
+		return -1;
+	}
+	if (b->cap < b->len + more) {
+		if ((p = realloc(b->data, b->len + more)) == NULL) {
 			usage_error("out of memory");
 			return -1;
 		}
 		b->data = p;
-		b->cap = target;
+		b->cap = b->len + more;
 	}
-	n = fread(b->data + b->len, 1, target - b->len, in->pipe_fp);
-	if (n < target - b->len) {
+	n = fread(b->data + b->len, 1, more, in->pipe_fp);
+	if (n < more) {
 		if (ferror(in->pipe_fp)) {
 			usage_error("cannot read the standard input: %s",
 			    strerror(errno));
@@ -769,16 +773,22 @@ pipe_cut_lines(const char *p, size_t len, size_t n)
 	return cut;
 }
 
-/* -N with --pipe: after the nth separator past the start; a record at
- * the very start is the first one's (as GNU parallel counts). */
+/* -N with --pipe: after the nth separator, counted as GNU parallel
+ * counts them: strings anywhere past the start, even overlapping;
+ * regular expressions one after the other, each record not empty. */
 static size_t
-pipe_cut_records(const struct records *r, const char *p, size_t len, size_t n)
+pipe_cut_records(const struct records *r, bool regexp, const char *p,
+    size_t len, size_t n)
 {
 	struct rec_match m = { 0 };
-	size_t from = 1, k;
+	size_t from = regexp ? 0 : 1, start = 0, k = 0;
 
-	for (k = 0; k < n && records_next(r, p, len, from, &m); k++)
-		from = m.so + 1;
+	while (k < n && records_next(r, p, len, from, &m)) {
+		if (!regexp || m.cut > start)
+			k++;
+		start = m.cut;
+		from = regexp && m.eo > m.so ? m.eo : m.so + 1;
+	}
 	return k == n ? m.cut : 0;
 }
 
@@ -796,7 +806,8 @@ pipe_cut_last(const struct records *r, const char *p, size_t len)
 	return cut;
 }
 
-/* Where the next block ends in p[0, len): 0 when more input is needed. */
+/* Where the next block ends in p[0, len), as GNU parallel cuts what
+ * it read: 0 for none. */
 static size_t
 pipe_cut(struct input *in, const char *p, size_t len)
 {
@@ -805,20 +816,18 @@ pipe_cut(struct input *in, const char *p, size_t len)
 	size_t lines = o->pipe_lines > 0 ? o->pipe_lines : 1, cut;
 
 	if (o->pipe_lines > 0 && o->pipe_records == 0)
-		cut = pipe_cut_lines(p, len, o->pipe_lines);
-	else if (o->pipe_records > 0) {
-		/* --regexp: what comes before the first recstart is a
-		 * record, and a job, of its own. */
-		if (o->regexp && !in->garbage_read) {
-			in->garbage_read = true;
-			if (!records_starts(r, p, len) &&
-			    (cut = pipe_cut_records(r, p, len, 1)) > 0)
-				return cut;
-		}
-		cut = pipe_cut_records(r, p, len, o->pipe_records * lines);
-	} else
-		cut = in->pipe_fp == NULL ? len : pipe_cut_last(r, p, len);
-	return cut == 0 && in->pipe_fp == NULL ? len : cut;
+		return pipe_cut_lines(p, len, o->pipe_lines);
+	if (o->pipe_records == 0)
+		return in->pipe_fp == NULL ? 0 : pipe_cut_last(r, p, len);
+	/* --regexp: what comes before the first recstart is a record, and
+	 * a job, of its own. */
+	if (o->regexp && !in->garbage_read) {
+		in->garbage_read = true;
+		if (!records_starts(r, p, len) &&
+		    (cut = pipe_cut_records(r, true, p, len, 1)) > 0)
+			return cut;
+	}
+	return pipe_cut_records(r, o->regexp, p, len, o->pipe_records * lines);
 }
 
 /* The job's standard input: the header, then the block (--rrs: less its
@@ -855,12 +864,18 @@ pipe_grow(size_t want)
 	return want + (want * 3 + 9) / 10 + 1;
 }
 
-/* --pipe: a block of --block bytes (-N, -L: records, lines), ending
- * after the last whole record; a longer record makes the block grow, as
- * in GNU parallel, and the next block is no smaller. */
+/*
+ * --pipe: a block of --block bytes (-N, -L: of records, of lines),
+ * ending after the last whole record.  The input is read in rounds, as
+ * GNU parallel reads it (a regular expression may match less at the end
+ * of what was read): each round reads up to a multiple of --block and
+ * cuts one block, or with -N all it can; a round that cuts none makes
+ * the block grow.  What is left at the end of the input is the last.
+ */
 static int
 input_block(struct input *in, struct values *v)
 {
+	const struct cli_opts *o = in->o;
 	size_t len, cut;
 
 	memset(v, 0, sizeof *v);
@@ -868,20 +883,23 @@ input_block(struct input *in, struct values *v)
 		return -1;
 	for (;;) {
 		len = in->pipe.len - in->pipe_off;
-		if (len < in->want && in->pipe_fp != NULL) {
-			if (pipe_fill(in, 0) != 0)
-				return -1;
-			continue;
+		if (in->round) {
+			cut = pipe_cut(in, in->pipe.data + in->pipe_off, len);
+			if (cut > 0) {
+				in->cut_any = true;
+				in->round = o->pipe_records > 0;
+				return pipe_block(in, cut, v);
+			}
+			in->round = false;
+			if (in->pipe_fp == NULL)
+				return len > 0 ? pipe_block(in, len, v) : 0;
+			if (!in->cut_any)
+				in->want = pipe_grow(in->want);
 		}
-		if (len == 0)
-			return 0;
-		cut = pipe_cut(in, in->pipe.data + in->pipe_off, len);
-		if (cut > 0)
-			return pipe_block(in, cut, v);
-		/* The whole buffer holds no end of record. */
-		in->want = pipe_grow(in->want);
-		if (pipe_fill(in, 0) != 0)
+		in->cut_any = false;
+		if (pipe_fill(in, in->want - len % in->want) != 0)
 			return -1;
+		in->round = true;
 	}
 }
 

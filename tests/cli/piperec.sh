@@ -63,6 +63,16 @@ for b in 1 2 3 4 5; do
 	both split$b "$T/xy" -k --recend XY --block $b --pipe "$SHOW"
 	both splitN$b "$T/xy" -k -N2 --recend XY --block $b --pipe "$SHOW"
 done
+# A regular expression cuts what was read as parallel's does, each read
+# up to a multiple of --block.
+perl -e 'srand(3); for (1..300) {
+	print ((qw(a b ab ba XY YX X Y), "\n")[int rand 9]) }' >"$T/mix"
+for b in 1 7 20; do
+	both rounds$b "$T/mix" -k -N1 --regexp --recend 'X+' --block $b \
+	    --pipe "$SHOW"
+	both rounds_last$b "$T/mix" -k --regexp --recend 'X+' --block $b \
+	    --pipe "$SHOW"
+done
 # A record longer than --block: the block grows.
 both grow "$T/num30" -k --block 1 --pipe "$SHOW"
 # --header, by a regular expression and by a count of lines.
