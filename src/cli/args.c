@@ -397,6 +397,37 @@ parse_bytes(const char *opt, const char *s, size_t *out)
 	return 0;
 }
 
+/* --block: GNU parallel's suffixes, k m g t powers of 1000 where K M G
+ * T are of 1024. */
+static int
+parse_block(const char *s, size_t *out)
+{
+	static const char si[] = "kmgt";
+	size_t len = strlen(s), scale = 1;
+	const char *p;
+	char *copy;
+	int rc;
+
+	if (len < 2 || (p = strchr(si, s[len - 1])) == NULL)
+		return parse_bytes("--block", s, out);
+	if ((copy = strdup(s)) == NULL) {
+		usage_error("out of memory");
+		return -1;
+	}
+	copy[len - 1] = '\0';
+	for (long i = 0; i <= p - si; i++)
+		scale *= 1000;
+	rc = parse_bytes("--block", copy, out);
+	if (rc == 0 && *out > SIZE_MAX / scale) {
+		usage_error("--block: '%s' is too large", s);
+		rc = -1;
+	}
+	free(copy);
+	if (rc == 0)
+		*out *= scale;
+	return rc;
+}
+
 static long
 online_cpus(void)
 {
@@ -894,7 +925,7 @@ args_option(int ch, const char *arg, struct cli_opts *o)
 		o->pipe = true;
 		return 0;
 	case OPT_BLOCK:
-		return parse_bytes("--block", arg, &o->block);
+		return parse_block(arg, &o->block);
 	case OPT_RECEND:
 		o->recend = arg;
 		return 0;

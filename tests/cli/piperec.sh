@@ -73,6 +73,10 @@ for b in 1 7 20; do
 	both rounds_last$b "$T/mix" -k --regexp --recend 'X+' --block $b \
 	    --pipe "$SHOW"
 done
+# --block's k is 1000, K 1024.
+seq 1 3000 >"$T/num3000"
+both block_k "$T/num3000" -k --block 1k --pipe wc -c
+both block_K "$T/num3000" -k --block 1K --pipe wc -c
 # A record longer than --block: the block grows.
 both grow "$T/num30" -k --block 1 --pipe "$SHOW"
 # --header, by a regular expression and by a count of lines.
@@ -83,13 +87,14 @@ both header_rrs "$T/header" -k --header 1 --rrs --pipe -N5 "$SHOW"
 
 # Bad values: a line on stderr, nothing run.
 for args in "--regexp --recend (" "--regexp --recstart [" \
-    "--header ( " "-X"; do
+    "--header ( " "-X" "--block 1x" "--block 0k"; do
 	# shellcheck disable=SC2086
 	run_stdin "$T/num30" --pipe $args echo run
 	expect_rc 255
 	lines err 1
 	lines out 0
 done
+run_stdin "$T/num30" --pipe -X echo run
 contains err "-X"
 run_stdin "$T/num30" --pipe --regexp --recend '(' echo run
 contains err "--recend"
