@@ -813,7 +813,7 @@ pipe_cut(struct input *in, const char *p, size_t len)
 {
 	const struct cli_opts *o = in->o;
 	const struct records *r = o->records;
-	size_t lines = o->pipe_lines > 0 ? o->pipe_lines : 1, cut;
+	size_t lines = o->pipe_lines > 0 ? o->pipe_lines : 1, cut, n;
 
 	if (o->pipe_lines > 0 && o->pipe_records == 0)
 		return pipe_cut_lines(p, len, o->pipe_lines);
@@ -827,7 +827,10 @@ pipe_cut(struct input *in, const char *p, size_t len)
 		    (cut = pipe_cut_records(r, true, p, len, 1)) > 0)
 			return cut;
 	}
-	return pipe_cut_records(r, o->regexp, p, len, o->pipe_records * lines);
+	n = SIZE_MAX;
+	if (o->pipe_records <= SIZE_MAX / lines)
+		n = o->pipe_records * lines;
+	return pipe_cut_records(r, o->regexp, p, len, n);
 }
 
 /* The job's standard input: the header, then the block (--rrs: less its

@@ -64,16 +64,17 @@ unescape(const char *s, size_t *len)
 static char *
 regex_escapes(const char *s)
 {
+	static const char from[] = "nrt", to[] = "\n\r\t";
 	char *out = malloc(strlen(s) + 1), *q = out;
 
 	if (out == NULL)
 		return NULL;
 	for (; *s != '\0'; s++) {
 		if (*s == '\\' && s[1] != '\0') {
-			const char *e = strchr("nrt", s[1]);
+			const char *e = strchr(from, s[1]);
 
-			if (e != NULL && s[1] != '\0') {
-				*q++ = "\n\r\t"[e - "nrt"];
+			if (e != NULL) {
+				*q++ = to[e - from];
 				s++;
 				continue;
 			}
@@ -155,12 +156,14 @@ records_regexes(struct records *r, const char *end, const char *start)
 static int
 records_strings(struct records *r, const char *end, const char *start)
 {
-	char *e, *s;
+	char *e, *s = NULL;
 	size_t elen, slen;
 
 	if ((e = unescape(end, &elen)) == NULL ||
 	    (s = unescape(start, &slen)) == NULL ||
 	    (r->sep = malloc(elen + slen + 1)) == NULL) {
+		free(e);
+		free(s);
 		usage_error("out of memory");
 		return -1;
 	}
