@@ -858,6 +858,40 @@ pipe_block(struct input *in, size_t cut, struct values *v)
 	return 1;
 }
 
+/* Past the last newline of the white space at p[i], or i. */
+static size_t
+blank_lines(const char *p, size_t i, size_t len)
+{
+	size_t end = i;
+
+	for (; i < len && isspace((unsigned char)p[i]); i++)
+		if (p[i] == '\n')
+			end = i + 1;
+	return end;
+}
+
+/* -r with --pipe: GNU parallel drops the blank lines of what it read
+ * (from a line's start through the last newline of the white space
+ * there); true when nothing is left. */
+static bool
+pipe_drop_blank(struct input *in)
+{
+	char *p = in->pipe.data + in->pipe_off;
+	size_t len = in->pipe.len - in->pipe_off, out = 0, i = 0, end;
+	bool line_start = true;
+
+	while (i < len) {
+		if (line_start && (end = blank_lines(p, i, len)) > i) {
+			i = end;
+			continue;
+		}
+		line_start = p[i] == '\n';
+		p[out++] = p[i++];
+	}
+	in->pipe.len = in->pipe_off + out;
+	return out == 0;
+}
+
 /* GNU parallel's growth of a block too small for a record. */
 static size_t
 pipe_grow(size_t want)
@@ -902,6 +936,9 @@ input_block(struct input *in, struct values *v)
 		in->cut_any = false;
 		if (pipe_fill(in, in->want - len % in->want) != 0)
 			return -1;
+		if (o->no_run_if_empty && pipe_drop_blank(in) &&
+		    in->pipe_fp != NULL)
+			continue;
 		in->round = true;
 	}
 }

@@ -85,6 +85,12 @@ both header_n "$T/header" -k --header 2 --pipe -N4 "$SHOW"
 both header_block "$T/header" -k --header 1 --block 8 --pipe "$SHOW"
 both header_rrs "$T/header" -k --header 1 --rrs --pipe -N5 "$SHOW"
 
+# -r: the blank lines go, as what was read is cut.
+printf ' \n\n \t\na b\n  c\n\n\n \n x\n \n' >"$T/blank"
+both blank "$T/blank" -k -r --pipe "$SHOW"
+both blank_block "$T/blank" -k -r --block 3 --pipe "$SHOW"
+both blank_n "$T/blank" -k -r --block 2 -N1 --recend b --pipe "$SHOW"
+
 # Bad values: a line on stderr, nothing run.
 for args in "--regexp --recend (" "--regexp --recstart [" \
     "--header ( " "-X" "--block 1x" "--block 0k"; do
