@@ -8,8 +8,8 @@ require_parallel
 PARALLEL_SHELL=/bin/sh
 export PARALLEL_SHELL
 
-# both NAME FILE ARGS...: procq and GNU parallel read FILE, print alike.
-both() {
+# pipe_both NAME FILE ARGS...: procq and GNU parallel read FILE, print alike.
+pipe_both() {
 	name=$1
 	file=$2
 	shift 2
@@ -35,61 +35,61 @@ printf 'aXYbXYcXYdXYe' >"$T/xy"
 printf 'one\ttwo\tthree\tfour\t' >"$T/tabs"
 
 # String separators, one record per block.
-both recend "$T/recs" -k -N1 --recend ', ' --pipe "$SHOW"
-both recstart "$T/recs" -k -N1 --recstart / --pipe "$SHOW"
-both both_seps "$T/recs" -k -N1 --recend ', ' --recstart / --pipe "$SHOW"
-both escape "$T/tabs" -k -N1 --recend '\t' --pipe "$SHOW"
+pipe_both recend "$T/recs" -k -N1 --recend ', ' --pipe "$SHOW"
+pipe_both recstart "$T/recs" -k -N1 --recstart / --pipe "$SHOW"
+pipe_both both_seps "$T/recs" -k -N1 --recend ', ' --recstart / --pipe "$SHOW"
+pipe_both escape "$T/tabs" -k -N1 --recend '\t' --pipe "$SHOW"
 # Regular expressions.
-both regexp "$T/recs2" -k -N1 --regexp --recend ',_+' --pipe "$SHOW"
-both regexp_start "$T/recs" -k -N1 --regexp --recstart '/[bf]' --pipe \
+pipe_both regexp "$T/recs2" -k -N1 --regexp --recend ',_+' --pipe "$SHOW"
+pipe_both regexp_start "$T/recs" -k -N1 --regexp --recstart '/[bf]' --pipe \
     "$SHOW"
-both regexp_alt "$T/recs2" -k -N1 --regexp --recend 'r,|z,' --pipe "$SHOW"
+pipe_both regexp_alt "$T/recs2" -k -N1 --regexp --recend 'r,|z,' --pipe "$SHOW"
 # Before the first recstart: a block of its own.
-both garbage "$T/num30" -k -N2 --regexp --recstart '1' --pipe "$SHOW"
+pipe_both garbage "$T/num30" -k -N2 --regexp --recstart '1' --pipe "$SHOW"
 # --rrs: the separators go.
-both rrs "$T/recs2" -k -N1 --rrs --regexp --recend ',_+' --pipe "$SHOW"
-both rrs_str "$T/recs" -k -N2 --rrs --recend ', ' --recstart / --pipe \
+pipe_both rrs "$T/recs2" -k -N1 --rrs --regexp --recend ',_+' --pipe "$SHOW"
+pipe_both rrs_str "$T/recs" -k -N2 --rrs --recend ', ' --recstart / --pipe \
     "$SHOW"
-both rrs_lines "$T/num30" -k -N4 --rrs --pipe "$SHOW"
+pipe_both rrs_lines "$T/num30" -k -N4 --rrs --pipe "$SHOW"
 # -N: records per block, whatever --block; -n the same.
-both n3 "$T/num30" -k -N3 --pipe "$SHOW"
-both n_small_block "$T/num30" -k -N7 --block 5 --pipe "$SHOW"
-both n_lower "$T/num30" -k -n4 --pipe "$SHOW"
+pipe_both n3 "$T/num30" -k -N3 --pipe "$SHOW"
+pipe_both n_small_block "$T/num30" -k -N7 --block 5 --pipe "$SHOW"
+pipe_both n_lower "$T/num30" -k -n4 --pipe "$SHOW"
 # -L: records of so many lines; with -N, N of them.
-both L4 "$T/num30" -k -L4 --block 10 --pipe "$SHOW"
-both L2N3 "$T/num30" -k -L2 -N3 --pipe "$SHOW"
+pipe_both L4 "$T/num30" -k -L4 --block 10 --pipe "$SHOW"
+pipe_both L2N3 "$T/num30" -k -L2 -N3 --pipe "$SHOW"
 # A separator of two bytes split across reads of --block bytes.
 for b in 1 2 3 4 5; do
-	both split$b "$T/xy" -k --recend XY --block $b --pipe "$SHOW"
-	both splitN$b "$T/xy" -k -N2 --recend XY --block $b --pipe "$SHOW"
+	pipe_both split$b "$T/xy" -k --recend XY --block $b --pipe "$SHOW"
+	pipe_both splitN$b "$T/xy" -k -N2 --recend XY --block $b --pipe "$SHOW"
 done
 # A regular expression cuts what was read as parallel's does, each read
 # up to a multiple of --block.
 perl -e 'srand(3); for (1..300) {
 	print ((qw(a b ab ba XY YX X Y), "\n")[int rand 9]) }' >"$T/mix"
 for b in 1 7 20; do
-	both rounds$b "$T/mix" -k -N1 --regexp --recend 'X+' --block $b \
+	pipe_both rounds$b "$T/mix" -k -N1 --regexp --recend 'X+' --block $b \
 	    --pipe "$SHOW"
-	both rounds_last$b "$T/mix" -k --regexp --recend 'X+' --block $b \
+	pipe_both rounds_last$b "$T/mix" -k --regexp --recend 'X+' --block $b \
 	    --pipe "$SHOW"
 done
 # --block's k is 1000, K 1024.
 seq 1 3000 >"$T/num3000"
-both block_k "$T/num3000" -k --block 1k --pipe wc -c
-both block_K "$T/num3000" -k --block 1K --pipe wc -c
+pipe_both block_k "$T/num3000" -k --block 1k --pipe wc -c
+pipe_both block_K "$T/num3000" -k --block 1K --pipe wc -c
 # A record longer than --block: the block grows.
-both grow "$T/num30" -k --block 1 --pipe "$SHOW"
+pipe_both grow "$T/num30" -k --block 1 --pipe "$SHOW"
 # --header, by a regular expression and by a count of lines.
-both header_re "$T/header" -k --header '(%.*\n)*' --pipe -N3 "$SHOW"
-both header_n "$T/header" -k --header 2 --pipe -N4 "$SHOW"
-both header_block "$T/header" -k --header 1 --block 8 --pipe "$SHOW"
-both header_rrs "$T/header" -k --header 1 --rrs --pipe -N5 "$SHOW"
+pipe_both header_re "$T/header" -k --header '(%.*\n)*' --pipe -N3 "$SHOW"
+pipe_both header_n "$T/header" -k --header 2 --pipe -N4 "$SHOW"
+pipe_both header_block "$T/header" -k --header 1 --block 8 --pipe "$SHOW"
+pipe_both header_rrs "$T/header" -k --header 1 --rrs --pipe -N5 "$SHOW"
 
 # -r: the blank lines go, as what was read is cut.
 printf ' \n\n \t\na b\n  c\n\n\n \n x\n \n' >"$T/blank"
-both blank "$T/blank" -k -r --pipe "$SHOW"
-both blank_block "$T/blank" -k -r --block 3 --pipe "$SHOW"
-both blank_n "$T/blank" -k -r --block 2 -N1 --recend b --pipe "$SHOW"
+pipe_both blank "$T/blank" -k -r --pipe "$SHOW"
+pipe_both blank_block "$T/blank" -k -r --block 3 --pipe "$SHOW"
+pipe_both blank_n "$T/blank" -k -r --block 2 -N1 --recend b --pipe "$SHOW"
 
 # Bad values: a line on stderr, nothing run.
 for args in "--regexp --recend (" "--regexp --recstart [" \
