@@ -93,7 +93,7 @@ pipe_both blank_n "$T/blank" -k -r --block 2 -N1 --recend b --pipe "$SHOW"
 
 # Bad values: a line on stderr, nothing run.
 for args in "--regexp --recend (" "--regexp --recstart [" \
-    "--header ( " "-X" "--block 1x" "--block 0k"; do
+    "--header ( " "-X" "--block 1x" "--block 0k" "-0 --regexp"; do
 	# shellcheck disable=SC2086
 	run_stdin "$T/num30" --pipe $args echo run
 	expect_rc 255
