@@ -26,7 +26,8 @@ enum {
 	OPT_NAME, OPT_GROUP, OPT_MAX_MEM, OPT_MAX_CPU, OPT_SHELL, OPT_NO_SHELL,
 	OPT_LINE_BUFFER, OPT_JSON, OPT_JOBLOG, OPT_CHECKPOINT, OPT_START_METHOD, OPT_VERSION,
 	OPT_MPI, OPT_COLSEP, OPT_LINK, OPT_SHUF, OPT_DRY_RUN, OPT_PIPE,
-	OPT_BLOCK, OPT_HALT, OPT_DELAY, OPT_RESUME, OPT_RESUME_FAILED,
+	OPT_BLOCK, OPT_RECEND, OPT_RECSTART, OPT_REGEXP, OPT_RRS,
+	OPT_HALT, OPT_DELAY, OPT_RESUME, OPT_RESUME_FAILED,
 	OPT_TAG, OPT_TAGSTRING, OPT_RESULTS, OPT_XARGS, OPT_FILES, OPT_TMPDIR,
 	OPT_NICE, OPT_TERMSEQ, OPT_MEMFREE, OPT_LOAD, OPT_ER, OPT_BNR,
 	OPT_DNR, OPT_BNER, OPT_SEQREPLACE, OPT_SLOTREPLACE, OPT_PLUS,
@@ -112,6 +113,12 @@ static const struct option long_opts[] = {
 	{ "pipe",	 no_argument,	    NULL, OPT_PIPE },
 	{ "block",	 required_argument, NULL, OPT_BLOCK },
 	{ "block-size",	 required_argument, NULL, OPT_BLOCK },
+	{ "recend",	 required_argument, NULL, OPT_RECEND },
+	{ "recstart",	 required_argument, NULL, OPT_RECSTART },
+	{ "regexp",	 no_argument,	    NULL, OPT_REGEXP },
+	{ "rrs",	 no_argument,	    NULL, OPT_RRS },
+	{ "remove-rec-sep", no_argument,    NULL, OPT_RRS },
+	{ "removerecsep", no_argument,	    NULL, OPT_RRS },
 	{ "halt",	 required_argument, NULL, OPT_HALT },
 	{ "halt-on-error", required_argument, NULL, OPT_HALT },
 	{ "delay",	 required_argument, NULL, OPT_DELAY },
@@ -195,7 +202,9 @@ static const char usage_text[] =
 "      --plus            GNU parallel's --plus strings too: {+/} {+.} {..}\n"
 "                        {##} {:-text} {#re} {%re} {/re/text} {^re}...\n"
 "      --header REGEX    the first item of each source names its columns\n"
-"                        ({name}); not a job\n"
+"                        ({name}); not a job.  With --pipe: the text REGEX\n"
+"                        matches at the start of the input (N: N lines)\n"
+"                        goes before every block\n"
 "      --trim HOW        trim white space from the values: n, l, r, lr\n"
 "  -d, --delimiter D     items end with D, not newline (\\t \\n \\r \\0 \\123)\n"
 "  -E, --eof=EOF         a source ends at the item EOF\n"
@@ -223,6 +232,11 @@ static const char usage_text[] =
 "      --shuf            run the jobs in a random order\n"
 "      --pipe            give blocks of standard input to the jobs' input\n"
 "      --block BYTES     the size of a block (default 1M)\n"
+"      --recend STR      with --pipe: a record ends with STR (default \\n)\n"
+"      --recstart STR    ... and the next starts with STR (default none)\n"
+"      --regexp          --recend and --recstart are POSIX extended\n"
+"                        regular expressions\n"
+"      --rrs             remove the record separators from the blocks\n"
 "      --dry-run         print the commands, run nothing\n"
 "      --shellquote      each job prints its command line quoted for the\n"
 "                        shell instead (twice: quoted twice...)\n"
@@ -231,6 +245,8 @@ static const char usage_text[] =
 "                        repeated for each value\n"
 "  -L N                  N lines per job, as -N; a line that ends in a\n"
 "                        blank goes on on the next\n"
+"                        (with --pipe, -N N: N records per block; -L N:\n"
+"                        records of N lines)\n"
 "  -l, --max-lines[=N]   the same, as -n (N: 1 by default)\n"
 "  -m                    as many items per job as fit on a command line,\n"
 "                        the last ones spread over the job slots\n"
@@ -414,6 +430,37 @@ parse_bytes(const char *opt, const char *s, size_t *out)
 	}
 	*out = (size_t)v << shift;
 	return 0;
+}
+
+/* --block: GNU parallel's suffixes, k m g t powers of 1000 where K M G
+ * T are of 1024. */
+static int
+parse_block(const char *s, size_t *out)
+{
+	static const char si[] = "kmgt";
+	size_t len = strlen(s), scale = 1;
+	const char *p;
+	char *copy;
+	int rc;
+
+	if (len < 2 || (p = strchr(si, s[len - 1])) == NULL)
+		return parse_bytes("--block", s, out);
+	if ((copy = strdup(s)) == NULL) {
+		usage_error("out of memory");
+		return -1;
+	}
+	copy[len - 1] = '\0';
+	for (long i = 0; i <= p - si; i++)
+		scale *= 1000;
+	rc = parse_bytes("--block", copy, out);
+	if (rc == 0 && *out > SIZE_MAX / scale) {
+		usage_error("--block: '%s' is too large", s);
+		rc = -1;
+	}
+	free(copy);
+	if (rc == 0)
+		*out *= scale;
+	return rc;
 }
 
 /*
@@ -942,7 +989,19 @@ args_option(int ch, const char *arg, struct cli_opts *o)
 		o->pipe = true;
 		return 0;
 	case OPT_BLOCK:
-		return parse_bytes("--block", arg, &o->block);
+		return parse_block(arg, &o->block);
+	case OPT_RECEND:
+		o->recend = arg;
+		return 0;
+	case OPT_RECSTART:
+		o->recstart = arg;
+		return 0;
+	case OPT_REGEXP:
+		o->regexp = true;
+		return 0;
+	case OPT_RRS:
+		o->rrs = true;
+		return 0;
 	case OPT_HALT:
 		return args_halt(arg, o);
 	case OPT_DELAY:
@@ -1244,18 +1303,17 @@ args_check(struct cli_opts *o)
 			    "no ::: or -a");
 		return -1;
 	}
-	if (o->pipe && o->header != NULL) {
-		usage_error("--header with --pipe is not supported");
-		return -1;
-	}
 	if (o->delay > 0 && o->rate > 0) {
 		usage_error("--delay and --rate both set the pace: give one");
 		return -1;
 	}
 	if (batch_resolve(o) != 0)
 		return -1;
-	/* GNU parallel splits a header at tabs unless told. */
-	if (o->header != NULL && o->colsep == NULL)
+	if (o->pipe && records_new(o, &o->records) != 0)
+		return -1;
+	/* GNU parallel splits a header at tabs unless told (--pipe's is
+	 * given whole). */
+	if (o->header != NULL && o->colsep == NULL && !o->pipe)
 		o->colsep = "\t";
 	/* ... and trims the columns unless told. */
 	if (o->colsep != NULL && o->trim == NULL)
@@ -1304,6 +1362,8 @@ cli_opts_free(struct cli_opts *o)
 	free(o->sources);
 	free(o->delim);
 	o->delim = NULL;
+	records_free(o->records);
+	o->records = NULL;
 	o->sources = NULL;
 	free(o->shell_path);
 	o->shell_path = NULL;

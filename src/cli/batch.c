@@ -142,6 +142,25 @@ batch_option(int ch, const char *arg, struct batch_opts *b)
 	return -1;
 }
 
+/* With --pipe, as in GNU parallel: -N (or -n) records per block, -L (or
+ * -l) lines per record; the job's values are its block alone. */
+static int
+batch_pipe(struct cli_opts *o)
+{
+	struct batch_opts *b = &o->batch;
+	long n = b->N >= 0 ? b->N : b->n, lines = b->L >= 0 ? b->L : b->l;
+
+	if (b->m || b->X || b->xargs || b->s > 0) {
+		usage_error("--pipe: -m, -X, --xargs and -s do not apply "
+			    "(-N: records per block)");
+		return -1;
+	}
+	o->pipe_records = n > 0 ? (size_t)n : 0;
+	o->pipe_lines = lines > 0 ? (size_t)lines : 0;
+	b->on = false;
+	return 0;
+}
+
 /* What the options mean together, in GNU parallel's order: -l and -L
  * stand for -n when it is not given (or 0), -N for any of them. */
 int
@@ -153,12 +172,8 @@ batch_resolve(struct cli_opts *o)
 
 	if (!b->on)
 		return 0;
-	if (o->pipe) {
-		usage_error("--pipe: -n, -N, -L, -l, -m, -X, --xargs and -s "
-			    "do not apply (records per block are not "
-			    "supported)");
-		return -1;
-	}
+	if (o->pipe)
+		return batch_pipe(o);
 	if (v <= 0 && b->l >= 0)
 		v = b->l;
 	if (v <= 0 && b->L >= 0)

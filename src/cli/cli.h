@@ -136,6 +136,14 @@ struct cli_opts {
 	bool		 dry_run;
 	bool		 pipe;		/* --pipe: blocks of stdin as stdin */
 	size_t		 block;		/* --block: bytes per block */
+	const char	*recend;	/* --recend; NULL = not given */
+	const char	*recstart;	/* --recstart; NULL = not given */
+	bool		 regexp;	/* --regexp: both are regexes */
+	bool		 rrs;		/* --rrs: separators removed */
+	size_t		 pipe_records;	/* -N, -n: records per block; 0 =
+					 * as many as --block holds */
+	size_t		 pipe_lines;	/* -L, -l: lines per record */
+	struct records	*records;	/* --pipe: what cuts the input */
 	struct halt	*halt;		/* NULL = none */
 	bool		 keep_order;
 	bool		 line_buffer;
@@ -246,6 +254,26 @@ int	 input_open(const struct cli_opts *o, struct input **in);
 int	 input_next(struct input *in, struct values *v); /* 1, 0 at end, -1 */
 int	 input_record(struct input *in, struct values *v);
 void	 input_close(struct input *in);
+
+/* records.c: --pipe's records and header. */
+struct records;
+
+/* A record separator found: the end of one record at [so, cut), the
+ * start of the next at [cut, eo). */
+struct rec_match {
+	size_t	 so, cut, eo;
+};
+
+int	 records_new(const struct cli_opts *o, struct records **r);
+void	 records_free(struct records *r);
+bool	 records_next(const struct records *r, const char *buf, size_t len,
+	    size_t from, struct rec_match *m);
+bool	 records_starts(const struct records *r, const char *buf,
+	    size_t len);
+size_t	 records_strip(const struct records *r, char *buf, size_t len);
+bool	 records_has_header(const struct records *r);
+bool	 records_header(const struct records *r, const char *buf, size_t len,
+	    size_t *hlen);
 
 /* batch.c: several records per job. */
 struct batch;

@@ -20,6 +20,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <regex.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +57,6 @@ struct input {
 	bool whole;    /* every job's values read first */
 	bool started;
 	bool done;
-	int delim;	 /* --pipe: what ends a record */
 	const char *sep; /* what ends an item */
 	size_t sep_len;
 	regex_t colsep;
@@ -64,10 +64,17 @@ struct input {
 	struct values *all; /* --shuf: every job's values */
 	size_t nall;
 	size_t next_all;
-	FILE *pipe_fp; /* --pipe */
-	char *carry;   /* --pipe: the start of the next
-					 * block, read with the last */
-	size_t carry_len;
+	FILE *pipe_fp;	   /* --pipe: NULL at its end */
+	struct buf pipe;   /* --pipe: the input read, not yet cut
+			    * from pipe_off on */
+	size_t pipe_off;
+	size_t want;	   /* --block, grown for a longer record */
+	char *header;	   /* --pipe --header: before each block */
+	size_t header_len;
+	bool header_read;
+	bool garbage_read; /* -N --regexp: the first record seen */
+	bool round;	   /* read, blocks may be cut */
+	bool cut_any;	   /* ... and were */
 	struct batch *batch; /* several records per job */
 	struct values *jobs; /* {##} with batch: every job's values */
 	size_t njobs;
@@ -658,13 +665,13 @@ input_open(const struct cli_opts *o, struct input **out)
 		return -1;
 	}
 	in->o = o;
-	in->delim = o->null_sep ? '\0' : '\n';
 	in->sep = o->delim != NULL ? o->delim : o->null_sep ? "" : "\n";
 	in->sep_len = o->delim != NULL ? o->delim_len : 1;
 	in->whole = o->shuf || template_wants_total();
 	*out = in;
 	if (o->pipe) {
 		in->pipe_fp = stdin;
+		in->want = o->block;
 		return 0;
 	}
 	if (o->colsep != NULL && input_colsep(in, o->colsep) != 0)
@@ -684,61 +691,256 @@ input_open(const struct cli_opts *o, struct input **out)
 	return 0;
 }
 
-/* --pipe: up to o->block bytes, ending after the last whole record. */
+/* --pipe: reads `more` bytes more, or to the end of the input. */
 static int
-input_block(struct input *in, struct values *v)
+pipe_fill(struct input *in, size_t more)
 {
-	size_t want = in->o->block, len = in->carry_len, cut;
-	char *buf = in->carry, *p;
+	struct buf *b = &in->pipe;
 	size_t n;
+	char *p;
 
-	memset(v, 0, sizeof *v);
-	if ((p = realloc(buf, want > len ? want : len)) == NULL) {
+	if (in->pipe_off > 0) {
+		memmove(b->data, b->data + in->pipe_off,
+		    b->len - in->pipe_off);
+		b->len -= in->pipe_off;
+		in->pipe_off = 0;
+	}
+	if (in->pipe_fp == NULL || more == 0)
+		return 0;
+	if (more > SIZE_MAX - b->len) {
 		usage_error("out of memory");
 		return -1;
 	}
-	buf = p;
-	if (len < want && in->pipe_fp != NULL) {
-		n = fread(buf + len, 1, want - len, in->pipe_fp);
-		if (n < want - len && ferror(in->pipe_fp)) {
-			usage_error("cannot read the standard input: %s",
-			    strerror(errno));
-			free(buf);
-			in->carry = NULL;
-			return -1;
-		}
-		if (n < want - len)
-			in->pipe_fp = NULL;
-		len += n;
-	}
-	if (len == 0) {
-		free(buf);
-		in->carry = NULL;
-		in->carry_len = 0;
-		return 0;
-	}
-	/* The block ends after its last delimiter, unless it has none or
-	 * the input ended. */
-	cut = len;
-	if (in->pipe_fp != NULL) {
-		for (cut = len; cut > 0 && buf[cut - 1] != in->delim; cut--)
-			;
-		if (cut == 0)
-			cut = len;
-	}
-	in->carry_len = len - cut;
-	in->carry = NULL;
-	if (in->carry_len > 0) {
-		if ((in->carry = malloc(in->carry_len)) == NULL) {
-			free(buf);
+	if (b->cap < b->len + more) {
+		if ((p = realloc(b->data, b->len + more)) == NULL) {
 			usage_error("out of memory");
 			return -1;
 		}
-		memcpy(in->carry, buf + cut, in->carry_len);
+		b->data = p;
+		b->cap = b->len + more;
 	}
-	v->block = buf;
-	v->block_len = cut;
+	n = fread(b->data + b->len, 1, more, in->pipe_fp);
+	if (n < more) {
+		if (ferror(in->pipe_fp)) {
+			usage_error("cannot read the standard input: %s",
+			    strerror(errno));
+			return -1;
+		}
+		in->pipe_fp = NULL;
+	}
+	b->len += n;
+	return 0;
+}
+
+/* --header: read as GNU parallel reads it, a block at a time until it
+ * matches, none when the input ends first. */
+static int
+pipe_header(struct input *in)
+{
+	const struct records *r = in->o->records;
+	size_t hlen = 0;
+
+	in->header_read = true;
+	if (!records_has_header(r))
+		return 0;
+	for (;;) {
+		if (pipe_fill(in, in->o->block) != 0)
+			return -1;
+		if (records_header(r, in->pipe.data, in->pipe.len, &hlen))
+			break;
+		if (in->pipe_fp == NULL)
+			return 0;
+	}
+	if ((in->header = malloc(hlen + 1)) == NULL) {
+		usage_error("out of memory");
+		return -1;
+	}
+	memcpy(in->header, in->pipe.data, hlen);
+	in->header_len = hlen;
+	in->pipe_off = hlen;
+	return 0;
+}
+
+/* -L with --pipe: the most lines that make whole groups of n. */
+static size_t
+pipe_cut_lines(const char *p, size_t len, size_t n)
+{
+	size_t lines = 0, cut = 0;
+
+	for (size_t i = 0; i < len; i++)
+		if (p[i] == '\n' && ++lines % n == 0)
+			cut = i + 1;
+	return cut;
+}
+
+/* -N with --pipe: after the nth separator, counted as GNU parallel
+ * counts them: strings anywhere past the start, even overlapping;
+ * regular expressions one after the other, each record not empty. */
+static size_t
+pipe_cut_records(const struct records *r, bool regexp, const char *p,
+    size_t len, size_t n)
+{
+	struct rec_match m = { 0 };
+	size_t from = regexp ? 0 : 1, start = 0, k = 0;
+
+	while (k < n && records_next(r, p, len, from, &m)) {
+		if (!regexp || m.cut > start)
+			k++;
+		start = m.cut;
+		from = regexp && m.eo > m.so ? m.eo : m.so + 1;
+	}
+	return k == n ? m.cut : 0;
+}
+
+/* As many whole records as are read: after the last separator. */
+static size_t
+pipe_cut_last(const struct records *r, const char *p, size_t len)
+{
+	struct rec_match m;
+	size_t from = 0, cut = 0;
+
+	while (records_next(r, p, len, from, &m)) {
+		cut = m.cut;
+		from = m.so + 1;
+	}
+	return cut;
+}
+
+/* Where the next block ends in p[0, len), as GNU parallel cuts what
+ * it read: 0 for none. */
+static size_t
+pipe_cut(struct input *in, const char *p, size_t len)
+{
+	const struct cli_opts *o = in->o;
+	const struct records *r = o->records;
+	size_t lines = o->pipe_lines > 0 ? o->pipe_lines : 1, cut, n;
+
+	if (o->pipe_lines > 0 && o->pipe_records == 0)
+		return pipe_cut_lines(p, len, o->pipe_lines);
+	if (o->pipe_records == 0)
+		return in->pipe_fp == NULL ? 0 : pipe_cut_last(r, p, len);
+	/* --regexp: what comes before the first recstart is a record, and
+	 * a job, of its own. */
+	if (o->regexp && !in->garbage_read) {
+		in->garbage_read = true;
+		if (!records_starts(r, p, len) &&
+		    (cut = pipe_cut_records(r, true, p, len, 1)) > 0)
+			return cut;
+	}
+	n = SIZE_MAX;
+	if (o->pipe_records <= SIZE_MAX / lines)
+		n = o->pipe_records * lines;
+	return pipe_cut_records(r, o->regexp, p, len, n);
+}
+
+/* The job's standard input: the header, then the block (--rrs: less its
+ * record separators). */
+static int
+pipe_block(struct input *in, size_t cut, struct values *v)
+{
+	const char *p = in->pipe.data + in->pipe_off;
+	size_t hlen = in->header_len;
+	char *block;
+
+	if ((block = malloc(hlen + cut + 1)) == NULL) {
+		usage_error("out of memory");
+		return -1;
+	}
+	if (hlen > 0)
+		memcpy(block, in->header, hlen);
+	memcpy(block + hlen, p, cut);
+	in->pipe_off += cut;
+	v->block = block;
+	v->block_len = hlen + cut;
+	if (in->o->rrs)
+		v->block_len = hlen +
+		    records_strip(in->o->records, block + hlen, cut);
 	return 1;
+}
+
+/* Past the last newline of the white space at p[i], or i. */
+static size_t
+blank_lines(const char *p, size_t i, size_t len)
+{
+	size_t end = i;
+
+	for (; i < len && isspace((unsigned char)p[i]); i++)
+		if (p[i] == '\n')
+			end = i + 1;
+	return end;
+}
+
+/* -r with --pipe: GNU parallel drops the blank lines of what it read
+ * (from a line's start through the last newline of the white space
+ * there); true when nothing is left. */
+static bool
+pipe_drop_blank(struct input *in)
+{
+	char *p = in->pipe.data + in->pipe_off;
+	size_t len = in->pipe.len - in->pipe_off, out = 0, i = 0, end;
+	bool line_start = true;
+
+	while (i < len) {
+		if (line_start && (end = blank_lines(p, i, len)) > i) {
+			i = end;
+			continue;
+		}
+		line_start = p[i] == '\n';
+		p[out++] = p[i++];
+	}
+	in->pipe.len = in->pipe_off + out;
+	return out == 0;
+}
+
+/* GNU parallel's growth of a block too small for a record. */
+static size_t
+pipe_grow(size_t want)
+{
+	if (want > SIZE_MAX / 2)
+		return SIZE_MAX;
+	return want + (want * 3 + 9) / 10 + 1;
+}
+
+/*
+ * --pipe: a block of --block bytes (-N, -L: of records, of lines),
+ * ending after the last whole record.  The input is read in rounds, as
+ * GNU parallel reads it (a regular expression may match less at the end
+ * of what was read): each round reads up to a multiple of --block and
+ * cuts one block, or with -N all it can; a round that cuts none makes
+ * the block grow.  What is left at the end of the input is the last.
+ */
+static int
+input_block(struct input *in, struct values *v)
+{
+	const struct cli_opts *o = in->o;
+	size_t len, cut;
+
+	memset(v, 0, sizeof *v);
+	if (!in->header_read && pipe_header(in) != 0)
+		return -1;
+	for (;;) {
+		len = in->pipe.len - in->pipe_off;
+		if (in->round) {
+			cut = pipe_cut(in, in->pipe.data + in->pipe_off, len);
+			if (cut > 0) {
+				in->cut_any = true;
+				in->round = o->pipe_records > 0;
+				return pipe_block(in, cut, v);
+			}
+			in->round = false;
+			if (in->pipe_fp == NULL)
+				return len > 0 ? pipe_block(in, len, v) : 0;
+			if (!in->cut_any)
+				in->want = pipe_grow(in->want);
+		}
+		in->cut_any = false;
+		if (pipe_fill(in, in->want - len % in->want) != 0)
+			return -1;
+		if (o->no_run_if_empty && pipe_drop_blank(in) &&
+		    in->pipe_fp != NULL)
+			continue;
+		in->round = true;
+	}
 }
 
 static int
@@ -832,7 +1034,8 @@ input_close(struct input *in)
 	free(in->names);
 	free(in->g);
 	free(in->pos);
-	free(in->carry);
+	buf_free(&in->pipe);
+	free(in->header);
 	if (in->have_colsep)
 		regfree(&in->colsep);
 	free(in);

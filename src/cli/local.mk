@@ -6,6 +6,7 @@ procq_SOURCES = \
 	src/cli/args.c \
 	src/cli/input.c \
 	src/cli/batch.c \
+	src/cli/records.c \
 	src/cli/jobs.c \
 	src/cli/halt.c \
 	src/cli/summary.c \
@@ -59,6 +60,7 @@ PROCQ_CLI_TESTS = \
 	tests/cli/input.sh \
 	tests/cli/replace.sh \
 	tests/cli/multiarg.sh \
+	tests/cli/piperec.sh \
 	tests/cli/halt.sh \
 	tests/cli/interrupt.sh \
 	tests/cli/start_method.sh \

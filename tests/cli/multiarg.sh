@@ -123,7 +123,7 @@ done
 run -N0 -m echo ::: a
 expect_rc 255
 contains err "cannot be combined with -m"
-run --pipe -N2 cat
+run --pipe -X cat
 expect_rc 255
 contains err "--pipe"
 exit 0

@@ -210,7 +210,7 @@ bad --plus echo '{host}' ::: a
 contains err "{host}"
 bad --plus echo '{#a[}' ::: a
 contains err "a["
-bad --header : --pipe cat
+bad --header '(' --pipe cat
 contains err "--header"
 bad --header : --colsep '(' echo ::: a
 contains err "--colsep"
