@@ -64,6 +64,9 @@ static const struct refused {
 			 "#!/usr/bin/procq --hashbang [OPTIONS] COMMAND" },
 	{ "shebang-wrap", "procq is no script interpreter; run the script "
 			 "for each argument: procq SCRIPT ::: ARGS..." },
+	{ "parens",	 "perl expressions are out of scope; use the "
+			 "replacement strings ({}, {.}, {/}, {#}...) and the "
+			 "shell's own expansions, as in 'f={}; echo ${f%.*}'" },
 };
 #define NREFUSED	(sizeof refused / sizeof refused[0])
 
@@ -146,6 +149,7 @@ static const struct option long_opts[] = {
 	{ "shebang",	 optional_argument, NULL, OPT_REFUSED + 6 },
 	{ "hashbang",	 optional_argument, NULL, OPT_REFUSED + 7 },
 	{ "shebang-wrap", optional_argument, NULL, OPT_REFUSED + 8 },
+	{ "parens",	 optional_argument, NULL, OPT_REFUSED + 9 },
 	{ "extensionreplace", required_argument, NULL, OPT_ER },
 	{ "er",		 required_argument, NULL, OPT_ER },
 	{ "basenamereplace", required_argument, NULL, OPT_BNR },

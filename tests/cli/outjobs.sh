@@ -232,6 +232,7 @@ refused "flock" --semaphore
 refused "command line" --profile name
 refused "command line" -J name
 refused "replacement strings" --rpl '{x} s/x/y/'
+refused "shell's own expansions" --parens ,,
 refused "must come first" -k --shebang
 refused "SCRIPT ::: ARGS" --shebang-wrap
 
