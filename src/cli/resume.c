@@ -237,6 +237,8 @@ retry_note(struct retry_log *r, size_t seq, bool succeeded, char *cmd,
 {
 	char **v;
 
+	if (seq == 0) /* resume_line() gives none, but say so */
+		return -1;
 	if (seq > r->n) {
 		if (seq > SIZE_MAX / sizeof *v ||
 		    (v = realloc(r->cmds, seq * sizeof *v)) == NULL)
