@@ -703,6 +703,7 @@ pipe_fill(struct input *in, size_t more)
 		memmove(b->data, b->data + in->pipe_off,
 		    b->len - in->pipe_off);
 		b->len -= in->pipe_off;
+		b->data[b->len] = '\0';
 		in->pipe_off = 0;
 	}
 	if (in->pipe_fp == NULL || more == 0)
@@ -711,8 +712,10 @@ pipe_fill(struct input *in, size_t more)
 		usage_error("out of memory");
 		return -1;
 	}
+	/* One byte more for a NUL after the data: regexec() with
+	 * REG_STARTEND needs none, but checkers of it read up to one. */
 	if (b->cap < b->len + more) {
-		if ((p = realloc(b->data, b->len + more)) == NULL) {
+		if ((p = realloc(b->data, b->len + more + 1)) == NULL) {
 			usage_error("out of memory");
 			return -1;
 		}
@@ -729,6 +732,7 @@ pipe_fill(struct input *in, size_t more)
 		in->pipe_fp = NULL;
 	}
 	b->len += n;
+	b->data[b->len] = '\0';
 	return 0;
 }
 
@@ -849,6 +853,7 @@ pipe_block(struct input *in, size_t cut, struct values *v)
 	if (hlen > 0)
 		memcpy(block, in->header, hlen);
 	memcpy(block + hlen, p, cut);
+	block[hlen + cut] = '\0'; /* as in pipe_fill() */
 	in->pipe_off += cut;
 	v->block = block;
 	v->block_len = hlen + cut;
