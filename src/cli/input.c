@@ -708,7 +708,7 @@ pipe_fill(struct input *in, size_t more)
 	}
 	if (in->pipe_fp == NULL || more == 0)
 		return 0;
-	if (more > SIZE_MAX - b->len) {
+	if (more >= SIZE_MAX - b->len) {
 		usage_error("out of memory");
 		return -1;
 	}
