@@ -972,26 +972,16 @@ input_blank_bytes(const char *p, size_t len)
 	return true;
 }
 
-/* -r: a record of blanks alone (every value, or a --pipe block) is no
- * job, as in GNU parallel. */
-static bool
-input_blank(const struct values *v)
-{
-	if (v->block != NULL)
-		return input_blank_bytes(v->block, v->block_len);
-	for (size_t i = 0; i < v->n; i++)
-		if (!input_blank_bytes(v->v[i], strlen(v->v[i])))
-			return false;
-	return true;
-}
-
+/* -r: blank values were passed over as they were read, and blank lines
+ * of --pipe's input; what is left is the white space the input may end
+ * with, which makes no block, as in GNU parallel. */
 int
 input_record(struct input *in, struct values *v)
 {
 	int rc;
 
 	while ((rc = input_record_any(in, v)) > 0 && in->o->no_run_if_empty &&
-	    input_blank(v))
+	    v->block != NULL && input_blank_bytes(v->block, v->block_len))
 		values_free(v);
 	return rc;
 }

@@ -137,17 +137,6 @@ resume_line(char *line, size_t *seq, bool *succeeded, char **command)
 	return true;
 }
 
-/* The header first (seq 0), then a job's line. */
-static bool
-resume_parse(char *line, size_t lineno, size_t *seq, bool *succeeded)
-{
-	if (lineno > 1)
-		return resume_line(line, seq, succeeded, NULL);
-	*seq = 0;
-	*succeeded = false;
-	return strcmp(line, JOBLOG_HEADER) == 0;
-}
-
 static void
 resume_bad(const char *opt, const char *path, size_t lineno)
 {
@@ -160,24 +149,36 @@ resume_bad(const char *opt, const char *path, size_t lineno)
 	    path, lineno);
 }
 
+/* What to do with a job's line of a joblog: (arg, its seq, whether it
+ * succeeded, its command, the command's length; a newline of the command
+ * is a NUL byte). */
+typedef int joblog_fn(void *, size_t, bool, char *, size_t);
+
+/* Reads the joblog, its header first, calling fn for each job's line;
+ * errors are reported for opt. */
 static int
-resume_read(FILE *fp, const char *path, bool failed_only, struct seqset *skip)
+joblog_read(FILE *fp, const char *path, const char *opt, joblog_fn *fn,
+    void *arg)
 {
-	char *line = NULL;
+	char *line = NULL, *cmd;
 	size_t cap = 0, lineno = 0, seq;
-	const char *opt = failed_only ? "--resume-failed" : "--resume";
-	bool succeeded;
+	bool succeeded, ok;
 	ssize_t len;
 	int rc = 0;
 
 	while (rc == 0 && (len = getline(&line, &cap, fp)) > 0) {
 		if (line[len - 1] == '\n')
 			line[--len] = '\0';
-		if (!resume_parse(line, ++lineno, &seq, &succeeded)) {
+		if (++lineno == 1)
+			ok = strcmp(line, JOBLOG_HEADER) == 0;
+		else
+			ok = resume_line(line, &seq, &succeeded, &cmd);
+		if (!ok) {
 			resume_bad(opt, path, lineno);
 			rc = -1;
-		} else if (seq > 0 && (succeeded || !failed_only) &&
-		    seqset_add(skip, seq) != 0) {
+		} else if (lineno > 1 &&
+		    fn(arg, seq, succeeded, cmd, (size_t)(line + len - cmd)) !=
+			0) {
 			usage_error("out of memory");
 			rc = -1;
 		}
@@ -189,6 +190,23 @@ resume_read(FILE *fp, const char *path, bool failed_only, struct seqset *skip)
 	}
 	free(line);
 	return rc;
+}
+
+struct resume_read {
+	struct seqset	*skip;
+	bool		 failed_only;
+};
+
+static int
+resume_note(void *arg, size_t seq, bool succeeded, char *cmd, size_t len)
+{
+	struct resume_read *rr = arg;
+
+	(void)cmd;
+	(void)len;
+	if (succeeded || !rr->failed_only)
+		return seqset_add(rr->skip, seq);
+	return 0;
 }
 
 /* --resume skips every seq the log holds, --resume-failed those that
@@ -208,7 +226,9 @@ resume_load(const char *path, bool failed_only, struct seqset *skip)
 		    strerror(errno));
 		return -1;
 	}
-	rc = resume_read(fp, path, failed_only, skip);
+	rc = joblog_read(fp, path,
+	    failed_only ? "--resume-failed" : "--resume", resume_note,
+	    &(struct resume_read){ .skip = skip, .failed_only = failed_only });
 	fclose(fp);
 	if (rc != 0)
 		seqset_free(skip);
@@ -232,9 +252,9 @@ struct retry_log {
 };
 
 static int
-retry_note(struct retry_log *r, size_t seq, bool succeeded, char *cmd,
-    size_t len)
+retry_note(void *arg, size_t seq, bool succeeded, char *cmd, size_t len)
 {
+	struct retry_log *r = arg;
 	char **v;
 
 	if (seq == 0) /* resume_line() gives none, but say so */
@@ -256,41 +276,6 @@ retry_note(struct retry_log *r, size_t seq, bool succeeded, char *cmd,
 	if ((r->cmds[seq - 1] = strndup(cmd, len)) == NULL)
 		return -1;
 	return 0;
-}
-
-static int
-retry_read(FILE *fp, const char *path, struct retry_log *r)
-{
-	char *line = NULL, *cmd;
-	size_t cap = 0, lineno = 0, seq;
-	bool succeeded, ok;
-	ssize_t len;
-	int rc = 0;
-
-	while (rc == 0 && (len = getline(&line, &cap, fp)) > 0) {
-		if (line[len - 1] == '\n')
-			line[--len] = '\0';
-		if (++lineno == 1)
-			ok = strcmp(line, JOBLOG_HEADER) == 0;
-		else
-			ok = resume_line(line, &seq, &succeeded, &cmd);
-		if (!ok) {
-			resume_bad("--retry-failed", path, lineno);
-			rc = -1;
-		} else if (lineno > 1 &&
-		    retry_note(r, seq, succeeded, cmd,
-			(size_t)(line + len - cmd)) != 0) {
-			usage_error("out of memory");
-			rc = -1;
-		}
-	}
-	if (rc == 0 && ferror(fp)) {
-		usage_error("cannot read the joblog '%s': %s", path,
-		    strerror(errno));
-		rc = -1;
-	}
-	free(line);
-	return rc;
 }
 
 /* The places no failure holds: "", and skipped. */
@@ -327,7 +312,7 @@ retry_load(const char *path, char ***cmds, size_t *n, struct seqset *done)
 		    strerror(errno));
 		return -1;
 	}
-	rc = retry_read(fp, path, &r);
+	rc = joblog_read(fp, path, "--retry-failed", retry_note, &r);
 	fclose(fp);
 	if (rc == 0)
 		rc = retry_fill(&r);
