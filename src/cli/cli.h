@@ -64,6 +64,8 @@
 #define CLI_OPT_NICE		"nice"	/* int: the command's niceness */
 #define CLI_OPT_MEMFREE		"memfree" /* uint: bytes (gate.c) */
 #define CLI_OPT_LOAD		"load"	/* float: processes (gate.c) */
+#define CLI_OPT_KEPT		"kept"	/* true: argv is [shell, -c, line]
+					 * and the line one builtin (kept.c) */
 
 /* A growable byte buffer. */
 struct buf {
@@ -118,6 +120,8 @@ struct cli_opts {
 	bool		 shell_skip;	/* the shell may be left out */
 	bool		 shell_joins;	/* ... but not for a job of
 					 * several values (shell.c) */
+	bool		 shell_keep;	/* the command is one builtin: a
+					 * shell kept in the worker runs it */
 	char		*underscore;	/* $_ as the shell would set it,
 					 * when it is skipped; or NULL */
 	bool		 null_sep;	/* -0: items end with NUL */
@@ -321,6 +325,8 @@ bool	 template_has_rs(const char *word);
  * the commands; and whether job j can run without it. */
 int	 shell_setup(struct cli_opts *o);
 bool	 shell_skipped(const struct cli_opts *o, const struct job *j);
+bool	 shell_kept(const struct cli_opts *o, const struct job *j,
+	    const char *line);
 
 struct job_output;
 
@@ -611,12 +617,30 @@ struct run_opts {
 	bool		 has_nice;
 	size_t		 memfree;	/* 0 = none */
 	double		 load;		/* 0 = none */
+	bool		 kept;		/* a kept shell may run it */
 };
 
 /* runner.c: the worker side, and how the supervisor packs a run's
  * options, the third element of the task's arguments. */
 int	 runner_task(procq_call *call);
 int	 runner_pack_opts(msgpack_packer *pk, const struct run_opts *o);
+/* ... and what kept.c shares of it. */
+double	 runner_clock(void);
+void	 runner_block(int how);
+void	 runner_release(void);
+bool	 runner_ending(void);
+int	 runner_drain(procq_call *c, int fd, int stream);
+
+/* kept.c: a shell kept in the worker, for commands of one builtin. */
+struct kept_job {
+	const char	*shell;		/* the shell's path */
+	const char	*line;		/* the command line: no newline */
+	uint64_t	 seq;
+	int		 attempt;
+	int		 slot;		/* 0 = none */
+};
+int	 kept_run(procq_call *c, const struct kept_job *j, int *status,
+    double *ran);
 const char *signal_name(int sig, char *buf, size_t len);
 
 /* gate.c: in a worker, waits until --memfree and --load let a command

@@ -28,6 +28,7 @@ procq_SOURCES = \
 	src/jsonstr.c src/jsonstr.h \
 	src/cli/watch.c \
 	src/cli/runner.c \
+	src/cli/kept.c \
 	src/cli/gate.c \
 	src/cli/shebang.c \
 	src/cli/slots.c
@@ -46,6 +47,7 @@ PROCQ_CLI_TESTS = \
 	tests/cli/retry.sh \
 	tests/cli/parallel.sh \
 	tests/cli/shell.sh \
+	tests/cli/kept.sh \
 	tests/cli/timeout.sh \
 	tests/cli/output.sh \
 	tests/cli/spool.sh \
@@ -81,7 +83,7 @@ EXTRA_DIST += tests/cli/tutorial.examples tests/cli/tutorial.pending
 check_PROGRAMS += tests/check_cli_runner
 TESTS += tests/check_cli_runner
 tests_check_cli_runner_SOURCES = tests/check_cli_runner.c \
-	src/cli/runner.c src/cli/gate.c src/cli/slots.c src/cli/buf.c \
+	src/cli/runner.c src/cli/kept.c src/cli/gate.c src/cli/slots.c src/cli/buf.c \
 	src/cli/cli.h $(PROCQ_TEST_COMMON)
 tests_check_cli_runner_CFLAGS = $(PROCQ_TEST_CFLAGS)
 tests_check_cli_runner_LDADD = $(PROCQ_TEST_LDADD)

@@ -86,6 +86,7 @@ struct runner_args {
 	bool			 has_nice;
 	uint64_t		 memfree;
 	double			 load;
+	bool			 kept;
 };
 
 /* What the child needs to become the command. */
@@ -144,7 +145,7 @@ signal_name(int sig, char *buf, size_t len)
 	return buf;
 }
 
-static double
+double
 runner_clock(void)
 {
 	struct timespec ts;
@@ -208,7 +209,7 @@ int
 runner_pack_opts(msgpack_packer *pk, const struct run_opts *o)
 {
 	size_t n = (o->nslot > 0) + o->has_in + (o->underscore != NULL) +
-	    o->has_nice + (o->memfree > 0) + (o->load > 0);
+	    o->has_nice + (o->memfree > 0) + (o->load > 0) + o->kept;
 
 	if (msgpack_pack_map(pk, n) != 0)
 		return -1;
@@ -219,6 +220,10 @@ runner_pack_opts(msgpack_packer *pk, const struct run_opts *o)
 	if (o->underscore != NULL &&
 	    (runner_pack_str(pk, CLI_OPT_UNDERSCORE) != 0 ||
 		runner_pack_str(pk, o->underscore) != 0))
+		return -1;
+	if (o->kept &&
+	    (runner_pack_str(pk, CLI_OPT_KEPT) != 0 ||
+		msgpack_pack_true(pk) != 0))
 		return -1;
 	return runner_pack_start(pk, o);
 }
@@ -298,6 +303,17 @@ runner_start_opt(const msgpack_object *k, const msgpack_object *v,
 	return false;
 }
 
+/* "kept": the words are [shell, -c, line], the line of one line. */
+static bool
+runner_kept_ok(const struct runner_args *a)
+{
+	const msgpack_object *w = a->words->via.array.ptr;
+
+	return a->words->via.array.size == 3 && runner_is(&w[1], "-c") &&
+	    memchr(w[2].via.str.ptr, '\n', w[2].via.str.size) == NULL &&
+	    memchr(w[2].via.str.ptr, '\0', w[2].via.str.size) == NULL;
+}
+
 static int
 runner_opts(const msgpack_object *m, struct runner_args *a, char *why,
     size_t len)
@@ -320,12 +336,15 @@ runner_opts(const msgpack_object *m, struct runner_args *a, char *why,
 		} else if (runner_is(k, CLI_OPT_UNDERSCORE) &&
 		    v->type == MSGPACK_OBJECT_STR)
 			a->underscore = v;
+		else if (runner_is(k, CLI_OPT_KEPT) &&
+		    v->type == MSGPACK_OBJECT_BOOLEAN && runner_kept_ok(a))
+			a->kept = v->via.boolean;
 		else if (runner_start_opt(k, v, a))
 			continue;
 		else if (runner_is(k, CLI_OPT_SLOT) ||
 		    runner_is(k, CLI_OPT_STDIN) ||
 		    runner_is(k, CLI_OPT_UNDERSCORE) ||
-		    runner_is(k, CLI_OPT_NICE) ||
+		    runner_is(k, CLI_OPT_KEPT) || runner_is(k, CLI_OPT_NICE) ||
 		    runner_is(k, CLI_OPT_MEMFREE) ||
 		    runner_is(k, CLI_OPT_LOAD)) {
 			snprintf(why, len, "malformed option '%.*s'",
@@ -519,7 +538,7 @@ runner_report(procq_call *c, int stream, const char *p, size_t len)
 }
 
 /* Reads what the pipe holds and reports it; 1 at end of file. */
-static int
+int
 runner_drain(procq_call *c, int fd, int stream)
 {
 	static char chunk[RUNNER_CHUNK];
@@ -580,7 +599,7 @@ runner_feed(struct runner_proc *p)
 /* procq is ending the attempt (a timeout, a cancel): the SIGTERM it sent
  * the worker's process group is what the command died of, and the
  * attempt's end is procq's to tell. */
-static bool
+bool
 runner_ending(void)
 {
 	sigset_t pending;
@@ -800,7 +819,7 @@ runner_started(struct runner_proc *p, const struct runner_args *a,
 	}
 }
 
-static void
+void
 runner_block(int how)
 {
 	sigset_t set;
@@ -848,7 +867,7 @@ runner_start(struct runner_proc *p, const struct runner_args *a,
 /* The command is gone: a SIGPIPE raised by writing its input is dropped,
  * and a SIGTERM that came meanwhile (a timeout or a cancel) ends the
  * worker now. */
-static void
+void
 runner_release(void)
 {
 	struct timespec zero = { 0, 0 };
@@ -894,6 +913,35 @@ runner_run(procq_call *c, const struct runner_args *a, char **argv, int slot)
 	return runner_result(c, argv[0], &p, exec_errno);
 }
 
+/* A command of one builtin, in the worker's kept shell (kept.c): true
+ * once it has run there, its outcome in *rc; false when it must run as
+ * the others do. */
+static bool
+runner_kept(procq_call *c, const struct runner_args *a, char **argv, int slot,
+    int *rc)
+{
+	struct kept_job j = { .shell = argv[0],
+		.line = argv[2],
+		.seq = a->seq,
+		.attempt = procq_call_attempt(c),
+		.slot = slot };
+	struct runner_proc p;
+
+	memset(&p, 0, sizeof p);
+	p.out = p.err = p.in = p.pidfd = -1;
+	runner_block(SIG_BLOCK);
+	if (kept_run(c, &j, &p.status, &p.ran) != 0) {
+		runner_release();
+		return false;
+	}
+	p.exited = true;
+	p.lost = p.status < 0;
+	runner_exited(c, &p);
+	runner_release();
+	*rc = runner_result(c, argv[0], &p, 0);
+	return true;
+}
+
 int
 runner_task(procq_call *c)
 {
@@ -914,7 +962,8 @@ runner_task(procq_call *c)
 	if ((argv = runner_argv(&a, slot)) == NULL)
 		return procq_call_fail(c, "SpawnError",
 		    "cannot start the command: %s", strerror(ENOMEM));
-	rc = runner_run(c, &a, argv, slot);
+	if (!a.kept || !runner_kept(c, &a, argv, slot, &rc))
+		rc = runner_run(c, &a, argv, slot);
 	runner_free_argv(argv);
 	return rc;
 }

@@ -16,6 +16,15 @@
  * BASH_ENV or ENV) and $PWD is right.  Then the shell would have split
  * the line into those same words and executed that same program; procq
  * sets $_ as bash would.
+ *
+ * A command that is one builtin of the shell (echo, printf, true and
+ * the others of kept_builtins, with plain words as above) still runs in
+ * the shell, but in a shell kept in the worker, which forks a subshell
+ * for it (kept.c): not a new shell per job.  The builtin then runs in
+ * the same shell, with the same variables, as under -c.  Not with
+ * --nice, --max-cpu or --max-mem, which apply to a job's own process,
+ * nor for a job whose line holds a newline or takes its standard input
+ * from procq (template.c).
  */
 #include "config.h"
 
@@ -60,6 +69,13 @@ static const char *const shell_words[] = { "!", ".", ":", "[", "[[", "]]", "{",
 	"test", "then", "time", "times", "trap", "true", "type", "typeset",
 	"ulimit", "umask", "unalias", "unset", "until", "wait", "while",
 	NULL };
+
+/* Builtins that start no process, read nothing and print nothing of the
+ * shell's own state: run in a subshell of a kept shell, they do what they
+ * do in a new one.  Each exits with 2 at most, which kept.c counts on:
+ * not exit. */
+static const char *const kept_builtins[] = { ":", "echo", "false", "printf",
+	"test", "true", NULL };
 
 static bool
 listed(const char *const *list, const char *name)
@@ -292,6 +308,26 @@ shell_skippable(struct cli_opts *o)
 	return true;
 }
 
+/* Whether each job may run in a kept shell (kept.c). */
+static bool
+shell_keepable(const struct cli_opts *o)
+{
+	bool sets_underscore;
+
+	if (o->ncommand == 0 || o->has_nice || o->max_cpu > 0 ||
+	    o->max_mem > 0 ||
+	    !shell_adds_nothing(o->shell_path, &sets_underscore) ||
+	    template_has_rs(o->command[0]) ||
+	    !listed(kept_builtins, o->command[0]) ||
+	    exported_function(o->command[0]))
+		return false;
+	for (int i = 0; i < o->ncommand; i++) {
+		if (!template_plain(o->command[i], NULL))
+			return false;
+	}
+	return true;
+}
+
 int
 shell_setup(struct cli_opts *o)
 {
@@ -306,6 +342,7 @@ shell_setup(struct cli_opts *o)
 		return -1;
 	}
 	o->shell_skip = shell_skippable(o);
+	o->shell_keep = !o->shell_skip && shell_keepable(o);
 	return 0;
 }
 
@@ -313,4 +350,10 @@ bool
 shell_skipped(const struct cli_opts *o, const struct job *j)
 {
 	return o->shell_skip && !(o->shell_joins && j->nargs > 1);
+}
+
+bool
+shell_kept(const struct cli_opts *o, const struct job *j, const char *line)
+{
+	return o->shell_keep && j->block == NULL && strchr(line, '\n') == NULL;
 }

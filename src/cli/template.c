@@ -838,7 +838,8 @@ command_line(const struct cli_opts *o, const struct job *j)
  * niceness and when it may start. */
 static int
 pack_extra(msgpack_packer *pk, const struct compose *cp,
-    const struct cli_opts *o, const struct job *j, const char *underscore)
+    const struct cli_opts *o, const struct job *j, const char *underscore,
+    bool kept)
 {
 	struct run_opts ro = {
 		.slot = cp->slots,
@@ -851,6 +852,7 @@ pack_extra(msgpack_packer *pk, const struct compose *cp,
 		.has_nice = o->has_nice,
 		.memfree = o->memfree,
 		.load = o->load,
+		.kept = kept,
 	};
 
 	return runner_pack_opts(pk, &ro);
@@ -897,7 +899,7 @@ pack_shellquote(const struct cli_opts *o, const struct job *j,
 		pack_str(pk, "%s\n", 3) != 0 ||
 		pack_str(pk, q, strlen(q)) != 0 ?
 	    -1 :
-	    pack_extra(pk, &none, o, j, NULL);
+	    pack_extra(pk, &none, o, j, NULL, false);
 	free(q);
 	return rc;
 }
@@ -942,7 +944,8 @@ template_command(const struct cli_opts *o, struct job *j, msgpack_sbuffer *sb)
 		rc = pack_words(&cp, &pk);
 	if (rc == 0)
 		rc = pack_extra(&pk, &cp, o, j,
-		    o->shell && direct ? o->underscore : NULL);
+		    o->shell && direct ? o->underscore : NULL,
+		    !direct && shell_kept(o, j, b.data));
 	buf_free(&b);
 	compose_free(&cp);
 	return rc;
