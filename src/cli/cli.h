@@ -413,6 +413,7 @@ struct cli {
 	bool		 input_done;	/* every job was submitted */
 	bool		 stop;		/* submit no more: halted or failed */
 	bool		 halted;	/* by --halt */
+	bool		 failed_fast;	/* --fail-fast: a job has failed */
 	procq_queue	*q;
 	pthread_mutex_t	 lock;
 	struct input	*in;
@@ -448,6 +449,8 @@ void	 jobs_retire(struct cli *c, struct job *j);
 int	 halt_parse(const char *s, struct halt *h);
 void	 halt_check(struct cli *c);		/* hooks, c->lock held */
 void	 halt_cancel_unstarted(struct cli *c);
+void	 halt_fail_fast(struct cli *c, const struct job *failed,
+    const procq_result *r);			/* hooks, c->lock held */
 struct median *median_new(void);
 void	 median_free(struct median *m);
 int	 median_add(struct median *m, double v);

@@ -67,6 +67,30 @@ halt_cancel_unstarted(struct cli *c)
 }
 
 /*
+ * --fail-fast: the queue's fail-first cancelled the jobs it had when this
+ * one failed, not those submitted since (the main thread submits as the
+ * ring makes room): they are cancelled here, one still being submitted
+ * by the main thread once it has its handle, and so is every later one
+ * (main_submit()).  On the queue's thread (a hook).
+ */
+void
+halt_fail_fast(struct cli *c, const struct job *failed, const procq_result *r)
+{
+	if (!c->opt.fail_fast || procq_result_status(r) != PROCQ_FAILED)
+		return;
+	c->failed_fast = true;
+	for (size_t i = 0; i < c->window; i++) {
+		struct job *j = c->ring[i];
+
+		if (j == NULL || j == failed || j->final || j->halted)
+			continue;
+		j->halted = true;
+		if (j->h != NULL)
+			procq_handle_cancel(j->h);
+	}
+}
+
+/*
  * Whether the run must stop, after a job became final.  A percentage is
  * of the jobs known: every job once the input has been read, else those
  * submitted so far.

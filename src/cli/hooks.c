@@ -147,6 +147,7 @@ hook_complete(procq_handle *h, const procq_result *r, void *arg)
 		cli_fail(c, "writing the joblog", errno);
 	if (c->json.fp != NULL && json_job(&c->json, j, r) != 0)
 		cli_fail(c, "writing the JSON summary", errno);
+	halt_fail_fast(c, j, r);
 	halt_check(c);
 	output_final(c, j);	/* j->final from now */
 	jobs_retire(c, j);

@@ -248,7 +248,7 @@ main_submit(struct cli *c, struct job *j)
 		c->njobs--;
 		output_final(c, j); /* never ran: nothing to wait for */
 	}
-	cancel = rc == 0 && j->halted && !j->final;
+	cancel = rc == 0 && (j->halted || c->failed_fast) && !j->final;
 	if (cancel)
 		j->pins++;
 	jobs_retire(c, j);

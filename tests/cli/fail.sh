@@ -60,6 +60,12 @@ has out "1"
 lines out 2
 contains err "4 jobs: 1 succeeded, 1 failed, 2 cancelled"
 
+# Jobs submitted after the failure are cancelled too: with more jobs than
+# the ring holds (64 here), most are submitted once the first has failed.
+run -j 1 --fail-fast --no-shell -- sh -c 'exit $1' sh ::: $(seq 300)
+expect_rc 1
+contains err "300 jobs: 0 succeeded, 1 failed, 299 cancelled"
+
 # Past 20, cancelled jobs are counted, not listed.
 run -j 1 --fail-fast --no-shell -- sh -c 'exit $1' sh ::: 1 2 3 4 5 6 7 8 9 10 11 12 \
     13 14 15 16 17 18 19 20 21 22 23 24 25
