@@ -15,6 +15,8 @@ parallel -q quotes them); with --shell it runs a shell for every job
 xargs has none).  The scenarios:
 
     cli_true    N true jobs (default 10,000): wall time
+    cli_prog    the same with the program true (found in PATH, as
+                /usr/bin/true), not the shell's builtin: wall time
     cli_output  one job writing N bytes of zeros without a newline
                 (default 1 GiB, sh -c 'head -c N /dev/zero'): wall time
     cli_items   N items (default 1,000,000) of a job that only says it has
@@ -57,6 +59,7 @@ import fcntl
 import os
 import select
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -69,6 +72,7 @@ from dataclasses import dataclass
 IMPLS = ("procq_cli", "parallel", "xargs")
 SCENARIOS = {
     "cli_true": 10_000,
+    "cli_prog": 10_000,
     "cli_output": 1 << 30,
     "cli_items": 1_000_000,
     "cli_pipe": 10_000_000,
@@ -77,6 +81,7 @@ SCENARIOS = {
 # two-CPU machine; the other runs take seconds when all is well.
 TIMEOUT_S = {
     "cli_true": 480.0,
+    "cli_prog": 480.0,
     "cli_output": 120.0,
     "cli_items": 120.0,
     "cli_pipe": 120.0,
@@ -148,7 +153,7 @@ def parse_args(argv):
     p.add_argument("impl", choices=IMPLS)
     p.add_argument("scenario", choices=list(SCENARIOS))
     p.add_argument("-n", type=positive_int, default=None,
-                   help="jobs (cli_true), bytes (cli_output) or items "
+                   help="jobs (cli_true, cli_prog), bytes (cli_output) or items "
                    "(cli_items)")
     p.add_argument("-j", "--jobs", type=positive_int,
                    default=os.sysconf("SC_NPROCESSORS_ONLN"),
@@ -211,6 +216,9 @@ def job_command(args, started_fifo):
     """The command each implementation runs per item (the item added)."""
     if args.scenario == "cli_true":
         return ["true"]
+    if args.scenario == "cli_prog":
+        # A shell runs a word with a slash as a program.
+        return [shutil.which("true") or "/bin/true"]
     if args.scenario == "cli_output":
         return ["sh", "-c", f"head -c {args.n} /dev/zero", "sh"]
     if args.scenario == "cli_pipe":

@@ -132,6 +132,7 @@ MPIRUN_FLAGS = ["--allow-run-as-root", "--oversubscribe", "--bind-to",
 # (cli_section()), where procq_cli is the row the others are set against.
 CLI_SCENARIOS = {
     "cli_true": ["wall_s", "peak_rss_mib"],
+    "cli_prog": ["wall_s", "peak_rss_mib"],
     "cli_output": ["wall_s", "peak_rss_mib"],
     "cli_items": ["first_job_ms", "peak_rss_mib", "jobs_per_s", "read_pct",
                   "watched_s"],
@@ -139,25 +140,27 @@ CLI_SCENARIOS = {
 }
 CLI_HEADLINE = {
     "cli_true": "wall_s",
+    "cli_prog": "wall_s",
     "cli_output": "peak_rss_mib",
     "cli_items": "first_job_ms",
     "cli_pipe": "wall_s",
 }
 # Jobs, bytes of output, items: the counts of the issue's targets.
-CLI_COUNTS = {"cli_true": 10_000, "cli_output": 1 << 30,
+CLI_COUNTS = {"cli_true": 10_000, "cli_prog": 10_000, "cli_output": 1 << 30,
               "cli_items": 1_000_000, "cli_pipe": 10_000_000}
 # A cli_items run is stopped once a job has started and its peak RSS has
 # grown by less than 1 MiB over CLI_SETTLE_S seconds.  The caps on a run:
 # GNU parallel needs minutes for 10,000 jobs on a slow two-CPU machine;
 # the rest takes seconds when all is well.
 CLI_SETTLE_S = 5
-CLI_TIMEOUT_S = {"cli_true": 480, "cli_output": 120, "cli_items": 120,
-                 "cli_pipe": 120}
+CLI_TIMEOUT_S = {"cli_true": 480, "cli_prog": 480, "cli_output": 120,
+                 "cli_items": 120, "cli_pipe": 120}
 # The times bench/cli.py cannot give when a run reaches its cap (n/a,
 # "timed out"): the run took longer than the cap, and the median counts
 # it as at least that.
 CLI_BOUNDED = {
     ("cli_true", "wall_s"): CLI_TIMEOUT_S["cli_true"],
+    ("cli_prog", "wall_s"): CLI_TIMEOUT_S["cli_prog"],
     ("cli_output", "wall_s"): CLI_TIMEOUT_S["cli_output"],
     ("cli_items", "first_job_ms"): CLI_TIMEOUT_S["cli_items"] * 1000,
     ("cli_pipe", "wall_s"): CLI_TIMEOUT_S["cli_pipe"],
@@ -166,6 +169,9 @@ CLI_BOUNDED = {
 # as GNU parallel runs them: the row the target against GNU parallel is
 # measured on.  procq_cli runs them directly, as xargs -P does.
 CLI_SHELL_IMPL = "procq_cli_sh"
+# The same with an older build of procq(1) (--procq-cli-baseline), run
+# interleaved with the others.
+CLI_BEFORE_IMPL = "procq_cli_sh_before"
 CLI_IMPLS = ["procq_cli", CLI_SHELL_IMPL, "parallel", "xargs"]
 # The implementations of a scenario that only some of them run: xargs -P
 # has no --pipe; procq through the shell is timed where the shell counts.
@@ -299,6 +305,13 @@ def parse_args(argv):
     p.add_argument("--procq-cli-libs", metavar="DIR[:...]",
                    help="directories put first in LD_LIBRARY_PATH for "
                    "procq(1) alone (its uninstalled library)")
+    p.add_argument("--procq-cli-baseline", metavar="PATH",
+                   help="an older build's procq(1), run through the shell "
+                   "interleaved with the others and shown as "
+                   f"{CLI_BEFORE_IMPL}")
+    p.add_argument("--procq-cli-baseline-libs", metavar="DIR[:...]",
+                   help="its uninstalled library's directories, as "
+                   "--procq-cli-libs")
     p.add_argument("--parallel", metavar="PATH", default="parallel",
                    help="GNU parallel (default: %(default)s); when it is "
                    "missing its rows are skipped")
@@ -343,6 +356,8 @@ def check_paths(parser, args):
         needed += [("--cli", args.cli), ("--python", args.python)]
     if cli and ("procq_cli" in impls or CLI_SHELL_IMPL in impls):
         needed.append(("--procq-cli", args.procq_cli))
+    if cli and args.procq_cli_baseline:
+        needed.append(("--procq-cli-baseline", args.procq_cli_baseline))
     for opt, path in needed:
         if not path:
             parser.error(f"{opt} is required for the implementations chosen")
@@ -380,7 +395,8 @@ def check_paths(parser, args):
                                   "not found (Debian: parallel; moreutils "
                                   "has another parallel)")
     # A bare name would be looked up in PATH, not in the current directory.
-    for opt in ("procq", "pingpong", "baseline", "procq_mpi", "procq_cli"):
+    for opt in ("procq", "pingpong", "baseline", "procq_mpi", "procq_cli",
+                "procq_cli_baseline"):
         path = getattr(args, opt)
         if path and os.sep not in path:
             setattr(args, opt, os.path.join(os.curdir, path))
@@ -458,7 +474,21 @@ def cli_jobs(args, impls):
                 argv.append("--shell")
             jobs.append(Job(impl, [s], argv,
                             "procq_cli" if shell else ""))
+            if shell and args.procq_cli_baseline:
+                jobs.append(cli_baseline_job(argv, s, args))
     return jobs
+
+
+def cli_baseline_job(argv, scenario, args):
+    """The older procq(1) on the argv of procq_cli_sh."""
+    argv = list(argv)
+    argv[argv.index("--procq") + 1] = args.procq_cli_baseline
+    if "--procq-libs" in argv:
+        i = argv.index("--procq-libs")
+        del argv[i:i + 2]
+    if args.procq_cli_baseline_libs:
+        argv += ["--procq-libs", args.procq_cli_baseline_libs]
+    return Job(CLI_BEFORE_IMPL, [scenario], argv, "procq_cli")
 
 
 # ---------------------------------------------------------------- running
@@ -1134,12 +1164,42 @@ def cli_targets(values):
     return rows
 
 
+def cli_shell_ratios(args, values):
+    """procq(1) through the shell set against GNU parallel and against
+    the older build, scenario by scenario: the ratios of the medians."""
+    rows = []
+    for s in args.cli_scenarios:
+        mine = values.get((CLI_SHELL_IMPL, s, "wall_s"))
+        if mine is None or mine.missing or not mine.number:
+            continue
+        cells = []
+        for peer in ("parallel", CLI_BEFORE_IMPL):
+            v = values.get((peer, s, "wall_s"))
+            ok = v is not None and not v.missing and not mine.bound
+            cells.append(f"{'> ' if ok and v.bound else ''}"
+                         f"{fmt_ratio(v.number / mine.number)}" if ok
+                         else "—")
+        rows.append(f"| {s} | {cells[0]} | {cells[1]} |")
+    if not rows:
+        return []
+    return [f"### {CLI_SHELL_IMPL}: wall time against GNU parallel and "
+            "the older build", "",
+            f"How many times longer each took than {CLI_SHELL_IMPL} "
+            f"(medians); {CLI_BEFORE_IMPL} is --procq-cli-baseline, run "
+            "interleaved with the others.", "",
+            f"| scenario | parallel ÷ {CLI_SHELL_IMPL} | "
+            f"{CLI_BEFORE_IMPL} ÷ {CLI_SHELL_IMPL} |",
+            "|---|---:|---:|"] + rows + [""]
+
+
 def cli_section(args, values, results):
     """procq(1) beside GNU parallel and xargs -P, with its own targets."""
     if not args.cli_scenarios:
         return []
     titles = {
         "cli_true": f"{fmt_count('cli_true')} `true` jobs",
+        "cli_prog": f"{fmt_count('cli_prog')} jobs of the program "
+        "`/usr/bin/true`, not the shell's builtin",
         "cli_output": f"one job writing {fmt_count('cli_output')} "
         "(`sh -c 'head -c N /dev/zero'`)",
         "cli_items": f"{fmt_count('cli_items')} items: the first job, and "
@@ -1182,7 +1242,8 @@ def cli_section(args, values, results):
     for scenario in args.cli_scenarios:
         lines += scenario_section(scenario, values, results,
                                   f"### {scenario}: {titles[scenario]}")
-    return lines + targets_section(cli_targets(values),
+    return lines + cli_shell_ratios(args, values) + targets_section(
+        cli_targets(values),
                                    "### Targets of procq(1)")
 
 
