@@ -105,6 +105,8 @@ for impl in $impls; do
 	run $cli "$impl" cli_true -n 20 --procq ./procq
 	expect "$impl cli_true wall_s"
 	expect "$impl cli_true peak_rss_mib"
+	run $cli "$impl" cli_prog -n 20 --procq ./procq
+	expect "$impl cli_prog wall_s"
 	run $cli "$impl" cli_output -n 1048576 --procq ./procq
 	expect "$impl cli_output wall_s"
 	expect "$impl cli_output peak_rss_mib"
@@ -124,6 +126,8 @@ done
 # procq(1) with its commands through the shell, as GNU parallel runs them.
 run $cli procq_cli cli_true -n 20 --shell --procq ./procq
 expect "procq_cli cli_true wall_s"
+run $cli procq_cli cli_prog -n 20 --shell --procq ./procq
+expect "procq_cli cli_prog wall_s"
 run $cli procq_cli cli_pipe -n 300000 --shell --procq ./procq
 expect "procq_cli cli_pipe wall_s"
 $cli xargs cli_pipe >/dev/null 2>&1 &&
