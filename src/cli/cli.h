@@ -66,6 +66,9 @@
 #define CLI_OPT_LOAD		"load"	/* float: processes (gate.c) */
 #define CLI_OPT_KEPT		"kept"	/* true: argv is [shell, -c, line]
 					 * and the line one builtin (kept.c) */
+/* A kept shell reads its jobs a byte at a time, as a shell reads a pipe:
+ * a longer line costs it more than a shell of its own would. */
+#define CLI_KEPT_LINE_MAX	2048
 
 /* A growable byte buffer. */
 struct buf {

@@ -23,8 +23,9 @@
  * for it (kept.c): not a new shell per job.  The builtin then runs in
  * the same shell, with the same variables, as under -c.  Not with
  * --nice, --max-cpu or --max-mem, which apply to a job's own process,
- * nor for a job whose line holds a newline or takes its standard input
- * from procq (template.c).
+ * nor for a job whose line holds a newline or is longer than
+ * CLI_KEPT_LINE_MAX, or that takes its standard input from procq
+ * (template.c).
  */
 #include "config.h"
 
@@ -355,5 +356,6 @@ shell_skipped(const struct cli_opts *o, const struct job *j)
 bool
 shell_kept(const struct cli_opts *o, const struct job *j, const char *line)
 {
-	return o->shell_keep && j->block == NULL && strchr(line, '\n') == NULL;
+	return o->shell_keep && j->block == NULL &&
+	    strlen(line) <= CLI_KEPT_LINE_MAX && strchr(line, '\n') == NULL;
 }

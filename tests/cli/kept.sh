@@ -25,14 +25,15 @@ EOF
 chmod +x "$T/bin/sh"
 
 # kept_p NAME ARGS...: procq runs ARGS with the logging shell; $started
-# tells how many shells it started.
+# tells how many shells it started, $T/procq.log which.
 kept_p() {
 	name=$1
 	shift
 	rm -f "$T/shell.log"
 	PARALLEL_SHELL="$T/bin/sh" p "$name" "$@"
-	started=0
-	[ ! -f "$T/shell.log" ] || started=$(wc -l <"$T/shell.log")
+	touch "$T/shell.log"
+	started=$(wc -l <"$T/shell.log")
+	cp "$T/shell.log" "$T/procq.log"
 }
 
 # kept NAME ARGS...: the same, compared with parallel under that shell.
@@ -74,6 +75,15 @@ done
 # that job has a shell of its own.
 kept newline -j1 -k echo {} ::: a "$(printf 'b\nc')" d
 [ "$started" -eq 2 ] || fail "a newline: $started shells, not 2"
+
+# So does a line longer than the kept shell reads faster than a shell
+# starts (2048 bytes): -X makes one of some 4,000 here.
+kept long -j1 -X echo ::: $(seq 1000)
+[ "$started" -eq 1 ] && grep -q job "$T/procq.log" ||
+    fail "a long line: $(cat "$T/procq.log")"
+kept short -j1 -X echo ::: $(seq 100)
+[ "$started" -eq 1 ] && grep -q kept "$T/procq.log" ||
+    fail "a short line: $(cat "$T/procq.log")"
 
 # Exit statuses, as the joblog tells them.  exit itself is left to a
 # shell per job: a kept shell reads a status over 128 as a signal's.
