@@ -62,7 +62,11 @@ contains err "4 jobs: 1 succeeded, 1 failed, 2 cancelled"
 
 # Jobs submitted after the failure are cancelled too: with more jobs than
 # the ring holds (64 here), most are submitted once the first has failed.
-run -j 1 --fail-fast --no-shell -- sh -c 'exit $1' sh ::: $(seq 300)
+# Each but the first lasts a second, so that one submitted as the first
+# failed is still running when it is cancelled; each of them that ran
+# would take a second.
+run -j 1 --fail-fast --no-shell -- sh -c '[ "$1" != 1 ] || exit 1; sleep 1' \
+    sh ::: $(seq 300)
 expect_rc 1
 contains err "300 jobs: 0 succeeded, 1 failed, 299 cancelled"
 
