@@ -66,6 +66,9 @@
 #define CLI_OPT_LOAD		"load"	/* float: processes (gate.c) */
 #define CLI_OPT_KEPT		"kept"	/* true: argv is [shell, -c, line]
 					 * and the line one builtin (kept.c) */
+#define CLI_OPT_FORK		"fork"	/* true: start the command with
+					 * fork(), whose handlers give it
+					 * the attempt's CPU limit */
 /* A kept shell reads its jobs a byte at a time, as a shell reads a pipe:
  * a longer line costs it more than a shell of its own would. */
 #define CLI_KEPT_LINE_MAX	2048
@@ -624,6 +627,7 @@ struct run_opts {
 	size_t		 memfree;	/* 0 = none */
 	double		 load;		/* 0 = none */
 	bool		 kept;		/* a kept shell may run it */
+	bool		 fork;		/* --max-cpu: fork(), not vfork() */
 };
 
 /* runner.c: the worker side, and how the supervisor packs a run's

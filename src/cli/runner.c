@@ -1,5 +1,6 @@
 /*
- * The task, inside a worker: fork and exec the command, capture its
+ * The task, inside a worker: start the command (vfork() and exec, see
+ * runner_start()), capture its
  * standard output and error through pipes and send them to the
  * supervisor as progress reports while it runs, then report how it ended.
  *
@@ -20,6 +21,11 @@
  *   "memfree" uint, "load" float: the command starts only once the
  *            machine has that many bytes free and fewer processes
  *            running (gate.c).
+ *   "kept"   true: the command is one builtin of the shell, for the
+ *            worker's kept shell (kept.c).
+ *   "fork"   true: the command starts with fork(), not vfork(), so that
+ *            the library's fork handlers give it the attempt's CPU limit
+ *            (--max-cpu).
  * Other keys are refused: a later procq may mean something by them.
  *
  * Its progress reports:
@@ -67,6 +73,8 @@
 
 #include "cli.h"
 
+extern char **environ;
+
 /* Output goes out in reports of at most this many bytes. */
 #define RUNNER_CHUNK	(64 * 1024)
 /* Without a pidfd: how often to look whether the command has exited, in
@@ -87,11 +95,18 @@ struct runner_args {
 	uint64_t		 memfree;
 	double			 load;
 	bool			 kept;
+	bool			 fork;
 };
+
+/* The command's own variables: at most six (runner_envp()). */
+#define RUNNER_VARS	6
 
 /* What the child needs to become the command. */
 struct runner_child {
 	char	**argv;
+	char	**envp;		/* the worker's environment and vars */
+	char	 *vars[RUNNER_VARS];
+	int	  nvars;
 	uint64_t  seq;
 	int	  attempt;
 	int	  slot;		/* 0 = none */
@@ -209,7 +224,7 @@ int
 runner_pack_opts(msgpack_packer *pk, const struct run_opts *o)
 {
 	size_t n = (o->nslot > 0) + o->has_in + (o->underscore != NULL) +
-	    o->has_nice + (o->memfree > 0) + (o->load > 0) + o->kept;
+	    o->has_nice + (o->memfree > 0) + (o->load > 0) + o->kept + o->fork;
 
 	if (msgpack_pack_map(pk, n) != 0)
 		return -1;
@@ -223,6 +238,10 @@ runner_pack_opts(msgpack_packer *pk, const struct run_opts *o)
 		return -1;
 	if (o->kept &&
 	    (runner_pack_str(pk, CLI_OPT_KEPT) != 0 ||
+		msgpack_pack_true(pk) != 0))
+		return -1;
+	if (o->fork &&
+	    (runner_pack_str(pk, CLI_OPT_FORK) != 0 ||
 		msgpack_pack_true(pk) != 0))
 		return -1;
 	return runner_pack_start(pk, o);
@@ -339,12 +358,16 @@ runner_opts(const msgpack_object *m, struct runner_args *a, char *why,
 		else if (runner_is(k, CLI_OPT_KEPT) &&
 		    v->type == MSGPACK_OBJECT_BOOLEAN && runner_kept_ok(a))
 			a->kept = v->via.boolean;
+		else if (runner_is(k, CLI_OPT_FORK) &&
+		    v->type == MSGPACK_OBJECT_BOOLEAN)
+			a->fork = v->via.boolean;
 		else if (runner_start_opt(k, v, a))
 			continue;
 		else if (runner_is(k, CLI_OPT_SLOT) ||
 		    runner_is(k, CLI_OPT_STDIN) ||
 		    runner_is(k, CLI_OPT_UNDERSCORE) ||
-		    runner_is(k, CLI_OPT_KEPT) || runner_is(k, CLI_OPT_NICE) ||
+		    runner_is(k, CLI_OPT_KEPT) || runner_is(k, CLI_OPT_FORK) ||
+		    runner_is(k, CLI_OPT_NICE) ||
 		    runner_is(k, CLI_OPT_MEMFREE) ||
 		    runner_is(k, CLI_OPT_LOAD)) {
 			snprintf(why, len, "malformed option '%.*s'",
@@ -467,7 +490,7 @@ runner_argv(const struct runner_args *a, int slot)
 }
 
 /* In the child: tells the worker why the command could not start. */
-static void
+static _Noreturn void
 runner_child_failed(int status, int e)
 {
 	if (write(status, &e, sizeof e) < 0)
@@ -475,38 +498,113 @@ runner_child_failed(int status, int e)
 	_exit(e == ENOENT ? 127 : 126);
 }
 
+/* "NAME=VALUE" as the next of the command's own variables. */
 static int
-runner_setenv_num(const char *name, unsigned long long n)
+runner_var(struct runner_child *ch, const char *name, const char *value)
+{
+	size_t len = strlen(name) + strlen(value) + 2;
+
+	if ((ch->vars[ch->nvars] = malloc(len)) == NULL)
+		return -1;
+	snprintf(ch->vars[ch->nvars++], len, "%s=%s", name, value);
+	return 0;
+}
+
+static int
+runner_var_num(struct runner_child *ch, const char *name, unsigned long long n)
 {
 	char num[32];
 
 	snprintf(num, sizeof num, "%llu", n);
-	return setenv(name, num, 1);
+	return runner_var(ch, name, num);
 }
 
 /* The command's variables, under procq's names and GNU parallel's
- * (PARALLEL_PID comes from procq's own environment: main.c); not the
- * table of slots, which is procq's. */
+ * (PARALLEL_PID comes from procq's own environment: main.c). */
 static int
-runner_environ(const struct runner_child *ch)
+runner_vars(struct runner_child *ch)
 {
-	if (runner_setenv_num("PROCQ_SEQ", ch->seq) != 0 ||
-	    runner_setenv_num("PARALLEL_SEQ", ch->seq) != 0 ||
-	    runner_setenv_num("PROCQ_ATTEMPT", (unsigned)ch->attempt) != 0)
+	if (runner_var_num(ch, "PROCQ_SEQ", ch->seq) != 0 ||
+	    runner_var_num(ch, "PARALLEL_SEQ", ch->seq) != 0 ||
+	    runner_var_num(ch, "PROCQ_ATTEMPT", (unsigned)ch->attempt) != 0)
 		return -1;
 	if (ch->slot > 0 &&
-	    runner_setenv_num("PROCQ_SLOT", (unsigned)ch->slot) != 0)
+	    (runner_var_num(ch, "PROCQ_SLOT", (unsigned)ch->slot) != 0 ||
+		runner_var_num(ch, "PARALLEL_JOBSLOT", (unsigned)ch->slot) !=
+		    0))
 		return -1;
-	if (ch->slot > 0 &&
-	    runner_setenv_num("PARALLEL_JOBSLOT", (unsigned)ch->slot) != 0)
+	if (ch->underscore != NULL && runner_var(ch, "_", ch->underscore) != 0)
 		return -1;
-	if (ch->underscore != NULL && setenv("_", ch->underscore, 1) != 0)
-		return -1;
-	return unsetenv(SLOTS_ENV);
+	return 0;
 }
 
-/* In the child: never returns. */
+/* Whether the environment's entry e sets the variable of "NAME=...". */
+static bool
+runner_same_var(const char *e, const char *var)
+{
+	size_t len = strcspn(var, "=");
+
+	return strncmp(e, var, len) == 0 && e[len] == '=';
+}
+
+/* Which of the command's variables, not yet placed, e sets; -1 if none. */
+static int
+runner_var_of(const struct runner_child *ch, const bool *used, const char *e)
+{
+	for (int i = 0; i < ch->nvars; i++) {
+		if (!used[i] && runner_same_var(e, ch->vars[i]))
+			return i;
+	}
+	return -1;
+}
+
+/*
+ * The command's environment, made before the child is started (a vfork()
+ * child must not change the worker's memory): the worker's, with the
+ * command's variables as setenv() would have set them, in place of a
+ * variable of that name or else at the end, and without the table of
+ * slots, which is procq's.
+ */
+static int
+runner_envp(struct runner_child *ch)
+{
+	bool used[RUNNER_VARS] = { false };
+	size_t n = 0, k = 0;
+	int i;
+
+	if (runner_vars(ch) != 0)
+		return -1;
+	while (environ[n] != NULL)
+		n++;
+	if ((ch->envp = calloc(n + RUNNER_VARS + 1, sizeof *ch->envp)) == NULL)
+		return -1;
+	for (char **e = environ; *e != NULL; e++) {
+		if (runner_same_var(*e, SLOTS_ENV "="))
+			continue;
+		if ((i = runner_var_of(ch, used, *e)) >= 0)
+			used[i] = true;
+		ch->envp[k++] = i >= 0 ? ch->vars[i] : *e;
+	}
+	for (i = 0; i < ch->nvars; i++) {
+		if (!used[i])
+			ch->envp[k++] = ch->vars[i];
+	}
+	return 0;
+}
+
 static void
+runner_envp_free(struct runner_child *ch)
+{
+	free(ch->envp);
+	ch->envp = NULL;
+	for (int i = 0; i < ch->nvars; i++)
+		free(ch->vars[i]);
+	ch->nvars = 0;
+}
+
+/* In the child, which shares the worker's memory until the exec (see
+ * runner_start()): changes none of it. */
+static _Noreturn void
 runner_exec(const struct runner_child *ch)
 {
 	sigset_t none;
@@ -524,9 +622,7 @@ runner_exec(const struct runner_child *ch)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != ch->parent)
 		_exit(126);
-	if (runner_environ(ch) != 0)
-		runner_child_failed(ch->status, errno);
-	execvp(ch->argv[0], ch->argv);
+	execvpe(ch->argv[0], ch->argv, ch->envp);
 	runner_child_failed(ch->status, errno);
 }
 
@@ -830,6 +926,24 @@ runner_block(int how)
 	sigprocmask(how, &set, NULL);
 }
 
+/*
+ * vfork(): the child borrows the worker's memory until it execs, which
+ * spares copying the worker's page tables and the faults that copying on
+ * write costs after fork() (a tenth of the time of a short job).  The
+ * child changes none of that memory but errno (runner_exec()), and runs
+ * with the worker's signal handlers until the exec: the worker catches
+ * no signal another process sends it, only faults and its own parent's
+ * death (worker_reset_signals(), worker_watch_parent()), which a child
+ * does not get.  A macro: the child must not return from the function
+ * that called vfork().  The clang analyser reports every vfork(); it sees
+ * the fork() it stands for.
+ */
+#ifdef __clang_analyzer__
+#define runner_vfork()	fork()
+#else
+#define runner_vfork()	vfork()
+#endif
+
 /* Starts the command; SIGTERM and SIGPIPE stay blocked in the worker.
  * The descriptor that tells the exec's errno in *status. */
 static int
@@ -847,7 +961,9 @@ runner_start(struct runner_proc *p, const struct runner_args *a,
 	ch->in = fds[RUNNER_IN][0];
 	ch->parent = getpid();
 	runner_block(SIG_BLOCK);
-	if ((pid = fork()) == 0)
+	/* The library's CPU limit reaches a child through its fork
+	 * handlers, which vfork() does not run. */
+	if ((pid = a->fork ? fork() : runner_vfork()) == 0)
 		runner_exec(ch);
 	saved = errno;
 	runner_close(&fds[RUNNER_OUT][1]);
@@ -899,13 +1015,15 @@ runner_run(procq_call *c, const struct runner_args *a, char **argv, int slot)
 		 a->underscore->via.str.size)) == NULL)
 		return procq_call_fail(c, "MemoryError", "out of memory");
 
-	if (runner_start(&p, a, &ch, &status) != 0) {
+	if (runner_envp(&ch) != 0 || runner_start(&p, a, &ch, &status) != 0) {
 		rc = procq_call_fail(c, "SpawnError", "cannot start '%s': %s",
 		    argv[0], strerror(errno));
 		runner_release();
+		runner_envp_free(&ch);
 		free(ch.underscore);
 		return rc;
 	}
+	runner_envp_free(&ch);
 	free(ch.underscore);
 	exec_errno = runner_exec_error(status);
 	runner_collect(c, &p);

@@ -853,6 +853,7 @@ pack_extra(msgpack_packer *pk, const struct compose *cp,
 		.memfree = o->memfree,
 		.load = o->load,
 		.kept = kept,
+		.fork = o->max_cpu > 0,
 	};
 
 	return runner_pack_opts(pk, &ro);
