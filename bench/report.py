@@ -169,9 +169,10 @@ CLI_BOUNDED = {
 # as GNU parallel runs them: the row the target against GNU parallel is
 # measured on.  procq_cli runs them directly, as xargs -P does.
 CLI_SHELL_IMPL = "procq_cli_sh"
-# The same with an older build of procq(1) (--procq-cli-baseline), run
-# interleaved with the others.
-CLI_BEFORE_IMPL = "procq_cli_sh_before"
+# procq_cli and procq_cli_sh with an older build of procq(1)
+# (--procq-cli-baseline), run interleaved with the others.
+CLI_BEFORE = {"procq_cli": "procq_cli_before",
+              CLI_SHELL_IMPL: "procq_cli_sh_before"}
 CLI_IMPLS = ["procq_cli", CLI_SHELL_IMPL, "parallel", "xargs"]
 # The implementations of a scenario that only some of them run: xargs -P
 # has no --pipe; procq through the shell is timed where the shell counts.
@@ -306,9 +307,9 @@ def parse_args(argv):
                    help="directories put first in LD_LIBRARY_PATH for "
                    "procq(1) alone (its uninstalled library)")
     p.add_argument("--procq-cli-baseline", metavar="PATH",
-                   help="an older build's procq(1), run through the shell "
-                   "interleaved with the others and shown as "
-                   f"{CLI_BEFORE_IMPL}")
+                   help="an older build's procq(1), run interleaved with "
+                   "the others and shown as " +
+                   " and ".join(CLI_BEFORE.values()))
     p.add_argument("--procq-cli-baseline-libs", metavar="DIR[:...]",
                    help="its uninstalled library's directories, as "
                    "--procq-cli-libs")
@@ -474,13 +475,14 @@ def cli_jobs(args, impls):
                 argv.append("--shell")
             jobs.append(Job(impl, [s], argv,
                             "procq_cli" if shell else ""))
-            if shell and args.procq_cli_baseline:
-                jobs.append(cli_baseline_job(argv, s, args))
+            if impl in CLI_BEFORE and args.procq_cli_baseline:
+                jobs.append(cli_baseline_job(argv, s, args, impl))
     return jobs
 
 
-def cli_baseline_job(argv, scenario, args):
-    """The older procq(1) on the argv of procq_cli_sh."""
+def cli_baseline_job(argv, scenario, args, impl):
+    """The older procq(1) on the argv of impl (procq_cli or
+    procq_cli_sh)."""
     argv = list(argv)
     argv[argv.index("--procq") + 1] = args.procq_cli_baseline
     if "--procq-libs" in argv:
@@ -488,7 +490,7 @@ def cli_baseline_job(argv, scenario, args):
         del argv[i:i + 2]
     if args.procq_cli_baseline_libs:
         argv += ["--procq-libs", args.procq_cli_baseline_libs]
-    return Job(CLI_BEFORE_IMPL, [scenario], argv, "procq_cli")
+    return Job(CLI_BEFORE[impl], [scenario], argv, "procq_cli")
 
 
 # ---------------------------------------------------------------- running
@@ -1164,32 +1166,36 @@ def cli_targets(values):
     return rows
 
 
-def cli_shell_ratios(args, values):
-    """procq(1) through the shell set against GNU parallel and against
-    the older build, scenario by scenario: the ratios of the medians."""
-    rows = []
-    for s in args.cli_scenarios:
-        mine = values.get((CLI_SHELL_IMPL, s, "wall_s"))
-        if mine is None or mine.missing or not mine.number:
-            continue
-        cells = []
-        for peer in ("parallel", CLI_BEFORE_IMPL):
-            v = values.get((peer, s, "wall_s"))
-            ok = v is not None and not v.missing and not mine.bound
-            cells.append(f"{'> ' if ok and v.bound else ''}"
-                         f"{fmt_ratio(v.number / mine.number)}" if ok
-                         else "—")
-        rows.append(f"| {s} | {cells[0]} | {cells[1]} |")
+def cli_ratios(args, values):
+    """procq(1) through the shell set against GNU parallel, and both
+    procq rows against the older build, scenario by scenario: the ratios
+    of the medians."""
+    def wall(impl, s):
+        v = values.get((impl, s, "wall_s"))
+        return None if v is None or v.missing or not v.number else v
+
+    def ratio(peer, mine, s):
+        theirs, ours = wall(peer, s), wall(mine, s)
+        if theirs is None or ours is None or ours.bound:
+            return "—"
+        return (f"{'> ' if theirs.bound else ''}"
+                f"{fmt_ratio(theirs.number / ours.number)}")
+
+    rows = [f"| {s} | {ratio('parallel', CLI_SHELL_IMPL, s)} | "
+            f"{ratio(CLI_BEFORE[CLI_SHELL_IMPL], CLI_SHELL_IMPL, s)} | "
+            f"{ratio(CLI_BEFORE['procq_cli'], 'procq_cli', s)} |"
+            for s in args.cli_scenarios
+            if wall(CLI_SHELL_IMPL, s) or wall("procq_cli", s)]
     if not rows:
         return []
-    return [f"### {CLI_SHELL_IMPL}: wall time against GNU parallel and "
-            "the older build", "",
-            f"How many times longer each took than {CLI_SHELL_IMPL} "
-            f"(medians); {CLI_BEFORE_IMPL} is --procq-cli-baseline, run "
+    return ["### Ratios: against GNU parallel and the older build", "",
+            "How many times longer the row took than the column's procq "
+            "(medians); the _before rows are --procq-cli-baseline, run "
             "interleaved with the others.", "",
             f"| scenario | parallel ÷ {CLI_SHELL_IMPL} | "
-            f"{CLI_BEFORE_IMPL} ÷ {CLI_SHELL_IMPL} |",
-            "|---|---:|---:|"] + rows + [""]
+            f"{CLI_BEFORE[CLI_SHELL_IMPL]} ÷ {CLI_SHELL_IMPL} | "
+            f"{CLI_BEFORE['procq_cli']} ÷ procq_cli |",
+            "|---|---:|---:|---:|"] + rows + [""]
 
 
 def cli_section(args, values, results):
@@ -1242,7 +1248,7 @@ def cli_section(args, values, results):
     for scenario in args.cli_scenarios:
         lines += scenario_section(scenario, values, results,
                                   f"### {scenario}: {titles[scenario]}")
-    return lines + cli_shell_ratios(args, values) + targets_section(
+    return lines + cli_ratios(args, values) + targets_section(
         cli_targets(values),
                                    "### Targets of procq(1)")
 
