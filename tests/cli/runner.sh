@@ -56,6 +56,23 @@ run --no-shell -- sh -c 'echo "${PROCQ_SLOT_FILE-none}"' ::: a
 expect_rc 0
 has out none
 
+# The command's environment is the worker's with the job's variables, as
+# setenv() leaves them: one in place of a variable of that name, the
+# others after the rest.
+rc=0
+env -i PATH="$PATH" PROCQ_SEQ=stale FOO=1 timeout -k 5 "$LIMIT" "$PROCQ" -q \
+    -j 1 -N0 --no-shell env ::: 1 >"$T/out" 2>"$T/err" || rc=$?
+expect_rc 0
+sed -n 's/=.*//p' "$T/out" >"$T/names"
+names=$(grep -x 'PROCQ_SEQ\|FOO\|PARALLEL_SEQ\|PROCQ_ATTEMPT\|PROCQ_SLOT\|PARALLEL_JOBSLOT' \
+    "$T/names" | tr '\n' ' ')
+[ "$names" = \
+    "PROCQ_SEQ FOO PARALLEL_SEQ PROCQ_ATTEMPT PROCQ_SLOT PARALLEL_JOBSLOT " ] &&
+    [ "$(tail -n 4 "$T/names" | tr '\n' ' ')" = \
+    "PARALLEL_SEQ PROCQ_ATTEMPT PROCQ_SLOT PARALLEL_JOBSLOT " ] ||
+    fail "the command's environment: $(tr '\n' ' ' <"$T/names")"
+has out PROCQ_SEQ=1
+
 # The command exited at once; a process it started kept its output open
 # until the timeout.  How the command itself ended is known.
 run --timeout 1 --json "$T/j" --no-shell -- sh -c 'sleep 30 & exit 0' ::: a
