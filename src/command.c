@@ -65,6 +65,37 @@ command_destroy(struct command_queue *cq)
  * held (on the owner's thread, or with no owner).  False: it is to be
  * posted, and cq->lock is held.
  */
+/* Places the tasks of a list taken from cq->submits, in order. */
+static void
+command_place(procq_queue *q, struct task_list *submits)
+{
+	procq_handle *t;
+
+	while ((t = TAILQ_FIRST(submits)) != NULL) {
+		TAILQ_REMOVE(submits, t, worker_link);
+		submit_place(q, t);
+	}
+}
+
+/*
+ * The owner, about to run a call of its own thread (a hook's, or one
+ * from the caller's event loop), first places the tasks other threads
+ * have posted, as command_run() would: a handle they have shared may be
+ * one of them, and a command must find its task placed.  q->lock held.
+ */
+static void
+command_place_posted(procq_queue *q)
+{
+	struct command_queue *cq = &q->commands;
+	struct task_list submits;
+
+	TAILQ_INIT(&submits);
+	pthread_mutex_lock(&cq->lock);
+	TAILQ_CONCAT(&submits, &cq->submits, worker_link);
+	pthread_mutex_unlock(&cq->lock);
+	command_place(q, &submits);
+}
+
 static bool
 command_enter(procq_queue *q)
 {
@@ -72,6 +103,7 @@ command_enter(procq_queue *q)
 
 	if (loop_on_thread(q)) {
 		pthread_mutex_lock(&q->lock);
+		command_place_posted(q);
 		return true;
 	}
 	pthread_mutex_lock(&cq->lock);
@@ -290,7 +322,6 @@ command_run(procq_queue *q)
 	struct post *posts;
 	struct command *c, *first;
 	size_t nposts;
-	procq_handle *t;
 
 	TAILQ_INIT(&submits);
 	pthread_mutex_lock(&cq->lock);
@@ -306,10 +337,7 @@ command_run(procq_queue *q)
 	atomic_store_explicit(&cq->posted, false, memory_order_relaxed);
 	pthread_mutex_unlock(&cq->lock);
 
-	while ((t = TAILQ_FIRST(&submits)) != NULL) {
-		TAILQ_REMOVE(&submits, t, worker_link);
-		submit_place(q, t);
-	}
+	command_place(q, &submits);
 	for (size_t i = 0; i < nposts; i++)
 		posts[i].fn(q, posts[i].a, posts[i].b, posts[i].n);
 	free(posts);

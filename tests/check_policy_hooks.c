@@ -604,6 +604,71 @@ START_TEST(test_hook_handle_cancel_unstarted)
 }
 END_TEST
 
+/* What cancel_posted shares with the test's thread. */
+struct posted {
+	atomic_int in_hook;		/* the hook is waiting for b */
+	_Atomic(procq_handle *) b;	/* submitted meanwhile, not placed */
+	int cancel_rc;
+};
+
+/* In the first on_start: the owner is in this hook, so the task the test
+ * submits meanwhile stays posted; the hook cancels it there. */
+static void
+cancel_posted(struct hook_log *l, procq_handle *h)
+{
+	struct posted *p = l->data;
+	procq_handle *b;
+
+	(void)h;
+	if (atomic_load(&l->acted))
+		return;
+	atomic_store(&p->in_hook, 1);
+	while ((b = atomic_load(&p->b)) == NULL)
+		nap(0.001);
+	p->cancel_rc = procq_handle_cancel(b);
+	atomic_store(&l->acted, 1);
+}
+
+/*
+ * A hook cancels a task another thread has just submitted, before the
+ * owner has taken the submit: the task is placed first, then cancelled,
+ * and never runs.  (The cancel used to reach a task not yet placed, which
+ * the owner then placed as if new.)
+ */
+START_TEST(test_hook_cancels_posted_submit)
+{
+	struct hook_log l;
+	struct posted p = { .cancel_rc = 12345 };
+	procq_handle *a, *b;
+	procq_queue *q;
+
+	atomic_init(&p.in_hook, 0);
+	atomic_init(&p.b, NULL);
+	log_init(&l);
+	l.data = &p;
+	l.start_action = cancel_posted;
+	q = hook_queue(&l, (procq_config){ .workers = 1 });
+	a = submit_ok(q, "ident", NULL, "i", 1);
+	ck_assert_int_eq(procq_start(q), 0);
+	ck_assert(wait_until(flag_is_set, &p.in_hook, 10));
+	b = submit_ok(q, "ident", NULL, "i", 2);
+	atomic_store(&p.b, b);
+	ck_assert(wait_until(flag_is_set, &l.acted, 10));
+	ck_assert_int_eq(p.cancel_rc, 0);
+	ck_assert_int_eq(procq_handle_wait(b, 10), 0);
+	ck_assert_msg(procq_handle_status(b) == PROCQ_CANCELLED,
+	    "the task cancelled before it was placed ended %s",
+	    procq_status_name(procq_handle_status(b)));
+	procq_handle_release(b);
+	ck_assert_int_eq(procq_join(q, 10), 0);
+	ck_assert_int_eq(procq_handle_status(a), PROCQ_SUCCEEDED);
+	ck_assert_int_eq(count_of(&l, &l.starts), 1);
+	ck_assert_int_eq(count_of(&l, &l.completes), 2);
+	procq_free(q);
+	log_destroy(&l);
+}
+END_TEST
+
 /*
  * What the hooks and done callbacks of the tests below count, and when
  * an on_complete hook lets the test know it began, or waits (up to hold
@@ -888,6 +953,7 @@ hooks_suite(void)
 	tcase_add_test(tc, test_hooks_done_by_free);
 	tcase_add_test(tc, test_hooks_without_supervisor);
 	tcase_add_test(tc, test_hook_handle_cancel_unstarted);
+	tcase_add_test(tc, test_hook_cancels_posted_submit);
 
 	tc = add_tcase(s, "waited_for", 60);
 	tcase_add_loop_test(tc, test_waits_for_hooks, 0, 2);
