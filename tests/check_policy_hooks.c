@@ -611,21 +611,27 @@ struct posted {
 	int cancel_rc;
 };
 
+static bool
+posted_has_b(void *arg)
+{
+	struct posted *p = arg;
+
+	return atomic_load(&p->b) != NULL;
+}
+
 /* In the first on_start: the owner is in this hook, so the task the test
  * submits meanwhile stays posted; the hook cancels it there. */
 static void
 cancel_posted(struct hook_log *l, procq_handle *h)
 {
 	struct posted *p = l->data;
-	procq_handle *b;
 
 	(void)h;
 	if (atomic_load(&l->acted))
 		return;
 	atomic_store(&p->in_hook, 1);
-	while ((b = atomic_load(&p->b)) == NULL)
-		nap(0.001);
-	p->cancel_rc = procq_handle_cancel(b);
+	if (wait_until(posted_has_b, p, 10))
+		p->cancel_rc = procq_handle_cancel(atomic_load(&p->b));
 	atomic_store(&l->acted, 1);
 }
 
