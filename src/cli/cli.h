@@ -454,7 +454,6 @@ void	 jobs_retire(struct cli *c, struct job *j);
 /* halt.c: --halt and --timeout N%. */
 int	 halt_parse(const char *s, struct halt *h);
 void	 halt_check(struct cli *c);		/* hooks, c->lock held */
-void	 halt_cancel_unstarted(struct cli *c);
 void	 halt_fail_fast(struct cli *c, const struct job *failed,
     const procq_result *r);			/* hooks, c->lock held */
 struct median *median_new(void);
@@ -635,6 +634,17 @@ struct run_opts {
 int	 runner_task(procq_call *call);
 int	 runner_pack_opts(msgpack_packer *pk, const struct run_opts *o);
 /* ... and what kept.c shares of it. */
+#define RUNNER_VARS	6
+struct runner_vars {			/* a command's own variables */
+	char	*var[RUNNER_VARS];	/* "NAME=VALUE" */
+	int	 n;
+};
+int	 runner_vars(struct runner_vars *v, uint64_t seq, int attempt, int slot,
+    const char *underscore);
+void	 runner_vars_free(struct runner_vars *v);
+_Noreturn void runner_child_failed(int status, int e);
+int	 runner_exec_error(int fd);
+void	 runner_close(int *fd);
 double	 runner_clock(void);
 void	 runner_block(int how);
 void	 runner_release(void);

@@ -47,16 +47,17 @@ halt_parse(const char *s, struct halt *h)
 	return 0;
 }
 
-/* Cancels every job that has not started: --halt soon lets the running
- * ones finish.  On the queue's thread (a hook): the handles may be used
- * with c->lock held. */
-void
-halt_cancel_unstarted(struct cli *c)
+/* Cancels the jobs of the ring that are not final nor halted already,
+ * but except and, unless running, those running.  On the queue's thread
+ * (a hook): the handles may be used with c->lock held. */
+static void
+halt_cancel_ring(struct cli *c, const struct job *except, bool running)
 {
 	for (size_t i = 0; i < c->window; i++) {
 		struct job *j = c->ring[i];
 
-		if (j == NULL || j->final || j->running || j->halted)
+		if (j == NULL || j == except || j->final || j->halted ||
+		    (j->running && !running))
 			continue;
 		j->halted = true;
 		/* One still being submitted is cancelled by the main
@@ -69,9 +70,8 @@ halt_cancel_unstarted(struct cli *c)
 /*
  * --fail-fast: the queue's fail-first cancelled the jobs it had when this
  * one failed, not those submitted since (the main thread submits as the
- * ring makes room): they are cancelled here, one still being submitted
- * by the main thread once it has its handle, and so is every later one
- * (main_submit()).  On the queue's thread (a hook).
+ * ring makes room): they are cancelled here, and so is every later one
+ * (main_submit()).
  */
 void
 halt_fail_fast(struct cli *c, const struct job *failed, const procq_result *r)
@@ -79,15 +79,7 @@ halt_fail_fast(struct cli *c, const struct job *failed, const procq_result *r)
 	if (!c->opt.fail_fast || procq_result_status(r) != PROCQ_FAILED)
 		return;
 	c->failed_fast = true;
-	for (size_t i = 0; i < c->window; i++) {
-		struct job *j = c->ring[i];
-
-		if (j == NULL || j == failed || j->final || j->halted)
-			continue;
-		j->halted = true;
-		if (j->h != NULL)
-			procq_handle_cancel(j->h);
-	}
+	halt_cancel_ring(c, failed, true);
 }
 
 /*
@@ -111,10 +103,11 @@ halt_check(struct cli *c)
 	c->stop = true;
 	c->halted = true;
 	pthread_cond_broadcast(&c->changed);
+	/* --halt soon lets the running jobs finish. */
 	if (h->now)
 		procq_cancel(c->q);
 	else
-		halt_cancel_unstarted(c);
+		halt_cancel_ring(c, NULL, false);
 }
 
 /*

@@ -30,7 +30,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -68,14 +67,6 @@ static struct kept_shell kept = { .jobs = -1,
 	.err = -1,
 	.ends = -1 };
 
-static void
-kept_close(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
 /* Closes the shell's pipes and reaps it; *status its wait status, or
  * -1 when it was reaped elsewhere. */
 static void
@@ -83,10 +74,10 @@ kept_stop(int *status)
 {
 	int st = -1;
 
-	kept_close(&kept.jobs);
-	kept_close(&kept.out);
-	kept_close(&kept.err);
-	kept_close(&kept.ends);
+	runner_close(&kept.jobs);
+	runner_close(&kept.out);
+	runner_close(&kept.err);
+	runner_close(&kept.ends);
 	if (kept.pid > 0) {
 		while (waitpid(kept.pid, &st, 0) < 0 && errno == EINTR)
 			;
@@ -107,7 +98,7 @@ kept_exec(const char *path, int fds[4], int error, pid_t parent)
 {
 	char *argv[] = { (char *)path, "-c", KEPT_SCRIPT, NULL };
 	sigset_t none;
-	int high[4], e;
+	int high[4];
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -125,18 +116,15 @@ kept_exec(const char *path, int fds[4], int error, pid_t parent)
 		_exit(126);
 	unsetenv(SLOTS_ENV);
 	execvp(path, argv);
-	e = errno;
-	if (write(error, &e, sizeof e) < 0)
-		_exit(126);
-	_exit(127);
+	runner_child_failed(error, errno);
 }
 
 static void
 kept_close_pairs(int p[][2], int n)
 {
 	for (int i = 0; i < n; i++) {
-		kept_close(&p[i][0]);
-		kept_close(&p[i][1]);
+		runner_close(&p[i][0]);
+		runner_close(&p[i][1]);
 	}
 }
 
@@ -155,22 +143,10 @@ kept_pipes(int p[5][2])
 	return 0;
 }
 
-/* The exec's errno, or 0 once the shell runs. */
-static int
-kept_exec_error(int fd)
-{
-	ssize_t n;
-	int e = 0;
-
-	while ((n = read(fd, &e, sizeof e)) < 0 && errno == EINTR)
-		;
-	return n == (ssize_t)sizeof e ? e : 0;
-}
-
 static int
 kept_start(const char *path)
 {
-	int p[5][2], child[4];
+	int p[5][2], child[4], e;
 	pid_t parent = getpid(), pid;
 
 	if ((kept.path = strdup(path)) == NULL || kept_pipes(p) != 0)
@@ -187,12 +163,13 @@ kept_start(const char *path)
 	kept.err = p[2][0];
 	kept.ends = p[3][0];
 	p[0][1] = p[1][0] = p[2][0] = p[3][0] = -1;
-	kept_close(&p[4][1]);
-	if (pid < 0 || kept_exec_error(p[4][0]) != 0) {
-		kept_close_pairs(p, 5);
-		goto fail;
-	}
+	runner_close(&p[4][1]);
+	/* Without a child, its end is closed: the read ends at once. */
+	e = runner_exec_error(p[4][0]);
+	p[4][0] = -1;
 	kept_close_pairs(p, 5);
+	if (pid < 0 || e != 0)
+		goto fail;
 	if (fcntl(kept.out, F_SETFL, O_NONBLOCK) != 0 ||
 	    fcntl(kept.err, F_SETFL, O_NONBLOCK) != 0 ||
 	    fcntl(kept.ends, F_SETFL, O_NONBLOCK) != 0)
@@ -204,36 +181,25 @@ fail:
 	return -1;
 }
 
-static int
-kept_append_num(struct buf *b, const char *name, uint64_t n)
-{
-	char s[64];
-
-	snprintf(s, sizeof s, " %s=%" PRIu64, name, n);
-	return buf_append(b, s, strlen(s));
-}
-
 /*
- * The job as the kept shell reads it: the variables runner.c sets for a
- * command (see runner_environ()), and the line.
+ * The job as the kept shell reads it: the variables runner.c gives a
+ * command (runner_vars(); numbers, which need no quotes), and the line.
  */
 static char *
 kept_text(const struct kept_job *j)
 {
-	static const char export[] = "export";
 	static const char unset[] = "; unset __procq_job; ";
+	struct runner_vars v;
 	struct buf b = { 0 };
 	int rc;
 
-	rc = buf_append(&b, export, strlen(export)) != 0 ||
-	    kept_append_num(&b, "PROCQ_SEQ", j->seq) != 0 ||
-	    kept_append_num(&b, "PARALLEL_SEQ", j->seq) != 0 ||
-	    kept_append_num(&b, "PROCQ_ATTEMPT", (uint64_t)j->attempt) != 0;
-	if (rc == 0 && j->slot > 0)
-		rc = kept_append_num(&b, "PROCQ_SLOT", (uint64_t)j->slot) !=
-			0 ||
-		    kept_append_num(&b, "PARALLEL_JOBSLOT",
-			(uint64_t)j->slot) != 0;
+	if (runner_vars(&v, j->seq, j->attempt, j->slot, NULL) != 0)
+		return NULL;
+	rc = buf_append(&b, "export", 6);
+	for (int i = 0; i < v.n && rc == 0; i++)
+		rc = buf_append(&b, " ", 1) != 0 ||
+		    buf_append(&b, v.var[i], strlen(v.var[i])) != 0;
+	runner_vars_free(&v);
 	if (rc == 0)
 		rc = buf_append(&b, unset, strlen(unset)) != 0 ||
 		    buf_append(&b, j->line, strlen(j->line)) != 0 ||
@@ -343,10 +309,10 @@ kept_collect(procq_call *c, int *status)
 		 * stop polling them. */
 		if (pfd[0].revents != 0 &&
 		    runner_drain(c, kept.out, CLI_STREAM_OUT) != 0)
-			kept_close(&kept.out);
+			runner_close(&kept.out);
 		if (pfd[1].revents != 0 &&
 		    runner_drain(c, kept.err, CLI_STREAM_ERR) != 0)
-			kept_close(&kept.err);
+			runner_close(&kept.err);
 		if (pfd[2].revents != 0)
 			rc = kept_ends(status);
 	}

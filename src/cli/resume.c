@@ -157,7 +157,7 @@ typedef int joblog_fn(void *, size_t, bool, char *, size_t);
 /* Reads the joblog, its header first, calling fn for each job's line;
  * errors are reported for opt. */
 static int
-joblog_read(FILE *fp, const char *path, const char *opt, joblog_fn *fn,
+joblog_lines(FILE *fp, const char *path, const char *opt, joblog_fn *fn,
     void *arg)
 {
 	char *line = NULL, *cmd;
@@ -192,6 +192,26 @@ joblog_read(FILE *fp, const char *path, const char *opt, joblog_fn *fn,
 	return rc;
 }
 
+/* The joblog at path, read as joblog_lines() reads it: 1 once read, 0
+ * when there is none yet, -1 on an error (reported). */
+static int
+joblog_read(const char *path, const char *opt, joblog_fn *fn, void *arg)
+{
+	FILE *fp;
+	int rc;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		usage_error("cannot read the joblog '%s': %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	rc = joblog_lines(fp, path, opt, fn, arg);
+	fclose(fp);
+	return rc == 0 ? 1 : -1;
+}
+
 struct resume_read {
 	struct seqset	*skip;
 	bool		 failed_only;
@@ -215,26 +235,18 @@ resume_note(void *arg, size_t seq, bool succeeded, char *cmd, size_t len)
 int
 resume_load(const char *path, bool failed_only, struct seqset *skip)
 {
-	FILE *fp;
 	int rc;
 
 	memset(skip, 0, sizeof *skip);
-	if ((fp = fopen(path, "r")) == NULL) {
-		if (errno == ENOENT)
-			return 0;
-		usage_error("cannot read the joblog '%s': %s", path,
-		    strerror(errno));
+	rc = joblog_read(path, failed_only ? "--resume-failed" : "--resume",
+	    resume_note,
+	    &(struct resume_read){ .skip = skip, .failed_only = failed_only });
+	if (rc < 0) {
+		seqset_free(skip);
 		return -1;
 	}
-	rc = joblog_read(fp, path,
-	    failed_only ? "--resume-failed" : "--resume", resume_note,
-	    &(struct resume_read){ .skip = skip, .failed_only = failed_only });
-	fclose(fp);
-	if (rc != 0)
-		seqset_free(skip);
-	else
-		seqset_sort(skip);
-	return rc;
+	seqset_sort(skip);
+	return 0;
 }
 
 /*
@@ -302,20 +314,11 @@ int
 retry_load(const char *path, char ***cmds, size_t *n, struct seqset *done)
 {
 	struct retry_log r = { 0 };
-	FILE *fp;
 	int rc;
 
-	if ((fp = fopen(path, "r")) == NULL) {
-		if (errno == ENOENT)
-			return 0;
-		usage_error("cannot read the joblog '%s': %s", path,
-		    strerror(errno));
-		return -1;
-	}
-	rc = joblog_read(fp, path, "--retry-failed", retry_note, &r);
-	fclose(fp);
-	if (rc == 0)
-		rc = retry_fill(&r);
+	if ((rc = joblog_read(path, "--retry-failed", retry_note, &r)) == 0)
+		return 0;
+	rc = rc < 0 ? -1 : retry_fill(&r);
 	if (rc != 0) {
 		for (size_t i = 0; i < r.n; i++)
 			free(r.cmds[i]);

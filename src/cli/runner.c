@@ -98,15 +98,11 @@ struct runner_args {
 	bool			 fork;
 };
 
-/* The command's own variables: at most six (runner_envp()). */
-#define RUNNER_VARS	6
-
 /* What the child needs to become the command. */
 struct runner_child {
 	char	**argv;
 	char	**envp;		/* the worker's environment and vars */
-	char	 *vars[RUNNER_VARS];
-	int	  nvars;
+	struct runner_vars vars;
 	uint64_t  seq;
 	int	  attempt;
 	int	  slot;		/* 0 = none */
@@ -490,7 +486,7 @@ runner_argv(const struct runner_args *a, int slot)
 }
 
 /* In the child: tells the worker why the command could not start. */
-static _Noreturn void
+_Noreturn void
 runner_child_failed(int status, int e)
 {
 	if (write(status, &e, sizeof e) < 0)
@@ -500,42 +496,54 @@ runner_child_failed(int status, int e)
 
 /* "NAME=VALUE" as the next of the command's own variables. */
 static int
-runner_var(struct runner_child *ch, const char *name, const char *value)
+runner_var(struct runner_vars *v, const char *name, const char *value)
 {
 	size_t len = strlen(name) + strlen(value) + 2;
 
-	if ((ch->vars[ch->nvars] = malloc(len)) == NULL)
+	if ((v->var[v->n] = malloc(len)) == NULL)
 		return -1;
-	snprintf(ch->vars[ch->nvars++], len, "%s=%s", name, value);
+	snprintf(v->var[v->n++], len, "%s=%s", name, value);
 	return 0;
 }
 
 static int
-runner_var_num(struct runner_child *ch, const char *name, unsigned long long n)
+runner_var_num(struct runner_vars *v, const char *name, unsigned long long n)
 {
 	char num[32];
 
 	snprintf(num, sizeof num, "%llu", n);
-	return runner_var(ch, name, num);
+	return runner_var(v, name, num);
 }
 
 /* The command's variables, under procq's names and GNU parallel's
- * (PARALLEL_PID comes from procq's own environment: main.c). */
-static int
-runner_vars(struct runner_child *ch)
+ * (PARALLEL_PID comes from procq's own environment: main.c), and $_ when
+ * underscore is not NULL; the kept shell's jobs get them too (kept.c). */
+int
+runner_vars(struct runner_vars *v, uint64_t seq, int attempt, int slot,
+    const char *underscore)
 {
-	if (runner_var_num(ch, "PROCQ_SEQ", ch->seq) != 0 ||
-	    runner_var_num(ch, "PARALLEL_SEQ", ch->seq) != 0 ||
-	    runner_var_num(ch, "PROCQ_ATTEMPT", (unsigned)ch->attempt) != 0)
-		return -1;
-	if (ch->slot > 0 &&
-	    (runner_var_num(ch, "PROCQ_SLOT", (unsigned)ch->slot) != 0 ||
-		runner_var_num(ch, "PARALLEL_JOBSLOT", (unsigned)ch->slot) !=
-		    0))
-		return -1;
-	if (ch->underscore != NULL && runner_var(ch, "_", ch->underscore) != 0)
-		return -1;
-	return 0;
+	int rc;
+
+	v->n = 0;
+	rc = runner_var_num(v, "PROCQ_SEQ", seq) != 0 ||
+	    runner_var_num(v, "PARALLEL_SEQ", seq) != 0 ||
+	    runner_var_num(v, "PROCQ_ATTEMPT", (unsigned)attempt) != 0;
+	if (rc == 0 && slot > 0)
+		rc = runner_var_num(v, "PROCQ_SLOT", (unsigned)slot) != 0 ||
+		    runner_var_num(v, "PARALLEL_JOBSLOT", (unsigned)slot) != 0;
+	if (rc == 0 && underscore != NULL)
+		rc = runner_var(v, "_", underscore);
+	if (rc != 0)
+		runner_vars_free(v);
+	return rc;
+}
+
+void
+runner_vars_free(struct runner_vars *v)
+{
+	for (int i = 0; i < v->n; i++)
+		free(v->var[i]);
+	v->n = 0;
 }
 
 /* Whether the environment's entry e sets the variable of "NAME=...". */
@@ -549,10 +557,10 @@ runner_same_var(const char *e, const char *var)
 
 /* Which of the command's variables, not yet placed, e sets; -1 if none. */
 static int
-runner_var_of(const struct runner_child *ch, const bool *used, const char *e)
+runner_var_of(const struct runner_vars *v, const bool *used, const char *e)
 {
-	for (int i = 0; i < ch->nvars; i++) {
-		if (!used[i] && runner_same_var(e, ch->vars[i]))
+	for (int i = 0; i < v->n; i++) {
+		if (!used[i] && runner_same_var(e, v->var[i]))
 			return i;
 	}
 	return -1;
@@ -572,7 +580,8 @@ runner_envp(struct runner_child *ch)
 	size_t n = 0, k = 0;
 	int i;
 
-	if (runner_vars(ch) != 0)
+	if (runner_vars(&ch->vars, ch->seq, ch->attempt, ch->slot,
+		ch->underscore) != 0)
 		return -1;
 	while (environ[n] != NULL)
 		n++;
@@ -581,13 +590,13 @@ runner_envp(struct runner_child *ch)
 	for (char **e = environ; *e != NULL; e++) {
 		if (runner_same_var(*e, SLOTS_ENV "="))
 			continue;
-		if ((i = runner_var_of(ch, used, *e)) >= 0)
+		if ((i = runner_var_of(&ch->vars, used, *e)) >= 0)
 			used[i] = true;
-		ch->envp[k++] = i >= 0 ? ch->vars[i] : *e;
+		ch->envp[k++] = i >= 0 ? ch->vars.var[i] : *e;
 	}
-	for (i = 0; i < ch->nvars; i++) {
+	for (i = 0; i < ch->vars.n; i++) {
 		if (!used[i])
-			ch->envp[k++] = ch->vars[i];
+			ch->envp[k++] = ch->vars.var[i];
 	}
 	return 0;
 }
@@ -597,9 +606,7 @@ runner_envp_free(struct runner_child *ch)
 {
 	free(ch->envp);
 	ch->envp = NULL;
-	for (int i = 0; i < ch->nvars; i++)
-		free(ch->vars[i]);
-	ch->nvars = 0;
+	runner_vars_free(&ch->vars);
 }
 
 /* In the child, which shares the worker's memory until the exec (see
@@ -791,8 +798,8 @@ runner_collect(procq_call *c, struct runner_proc *p)
 		close(p->err);
 }
 
-/* The exec's errno, or 0 once the command runs. */
-static int
+/* The exec's errno, or 0 once the command runs; closes fd. */
+int
 runner_exec_error(int fd)
 {
 	ssize_t n;
@@ -846,7 +853,7 @@ runner_result(procq_call *c, const char *cmd, const struct runner_proc *p,
 	    WCOREDUMP(p->status) ? " (core dumped)" : "");
 }
 
-static void
+void
 runner_close(int *fd)
 {
 	if (*fd >= 0)
